@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util';
+import { parseEndpoint } from '../grpc/endpoint.ts';
+import type { Endpoint } from '../grpc/endpoint.ts';
+import { LOG_LEVELS } from '../log/createLogger.ts';
+import type { LogLevel } from '../log/createLogger.ts';
+
+export const ROLES = ['controller', 'node', 'agent', 'all-in-one'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const DEFAULT_DRIVER_NAME = 'vbs.csi.io';
+export const DEFAULT_ENDPOINT = 'unix:///csi/csi.sock';
+
+export interface DriverConfig {
+  readonly role: Role;
+  readonly endpoint: Endpoint;
+  readonly driverName: string;
+  /** Set for roles that run the node service (node, all-in-one). */
+  readonly nodeId: string | undefined;
+  readonly logLevel: LogLevel;
+  /** How long SIGTERM waits for in-flight calls before forcing the server down. */
+  readonly shutdownGraceMs: number;
+}
+
+export type ParseResult = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly errors: readonly string[] };
+
+/** Each option: its flag, its environment variable, and its default. Flags win over the environment. */
+const OPTIONS = {
+  endpoint: { env: 'CSI_ENDPOINT', fallback: DEFAULT_ENDPOINT },
+  'driver-name': { env: 'VBS_DRIVER_NAME', fallback: DEFAULT_DRIVER_NAME },
+  'node-id': { env: 'VBS_NODE_ID', fallback: undefined },
+  'log-level': { env: 'VBS_LOG_LEVEL', fallback: 'info' },
+  'shutdown-grace-seconds': { env: 'VBS_SHUTDOWN_GRACE_SECONDS', fallback: '30' },
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+/** CSI: at most 63 characters, domain-name notation, alphanumeric at both ends. */
+const DRIVER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/;
+/** Kubernetes passes the node name; we also refuse whitespace and control characters. */
+const NODE_ID = /^[\x21-\x7e]+$/;
+
+export function usageText(): string {
+  const lines = [
+    'usage: vbs-csi <role> [options]',
+    `  roles: ${ROLES.join(', ')}`,
+    '  vbs-csi --version | --help',
+    'options (flag, environment variable, default):',
+  ];
+  for (const [name, o] of Object.entries(OPTIONS)) lines.push(`  --${name.padEnd(24)} ${o.env.padEnd(28)} ${o.fallback ?? '(required for node, all-in-one)'}`);
+  return lines.join('\n');
+}
+
+/**
+ * Turns argv (without node and script) and the environment into a validated, frozen config,
+ * or the full list of problems: an operator fixes them all in one go instead of one per restart.
+ */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  const errors: string[] = [];
+  let parsed: ReturnType<typeof parseArgs<{ options: Record<OptionName, { type: 'string' }>; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: 'string' as const }])) as Record<OptionName, { type: 'string' }>,
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err: unknown) {
+    return { ok: false, errors: [(err as Error).message] };
+  }
+  const value = (name: OptionName): string | undefined => {
+    const flag = parsed.values[name];
+    if (typeof flag === 'string') return flag;
+    const fromEnv = env[OPTIONS[name].env];
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : OPTIONS[name].fallback;
+  };
+
+  const [roleText, ...extra] = parsed.positionals;
+  const role = ROLES.find((r) => r === roleText);
+  if (roleText === undefined) errors.push(`a role is required: one of ${ROLES.join(', ')}`);
+  else if (!role) errors.push(`unknown role ${JSON.stringify(roleText)}: expected one of ${ROLES.join(', ')}`);
+  if (extra.length > 0) errors.push(`unexpected arguments: ${extra.join(' ')}`);
+
+  let endpoint: Endpoint | undefined;
+  try {
+    endpoint = parseEndpoint(value('endpoint') ?? DEFAULT_ENDPOINT);
+  } catch (err: unknown) {
+    errors.push(`--endpoint / CSI_ENDPOINT: ${(err as Error).message}`);
+  }
+
+  const driverName = value('driver-name') ?? DEFAULT_DRIVER_NAME;
+  if (!DRIVER_NAME.test(driverName)) {
+    errors.push(`--driver-name ${JSON.stringify(driverName)}: must be at most 63 characters of letters, digits, '-' and '.', starting and ending with a letter or digit`);
+  }
+
+  const needsNodeId = role === 'node' || role === 'all-in-one';
+  const nodeId = value('node-id');
+  if (needsNodeId && nodeId === undefined) errors.push(`--node-id / VBS_NODE_ID is required for role ${role} (Kubernetes passes spec.nodeName)`);
+  if (nodeId !== undefined && (!NODE_ID.test(nodeId) || Buffer.byteLength(nodeId) > 128)) {
+    errors.push(`--node-id ${JSON.stringify(nodeId)}: must be 1-128 bytes of printable ASCII without spaces`);
+  }
+
+  const logLevel = LOG_LEVELS.find((l) => l === value('log-level'));
+  if (!logLevel) errors.push(`--log-level ${JSON.stringify(value('log-level'))}: expected one of ${LOG_LEVELS.join(', ')}`);
+
+  const graceText = value('shutdown-grace-seconds') ?? '30';
+  const grace = Number(graceText);
+  if (!/^\d+$/.test(graceText) || grace > 3600) errors.push(`--shutdown-grace-seconds ${JSON.stringify(graceText)}: expected a whole number of seconds, at most 3600`);
+
+  if (errors.length > 0 || !role || !endpoint || !logLevel) return { ok: false, errors };
+  return {
+    ok: true,
+    config: Object.freeze({
+      role,
+      endpoint,
+      driverName,
+      nodeId: needsNodeId ? nodeId : undefined,
+      logLevel,
+      shutdownGraceMs: grace * 1000,
+    }),
+  };
+}

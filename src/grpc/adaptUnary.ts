@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { stripSecrets } from '../log/stripSecrets.ts';
+import { toGrpcStatus } from './toGrpcStatus.ts';
+
+/** What every handler receives besides its request. */
+export interface CallContext {
+  readonly requestId: string;
+  readonly log: Logger;
+  /** Aborted when the client cancels or its deadline passes; pass it on to long steps. */
+  readonly signal: AbortSignal;
+}
+
+export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
+
+/**
+ * Adapts an async handler to grpc-js: a request id and child logger per call, an AbortSignal
+ * tied to the call, one log line per call (method, code, ms), and every throw mapped by
+ * toGrpcStatus. Requests are logged only after stripSecrets.
+ */
+export function adaptUnary<Req, Res>(method: string, log: Logger, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const requestId = randomUUID().slice(0, 8);
+    const callLog = log.child({ reqId: requestId, method });
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort(new Error('call cancelled by the client')));
+    const started = performance.now();
+    callLog.debug({ request: stripSecrets(call.request) }, 'request');
+    handler(call.request, { requestId, log: callLog, signal: abort.signal }).then(
+      (response) => {
+        callLog.info({ code: 'OK', ms: Math.round(performance.now() - started) }, 'call done');
+        callLog.debug({ response: stripSecrets(response) }, 'response');
+        callback(null, response);
+      },
+      (err: unknown) => {
+        const st = toGrpcStatus(err, requestId);
+        const ms = Math.round(performance.now() - started);
+        if (st.code === status.INTERNAL) callLog.error({ err, ms }, 'call failed');
+        else callLog.info({ code: status[st.code], details: st.details, ms }, 'call done');
+        callback({ code: st.code, details: st.details });
+      },
+    );
+  };
+}

@@ -1,0 +1,64 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { grpcAddress } from './endpoint.ts';
+import type { Endpoint } from './endpoint.ts';
+
+export interface RunningServer {
+  readonly server: Server;
+  /** The bound address; for tcp port 0 it carries the chosen port. */
+  readonly address: string;
+  /** Stops accepting calls, lets in-flight calls finish (up to graceMs), then removes the socket. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/**
+ * Binds a configured grpc-js server to an endpoint. A socket left by a previous run would make
+ * bind fail with EADDRINUSE, so a stale socket file is removed first (only a socket: never a
+ * regular file someone pointed us at by mistake).
+ */
+export async function serve(opts: {
+  server: Server;
+  endpoint: Endpoint;
+  log: Logger;
+  credentials?: ServerCredentials;
+}): Promise<RunningServer> {
+  const { server, endpoint, log } = opts;
+  if (endpoint.kind === 'unix') {
+    await mkdir(dirname(endpoint.path), { recursive: true });
+    const existing = await stat(endpoint.path).catch(() => undefined);
+    if (existing?.isSocket()) await rm(endpoint.path);
+    else if (existing) throw new Error(`${endpoint.path} exists and is not a socket; refusing to replace it`);
+  }
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(grpcAddress(endpoint), opts.credentials ?? ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
+  });
+  const address = endpoint.kind === 'unix' ? grpcAddress(endpoint) : `${endpoint.host}:${port}`;
+  log.info({ address }, 'serving');
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    address,
+    shutdown(graceMs: number) {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            log.warn({ graceMs }, 'in-flight calls did not finish in time; forcing shutdown');
+            server.forceShutdown();
+            resolve();
+          }, graceMs);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        if (endpoint.kind === 'unix') await rm(endpoint.path, { force: true });
+        log.info({ address }, 'stopped');
+      })();
+      return stopping;
+    },
+  };
+}

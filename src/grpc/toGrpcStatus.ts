@@ -1,0 +1,65 @@
+import { status } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  OperationPendingError,
+  OutOfRangeError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from '../errors.ts';
+
+export interface GrpcStatus {
+  readonly code: status;
+  readonly details: string;
+}
+
+/** A handler can throw this to choose a gRPC code the domain errors do not cover. */
+export class GrpcStatusError extends Error {
+  override readonly name = 'GrpcStatusError';
+  readonly code: status;
+  constructor(code: status, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const DOMAIN_CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, status]> = [
+  [InvalidArgumentError, status.INVALID_ARGUMENT],
+  [NotFoundError, status.NOT_FOUND],
+  [AlreadyExistsError, status.ALREADY_EXISTS],
+  [ResourceExhaustedError, status.RESOURCE_EXHAUSTED],
+  [OutOfRangeError, status.OUT_OF_RANGE],
+  [FailedPreconditionError, status.FAILED_PRECONDITION],
+  [OperationPendingError, status.ABORTED],
+  [UnavailableError, status.UNAVAILABLE],
+];
+
+/**
+ * The single place that turns anything thrown into a gRPC status. Known errors keep their
+ * message (written for operators); anything else becomes INTERNAL with only the request id,
+ * so stack traces and command lines stay in the server log (nice-grpc createErrorStatusObject).
+ */
+export function toGrpcStatus(err: unknown, requestId: string): GrpcStatus {
+  if (err instanceof GrpcStatusError) return { code: err.code, details: err.message };
+  if (isServiceError(err)) return { code: err.code, details: err.details };
+  for (const [ErrorClass, code] of DOMAIN_CODES) {
+    if (err instanceof ErrorClass) return { code, details: err.message };
+  }
+  if (err instanceof Error && err.name === 'AbortError') {
+    return { code: status.CANCELLED, details: 'the call was cancelled' };
+  }
+  return { code: status.INTERNAL, details: `internal error (request ${requestId}); see the driver log` };
+}
+
+/** An error that already carries a gRPC status, e.g. from a call to an agent. */
+function isServiceError(err: unknown): err is ServiceError {
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<ServiceError>).code === 'number' &&
+    typeof (err as Partial<ServiceError>).details === 'string' &&
+    'metadata' in err
+  );
+}
