@@ -6,6 +6,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * The root logger: JSON lines on stderr (stdout stays free for CLI output).
+ * Synchronous writes: a CSI driver logs little, and a line lost at a crash is the one that mattered.
  * Redaction is a second line of defence; requests are also passed through stripSecrets
  * before they are logged, because pino's paths cannot reach every nesting level.
  */
@@ -31,6 +32,6 @@ export function createLogger(opts: { level: LogLevel; name?: string }): Logger {
         censor: '[REDACTED]',
       },
     },
-    pino.destination({ fd: 2, sync: false }),
+    pino.destination({ fd: 2, sync: true }),
   );
 }

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { IdentityHandlers } from '../generated/csi/v1/Identity.ts';
+import type { GetPluginInfoResponse } from '../generated/csi/v1/GetPluginInfoResponse.ts';
+import type { GetPluginCapabilitiesResponse } from '../generated/csi/v1/GetPluginCapabilitiesResponse.ts';
+import type { ProbeResponse } from '../generated/csi/v1/ProbeResponse.ts';
+import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
+import { adaptUnary } from '../grpc/adaptUnary.ts';
+import { runReadinessChecks } from './readiness.ts';
+import type { ReadinessCheck } from './readiness.ts';
+
+export interface IdentityServiceOptions {
+  readonly driverName: string;
+  readonly vendorVersion: string;
+  /** Only what this process really serves: the CO calls every RPC a capability promises. */
+  readonly capabilities: readonly PluginCapability[];
+  readonly readiness: readonly ReadinessCheck[];
+  readonly log: Logger;
+  readonly probeTimeoutMs?: number;
+}
+
+/**
+ * The CSI Identity service. Probe answers ready=false (not an error) while a dependency is
+ * missing: the spec keeps gRPC errors for "unhealthy, restart me", and a node waiting for
+ * iscsid is not that. A change of readiness is logged once, not on every liveness probe.
+ */
+export function createIdentityHandlers(opts: IdentityServiceOptions): IdentityHandlers {
+  const { log } = opts;
+  let lastProblems = '';
+  return {
+    GetPluginInfo: adaptUnary('GetPluginInfo', log, async (): Promise<GetPluginInfoResponse> => ({
+      name: opts.driverName,
+      vendor_version: opts.vendorVersion,
+    })),
+    GetPluginCapabilities: adaptUnary('GetPluginCapabilities', log, async (): Promise<GetPluginCapabilitiesResponse> => ({
+      capabilities: [...opts.capabilities],
+    })),
+    Probe: adaptUnary('Probe', log, async (): Promise<ProbeResponse> => {
+      const report = await runReadinessChecks(opts.readiness, opts.probeTimeoutMs ?? 5_000);
+      const problems = report.problems.join('; ');
+      if (problems !== lastProblems) {
+        if (report.ready) log.info('ready: every dependency is available');
+        else log.warn({ problems: report.problems }, 'not ready');
+        lastProblems = problems;
+      }
+      return { ready: { value: report.ready } };
+    }),
+  };
+}

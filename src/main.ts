@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/**
+ * vbs-csi: one program, several roles (controller, node, agent, all-in-one).
+ * Flags and environment become a validated config; all problems are printed before anything starts.
+ */
+import pkg from '../package.json' with { type: 'json' };
+import { parseConfig, usageText } from './config/parseConfig.ts';
+import { createLogger } from './log/createLogger.ts';
+import { runDriver } from './roles/runDriver.ts';
+
+const argv = process.argv.slice(2);
+if (argv.includes('--version') || argv[0] === 'version') {
+  console.log(pkg.version);
+} else if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+  console.log(usageText());
+} else {
+  const parsed = parseConfig(argv, process.env);
+  if (!parsed.ok) {
+    console.error(`vbs-csi: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n\n${usageText()}`);
+    process.exitCode = 2;
+  } else {
+    const { config } = parsed;
+    const log = createLogger({ level: config.logLevel }).child({ role: config.role, driver: config.driverName });
+    log.info({ version: pkg.version, endpoint: config.endpoint, nodeId: config.nodeId }, 'starting');
+    try {
+      await runDriver(config, log, pkg.version);
+    } catch (err: unknown) {
+      log.fatal({ err }, 'failed to start');
+      process.exitCode = 1;
+    }
+  }
+}

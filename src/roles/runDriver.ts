@@ -1,0 +1,76 @@
+import { Server } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { DriverConfig } from '../config/parseConfig.ts';
+import { createIdentityHandlers } from '../csi/identityService.ts';
+import type { ReadinessCheck } from '../csi/readiness.ts';
+import { loadCsiProto } from '../grpc/loadProtos.ts';
+import { serve } from '../grpc/serve.ts';
+import type { RunningServer } from '../grpc/serve.ts';
+import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
+import { initiatorNameCheck, kernelModuleCheck, lioConfigfsCheck } from './checks.ts';
+
+/** What one role contributes to the process: readiness checks and plugin capabilities. */
+export interface RoleParts {
+  readonly readiness: readonly ReadinessCheck[];
+  readonly capabilities: readonly PluginCapability[];
+}
+
+/**
+ * The parts of each role. The Controller and Node services are not served yet, so no role
+ * advertises CONTROLLER_SERVICE: a CO would call RPCs that answer UNIMPLEMENTED.
+ */
+export function roleParts(config: DriverConfig): RoleParts {
+  const node: RoleParts = { readiness: [initiatorNameCheck(), kernelModuleCheck('iscsi_tcp')], capabilities: [] };
+  const agent: RoleParts = {
+    readiness: [lioConfigfsCheck(), kernelModuleCheck('target_core_iblock'), kernelModuleCheck('dm_thin_pool')],
+    capabilities: [],
+  };
+  const controller: RoleParts = { readiness: [], capabilities: [] };
+  switch (config.role) {
+    case 'controller':
+      return controller;
+    case 'node':
+      return node;
+    case 'agent':
+      return agent;
+    case 'all-in-one':
+      return {
+        readiness: [...controller.readiness, ...node.readiness, ...agent.readiness],
+        capabilities: [...controller.capabilities, ...node.capabilities, ...agent.capabilities],
+      };
+  }
+}
+
+/** Builds the gRPC server for a role and starts serving on the configured endpoint. */
+export async function startDriver(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }): Promise<RunningServer> {
+  const parts = opts.parts ?? roleParts(config);
+  const csi = loadCsiProto();
+  const server = new Server();
+  server.addService(
+    csi.csi.v1.Identity.service,
+    createIdentityHandlers({
+      driverName: config.driverName,
+      vendorVersion: opts.version,
+      capabilities: parts.capabilities,
+      readiness: parts.readiness,
+      log,
+    }),
+  );
+  return serve({ server, endpoint: config.endpoint, log });
+}
+
+/**
+ * Runs until SIGTERM or SIGINT: then stops accepting calls, lets in-flight ones finish within
+ * the grace period and removes the socket, so a restarted pod can bind again at once.
+ */
+export async function runDriver(config: DriverConfig, log: Logger, version: string): Promise<void> {
+  const running = await startDriver(config, log, { version });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down');
+      running.shutdown(config.shutdownGraceMs).then(resolve, resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
