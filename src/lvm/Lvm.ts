@@ -1,0 +1,326 @@
+import type { CommandRunner } from '../exec/index.ts';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.ts';
+import { classifyLvmError } from './lvmErrors.ts';
+import { LVS_FIELDS, parseLvsReport } from './parseLvsReport.ts';
+import { VGS_FIELDS, parseVgsReport } from './parseVgsReport.ts';
+import { decodeTag, encodeTag } from './tagCodec.ts';
+import type { LogicalVolume, ThinPool, ThinPoolHealth, VolumeGroup } from './types.ts';
+import { validateDmNameLength, validateLvName, validateVgName } from './validateNames.ts';
+
+export interface LvmOptions {
+  readonly runner: CommandRunner;
+  readonly vgName: string;
+  readonly thinPoolName: string;
+  /** The lvm binary; every call is `<lvmPath> <subcommand> ...`. Default 'lvm'. */
+  readonly lvmPath?: string;
+  /** For lvs/vgs. Default 30 s. */
+  readonly readTimeoutMs?: number;
+  /** For lvcreate/lvextend/lvremove/lvchange. Default 120 s. */
+  readonly writeTimeoutMs?: number;
+}
+
+/** Tags as key → value; each becomes one `vbs.<key>=<value>` LV tag (tagCodec.ts). */
+export type LvTags = Readonly<Record<string, string>>;
+
+export interface CreateVolumeRequest {
+  readonly lvName: string;
+  /** Rounded up to the VG's extent size; the result carries the real size. */
+  readonly sizeBytes: number;
+  readonly tags?: LvTags;
+}
+
+export interface CreateThinSnapshotRequest {
+  /** A thin LV in this VG. */
+  readonly sourceLv: string;
+  readonly lvName: string;
+  readonly tags?: LvTags;
+  /**
+   * false: a parked CSI snapshot, created with the activation-skip flag and inactive, so it is
+   * never opened by accident (field notes 3.5). true: a clone or restore that will be exported,
+   * created without the flag and active, so it also comes back after a reboot.
+   */
+  readonly activate: boolean;
+}
+
+const REPORT_ARGS = ['--reportformat', 'json', '--units', 'b', '--nosuffix'] as const;
+
+/**
+ * The only code that runs lvm: thin (and thick) LVs in one VG and one thin pool.
+ * Reads go through JSON reports with explicit field lists (parseLvsReport, parseVgsReport);
+ * failures are classified in lvmErrors.ts. Every method takes an optional AbortSignal that
+ * reaches the runner, so a cancelled RPC does not leave lvm running.
+ */
+export class Lvm {
+  readonly #runner: CommandRunner;
+  readonly #vg: string;
+  readonly #pool: string;
+  readonly #lvmPath: string;
+  readonly #readTimeoutMs: number;
+  readonly #writeTimeoutMs: number;
+  #extentSizeBytes: number | undefined;
+
+  constructor(opts: LvmOptions) {
+    validateVgName(opts.vgName);
+    validateLvName(opts.thinPoolName);
+    this.#runner = opts.runner;
+    this.#vg = opts.vgName;
+    this.#pool = opts.thinPoolName;
+    this.#lvmPath = opts.lvmPath ?? 'lvm';
+    this.#readTimeoutMs = opts.readTimeoutMs ?? 30_000;
+    this.#writeTimeoutMs = opts.writeTimeoutMs ?? 120_000;
+  }
+
+  get vgName(): string {
+    return this.#vg;
+  }
+
+  get thinPoolName(): string {
+    return this.#pool;
+  }
+
+  /** `lvm vgs <report args> -o <VGS_FIELDS> <vg>`. A missing VG is a FailedPreconditionError. */
+  async getVolumeGroup(signal?: AbortSignal): Promise<VolumeGroup> {
+    const stdout = await this.#read(['vgs', ...REPORT_ARGS, '-o', VGS_FIELDS.join(','), this.#vg], `read volume group ${this.#vg}`, signal);
+    const vg = parseVgsReport(stdout).find((row) => row.name === this.#vg);
+    if (!vg) throw new FailedPreconditionError(`volume group ${this.#vg} not found`);
+    this.#extentSizeBytes = vg.extentSizeBytes;
+    return vg;
+  }
+
+  /** `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<pool>`: size, fill level and health of the thin pool. */
+  async getThinPool(signal?: AbortSignal): Promise<ThinPool> {
+    const lv = await this.findVolume(this.#pool, signal);
+    if (!lv) throw new FailedPreconditionError(`thin pool ${this.#vg}/${this.#pool} not found`);
+    if (lv.attr.volumeType !== 'thin-pool') throw new FailedPreconditionError(`${this.#vg}/${this.#pool} is not a thin pool (${lv.attr.volumeType})`);
+    const dataPercent = lv.dataPercent ?? 0;
+    return {
+      vgName: lv.vgName,
+      name: lv.name,
+      sizeBytes: lv.sizeBytes,
+      dataPercent,
+      metadataPercent: lv.metadataPercent ?? 0,
+      metadataSizeBytes: lv.metadataSizeBytes ?? 0,
+      usedBytes: Math.floor((lv.sizeBytes * dataPercent) / 100),
+      health: buildThinPoolHealth(lv),
+      isActive: lv.isActive,
+      isZeroing: lv.attr.isZeroing,
+    };
+  }
+
+  /**
+   * Creates a thin LV in the pool and returns it as lvm reports it afterwards (real size):
+   * `lvm lvcreate -y -W y --type thin --thinpool <pool> -V <bytes>b -n <lv> [--addtag t]... <vg>`.
+   * `-W y -y` so a stale signature never turns into an interactive prompt (field notes 3.8).
+   */
+  async createThinVolume(req: CreateVolumeRequest, signal?: AbortSignal): Promise<LogicalVolume> {
+    this.#validateNewLv(req.lvName);
+    const tagArgs = buildAddTagArgs(req.tags);
+    const sizeBytes = await this.#roundUpToExtent(req.sizeBytes, signal);
+    const args = ['lvcreate', '-y', '-W', 'y', '--type', 'thin', '--thinpool', this.#pool, '-V', `${sizeBytes}b`, '-n', req.lvName, ...tagArgs, this.#vg];
+    await this.#write(args, `create thin volume ${this.#vg}/${req.lvName}`, signal);
+    return this.#reread(req.lvName, signal);
+  }
+
+  /**
+   * Creates a linear (thick) LV: `lvm lvcreate -y -W y -Z y -L <bytes>b -n <lv> [--addtag t]... <vg>`.
+   * Thick LVs reuse extents of deleted LVs: only the first 4 KiB and known signatures are wiped
+   * (field notes 3.6), so callers that hand them to tenants must zero them.
+   */
+  async createThickVolume(req: CreateVolumeRequest, signal?: AbortSignal): Promise<LogicalVolume> {
+    this.#validateNewLv(req.lvName);
+    const tagArgs = buildAddTagArgs(req.tags);
+    const sizeBytes = await this.#roundUpToExtent(req.sizeBytes, signal);
+    const args = ['lvcreate', '-y', '-W', 'y', '-Z', 'y', '-L', `${sizeBytes}b`, '-n', req.lvName, ...tagArgs, this.#vg];
+    await this.#write(args, `create volume ${this.#vg}/${req.lvName}`, signal);
+    return this.#reread(req.lvName, signal);
+  }
+
+  /** `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<lv>`; undefined when the LV does not exist. */
+  async findVolume(lvName: string, signal?: AbortSignal): Promise<LogicalVolume | undefined> {
+    validateLvNameForLookup(lvName);
+    try {
+      const stdout = await this.#read(['lvs', ...REPORT_ARGS, '-o', LVS_FIELDS.join(','), `${this.#vg}/${lvName}`], `read volume ${this.#vg}/${lvName}`, signal);
+      return parseLvsReport(stdout).find((lv) => lv.name === lvName);
+    } catch (err: unknown) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Every visible LV of the VG except the thin pool itself, in one `lvs` call; with `tag`, only
+   * those carrying that decoded tag. Hidden sub-LVs ([pool_tdata]...) are not listed (no -a).
+   */
+  async listVolumes(opts: { readonly tag?: { readonly key: string; readonly value: string } } = {}, signal?: AbortSignal): Promise<LogicalVolume[]> {
+    const stdout = await this.#read(['lvs', ...REPORT_ARGS, '-o', LVS_FIELDS.join(','), this.#vg], `list volumes of ${this.#vg}`, signal);
+    const tag = opts.tag;
+    // Encoding validates the key and value the same way a create would.
+    if (tag) encodeTag(tag.key, tag.value);
+    return parseLvsReport(stdout).filter(
+      (lv) => lv.vgName === this.#vg && lv.name !== this.#pool && (!tag || lv.tags[tag.key] === tag.value),
+    );
+  }
+
+  /**
+   * The LV whose `vbs.<key>` tag decodes to `value` (the CSI name, say); undefined if none.
+   * Two LVs with the same tag break the idempotency this lookup exists for, so that is a
+   * FailedPreconditionError naming both, not a silent pick.
+   */
+  async findVolumeByTag(key: string, value: string, signal?: AbortSignal): Promise<LogicalVolume | undefined> {
+    const found = await this.listVolumes({ tag: { key, value } }, signal);
+    if (found.length > 1) {
+      throw new FailedPreconditionError(`${found.length} volumes carry tag ${key}=${JSON.stringify(value)}: ${found.map((lv) => lv.name).join(', ')}`);
+    }
+    return found[0];
+  }
+
+  /**
+   * Grows an LV to at least `sizeBytes` (rounded up to the extent size) and returns it as lvm
+   * reports it afterwards. Never shrinks: a size at or below the current one returns the LV as
+   * it is, without running lvextend. `lvm lvextend -L <bytes>b <vg>/<lv>`.
+   */
+  async extendVolume(lvName: string, sizeBytes: number, signal?: AbortSignal): Promise<LogicalVolume> {
+    const current = await this.findVolume(lvName, signal);
+    if (!current) throw new NotFoundError(`volume ${this.#vg}/${lvName} not found`);
+    const target = await this.#roundUpToExtent(sizeBytes, signal);
+    if (target <= current.sizeBytes) return current;
+    await this.#write(['lvextend', '-L', `${target}b`, `${this.#vg}/${lvName}`], `extend volume ${this.#vg}/${lvName}`, signal);
+    return this.#reread(lvName, signal);
+  }
+
+  /**
+   * Takes a thin snapshot of a thin LV and returns it:
+   * `lvm lvcreate -y -s --setactivationskip y|n --activate y|n -n <lv> [--addtag t]... <vg>/<source>`.
+   * No -W here: wiping signatures on a snapshot would destroy the very data it preserves.
+   */
+  async createThinSnapshot(req: CreateThinSnapshotRequest, signal?: AbortSignal): Promise<LogicalVolume> {
+    this.#validateNewLv(req.lvName);
+    const tagArgs = buildAddTagArgs(req.tags);
+    const source = await this.findVolume(req.sourceLv, signal);
+    if (!source) throw new NotFoundError(`source volume ${this.#vg}/${req.sourceLv} not found`);
+    if (!source.isThin) throw new FailedPreconditionError(`source volume ${this.#vg}/${req.sourceLv} is not a thin volume; only thin volumes can be snapshotted`);
+    const yn = req.activate ? 'n' : 'y';
+    const args = [
+      'lvcreate', '-y', '-s', '--setactivationskip', yn, '--activate', req.activate ? 'y' : 'n',
+      '-n', req.lvName, ...tagArgs, `${this.#vg}/${req.sourceLv}`,
+    ];
+    await this.#write(args, `snapshot ${this.#vg}/${req.sourceLv} as ${req.lvName}`, signal);
+    return this.#reread(req.lvName, signal);
+  }
+
+  /** Activates an LV even when it carries the activation-skip flag: `lvm lvchange -ay -K <vg>/<lv>`. */
+  async activate(lvName: string, signal?: AbortSignal): Promise<LogicalVolume> {
+    validateLvNameForLookup(lvName);
+    await this.#write(['lvchange', '-ay', '-K', `${this.#vg}/${lvName}`], `activate volume ${this.#vg}/${lvName}`, signal);
+    return this.#reread(lvName, signal);
+  }
+
+  /**
+   * Removes an LV: `lvm lvremove -y <vg>/<lv>`. An LV that does not exist counts as removed;
+   * an LV still open (exported, mounted) is a FailedPreconditionError; a missing VG is never
+   * mistaken for a removed LV (lvmErrors.ts).
+   */
+  async removeVolume(lvName: string, signal?: AbortSignal): Promise<void> {
+    validateLvNameForLookup(lvName);
+    try {
+      await this.#write(['lvremove', '-y', `${this.#vg}/${lvName}`], `remove volume ${this.#vg}/${lvName}`, signal);
+    } catch (err: unknown) {
+      if (err instanceof NotFoundError) return;
+      throw err;
+    }
+  }
+
+  /**
+   * Sets tags: a key already present with another value is replaced, one with the same value is
+   * left alone (no lvchange when nothing changes). `lvm lvchange [--deltag old]... [--addtag new]... <vg>/<lv>`.
+   */
+  async addTags(lvName: string, tags: LvTags, signal?: AbortSignal): Promise<LogicalVolume> {
+    const lv = await this.findVolume(lvName, signal);
+    if (!lv) throw new NotFoundError(`volume ${this.#vg}/${lvName} not found`);
+    const changes: string[] = [];
+    for (const [key, value] of Object.entries(tags)) {
+      const wanted = encodeTag(key, value);
+      if (lv.rawTags.includes(wanted)) continue;
+      for (const old of lv.rawTags.filter((raw) => decodeTag(raw)?.key === key)) changes.push('--deltag', old);
+      changes.push('--addtag', wanted);
+    }
+    if (changes.length === 0) return lv;
+    await this.#write(['lvchange', ...changes, `${this.#vg}/${lvName}`], `tag volume ${this.#vg}/${lvName}`, signal);
+    return this.#reread(lvName, signal);
+  }
+
+  /** Removes the tags with these keys; keys not present are ignored. `lvm lvchange --deltag <tag>... <vg>/<lv>`. */
+  async deleteTags(lvName: string, keys: readonly string[], signal?: AbortSignal): Promise<LogicalVolume> {
+    const lv = await this.findVolume(lvName, signal);
+    if (!lv) throw new NotFoundError(`volume ${this.#vg}/${lvName} not found`);
+    const doomed = lv.rawTags.filter((raw) => {
+      const key = decodeTag(raw)?.key;
+      return key !== undefined && keys.includes(key);
+    });
+    if (doomed.length === 0) return lv;
+    await this.#write(['lvchange', ...doomed.flatMap((tag) => ['--deltag', tag]), `${this.#vg}/${lvName}`], `untag volume ${this.#vg}/${lvName}`, signal);
+    return this.#reread(lvName, signal);
+  }
+
+  #validateNewLv(lvName: string): void {
+    validateLvName(lvName);
+    validateDmNameLength(this.#vg, lvName);
+  }
+
+  async #roundUpToExtent(sizeBytes: number, signal: AbortSignal | undefined): Promise<number> {
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) throw new InvalidArgumentError(`size must be a positive whole number of bytes, got ${sizeBytes}`);
+    const extent = this.#extentSizeBytes ?? (await this.getVolumeGroup(signal)).extentSizeBytes;
+    const rounded = Math.ceil(sizeBytes / extent) * extent;
+    if (!Number.isSafeInteger(rounded)) throw new InvalidArgumentError(`size ${sizeBytes} is too large`);
+    return rounded;
+  }
+
+  async #reread(lvName: string, signal: AbortSignal | undefined): Promise<LogicalVolume> {
+    const lv = await this.findVolume(lvName, signal);
+    if (!lv) throw new Error(`volume ${this.#vg}/${lvName} vanished right after lvm changed it`);
+    return lv;
+  }
+
+  async #read(args: readonly string[], what: string, signal: AbortSignal | undefined): Promise<string> {
+    return (await this.#exec(args, this.#readTimeoutMs, what, signal)).stdout;
+  }
+
+  async #write(args: readonly string[], what: string, signal: AbortSignal | undefined): Promise<void> {
+    await this.#exec(args, this.#writeTimeoutMs, what, signal);
+  }
+
+  async #exec(args: readonly string[], timeoutMs: number, what: string, signal: AbortSignal | undefined) {
+    try {
+      return await this.#runner.run({ file: this.#lvmPath, args, timeoutMs }, signal);
+    } catch (err: unknown) {
+      throw classifyLvmError(err, what);
+    }
+  }
+}
+
+function buildAddTagArgs(tags: LvTags | undefined): string[] {
+  return Object.entries(tags ?? {}).flatMap(([key, value]) => ['--addtag', encodeTag(key, value)]);
+}
+
+/**
+ * Lookups accept any name lvm could have (an operator may have created it), but never one that
+ * could be read as an option or a path.
+ */
+function validateLvNameForLookup(lvName: string): void {
+  if (!/^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$/.test(lvName)) throw new InvalidArgumentError(`${JSON.stringify(lvName)} is not a logical volume name`);
+}
+
+function buildThinPoolHealth(lv: LogicalVolume): ThinPoolHealth {
+  if (lv.attr.state === 'thin-pool-check-needed' || lv.attr.state === 'suspended-thin-pool-check-needed') return 'check-needed';
+  switch (lv.attr.health) {
+    case 'ok':
+    case 'out-of-data':
+    case 'metadata-read-only':
+    case 'failed':
+    case 'partial':
+    case 'unknown':
+      return lv.attr.health;
+    default:
+      return 'unknown';
+  }
+}

@@ -1,0 +1,14 @@
+export { Lvm } from './Lvm.ts';
+export type { CreateThinSnapshotRequest, CreateVolumeRequest, LvmOptions, LvTags } from './Lvm.ts';
+export type { LogicalVolume, ThinPool, ThinPoolHealth, VolumeGroup } from './types.ts';
+export { decodeLvAttr } from './decodeLvAttr.ts';
+export type { LvAttr, LvHealth, LvState, LvVolumeType } from './decodeLvAttr.ts';
+export { parseLvsReport, LVS_FIELDS } from './parseLvsReport.ts';
+export { parseVgsReport, VGS_FIELDS } from './parseVgsReport.ts';
+export { encodeTag, decodeTag, decodeTags, TAG_PREFIX, MAX_TAG_LENGTH } from './tagCodec.ts';
+export type { DecodedTag } from './tagCodec.ts';
+export { buildLvName } from './buildLvName.ts';
+export type { LvKind } from './buildLvName.ts';
+export { validateLvName, validateVgName, validateDmNameLength, buildDmName } from './validateNames.ts';
+export { classifyLvmError } from './lvmErrors.ts';
+export { LvmReportError } from './LvmReportError.ts';
