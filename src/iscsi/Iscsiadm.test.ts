@@ -1,0 +1,266 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
+import { InvalidArgumentError } from '../errors.ts';
+import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
+import { CommandFailedError } from '../exec/index.ts';
+import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
+import { Iscsiadm } from './Iscsiadm.ts';
+import type { IscsiTarget } from './Iscsiadm.ts';
+
+const RECORD = readFileSync(new URL('./fixtures/node-record-tpgt1-default.txt', import.meta.url), 'utf8');
+const IQN = 'iqn.2026-11.io.vbs:pvc-1';
+const TARGET: IscsiTarget = { targetIqn: IQN, portal: { ip: '127.0.0.2', port: 3260 } };
+const NODE = ['iscsiadm', '-m', 'node', '-T', IQN, '-p', '127.0.0.2:3260,1', '-I', 'default'];
+const CHAP = { username: 'user-a', password: 'secret-a-123456' };
+
+function withValues(record: string, values: Record<string, string>): string {
+  let out = record;
+  for (const [name, value] of Object.entries(values)) out = out.replace(new RegExp(`^${name.replace(/[[\].]/g, '\\$&')} = .*$`, 'm'), `${name} = ${value}`);
+  return out;
+}
+
+function makeIscsiadm(runner: CommandRunner, sleeps: number[] = []): Iscsiadm {
+  return new Iscsiadm({ runner, dbRetry: { attempts: 3, delayMs: 1000 }, sleep: async (ms) => void sleeps.push(ms) });
+}
+
+describe('Iscsiadm.ensureNodeRecord', () => {
+  test('creates a missing record with -o new, then updates only the settings that differ', async () => {
+    const runner = new FakeRunner()
+      .once([...NODE, '-S'], { exitCode: 21, stderr: 'iscsiadm: No records found\n' })
+      .once([...NODE, '-o', 'new'], { stdout: 'New iSCSI node [...] added\n' })
+      .once([...NODE, '-S'], { stdout: RECORD })
+      .on([...NODE, '-o', 'update'], {});
+    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15, noopOutIntervalS: 5 } });
+    assert.equal(result.created, true);
+    assert.deepEqual(result.updated, ['node.session.auth.authmethod', 'node.session.auth.username', 'node.session.auth.password', 'node.session.timeo.replacement_timeout']);
+    assert.deepEqual(runner.argvsMatching([...NODE, '-o', 'update']), [
+      [...NODE, '-o', 'update', '-n', 'node.session.auth.authmethod', '-v', 'CHAP'],
+      [...NODE, '-o', 'update', '-n', 'node.session.auth.username', '-v', 'user-a'],
+      [...NODE, '-o', 'update', '-n', 'node.session.auth.password', '-v', 'secret-a-123456'],
+      [...NODE, '-o', 'update', '-n', 'node.session.timeo.replacement_timeout', '-v', '15'],
+    ]);
+  });
+
+  test('sets node.startup=manual when iscsid.conf made the record automatic', async () => {
+    const automatic = withValues(RECORD, { 'node.startup': 'automatic', 'node.conn[0].startup': 'automatic' });
+    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: automatic }).on([...NODE, '-o', 'update'], {});
+    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP });
+    assert.deepEqual(result.updated.slice(0, 2), ['node.startup', 'node.conn[0].startup']);
+    assert.deepEqual(runner.argvsMatching([...NODE, '-o', 'update'])[0], [...NODE, '-o', 'update', '-n', 'node.startup', '-v', 'manual']);
+  });
+
+  test('runs nothing but the show when the record already matches', async () => {
+    const ready = withValues(RECORD, {
+      'node.session.auth.authmethod': 'CHAP',
+      'node.session.auth.username': 'user-a',
+      'node.session.auth.password': 'secret-a-123456',
+      'node.session.timeo.replacement_timeout': '15',
+    });
+    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: ready });
+    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15 } });
+    assert.deepEqual(result, { created: false, updated: [] });
+    assert.equal(runner.calls.length, 1);
+  });
+
+  test('sets and later clears mutual CHAP', async () => {
+    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
+    await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
+    assert.ok(runner.argvs.some((a) => a.join(' ').endsWith('-n node.session.auth.password_in -v mutual-123456')));
+
+    const mutual = withValues(RECORD, { 'node.session.auth.username_in': 'tgt', 'node.session.auth.password_in': 'mutual-123456' });
+    const clearing = new FakeRunner().once([...NODE, '-S'], { stdout: mutual }).on([...NODE, '-o', 'update'], {});
+    await makeIscsiadm(clearing).ensureNodeRecord({ target: TARGET, chap: CHAP });
+    assert.ok(clearing.argvs.some((a) => a.join(' ') === [...NODE, '-o', 'update', '-n', 'node.session.auth.username_in', '-v', ''].join(' ')));
+  });
+
+  test('hands every CHAP secret to the runner as a secret so it is redacted', async () => {
+    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
+    await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
+    for (const cmd of runner.calls) assert.deepEqual(cmd.secrets, ['secret-a-123456', 'mutual-123456'], cmd.args.join(' '));
+  });
+
+  test('retries an update that hits "iSCSI database failure" and then succeeds', async () => {
+    const sleeps: number[] = [];
+    const runner = new FakeRunner()
+      .once([...NODE, '-S'], { stdout: withValues(RECORD, { 'node.session.auth.authmethod': 'CHAP', 'node.session.auth.username': 'user-a' }) })
+      .once([...NODE, '-o', 'update'], { exitCode: 6, stderr: 'iscsiadm: Could not execute operation on all records: encountered iSCSI database failure\n' })
+      .once([...NODE, '-o', 'update'], {});
+    await makeIscsiadm(runner, sleeps).ensureNodeRecord({ target: TARGET, chap: CHAP });
+    assert.equal(runner.argvsMatching([...NODE, '-o', 'update']).length, 2);
+    assert.deepEqual(sleeps, [1000]);
+  });
+
+  test('gives up after the configured number of attempts', async () => {
+    const sleeps: number[] = [];
+    const runner = new FakeRunner().on([...NODE, '-S'], { exitCode: 6, stderr: 'encountered iSCSI database failure' });
+    await assert.rejects(makeIscsiadm(runner, sleeps).ensureNodeRecord({ target: TARGET, chap: CHAP }), CommandFailedError);
+    assert.equal(runner.calls.length, 3);
+    assert.deepEqual(sleeps, [1000, 1000]);
+  });
+
+  test('addresses the record by portal tag and iface so two initiator names get two records', async () => {
+    const runner = new FakeRunner().once(['iscsiadm', '-m', 'node', '-T', IQN, '-p', '[fd00::2]:3260,1', '-I', 'second', '-S'], { stdout: RECORD }).on(['iscsiadm', '-m', 'node'], {});
+    await makeIscsiadm(runner).ensureNodeRecord({ target: { ...TARGET, portal: { ip: 'fd00::2', port: 3260 }, iface: 'second' }, chap: CHAP });
+    assert.ok(runner.argvs.every((a) => a.includes('[fd00::2]:3260,1') && a.includes('second')));
+  });
+
+  const invalid: { name: string; run: (i: Iscsiadm) => Promise<unknown> }[] = [
+    { name: 'refuses a target IQN with a space', run: (i) => i.ensureNodeRecord({ target: { ...TARGET, targetIqn: 'iqn.2026-11.io.vbs:a b' }, chap: CHAP }) },
+    { name: 'refuses a target name that looks like an option', run: (i) => i.login({ ...TARGET, targetIqn: '--op=delete' }) },
+    { name: 'refuses a host name as portal', run: (i) => i.login({ ...TARGET, portal: { ip: 'storage-1', port: 3260 } }) },
+    { name: 'refuses an iface name with a slash', run: (i) => i.logout({ ...TARGET, iface: '../x' }) },
+    { name: 'refuses a CHAP password with a newline', run: (i) => i.ensureNodeRecord({ target: TARGET, chap: { ...CHAP, password: 'pw\n' } }) },
+    { name: 'refuses mutual CHAP reusing the same secret', run: (i) => i.ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 't', passwordIn: CHAP.password } }) },
+    { name: 'refuses a negative replacement timeout', run: (i) => i.ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: -1 } }) },
+  ];
+  for (const c of invalid) {
+    test(`${c.name}, without running iscsiadm`, async () => {
+      const runner = new FakeRunner();
+      await assert.rejects(c.run(makeIscsiadm(runner)), InvalidArgumentError);
+      assert.equal(runner.calls.length, 0);
+    });
+  }
+});
+
+describe('Iscsiadm.login and logout', () => {
+  test('logs in through the node record with the login timeout', async () => {
+    const runner = new FakeRunner().once([...NODE, '--login'], { stdout: 'Login to [...] successful.\n' });
+    const iscsiadm = new Iscsiadm({ runner, timeoutsMs: { login: 42_000 } });
+    assert.deepEqual(await iscsiadm.login(TARGET), { alreadyLoggedIn: false });
+    assert.equal(runner.calls[0]!.timeoutMs, 42_000);
+  });
+
+  test('treats exit 15 (session already present) as a successful login', async () => {
+    const runner = new FakeRunner().once([...NODE, '--login'], { exitCode: 15, stderr: 'iscsiadm: default: 1 session requested, but 1 already present.\n' });
+    assert.deepEqual(await makeIscsiadm(runner).login(TARGET), { alreadyLoggedIn: true });
+  });
+
+  test('turns exit 24 into IscsiLoginRefusedError that says CHAP authentication failed', async () => {
+    const runner = new FakeRunner().once([...NODE, '--login'], { exitCode: 24, stderr: 'iscsiadm: initiator reported error (24 - iSCSI login failed due to authorization failure)\n' });
+    await assert.rejects(makeIscsiadm(runner).login(TARGET), (err: unknown) => {
+      assert.ok(err instanceof IscsiLoginRefusedError);
+      assert.match(err.message, /CHAP authentication failed/);
+      assert.match(err.message, /127\.0\.0\.2:3260/);
+      assert.equal(err.iface, 'default');
+      return true;
+    });
+  });
+
+  test('passes any other login failure through as it is', async () => {
+    const runner = new FakeRunner().once([...NODE, '--login'], { exitCode: 8, stderr: 'iscsiadm: initiator reported error (8 - connection timed out)\n' });
+    await assert.rejects(makeIscsiadm(runner).login(TARGET), (err: unknown) => err instanceof CommandFailedError && err.exitCode === 8);
+  });
+
+  test('treats exit 21 (no matching session) as a successful logout', async () => {
+    const runner = new FakeRunner().once([...NODE, '--logout'], { exitCode: 21, stderr: 'iscsiadm: No matching sessions found\n' });
+    assert.deepEqual(await makeIscsiadm(runner).logout(TARGET), { wasLoggedIn: false });
+  });
+
+  test('reports a real logout', async () => {
+    const runner = new FakeRunner().once([...NODE, '--logout'], { stdout: 'Logout of [...] successful.\n' });
+    assert.deepEqual(await makeIscsiadm(runner).logout(TARGET), { wasLoggedIn: true });
+  });
+
+  test('deletes the node record and treats a missing one (exit 21) as already deleted', async () => {
+    const runner = new FakeRunner().once([...NODE, '-o', 'delete'], {}).once([...NODE, '-o', 'delete'], { exitCode: 21, stderr: 'iscsiadm: No records found\n' });
+    const iscsiadm = makeIscsiadm(runner);
+    assert.equal(await iscsiadm.deleteNodeRecord(TARGET), true);
+    assert.equal(await iscsiadm.deleteNodeRecord(TARGET), false);
+  });
+});
+
+describe('Iscsiadm sessions', () => {
+  test('lists no sessions when iscsiadm exits 21', async () => {
+    const runner = new FakeRunner().once(['iscsiadm', '-m', 'session'], { exitCode: 21, stderr: 'iscsiadm: No active sessions.\n' });
+    assert.deepEqual(await makeIscsiadm(runner).listSessions(), []);
+  });
+
+  test('rescans one session by its id', async () => {
+    const runner = new FakeRunner().once(['iscsiadm', '-m', 'session', '-r', '3', '--rescan'], { stdout: 'Rescanning session [sid: 3, ...]\n' });
+    await makeIscsiadm(runner).rescanSession(3);
+    assert.deepEqual(runner.argvs, [['iscsiadm', '-m', 'session', '-r', '3', '--rescan']]);
+  });
+});
+
+describe('Iscsiadm ifaces', () => {
+  const LIST = readFileSync(new URL('./fixtures/iface-list-host.txt', import.meta.url), 'utf8');
+
+  test('creates a missing iface and sets its initiator name', async () => {
+    const runner = new FakeRunner().once(['iscsiadm', '-m', 'iface'], { stdout: LIST }).on(['iscsiadm', '-m', 'iface', '-I', 'second'], {});
+    const result = await makeIscsiadm(runner).ensureIface({ name: 'second', initiatorName: 'iqn.2026-11.io.vbs:second' });
+    assert.deepEqual(result, { created: true, updated: true });
+    assert.deepEqual(runner.argvs.slice(1), [
+      ['iscsiadm', '-m', 'iface', '-I', 'second', '-o', 'new'],
+      ['iscsiadm', '-m', 'iface', '-I', 'second', '-o', 'update', '-n', 'iface.initiatorname', '-v', 'iqn.2026-11.io.vbs:second'],
+    ]);
+  });
+
+  test('changes nothing when the iface already has that initiator name', async () => {
+    const runner = new FakeRunner().once(['iscsiadm', '-m', 'iface'], { stdout: `${LIST}second tcp,<empty>,<empty>,<empty>,iqn.2026-11.io.vbs:second\n` });
+    assert.deepEqual(await makeIscsiadm(runner).ensureIface({ name: 'second', initiatorName: 'iqn.2026-11.io.vbs:second' }), { created: false, updated: false });
+    assert.equal(runner.calls.length, 1);
+  });
+
+  test('refuses to rename the default iface', async () => {
+    await assert.rejects(makeIscsiadm(new FakeRunner()).ensureIface({ name: 'default', initiatorName: 'iqn.2026-11.io.vbs:x' }), InvalidArgumentError);
+  });
+
+  test('deletes an iface only if it exists', async () => {
+    const runner = new FakeRunner().on(['iscsiadm', '-m', 'iface'], (cmd) => ({ stdout: cmd.args.length === 2 ? LIST : '' }));
+    const iscsiadm = makeIscsiadm(runner);
+    assert.equal(await iscsiadm.deleteIface('vbsprobe'), true);
+    assert.equal(await iscsiadm.deleteIface('absent'), false);
+    assert.deepEqual(runner.argvsMatching(['iscsiadm', '-m', 'iface', '-I']), [['iscsiadm', '-m', 'iface', '-I', 'vbsprobe', '-o', 'delete']]);
+  });
+});
+
+describe('Iscsiadm serialisation', () => {
+  /** A runner whose commands finish only when the test says so, tracking how many run at once. */
+  class GatedRunner implements CommandRunner {
+    inFlight = 0;
+    maxInFlight = 0;
+    readonly started: string[] = [];
+    readonly #gates: (() => void)[] = [];
+    async run(cmd: Command): Promise<CommandResult> {
+      this.inFlight += 1;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      this.started.push(cmd.args.at(-1)!);
+      await new Promise<void>((resolve) => this.#gates.push(resolve));
+      this.inFlight -= 1;
+      return { stdout: '', stderr: '', exitCode: 0 };
+    }
+    async releaseNext(): Promise<void> {
+      while (this.#gates.length === 0) await new Promise((r) => setImmediate(r));
+      this.#gates.shift()!();
+    }
+  }
+
+  test('runs one iscsiadm at a time, in call order, even when called concurrently', async () => {
+    const runner = new GatedRunner();
+    const iscsiadm = makeIscsiadm(runner);
+    const all = Promise.all([iscsiadm.login(TARGET), iscsiadm.rescanSession(1), iscsiadm.logout(TARGET)]);
+    for (let i = 0; i < 3; i++) await runner.releaseNext();
+    await all;
+    assert.equal(runner.maxInFlight, 1);
+    assert.deepEqual(runner.started, ['--login', '--rescan', '--logout']);
+  });
+
+  test('a caller aborted while waiting leaves the queue without running and without overlapping others', async () => {
+    const runner = new GatedRunner();
+    const iscsiadm = makeIscsiadm(runner);
+    const first = iscsiadm.login(TARGET);
+    const controller = new AbortController();
+    const second = iscsiadm.logout(TARGET, controller.signal);
+    const third = iscsiadm.rescanSession(2);
+    controller.abort(new Error('deadline'));
+    await assert.rejects(second, /deadline/);
+    await runner.releaseNext();
+    await first;
+    await runner.releaseNext();
+    await third;
+    assert.deepEqual(runner.started, ['--login', '--rescan']);
+    assert.equal(runner.maxInFlight, 1);
+  });
+});

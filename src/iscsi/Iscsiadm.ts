@@ -1,0 +1,312 @@
+import { InvalidArgumentError } from '../errors.ts';
+import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
+import { CommandFailedError } from '../exec/index.ts';
+import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
+import { OneAtATime } from './OneAtATime.ts';
+import type { IfaceListEntry } from './parseRecord.ts';
+import { parseIfaceList, parseRecord } from './parseRecord.ts';
+import type { IscsiSession, IscsiSessionDetail } from './parseSessions.ts';
+import { parseSessionList, parseSessionTree } from './parseSessions.ts';
+import type { IscsiPortal } from './portal.ts';
+import { formatPortalArg, validatePortal } from './portal.ts';
+import { sleep } from './sleep.ts';
+
+/** iscsiadm exit codes (open-iscsi include/iscsi_err.h) that mean something to us. */
+export const ISCSI_ERR = {
+  /** ISCSI_ERR_SESS_EXISTS: login to a target we are already logged in to. */
+  sessionExists: 15,
+  /** ISCSI_ERR_NO_OBJS_FOUND: no such record or session. */
+  noObjectsFound: 21,
+  /** ISCSI_ERR_LOGIN_AUTH_FAILED: CHAP failure or no ACL for this initiator. */
+  loginAuthFailed: 24,
+} as const;
+
+/** One target as the initiator addresses it. */
+export interface IscsiTarget {
+  readonly targetIqn: string;
+  readonly portal: IscsiPortal;
+  /**
+   * Target portal group tag; default 1, what LIO exports use. Node records carry it: with a tag,
+   * open-iscsi keeps one record per iface for the same portal instead of overwriting one.
+   */
+  readonly tpgt?: number;
+  /** iscsiadm iface; default "default", which uses /etc/iscsi/initiatorname.iscsi. */
+  readonly iface?: string;
+}
+
+export interface IscsiChap {
+  readonly username: string;
+  readonly password: string;
+  /** Mutual CHAP: what the target must answer with. */
+  readonly usernameIn?: string;
+  readonly passwordIn?: string;
+}
+
+/**
+ * Session settings stored in the node record; they take effect at the next login (field notes 1.7).
+ * Leave one out to keep what iscsid.conf gave the record.
+ */
+export interface SessionSettings {
+  /** How long I/O queues while the session is down before failing upward (default 120 s). */
+  readonly replacementTimeoutS?: number;
+  readonly noopOutIntervalS?: number;
+  readonly noopOutTimeoutS?: number;
+  readonly loginTimeoutS?: number;
+  /** Login attempts before iscsiadm gives up on an unreachable portal. */
+  readonly initialLoginRetryMax?: number;
+}
+
+export interface NodeRecordSpec {
+  readonly target: IscsiTarget;
+  readonly chap: IscsiChap;
+  readonly settings?: SessionSettings;
+}
+
+export interface IscsiadmOptions {
+  readonly runner: CommandRunner;
+  /** Default "iscsiadm"; a host prefix (chroot/nsenter) belongs in the runner. */
+  readonly file?: string;
+  readonly timeoutsMs?: { readonly default?: number; readonly login?: number; readonly logout?: number };
+  /** Retries of commands that fail with "iSCSI database failure" (field notes 1.11); default 5 x 1000 ms. */
+  readonly dbRetry?: { readonly attempts: number; readonly delayMs: number };
+  /** Injected so tests need not wait. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+const DEFAULT_IFACE = 'default';
+const DEFAULT_TPGT = 1;
+const IFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const TARGET_NAME = /^(?:iqn\.[0-9]{4}-[0-9]{2}\.[A-Za-z0-9.:-]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
+const CHAP_TEXT = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The only code that runs iscsiadm. Every call goes through one queue, because iscsiadm's node
+ * database is not safe for concurrent writers (field notes 1.11); one instance per host.
+ * Node records are created directly (`-o new`), never by sendtargets discovery, so the host
+ * learns only the targets it is told to attach.
+ */
+export class Iscsiadm {
+  readonly #runner: CommandRunner;
+  readonly #file: string;
+  readonly #timeouts: { readonly default: number; readonly login: number; readonly logout: number };
+  readonly #dbRetry: { readonly attempts: number; readonly delayMs: number };
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #queue = new OneAtATime();
+
+  constructor(opts: IscsiadmOptions) {
+    this.#runner = opts.runner;
+    this.#file = opts.file ?? 'iscsiadm';
+    this.#timeouts = { default: 15_000, login: 90_000, logout: 30_000, ...opts.timeoutsMs };
+    this.#dbRetry = opts.dbRetry ?? { attempts: 5, delayMs: 1000 };
+    this.#sleep = opts.sleep ?? sleep;
+  }
+
+  /**
+   * Ensures a node record for the target with CHAP, node.startup=manual and the given session
+   * settings. Steps: show the record (`-S` so secrets can be compared); create it with `-o new`
+   * if missing; then `-o update` only the settings that differ. node.startup=manual keeps the
+   * host from logging back in to every past target after a reboot (field notes 1.2).
+   */
+  async ensureNodeRecord(spec: NodeRecordSpec, signal?: AbortSignal): Promise<{ readonly created: boolean; readonly updated: readonly string[] }> {
+    const target = validateTarget(spec.target);
+    const chap = validateChap(spec.chap);
+    const desired = desiredRecord(chap, spec.settings ?? {});
+    const secrets = [chap.password, ...(chap.passwordIn ? [chap.passwordIn] : [])];
+    return this.#queue.run(async () => {
+      const show = [...nodeArgs(target), '-S'];
+      let shown = await this.#run({ args: show, secrets, okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+      let created = false;
+      if (shown.exitCode === ISCSI_ERR.noObjectsFound) {
+        await this.#run({ args: [...nodeArgs(target), '-o', 'new'] }, signal);
+        created = true;
+        shown = await this.#run({ args: show, secrets }, signal);
+      }
+      const current = parseRecord(shown.stdout);
+      const updated: string[] = [];
+      for (const [name, value] of desired) {
+        if (current.get(name) === value) continue;
+        await this.#run({ args: [...nodeArgs(target), '-o', 'update', '-n', name, '-v', value], secrets }, signal);
+        updated.push(name);
+      }
+      return { created, updated };
+    }, signal);
+  }
+
+  /**
+   * Logs in to the target through its node record. Already logged in (exit 15) is success.
+   * An authorization failure (exit 24) becomes IscsiLoginRefusedError.
+   */
+  async login(target: IscsiTarget, signal?: AbortSignal): Promise<{ readonly alreadyLoggedIn: boolean }> {
+    const t = validateTarget(target);
+    return this.#queue.run(async () => {
+      try {
+        const result = await this.#run({ args: [...nodeArgs(t), '--login'], okExitCodes: [0, ISCSI_ERR.sessionExists], timeoutMs: this.#timeouts.login }, signal);
+        return { alreadyLoggedIn: result.exitCode === ISCSI_ERR.sessionExists };
+      } catch (err: unknown) {
+        if (err instanceof CommandFailedError && err.exitCode === ISCSI_ERR.loginAuthFailed) {
+          throw new IscsiLoginRefusedError({ targetIqn: t.targetIqn, portal: formatPortalArg(t.portal), iface: t.iface });
+        }
+        throw err;
+      }
+    }, signal);
+  }
+
+  /** Logs out of the target's session on this iface. No session (exit 21) is success. */
+  async logout(target: IscsiTarget, signal?: AbortSignal): Promise<{ readonly wasLoggedIn: boolean }> {
+    const t = validateTarget(target);
+    return this.#queue.run(async () => {
+      const result = await this.#run({ args: [...nodeArgs(t), '--logout'], okExitCodes: [0, ISCSI_ERR.noObjectsFound], timeoutMs: this.#timeouts.logout }, signal);
+      return { wasLoggedIn: result.exitCode === 0 };
+    }, signal);
+  }
+
+  /** Deletes the node record (and the CHAP secret stored in it, field notes 1.14). Missing (exit 21) is success. */
+  async deleteNodeRecord(target: IscsiTarget, signal?: AbortSignal): Promise<boolean> {
+    const t = validateTarget(target);
+    return this.#queue.run(async () => {
+      const result = await this.#run({ args: [...nodeArgs(t), '-o', 'delete'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+      return result.exitCode === 0;
+    }, signal);
+  }
+
+  /** `iscsiadm -m session`; no sessions (exit 21) is an empty list. */
+  async listSessions(signal?: AbortSignal): Promise<IscsiSession[]> {
+    return this.#queue.run(async () => {
+      const result = await this.#run({ args: ['-m', 'session'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+      return result.exitCode === 0 ? parseSessionList(result.stdout) : [];
+    }, signal);
+  }
+
+  /** `iscsiadm -m session -P 3`: sessions with iface, initiator name, states and attached disks. */
+  async listSessionDetails(signal?: AbortSignal): Promise<IscsiSessionDetail[]> {
+    return this.#queue.run(async () => {
+      const result = await this.#run({ args: ['-m', 'session', '-P', '3'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+      return result.exitCode === 0 ? parseSessionTree(result.stdout) : [];
+    }, signal);
+  }
+
+  /** The session of this target, portal and iface, if logged in. */
+  async findSession(target: IscsiTarget, signal?: AbortSignal): Promise<IscsiSessionDetail | undefined> {
+    const t = validateTarget(target);
+    const sessions = await this.listSessionDetails(signal);
+    return sessions.find(
+      (s) => s.targetIqn === t.targetIqn && s.portal.ip === t.portal.ip && s.portal.port === t.portal.port && (s.ifaceName ?? DEFAULT_IFACE) === t.iface,
+    );
+  }
+
+  /** Rescans one session's LUNs (`-m session -r <sid> --rescan`), e.g. after a login that found no LUN yet or a resize. */
+  async rescanSession(sid: number, signal?: AbortSignal): Promise<void> {
+    if (!Number.isSafeInteger(sid) || sid < 0) throw new InvalidArgumentError(`session id ${sid} must be a non-negative integer`);
+    await this.#queue.run(() => this.#run({ args: ['-m', 'session', '-r', String(sid), '--rescan'] }, signal), signal);
+  }
+
+  /** `iscsiadm -m iface`. */
+  async listIfaces(signal?: AbortSignal): Promise<IfaceListEntry[]> {
+    return this.#queue.run(async () => parseIfaceList((await this.#run({ args: ['-m', 'iface'] }, signal)).stdout), signal);
+  }
+
+  /**
+   * Ensures an iface that logs in under its own initiator name, so one host can hold sessions
+   * to a target under several names (one ACL each). Steps: list ifaces; `-o new` if missing;
+   * `-o update iface.initiatorname` if it differs.
+   */
+  async ensureIface(spec: { readonly name: string; readonly initiatorName: string }, signal?: AbortSignal): Promise<{ readonly created: boolean; readonly updated: boolean }> {
+    const name = validateIfaceName(spec.name);
+    if (name === DEFAULT_IFACE) throw new InvalidArgumentError('the default iface takes its name from initiatorname.iscsi and cannot be changed here');
+    const initiatorName = validateTargetName(spec.initiatorName, 'initiator name');
+    return this.#queue.run(async () => {
+      const existing = parseIfaceList((await this.#run({ args: ['-m', 'iface'] }, signal)).stdout).find((i) => i.name === name);
+      if (!existing) await this.#run({ args: ['-m', 'iface', '-I', name, '-o', 'new'] }, signal);
+      const updated = existing?.initiatorName !== initiatorName;
+      if (updated) await this.#run({ args: ['-m', 'iface', '-I', name, '-o', 'update', '-n', 'iface.initiatorname', '-v', initiatorName] }, signal);
+      return { created: !existing, updated };
+    }, signal);
+  }
+
+  /** Deletes an iface; one that does not exist counts as deleted. */
+  async deleteIface(name: string, signal?: AbortSignal): Promise<boolean> {
+    const iface = validateIfaceName(name);
+    if (iface === DEFAULT_IFACE) throw new InvalidArgumentError('the default iface cannot be deleted');
+    return this.#queue.run(async () => {
+      const exists = parseIfaceList((await this.#run({ args: ['-m', 'iface'] }, signal)).stdout).some((i) => i.name === iface);
+      if (exists) await this.#run({ args: ['-m', 'iface', '-I', iface, '-o', 'delete'] }, signal);
+      return exists;
+    }, signal);
+  }
+
+  /** Runs one iscsiadm command, retrying while it fails with "iSCSI database failure". */
+  async #run(cmd: Omit<Command, 'file' | 'timeoutMs'> & { readonly timeoutMs?: number }, signal?: AbortSignal): Promise<CommandResult> {
+    const full: Command = { ...cmd, file: this.#file, timeoutMs: cmd.timeoutMs ?? this.#timeouts.default };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#runner.run(full, signal);
+      } catch (err: unknown) {
+        const retryable = err instanceof CommandFailedError && /database failure/i.test(err.stderr);
+        if (!retryable || attempt >= this.#dbRetry.attempts) throw err;
+        await this.#sleep(this.#dbRetry.delayMs, signal);
+      }
+    }
+  }
+}
+
+type ValidTarget = { readonly targetIqn: string; readonly portal: IscsiPortal; readonly tpgt: number; readonly iface: string };
+
+function validateTarget(target: IscsiTarget): ValidTarget {
+  const tpgt = target.tpgt ?? DEFAULT_TPGT;
+  if (!Number.isInteger(tpgt) || tpgt < 0 || tpgt > 65535) throw new InvalidArgumentError(`target portal group tag ${tpgt} must be from 0 to 65535`);
+  return {
+    targetIqn: validateTargetName(target.targetIqn, 'target IQN'),
+    portal: validatePortal(target.portal),
+    tpgt,
+    iface: validateIfaceName(target.iface ?? DEFAULT_IFACE),
+  };
+}
+
+/** The argv that selects exactly one node record: target, portal with its tag, iface. */
+function nodeArgs(t: ValidTarget): string[] {
+  return ['-m', 'node', '-T', t.targetIqn, '-p', formatPortalArg(t.portal, t.tpgt), '-I', t.iface];
+}
+
+function validateTargetName(name: string, what: string): string {
+  if (!TARGET_NAME.test(name) || name.length > 223) throw new InvalidArgumentError(`${what} ${JSON.stringify(name)} is not a valid iSCSI name`);
+  return name;
+}
+
+function validateIfaceName(name: string): string {
+  if (!IFACE_NAME.test(name)) throw new InvalidArgumentError(`iface name ${JSON.stringify(name)} must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit`);
+  return name;
+}
+
+function validateChap(chap: IscsiChap): IscsiChap {
+  const bad = (field: string) => new InvalidArgumentError(`CHAP ${field} must be 1-255 printable ASCII characters without spaces`);
+  if (!CHAP_TEXT.test(chap.username)) throw bad('username');
+  if (!CHAP_TEXT.test(chap.password)) throw bad('password');
+  if ((chap.usernameIn === undefined) !== (chap.passwordIn === undefined)) throw new InvalidArgumentError('mutual CHAP needs both usernameIn and passwordIn');
+  if (chap.usernameIn !== undefined && !CHAP_TEXT.test(chap.usernameIn)) throw bad('usernameIn');
+  if (chap.passwordIn !== undefined && !CHAP_TEXT.test(chap.passwordIn)) throw bad('passwordIn');
+  if (chap.passwordIn !== undefined && chap.passwordIn === chap.password) throw new InvalidArgumentError('mutual CHAP must use a different secret in each direction');
+  return chap;
+}
+
+/** The node-record settings we own, in the order they are applied. */
+function desiredRecord(chap: IscsiChap, settings: SessionSettings): (readonly [string, string])[] {
+  const seconds = (name: string, value: number | undefined, min: number): (readonly [string, string])[] => {
+    if (value === undefined) return [];
+    if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer of at least ${min}`);
+    return [[name, String(value)]];
+  };
+  return [
+    ['node.startup', 'manual'],
+    ['node.conn[0].startup', 'manual'],
+    ['node.session.auth.authmethod', 'CHAP'],
+    ['node.session.auth.username', chap.username],
+    ['node.session.auth.password', chap.password],
+    ['node.session.auth.username_in', chap.usernameIn ?? ''],
+    ['node.session.auth.password_in', chap.passwordIn ?? ''],
+    ...seconds('node.session.timeo.replacement_timeout', settings.replacementTimeoutS, 0),
+    ...seconds('node.conn[0].timeo.noop_out_interval', settings.noopOutIntervalS, 0),
+    ...seconds('node.conn[0].timeo.noop_out_timeout', settings.noopOutTimeoutS, 0),
+    ...seconds('node.conn[0].timeo.login_timeout', settings.loginTimeoutS, 1),
+    ...seconds('node.session.initial_login_retry_max', settings.initialLoginRetryMax, 0),
+  ];
+}

@@ -1,0 +1,21 @@
+export { ISCSI_ERR, Iscsiadm } from './Iscsiadm.ts';
+export type { IscsiChap, IscsiTarget, IscsiadmOptions, NodeRecordSpec, SessionSettings } from './Iscsiadm.ts';
+export { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
+export { DEFAULT_INITIATOR_NAME_FILE, parseInitiatorName, readInitiatorName } from './initiatorName.ts';
+export {
+  buildLioNaaWwid,
+  byPathDevice,
+  findSessionDisk,
+  parseVpdPage80,
+  readDeviceIdentity,
+  readDeviceSerial,
+  verifyDeviceSerial,
+  waitForDevice,
+} from './devices.ts';
+export type { DeviceIdentity, SysfsOptions, WaitForDeviceOptions } from './devices.ts';
+export { parseIfaceList, parseRecord } from './parseRecord.ts';
+export type { IfaceListEntry } from './parseRecord.ts';
+export { parseSessionList, parseSessionTree } from './parseSessions.ts';
+export type { IscsiSession, IscsiSessionDetail, SessionDisk } from './parseSessions.ts';
+export { DEFAULT_ISCSI_PORT, formatPortalArg, parsePortal, validatePortal } from './portal.ts';
+export type { IscsiPortal } from './portal.ts';

@@ -1,0 +1,40 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseIfaceList, parseRecord } from './parseRecord.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+describe('parseRecord', () => {
+  test('reads a node record captured from iscsiadm 2.1.8, with <empty> as the empty string', () => {
+    const record = parseRecord(fixture('node-record-tpgt1-default.txt'));
+    assert.equal(record.get('node.name'), 'iqn.2026-11.io.vbs.probe:x1');
+    assert.equal(record.get('node.tpgt'), '1');
+    assert.equal(record.get('iface.iscsi_ifacename'), 'default');
+    assert.equal(record.get('node.session.auth.username'), '');
+    assert.equal(record.get('node.conn[0].timeo.noop_out_interval'), '5');
+    assert.equal(record.get('node.session.timeo.replacement_timeout'), '120');
+  });
+
+  test('keeps only the first record when iscsiadm prints several', () => {
+    const one = fixture('node-record-tpgt1-default.txt');
+    const record = parseRecord(`${one}${one.replace('iface.iscsi_ifacename = default', 'iface.iscsi_ifacename = second')}`);
+    assert.equal(record.get('iface.iscsi_ifacename'), 'default');
+  });
+});
+
+describe('parseIfaceList', () => {
+  test('reads the iface list captured from iscsiadm 2.1.8', () => {
+    assert.deepEqual(parseIfaceList(fixture('iface-list-host.txt')), [
+      { name: 'vbsprobe', transport: 'tcp', initiatorName: undefined },
+      { name: 'default', transport: 'tcp', initiatorName: undefined },
+      { name: 'iser', transport: 'iser', initiatorName: undefined },
+    ]);
+  });
+
+  test('reads an initiator name set on an iface', () => {
+    assert.deepEqual(parseIfaceList('second tcp,<empty>,<empty>,<empty>,iqn.2026-11.io.vbs:second\n'), [
+      { name: 'second', transport: 'tcp', initiatorName: 'iqn.2026-11.io.vbs:second' },
+    ]);
+  });
+});
