@@ -177,6 +177,16 @@ describe('Iscsiadm sessions', () => {
     assert.deepEqual(await makeIscsiadm(runner).listSessions(), []);
   });
 
+  test('finds the session of the given iface among two sessions to one target', async () => {
+    const tree = readFileSync(new URL('./fixtures/session-P3-two-ifaces.txt', import.meta.url), 'utf8');
+    const runner = new FakeRunner().on(['iscsiadm', '-m', 'session', '-P', '3'], { stdout: tree });
+    const iscsiadm = makeIscsiadm(runner);
+    const target = { targetIqn: 'iqn.2026-11.io.vbs-e2e:lio-scenario', portal: { ip: '127.0.0.2', port: 3260 } };
+    assert.equal((await iscsiadm.findSession({ ...target, iface: 'vbs-e2e-second' }))?.sid, 2);
+    assert.equal((await iscsiadm.findSession(target))?.sid, 1);
+    assert.equal(await iscsiadm.findSession({ ...target, iface: 'absent' }), undefined);
+  });
+
   test('rescans one session by its id', async () => {
     const runner = new FakeRunner().once(['iscsiadm', '-m', 'session', '-r', '3', '--rescan'], { stdout: 'Rescanning session [sid: 3, ...]\n' });
     await makeIscsiadm(runner).rescanSession(3);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
 import { FailedPreconditionError, UnavailableError } from '../errors.ts';
-import { buildLioNaaWwid, byPathDevice, findSessionDisk, parseVpdPage80, readDeviceSerial, verifyDeviceSerial, waitForDevice } from './devices.ts';
+import { buildLioNaaWwid, byPathDevice, findSessionDisk, parseVpdPage80, readDeviceSerial, verifyDeviceSerial, waitForDevice, waitForSessionDisk } from './devices.ts';
 
 const SERIAL = '0a1b2c3d-2345-8678-9abc-def012345678';
 
@@ -116,5 +116,15 @@ describe('device identity and waiting', () => {
     assert.equal(await findSessionDisk(4, 1, { sysRoot: sys }), 'sdg');
     assert.equal(await findSessionDisk(4, 2, { sysRoot: sys }), undefined);
     assert.equal(await findSessionDisk(9, 0, { sysRoot: sys }), undefined);
+  });
+
+  test('waitForSessionDisk returns /dev/<disk> once sysfs shows the LUN and the node exists', async () => {
+    const session = nodePath.join(sys, 'class', 'iscsi_session', 'session7', 'device');
+    setTimeout(() => void fs.mkdir(nodePath.join(session, 'target8:0:0', '8:0:0:0', 'block', 'sdb'), { recursive: true }), 50);
+    assert.equal(await waitForSessionDisk(7, 0, { sysRoot: sys, devRoot: dev, deadlineMs: 5000, pollMs: 10 }), nodePath.join(dev, 'sdb'));
+  });
+
+  test('waitForSessionDisk gives up with UnavailableError at its deadline', async () => {
+    await assert.rejects(waitForSessionDisk(99, 0, { sysRoot: sys, devRoot: dev, deadlineMs: 50, pollMs: 10 }), UnavailableError);
   });
 });

@@ -66,6 +66,32 @@ export async function findSessionDisk(sid: number, lun: number, opts: SysfsOptio
 }
 
 /**
+ * Polls sysfs until the kernel has attached LUN `lun` of session `sid` and returns its device
+ * path (/dev/sdX). Use it instead of waitForDevice when one host has several sessions to the same
+ * target (one per iface): they share one by-path name, so udev's link points at only one of them.
+ */
+export async function waitForSessionDisk(sid: number, lun: number, opts: WaitForDeviceOptions & SysfsOptions & { readonly devRoot?: string }): Promise<string> {
+  const pollMs = opts.pollMs ?? 200;
+  const deadline = performance.now() + opts.deadlineMs;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const disk = await findSessionDisk(sid, lun, opts);
+    if (disk !== undefined) {
+      const device = nodePath.join(opts.devRoot ?? '/dev', disk);
+      try {
+        await fs.access(device);
+        return device;
+      } catch (err: unknown) {
+        if (codeOf(err) !== 'ENOENT') throw err;
+      }
+    }
+    const left = deadline - performance.now();
+    if (left <= 0) throw new UnavailableError(`LUN ${lun} of iSCSI session ${sid} did not appear within ${opts.deadlineMs} ms`);
+    await sleep(Math.min(pollMs, left), opts.signal);
+  }
+}
+
+/**
  * Decodes SCSI VPD page 0x80 (Unit Serial Number): byte 1 is the page code, bytes 2-3 the length,
  * the serial follows from byte 4. LIO appends a NUL (target_core_spc.c spc_emulate_evpd_80) and
  * SPC allows space padding; both are stripped.

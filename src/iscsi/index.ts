@@ -11,6 +11,7 @@ export {
   readDeviceSerial,
   verifyDeviceSerial,
   waitForDevice,
+  waitForSessionDisk,
 } from './devices.ts';
 export type { DeviceIdentity, SysfsOptions, WaitForDeviceOptions } from './devices.ts';
 export { parseIfaceList, parseRecord } from './parseRecord.ts';

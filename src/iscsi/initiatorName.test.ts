@@ -37,9 +37,9 @@ describe('readInitiatorName', () => {
     assert.equal(await readInitiatorName(nodePath.join(dir, 'ok')), 'iqn.1993-08.org.debian:01:21874ff87d7');
   });
 
-  test('refuses a mixed-case name, which lowercase LIO ACLs would never match', async () => {
+  test('lowercases a mixed-case name, as LIO does before it matches ACLs', async () => {
     await fs.writeFile(nodePath.join(dir, 'mixed'), 'InitiatorName=iqn.1993-08.org.debian:01:ABC\n');
-    await assert.rejects(readInitiatorName(nodePath.join(dir, 'mixed')), (err: unknown) => err instanceof FailedPreconditionError && /not lowercase/.test(err.message));
+    assert.equal(await readInitiatorName(nodePath.join(dir, 'mixed')), 'iqn.1993-08.org.debian:01:abc');
   });
 
   test('fails with FailedPrecondition when the file is missing or has no name', async () => {

@@ -13,9 +13,10 @@ export function parseInitiatorName(text: string): string | undefined {
 }
 
 /**
- * Reads this host's initiator name. Fails when the name is missing or not lowercase: LIO matches
- * ACL names byte for byte and our ACLs are lowercase (field notes 4.9), so a mixed-case name
- * would be refused at login with an authorization error that is hard to trace back to here.
+ * Reads this host's initiator name, lowercased. iSCSI names are case-insensitive (RFC 3720
+ * 3.2.6.1) and LIO lowercases the name an initiator logs in with before matching ACLs (checked
+ * in the test bed: a mixed-case name logs in through a lowercase ACL), while it keeps ACL
+ * directory names as given. So the lowercase form is the one to report and to build ACLs from.
  * The path is a parameter because a containerised node plugin reads the host's file under /host.
  */
 export async function readInitiatorName(path: string = DEFAULT_INITIATOR_NAME_FILE): Promise<string> {
@@ -27,8 +28,5 @@ export async function readInitiatorName(path: string = DEFAULT_INITIATOR_NAME_FI
   }
   const name = parseInitiatorName(text);
   if (name === undefined) throw new FailedPreconditionError(`${path} has no InitiatorName= line`);
-  if (name !== name.toLowerCase()) {
-    throw new FailedPreconditionError(`the initiator name ${name} in ${path} is not lowercase; LIO matches ACLs byte for byte, so set a lowercase name`);
-  }
-  return name;
+  return name.toLowerCase();
 }

@@ -32,9 +32,12 @@ describe('parseIfaceList', () => {
     ]);
   });
 
-  test('reads an initiator name set on an iface', () => {
-    assert.deepEqual(parseIfaceList('second tcp,<empty>,<empty>,<empty>,iqn.2026-11.io.vbs:second\n'), [
-      { name: 'second', transport: 'tcp', initiatorName: 'iqn.2026-11.io.vbs:second' },
+  test('reads the initiator names set on ifaces, captured in the test bed', () => {
+    assert.deepEqual(parseIfaceList(fixture('iface-list-guest.txt')), [
+      { name: 'vbs-e2e-other', transport: 'tcp', initiatorName: 'iqn.2026-11.io.vbs-e2e:no-acl' },
+      { name: 'vbs-e2e-second', transport: 'tcp', initiatorName: 'iqn.2026-11.io.vbs-e2e:second' },
+      { name: 'default', transport: 'tcp', initiatorName: undefined },
+      { name: 'iser', transport: 'iser', initiatorName: undefined },
     ]);
   });
 });
