@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
-import { InvalidArgumentError } from '../errors.ts';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors.ts';
 import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
 import { CommandFailedError } from '../exec/index.ts';
 import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
@@ -168,6 +168,26 @@ describe('Iscsiadm.login and logout', () => {
     const iscsiadm = makeIscsiadm(runner);
     assert.equal(await iscsiadm.deleteNodeRecord(TARGET), true);
     assert.equal(await iscsiadm.deleteNodeRecord(TARGET), false);
+  });
+});
+
+describe('Iscsiadm with an iface that does not exist', () => {
+  /** What iscsiadm 2.1.8 answered in the test bed for `-I` naming a deleted iface. */
+  const missing = { exitCode: 3, stderr: 'iscsiadm: Could not read iface info for gone.\n' };
+  const GONE = [...NODE.slice(0, -1), 'gone'];
+
+  test('counts logout and record deletion as done', async () => {
+    const runner = new FakeRunner().on(GONE, missing);
+    const iscsiadm = makeIscsiadm(runner);
+    assert.deepEqual(await iscsiadm.logout({ ...TARGET, iface: 'gone' }), { wasLoggedIn: false });
+    assert.equal(await iscsiadm.deleteNodeRecord({ ...TARGET, iface: 'gone' }), false);
+  });
+
+  test('refuses login and node records with FailedPrecondition naming the iface', async () => {
+    const runner = new FakeRunner().on(GONE, missing);
+    const iscsiadm = makeIscsiadm(runner);
+    await assert.rejects(iscsiadm.login({ ...TARGET, iface: 'gone' }), (err: unknown) => err instanceof FailedPreconditionError && /iface gone does not exist/.test(err.message));
+    await assert.rejects(iscsiadm.ensureNodeRecord({ target: { ...TARGET, iface: 'gone' }, chap: CHAP }), FailedPreconditionError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.ts';
+import { FailedPreconditionError, InvalidArgumentError } from '../errors.ts';
 import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
 import { CommandFailedError } from '../exec/index.ts';
 import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
@@ -114,7 +114,9 @@ export class Iscsiadm {
     const secrets = [chap.password, ...(chap.passwordIn ? [chap.passwordIn] : [])];
     return this.#queue.run(async () => {
       const show = [...nodeArgs(target), '-S'];
-      let shown = await this.#run({ args: show, secrets, okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+      let shown = await this.#run({ args: show, secrets, okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal).catch((err: unknown) => {
+        throw isMissingIface(err) ? new FailedPreconditionError(`iscsiadm iface ${target.iface} does not exist; create it with ensureIface first`) : err;
+      });
       let created = false;
       if (shown.exitCode === ISCSI_ERR.noObjectsFound) {
         await this.#run({ args: [...nodeArgs(target), '-o', 'new'] }, signal);
@@ -146,26 +148,44 @@ export class Iscsiadm {
         if (err instanceof CommandFailedError && err.exitCode === ISCSI_ERR.loginAuthFailed) {
           throw new IscsiLoginRefusedError({ targetIqn: t.targetIqn, portal: formatPortalArg(t.portal), iface: t.iface });
         }
+        if (isMissingIface(err)) throw new FailedPreconditionError(`iscsiadm iface ${t.iface} does not exist; create it with ensureIface first`);
         throw err;
       }
     }, signal);
   }
 
-  /** Logs out of the target's session on this iface. No session (exit 21) is success. */
+  /**
+   * Logs out of the target's session on this iface. No session (exit 21) is success, and so is an
+   * iface that does not exist (exit 3, "Could not read iface info"): nothing can be logged in through it.
+   */
   async logout(target: IscsiTarget, signal?: AbortSignal): Promise<{ readonly wasLoggedIn: boolean }> {
     const t = validateTarget(target);
     return this.#queue.run(async () => {
-      const result = await this.#run({ args: [...nodeArgs(t), '--logout'], okExitCodes: [0, ISCSI_ERR.noObjectsFound], timeoutMs: this.#timeouts.logout }, signal);
-      return { wasLoggedIn: result.exitCode === 0 };
+      try {
+        const result = await this.#run({ args: [...nodeArgs(t), '--logout'], okExitCodes: [0, ISCSI_ERR.noObjectsFound], timeoutMs: this.#timeouts.logout }, signal);
+        return { wasLoggedIn: result.exitCode === 0 };
+      } catch (err: unknown) {
+        if (isMissingIface(err)) return { wasLoggedIn: false };
+        throw err;
+      }
     }, signal);
   }
 
-  /** Deletes the node record (and the CHAP secret stored in it, field notes 1.14). Missing (exit 21) is success. */
+  /**
+   * Deletes the node record (and the CHAP secret stored in it, field notes 1.14). A missing record
+   * (exit 21) or iface (exit 3) is success. Delete records before their iface: once the iface is
+   * gone, `-I` can no longer address them.
+   */
   async deleteNodeRecord(target: IscsiTarget, signal?: AbortSignal): Promise<boolean> {
     const t = validateTarget(target);
     return this.#queue.run(async () => {
-      const result = await this.#run({ args: [...nodeArgs(t), '-o', 'delete'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
-      return result.exitCode === 0;
+      try {
+        const result = await this.#run({ args: [...nodeArgs(t), '-o', 'delete'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+        return result.exitCode === 0;
+      } catch (err: unknown) {
+        if (isMissingIface(err)) return false;
+        throw err;
+      }
     }, signal);
   }
 
@@ -247,6 +267,11 @@ export class Iscsiadm {
       }
     }
   }
+}
+
+/** `-I <iface>` naming an iface that does not exist: iscsiadm exits 3, "Could not read iface info for <name>." */
+function isMissingIface(err: unknown): boolean {
+  return err instanceof CommandFailedError && /Could not read iface info/i.test(err.stderr);
 }
 
 type ValidTarget = { readonly targetIqn: string; readonly portal: IscsiPortal; readonly tpgt: number; readonly iface: string };

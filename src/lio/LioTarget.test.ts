@@ -61,11 +61,14 @@ describe('LioTarget', () => {
       assert.equal(await sim.raw(`${auth}/password_mutual`), 'mutual-b-123456\n');
     });
 
-    test('enforces CHAP with explicit ACLs only: authentication=1, generate_node_acls=0, demo mode write-protected', async () => {
+    test('puts back authentication=1 and generate_node_acls=0 when someone changed them', async () => {
       await sim.ensureDir(`iscsi/${TARGET}`);
       await sim.ensureDir(TPG);
       await sim.poke(`${TPG}/attrib/generate_node_acls`, '1\n');
-      await lio.exportVolume(SPEC);
+      await sim.poke(`${TPG}/attrib/authentication`, '0\n');
+      const report = await lio.exportVolume(SPEC);
+      assert.ok(report.changes.includes(`write ${TPG}/attrib/authentication=1`));
+      assert.ok(report.changes.includes(`write ${TPG}/attrib/generate_node_acls=0`));
       assert.equal(await sim.raw(`${TPG}/attrib/authentication`), '1\n');
       assert.equal(await sim.raw(`${TPG}/attrib/generate_node_acls`), '0\n');
       assert.equal(await sim.raw(`${TPG}/attrib/demo_mode_write_protect`), '1\n');

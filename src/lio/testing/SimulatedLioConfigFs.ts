@@ -202,7 +202,8 @@ function defaultLayout(path: string): Layout | undefined {
       np: {},
       param: { AuthMethod: 'CHAP,None\n' },
       auth: {},
-      attrib: { authentication: '0\n', generate_node_acls: '0\n', demo_mode_write_protect: '1\n', cache_dynamic_acls: '0\n', default_cmdsn_depth: '64\n' },
+      // Checked in the test bed: a new 6.1 TPG already has the values LioTarget wants.
+      attrib: { authentication: '1\n', generate_node_acls: '0\n', demo_mode_write_protect: '1\n', cache_dynamic_acls: '0\n', default_cmdsn_depth: '64\n' },
     };
   }
   if (/^iscsi\/[^/]+\/tpgt_[0-9]+\/lun\/lun_[0-9]+$/.test(path)) return { alua_tg_pt_gp: '', alua_tg_pt_offline: '0\n', statistics: {} };
