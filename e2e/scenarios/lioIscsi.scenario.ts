@@ -20,7 +20,7 @@ import {
 } from '../../src/iscsi/index.ts';
 import type { IscsiTarget } from '../../src/iscsi/index.ts';
 import { DEFAULT_CONFIGFS_ROOT, FsConfigFs, LioTarget, buildTargetIqn, buildUnitSerial } from '../../src/lio/index.ts';
-import type { ExportSpec } from '../../src/lio/index.ts';
+import type { ConfigFs, ConfigFsEntry, ExportSpec } from '../../src/lio/index.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const PORTAL = { ip: '127.0.0.2', port: 3260 };
@@ -80,9 +80,15 @@ export const lioIscsiScenario: Scenario = {
         thin: true,
         acls: [{ initiatorIqn: initiator, chap }],
       };
+      // Half-built exports on the real kernel: crash before each configfs mutation in turn; unexport
+      // must clean up what was left, and a re-run must converge on the full export.
       let started = performance.now();
+      const crashPoints = await checkCrashRecovery(ctx, spec);
+      ctx.log(`crash recovery checked at ${crashPoints} points in ${ms(started)}`);
+
+      started = performance.now();
       const exported = await lio.exportVolume(spec);
-      ctx.log(`exportVolume: ${exported.changes.length} changes in ${ms(started)}`);
+      ctx.log(`exportVolume: ${exported.changes.length} changes in ${ms(started)}\n${exported.changes.join('\n')}`);
       assert.ok(exported.changes.length > 0);
 
       const [summary, ...others] = (await lio.listExports()).filter((e) => e.targetIqn === targetIqn);
@@ -213,8 +219,8 @@ export const lioIscsiScenario: Scenario = {
       // Teardown, then prove nothing is left.
       await teardown(ctx, { iscsiadm, lio, runner, target, targetIqn, loop });
       tornDown = true;
-      const targets = (await fs.readdir(path.join(DEFAULT_CONFIGFS_ROOT, 'iscsi'))).filter((n) => /^(iqn|eui|naa)\./.test(n));
-      assert.deepEqual(targets, [], 'a target is left in configfs');
+      assert.deepEqual((await lio.unexportVolume(targetIqn, BACKSTORE)).changes, [], 'a second unexport found something to do');
+      assert.deepEqual(await listTargets(), [], 'a target is left in configfs');
       await assert.rejects(fs.access(path.join(DEFAULT_CONFIGFS_ROOT, 'core', 'iblock_0', BACKSTORE)), { code: 'ENOENT' });
       assert.deepEqual(await iscsiadm.listSessions(signal), []);
       const records = await runner.run({ file: 'iscsiadm', args: ['-m', 'node', '-T', targetIqn], okExitCodes: [0, 21], timeoutMs: 15_000 }, signal);
@@ -244,6 +250,93 @@ async function teardown(
     ctx.log(`losetup -d: ${err.message}`);
   });
   ctx.log(`teardown in ${ms(started)}`);
+}
+
+/**
+ * For k = 0, 1, ...: an export that crashes before its k-th configfs mutation, then unexport,
+ * which must leave no target and no backstore; then the same crash followed by a full export,
+ * which must converge (a further export changes nothing). Stops when an export gets through.
+ */
+async function checkCrashRecovery(ctx: ScenarioContext, spec: ExportSpec): Promise<number> {
+  const real = new FsConfigFs();
+  const clean = new LioTarget({ configFs: real });
+  const assertClean = async (when: string): Promise<void> => {
+    assert.deepEqual(await listTargets(), [], `${when}: a target is left`);
+    await assert.rejects(fs.access(path.join(DEFAULT_CONFIGFS_ROOT, 'core', 'iblock_0', spec.backstoreName)), { code: 'ENOENT' }, `${when}: the backstore is left`);
+  };
+  for (let k = 0; ; k++) {
+    ctx.signal.throwIfAborted();
+    const crashed = await new LioTarget({ configFs: new CrashingConfigFs(real, k) }).exportVolume(spec).then(() => false, (err: unknown) => {
+      if (err instanceof Error && err.message === CRASH) return true;
+      throw err;
+    });
+    if (!crashed) {
+      await clean.unexportVolume(spec.targetIqn, spec.backstoreName);
+      await assertClean('after an export without crash');
+      return k;
+    }
+    await clean.unexportVolume(spec.targetIqn, spec.backstoreName);
+    await assertClean(`unexport after a crash before mutation ${k}`);
+
+    await new LioTarget({ configFs: new CrashingConfigFs(real, k) }).exportVolume(spec).catch(() => undefined);
+    await clean.exportVolume(spec);
+    const again = await clean.exportVolume(spec);
+    assert.deepEqual(again.changes, [], `after a crash before mutation ${k}, the export did not converge: ${again.changes.join('; ')}`);
+    await clean.unexportVolume(spec.targetIqn, spec.backstoreName);
+    await assertClean(`unexport after recovering from a crash before mutation ${k}`);
+  }
+}
+
+const CRASH = 'simulated crash';
+
+/** iSCSI targets in configfs; the iscsi fabric dir itself only appears once something created a target. */
+async function listTargets(): Promise<string[]> {
+  const names = await fs.readdir(path.join(DEFAULT_CONFIGFS_ROOT, 'iscsi')).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  });
+  return names.filter((n) => /^(iqn|eui|naa)\./.test(n));
+}
+
+/** The real configfs, except that the k-th mutating call throws instead of running. */
+class CrashingConfigFs implements ConfigFs {
+  readonly #inner: ConfigFs;
+  #left: number;
+  constructor(inner: ConfigFs, crashAt: number) {
+    this.#inner = inner;
+    this.#left = crashAt;
+  }
+  #step(): void {
+    if (this.#left-- === 0) throw new Error(CRASH);
+  }
+  async ensureDir(p: string): Promise<boolean> {
+    if (!(await this.#inner.exists(p))) this.#step();
+    return this.#inner.ensureDir(p);
+  }
+  async writeAttr(p: string, value: string): Promise<void> {
+    this.#step();
+    return this.#inner.writeAttr(p, value);
+  }
+  async ensureLink(p: string, target: string): Promise<boolean> {
+    if (!(await this.#inner.exists(p))) this.#step();
+    return this.#inner.ensureLink(p, target);
+  }
+  async removeIfPresent(p: string): Promise<boolean> {
+    this.#step();
+    return this.#inner.removeIfPresent(p);
+  }
+  readAttr(p: string): Promise<string | undefined> {
+    return this.#inner.readAttr(p);
+  }
+  readLink(p: string): Promise<string | undefined> {
+    return this.#inner.readLink(p);
+  }
+  list(p: string): Promise<ConfigFsEntry[]> {
+    return this.#inner.list(p);
+  }
+  exists(p: string): Promise<boolean> {
+    return this.#inner.exists(p);
+  }
 }
 
 /** Raw iscsiadm session output, logged so parser fixtures come from a real run. */
