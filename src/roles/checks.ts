@@ -9,12 +9,18 @@ export function kernelModuleCheck(module: string, sysRoot = '/sys'): ReadinessCh
   };
 }
 
-/** Ready when configfs is mounted and the LIO core has registered its directory in it. */
-export function lioConfigfsCheck(targetRoot = '/sys/kernel/config/target'): ReadinessCheck {
+/**
+ * Ready when configfs is mounted with the LIO core in it. target/iscsi itself only appears once
+ * something mkdirs it (seen on Debian's 6.1), so the fabric is checked through its module instead.
+ */
+export function lioConfigfsCheck(targetRoot = '/sys/kernel/config/target', sysRoot = '/sys'): ReadinessCheck {
   return {
     name: 'LIO configfs',
-    check: async () =>
-      (await exists(`${targetRoot}/iscsi`)) ? undefined : `${targetRoot}/iscsi is missing: mount configfs and load iscsi_target_mod`,
+    check: async () => {
+      if (!(await exists(targetRoot))) return `${targetRoot} is missing: mount configfs and load target_core_mod`;
+      if (!(await exists(`${sysRoot}/module/iscsi_target_mod`))) return 'iscsi_target_mod is not loaded';
+      return undefined;
+    },
   };
 }
 
