@@ -1,0 +1,42 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deriveChapCredentials } from './deriveChapCredentials.ts';
+
+const key = Buffer.alloc(32, 7);
+const otherKey = Buffer.alloc(32, 8);
+const iqn = 'iqn.2026-11.io.example:worker-1';
+
+describe('deriveChapCredentials', () => {
+  test('gives the same credentials for the same key, volume and initiator', () => {
+    assert.deepEqual(deriveChapCredentials(key, 'v1', iqn, { mutual: true }), deriveChapCredentials(key, 'v1', iqn, { mutual: true }));
+  });
+
+  test('treats initiator names case-insensitively, as LIO does', () => {
+    assert.deepEqual(deriveChapCredentials(key, 'v1', iqn.toUpperCase(), { mutual: false }), deriveChapCredentials(key, 'v1', iqn, { mutual: false }));
+  });
+
+  test('changes every field with the key, the volume or the initiator', () => {
+    const base = deriveChapCredentials(key, 'v1', iqn, { mutual: true });
+    for (const other of [
+      deriveChapCredentials(otherKey, 'v1', iqn, { mutual: true }),
+      deriveChapCredentials(key, 'v2', iqn, { mutual: true }),
+      deriveChapCredentials(key, 'v1', `${iqn}x`, { mutual: true }),
+    ]) {
+      assert.notEqual(other.username, base.username);
+      assert.notEqual(other.password, base.password);
+      assert.notEqual(other.mutualPassword, base.mutualPassword);
+    }
+  });
+
+  test('keeps the mutual secret distinct from the initiator secret and within CHAP charset and length', () => {
+    const c = deriveChapCredentials(key, 'v1', iqn, { mutual: true });
+    assert.notEqual(c.mutualPassword, c.password);
+    assert.notEqual(c.mutualUsername, c.username);
+    for (const s of [c.password, c.mutualPassword ?? '']) assert.match(s, /^[A-Za-z0-9_-]{24}$/);
+    assert.equal(deriveChapCredentials(key, 'v1', iqn, { mutual: false }).mutualPassword, undefined);
+  });
+
+  test('refuses a key shorter than 32 bytes', () => {
+    assert.throws(() => deriveChapCredentials(Buffer.alloc(31), 'v1', iqn, { mutual: false }), /at least 32 bytes/);
+  });
+});

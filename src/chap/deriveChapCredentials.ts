@@ -1,0 +1,27 @@
+import { createHmac } from 'node:crypto';
+
+export interface DerivedChap {
+  readonly username: string;
+  readonly password: string;
+  readonly mutualUsername?: string;
+  readonly mutualPassword?: string;
+}
+
+/** Shorter keys make every volume's secret guessable together; 32 bytes is HMAC-SHA256's block-safe minimum we accept. */
+export const MIN_CHAP_KEY_BYTES = 32;
+
+/**
+ * CHAP credentials for one initiator on one volume, derived with HMAC-SHA256 from the cluster's
+ * CHAP key: the agent can rebuild every ACL after a reboot and the controller can hand them to
+ * the node, yet nothing is stored and nothing follows from the names alone. Each field uses its
+ * own label, so the mutual secret differs from the initiator's (open-iscsi refuses equal ones).
+ * Passwords are 24 base64url characters (144 bits), inside every initiator's length limits.
+ */
+export function deriveChapCredentials(key: Buffer, volumeId: string, initiatorIqn: string, opts: { mutual: boolean }): DerivedChap {
+  if (key.length < MIN_CHAP_KEY_BYTES) throw new Error(`the CHAP key must be at least ${MIN_CHAP_KEY_BYTES} bytes`);
+  const initiator = initiatorIqn.toLowerCase(); // LIO matches initiator names in lowercase
+  const mac = (label: string) => createHmac('sha256', key).update(`${label}\0${volumeId}\0${initiator}`).digest('base64url');
+  const base = { username: `vbs-${mac('username').slice(0, 16)}`, password: mac('password').slice(0, 24) };
+  if (!opts.mutual) return base;
+  return { ...base, mutualUsername: `vbs-t-${mac('mutual-username').slice(0, 16)}`, mutualPassword: mac('mutual-password').slice(0, 24) };
+}
