@@ -6,6 +6,7 @@ import type { FakeResult } from '../../test/fakes/FakeRunner.ts';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '../errors.ts';
 import { Lvm } from './Lvm.ts';
 import { LVS_FIELDS } from './parseLvsReport.ts';
+import { PVS_FIELDS } from './parsePvsReport.ts';
 import { VGS_FIELDS } from './parseVgsReport.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/lvm/${name}`, import.meta.url), 'utf8');
@@ -62,6 +63,34 @@ describe('Lvm', () => {
       runner.on(VGS, VG_REPORT);
       const controller = new AbortController();
       await lvm.getVolumeGroup(controller.signal);
+      assert.equal(runner.signals[0], controller.signal);
+    });
+  });
+
+  describe('listPhysicalVolumes', () => {
+    const PVS = ['lvm', 'pvs', ...REPORT, '-o', PVS_FIELDS.join(',')];
+
+    it('lists only the PVs of its own VG, with the read timeout', async () => {
+      const { runner, lvm } = setup();
+      runner.on(PVS, { stdout: fixture('pvs-two-vgs-and-orphan.json') });
+      const pvs = await lvm.listPhysicalVolumes();
+      assert.deepEqual(pvs.map((pv) => pv.devicePath), ['/dev/loop1', '/dev/loop2']);
+      assert.deepEqual(runner.argvs, [PVS]);
+      assert.equal(runner.calls[0]?.timeoutMs, 1_000);
+    });
+
+    it('keeps a missing PV of its VG in the list, marked missing', async () => {
+      const { runner, lvm } = setup();
+      runner.on(PVS, { stdout: fixture('pvs-vg-missing-pv.json') });
+      const pvs = await lvm.listPhysicalVolumes();
+      assert.deepEqual(pvs.map((pv) => [pv.devicePath, pv.isMissing]), [['/dev/loop1', false], [undefined, true]]);
+    });
+
+    it('passes the caller\'s AbortSignal to the runner', async () => {
+      const { runner, lvm } = setup();
+      runner.on(PVS, { stdout: fixture('pvs-two-vgs-and-orphan.json') });
+      const controller = new AbortController();
+      await lvm.listPhysicalVolumes(controller.signal);
       assert.equal(runner.signals[0], controller.signal);
     });
   });

@@ -2,9 +2,10 @@ import type { CommandRunner } from '../exec/index.ts';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.ts';
 import { classifyLvmError } from './lvmErrors.ts';
 import { LVS_FIELDS, parseLvsReport } from './parseLvsReport.ts';
+import { PVS_FIELDS, parsePvsReport } from './parsePvsReport.ts';
 import { VGS_FIELDS, parseVgsReport } from './parseVgsReport.ts';
 import { decodeTag, encodeTag } from './tagCodec.ts';
-import type { LogicalVolume, ThinPool, ThinPoolHealth, VolumeGroup } from './types.ts';
+import type { LogicalVolume, PhysicalVolume, ThinPool, ThinPoolHealth, VolumeGroup } from './types.ts';
 import { validateDmNameLength, validateLvName, validateVgName } from './validateNames.ts';
 
 export interface LvmOptions {
@@ -85,6 +86,16 @@ export class Lvm {
     if (!vg) throw new FailedPreconditionError(`volume group ${this.#vg} not found`);
     this.#extentSizeBytes = vg.extentSizeBytes;
     return vg;
+  }
+
+  /**
+   * The physical volumes of this VG: `lvm pvs <report args> -o <PVS_FIELDS>`, filtered here rather
+   * than with `-S` so no VG name ever passes through lvm's selection syntax. A PV whose device is
+   * gone is listed with isMissing (and no devicePath), so callers can say so instead of guessing.
+   */
+  async listPhysicalVolumes(signal?: AbortSignal): Promise<PhysicalVolume[]> {
+    const stdout = await this.#read(['pvs', ...REPORT_ARGS, '-o', PVS_FIELDS.join(',')], `list physical volumes of ${this.#vg}`, signal);
+    return parsePvsReport(stdout).filter((pv) => pv.vgName === this.#vg);
   }
 
   /** `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<pool>`: size, fill level and health of the thin pool. */

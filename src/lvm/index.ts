@@ -1,10 +1,11 @@
 export { Lvm } from './Lvm.ts';
 export type { CreateThinSnapshotRequest, CreateVolumeRequest, LvmOptions, LvTags } from './Lvm.ts';
-export type { LogicalVolume, ThinPool, ThinPoolHealth, VolumeGroup } from './types.ts';
+export type { LogicalVolume, PhysicalVolume, ThinPool, ThinPoolHealth, VolumeGroup } from './types.ts';
 export { decodeLvAttr } from './decodeLvAttr.ts';
 export type { LvAttr, LvHealth, LvState, LvVolumeType } from './decodeLvAttr.ts';
 export { parseLvsReport, LVS_FIELDS } from './parseLvsReport.ts';
 export { parseVgsReport, VGS_FIELDS } from './parseVgsReport.ts';
+export { parsePvsReport, PVS_FIELDS } from './parsePvsReport.ts';
 export { encodeTag, decodeTag, decodeTags, TAG_PREFIX, MAX_TAG_LENGTH } from './tagCodec.ts';
 export type { DecodedTag } from './tagCodec.ts';
 export { buildLvName } from './buildLvName.ts';

@@ -1,11 +1,11 @@
 import { LvmReportError } from './LvmReportError.ts';
 
 /**
- * Reads the rows of one section ('lv' or 'vg') of `--reportformat json` output and checks that
+ * Reads the rows of one section ('lv', 'vg' or 'pv') of `--reportformat json` output and checks that
  * every requested field is present as a string, so callers can index rows without guessing.
  * lvm prints `{"report": [{"lv": [...]}]}`; several report entries are concatenated.
  */
-export function readReportRows<F extends string>(stdout: string, section: 'lv' | 'vg', fields: readonly F[]): Array<Record<F, string>> {
+export function readReportRows<F extends string>(stdout: string, section: 'lv' | 'vg' | 'pv', fields: readonly F[]): Array<Record<F, string>> {
   let doc: unknown;
   try {
     doc = JSON.parse(stdout);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { LvmReportError } from './LvmReportError.ts';
 import { parseLvsReport } from './parseLvsReport.ts';
+import { parsePvsReport } from './parsePvsReport.ts';
 import { parseVgsReport } from './parseVgsReport.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/lvm/${name}`, import.meta.url), 'utf8');
@@ -111,5 +112,27 @@ describe('parseVgsReport', () => {
 
   it('fails loudly on a row missing a field', () => {
     assert.throws(() => parseVgsReport('{"report":[{"vg":[{"vg_name":"x"}]}]}'), /lacks field vg_uuid/);
+  });
+});
+
+describe('parsePvsReport', () => {
+  it('reads every PV with its VG, an orphan PV without one', () => {
+    assert.deepEqual(parsePvsReport(fixture('pvs-two-vgs-and-orphan.json')), [
+      { devicePath: '/dev/loop0', vgName: 'vbsfix', sizeBytes: 1069547520, freeBytes: 1069547520, isMissing: false },
+      { devicePath: '/dev/loop1', vgName: 'vbs', sizeBytes: 264241152, freeBytes: 264241152, isMissing: false },
+      { devicePath: '/dev/loop2', vgName: 'vbs', sizeBytes: 264241152, freeBytes: 264241152, isMissing: false },
+      { devicePath: '/dev/loop3', vgName: undefined, sizeBytes: 268435456, freeBytes: 268435456, isMissing: false },
+      { devicePath: '/dev/loop4', vgName: 'other', sizeBytes: 264241152, freeBytes: 264241152, isMissing: false },
+    ]);
+  });
+
+  it('reads a PV whose device is gone as missing, without a device path', () => {
+    const missing = parsePvsReport(fixture('pvs-vg-missing-pv.json')).filter((pv) => pv.isMissing);
+    assert.deepEqual(missing, [{ devicePath: undefined, vgName: 'vbs', sizeBytes: 264241152, freeBytes: 264241152, isMissing: true }]);
+  });
+
+  it('fails loudly on a report without the pv section or with a size that is not a number', () => {
+    assert.throws(() => parsePvsReport('{"report":[{"vg":[]}]}'), /no "pv" array/);
+    assert.throws(() => parsePvsReport(fixture('pvs-two-vgs-and-orphan.json').replace('"268435456"', '"256.00m"')), /\/dev\/loop3 pv_size.*not a whole number/);
   });
 });

@@ -12,6 +12,18 @@ export interface VolumeGroup {
   readonly freeExtentCount: number;
 }
 
+/** A physical volume as `pvs` reports it; sizes in bytes. */
+export interface PhysicalVolume {
+  /** The device lvm knows the PV by (`/dev/loop0`, `/dev/sdb1`, `/dev/mapper/…`); undefined when missing. */
+  readonly devicePath: string | undefined;
+  /** undefined for a PV in no VG. */
+  readonly vgName: string | undefined;
+  readonly sizeBytes: number;
+  readonly freeBytes: number;
+  /** The VG's metadata lists this PV but its device is gone (pvs prints `[unknown]`). */
+  readonly isMissing: boolean;
+}
+
 /** A logical volume as `lvs` reports it. */
 export interface LogicalVolume {
   readonly vgName: string;
