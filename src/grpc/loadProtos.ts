@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { ProtoGrpcType as CsiProto } from '../generated/csi.ts';
+import type { ProtoGrpcType as AgentProto } from '../generated/agent.ts';
 import { PROTO_LOADER_OPTIONS } from './protoLoaderOptions.ts';
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
@@ -12,4 +13,12 @@ let csi: CsiProto | undefined;
 export function loadCsiProto(): CsiProto {
   csi ??= loadPackageDefinition(loadSync('csi.proto', { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] })) as unknown as CsiProto;
   return csi;
+}
+
+let agent: AgentProto | undefined;
+
+/** The storage agent's package (vbs.agent.v1), loaded once. */
+export function loadAgentProto(): AgentProto {
+  agent ??= loadPackageDefinition(loadSync('agent.proto', { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] })) as unknown as AgentProto;
+  return agent;
 }
