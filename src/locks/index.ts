@@ -1,0 +1,2 @@
+export { KeyedLocks } from './KeyedLocks.ts';
+export { AsyncMutex } from './AsyncMutex.ts';
