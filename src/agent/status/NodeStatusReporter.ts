@@ -1,0 +1,95 @@
+import type { IoLoad__Output } from '../../generated/vbs/agent/v1/IoLoad.ts';
+import type { NodeStatus__Output } from '../../generated/vbs/agent/v1/NodeStatus.ts';
+import type { ThinPoolStatus__Output } from '../../generated/vbs/agent/v1/ThinPoolStatus.ts';
+import type { LogicalVolume, Lvm, ThinPool } from '../../lvm/index.ts';
+import { computeThinPoolStatus, validateThinCapacityPolicy } from './capacity.ts';
+import type { ThinCapacityPolicy } from './capacity.ts';
+
+/** The part of Lvm the reporter reads. */
+export type NodeStatusLvm = Pick<Lvm, 'getVolumeGroup' | 'getThinPool' | 'listVolumes'>;
+
+/** What counts an LV as a CSI volume or snapshot; the agent's volume logic owns the tags that decide. */
+export type LvClassifier = (lv: LogicalVolume) => 'volume' | 'snapshot' | undefined;
+
+export interface NodeStatusReporterOptions extends ThinCapacityPolicy {
+  readonly lvm: NodeStatusLvm;
+  readonly sampler: { current(): IoLoad__Output };
+  readonly nodeName: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly portal: { readonly ip: string; readonly port: number };
+  readonly isReady: () => boolean;
+  readonly classify: LvClassifier;
+}
+
+/**
+ * GetNodeStatus's answer, and the thin pool figures CreateVolume's admission check uses
+ * (checkThinAdmission). Everything is read from lvm at call time (the kernel and lvm are the
+ * truth), except the I/O load, which the sampler keeps.
+ */
+export class NodeStatusReporter {
+  readonly #opts: NodeStatusReporterOptions;
+
+  constructor(opts: NodeStatusReporterOptions) {
+    validateThinCapacityPolicy(opts);
+    this.#opts = { ...opts, labels: { ...opts.labels }, portal: { ...opts.portal } };
+  }
+
+  /**
+   * The node's status, in three lvm reads run together (vgs, lvs of the pool, lvs of the VG):
+   *   1. volume group size, free space and extent size;
+   *   2. thin pool status from the pool and the sum of its thin LVs' virtual sizes (capacity.ts);
+   *   3. volume and snapshot counts by the classifier; the sampler's current I/O load.
+   */
+  async getNodeStatus(signal?: AbortSignal): Promise<NodeStatus__Output> {
+    const [vg, pool, lvs] = await Promise.all([
+      this.#opts.lvm.getVolumeGroup(signal),
+      this.#opts.lvm.getThinPool(signal),
+      this.#opts.lvm.listVolumes({}, signal),
+    ]);
+    let volumeCount = 0;
+    let snapshotCount = 0;
+    for (const lv of lvs) {
+      const kind = this.#opts.classify(lv);
+      if (kind === 'volume') volumeCount += 1;
+      else if (kind === 'snapshot') snapshotCount += 1;
+    }
+    return {
+      node_name: this.#opts.nodeName,
+      ready: this.#opts.isReady(),
+      volume_group: { name: vg.name, size_bytes: vg.sizeBytes, free_bytes: vg.freeBytes, extent_size_bytes: vg.extentSizeBytes },
+      thin_pool: this.#buildThinPoolStatus(pool, lvs),
+      io_load: this.#opts.sampler.current(),
+      labels: { ...this.#opts.labels },
+      portal: { ...this.#opts.portal },
+      volume_count: volumeCount,
+      snapshot_count: snapshotCount,
+    };
+  }
+
+  /** The thin pool's status alone (two lvm reads), for the admission check before lvcreate. */
+  async getThinPoolStatus(signal?: AbortSignal): Promise<ThinPoolStatus__Output> {
+    const [pool, lvs] = await Promise.all([this.#opts.lvm.getThinPool(signal), this.#opts.lvm.listVolumes({}, signal)]);
+    return this.#buildThinPoolStatus(pool, lvs);
+  }
+
+  /**
+   * Provisioned = every thin LV of the pool, parked snapshots included: a snapshot holds on to
+   * its blocks as its origin is rewritten, so it can come to own as much as its virtual size
+   * (the sum lvm itself checks against the pool size). An inactive pool reports no fill level,
+   * so it admits nothing until it is active again.
+   */
+  #buildThinPoolStatus(pool: ThinPool, lvs: readonly LogicalVolume[]): ThinPoolStatus__Output {
+    const provisionedBytes = lvs.filter((lv) => lv.isThin && lv.pool === pool.name).reduce((sum, lv) => sum + lv.sizeBytes, 0);
+    return computeThinPoolStatus({
+      name: `${pool.vgName}/${pool.name}`,
+      poolSizeBytes: pool.sizeBytes,
+      dataPercent: pool.dataPercent,
+      metadataPercent: pool.metadataPercent,
+      provisionedBytes,
+      overprovisionRatio: this.#opts.overprovisionRatio,
+      dataLimitPercent: this.#opts.dataLimitPercent,
+      metadataLimitPercent: this.#opts.metadataLimitPercent,
+      health: pool.isActive ? pool.health : 'inactive',
+    });
+  }
+}
