@@ -95,7 +95,12 @@ export class IoLoadSampler {
     const abort = new AbortController();
     this.#abort = abort;
     const tick = async (): Promise<void> => {
-      await this.sample(abort.signal);
+      try {
+        await this.sample(abort.signal);
+      } catch (err: unknown) {
+        // sample() catches what it expects; anything else must not end the loop or the process.
+        this.#log.error({ err }, 'I/O load sample failed');
+      }
       if (abort.signal.aborted) return;
       this.#timer = setTimeout(() => void tick(), this.#intervalMs);
       this.#timer.unref();

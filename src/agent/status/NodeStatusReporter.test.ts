@@ -43,19 +43,7 @@ function setup(opts: Partial<NodeStatusReporterOptions> = {}, poolName = 'pool',
     .on([...LVS, 'vbs'], { stdout: fixture('lvs-vg-mixed.json') });
   const lvm = new Lvm({ runner, vgName: 'vbs', thinPoolName: poolName });
   let ready = false;
-  const reporter = new NodeStatusReporter({
-    lvm,
-    sampler: { current: () => IO_LOAD },
-    nodeName: 'storage-1',
-    labels: { tier: 'ssd', zone: 'a' },
-    portal: { ip: '10.0.0.5', port: 3260 },
-    overprovisionRatio: 2,
-    dataLimitPercent: 90,
-    metadataLimitPercent: 80,
-    isReady: () => ready,
-    classify: classifyByName,
-    ...opts,
-  });
+  const reporter = new NodeStatusReporter({ ...baseOptions(), lvm, labels: { tier: 'ssd', zone: 'a' }, isReady: () => ready, ...opts });
   return { runner, reporter, setReady: (value: boolean) => (ready = value) };
 }
 
