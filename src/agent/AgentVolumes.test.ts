@@ -1,0 +1,570 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { deriveChapCredentials } from '../chap/index.ts';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  OperationPendingError,
+  OutOfRangeError,
+  ResourceExhaustedError,
+} from '../errors.ts';
+import { ConfigFsError, LioTarget, buildTargetIqn, buildUnitSerial } from '../lio/index.ts';
+import type { AclSpec, ExportReport, ExportSpec, ExportSummary } from '../lio/index.ts';
+import { SimulatedLioConfigFs } from '../lio/testing/SimulatedLioConfigFs.ts';
+import { buildLvName } from '../lvm/index.ts';
+import { AgentVolumes } from './AgentVolumes.ts';
+import type { AgentLio } from './AgentVolumes.ts';
+import { InMemoryLvm } from './testing/InMemoryLvm.ts';
+import type { AgentVolume } from './types.ts';
+import { buildAclTagKey } from './volumeTags.ts';
+
+const MiB = 1024 * 1024;
+const PREFIX = 'iqn.2026-11.io.vbs-test';
+const PORTAL = { ip: '127.0.0.2', port: 3260 };
+const KEY = Buffer.alloc(32, 7);
+const NOW = new Date('2026-11-23T12:00:00.000Z');
+const NODE_A = 'iqn.1993-08.org.debian:01:node-a';
+const NODE_B = 'iqn.1993-08.org.debian:01:node-b';
+
+/** LioTarget with every mutating call noted in the shared journal, and failures on demand. */
+class RecordingLio implements AgentLio {
+  readonly inner: LioTarget;
+  readonly journal: string[];
+  readonly failures = new Map<string, Error>();
+  constructor(inner: LioTarget, journal: string[]) {
+    this.inner = inner;
+    this.journal = journal;
+  }
+  #note(line: string, method: string): void {
+    const failure = this.failures.get(method);
+    if (failure) {
+      this.failures.delete(method);
+      throw failure;
+    }
+    this.journal.push(`lio ${line}`);
+  }
+  async exportVolume(spec: ExportSpec): Promise<ExportReport> {
+    this.#note(`export ${spec.backstoreName}`, 'exportVolume');
+    return this.inner.exportVolume(spec);
+  }
+  async addAcl(targetIqn: string, acl: AclSpec, opts?: { readonly readOnly?: boolean }): Promise<ExportReport> {
+    this.#note(`addAcl ${acl.initiatorIqn}`, 'addAcl');
+    return this.inner.addAcl(targetIqn, acl, opts);
+  }
+  async removeAcl(targetIqn: string, initiatorIqn: string): Promise<boolean> {
+    this.#note(`removeAcl ${initiatorIqn}`, 'removeAcl');
+    return this.inner.removeAcl(targetIqn, initiatorIqn);
+  }
+  async unexportVolume(targetIqn: string, backstoreName: string): Promise<ExportReport> {
+    this.#note(`unexport ${backstoreName}`, 'unexportVolume');
+    return this.inner.unexportVolume(targetIqn, backstoreName);
+  }
+  readExport(targetIqn: string, opts?: { readonly includeSecrets?: boolean }): Promise<ExportSummary | undefined> {
+    return this.inner.readExport(targetIqn, opts);
+  }
+  listExports(opts?: { readonly includeSecrets?: boolean }): Promise<ExportSummary[]> {
+    return this.inner.listExports(opts);
+  }
+}
+
+describe('AgentVolumes', () => {
+  let sim: SimulatedLioConfigFs;
+  let target: LioTarget;
+  let lio: RecordingLio;
+  let lvm: InMemoryLvm;
+  let journal: string[];
+  let volumes: AgentVolumes;
+
+  const make = (overrides: { overprovisionRatio?: number } = {}): AgentVolumes =>
+    new AgentVolumes({
+      lvm,
+      lio,
+      chapKey: KEY,
+      portal: PORTAL,
+      iqnPrefix: PREFIX,
+      overprovisionRatio: overrides.overprovisionRatio ?? 2,
+      log: pino({ level: 'silent' }),
+      clock: () => NOW,
+    });
+
+  beforeEach(async () => {
+    journal = [];
+    sim = await SimulatedLioConfigFs.create();
+    target = new LioTarget({ configFs: sim });
+    lio = new RecordingLio(target, journal);
+    lvm = new InMemoryLvm({ journal, poolSizeBytes: 1024 * MiB });
+    // LIO's iblock backstore holds the LV open while it is enabled (field notes 4.3).
+    lvm.isOpen = async (lv) => (await sim.readAttr(`core/iblock_0/${lv.name}/enable`))?.trim() === '1';
+    volumes = make();
+  });
+  afterEach(async () => sim.destroy());
+
+  const exportOf = (iqn: string) => target.readExport(iqn, { includeSecrets: true });
+  const create = (name: string, sizeBytes = 100 * MiB, extra: Partial<Parameters<AgentVolumes['createVolume']>[0]> = {}): Promise<AgentVolume> =>
+    volumes.createVolume({ name, sizeBytes, thick: false, ...extra });
+
+  describe('createVolume', () => {
+    test('creates a tagged thin LV and exports it with no initiator allowed', async () => {
+      const vol = await create('pvc-1', 100 * MiB + 1);
+      const id = buildLvName('pvc-1', 'volume');
+      const lv = await lvm.findVolume(id);
+      assert.ok(lv);
+      assert.deepEqual(vol, {
+        id,
+        name: 'pvc-1',
+        sizeBytes: 104 * MiB,
+        thin: true,
+        contentSource: undefined,
+        createdAt: NOW,
+        target: { iqn: buildTargetIqn(PREFIX, id), portal: PORTAL, lun: 0, serial: buildUnitSerial(lv.uuid) },
+        initiators: [],
+      });
+      assert.deepEqual(lv.tags, { kind: 'volume', name: 'pvc-1', created: String(NOW.getTime()), provisioning: 'thin' });
+      const exported = await exportOf(vol.target.iqn);
+      assert.equal(exported?.enabled, true);
+      assert.deepEqual(exported?.acls, []);
+      assert.deepEqual(exported?.luns[0]?.backstore, { plugin: 'iblock', hbaIndex: 0, name: id, devicePath: `/dev/vg0/${id}`, serial: vol.target.serial, enabled: true, thin: true });
+    });
+
+    test('returns the same volume for the same name, comparing sizes after rounding to whole extents', async () => {
+      const first = await create('pvc-1', 100 * MiB + 1);
+      const again = await create('pvc-1', 104 * MiB);
+      const unrounded = await create('pvc-1', 100 * MiB + 1);
+      assert.deepEqual(again, first);
+      assert.deepEqual(unrounded, first);
+      assert.equal(journal.filter((l) => l.startsWith('lvm create')).length, 1);
+    });
+
+    test('answers ALREADY_EXISTS for the same name with another size, provisioning or source', async () => {
+      await create('pvc-1', 100 * MiB);
+      await assert.rejects(create('pvc-1', 200 * MiB), AlreadyExistsError);
+      await assert.rejects(create('pvc-1', 100 * MiB, { thick: true }), AlreadyExistsError);
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: buildLvName('pvc-1', 'volume') });
+      await assert.rejects(create('pvc-1', 100 * MiB, { contentSource: { kind: 'snapshot', id: snap.id } }), AlreadyExistsError);
+    });
+
+    test('exports an LV a crash left unexported when the create is retried, without a second lvcreate', async () => {
+      lio.failures.set('exportVolume', new Error('agent died'));
+      lvm.isOpen = async () => true; // the crashed agent could not even roll back
+      await assert.rejects(create('pvc-1'), /agent died/);
+      const id = buildLvName('pvc-1', 'volume');
+      assert.ok(await lvm.findVolume(id), 'the LV outlived the failed export');
+      journal.length = 0;
+      const vol = await create('pvc-1');
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true);
+      assert.deepEqual(journal.filter((l) => l.startsWith('lvm')), []);
+    });
+
+    test('rolls back the LV it created when the export fails, and leaves no target behind', async () => {
+      sim.crashAtOp = 6; // part-way through the export: backstore enabled, target not yet complete
+      await assert.rejects(create('pvc-1'), ConfigFsError);
+      assert.deepEqual(lvm.names(), []);
+      assert.deepEqual(await target.listExports(), []);
+      assert.equal(await sim.exists(`core/iblock_0/${buildLvName('pvc-1', 'volume')}`), false, 'the backstore was removed before the LV');
+      // And a retry simply works.
+      const vol = await create('pvc-1');
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true);
+    });
+
+    test('never removes an LV that existed before the call, even when its export fails', async () => {
+      await create('pvc-1');
+      const id = buildLvName('pvc-1', 'volume');
+      await target.unexportVolume(buildTargetIqn(PREFIX, id), id);
+      lio.failures.set('exportVolume', new Error('configfs trouble'));
+      await assert.rejects(create('pvc-1'), /configfs trouble/);
+      assert.ok(await lvm.findVolume(id));
+    });
+
+    test('refuses a thin volume the pool may not promise with RESOURCE_EXHAUSTED and a way out', async () => {
+      await create('big-1', 1500 * MiB); // ratio 2 over a 1 GiB pool: 2 GiB may be promised
+      await assert.rejects(create('big-2', 600 * MiB), (err: unknown) => {
+        assert.ok(err instanceof ResourceExhaustedError);
+        assert.match(err.message, /over-provisioning ratio 2/);
+        assert.match(err.message, /extend the pool/);
+        return true;
+      });
+      lvm.pool.dataPercent = 95;
+      await assert.rejects(create('small', 4 * MiB), /data is 95% full, at or over the 90% limit/);
+      lvm.pool.dataPercent = 10;
+      lvm.pool.metadataPercent = 85;
+      await assert.rejects(create('small', 4 * MiB), /metadata is 85% full/);
+      assert.equal(await lvm.findVolume(buildLvName('small', 'volume')), undefined);
+    });
+
+    test('refuses a thick volume larger than the free space of the VG', async () => {
+      lvm.vgFreeBytes = 64 * MiB;
+      await assert.rejects(create('thick-1', 100 * MiB, { thick: true }), ResourceExhaustedError);
+      const vol = await create('thick-2', 60 * MiB, { thick: true });
+      assert.equal(vol.thin, false);
+      assert.equal((await exportOf(vol.target.iqn))?.luns[0]?.backstore?.thin, false, 'a thick LV does not advertise UNMAP');
+    });
+
+    test('admits a burst one at a time, so two creates cannot both take the last room', async () => {
+      volumes = make({ overprovisionRatio: 1 });
+      const results = await Promise.allSettled([create('burst-1', 600 * MiB), create('burst-2', 600 * MiB)]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      const refused = results.find((r) => r.status === 'rejected');
+      assert.ok(refused?.reason instanceof ResourceExhaustedError);
+    });
+
+    test('validates name and size', async () => {
+      await assert.rejects(create('', 1), InvalidArgumentError);
+      await assert.rejects(create('x'.repeat(129), 1), InvalidArgumentError);
+      await assert.rejects(create('pvc', 0), InvalidArgumentError);
+      await assert.rejects(create('pvc', 1.5), InvalidArgumentError);
+      await assert.rejects(create('pvc', 2 ** 51), OutOfRangeError);
+      await assert.rejects(create('pvc', 1, { contentSource: { kind: 'snapshot', id: '../etc' } }), InvalidArgumentError);
+      const maxName = 'n'.repeat(128);
+      assert.equal((await create(maxName, 1)).name, maxName, 'a 128-byte name is fine (csi-sanity checks it)');
+    });
+  });
+
+  describe('createVolume from a content source', () => {
+    test('restores a snapshot as an active thin snapshot without the skip flag, extended to a larger request', async () => {
+      const src = await create('pvc-1', 100 * MiB);
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: src.id });
+      const restored = await create('restored', 200 * MiB, { contentSource: { kind: 'snapshot', id: snap.id } });
+      assert.equal(restored.sizeBytes, 200 * MiB);
+      assert.deepEqual(restored.contentSource, { kind: 'snapshot', id: snap.id });
+      const lv = await lvm.findVolume(restored.id);
+      assert.equal(lv?.isActive, true);
+      assert.equal(lv?.attr.hasActivationSkip, false);
+      assert.equal(lv?.origin, snap.id);
+      assert.notEqual(restored.target.serial, src.target.serial, 'a clone has its own serial');
+      assert.equal((await exportOf(restored.target.iqn))?.enabled, true);
+      assert.ok(journal.includes(`lvm snapshot ${snap.id} as ${restored.id} activate=true`));
+      assert.ok(journal.includes(`lvm extend ${restored.id} ${200 * MiB}`));
+    });
+
+    test('clones a volume at its own size without an extend', async () => {
+      const src = await create('pvc-1', 100 * MiB);
+      const clone = await create('clone', 100 * MiB, { contentSource: { kind: 'volume', id: src.id } });
+      assert.equal(clone.sizeBytes, 100 * MiB);
+      assert.deepEqual(clone.contentSource, { kind: 'volume', id: src.id });
+      assert.equal(journal.some((l) => l.startsWith('lvm extend')), false);
+      assert.deepEqual(await create('clone', 100 * MiB, { contentSource: { kind: 'volume', id: src.id } }), clone, 'idempotent');
+    });
+
+    test('refuses a request smaller than the source with OUT_OF_RANGE', async () => {
+      const src = await create('pvc-1', 100 * MiB);
+      await assert.rejects(create('clone', 50 * MiB, { contentSource: { kind: 'volume', id: src.id } }), OutOfRangeError);
+      assert.equal(await lvm.findVolume(buildLvName('clone', 'volume')), undefined);
+    });
+
+    test('answers NOT_FOUND for a source that is not here, or not of the kind named', async () => {
+      const src = await create('pvc-1');
+      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'snapshot', id: buildLvName('nope', 'snapshot') } }), NotFoundError);
+      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'volume', id: buildLvName('nope', 'volume') } }), NotFoundError);
+      lvm.seed({ name: buildLvName('imposter', 'snapshot'), sizeBytes: 100 * MiB, tags: { kind: 'volume', name: 'x' } });
+      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'snapshot', id: buildLvName('imposter', 'snapshot') } }), NotFoundError);
+      assert.ok(src);
+    });
+
+    test('refuses a thick clone', async () => {
+      const src = await create('pvc-1');
+      await assert.rejects(create('c', 100 * MiB, { thick: true, contentSource: { kind: 'volume', id: src.id } }), InvalidArgumentError);
+    });
+  });
+
+  describe('expandVolume', () => {
+    test('grows to whole extents and reports the real size', async () => {
+      const vol = await create('pvc-1', 100 * MiB);
+      const grown = await volumes.expandVolume(vol.id, 150 * MiB + 1);
+      assert.equal(grown.sizeBytes, 152 * MiB);
+      assert.deepEqual(grown.target, vol.target, 'same target and serial');
+    });
+
+    test('never shrinks: a smaller or equal size returns the volume unchanged without lvextend', async () => {
+      const vol = await create('pvc-1', 100 * MiB);
+      assert.equal((await volumes.expandVolume(vol.id, 10 * MiB)).sizeBytes, 100 * MiB);
+      assert.equal((await volumes.expandVolume(vol.id, 100 * MiB)).sizeBytes, 100 * MiB);
+      assert.equal(journal.some((l) => l.startsWith('lvm extend')), false);
+    });
+
+    test('checks the added bytes against the pool and answers NOT_FOUND for a missing volume', async () => {
+      const vol = await create('pvc-1', 1024 * MiB);
+      await assert.rejects(volumes.expandVolume(vol.id, 3000 * MiB), ResourceExhaustedError);
+      await assert.rejects(volumes.expandVolume(buildLvName('nope', 'volume'), MiB), NotFoundError);
+      await assert.rejects(volumes.expandVolume('nope', MiB), InvalidArgumentError);
+    });
+  });
+
+  describe('deleteVolume', () => {
+    test('removes the export first (LIO holds the LV open), then the LV', async () => {
+      const vol = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      journal.length = 0;
+      await volumes.deleteVolume(vol.id);
+      assert.deepEqual(journal, [`lio unexport ${vol.id}`, `lvm remove ${vol.id}`]);
+      assert.deepEqual(lvm.names(), []);
+      assert.deepEqual(await target.listExports(), []);
+    });
+
+    test('succeeds for a volume that is already gone, and for an id this agent never gives out', async () => {
+      await volumes.deleteVolume(buildLvName('never-created', 'volume'));
+      await volumes.deleteVolume('some-other-driver-id');
+      const vol = await create('pvc-1');
+      await volumes.deleteVolume(vol.id);
+      await volumes.deleteVolume(vol.id);
+    });
+
+    test('answers FAILED_PRECONDITION while snapshots of the volume exist', async () => {
+      const vol = await create('pvc-1');
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: vol.id });
+      await assert.rejects(volumes.deleteVolume(vol.id), (err: unknown) => {
+        assert.ok(err instanceof FailedPreconditionError);
+        assert.match(err.message, new RegExp(snap.id));
+        return true;
+      });
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true, 'the export is untouched');
+      await volumes.deleteSnapshot(snap.id);
+      await volumes.deleteVolume(vol.id);
+      assert.deepEqual(lvm.names(), []);
+    });
+
+    test('does not delete an LV that merely has a volume-shaped name', async () => {
+      const name = buildLvName('operator', 'volume');
+      lvm.seed({ name, sizeBytes: MiB });
+      await assert.rejects(volumes.deleteVolume(name), FailedPreconditionError);
+      assert.deepEqual(lvm.names(), [name]);
+    });
+  });
+
+  describe('snapshots', () => {
+    test('createSnapshot parks a thin snapshot: inactive, activation-skipped, never exported, ready, source size', async () => {
+      const vol = await create('pvc-1', 100 * MiB);
+      await volumes.expandVolume(vol.id, 120 * MiB);
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: vol.id });
+      assert.deepEqual(snap, { id: buildLvName('snap-1', 'snapshot'), name: 'snap-1', sourceVolumeId: vol.id, sizeBytes: 120 * MiB, createdAt: NOW, readyToUse: true });
+      const lv = await lvm.findVolume(snap.id);
+      assert.equal(lv?.isActive, false);
+      assert.equal(lv?.attr.hasActivationSkip, true);
+      assert.equal((await target.listExports()).some((e) => e.targetIqn.endsWith(snap.id)), false);
+    });
+
+    test('createSnapshot is idempotent by name; another source is ALREADY_EXISTS', async () => {
+      const a = await create('pvc-a');
+      const b = await create('pvc-b');
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: a.id });
+      assert.deepEqual(await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: a.id }), snap);
+      await assert.rejects(volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: b.id }), AlreadyExistsError);
+      await assert.rejects(volumes.createSnapshot({ name: 'snap-2', sourceVolumeId: buildLvName('gone', 'volume') }), NotFoundError);
+    });
+
+    test('refuses to snapshot a thick volume', async () => {
+      const vol = await create('thick', 8 * MiB, { thick: true });
+      await assert.rejects(volumes.createSnapshot({ name: 's', sourceVolumeId: vol.id }), FailedPreconditionError);
+    });
+
+    test('deleteSnapshot removes it; gone is success; a clone made from it lives on', async () => {
+      const vol = await create('pvc-1');
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: vol.id });
+      const clone = await create('restored', 100 * MiB, { contentSource: { kind: 'snapshot', id: snap.id } });
+      await volumes.deleteSnapshot(snap.id);
+      await volumes.deleteSnapshot(snap.id);
+      await volumes.deleteSnapshot('not-ours');
+      assert.deepEqual(lvm.names(), [vol.id, clone.id].sort());
+    });
+
+    test('listSnapshots and listVolumes each read lvm once and skip LVs that are not ours', async () => {
+      const a = await create('pvc-a');
+      const b = await create('pvc-b');
+      const sa = await volumes.createSnapshot({ name: 'snap-a', sourceVolumeId: a.id });
+      const sb = await volumes.createSnapshot({ name: 'snap-b', sourceVolumeId: b.id });
+      lvm.seed({ name: 'operator-lv', sizeBytes: MiB });
+      lvm.calls.length = 0;
+      assert.deepEqual((await volumes.listSnapshots({})).map((s) => s.id).sort(), [sa.id, sb.id].sort());
+      assert.deepEqual(lvm.calls, ['listVolumes']);
+      assert.deepEqual((await volumes.listSnapshots({ sourceVolumeId: b.id })).map((s) => s.id), [sb.id]);
+      lvm.calls.length = 0;
+      assert.deepEqual((await volumes.listVolumes()).map((v) => v.id).sort(), [a.id, b.id].sort());
+      assert.deepEqual(lvm.calls, ['listVolumes']);
+    });
+  });
+
+  describe('exportVolume and unexportVolume', () => {
+    test('export writes the initiator tag first, then the ACL with derived CHAP, and returns the target and credentials', async () => {
+      const vol = await create('pvc-1');
+      journal.length = 0;
+      const res = await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: 'IQN.1993-08.org.Debian:01:Node-A', readOnly: false, mutualChap: true });
+      const tagAt = journal.findIndex((l) => l.startsWith(`lvm addtag ${vol.id} acl.`));
+      const aclAt = journal.indexOf(`lio addAcl ${NODE_A}`);
+      assert.ok(tagAt >= 0 && aclAt > tagAt, `tag before ACL:\n${journal.join('\n')}`);
+      const chap = deriveChapCredentials(KEY, vol.id, NODE_A, { mutual: true });
+      assert.deepEqual(res, { target: vol.target, chap });
+      const acl = (await exportOf(vol.target.iqn))?.acls[0];
+      assert.equal(acl?.initiatorIqn, NODE_A, 'the IQN is lowercased');
+      assert.equal(acl?.chapUserid, chap.username);
+      assert.equal(acl?.chapPassword, chap.password);
+      assert.equal(acl?.mutualUserid, chap.mutualUsername);
+      assert.deepEqual(acl?.mappedLuns, [{ lun: 0, readOnly: false }]);
+      assert.deepEqual((await volumes.getVolume(vol.id)).initiators, [{ iqn: NODE_A, readOnly: false, mutualChap: true }]);
+    });
+
+    test('export honours readOnly and is idempotent', async () => {
+      const vol = await create('pvc-1');
+      const req = { volumeId: vol.id, initiatorIqn: NODE_B, readOnly: true, mutualChap: false };
+      const first = await volumes.exportVolume(req);
+      const opsBefore = sim.ops.length;
+      journal.length = 0;
+      assert.deepEqual(await volumes.exportVolume(req), first);
+      assert.equal(sim.ops.length, opsBefore, 'nothing rewritten in configfs');
+      assert.equal(journal.some((l) => l.startsWith('lvm')), false, 'no tag rewritten');
+      assert.deepEqual((await exportOf(vol.target.iqn))?.acls[0]?.mappedLuns, [{ lun: 0, readOnly: true }]);
+    });
+
+    test('export refuses a malformed IQN and a missing volume', async () => {
+      const vol = await create('pvc-1');
+      await assert.rejects(volumes.exportVolume({ volumeId: vol.id, initiatorIqn: 'iqn.bad name', readOnly: false, mutualChap: false }), InvalidArgumentError);
+      await assert.rejects(volumes.exportVolume({ volumeId: buildLvName('gone', 'volume'), initiatorIqn: NODE_A, readOnly: false, mutualChap: false }), NotFoundError);
+    });
+
+    test('unexport removes the tag first, then the ACL (the fence); already removed is success', async () => {
+      const vol = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_B, readOnly: false, mutualChap: false });
+      journal.length = 0;
+      await volumes.unexportVolume({ volumeId: vol.id, initiatorIqn: NODE_A.toUpperCase() });
+      assert.deepEqual(journal, [`lvm deltag ${vol.id} ${buildAclTagKey(NODE_A)}`, `lio removeAcl ${NODE_A}`]);
+      assert.deepEqual((await exportOf(vol.target.iqn))?.acls.map((a) => a.initiatorIqn), [NODE_B]);
+      assert.deepEqual((await volumes.getVolume(vol.id)).initiators.map((i) => i.iqn), [NODE_B]);
+      await volumes.unexportVolume({ volumeId: vol.id, initiatorIqn: NODE_A });
+      await volumes.unexportVolume({ volumeId: buildLvName('gone', 'volume'), initiatorIqn: NODE_A });
+    });
+
+    test('unexport still removes the ACL when its tag is already gone (a crash between the two)', async () => {
+      const vol = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      await lvm.deleteTags(vol.id, Object.keys((await lvm.findVolume(vol.id))!.tags).filter((k) => k.startsWith('acl.')));
+      await volumes.unexportVolume({ volumeId: vol.id, initiatorIqn: NODE_A });
+      assert.deepEqual((await exportOf(vol.target.iqn))?.acls, []);
+    });
+  });
+
+  describe('reconcile', () => {
+    test('rebuilds a wiped export with the same IQN, serial and ACLs after a reboot, activating the LV', async () => {
+      const vol = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true });
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_B, readOnly: true, mutualChap: false });
+      const before = await exportOf(vol.target.iqn);
+      await target.unexportVolume(vol.target.iqn, vol.id);
+      lvm.deactivateAll();
+
+      const report = await volumes.reconcile();
+      assert.deepEqual(report, { repaired: [vol.id], removed: [], failed: [] });
+      assert.deepEqual(await exportOf(vol.target.iqn), before);
+      assert.equal((await lvm.findVolume(vol.id))?.isActive, true);
+      assert.deepEqual(await volumes.getVolume(vol.id), { ...vol, initiators: [{ iqn: NODE_A, readOnly: false, mutualChap: true }, { iqn: NODE_B, readOnly: true, mutualChap: false }] });
+    });
+
+    test('touches nothing when LIO already matches the tags, so live sessions never notice', async () => {
+      const vol = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      const opsBefore = sim.ops.length;
+      journal.length = 0;
+      assert.deepEqual(await volumes.reconcile(), { repaired: [], removed: [], failed: [] });
+      assert.equal(sim.ops.length, opsBefore);
+      assert.deepEqual(journal, []);
+    });
+
+    test('removes an ACL no tag allows and restores a changed CHAP secret', async () => {
+      const vol = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      await target.addAcl(vol.target.iqn, { initiatorIqn: NODE_B, chap: { userid: 'stray', password: 'stray-secret-123' } });
+      await sim.poke(`iscsi/${vol.target.iqn}/tpgt_1/acls/${NODE_A}/auth/password`, 'tampered\n');
+      const report = await volumes.reconcile();
+      assert.deepEqual(report.repaired, [vol.id]);
+      const acls = (await exportOf(vol.target.iqn))?.acls ?? [];
+      assert.deepEqual(acls.map((a) => a.initiatorIqn), [NODE_A]);
+      assert.equal(acls[0]?.chapPassword, deriveChapCredentials(KEY, vol.id, NODE_A, { mutual: false }).password);
+    });
+
+    test('removes an orphan target under our prefix with its backstore, and leaves foreign targets alone', async () => {
+      const vol = await create('pvc-1');
+      const goneId = buildLvName('deleted-behind-our-back', 'volume');
+      const orphanIqn = buildTargetIqn(PREFIX, goneId);
+      const spec = { backstoreName: goneId, devicePath: `/dev/vg0/${goneId}`, serial: buildUnitSerial('x'), portal: PORTAL, thin: true, acls: [] };
+      await target.exportVolume({ ...spec, targetIqn: orphanIqn });
+      const foreignIqn = 'iqn.2003-01.org.linux-iscsi.other:sn.1234';
+      await target.exportVolume({ ...spec, backstoreName: 'foreign-bs', devicePath: '/dev/sdz', targetIqn: foreignIqn });
+      const oddIqn = `${PREFIX}:made-by-hand`;
+      await target.exportVolume({ ...spec, backstoreName: 'hand-bs', devicePath: '/dev/sdy', targetIqn: oddIqn });
+
+      const report = await volumes.reconcile();
+      assert.deepEqual(report, { repaired: [], removed: [orphanIqn], failed: [] });
+      const left = (await target.listExports()).map((e) => e.targetIqn).sort();
+      assert.deepEqual(left, [foreignIqn, oddIqn, vol.target.iqn].sort());
+      assert.equal(await sim.exists(`core/iblock_0/${goneId}`), false);
+      assert.equal(await sim.exists('core/iblock_0/foreign-bs'), true);
+    });
+
+    test('skips a volume whose lock is held and collects per-volume failures without stopping', async () => {
+      const a = await create('pvc-a');
+      const b = await create('pvc-b');
+      const c = await create('pvc-c');
+      for (const v of [a, b, c]) await target.unexportVolume(v.target.iqn, v.id);
+      // b's export fails; c is busy with an expand that waits on lvextend.
+      const held = lvm.hold('extendVolume');
+      const busy = volumes.expandVolume(c.id, 200 * MiB);
+      await held.entered;
+      const realExport = lio.exportVolume.bind(lio);
+      lio.exportVolume = async (spec) => {
+        if (spec.backstoreName === b.id) throw new Error('simulated configfs failure');
+        return realExport(spec);
+      };
+      const report = await volumes.reconcile();
+      assert.deepEqual(report.repaired, [a.id]);
+      assert.deepEqual(report.failed, [{ object: b.id, error: 'simulated configfs failure' }]);
+      held.release();
+      await busy;
+      lio.exportVolume = realExport;
+      assert.deepEqual((await volumes.reconcile()).repaired, [b.id, c.id], 'the next run picks up what was left');
+    });
+
+    test('a second reconcile while one runs is ABORTED', async () => {
+      await create('pvc-1');
+      const held = lvm.hold('listVolumes');
+      const first = volumes.reconcile();
+      await held.entered;
+      await assert.rejects(volumes.reconcile(), OperationPendingError);
+      held.release();
+      await first;
+    });
+  });
+
+  describe('concurrency', () => {
+    test('a second call on a volume whose create is in flight is ABORTED; a third after it succeeds', async () => {
+      const held = lvm.hold('createThinVolume');
+      const first = create('pvc-1');
+      await held.entered;
+      const id = buildLvName('pvc-1', 'volume');
+      await assert.rejects(create('pvc-1'), OperationPendingError);
+      await assert.rejects(volumes.deleteVolume(id), OperationPendingError);
+      await assert.rejects(volumes.exportVolume({ volumeId: id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false }), OperationPendingError);
+      held.release();
+      const vol = await first;
+      assert.deepEqual(await create('pvc-1'), vol);
+    });
+
+    test('snapshots of one volume may be taken while it is exported to a node', async () => {
+      const vol = await create('pvc-1');
+      const held = lvm.hold('addTags');
+      const exporting = volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      await held.entered;
+      const snapshotting = volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: vol.id });
+      held.release();
+      await Promise.all([exporting, snapshotting]);
+    });
+  });
+
+  test('refuses a short CHAP key and an invalid policy at construction', () => {
+    const base = { lvm, lio, chapKey: KEY, portal: PORTAL, iqnPrefix: PREFIX, overprovisionRatio: 2, log: pino({ level: 'silent' }) };
+    assert.throws(() => new AgentVolumes({ ...base, chapKey: Buffer.alloc(8) }), InvalidArgumentError);
+    assert.throws(() => new AgentVolumes({ ...base, overprovisionRatio: 0 }), InvalidArgumentError);
+    assert.throws(() => new AgentVolumes({ ...base, dataLimitPercent: 120 }), InvalidArgumentError);
+    assert.throws(() => new AgentVolumes({ ...base, iqnPrefix: 'not an iqn' }), InvalidArgumentError);
+  });
+});

@@ -1,0 +1,614 @@
+import type { Logger } from 'pino';
+import { MIN_CHAP_KEY_BYTES, deriveChapCredentials } from '../chap/index.ts';
+import type { DerivedChap } from '../chap/index.ts';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OutOfRangeError } from '../errors.ts';
+import { LUN_ID, buildTargetIqn, buildUnitSerial, normalizeIqn, validatePortal } from '../lio/index.ts';
+import type { AclSpec, ChapCredentials, LioTarget } from '../lio/index.ts';
+import { AsyncMutex, KeyedLocks } from '../locks/index.ts';
+import { buildLvName } from '../lvm/index.ts';
+import type { LogicalVolume, Lvm } from '../lvm/index.ts';
+import { findOrphanExports, isExportInSync } from './planReconcile.ts';
+import type { DesiredExport } from './planReconcile.ts';
+import type {
+  AgentContentSource,
+  AgentInitiator,
+  AgentPortal,
+  AgentSnapshot,
+  AgentTarget,
+  AgentVolume,
+  AgentVolumesPort,
+  CreateAgentVolumeRequest,
+  ExportAgentVolumeRequest,
+  ReconcileReport,
+} from './types.ts';
+import {
+  normalizeInitiatorIqn,
+  roundUpToExtent,
+  validateContentSource,
+  validateName,
+  validateSizeBytes,
+  validateVolumeId,
+} from './validateAgentRequest.ts';
+import { sumProvisionedBytes, validateThickAdmission, validateThinAdmission } from './validateAdmission.ts';
+import type { ThinPolicy } from './validateAdmission.ts';
+import {
+  TAG,
+  buildAclTag,
+  buildAclTagKey,
+  buildSnapshotTags,
+  buildVolumeTags,
+  classifyLv,
+  isSnapshotId,
+  isVolumeId,
+  parseSnapshotRecord,
+  parseVolumeRecord,
+} from './volumeTags.ts';
+import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
+
+/** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
+export type AgentLvm = Pick<
+  Lvm,
+  | 'vgName'
+  | 'thinPoolName'
+  | 'getVolumeGroup'
+  | 'getThinPool'
+  | 'findVolume'
+  | 'listVolumes'
+  | 'createThinVolume'
+  | 'createThickVolume'
+  | 'createThinSnapshot'
+  | 'extendVolume'
+  | 'activate'
+  | 'removeVolume'
+  | 'addTags'
+  | 'deleteTags'
+>;
+
+/** The part of LioTarget the agent uses. */
+export type AgentLio = Pick<LioTarget, 'exportVolume' | 'addAcl' | 'removeAcl' | 'unexportVolume' | 'readExport' | 'listExports'>;
+
+export interface AgentVolumesOptions {
+  readonly lvm: AgentLvm;
+  readonly lio: AgentLio;
+  /** The cluster CHAP key every per-volume, per-initiator secret is derived from. */
+  readonly chapKey: Buffer;
+  /** Where initiators reach this node's targets. */
+  readonly portal: AgentPortal;
+  /** Target IQNs are `<prefix>:<id>`; only targets under it are ours to repair or remove. */
+  readonly iqnPrefix: string;
+  readonly overprovisionRatio: number;
+  /** Default 90. */
+  readonly dataLimitPercent?: number;
+  /** Default 80. */
+  readonly metadataLimitPercent?: number;
+  readonly log: Logger;
+  readonly clock?: () => Date;
+}
+
+/** The key reconcile holds, so two reconciles never overlap; ids never look like it. */
+const RECONCILE_LOCK = 'reconcile';
+
+/**
+ * The storage agent's volumes: thin (or thick) LVs in one VG, each exported by LIO as its own
+ * target (LUN 0, one portal) with one ACL per allowed initiator.
+ *
+ * LVM is the database: every fact lives in LV tags (volumeTags.ts); the target IQN, the unit
+ * serial and the CHAP secrets are derived, so reconcile() rebuilds LIO from `lvs` alone after a
+ * reboot, with identical IQNs, serials and credentials (field notes 4.1).
+ *
+ * Concurrency: each call takes a fail-fast lock on the object it changes (the LV id, which is
+ * derived from the CO's name for creates) and answers OperationPendingError (ABORTED) while
+ * another call holds it; LVM metadata changes, with the capacity check that precedes a create,
+ * run one at a time under one VG-wide queue, so a burst of creates cannot overfill the pool.
+ * Sources of clones and snapshots are not locked: many clones of one golden image may run
+ * together (field notes 6.5); the VG queue orders them against a delete of that source.
+ */
+export class AgentVolumes implements AgentVolumesPort {
+  readonly #lvm: AgentLvm;
+  readonly #lio: AgentLio;
+  readonly #chapKey: Buffer;
+  readonly #portal: AgentPortal;
+  readonly #iqnPrefix: string;
+  readonly #policy: ThinPolicy;
+  readonly #log: Logger;
+  readonly #clock: () => Date;
+  readonly #locks = new KeyedLocks();
+  readonly #vgQueue = new AsyncMutex();
+  #extentSizeBytes: number | undefined;
+
+  constructor(opts: AgentVolumesOptions) {
+    if (opts.chapKey.length < MIN_CHAP_KEY_BYTES) throw new InvalidArgumentError(`the CHAP key must be at least ${MIN_CHAP_KEY_BYTES} bytes`);
+    const policy: ThinPolicy = {
+      overprovisionRatio: opts.overprovisionRatio,
+      dataLimitPercent: opts.dataLimitPercent ?? 90,
+      metadataLimitPercent: opts.metadataLimitPercent ?? 80,
+    };
+    if (!(Number.isFinite(policy.overprovisionRatio) && policy.overprovisionRatio > 0)) {
+      throw new InvalidArgumentError(`the over-provisioning ratio must be a positive number, got ${policy.overprovisionRatio}`);
+    }
+    for (const [what, value] of [['data', policy.dataLimitPercent], ['metadata', policy.metadataLimitPercent]] as const) {
+      if (!(Number.isFinite(value) && value > 0 && value <= 100)) throw new InvalidArgumentError(`the ${what} limit must be a percentage in (0, 100], got ${value}`);
+    }
+    this.#lvm = opts.lvm;
+    this.#lio = opts.lio;
+    this.#chapKey = Buffer.from(opts.chapKey);
+    this.#portal = validatePortal(opts.portal);
+    this.#iqnPrefix = normalizeIqn(opts.iqnPrefix, 'target IQN prefix');
+    this.#policy = policy;
+    this.#log = opts.log;
+    this.#clock = opts.clock ?? (() => new Date());
+  }
+
+  /**
+   * Creates (or finds again) a volume and makes sure it is exported, with no initiator allowed:
+   *  1. validate; lock the id, which is derived from the name, so a retry computes the same LV
+   *  2. under the VG queue: an LV with that id exists → compatible (same size after rounding,
+   *     same source, same provisioning) is returned as it is, anything else is AlreadyExistsError;
+   *     otherwise admission (thin pool limits or VG free space), then lvcreate with every tag, or
+   *     for a content source a thin snapshot of it created active and without the activation-skip
+   *     flag, extended when the request is larger than the source
+   *  3. activate if needed and export (backstore, serial, target, LUN 0, portal; no ACL)
+   * A failure after this call created the LV removes the export and the LV again; an LV that
+   * existed before the call is never removed. A request smaller than its source is
+   * OutOfRangeError: a clone cannot shrink (and CSI says the capacity is then unsupported).
+   */
+  async createVolume(req: CreateAgentVolumeRequest, signal?: AbortSignal): Promise<AgentVolume> {
+    const name = validateName(req.name, 'volume name');
+    const sizeBytes = validateSizeBytes(req.sizeBytes);
+    const source = validateContentSource(req.contentSource);
+    const thin = !req.thick;
+    if (source && !thin) throw new InvalidArgumentError('a volume made from a snapshot or a volume is a thin snapshot of it and cannot be thick');
+    const id = buildLvName(name, 'volume');
+    return this.#locks.runExclusive(id, async () => {
+      const { lv, created } = await this.#vgQueue.runExclusive(() => this.#findOrCreateVolumeLv({ id, name, sizeBytes, thin, source }, signal), signal);
+      try {
+        const record = requireVolumeRecord(lv);
+        return this.#toAgentVolume((await this.#ensureExport(record, signal)).record);
+      } catch (err: unknown) {
+        if (created) await this.#rollbackCreate(id, err);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Grows a volume to at least sizeBytes (rounded up to whole extents) and returns it with its
+   * real size; never shrinks (a smaller or equal size returns it unchanged). Thin growth passes
+   * the same admission as a create, for the added bytes. LIO's iblock backstore reads the device
+   * size on every READ CAPACITY, so the initiator sees the new size after a rescan.
+   */
+  async expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume> {
+    validateVolumeId(id);
+    validateSizeBytes(sizeBytes);
+    return this.#locks.runExclusive(id, async () => {
+      const record = await this.#vgQueue.runExclusive(async () => {
+        const current = await this.#requireVolume(id, signal);
+        const target = roundUpToExtent(sizeBytes, await this.#extentSize(signal));
+        if (target <= current.sizeBytes) return current;
+        await this.#admit(current.thin, target - current.sizeBytes, signal);
+        return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal));
+      }, signal);
+      return this.#toAgentVolume(record);
+    });
+  }
+
+  /**
+   * Deletes a volume; one already gone is success, and so is an id this agent could never have
+   * given out. Under the VG queue (so no snapshot of it can appear meanwhile):
+   *  1. FailedPreconditionError while snapshots of it exist: a CSI snapshot must stay restorable,
+   *     and KubeVirt's VM restores rely on that, although thin snapshots would survive
+   *  2. remove the export (ends every session; LIO holds the LV open exclusively, field notes 4.3)
+   *  3. lvremove
+   */
+  async deleteVolume(id: string, signal?: AbortSignal): Promise<void> {
+    if (!isVolumeId(id)) return;
+    await this.#locks.runExclusive(id, () =>
+      this.#vgQueue.runExclusive(async () => {
+        const lvs = await this.#lvm.listVolumes({}, signal);
+        const lv = lvs.find((l) => l.name === id);
+        if (lv && classifyLv(lv) !== 'volume') throw new FailedPreconditionError(`LV ${lv.vgName}/${id} is not a vbs volume (no kind=volume tag); refusing to delete it`);
+        const snapshots = lvs.filter((l) => classifyLv(l) === 'snapshot' && (l.tags[TAG.sourceId] === id || l.origin === id)).map((l) => l.name);
+        if (snapshots.length > 0) {
+          throw new FailedPreconditionError(`volume ${id} still has ${snapshots.length} snapshot(s): ${snapshots.join(', ')}; delete them first`);
+        }
+        // Also when the LV is gone: a crash may have left its target behind.
+        await this.#lio.unexportVolume(this.#targetIqn(id), id);
+        if (lv) await this.#lvm.removeVolume(id, signal);
+      }, signal),
+    );
+  }
+
+  async getVolume(id: string, signal?: AbortSignal): Promise<AgentVolume> {
+    validateVolumeId(id);
+    return this.#toAgentVolume(await this.#requireVolume(id, signal));
+  }
+
+  /** Every volume, from one `lvs` call. An LV with malformed tags is logged and left out. */
+  async listVolumes(signal?: AbortSignal): Promise<AgentVolume[]> {
+    const out: AgentVolume[] = [];
+    for (const lv of await this.#lvm.listVolumes({}, signal)) {
+      const record = this.#tryParse(lv, parseVolumeRecord);
+      if (record) out.push(this.#toAgentVolume(record));
+    }
+    return out;
+  }
+
+  /**
+   * A parked thin snapshot of a volume: activation-skipped and inactive, never exported, ready at
+   * once (an LVM thin snapshot is complete when lvcreate returns), its size the source's size.
+   * Idempotent by name: the same source returns the existing snapshot, another source is
+   * AlreadyExistsError. Thick volumes cannot be snapshotted (FailedPreconditionError).
+   */
+  async createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }, signal?: AbortSignal): Promise<AgentSnapshot> {
+    const name = validateName(req.name, 'snapshot name');
+    const sourceVolumeId = validateVolumeId(req.sourceVolumeId);
+    const id = buildLvName(name, 'snapshot');
+    return this.#locks.runExclusive(id, async () => {
+      const record = await this.#vgQueue.runExclusive(async () => {
+        const existing = await this.#lvm.findVolume(id, signal);
+        if (existing) {
+          const snap = parseSnapshotRecord(existing);
+          if (!snap) throw new FailedPreconditionError(`LV ${existing.vgName}/${id} exists but is not a vbs snapshot`);
+          if (snap.name !== name) throw new AlreadyExistsError(`snapshot id ${id} is taken by snapshot ${JSON.stringify(snap.name)}`);
+          if (snap.sourceVolumeId !== sourceVolumeId) {
+            throw new AlreadyExistsError(`snapshot ${JSON.stringify(name)} already exists for volume ${snap.sourceVolumeId}, not ${sourceVolumeId}`);
+          }
+          return snap;
+        }
+        const source = await this.#requireVolume(sourceVolumeId, signal);
+        if (!source.thin) throw new FailedPreconditionError(`volume ${sourceVolumeId} is thick; only thin volumes can be snapshotted`);
+        await this.#admit(true, source.sizeBytes, signal, { countsTowardRatio: false });
+        const lv = await this.#lvm.createThinSnapshot(
+          { sourceLv: sourceVolumeId, lvName: id, activate: false, tags: buildSnapshotTags({ name, createdAt: this.#clock(), sourceVolumeId }) },
+          signal,
+        );
+        const snap = parseSnapshotRecord(lv);
+        if (!snap) throw new Error(`snapshot ${id} lost its tags right after lvcreate`);
+        return snap;
+      }, signal);
+      return toAgentSnapshot(record);
+    });
+  }
+
+  /** Deletes a snapshot; one already gone (or an id this agent never gives out) is success. Clones made from it live on. */
+  async deleteSnapshot(id: string, signal?: AbortSignal): Promise<void> {
+    if (!isSnapshotId(id)) return;
+    await this.#locks.runExclusive(id, () =>
+      this.#vgQueue.runExclusive(async () => {
+        const lv = await this.#lvm.findVolume(id, signal);
+        if (!lv) return;
+        if (classifyLv(lv) !== 'snapshot') throw new FailedPreconditionError(`LV ${lv.vgName}/${id} is not a vbs snapshot (no kind=snapshot tag); refusing to delete it`);
+        await this.#lvm.removeVolume(id, signal);
+      }, signal),
+    );
+  }
+
+  /** Every snapshot (of one volume, if asked), from one `lvs` call. */
+  async listSnapshots(filter: { readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<AgentSnapshot[]> {
+    const out: AgentSnapshot[] = [];
+    for (const lv of await this.#lvm.listVolumes({}, signal)) {
+      const record = this.#tryParse(lv, parseSnapshotRecord);
+      if (record && (filter.sourceVolumeId === undefined || record.sourceVolumeId === filter.sourceVolumeId)) out.push(toAgentSnapshot(record));
+    }
+    return out;
+  }
+
+  /**
+   * Lets one initiator log in (ControllerPublish):
+   *  1. validate and lowercase the initiator IQN; lock the volume
+   *  2. make sure the volume is active and exported (a crash may have left it without)
+   *  3. the initiator's tag, FIRST, under the VG queue (replacing its flags if they changed)
+   *  4. then the LIO ACL with CHAP derived from the cluster key, LUN 0 write-protected if readOnly
+   * Tag before ACL: a crash in between leaves a tag whose ACL reconcile adds, never an ACL that
+   * no tag accounts for. Returns the target and the derived credentials (never stored).
+   */
+  async exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: DerivedChap }> {
+    const id = validateVolumeId(req.volumeId);
+    const initiator: AgentInitiator = { iqn: normalizeInitiatorIqn(req.initiatorIqn), readOnly: req.readOnly, mutualChap: req.mutualChap };
+    return this.#locks.runExclusive(id, async () => {
+      const { record } = await this.#ensureExport(await this.#requireVolume(id, signal), signal);
+      const tag = buildAclTag(initiator);
+      if (record.lv.tags[tag.key] !== tag.value) await this.#vgQueue.runExclusive(() => this.#lvm.addTags(id, { [tag.key]: tag.value }, signal), signal);
+      const chap = this.#deriveChap(id, initiator);
+      await this.#lio.addAcl(this.#targetIqn(id), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
+      return { target: this.#target(record.lv), chap };
+    });
+  }
+
+  /**
+   * Revokes one initiator (ControllerUnpublish, the fence): its tag FIRST, then its ACL, whose
+   * removal ends its sessions at once (field notes 4.8). A crash in between leaves an ACL without
+   * a tag, which the next reconcile removes. Already revoked, or a volume already gone, is
+   * success; the ACL is removed even then.
+   */
+  async unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void> {
+    const id = validateVolumeId(req.volumeId);
+    const iqn = normalizeInitiatorIqn(req.initiatorIqn);
+    await this.#locks.runExclusive(id, async () => {
+      const key = buildAclTagKey(iqn);
+      const lv = await this.#lvm.findVolume(id, signal);
+      if (lv?.tags[key] !== undefined) await this.#vgQueue.runExclusive(() => this.#lvm.deleteTags(id, [key], signal), signal);
+      await this.#lio.removeAcl(this.#targetIqn(id), iqn);
+    });
+  }
+
+  /**
+   * Makes LIO match the LV tags, touching only targets under our IQN prefix (other software may
+   * use LIO on this host):
+   *  1. one `lvs` and one configfs read of every target
+   *  2. each volume whose export is not exactly as its tags say (isExportInSync): take its lock
+   *     (skip it if busy: the next run gets it), re-read it, activate it if inactive (after a
+   *     reboot, `lvchange -ay -K`), ensure the export, add the missing ACLs with derived CHAP and
+   *     remove the ACLs no tag allows; every step compares before it writes, and volumes already
+   *     in sync are not touched at all, so live sessions survive an agent restart
+   *  3. targets under our prefix that no volume wants: under the lock of the id they are named
+   *     after, and only if that LV still is not a volume, remove target and backstore
+   * Per-object failures are collected in the report, not thrown.
+   */
+  async reconcile(signal?: AbortSignal): Promise<ReconcileReport> {
+    return this.#locks.runExclusive(RECONCILE_LOCK, async () => {
+      const repaired: string[] = [];
+      const removed: string[] = [];
+      const failed: { object: string; error: string }[] = [];
+      const attempt = async (object: string, fn: () => Promise<void>): Promise<void> => {
+        signal?.throwIfAborted();
+        if (!this.#locks.tryAcquire(object)) {
+          this.#log.debug({ object }, 'reconcile: busy, left for the next run');
+          return;
+        }
+        try {
+          await fn();
+        } catch (err: unknown) {
+          if (signal?.aborted) throw err;
+          this.#log.warn({ object, err }, 'reconcile: could not repair');
+          failed.push({ object, error: err instanceof Error ? err.message : String(err) });
+        } finally {
+          this.#locks.release(object);
+        }
+      };
+
+      const lvs = await this.#lvm.listVolumes({}, signal);
+      const exports = await this.#lio.listExports({ includeSecrets: true });
+      const byIqn = new Map(exports.map((e) => [e.targetIqn, e]));
+      const wanted = new Set<string>();
+      for (const lv of lvs) {
+        let record: VolumeRecord | undefined;
+        try {
+          record = parseVolumeRecord(lv);
+        } catch (err: unknown) {
+          failed.push({ object: lv.name, error: (err as Error).message });
+          continue;
+        }
+        if (!record) continue;
+        const desired = this.#desiredExport(record);
+        wanted.add(desired.targetIqn);
+        if (lv.isActive && isExportInSync(desired, byIqn.get(desired.targetIqn), this.#portal)) continue;
+        await attempt(record.id, async () => {
+          if (await this.#repairExport(record.id, signal)) repaired.push(record.id);
+        });
+      }
+
+      const { orphans, unrecognized } = findOrphanExports(exports, wanted, this.#iqnPrefix, this.#lvm.vgName);
+      for (const iqn of unrecognized) this.#log.warn({ targetIqn: iqn }, 'reconcile: a target under our IQN prefix that this agent did not make; left alone');
+      for (const orphan of orphans) {
+        await attempt(orphan.objectId, async () => {
+          // The volume may have been created since the listing above.
+          const lv = await this.#lvm.findVolume(orphan.objectId, signal);
+          if (lv && classifyLv(lv) === 'volume') return;
+          const report = await this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId);
+          if (report.changes.length > 0) removed.push(orphan.targetIqn);
+        });
+      }
+      if (repaired.length > 0 || removed.length > 0 || failed.length > 0) this.#log.info({ repaired, removed, failed }, 'reconcile: LIO changed to match the LV tags');
+      return { repaired, removed, failed };
+    });
+  }
+
+  /** Step 2 of reconcile for one volume, holding its lock; true if anything changed. */
+  async #repairExport(id: string, signal: AbortSignal | undefined): Promise<boolean> {
+    const lv = await this.#lvm.findVolume(id, signal);
+    const record = lv && parseVolumeRecord(lv);
+    if (!record) return false; // deleted since the listing
+    const wasActive = record.lv.isActive;
+    const current = await this.#ensureExport(record, signal);
+    let changed = !wasActive || current.changes > 0;
+    const targetIqn = this.#targetIqn(id);
+    for (const initiator of current.record.initiators) {
+      const report = await this.#lio.addAcl(targetIqn, buildAclSpec(initiator.iqn, this.#deriveChap(id, initiator)), { readOnly: initiator.readOnly });
+      if (report.changes.length > 0) changed = true;
+    }
+    const allowed = new Set(current.record.initiators.map((i) => i.iqn));
+    for (const acl of (await this.#lio.readExport(targetIqn))?.acls ?? []) {
+      if (allowed.has(acl.initiatorIqn)) continue;
+      this.#log.info({ volumeId: id, initiatorIqn: acl.initiatorIqn }, 'reconcile: removing an ACL no tag allows');
+      if (await this.#lio.removeAcl(targetIqn, acl.initiatorIqn)) changed = true;
+    }
+    return changed;
+  }
+
+  /** Step 2 of createVolume, holding the id's lock and the VG queue. */
+  async #findOrCreateVolumeLv(
+    req: { readonly id: string; readonly name: string; readonly sizeBytes: number; readonly thin: boolean; readonly source: AgentContentSource | undefined },
+    signal: AbortSignal | undefined,
+  ): Promise<{ readonly lv: LogicalVolume; readonly created: boolean }> {
+    const { id, name, thin, source } = req;
+    const sizeBytes = roundUpToExtent(req.sizeBytes, await this.#extentSize(signal));
+    const existing = await this.#lvm.findVolume(id, signal);
+    if (existing) {
+      checkCompatible(requireVolumeRecord(existing), { name, sizeBytes, thin, source });
+      return { lv: existing, created: false };
+    }
+    const tags = buildVolumeTags({ name, createdAt: this.#clock(), thin, contentSource: source });
+    if (!source) {
+      await this.#admit(thin, sizeBytes, signal);
+      const lv = thin ? await this.#lvm.createThinVolume({ lvName: id, sizeBytes, tags }, signal) : await this.#lvm.createThickVolume({ lvName: id, sizeBytes, tags }, signal);
+      return { lv, created: true };
+    }
+    const from = await this.#lvm.findVolume(source.id, signal);
+    if (!from || classifyLv(from) !== source.kind) throw new NotFoundError(`${source.kind} ${source.id} does not exist on this storage node`);
+    if (!from.isThin) throw new FailedPreconditionError(`${source.kind} ${source.id} is thick; only thin volumes and snapshots can be cloned`);
+    if (sizeBytes < from.sizeBytes) {
+      throw new OutOfRangeError(`volume ${JSON.stringify(name)} of ${sizeBytes} bytes (after rounding) would be smaller than its source ${source.id} of ${from.sizeBytes} bytes; request at least that`);
+    }
+    await this.#admit(true, sizeBytes, signal);
+    // Active and without the activation-skip flag: it is exported now and must come back after a reboot (field notes 3.5).
+    const lv = await this.#lvm.createThinSnapshot({ sourceLv: source.id, lvName: id, activate: true, tags }, signal);
+    if (lv.sizeBytes >= sizeBytes) return { lv, created: true };
+    try {
+      return { lv: await this.#lvm.extendVolume(id, sizeBytes, signal), created: true };
+    } catch (err: unknown) {
+      // Still inside the VG queue and not yet exported: remove it here.
+      await this.#lvm.removeVolume(id).catch((cleanupErr: unknown) => this.#log.warn({ volumeId: id, err: cleanupErr }, 'could not remove a clone whose extend failed'));
+      throw err;
+    }
+  }
+
+  /**
+   * Undoes a create that failed after its lvcreate: the export (half-built ones included), then
+   * the LV. Runs without the caller's signal, so a cancelled call still cleans up. A rollback
+   * failure is logged; the caller sees the original error, and a retry converges (the LV is found
+   * again and exported).
+   */
+  async #rollbackCreate(id: string, cause: unknown): Promise<void> {
+    this.#log.warn({ volumeId: id, err: cause }, 'create failed after lvcreate; removing what it created');
+    try {
+      await this.#lio.unexportVolume(this.#targetIqn(id), id);
+      await this.#vgQueue.runExclusive(() => this.#lvm.removeVolume(id));
+    } catch (err: unknown) {
+      this.#log.error({ volumeId: id, err }, 'rollback of a failed create did not finish; a retry or DeleteVolume will converge');
+    }
+  }
+
+  /** Activates the LV if needed (under the VG queue), then ensures its export without touching ACLs. */
+  async #ensureExport(record: VolumeRecord, signal: AbortSignal | undefined): Promise<{ readonly record: VolumeRecord; readonly changes: number }> {
+    let current = record;
+    if (!current.lv.isActive) {
+      const lv = await this.#vgQueue.runExclusive(() => this.#lvm.activate(record.id, signal), signal);
+      current = requireVolumeRecord(lv);
+      this.#log.info({ volumeId: record.id }, 'activated an inactive volume');
+    }
+    const desired = this.#desiredExport(current);
+    const report = await this.#lio.exportVolume({
+      backstoreName: current.id,
+      devicePath: desired.devicePath,
+      serial: desired.serial,
+      targetIqn: desired.targetIqn,
+      portal: this.#portal,
+      thin: desired.thin,
+      acls: [],
+    });
+    return { record: current, changes: report.changes.length };
+  }
+
+  async #requireVolume(id: string, signal: AbortSignal | undefined): Promise<VolumeRecord> {
+    const lv = await this.#lvm.findVolume(id, signal);
+    const record = lv && parseVolumeRecord(lv);
+    if (!record) throw new NotFoundError(`volume ${id} does not exist on this storage node`);
+    return record;
+  }
+
+  /** Thin: pool state, fill limits and (unless told otherwise) the over-provisioning ratio. Thick: VG free space. */
+  async #admit(thin: boolean, bytes: number, signal: AbortSignal | undefined, opts: { readonly countsTowardRatio: boolean } = { countsTowardRatio: true }): Promise<void> {
+    if (!thin) {
+      validateThickAdmission(await this.#lvm.getVolumeGroup(signal), bytes);
+      return;
+    }
+    const [pool, lvs] = await Promise.all([this.#lvm.getThinPool(signal), this.#lvm.listVolumes({}, signal)]);
+    validateThinAdmission(pool, sumProvisionedBytes(lvs, this.#lvm.thinPoolName), bytes, this.#policy, opts);
+  }
+
+  async #extentSize(signal: AbortSignal | undefined): Promise<number> {
+    this.#extentSizeBytes ??= (await this.#lvm.getVolumeGroup(signal)).extentSizeBytes;
+    return this.#extentSizeBytes;
+  }
+
+  #desiredExport(record: VolumeRecord): DesiredExport {
+    return {
+      volumeId: record.id,
+      targetIqn: this.#targetIqn(record.id),
+      devicePath: record.lv.devicePath,
+      serial: buildUnitSerial(record.lv.uuid),
+      thin: record.thin,
+      acls: record.initiators.map((initiator) => {
+        const chap = this.#deriveChap(record.id, initiator);
+        return {
+          initiatorIqn: initiator.iqn,
+          readOnly: initiator.readOnly,
+          userid: chap.username,
+          password: chap.password,
+          mutualUserid: chap.mutualUsername,
+          mutualPassword: chap.mutualPassword,
+        };
+      }),
+    };
+  }
+
+  #deriveChap(volumeId: string, initiator: AgentInitiator): DerivedChap {
+    return deriveChapCredentials(this.#chapKey, volumeId, initiator.iqn, { mutual: initiator.mutualChap });
+  }
+
+  #targetIqn(id: string): string {
+    return buildTargetIqn(this.#iqnPrefix, id);
+  }
+
+  /** The serial is derived from the LV's uuid: stable across reboots and reconciles, new for every LV ever created. */
+  #target(lv: LogicalVolume): AgentTarget {
+    return { iqn: this.#targetIqn(lv.name), portal: { ...this.#portal }, lun: LUN_ID, serial: buildUnitSerial(lv.uuid) };
+  }
+
+  #toAgentVolume(record: VolumeRecord): AgentVolume {
+    return {
+      id: record.id,
+      name: record.name,
+      sizeBytes: record.sizeBytes,
+      thin: record.thin,
+      contentSource: record.contentSource,
+      createdAt: record.createdAt,
+      target: this.#target(record.lv),
+      initiators: record.initiators,
+    };
+  }
+
+  #tryParse<T>(lv: LogicalVolume, parse: (lv: LogicalVolume) => T | undefined): T | undefined {
+    try {
+      return parse(lv);
+    } catch (err: unknown) {
+      this.#log.warn({ lv: lv.name, err }, 'skipping an LV with malformed vbs tags');
+      return undefined;
+    }
+  }
+}
+
+/** The same name asks for the same volume: equal size after rounding, source and provisioning. */
+function checkCompatible(
+  existing: VolumeRecord,
+  want: { readonly name: string; readonly sizeBytes: number; readonly thin: boolean; readonly source: AgentContentSource | undefined },
+): void {
+  const conflict = (what: string): never => {
+    throw new AlreadyExistsError(`volume ${JSON.stringify(want.name)} already exists (${existing.id}) with ${what}`);
+  };
+  if (existing.name !== want.name) conflict(`another name, ${JSON.stringify(existing.name)} (id collision)`);
+  if (existing.sizeBytes !== want.sizeBytes) conflict(`${existing.sizeBytes} bytes, not ${want.sizeBytes} (after rounding to whole extents)`);
+  if (existing.thin !== want.thin) conflict(existing.thin ? 'thin provisioning, not thick' : 'thick provisioning, not thin');
+  const a = existing.contentSource;
+  const b = want.source;
+  if (a?.kind !== b?.kind || a?.id !== b?.id) conflict(`content source ${a ? `${a.kind} ${a.id}` : 'none'}, not ${b ? `${b.kind} ${b.id}` : 'none'}`);
+}
+
+function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {
+  const record = parseVolumeRecord(lv);
+  if (!record) throw new FailedPreconditionError(`LV ${lv.vgName}/${lv.name} exists but is not a vbs volume (no kind=volume tag)`);
+  return record;
+}
+
+function buildAclSpec(initiatorIqn: string, chap: DerivedChap): AclSpec {
+  const credentials: ChapCredentials =
+    chap.mutualUsername !== undefined && chap.mutualPassword !== undefined
+      ? { userid: chap.username, password: chap.password, mutualUserid: chap.mutualUsername, mutualPassword: chap.mutualPassword }
+      : { userid: chap.username, password: chap.password };
+  return { initiatorIqn, chap: credentials };
+}
+
+function toAgentSnapshot(s: SnapshotRecord): AgentSnapshot {
+  return { id: s.id, name: s.name, sourceVolumeId: s.sourceVolumeId, sizeBytes: s.sizeBytes, createdAt: s.createdAt, readyToUse: true };
+}

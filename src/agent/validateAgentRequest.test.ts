@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
+import { buildLvName } from '../lvm/index.ts';
+import { MAX_VOLUME_BYTES, normalizeInitiatorIqn, roundUpToExtent, validateContentSource, validateName, validateSizeBytes, validateVolumeId } from './validateAgentRequest.ts';
+
+describe('validateAgentRequest', () => {
+  test('names are 1 to 128 bytes of UTF-8, counted in bytes', () => {
+    assert.equal(validateName('a'.repeat(128), 'name'), 'a'.repeat(128));
+    assert.throws(() => validateName('é'.repeat(65), 'name'), InvalidArgumentError);
+    assert.throws(() => validateName('', 'name'), InvalidArgumentError);
+    assert.throws(() => validateName('\uD800', 'name'), InvalidArgumentError);
+  });
+
+  test('sizes are positive whole bytes up to the maximum', () => {
+    assert.equal(validateSizeBytes(1), 1);
+    assert.equal(validateSizeBytes(MAX_VOLUME_BYTES), MAX_VOLUME_BYTES);
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 2]) assert.throws(() => validateSizeBytes(bad), InvalidArgumentError, String(bad));
+    assert.throws(() => validateSizeBytes(MAX_VOLUME_BYTES + 1), OutOfRangeError);
+  });
+
+  test('ids must be ones this agent gives out', () => {
+    const id = buildLvName('pvc', 'volume');
+    assert.equal(validateVolumeId(id), id);
+    assert.throws(() => validateVolumeId(buildLvName('pvc', 'snapshot')), InvalidArgumentError);
+    assert.throws(() => validateVolumeId('-rf'), InvalidArgumentError);
+    assert.throws(() => validateContentSource({ kind: 'volume', id: buildLvName('s', 'snapshot') }), InvalidArgumentError);
+    assert.deepEqual(validateContentSource({ kind: 'snapshot', id: buildLvName('s', 'snapshot') }), { kind: 'snapshot', id: buildLvName('s', 'snapshot') });
+  });
+
+  test('initiator IQNs are lowercased and validated', () => {
+    assert.equal(normalizeInitiatorIqn(' IQN.1993-08.org.Debian:01:AB '), 'iqn.1993-08.org.debian:01:ab');
+    assert.throws(() => normalizeInitiatorIqn('iqn.1993-08.org.debian:01:a_b'), InvalidArgumentError);
+  });
+
+  test('sizes round up to whole extents', () => {
+    assert.equal(roundUpToExtent(1, 4), 4);
+    assert.equal(roundUpToExtent(8, 4), 8);
+    assert.equal(roundUpToExtent(9, 4), 12);
+  });
+});

@@ -1,0 +1,56 @@
+import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
+import { normalizeIqn } from '../lio/index.ts';
+import type { AgentContentSource } from './types.ts';
+import { isSnapshotId, isVolumeId } from './volumeTags.ts';
+
+/** CSI: names (and ids) are at most 128 bytes. */
+export const MAX_NAME_BYTES = 128;
+
+/**
+ * The largest volume the agent accepts: 1 PiB. Far beyond any pool here, and far inside what
+ * JavaScript numbers hold exactly (2^53) and what dm-thin addresses; anything above is a typo.
+ */
+export const MAX_VOLUME_BYTES = 2 ** 50;
+
+/** A CO name: 1-128 bytes of well-formed UTF-8 (the tag codec escapes whatever else it holds). */
+export function validateName(name: string, what: string): string {
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes === 0 || bytes > MAX_NAME_BYTES || !name.isWellFormed()) {
+    throw new InvalidArgumentError(`${what} must be 1 to ${MAX_NAME_BYTES} bytes of UTF-8, got ${bytes} bytes`);
+  }
+  return name;
+}
+
+/** A size in bytes: a positive whole number (InvalidArgumentError), at most MAX_VOLUME_BYTES (OutOfRangeError). */
+export function validateSizeBytes(sizeBytes: number): number {
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) throw new InvalidArgumentError(`size must be a positive whole number of bytes, got ${sizeBytes}`);
+  if (sizeBytes > MAX_VOLUME_BYTES) throw new OutOfRangeError(`size ${sizeBytes} bytes exceeds the largest volume this agent creates (${MAX_VOLUME_BYTES} bytes)`);
+  return sizeBytes;
+}
+
+export function validateVolumeId(id: string): string {
+  if (!isVolumeId(id)) throw new InvalidArgumentError(`${JSON.stringify(id)} is not a volume id of this agent (vbs-vol-<26 base32 characters>)`);
+  return id;
+}
+
+export function validateSnapshotId(id: string): string {
+  if (!isSnapshotId(id)) throw new InvalidArgumentError(`${JSON.stringify(id)} is not a snapshot id of this agent (vbs-snap-<26 base32 characters>)`);
+  return id;
+}
+
+export function validateContentSource(source: AgentContentSource | undefined): AgentContentSource | undefined {
+  if (source === undefined) return undefined;
+  if (source.kind === 'snapshot') return { kind: 'snapshot', id: validateSnapshotId(source.id) };
+  if (source.kind === 'volume') return { kind: 'volume', id: validateVolumeId(source.id) };
+  throw new InvalidArgumentError(`content source kind ${JSON.stringify((source as { kind: unknown }).kind)} is neither snapshot nor volume`);
+}
+
+/** Lowercased and validated: LIO matches ACL names byte for byte (field notes 4.9). */
+export function normalizeInitiatorIqn(raw: string): string {
+  return normalizeIqn(raw, 'initiator IQN');
+}
+
+/** Rounds up to whole extents, as lvcreate/lvextend will (field notes 3.8). */
+export function roundUpToExtent(sizeBytes: number, extentSizeBytes: number): number {
+  return Math.ceil(sizeBytes / extentSizeBytes) * extentSizeBytes;
+}
