@@ -1,0 +1,44 @@
+import { checkServerIdentity } from 'node:tls';
+import { ServerCredentials, credentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { TlsMaterial } from './loadTlsFiles.ts';
+
+/**
+ * grpc-js credentials for the agent link, both sides authenticated by the cluster CA.
+ *
+ * The agent (server) demands a client certificate and accepts only one that chains to the CA
+ * in its material: a client with no certificate, one from another CA, or an expired one fails
+ * the TLS handshake, and no handler runs. OpenSSL also checks the purpose, so a certificate
+ * issued with usages 'server' only (an agent's) cannot be used to call another agent.
+ *
+ * The controller (client) accepts only an agent certificate that chains to the same CA and
+ * names the host it dialled in its subjectAltName: dial an agent at an IP address and its
+ * certificate needs that iPAddress (`vbs-csi certs --agent agent-a,ip=10.0.0.5`); dial it by a
+ * DNS name, e.g. its headless Service record agent-a.vbs-agent.vbs-system.svc, and it needs that
+ * dNSName. The common name is never compared. To dial an address but check another name, pass
+ * `expectedServerName` (grpc-js's channel option `grpc.ssl_target_name_override` does the same
+ * and also sends that name as SNI).
+ */
+
+export function serverCredentials(material: TlsMaterial): ServerCredentials {
+  return ServerCredentials.createSsl(
+    Buffer.from(material.caPem),
+    [{ cert_chain: Buffer.from(material.certPem), private_key: Buffer.from(material.keyPem) }],
+    true,
+  );
+}
+
+export interface ClientTlsOptions {
+  /** Check the server certificate against this name instead of the host being dialled. */
+  readonly expectedServerName?: string;
+}
+
+export function clientCredentials(material: TlsMaterial, opts: ClientTlsOptions = {}): ChannelCredentials {
+  const { expectedServerName } = opts;
+  return credentials.createSsl(
+    Buffer.from(material.caPem),
+    Buffer.from(material.keyPem),
+    Buffer.from(material.certPem),
+    expectedServerName === undefined ? {} : { checkServerIdentity: (_host, cert) => checkServerIdentity(expectedServerName, cert) },
+  );
+}
