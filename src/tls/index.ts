@@ -1,0 +1,10 @@
+export { createCertificateAuthority, issueCertificate, checkCertificateAuthority } from './createCertificates.ts';
+export type { CertificateAuthorityOptions, CertificateUsage, LeafCertificateOptions } from './createCertificates.ts';
+export type { PemPair } from './pemPair.ts';
+export { loadTlsFiles, TlsFileError } from './loadTlsFiles.ts';
+export type { LoadedTls, TlsFilePaths, TlsMaterial } from './loadTlsFiles.ts';
+export { clientCredentials, serverCredentials } from './credentials.ts';
+export type { ClientTlsOptions } from './credentials.ts';
+export { runCertsCommand } from './runCertsCommand.ts';
+export type { TextSink } from './runCertsCommand.ts';
+export { certsUsageText } from './parseCertsArgs.ts';
