@@ -182,15 +182,15 @@ describe('AgentVolumes', () => {
       await create('big-1', 1500 * MiB); // ratio 2 over a 1 GiB pool: 2 GiB may be promised
       await assert.rejects(create('big-2', 600 * MiB), (err: unknown) => {
         assert.ok(err instanceof ResourceExhaustedError);
-        assert.match(err.message, /over-provisioning ratio 2/);
+        assert.match(err.message, /at ratio 2/);
         assert.match(err.message, /extend the pool/);
         return true;
       });
       lvm.pool.dataPercent = 95;
-      await assert.rejects(create('small', 4 * MiB), /data is 95% full, at or over the 90% limit/);
+      await assert.rejects(create('small', 4 * MiB), /data 95% at or over the 90% limit/);
       lvm.pool.dataPercent = 10;
       lvm.pool.metadataPercent = 85;
-      await assert.rejects(create('small', 4 * MiB), /metadata is 85% full/);
+      await assert.rejects(create('small', 4 * MiB), /metadata 85% at or over the 80% limit/);
       assert.equal(await lvm.findVolume(buildLvName('small', 'volume')), undefined);
     });
 

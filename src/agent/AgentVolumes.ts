@@ -30,7 +30,8 @@ import {
   validateVolumeId,
 } from './validateAgentRequest.ts';
 import { sumProvisionedBytes, validateThickAdmission, validateThinAdmission } from './validateAdmission.ts';
-import type { ThinPolicy } from './validateAdmission.ts';
+import { validateThinCapacityPolicy } from './status/index.ts';
+import type { ThinCapacityPolicy } from './status/index.ts';
 import {
   TAG,
   buildAclTag,
@@ -109,7 +110,7 @@ export class AgentVolumes implements AgentVolumesPort {
   readonly #chapKey: Buffer;
   readonly #portal: AgentPortal;
   readonly #iqnPrefix: string;
-  readonly #policy: ThinPolicy;
+  readonly #policy: ThinCapacityPolicy;
   readonly #log: Logger;
   readonly #clock: () => Date;
   readonly #locks = new KeyedLocks();
@@ -118,17 +119,12 @@ export class AgentVolumes implements AgentVolumesPort {
 
   constructor(opts: AgentVolumesOptions) {
     if (opts.chapKey.length < MIN_CHAP_KEY_BYTES) throw new InvalidArgumentError(`the CHAP key must be at least ${MIN_CHAP_KEY_BYTES} bytes`);
-    const policy: ThinPolicy = {
+    const policy: ThinCapacityPolicy = {
       overprovisionRatio: opts.overprovisionRatio,
       dataLimitPercent: opts.dataLimitPercent ?? 90,
       metadataLimitPercent: opts.metadataLimitPercent ?? 80,
     };
-    if (!(Number.isFinite(policy.overprovisionRatio) && policy.overprovisionRatio > 0)) {
-      throw new InvalidArgumentError(`the over-provisioning ratio must be a positive number, got ${policy.overprovisionRatio}`);
-    }
-    for (const [what, value] of [['data', policy.dataLimitPercent], ['metadata', policy.metadataLimitPercent]] as const) {
-      if (!(Number.isFinite(value) && value > 0 && value <= 100)) throw new InvalidArgumentError(`the ${what} limit must be a percentage in (0, 100], got ${value}`);
-    }
+    validateThinCapacityPolicy(policy);
     this.#lvm = opts.lvm;
     this.#lio = opts.lio;
     this.#chapKey = Buffer.from(opts.chapKey);

@@ -1,17 +1,14 @@
 import { ResourceExhaustedError } from '../errors.ts';
 import type { LogicalVolume, ThinPool, VolumeGroup } from '../lvm/index.ts';
+import { checkThinAdmission, computeThinPoolStatus } from './status/index.ts';
+import type { ThinCapacityPolicy } from './status/index.ts';
 
 /**
- * Admission of new space, pure (field notes 3.3, 3.4). Until the node status module's
- * checkThinAdmission is shared, the agent applies the same policy here:
- *   allocatable = max(0, floor(pool size × ratio) − provisioned), and nothing at all while the pool
- *   is unhealthy, inactive, or at or over its data or metadata limit.
+ * Admission of new space, pure (field notes 3.3, 3.4): the node status module's pool capacity
+ * (what GetNodeStatus reports to placement) decides, so the agent refuses exactly what it does
+ * not advertise; this adds what an operator can do about a refusal.
  */
-export interface ThinPolicy {
-  readonly overprovisionRatio: number;
-  readonly dataLimitPercent: number;
-  readonly metadataLimitPercent: number;
-}
+const THIN_REMEDY = 'extend the pool (lvextend -L +<size>, or --poolmetadatasize +<size> for metadata), delete volumes or snapshots, or raise the over-provisioning ratio';
 
 /** Sum of the virtual sizes of every thin LV in the pool, parked snapshots and foreign thin LVs included. */
 export function sumProvisionedBytes(lvs: readonly LogicalVolume[], poolName: string): number {
@@ -20,37 +17,29 @@ export function sumProvisionedBytes(lvs: readonly LogicalVolume[], poolName: str
 
 /**
  * Throws ResourceExhaustedError unless `requestBytes` more (already rounded to extents) may be
- * promised from the pool. `countsTowardRatio: false` (snapshots) checks only the pool's state
- * and fill limits: a snapshot promises no new space to a consumer, but a full pool must not take
- * on more metadata either.
+ * promised from the pool. `countsTowardRatio: false` (snapshots) checks only the pool's health
+ * and fill limits: a snapshot promises no new space to a consumer, but a pool at its limits must
+ * not take on more metadata either.
  */
 export function validateThinAdmission(
   pool: ThinPool,
   provisionedBytes: number,
   requestBytes: number,
-  policy: ThinPolicy,
+  policy: ThinCapacityPolicy,
   opts: { readonly countsTowardRatio: boolean } = { countsTowardRatio: true },
 ): void {
-  const name = `${pool.vgName}/${pool.name}`;
-  const refuse = (why: string, fix: string): never => {
-    throw new ResourceExhaustedError(`thin pool ${name} cannot take ${requestBytes} more bytes: ${why}; ${fix}`);
-  };
-  if (pool.health !== 'ok') refuse(`the pool is ${pool.health}`, 'repair or extend the pool (lvs -a, lvextend, lvconvert --repair) first');
-  if (!pool.isActive) refuse('the pool is not active, so its fill level is unknown', `activate it (lvchange -ay ${name})`);
-  if (pool.metadataPercent >= policy.metadataLimitPercent) {
-    refuse(`metadata is ${pool.metadataPercent}% full, at or over the ${policy.metadataLimitPercent}% limit`, `extend the metadata (lvextend --poolmetadatasize +<size> ${name})`);
-  }
-  if (pool.dataPercent >= policy.dataLimitPercent) {
-    refuse(`data is ${pool.dataPercent}% full, at or over the ${policy.dataLimitPercent}% limit`, `extend the pool (lvextend -L +<size> ${name}) or free space (fstrim, delete volumes or snapshots)`);
-  }
-  if (!opts.countsTowardRatio) return;
-  const promisable = Math.floor(pool.sizeBytes * policy.overprovisionRatio);
-  if (provisionedBytes + requestBytes > promisable) {
-    refuse(
-      `${provisionedBytes} bytes are already provisioned of ${promisable} the pool may promise (size ${pool.sizeBytes} × over-provisioning ratio ${policy.overprovisionRatio})`,
-      'extend the pool, delete volumes or snapshots, or raise the over-provisioning ratio',
-    );
-  }
+  const status = computeThinPoolStatus({
+    name: `${pool.vgName}/${pool.name}`,
+    poolSizeBytes: pool.sizeBytes,
+    dataPercent: pool.dataPercent,
+    metadataPercent: pool.metadataPercent,
+    provisionedBytes,
+    ...policy,
+    // An inactive pool reports no fill level, so it admits nothing until it is active again.
+    health: pool.isActive ? pool.health : 'inactive',
+  });
+  const refusal = opts.countsTowardRatio ? checkThinAdmission(status, requestBytes) : status.health === 'ok' ? undefined : `thin pool ${status.name}: ${status.health}`;
+  if (refusal !== undefined) throw new ResourceExhaustedError(`${refusal}; ${THIN_REMEDY}`);
 }
 
 /** Thick LVs take real extents: throws ResourceExhaustedError unless the VG has `requestBytes` free. */

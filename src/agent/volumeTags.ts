@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { FailedPreconditionError } from '../errors.ts';
 import { isValidIqn } from '../lio/index.ts';
 import type { LogicalVolume, LvTags } from '../lvm/index.ts';
-import type { AgentContentSource, AgentInitiator } from './types.ts';
+import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } from './types.ts';
 
 /**
  * LVM is the agent's database: every fact about a volume or snapshot is an LV tag, written with
@@ -47,25 +47,15 @@ export function isSnapshotId(id: string): boolean {
   return SNAPSHOT_ID.test(id);
 }
 
-/** A volume as its LV and tags describe it. */
-export interface VolumeRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly thin: boolean;
-  readonly contentSource: AgentContentSource | undefined;
-  readonly createdAt: Date;
+/** A volume as its LV and tags describe it (the target is derived, not stored). */
+export interface VolumeRecord extends Omit<AgentVolume, 'target'> {
   /** Sorted by IQN. */
   readonly initiators: readonly AgentInitiator[];
   readonly lv: LogicalVolume;
 }
 
-export interface SnapshotRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly sourceVolumeId: string;
-  readonly sizeBytes: number;
-  readonly createdAt: Date;
+/** A snapshot as its LV and tags describe it. */
+export interface SnapshotRecord extends Omit<AgentSnapshot, 'readyToUse'> {
   readonly lv: LogicalVolume;
 }
 
