@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 /**
- * vbs-csi: one program, several roles (controller, node, agent, all-in-one).
+ * vbs-csi: one program, several roles (controller, node, agent, all-in-one), and `vbs-csi certs`
+ * to make the development CA and mTLS certificates.
  * Flags and environment become a validated config; all problems are printed before anything starts.
  */
 import pkg from '../package.json' with { type: 'json' };
 import { parseConfig, usageText } from './config/parseConfig.ts';
 import { createLogger } from './log/createLogger.ts';
 import { runDriver } from './roles/runDriver.ts';
+import { runCertsCommand } from './tls/index.ts';
 
 const argv = process.argv.slice(2);
-if (argv.includes('--version') || argv[0] === 'version') {
+if (argv[0] === 'certs') {
+  process.exitCode = await runCertsCommand(argv.slice(1));
+} else if (argv.includes('--version') || argv[0] === 'version') {
   console.log(pkg.version);
 } else if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
   console.log(usageText());

@@ -45,6 +45,7 @@ import {
   parseVolumeRecord,
 } from './volumeTags.ts';
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
+import { crashPoint } from '../faults/crashPoint.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -157,6 +158,8 @@ export class AgentVolumes implements AgentVolumesPort {
     const id = buildLvName(name, 'volume');
     return this.#locks.runExclusive(id, async () => {
       const { lv, created } = await this.#vgQueue.runExclusive(() => this.#findOrCreateVolumeLv({ id, name, sizeBytes, thin, source }, signal), signal);
+      // A crash here leaves an LV without its export: the retry must find the LV and export it.
+      crashPoint('agent.create-volume.after-lv');
       try {
         const record = requireVolumeRecord(lv);
         return this.#toAgentVolume((await this.#ensureExport(record, signal)).record);

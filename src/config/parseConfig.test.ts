@@ -62,3 +62,53 @@ describe('parseConfig', () => {
     assert.ok(!parseConfig(['controller', '--driver-name', `a${'b'.repeat(62)}c`], {}).ok);
   });
 });
+
+describe('parseConfig for the storage agent', () => {
+  const agentFlags = [
+    '--vg', 'vg1', '--portal', '127.0.0.2', '--tls-ca', '/etc/vbs/ca.crt', '--tls-cert', '/etc/vbs/a.crt', '--tls-key', '/etc/vbs/a.key',
+    '--chap-key-file', '/etc/vbs/chap.key', '--node-id', 'storage-1',
+  ];
+
+  test('reads the agent section with its defaults', () => {
+    const r = parseConfig(['agent', ...agentFlags, '--labels', 'tier=ssd,zone=a'], {});
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    const a = r.config.agent;
+    assert.ok(a);
+    assert.deepEqual(a.portal, { ip: '127.0.0.2', port: 3260 });
+    assert.deepEqual(a.listen, { kind: 'tcp', host: '0.0.0.0', port: 9500 });
+    assert.equal(a.nodeName, 'storage-1');
+    assert.equal(a.thinPoolName, 'pool');
+    assert.deepEqual(a.labels, { tier: 'ssd', zone: 'a' });
+    assert.equal(a.overprovisionRatio, 5);
+    assert.equal(a.reconcileIntervalMs, 60_000);
+  });
+
+  test('names every missing required agent option at once', () => {
+    const r = parseConfig(['agent', '--node-id', 'n'], {});
+    assert.ok(!r.ok);
+    for (const flag of ['--vg', '--portal', '--tls-ca', '--tls-cert', '--tls-key', '--chap-key-file']) {
+      assert.ok(r.errors.some((e) => e.startsWith(flag)), `${flag} missing from:\n${r.errors.join('\n')}`);
+    }
+  });
+
+  const bad = [
+    ['--portal', 'storage.example:3260', /--portal/],
+    ['--portal', '10.0.0.1:99999', /--portal/],
+    ['--vg', 'bad/vg', /--vg/],
+    ['--iqn-prefix', 'iqn.2026-11.IO.Caps', /--iqn-prefix/],
+    ['--labels', 'tier', /--labels/],
+    ['--overprovision-ratio', '0.5', /--overprovision-ratio/],
+    ['--tls-ca', 'relative/ca.crt', /--tls-ca/],
+  ] as const;
+  for (const [flag, value, pattern] of bad) {
+    test(`refuses ${flag} ${value}`, () => {
+      const r = parseConfig(['agent', ...agentFlags, flag, value], {});
+      assert.ok(!r.ok && r.errors.some((e) => pattern.test(e)), r.ok ? 'accepted' : r.errors.join('\n'));
+    });
+  }
+
+  test('leaves the agent section out for roles that do not run it', () => {
+    const r = parseConfig(['controller'], {});
+    assert.ok(r.ok && r.config.agent === undefined);
+  });
+});

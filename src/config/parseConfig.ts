@@ -3,6 +3,8 @@ import { parseEndpoint } from '../grpc/endpoint.ts';
 import type { Endpoint } from '../grpc/endpoint.ts';
 import { LOG_LEVELS } from '../log/createLogger.ts';
 import type { LogLevel } from '../log/createLogger.ts';
+import { AGENT_OPTIONS, parseAgentConfig } from './parseAgentConfig.ts';
+import type { AgentConfig, AgentOptionName } from './parseAgentConfig.ts';
 
 export const ROLES = ['controller', 'node', 'agent', 'all-in-one'] as const;
 export type Role = (typeof ROLES)[number];
@@ -19,19 +21,22 @@ export interface DriverConfig {
   readonly logLevel: LogLevel;
   /** How long SIGTERM waits for in-flight calls before forcing the server down. */
   readonly shutdownGraceMs: number;
+  /** Set for roles that run the storage agent (agent, all-in-one). */
+  readonly agent: AgentConfig | undefined;
 }
 
 export type ParseResult = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly errors: readonly string[] };
 
 /** Each option: its flag, its environment variable, and its default. Flags win over the environment. */
-const OPTIONS = {
+const COMMON_OPTIONS = {
   endpoint: { env: 'CSI_ENDPOINT', fallback: DEFAULT_ENDPOINT },
   'driver-name': { env: 'VBS_DRIVER_NAME', fallback: DEFAULT_DRIVER_NAME },
   'node-id': { env: 'VBS_NODE_ID', fallback: undefined },
   'log-level': { env: 'VBS_LOG_LEVEL', fallback: 'info' },
   'shutdown-grace-seconds': { env: 'VBS_SHUTDOWN_GRACE_SECONDS', fallback: '30' },
 } as const;
-type OptionName = keyof typeof OPTIONS;
+const OPTIONS = { ...COMMON_OPTIONS, ...AGENT_OPTIONS } as const;
+type OptionName = keyof typeof COMMON_OPTIONS | AgentOptionName;
 
 /** CSI: at most 63 characters, domain-name notation, alphanumeric at both ends. */
 const DRIVER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/;
@@ -42,10 +47,13 @@ export function usageText(): string {
   const lines = [
     'usage: vbs-csi <role> [options]',
     `  roles: ${ROLES.join(', ')}`,
+    '  vbs-csi certs --help     (make a CA and mTLS certificates for agents and the controller)',
     '  vbs-csi --version | --help',
     'options (flag, environment variable, default):',
   ];
-  for (const [name, o] of Object.entries(OPTIONS)) lines.push(`  --${name.padEnd(24)} ${o.env.padEnd(28)} ${o.fallback ?? '(required for node, all-in-one)'}`);
+  for (const [name, o] of Object.entries(COMMON_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required for node, all-in-one)'}`);
+  lines.push('storage agent options (agent, all-in-one):');
+  for (const [name, o] of Object.entries(AGENT_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required)'}`);
   return lines.join('\n');
 }
 
@@ -105,7 +113,10 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const grace = Number(graceText);
   if (!/^\d+$/.test(graceText) || grace > 3600) errors.push(`--shutdown-grace-seconds ${JSON.stringify(graceText)}: expected a whole number of seconds, at most 3600`);
 
-  if (errors.length > 0 || !role || !endpoint || !logLevel) return { ok: false, errors };
+  const runsAgent = role === 'agent' || role === 'all-in-one';
+  const agent = runsAgent ? parseAgentConfig(value, nodeId, errors) : undefined;
+
+  if (errors.length > 0 || !role || !endpoint || !logLevel || (runsAgent && !agent)) return { ok: false, errors };
   return {
     ok: true,
     config: Object.freeze({
@@ -115,6 +126,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       nodeId: needsNodeId ? nodeId : undefined,
       logLevel,
       shutdownGraceMs: grace * 1000,
+      agent,
     }),
   };
 }

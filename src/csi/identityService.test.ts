@@ -8,12 +8,12 @@ import { pino } from 'pino';
 import type { DriverConfig } from '../config/parseConfig.ts';
 import { connectIdentity } from '../grpc/csiClients.ts';
 import type { IdentityApi } from '../grpc/csiClients.ts';
-import type { RunningServer } from '../grpc/serve.ts';
+import type { RunningDriver } from '../roles/runDriver.ts';
 import { startDriver } from '../roles/runDriver.ts';
 
 describe('Identity service over a unix socket', () => {
   let dir: string;
-  let running: RunningServer;
+  let running: RunningDriver;
   let client: IdentityApi;
   let iscsidUp = false;
   let slowProbeMs = 0;
@@ -28,6 +28,7 @@ describe('Identity service over a unix socket', () => {
       nodeId: 'n1',
       logLevel: 'silent',
       shutdownGraceMs: 1000,
+      agent: undefined,
     };
     running = await startDriver(config, pino({ level: 'silent' }), {
       version: '1.2.3',
