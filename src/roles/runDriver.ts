@@ -8,6 +8,7 @@ import { serve } from '../grpc/serve.ts';
 import type { RunningServer } from '../grpc/serve.ts';
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
 import { initiatorNameCheck, kernelModuleCheck, lioConfigfsCheck } from './checks.ts';
+import { startAgent } from './startAgent.ts';
 
 /** What one role contributes to the process: readiness checks and plugin capabilities. */
 export interface RoleParts {
@@ -41,22 +42,44 @@ export function roleParts(config: DriverConfig): RoleParts {
   }
 }
 
-/** Builds the gRPC server for a role and starts serving on the configured endpoint. */
-export async function startDriver(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }): Promise<RunningServer> {
-  const parts = opts.parts ?? roleParts(config);
-  const csi = loadCsiProto();
-  const server = new Server();
-  server.addService(
-    csi.csi.v1.Identity.service,
-    createIdentityHandlers({
-      driverName: config.driverName,
-      vendorVersion: opts.version,
-      capabilities: parts.capabilities,
-      readiness: parts.readiness,
-      log,
-    }),
-  );
-  return serve({ server, endpoint: config.endpoint, log });
+export interface RunningDriver {
+  /** The CSI endpoint's bound address. */
+  readonly address: string;
+  /** Stops the CSI server and, where it runs, the agent; in-flight calls get up to graceMs. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/**
+ * Starts a role: the storage agent first where the role has one (its readiness joins Probe's),
+ * then the CSI server on the configured endpoint.
+ */
+export async function startDriver(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }): Promise<RunningDriver> {
+  const agent = config.agent ? await startAgent(config.agent, log) : undefined;
+  try {
+    const parts = opts.parts ?? roleParts(config);
+    const csi = loadCsiProto();
+    const server = new Server();
+    server.addService(
+      csi.csi.v1.Identity.service,
+      createIdentityHandlers({
+        driverName: config.driverName,
+        vendorVersion: opts.version,
+        capabilities: parts.capabilities,
+        readiness: [...parts.readiness, ...(agent ? [agent.readiness] : [])],
+        log,
+      }),
+    );
+    const running: RunningServer = await serve({ server, endpoint: config.endpoint, log });
+    return {
+      address: running.address,
+      async shutdown(graceMs: number) {
+        await Promise.all([running.shutdown(graceMs), agent?.stop(graceMs)]);
+      },
+    };
+  } catch (err: unknown) {
+    await agent?.stop(0);
+    throw err;
+  }
 }
 
 /**

@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import { Server } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { AgentVolumes } from '../agent/AgentVolumes.ts';
+import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
+import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
+import type { AgentVolumesPort } from '../agent/types.ts';
+import { classifyLv } from '../agent/volumeTags.ts';
+import { MIN_CHAP_KEY_BYTES } from '../chap/index.ts';
+import type { AgentConfig } from '../config/parseAgentConfig.ts';
+import type { ReadinessCheck } from '../csi/readiness.ts';
+import { UnavailableError } from '../errors.ts';
+import { ExecaRunner } from '../exec/index.ts';
+import { adaptUnary } from '../grpc/adaptUnary.ts';
+import { loadAgentProto } from '../grpc/loadProtos.ts';
+import { serve } from '../grpc/serve.ts';
+import { FsConfigFs, LioTarget } from '../lio/index.ts';
+import { Lvm } from '../lvm/index.ts';
+import { loadTlsFiles, serverCredentials } from '../tls/index.ts';
+
+export interface RunningAgent {
+  /** Ready once the first reconcile has made LIO match the LV tags. */
+  readonly readiness: ReadinessCheck;
+  readonly address: string;
+  stop(graceMs: number): Promise<void>;
+}
+
+/**
+ * The storage agent's composition root: the one place that builds the real adapters (execa,
+ * lvm, configfs) and serves the agent API with mutual TLS. Before the first reconcile finishes
+ * (after a reboot LIO is empty until it does) volume calls answer UNAVAILABLE and Probe is not
+ * ready; reconcile then repeats on an interval, one object failing never stopping the others.
+ */
+export async function startAgent(config: AgentConfig, rootLog: Logger): Promise<RunningAgent> {
+  const log = rootLog.child({ component: 'agent', storageNode: config.nodeName });
+  const chapKey = await readChapKey(config.chapKeyPath);
+  const tls = await loadTlsFiles(config.tls);
+  log.info({ subject: tls.subject, subjectAltName: tls.subjectAltName, validTo: tls.validTo }, 'agent certificate');
+
+  const runner = new ExecaRunner({ log });
+  const lvm = new Lvm({ runner, vgName: config.vgName, thinPoolName: config.thinPoolName });
+  const lio = new LioTarget({ configFs: new FsConfigFs() });
+  const volumes = new AgentVolumes({
+    lvm,
+    lio,
+    chapKey,
+    portal: config.portal,
+    iqnPrefix: config.iqnPrefix,
+    overprovisionRatio: config.overprovisionRatio,
+    dataLimitPercent: config.dataLimitPercent,
+    metadataLimitPercent: config.metadataLimitPercent,
+    log,
+  });
+
+  let reconciled = false;
+  const sampler = new IoLoadSampler({ lvm, log });
+  sampler.start();
+  const status = new NodeStatusReporter({
+    lvm,
+    sampler,
+    nodeName: config.nodeName,
+    labels: config.labels,
+    portal: config.portal,
+    overprovisionRatio: config.overprovisionRatio,
+    dataLimitPercent: config.dataLimitPercent,
+    metadataLimitPercent: config.metadataLimitPercent,
+    isReady: () => reconciled,
+    classify: classifyLv,
+  });
+
+  const proto = loadAgentProto();
+  const server = new Server();
+  server.addService(proto.vbs.agent.v1.AgentStatus.service, {
+    GetNodeStatus: adaptUnary('agent.GetNodeStatus', log, (_req, { signal }) => status.getNodeStatus(signal)),
+  });
+  server.addService(proto.vbs.agent.v1.AgentVolumes.service, createAgentVolumesHandlers(untilReconciled(volumes, () => reconciled), log));
+  const running = await serve({ server, endpoint: config.listen, log, credentials: serverCredentials(tls) });
+
+  const stopReconcile = new AbortController();
+  /** True when the pass ran to the end; objects that failed are logged and retried next pass. */
+  const reconcileOnce = async (): Promise<boolean> => {
+    try {
+      const report = await volumes.reconcile(stopReconcile.signal);
+      if (report.repaired.length > 0 || report.removed.length > 0 || report.failed.length > 0) log.info({ report }, 'reconciled LIO with the volumes');
+      return true;
+    } catch (err: unknown) {
+      log.error({ err }, 'reconcile failed');
+      return false;
+    }
+  };
+  // The first complete pass gates readiness: an export missing after a reboot must be back
+  // before the controller sends work here. Until then retry every 2 s.
+  let timer: NodeJS.Timeout | undefined;
+  const loop = async () => {
+    if (await reconcileOnce() && !reconciled) {
+      reconciled = true;
+      log.info('agent ready');
+    }
+    if (!stopReconcile.signal.aborted) timer = setTimeout(loop, reconciled ? config.reconcileIntervalMs : 2_000).unref();
+  };
+  void loop();
+
+  return {
+    address: running.address,
+    readiness: {
+      name: 'storage agent',
+      check: async () => (reconciled ? undefined : 'the first reconcile of LIO with the volumes has not finished'),
+    },
+    async stop(graceMs: number) {
+      stopReconcile.abort();
+      clearTimeout(timer);
+      await sampler.stop();
+      await running.shutdown(graceMs);
+    },
+  };
+}
+
+/** Reads the cluster CHAP key: the file's bytes, as a Kubernetes Secret mounts them. */
+async function readChapKey(path: string): Promise<Buffer> {
+  const key = await readFile(path).catch((err: unknown) => {
+    throw new Error(`cannot read the CHAP key file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  });
+  if (key.length < MIN_CHAP_KEY_BYTES) throw new Error(`the CHAP key file ${path} holds ${key.length} bytes; at least ${MIN_CHAP_KEY_BYTES} are needed (e.g. head -c 32 /dev/urandom)`);
+  return key;
+}
+
+/** Volume calls wait for nothing: before the first reconcile they answer UNAVAILABLE at once. */
+function untilReconciled(volumes: AgentVolumesPort, isReconciled: () => boolean): AgentVolumesPort {
+  const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
+    isReconciled() ? fn(...args) : Promise.reject(new UnavailableError('the agent is restoring its iSCSI exports after a start; retry in a few seconds'));
+  return {
+    createVolume: guard(volumes.createVolume.bind(volumes)),
+    expandVolume: guard(volumes.expandVolume.bind(volumes)),
+    deleteVolume: guard(volumes.deleteVolume.bind(volumes)),
+    getVolume: guard(volumes.getVolume.bind(volumes)),
+    listVolumes: guard(volumes.listVolumes.bind(volumes)),
+    createSnapshot: guard(volumes.createSnapshot.bind(volumes)),
+    deleteSnapshot: guard(volumes.deleteSnapshot.bind(volumes)),
+    listSnapshots: guard(volumes.listSnapshots.bind(volumes)),
+    exportVolume: guard(volumes.exportVolume.bind(volumes)),
+    unexportVolume: guard(volumes.unexportVolume.bind(volumes)),
+    reconcile: volumes.reconcile.bind(volumes),
+  };
+}
