@@ -1,0 +1,117 @@
+#!/bin/bash
+# PID 1 of the guest VM: exec'd by the initramfs' /init (e2e/vm/init.sh) after switch_root into
+# an overlay of the host's root.
+#   boot.sh <project root>
+# Brings up what a storage node has (udev, device-mapper, LIO, the iSCSI initiator), runs the
+# scenarios, and powers the VM off, whatever happened. Any failure here becomes a
+# {"fatal": ...} line in the results file, so the host reports why instead of waiting for
+# results that never come.
+set -Eeuo pipefail
+
+readonly ROOT=${1:?usage: boot.sh <project root>}
+readonly OUT=/e2e-out
+readonly RESULTS=$OUT/results.jsonl
+readonly INITIATOR_NAME=iqn.2026-11.io.vbs-e2e:guest
+# The project's Node 24 first: the shared root also has the host's v20 in /usr/bin.
+export PATH="$ROOT/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export LC_ALL=C
+
+current_stage=start
+stage() {
+  current_stage=$*
+  echo "vbs-e2e: stage $* (uptime $(cut -d' ' -f1 /proc/uptime 2>/dev/null || echo '?') s)"
+}
+
+json_escape() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\r'/}
+  printf '%s' "$s"
+}
+
+fatal() {
+  echo "vbs-e2e: FATAL $*"
+  printf '{"fatal":"%s"}\n' "$(json_escape "$*")" >>"$RESULTS" || echo "vbs-e2e: could not write $RESULTS"
+  exit 1 # → power_off (EXIT trap)
+}
+
+# As PID 1 this script must never just exit: that panics the kernel (qemu would still stop,
+# thanks to panic=-1 and -no-reboot, but with a misleading console). busybox's poweroff -f
+# calls reboot(2) directly; systemd's poweroff needs a running systemd. sysrq is the fallback.
+power_off() {
+  trap - ERR
+  echo "vbs-e2e: stage poweroff"
+  sync
+  busybox poweroff -f || echo o >/proc/sysrq-trigger || true
+  sleep 30 # the power-off is asynchronous; PID 1 must outlive it
+}
+trap 'fatal "boot.sh: \"$BASH_COMMAND\" exited $? (line $LINENO) during stage: $current_stage"' ERR
+trap power_off EXIT
+
+# Polls `$@` until it succeeds or `timeout_s` passes.
+wait_until() {
+  local timeout_s=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + timeout_s))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || fatal "boot.sh: timed out after ${timeout_s}s waiting for $what"
+    sleep 0.2
+  done
+}
+
+mount -t proc proc /proc # first, so that stage lines can show the guest's uptime
+stage "guest filesystems"
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/lock # iscsid does not start without it (notes: pitfalls)
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+# A real filesystem under the kubelet dirs: on the overlay root a fresh file reports another
+# st_dev than its directory, which fools st_dev-based mount-point checks (notes: pitfalls).
+mkdir -p /var/lib/kubelet
+mount -t tmpfs -o mode=0750 tmpfs /var/lib/kubelet
+hostname vbs-e2e
+ip link set lo up
+
+stage "kernel modules"
+mkdir -p /etc/target # LIO keeps its metadata there; without it target_core_mod logs "db_root: cannot open"
+for module in configfs loop dm-mod dm-thin-pool dm-snapshot target_core_mod target_core_iblock iscsi_target_mod iscsi_tcp sd_mod; do
+  modprobe "$module"
+done
+mount -t configfs configfs /sys/kernel/config
+
+# Without udev, lvcreate fails with "device not cleared" and /dev/disk/by-path links never
+# appear (notes: what works). Devices made later (loop, dm, iSCSI disks) reach udevd as events;
+# the coldplug below only replays the block devices that already exist. A full coldplug makes
+# udev load ~40 drivers for the emulated board (ahci, drm, kvm, sound...), 7-15 s under TCG,
+# and none of them matter to storage.
+stage "udev"
+/lib/systemd/systemd-udevd --daemon
+udevadm trigger --action=add --subsystem-match=block
+udevadm settle --timeout=120
+
+stage "iscsid"
+# A name of its own, so no ACL written for the host's initiator name can match by accident.
+printf 'InitiatorName=%s\n' "$INITIATOR_NAME" >/etc/iscsi/initiatorname.iscsi
+iscsid
+# iscsiadm exits 21 ("no active sessions") once iscsid answers on its control socket.
+iscsid_answers() {
+  local code=0
+  iscsiadm -m session >/dev/null 2>&1 || code=$?
+  ((code == 0 || code == 21))
+}
+wait_until 30 "iscsid to answer" iscsid_answers
+
+stage "kernel stack up"
+only_args=()
+if [[ -s $OUT/only.txt ]]; then only_args=(--only "$(<"$OUT/only.txt")"); fi
+cd "$ROOT"
+stage "scenarios"
+node e2e/guest/runScenarios.ts --out "$OUT" "${only_args[@]}"
+stage "scenarios finished"

@@ -1,0 +1,19 @@
+import type { Scenario } from './Scenario.ts';
+import { kernelStackScenario } from './kernelStack.scenario.ts';
+import { lioIscsiScenario } from './lioIscsi.scenario.ts';
+import { lvmScenario } from './lvm.scenario.ts';
+import { agentVolumesScenario } from './agentVolumes.scenario.ts';
+import { agentStatusScenario } from './agentStatus.scenario.ts';
+
+/**
+ * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
+ * (e2e/vm.e2e.test.ts) both read this list. To add one: write `<name>.scenario.ts` exporting a
+ * `Scenario`, and append it here. Keep kernelStackScenario first: it checks the bed itself.
+ */
+export const scenarios: readonly Scenario[] = [
+  kernelStackScenario,
+  lioIscsiScenario,
+  lvmScenario,
+  agentStatusScenario,
+  agentVolumesScenario,
+];

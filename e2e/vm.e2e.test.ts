@@ -1,0 +1,65 @@
+/**
+ * The real-kernel test bed: boots ONE qemu VM (Debian's kernel, the host's root shared read-only
+ * with a throw-away overlay) that runs every scenario in e2e/scenarios/index.ts, and reports each
+ * scenario as its own test. Run with `npm run e2e`; prerequisites with `npm run e2e:setup`.
+ *
+ * Environment: VBS_E2E_ONLY (substring of scenario names), VBS_E2E_TIMEOUT_S (whole run,
+ * default 1500), VBS_E2E_ACCEL=kvm (opt-in, probed, falls back to TCG), VBS_E2E_CONSOLE=1 (echo
+ * the guest console to stderr).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { scenarios } from './scenarios/index.ts';
+import { selectScenarios } from './scenarios/selectScenarios.ts';
+import { TestBed } from './vm/TestBed.ts';
+import { parseE2eSettings } from './vm/settings.ts';
+
+/** Added to a scenario's own deadline: the guest enforces that one, this covers writing the verdict. */
+const RESULT_SLACK_MS = 60_000;
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+
+const settings = parseE2eSettings(process.env);
+const runDeadlineMs = Date.now() + settings.totalTimeoutMs;
+const selected = selectScenarios(scenarios, settings.only);
+
+describe('real-kernel test bed (qemu)', () => {
+  let bed: TestBed | undefined;
+
+  before(async () => {
+    bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs });
+    const { boot } = bed;
+    const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
+    console.log(
+      `vbs-e2e: VM up (${boot.accel}, kernel ${boot.kernelVersion}, initramfs ${boot.initramfs.isFresh ? 'built' : 'reused'}): ` +
+        `init after ${seconds(boot.toInitMs)}, kernel stack up after ${seconds(boot.toKernelStackMs)}, ` +
+        `scenarios started after ${seconds(boot.toRunnerMs)}`,
+    );
+    if (boot.kvmFallbackReason !== undefined) console.log(`vbs-e2e: KVM not used: ${boot.kvmFallbackReason}`);
+    console.log(`vbs-e2e: run directory ${bed.runDir}`);
+  }, { timeout: settings.totalTimeoutMs });
+
+  after(async () => {
+    await bed?.stop();
+  });
+
+  if (selected.length === 0) {
+    test(`VBS_E2E_ONLY=${JSON.stringify(settings.only)} selects at least one scenario`, () => {
+      assert.fail(`no scenario name contains ${JSON.stringify(settings.only)}; names: ${scenarios.map((s) => s.name).join(' | ')}`);
+    });
+  }
+
+  for (const scenario of selected) {
+    test(scenario.name, { timeout: scenario.timeoutMs + 2 * RESULT_SLACK_MS }, async () => {
+      assert.ok(bed, 'the test bed did not start');
+      const deadlineMs = Math.min(Date.now() + scenario.timeoutMs + RESULT_SLACK_MS, runDeadlineMs);
+      let result;
+      try {
+        result = await bed.waitForResult(scenario.name, deadlineMs);
+      } catch (err: unknown) {
+        assert.fail(bed.describeFailure(err instanceof Error ? err.message : String(err)));
+      }
+      if (!result.ok) assert.fail(bed.describeFailure(`scenario failed in the guest after ${result.durationMs} ms`, result));
+    });
+  }
+});

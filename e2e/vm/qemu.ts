@@ -1,0 +1,112 @@
+import { execa } from 'execa';
+import type { GuestConsole } from './GuestConsole.ts';
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export interface QemuConfig {
+  readonly accel: 'tcg' | 'kvm';
+  readonly kernelImagePath: string;
+  readonly initramfsPath: string;
+  /** Passed to the guest's /init as vbs.root= (where boot.sh is in the shared root). */
+  readonly projectRoot: string;
+  /** Host folder the guest writes results to (9p tag "out"). */
+  readonly outDir: string;
+}
+
+/**
+ * Pure: the qemu command line, as proven in the notes ("What works"). Kernel messages are cut to
+ * warnings and worse (loglevel=4): a full boot log over the emulated serial port costs seconds and
+ * buries our markers, while errors stay visible. panic=-1 with -no-reboot turns a guest panic
+ * into qemu exiting at once.
+ */
+export function buildQemuArgs(config: QemuConfig): string[] {
+  if (/\s/.test(config.projectRoot)) throw new Error(`the project root may not contain spaces (kernel command line): ${config.projectRoot}`);
+  const cmdline = ['console=ttyS0', 'panic=-1', 'loglevel=4', `vbs.root=${config.projectRoot}`].join(' ');
+  return [
+    '-name', 'vbs-e2e',
+    '-machine', `q35,accel=${config.accel}`,
+    '-cpu', 'max',
+    '-smp', '2',
+    '-m', '3072',
+    '-nographic',
+    '-no-reboot',
+    '-kernel', config.kernelImagePath,
+    '-initrd', config.initramfsPath,
+    '-append', cmdline,
+    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${escapeOptionValue(config.outDir)},mount_tag=out,security_model=none,multidevs=remap`,
+    '-nic', 'none',
+  ];
+}
+
+/** qemu option values escape a comma by doubling it. */
+function escapeOptionValue(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+export interface QemuExit {
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  readonly isTimedOut: boolean;
+}
+
+/** A running qemu whose output goes to a GuestConsole. */
+export class QemuProcess {
+  readonly pid: number | undefined;
+  readonly accel: 'tcg' | 'kvm';
+  readonly console: GuestConsole;
+  /** Resolves when qemu is gone, however it ended. Never rejects. */
+  readonly exited: Promise<QemuExit>;
+  #exit: QemuExit | undefined;
+  readonly #kill: () => void;
+
+  /**
+   * Starts qemu. `timeoutMs` is a hard limit: qemu is killed when it passes, so no boot can hang
+   * the test run (notes: "every boot needs a timeout").
+   */
+  constructor(config: QemuConfig, console: GuestConsole, timeoutMs: number) {
+    this.accel = config.accel;
+    this.console = console;
+    const subprocess = execa(QEMU_BINARY, buildQemuArgs(config), {
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      timeout: timeoutMs,
+      forceKillAfterDelay: 5_000,
+      cleanup: true, // qemu dies with the test process
+    });
+    this.pid = subprocess.pid;
+    this.#kill = () => subprocess.kill('SIGTERM');
+    subprocess.stdout?.setEncoding('utf8').on('data', (chunk: string) => console.write(chunk));
+    subprocess.stderr?.setEncoding('utf8').on('data', (chunk: string) => console.write(`[qemu stderr] ${chunk}`));
+    this.exited = subprocess.then(
+      (result) => {
+        const exit = { exitCode: result.exitCode, signal: result.signal, isTimedOut: result.timedOut };
+        this.#exit = exit;
+        return exit;
+      },
+      (err: unknown) => {
+        const exit = { exitCode: undefined, signal: `failed: ${String(err)}`, isTimedOut: false };
+        this.#exit = exit;
+        return exit;
+      },
+    );
+  }
+
+  /** undefined while qemu runs. */
+  get exit(): QemuExit | undefined {
+    return this.#exit;
+  }
+
+  /** Kills qemu (SIGTERM, then SIGKILL after 5 s) and waits until it is gone. */
+  async stop(): Promise<QemuExit> {
+    if (this.#exit === undefined) this.#kill();
+    return this.exited;
+  }
+}
+
+export function describeQemuExit(exit: QemuExit): string {
+  if (exit.isTimedOut) return 'qemu was killed at the run timeout (VBS_E2E_TIMEOUT_S)';
+  if (exit.signal !== undefined) return `qemu ended by ${exit.signal}`;
+  return `qemu exited with code ${exit.exitCode}`;
+}

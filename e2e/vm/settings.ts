@@ -1,0 +1,33 @@
+/** How a test-bed run is configured, read once from the environment. */
+export interface E2eSettings {
+  /** Hard limit for the whole VM run; qemu is killed when it passes. */
+  readonly totalTimeoutMs: number;
+  /** 'kvm' only when asked for: KVM guests hang on these machines (notes: "KVM: present but unusable"). */
+  readonly accel: 'tcg' | 'kvm';
+  /** Substring filter on scenario names, or undefined for all. */
+  readonly only: string | undefined;
+  /** Echo the guest console to stderr while it runs (debugging a hang). */
+  readonly isConsoleEchoed: boolean;
+}
+
+const DEFAULT_TOTAL_TIMEOUT_S = 1500;
+
+/** Pure: environment → settings. Throws on values that are set but make no sense. */
+export function parseE2eSettings(env: NodeJS.ProcessEnv): E2eSettings {
+  const timeoutText = env['VBS_E2E_TIMEOUT_S'];
+  const timeoutS = timeoutText === undefined || timeoutText === '' ? DEFAULT_TOTAL_TIMEOUT_S : Number(timeoutText);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+    throw new Error(`VBS_E2E_TIMEOUT_S must be a positive number of seconds, got ${JSON.stringify(timeoutText)}`);
+  }
+  const accelText = env['VBS_E2E_ACCEL'] ?? 'tcg';
+  if (accelText !== 'tcg' && accelText !== 'kvm' && accelText !== '') {
+    throw new Error(`VBS_E2E_ACCEL must be "tcg" or "kvm", got ${JSON.stringify(accelText)}`);
+  }
+  const only = env['VBS_E2E_ONLY'];
+  return {
+    totalTimeoutMs: Math.round(timeoutS * 1000),
+    accel: accelText === 'kvm' ? 'kvm' : 'tcg',
+    only: only === undefined || only === '' ? undefined : only,
+    isConsoleEchoed: env['VBS_E2E_CONSOLE'] === '1',
+  };
+}
