@@ -15,6 +15,13 @@ export interface CallContext {
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
 
+let inFlight = 0;
+
+/** Calls being handled right now, across every server in the process (graceful shutdown waits for 0). */
+export function callsInFlight(): number {
+  return inFlight;
+}
+
 /**
  * Adapts an async handler to grpc-js: a request id and child logger per call, an AbortSignal
  * tied to the call, one log line per call (method, code, ms), and every throw mapped by
@@ -28,7 +35,10 @@ export function adaptUnary<Req, Res>(method: string, log: Logger, handler: Unary
     call.on('cancelled', () => abort.abort(new Error('call cancelled by the client')));
     const started = performance.now();
     callLog.debug({ request: stripSecrets(call.request) }, 'request');
-    handler(call.request, { requestId, log: callLog, signal: abort.signal }).then(
+    inFlight++;
+    handler(call.request, { requestId, log: callLog, signal: abort.signal })
+      .finally(() => inFlight--)
+      .then(
       (response) => {
         callLog.info({ code: 'OK', ms: Math.round(performance.now() - started) }, 'call done');
         callLog.debug({ response: stripSecrets(response) }, 'response');

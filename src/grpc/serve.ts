@@ -2,6 +2,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { callsInFlight } from './adaptUnary.ts';
 import { grpcAddress } from './endpoint.ts';
 import type { Endpoint } from './endpoint.ts';
 
@@ -45,13 +46,20 @@ export async function serve(opts: {
     shutdown(graceMs: number) {
       stopping ??= (async () => {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            log.warn({ graceMs }, 'in-flight calls did not finish in time; forcing shutdown');
+          const deadline = Date.now() + graceMs;
+          // tryShutdown refuses new calls but also waits for every client connection to close, and
+          // a controller keeps its channel open: once no call is in flight, idle connections are
+          // cut (forceShutdown); at the grace deadline, busy ones too.
+          const poll = setInterval(() => {
+            const busy = callsInFlight();
+            if (busy > 0 && Date.now() < deadline) return;
+            if (busy > 0) log.warn({ graceMs, busy }, 'in-flight calls did not finish in time; forcing shutdown');
+            clearInterval(poll);
             server.forceShutdown();
             resolve();
-          }, graceMs);
+          }, 50);
           server.tryShutdown(() => {
-            clearTimeout(timer);
+            clearInterval(poll);
             resolve();
           });
         });

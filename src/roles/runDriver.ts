@@ -89,11 +89,19 @@ export async function startDriver(config: DriverConfig, log: Logger, opts: { ver
 export async function runDriver(config: DriverConfig, log: Logger, version: string): Promise<void> {
   const running = await startDriver(config, log, { version });
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    // process.on, not once: a second signal while stopping must not fall through to Node's
+    // default handler and kill the process half-way through its cleanup.
     const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.info({ signal }, 'already shutting down');
+        return;
+      }
+      stopping = true;
       log.info({ signal }, 'shutting down');
       running.shutdown(config.shutdownGraceMs).then(resolve, resolve);
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
 }
