@@ -14,8 +14,8 @@ import { IscsiLoginRefusedError, Iscsiadm, readInitiatorName, verifyDeviceSerial
 import type { IscsiChap, IscsiTarget, SessionSettings } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { Lvm } from '../../src/lvm/index.ts';
-import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
-import type { LoopVolumeGroup } from './loopVolumeGroup.ts';
+import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-agentvol';
@@ -84,7 +84,7 @@ export const agentVolumesScenario: Scenario = {
     };
 
     try {
-      disk = await createLoopVolumeGroup(runner, { workDir: ctx.workDir, vgName: VG, poolName: POOL, imageMiB: 1024, poolMiB: 512, log: step }, signal);
+      disk = await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: VG, thinPoolName: POOL, fileMiB: 1024, poolMiB: 512, signal });
       const startReport = await agent.reconcile(signal);
       assert.deepEqual(startReport, { repaired: [], removed: [], failed: [] }, 'an empty VG needs no repair');
 
@@ -242,7 +242,7 @@ async function teardown(
   const left = await t.agent.listVolumes(ctx.signal).then((vs) => vs.map((v) => v.id), (err: unknown) => [`listVolumes failed: ${String(err)}`]);
   if (left.length > 0) ctx.log(`teardown: volumes left: ${left.join(', ')}`);
   t.leftBehind.push(...left);
-  await t.disk?.remove();
+  await t.disk?.destroy(ctx.log);
 }
 
 function toIscsiChap(chap: DerivedChap): IscsiChap {

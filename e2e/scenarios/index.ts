@@ -1,9 +1,12 @@
 import type { Scenario } from './Scenario.ts';
 import { kernelStackScenario } from './kernelStack.scenario.ts';
+import { identityScenario } from './identity.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
+import { dataPathScenario } from './dataPath.scenario.ts';
 import { lvmScenario } from './lvm.scenario.ts';
 import { agentVolumesScenario } from './agentVolumes.scenario.ts';
 import { agentStatusScenario } from './agentStatus.scenario.ts';
+import { agentProcessesScenario } from './agentProcesses.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -12,8 +15,11 @@ import { agentStatusScenario } from './agentStatus.scenario.ts';
  */
 export const scenarios: readonly Scenario[] = [
   kernelStackScenario,
+  identityScenario,
   lioIscsiScenario,
+  dataPathScenario,
   lvmScenario,
   agentStatusScenario,
   agentVolumesScenario,
+  agentProcessesScenario,
 ];
