@@ -81,7 +81,9 @@ ip link set lo up
 
 stage "kernel modules"
 mkdir -p /etc/target # LIO keeps its metadata there; without it target_core_mod logs "db_root: cannot open"
-for module in configfs loop dm-mod dm-thin-pool dm-snapshot target_core_mod target_core_iblock iscsi_target_mod iscsi_tcp sd_mod; do
+# ext4 and xfs too: the kernel's own module autoload runs modprobe from the initramfs root, not
+# from this chroot, so `mount -t ext4` would otherwise fail with "unknown filesystem type".
+for module in configfs loop dm-mod dm-thin-pool dm-snapshot target_core_mod target_core_iblock iscsi_target_mod iscsi_tcp sd_mod ext4 xfs; do
   modprobe "$module"
 done
 mount -t configfs configfs /sys/kernel/config
