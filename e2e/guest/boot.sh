@@ -71,7 +71,12 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock # iscsid does not start without it (notes: pitfalls)
-mount -t tmpfs -o mode=1777 tmpfs /tmp
+# A fresh /tmp, unless the project itself lives under /tmp (a CI clone may): a tmpfs there would
+# hide it. The overlay root's /tmp is writable anyway; its writes land in the tmpfs upper layer.
+case "$ROOT/" in
+  /tmp/*) echo "vbs-e2e: the project is under /tmp; keeping the overlay's /tmp" ;;
+  *) mount -t tmpfs -o mode=1777 tmpfs /tmp ;;
+esac
 # A real filesystem under the kubelet dirs: on the overlay root a fresh file reports another
 # st_dev than its directory, which fools st_dev-based mount-point checks (notes: pitfalls).
 mkdir -p /var/lib/kubelet
