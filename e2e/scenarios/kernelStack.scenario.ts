@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
@@ -40,6 +41,11 @@ export const kernelStackScenario: Scenario = {
     assert.equal(udevControl.exitCode, 0, `udevd does not answer: ${udevControl.stderr}`);
     // In a chroot, udevadm prints "Running in chroot, ignoring request." and does nothing.
     assert.doesNotMatch(udevControl.stdout + udevControl.stderr, /ignoring request/, 'udevadm ignores requests (chroot detection)');
+
+    // The node plugin mounts ext4 and xfs: both must be registered, since the kernel's own module
+    // autoload runs outside the chroot and cannot load them on demand.
+    const filesystems = await readFile('/proc/filesystems', 'utf8');
+    for (const fs of ['ext4', 'xfs']) assert.match(filesystems, new RegExp(`\\t${fs}\\n`), `${fs} is not registered in the guest kernel`);
 
     // Both the runner itself and whatever `node` a scenario spawns must be the project's Node 24,
     // not the host's v20 that the shared root also contains.
