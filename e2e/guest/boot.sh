@@ -12,8 +12,10 @@ readonly ROOT=${1:?usage: boot.sh <project root>}
 readonly OUT=/e2e-out
 readonly RESULTS=$OUT/results.jsonl
 readonly INITIATOR_NAME=iqn.2026-11.io.vbs-e2e:guest
-# The project's Node 24 first: the shared root also has the host's v20 in /usr/bin.
-export PATH="$ROOT/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The project's Node 24 first (through the wrapper below): the shared root also has the host's
+# v20 in /usr/bin.
+readonly NODE_WRAPPER_DIR=/run/vbs-e2e/bin
+export PATH="$NODE_WRAPPER_DIR:$ROOT/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export LC_ALL=C
 
 current_stage=start
@@ -42,7 +44,7 @@ fatal() {
 # thanks to panic=-1 and -no-reboot, but with a misleading console). busybox's poweroff -f
 # calls reboot(2) directly; systemd's poweroff needs a running systemd. sysrq is the fallback.
 power_off() {
-  trap - ERR
+  trap - ERR EXIT
   echo "vbs-e2e: stage poweroff"
   sync
   busybox poweroff -f || echo o >/proc/sysrq-trigger || true
@@ -71,6 +73,17 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/lock # iscsid does not start without it (notes: pitfalls)
+
+# Every `node` in the guest runs with --liftoff-only. Under TCG, V8 now and then aborts in
+# Runtime_WasmTriggerTierUp ("Check failed: it->second.Size() > offset", or SIGSEGV) while tiering
+# up WebAssembly to TurboFan, and Node 24 strips TypeScript types with a WebAssembly build of swc:
+# on 2026-11-23 that killed 3 of about 40 node starts in test-bed runs, and 1 in 10 starts that
+# import the scenario registry; with --liftoff-only 0 in 30, and such a start took 17 s instead
+# of 35 s. (Not PKU: the crash stays with -cpu max,pku=off.) NODE_OPTIONS may not carry V8
+# flags, hence a wrapper; code that spawns process.execPath directly bypasses it.
+mkdir -p "$NODE_WRAPPER_DIR"
+printf '#!/bin/sh\nexec %s --liftoff-only "$@"\n' "$(readlink -f "$ROOT/node_modules/.bin/node")" >"$NODE_WRAPPER_DIR/node"
+chmod 0755 "$NODE_WRAPPER_DIR/node"
 # A fresh /tmp, unless the project itself lives under /tmp (a CI clone may): a tmpfs there would
 # hide it. The overlay root's /tmp is writable anyway; its writes land in the tmpfs upper layer.
 case "$ROOT/" in
@@ -86,8 +99,8 @@ ip link set lo up
 
 stage "kernel modules"
 mkdir -p /etc/target # LIO keeps its metadata there; without it target_core_mod logs "db_root: cannot open"
-# ext4 and xfs too: the kernel's own module autoload runs modprobe from the initramfs root, not
-# from this chroot, so `mount -t ext4` would otherwise fail with "unknown filesystem type".
+# ext4 and xfs too, which scenarios format and mount. (Autoload would find them as well now that
+# init.sh switch_root's instead of chrooting; loading them here fails the boot clearly if absent.)
 for module in configfs loop dm-mod dm-thin-pool dm-snapshot target_core_mod target_core_iblock iscsi_target_mod iscsi_tcp sd_mod ext4 xfs; do
   modprobe "$module"
 done

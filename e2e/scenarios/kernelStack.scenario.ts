@@ -52,6 +52,8 @@ export const kernelStackScenario: Scenario = {
     assert.match(process.version, /^v24\./, `the runner runs on ${process.version}`);
     const node = await run(ctx, 'node', ['--version']);
     assert.match(node.stdout.trim(), /^v24\./, `node on PATH is ${node.stdout.trim()}`);
+    // boot.sh's node wrapper: without --liftoff-only, V8 crashes now and then under TCG.
+    assert.ok(process.execArgv.includes('--liftoff-only'), `the runner's node flags are ${JSON.stringify(process.execArgv)}`);
   },
 };
 
