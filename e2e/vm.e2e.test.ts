@@ -37,7 +37,7 @@ describe('real-kernel test bed (qemu)', () => {
     );
     if (boot.kvmFallbackReason !== undefined) console.log(`vbs-e2e: KVM not used: ${boot.kvmFallbackReason}`);
     console.log(`vbs-e2e: run directory ${bed.runDir}`);
-  }, { timeout: settings.totalTimeoutMs });
+  }, { timeout: settings.totalTimeoutMs + RESULT_SLACK_MS }); // our own deadline fires first, with the console
 
   after(async () => {
     await bed?.stop();

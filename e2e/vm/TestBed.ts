@@ -87,7 +87,10 @@ export class TestBed {
           if (qemu.exit) throw new Error(`${describeQemuExit(qemu.exit)} before the scenario runner started`);
           return undefined;
         },
-        { deadlineMs: Math.min(Date.now() + BOOT_TIMEOUT_MS, opts.deadlineMs), what: 'the guest to boot and start the scenario runner' },
+        {
+          deadlineMs: Math.min(Date.now() + BOOT_TIMEOUT_MS, opts.deadlineMs),
+          what: `the guest to boot and start the scenario runner (boot limit ${BOOT_TIMEOUT_MS / 1000} s, run limit VBS_E2E_TIMEOUT_S=${opts.settings.totalTimeoutMs / 1000})`,
+        },
       );
     } catch (err: unknown) {
       await qemu.stop();

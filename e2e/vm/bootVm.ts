@@ -56,7 +56,9 @@ export async function bootVm(opts: BootOptions): Promise<BootedVm> {
     return { qemu: probe, kvmFallbackReason: undefined };
   } catch (err: unknown) {
     await probe.stop();
-    const reason = err instanceof PollTimeoutError ? `no init marker within ${KVM_PROBE_TIMEOUT_MS / 1000} s` : String(err);
+    const reason = err instanceof PollTimeoutError
+      ? `no init marker within ${KVM_PROBE_TIMEOUT_MS / 1000} s`
+      : err instanceof Error ? err.message : String(err);
     // The probe's console stays in console.kvm.log for whoever debugs KVM.
     return { qemu: start('tcg', 'console.log'), kvmFallbackReason: `${reason} (console: ${probe.console.filePath})` };
   }

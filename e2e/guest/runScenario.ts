@@ -1,0 +1,61 @@
+import { mkdtempSync } from 'node:fs';
+import path from 'node:path';
+import type { ScenarioResultLine } from '../resultsFile.ts';
+import type { Scenario, ScenarioContext } from '../scenarios/Scenario.ts';
+
+export interface RunScenarioOptions {
+  readonly projectRoot: string;
+  /** Parent of the scenario's fresh work directory. */
+  readonly workRoot: string;
+  /** Where log lines also go as they happen (the guest console), besides the result. */
+  readonly echo: (line: string) => void;
+}
+
+/**
+ * Runs one scenario, racing it against its deadline: a scenario that ignores its AbortSignal is
+ * reported as timed out and left behind, rather than waited on forever.
+ */
+export async function runScenario(scenario: Scenario, opts: RunScenarioOptions): Promise<ScenarioResultLine> {
+  const log: string[] = [];
+  const startedMs = performance.now();
+  const elapsed = (): string => `${((performance.now() - startedMs) / 1000).toFixed(3)}s`;
+  const controller = new AbortController();
+  const ctx: ScenarioContext = {
+    projectRoot: opts.projectRoot,
+    workDir: mkdtempSync(path.join(opts.workRoot, `${slug(scenario.name)}-`)),
+    signal: controller.signal,
+    log(message: string): void {
+      const line = `+${elapsed()} ${message}`;
+      log.push(line);
+      opts.echo(`  [${slug(scenario.name)}] ${line}`);
+    },
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`scenario timed out after ${scenario.timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, scenario.timeoutMs);
+  });
+  try {
+    await Promise.race([scenario.run(ctx), deadline]);
+    return { name: scenario.name, ok: true, durationMs: Math.round(performance.now() - startedMs), log };
+  } catch (err: unknown) {
+    return { name: scenario.name, ok: false, durationMs: Math.round(performance.now() - startedMs), error: describeError(err), log };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const text = err.stack ?? `${err.name}: ${err.message}`;
+  return err.cause === undefined ? text : `${text}\ncaused by: ${describeError(err.cause)}`;
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+}
+
