@@ -1,5 +1,5 @@
 import { ResourceExhaustedError } from '../errors.ts';
-import type { LogicalVolume, ThinPool, VolumeGroup } from '../lvm/index.ts';
+import type { ThinPool, VolumeGroup } from '../lvm/index.ts';
 import { checkThinAdmission, computeThinPoolStatus } from './status/index.ts';
 import type { ThinCapacityPolicy } from './status/index.ts';
 
@@ -10,10 +10,7 @@ import type { ThinCapacityPolicy } from './status/index.ts';
  */
 const THIN_REMEDY = 'extend the pool (lvextend -L +<size>, or --poolmetadatasize +<size> for metadata), delete volumes or snapshots, or raise the over-provisioning ratio';
 
-/** Sum of the virtual sizes of every thin LV in the pool, parked snapshots and foreign thin LVs included. */
-export function sumProvisionedBytes(lvs: readonly LogicalVolume[], poolName: string): number {
-  return lvs.filter((lv) => lv.isThin && lv.pool === poolName).reduce((sum, lv) => sum + lv.sizeBytes, 0);
-}
+export { sumProvisionedBytes } from './status/index.ts';
 
 /**
  * Throws ResourceExhaustedError unless `requestBytes` more (already rounded to extents) may be

@@ -2,7 +2,7 @@ import type { IoLoad__Output } from '../../generated/vbs/agent/v1/IoLoad.ts';
 import type { NodeStatus__Output } from '../../generated/vbs/agent/v1/NodeStatus.ts';
 import type { ThinPoolStatus__Output } from '../../generated/vbs/agent/v1/ThinPoolStatus.ts';
 import type { LogicalVolume, Lvm, ThinPool } from '../../lvm/index.ts';
-import { computeThinPoolStatus, validateThinCapacityPolicy } from './capacity.ts';
+import { computeThinPoolStatus, sumProvisionedBytes, validateThinCapacityPolicy } from './capacity.ts';
 import type { ThinCapacityPolicy } from './capacity.ts';
 
 /** The part of Lvm the reporter reads. */
@@ -79,7 +79,7 @@ export class NodeStatusReporter {
    * so it admits nothing until it is active again.
    */
   #buildThinPoolStatus(pool: ThinPool, lvs: readonly LogicalVolume[]): ThinPoolStatus__Output {
-    const provisionedBytes = lvs.filter((lv) => lv.isThin && lv.pool === pool.name).reduce((sum, lv) => sum + lv.sizeBytes, 0);
+    const provisionedBytes = sumProvisionedBytes(lvs, pool.name);
     return computeThinPoolStatus({
       name: `${pool.vgName}/${pool.name}`,
       poolSizeBytes: pool.sizeBytes,

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../errors.ts';
 import type { ThinPoolStatus__Output } from '../../generated/vbs/agent/v1/ThinPoolStatus.ts';
+import type { LogicalVolume } from '../../lvm/index.ts';
 
 /** How far the agent lets thin volumes promise more than the pool holds, and when it stops. */
 export interface ThinCapacityPolicy {
@@ -76,4 +77,9 @@ function buildHealth(f: ThinPoolFigures): string {
   if (f.metadataPercent >= f.metadataLimitPercent) return `metadata ${f.metadataPercent}% at or over the ${f.metadataLimitPercent}% limit`;
   if (f.dataPercent >= f.dataLimitPercent) return `data ${f.dataPercent}% at or over the ${f.dataLimitPercent}% limit`;
   return 'ok';
+}
+
+/** Sum of the virtual sizes of every thin LV in the pool, parked snapshots and foreign thin LVs included. */
+export function sumProvisionedBytes(lvs: readonly LogicalVolume[], poolName: string): number {
+  return lvs.filter((lv) => lv.isThin && lv.pool === poolName).reduce((sum, lv) => sum + lv.sizeBytes, 0);
 }

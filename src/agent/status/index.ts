@@ -1,6 +1,6 @@
 export { parseBlockStat, computeDeviceLoad, smooth, aggregateLoad, ZERO_RATES } from './ioLoad.ts';
 export type { BlockStat, DeviceRates } from './ioLoad.ts';
-export { computeThinPoolStatus, checkThinAdmission, validateThinCapacityPolicy } from './capacity.ts';
+export { computeThinPoolStatus, checkThinAdmission, sumProvisionedBytes, validateThinCapacityPolicy } from './capacity.ts';
 export type { ThinCapacityPolicy, ThinPoolFigures } from './capacity.ts';
 export { buildKernelName, resolveBlockDevices, listVgBlockDevices, readBlockStat } from './blockDevices.ts';
 export type { BlockDevice, BlockDeviceOptions, PhysicalVolumeSource, ResolvedBlockDevices } from './blockDevices.ts';
