@@ -549,6 +549,31 @@ describe('AgentVolumes', () => {
       assert.deepEqual(await create('pvc-1'), vol);
     });
 
+    test('getVolume of a volume whose create is in flight is ABORTED, and NOT_FOUND when nothing is in flight', async () => {
+      const id = buildLvName('pvc-1', 'volume');
+      await assert.rejects(volumes.getVolume(id), NotFoundError);
+      const held = lvm.hold('createThinVolume');
+      const first = create('pvc-1');
+      await held.entered;
+      await assert.rejects(volumes.getVolume(id), OperationPendingError);
+      held.release();
+      const vol = await first;
+      assert.deepEqual(await volumes.getVolume(id), vol);
+    });
+
+    test('getSnapshot of a snapshot being taken is ABORTED; afterwards it returns the snapshot', async () => {
+      const vol = await create('pvc-1');
+      const id = buildLvName('snap-1', 'snapshot');
+      await assert.rejects(volumes.getSnapshot(id), NotFoundError);
+      const held = lvm.hold('createThinSnapshot');
+      const taking = volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: vol.id });
+      await held.entered;
+      await assert.rejects(volumes.getSnapshot(id), OperationPendingError);
+      held.release();
+      const snap = await taking;
+      assert.deepEqual(await volumes.getSnapshot(id), snap);
+    });
+
     test('snapshots of one volume may be taken while it is exported to a node', async () => {
       const vol = await create('pvc-1');
       const held = lvm.hold('addTags');

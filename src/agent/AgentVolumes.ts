@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { MIN_CHAP_KEY_BYTES, deriveChapCredentials } from '../chap/index.ts';
 import type { DerivedChap } from '../chap/index.ts';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OutOfRangeError } from '../errors.ts';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OperationPendingError, OutOfRangeError } from '../errors.ts';
 import { LUN_ID, buildTargetIqn, buildUnitSerial, normalizeIqn, validatePortal } from '../lio/index.ts';
 import type { AclSpec, ChapCredentials, LioTarget } from '../lio/index.ts';
 import { AsyncMutex, KeyedLocks } from '../locks/index.ts';
@@ -27,6 +27,7 @@ import {
   validateContentSource,
   validateName,
   validateSizeBytes,
+  validateSnapshotId,
   validateVolumeId,
 } from './validateAgentRequest.ts';
 import { sumProvisionedBytes, validateThickAdmission, validateThinAdmission } from './validateAdmission.ts';
@@ -217,9 +218,31 @@ export class AgentVolumes implements AgentVolumesPort {
     );
   }
 
+  /**
+   * One volume. Not there while a create of that id is in flight is OperationPendingError, not
+   * NotFoundError: the controller looks a CSI name up on every agent before placing it, and a
+   * "not found" from the agent still running the lvcreate would let a retry place it twice.
+   */
   async getVolume(id: string, signal?: AbortSignal): Promise<AgentVolume> {
     validateVolumeId(id);
-    return this.#toAgentVolume(await this.#requireVolume(id, signal));
+    const lv = await this.#lvm.findVolume(id, signal);
+    const record = lv && parseVolumeRecord(lv);
+    if (!record) this.#throwMissing(id, 'volume');
+    return this.#toAgentVolume(record);
+  }
+
+  /** One snapshot; pending and missing are told apart as for getVolume. */
+  async getSnapshot(id: string, signal?: AbortSignal): Promise<AgentSnapshot> {
+    validateSnapshotId(id);
+    const lv = await this.#lvm.findVolume(id, signal);
+    const record = lv && parseSnapshotRecord(lv);
+    if (!record) this.#throwMissing(id, 'snapshot');
+    return toAgentSnapshot(record);
+  }
+
+  #throwMissing(id: string, what: 'volume' | 'snapshot'): never {
+    if (this.#locks.isHeld(id)) throw new OperationPendingError(id);
+    throw new NotFoundError(`${what} ${id} does not exist on this storage node`);
   }
 
   /** Every volume, from one `lvs` call. An LV with malformed tags is logged and left out. */

@@ -78,6 +78,7 @@ export interface AgentVolumesPort {
   listVolumes(signal?: AbortSignal): Promise<AgentVolume[]>;
   createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }, signal?: AbortSignal): Promise<AgentSnapshot>;
   deleteSnapshot(id: string, signal?: AbortSignal): Promise<void>;
+  getSnapshot(id: string, signal?: AbortSignal): Promise<AgentSnapshot>;
   listSnapshots(filter: { readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<AgentSnapshot[]>;
   exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: DerivedChap }>;
   unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void>;

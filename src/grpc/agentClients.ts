@@ -8,6 +8,7 @@ import type { ExpandVolumeResponse__Output } from '../generated/vbs/agent/v1/Exp
 import type { GetVolumeResponse__Output } from '../generated/vbs/agent/v1/GetVolumeResponse.ts';
 import type { ListVolumesResponse__Output } from '../generated/vbs/agent/v1/ListVolumesResponse.ts';
 import type { CreateSnapshotResponse__Output } from '../generated/vbs/agent/v1/CreateSnapshotResponse.ts';
+import type { GetSnapshotResponse__Output } from '../generated/vbs/agent/v1/GetSnapshotResponse.ts';
 import type { ListSnapshotsResponse__Output } from '../generated/vbs/agent/v1/ListSnapshotsResponse.ts';
 import type { ExportRequest } from '../generated/vbs/agent/v1/ExportRequest.ts';
 import type { ExportResponse__Output } from '../generated/vbs/agent/v1/ExportResponse.ts';
@@ -34,6 +35,7 @@ export function connectAgent(address: string, channelCredentials: ChannelCredent
     createSnapshot: (name: string, sourceVolumeId: string) =>
       call<CreateSnapshotResponse__Output>((o, cb) => volumes.CreateSnapshot({ name, source_volume_id: sourceVolumeId }, o, cb)),
     deleteSnapshot: (id: string) => call<object>((o, cb) => volumes.DeleteSnapshot({ id }, o, cb)),
+    getSnapshot: (id: string) => call<GetSnapshotResponse__Output>((o, cb) => volumes.GetSnapshot({ id }, o, cb)),
     listSnapshots: (sourceVolumeId = '') => call<ListSnapshotsResponse__Output>((o, cb) => volumes.ListSnapshots({ source_volume_id: sourceVolumeId }, o, cb)),
     exportVolume: (req: ExportRequest) => call<ExportResponse__Output>((o, cb) => volumes.Export(req, o, cb)),
     unexportVolume: (volumeId: string, initiatorIqn: string) => call<object>((o, cb) => volumes.Unexport({ volume_id: volumeId, initiator_iqn: initiatorIqn }, o, cb)),

@@ -136,6 +136,7 @@ function untilReconciled(volumes: AgentVolumesPort, isReconciled: () => boolean)
     listVolumes: guard(volumes.listVolumes.bind(volumes)),
     createSnapshot: guard(volumes.createSnapshot.bind(volumes)),
     deleteSnapshot: guard(volumes.deleteSnapshot.bind(volumes)),
+    getSnapshot: guard(volumes.getSnapshot.bind(volumes)),
     listSnapshots: guard(volumes.listSnapshots.bind(volumes)),
     exportVolume: guard(volumes.exportVolume.bind(volumes)),
     unexportVolume: guard(volumes.unexportVolume.bind(volumes)),

@@ -45,6 +45,9 @@ export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logge
       await volumes.deleteSnapshot(requireField(req.id, 'id'), signal);
       return {};
     }),
+    GetSnapshot: adaptUnary('agent.GetSnapshot', log, async (req, { signal }) => ({
+      snapshot: snapshotToWire(await volumes.getSnapshot(requireField(req.id, 'id'), signal)),
+    })),
     ListSnapshots: adaptUnary('agent.ListSnapshots', log, async (req, { signal }) => ({
       snapshots: (await volumes.listSnapshots(req.source_volume_id ? { sourceVolumeId: req.source_volume_id } : {}, signal)).map(snapshotToWire),
     })),
