@@ -283,6 +283,23 @@ describe('Mounter', () => {
     });
   });
 
+  describe('getDeviceSizeBytes and flushBuffers', () => {
+    it('reads the size with blockdev and refuses paths outside /dev', async () => {
+      const { runner, mounter } = setup();
+      runner.on(['blockdev', '--getsize64'], SIZE);
+      assert.equal(await mounter.getDeviceSizeBytes(DEV), 419430400);
+      await assert.rejects(mounter.getDeviceSizeBytes('/tmp/x'), InvalidArgumentError);
+    });
+
+    it('flushes with blockdev --flushbufs and treats a vanished device as flushed', async () => {
+      const { runner, mounter } = setup();
+      runner.once(['blockdev', '--flushbufs'], {}).once(['blockdev', '--flushbufs'], { exitCode: 1, stderr: 'blockdev: cannot open /dev/sdx: No such file or directory' });
+      await mounter.flushBuffers(DEV);
+      await mounter.flushBuffers('/dev/sdx');
+      assert.deepEqual(runner.argvs, [['blockdev', '--flushbufs', DEV], ['blockdev', '--flushbufs', '/dev/sdx']]);
+    });
+  });
+
   describe('getFilesystemStats', () => {
     it('computes bytes and inodes from statfs', async () => {
       const statfs = async () => ({ bsize: 4096n, blocks: 1000n, bfree: 300n, bavail: 250n, files: 64n, ffree: 60n });

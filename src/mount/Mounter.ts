@@ -274,6 +274,26 @@ export class Mounter {
     };
   }
 
+  /** `blockdev --getsize64 <dev>`: the device's size in bytes; a missing device is a NotFoundError. */
+  async getDeviceSizeBytes(device: string, signal?: AbortSignal): Promise<number> {
+    validateDevicePath(device);
+    return this.#deviceSize(device, signal);
+  }
+
+  /**
+   * `blockdev --flushbufs <dev>`: writes the kernel's dirty buffers of the device out before it is
+   * removed (field notes 1.10). A device that no longer exists has nothing to flush.
+   */
+  async flushBuffers(device: string, signal?: AbortSignal): Promise<void> {
+    validateDevicePath(device);
+    try {
+      await this.#runner.run({ file: 'blockdev', args: ['--flushbufs', device], timeoutMs: this.#mountTimeoutMs }, signal);
+    } catch (err: unknown) {
+      if (err instanceof CommandFailedError && /No such file or directory|No such device/.test(err.stderr)) return;
+      throw err;
+    }
+  }
+
   async #deviceSize(device: string, signal: AbortSignal | undefined): Promise<number> {
     let stdout: string;
     try {
