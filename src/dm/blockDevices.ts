@@ -29,6 +29,16 @@ export async function readBlockGeometry(disk: string, opts: BlockSysfsOptions = 
   return { sectors, majorMinor };
 }
 
+/** Size in 512-byte sectors of the block device with this "major:minor" (/sys/dev/block/M:m/size); undefined if none. */
+export async function readDeviceSectors(majorMinor: string, opts: BlockSysfsOptions = {}): Promise<number | undefined> {
+  if (!/^[0-9]+:[0-9]+$/.test(majorMinor)) throw new Error(`${JSON.stringify(majorMinor)} is not major:minor`);
+  const text = await readOrUndefined(nodePath.join(opts.sysRoot ?? '/sys', 'dev', 'block', majorMinor, 'size'));
+  if (text === undefined) return undefined;
+  const sectors = Number(text.trim());
+  if (!Number.isSafeInteger(sectors) || sectors < 0) throw new Error(`/sys/dev/block/${majorMinor}/size is ${JSON.stringify(text)}`);
+  return sectors;
+}
+
 /**
  * Deletes a SCSI disk from the kernel (`echo 1 > /sys/block/<disk>/device/delete`) so no stale
  * device is left at a LUN that may be reused for another volume (field notes 1.6, 1.10). Flush it

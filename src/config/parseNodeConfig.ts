@@ -1,0 +1,72 @@
+import { isAbsolute } from 'node:path';
+import { isValidIqn } from '../lio/iqn.ts';
+
+export interface NodeConfig {
+  /**
+   * This worker's iSCSI initiator name (lowercase), which is also its CSI node id. Undefined:
+   * read /etc/iscsi/initiatorname.iscsi when the node service starts.
+   */
+  readonly initiatorName: string | undefined;
+  /**
+   * An open-iscsi iface to log in through, created with `initiatorName`. Lets one host act as
+   * several initiators (the e2e test bed runs two "workers" in one VM this way). Undefined: the
+   * default iface, which uses the host's initiatorname.iscsi.
+   */
+  readonly iscsiIface: string | undefined;
+  /** The value of topology.vbs.csi.io/zone in NodeGetInfo. */
+  readonly zone: string;
+  /** A host directory for stage records (NodeUnstage gets only the volume id and staging path). */
+  readonly stateDir: string;
+  /** How long NodeStage and NodeExpand wait for the kernel to attach or resize the LUN. */
+  readonly deviceWaitMs: number;
+}
+
+/** The node plugin's options: flag name → environment variable and default (undefined = none). */
+export const NODE_OPTIONS = {
+  'initiator-name': { env: 'VBS_INITIATOR_NAME', fallback: undefined },
+  'iscsi-iface': { env: 'VBS_ISCSI_IFACE', fallback: undefined },
+  zone: { env: 'VBS_ZONE', fallback: 'default' },
+  'state-dir': { env: 'VBS_NODE_STATE_DIR', fallback: '/var/lib/vbs-csi/node' },
+  'device-wait-seconds': { env: 'VBS_DEVICE_WAIT_SECONDS', fallback: '60' },
+} as const;
+export type NodeOptionName = keyof typeof NODE_OPTIONS;
+
+const IFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** A Kubernetes label value (the zone becomes a node label through CSINode topology keys). */
+const ZONE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * Validates the node section of the configuration (pure). `value` returns a flag, else its
+ * environment variable, else the default; every problem is appended to `errors`.
+ */
+export function parseNodeConfig(value: (name: NodeOptionName) => string | undefined, errors: string[]): NodeConfig | undefined {
+  const start = errors.length;
+
+  const rawInitiator = value('initiator-name');
+  const initiatorName = rawInitiator === undefined || rawInitiator === '' ? undefined : rawInitiator.trim().toLowerCase();
+  if (initiatorName !== undefined && !isValidIqn(initiatorName)) {
+    errors.push(`--initiator-name ${JSON.stringify(rawInitiator)}: expected an iSCSI name iqn.YYYY-MM.reversed.domain[:suffix] (a-z 0-9 . - :, at most 223 bytes)`);
+  }
+
+  const rawIface = value('iscsi-iface');
+  const iscsiIface = rawIface === undefined || rawIface === '' ? undefined : rawIface;
+  if (iscsiIface !== undefined) {
+    if (!IFACE_NAME.test(iscsiIface) || iscsiIface === 'default') {
+      errors.push(`--iscsi-iface ${JSON.stringify(iscsiIface)}: expected 1-64 characters of A-Z a-z 0-9 _ . - (and not "default")`);
+    }
+    if (initiatorName === undefined) errors.push('--iscsi-iface needs --initiator-name: the iface logs in under that name, not the host\'s');
+  }
+
+  const zone = value('zone') ?? '';
+  if (!ZONE.test(zone)) errors.push(`--zone ${JSON.stringify(zone)}: expected a Kubernetes label value (1-63 characters of A-Z a-z 0-9 . _ -)`);
+
+  const stateDir = value('state-dir') ?? '';
+  if (!isAbsolute(stateDir) || stateDir.split('/').includes('..')) errors.push(`--state-dir ${JSON.stringify(stateDir)}: expected an absolute path`);
+
+  const waitText = value('device-wait-seconds') ?? '';
+  const waitSeconds = Number(waitText);
+  if (!/^\d+$/.test(waitText) || waitSeconds < 1 || waitSeconds > 600) errors.push(`--device-wait-seconds ${JSON.stringify(waitText)}: expected whole seconds from 1 to 600`);
+
+  if (errors.length > start) return undefined;
+  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000 });
+}

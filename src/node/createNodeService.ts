@@ -1,0 +1,88 @@
+import { access, constants, mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { NodeConfig } from '../config/parseNodeConfig.ts';
+import { parseNodeId } from '../csi/nodeIds.ts';
+import type { ReadinessCheck } from '../csi/readiness.ts';
+import { Dmsetup } from '../dm/index.ts';
+import { ExecaRunner } from '../exec/index.ts';
+import type { CommandRunner } from '../exec/index.ts';
+import type { NodeHandlers } from '../generated/csi/v1/Node.ts';
+import type { NodeServiceCapability } from '../generated/csi/v1/NodeServiceCapability.ts';
+import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
+import { Iscsiadm, readInitiatorName } from '../iscsi/index.ts';
+import { Mounter } from '../mount/index.ts';
+import type { NodeDeps } from './NodeDeps.ts';
+import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
+import { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
+import { StageRecordStore } from './stageRecord.ts';
+
+export interface NodeService {
+  /** Add to a grpc-js Server with `server.addService(csi.v1.Node.service, handlers)`. */
+  readonly handlers: NodeHandlers;
+  /** Join these to the role's Probe checks. */
+  readonly readiness: readonly ReadinessCheck[];
+  /**
+   * Plugin capabilities the node service adds: none. (VOLUME_ACCESSIBILITY_CONSTRAINTS belongs with
+   * the controller's CreateVolume; the zone this node reports is in NodeGetInfo either way.)
+   */
+  readonly capabilities: readonly PluginCapability[];
+  /** What NodeGetCapabilities answers, for logs and docs. */
+  readonly nodeCapabilities: readonly NodeServiceCapability[];
+  /** The CSI node id: this node's initiator name. */
+  readonly nodeId: string;
+}
+
+/**
+ * Builds the CSI Node service from its config: reads the initiator name if none was given (it is
+ * the node id, so a bad one fails here, before any socket opens), makes the state directory, and
+ * wires iscsiadm, dmsetup and the mount tools through one runner. `runner` is for tests and for a
+ * host prefix (chroot/nsenter) in a container.
+ */
+export async function createNodeService(config: NodeConfig, log: Logger, opts: { readonly runner?: CommandRunner } = {}): Promise<NodeService> {
+  const runner = opts.runner ?? new ExecaRunner({ log });
+  const initiatorName = config.initiatorName ?? (await readInitiatorName());
+  const nodeId = parseNodeId(initiatorName);
+  if (!nodeId) throw new Error(`initiator name ${JSON.stringify(initiatorName)} is not a lowercase iSCSI qualified name; it cannot be the CSI node id`);
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const deps: NodeDeps = {
+    iscsiadm: new Iscsiadm({ runner }),
+    mounter: new Mounter({ runner }),
+    dmsetup: new Dmsetup({ runner }),
+    records: new StageRecordStore({ dir: config.stateDir }),
+    runner,
+    initiatorName: nodeId,
+    iface: config.iscsiIface,
+    sessionSettings: NODE_SESSION_SETTINGS,
+    deviceWaitMs: config.deviceWaitMs,
+  };
+  log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir }, 'node service configured');
+  return {
+    handlers: createNodeHandlers({ deps, zone: config.zone, log }),
+    readiness: [deviceMapperCheck(), stateDirCheck(config.stateDir)],
+    capabilities: [],
+    nodeCapabilities: NODE_CAPABILITIES,
+    nodeId,
+  };
+}
+
+/** Ready when device-mapper is usable: every staged volume goes through a dm device. */
+function deviceMapperCheck(control = '/dev/mapper/control'): ReadinessCheck {
+  return {
+    name: 'device-mapper',
+    check: async () => (await canAccess(control, constants.R_OK | constants.W_OK)) ? undefined : `${control} is missing: load dm_mod on the host and give the plugin the host's /dev`,
+  };
+}
+
+function stateDirCheck(dir: string): ReadinessCheck {
+  return {
+    name: 'node state directory',
+    check: async () => ((await canAccess(dir, constants.W_OK)) ? undefined : `${dir} is not writable (mount a host directory there)`),
+  };
+}
+
+async function canAccess(path: string, mode: number): Promise<boolean> {
+  return access(path, mode).then(
+    () => true,
+    () => false,
+  );
+}

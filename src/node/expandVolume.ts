@@ -1,0 +1,66 @@
+import { access } from 'node:fs/promises';
+import { FailedPreconditionError, NotFoundError, UnavailableError } from '../errors.ts';
+import { dmDevicePath, readBlockGeometry } from '../dm/index.ts';
+import type { BlockGeometry } from '../dm/index.ts';
+import { sleep } from '../iscsi/sleep.ts';
+import { waitForSessionDisk } from '../iscsi/index.ts';
+import { validateAbsolutePath } from '../mount/index.ts';
+import type { NodeDeps, StepContext } from './NodeDeps.ts';
+import { recordTarget, sysfs } from './NodeDeps.ts';
+
+export interface ExpandRequest {
+  readonly volumeId: string;
+  readonly volumePath: string;
+  /** 0 = not given: take whatever size the LUN has after the rescan. */
+  readonly requiredBytes: number;
+}
+
+/**
+ * NodeExpandVolume, online (field notes 1.12, 5.7):
+ *  1. rescan this volume's session only;
+ *  2. wait until the kernel reports the SCSI disk at the requested size (deadline);
+ *  3. reload the dm table with the new length and resume (the pod's device grows in place);
+ *  4. mount volumes: resize2fs / xfs_growfs. Block volumes stop after step 3.
+ * Returns the device's size. Idempotent: a second call finds nothing to grow.
+ */
+export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, signal }: StepContext): Promise<{ readonly capacityBytes: number }> {
+  validateAbsolutePath(req.volumePath, 'volume_path');
+  const record = await deps.records.read(req.volumeId);
+  if (!record) throw new NotFoundError(`volume ${req.volumeId} is not staged on this node`);
+  try {
+    await access(req.volumePath);
+  } catch {
+    throw new NotFoundError(`volume path ${req.volumePath} does not exist`);
+  }
+  const session = await deps.iscsiadm.findSession(recordTarget(record), signal);
+  if (!session) throw new FailedPreconditionError(`volume ${req.volumeId} has no iSCSI session on this node; stage it again`);
+  await deps.iscsiadm.rescanSession(session.sid, signal);
+  const disk = await waitForSessionDisk(session.sid, record.target.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
+  const geometry = await waitForSize(deps, disk.slice(disk.lastIndexOf('/') + 1), req.requiredBytes, signal);
+
+  const table = await deps.dmsetup.table(record.dmName, signal);
+  if (!table) throw new FailedPreconditionError(`volume ${req.volumeId} has no device ${dmDevicePath(record.dmName)}; stage it again`);
+  const mappedSectors = table.reduce((sum, line) => sum + line.sectors, 0);
+  if (geometry.sectors > mappedSectors || table[0]?.args[0] !== geometry.majorMinor) {
+    await deps.dmsetup.reloadLinear(record.dmName, { sectors: geometry.sectors, device: geometry.majorMinor }, signal);
+    log.info({ dm: record.dmName, fromSectors: mappedSectors, toSectors: geometry.sectors }, 'dm device grown');
+  }
+  if (record.access.kind === 'mount') {
+    await deps.mounter.growFilesystem(dmDevicePath(record.dmName), record.stagingPath, record.access.fsType, signal);
+  }
+  return { capacityBytes: geometry.sectors * 512 };
+}
+
+/** Polls /sys/block/<disk>/size until it reaches requiredBytes (or once, when none is required). */
+async function waitForSize(deps: NodeDeps, disk: string, requiredBytes: number, signal: AbortSignal): Promise<BlockGeometry> {
+  const deadline = performance.now() + deps.deviceWaitMs;
+  for (;;) {
+    const geometry = await readBlockGeometry(disk, sysfs(deps));
+    if (!geometry) throw new UnavailableError(`disk ${disk} vanished during the resize; retry`);
+    if (geometry.sectors * 512 >= requiredBytes) return geometry;
+    if (performance.now() >= deadline) {
+      throw new UnavailableError(`the LUN is still ${geometry.sectors * 512} bytes, not ${requiredBytes}, ${deps.deviceWaitMs} ms after the rescan: was ControllerExpandVolume done?`);
+    }
+    await sleep(deps.pollMs ?? 200, signal);
+  }
+}

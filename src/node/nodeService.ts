@@ -1,0 +1,110 @@
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { parsePublishContext } from '../csi/publishContext.ts';
+import { TOPOLOGY_ZONE_KEY } from '../csi/nodeIds.ts';
+import type { NodeHandlers } from '../generated/csi/v1/Node.ts';
+import type { NodeServiceCapability } from '../generated/csi/v1/NodeServiceCapability.ts';
+import { adaptUnary } from '../grpc/adaptUnary.ts';
+import { GrpcStatusError } from '../grpc/toGrpcStatus.ts';
+import { KeyedLocks } from '../locks/index.ts';
+import { expandVolume } from './expandVolume.ts';
+import type { NodeDeps } from './NodeDeps.ts';
+import { publishVolume, unpublishVolume } from './publishVolume.ts';
+import { stageVolume } from './stageVolume.ts';
+import { unstageVolume } from './unstageVolume.ts';
+import { parseVolumeCapability, requireField, requireVolumeId } from './volumeAccess.ts';
+import { volumeHealth } from './volumeHealth.ts';
+import { volumeStats } from './volumeStats.ts';
+
+/**
+ * What the node service advertises: only what it implements and the e2e proves.
+ * SINGLE_NODE_MULTI_WRITER: SINGLE_NODE_SINGLE_WRITER is enforced (one target path) and
+ * SINGLE_NODE_MULTI_WRITER allowed at several. GET_VOLUME_HEALTH: NodeGetVolumeHealth reports a
+ * down session, a missing device and a read-only filesystem (CSI 1.13's replacement of
+ * VOLUME_CONDITION).
+ */
+export const NODE_CAPABILITIES: readonly NodeServiceCapability[] = (
+  ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'SINGLE_NODE_MULTI_WRITER', 'GET_VOLUME_HEALTH'] as const
+).map((type) => ({ rpc: { type } }));
+
+export interface NodeServiceOptions {
+  readonly deps: NodeDeps;
+  readonly zone: string;
+  readonly log: Logger;
+}
+
+/**
+ * The CSI Node service. Handlers check the request's fields, take the volume's fail-fast lock
+ * (a second call on a volume that is busy gets ABORTED at once; field notes 5.1) and call one
+ * step function each. Read-only calls (stats, health, info) take no lock.
+ */
+export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
+  const { deps, log } = opts;
+  const locks = new KeyedLocks();
+  const exclusive = <T>(volumeId: string, fn: () => Promise<T>): Promise<T> => locks.runExclusive(`volume ${volumeId}`, fn);
+
+  return {
+    NodeStageVolume: adaptUnary('NodeStageVolume', log, async (req, ctx) => {
+      const volumeId = requireVolumeId(req.volume_id);
+      const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
+      const { access, accessMode } = parseVolumeCapability(req.volume_capability);
+      const publishContext = parsePublishContext(req.publish_context);
+      await exclusive(volumeId, () => stageVolume(deps, { volumeId, stagingPath, access, accessMode, publishContext }, ctx));
+      return {};
+    }),
+
+    NodeUnstageVolume: adaptUnary('NodeUnstageVolume', log, async (req, ctx) => {
+      const volumeId = requireField(req.volume_id, 'volume_id');
+      const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
+      await exclusive(volumeId, () => unstageVolume(deps, { volumeId, stagingPath }, ctx));
+      return {};
+    }),
+
+    NodePublishVolume: adaptUnary('NodePublishVolume', log, async (req, ctx) => {
+      const volumeId = requireVolumeId(req.volume_id);
+      const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
+      const targetPath = requireField(req.target_path, 'target_path');
+      const { access, accessMode } = parseVolumeCapability(req.volume_capability);
+      await exclusive(volumeId, () => publishVolume(deps, { volumeId, stagingPath, targetPath, access, accessMode, readOnly: req.readonly }, ctx));
+      return {};
+    }),
+
+    NodeUnpublishVolume: adaptUnary('NodeUnpublishVolume', log, async (req, ctx) => {
+      const volumeId = requireField(req.volume_id, 'volume_id');
+      const targetPath = requireField(req.target_path, 'target_path');
+      await exclusive(volumeId, () => unpublishVolume(deps, { volumeId, targetPath }, ctx));
+      return {};
+    }),
+
+    NodeExpandVolume: adaptUnary('NodeExpandVolume', log, async (req, ctx) => {
+      const volumeId = requireVolumeId(req.volume_id);
+      const volumePath = requireField(req.volume_path, 'volume_path');
+      const requiredBytes = req.capacity_range?.required_bytes ?? 0;
+      const { capacityBytes } = await exclusive(volumeId, () => expandVolume(deps, { volumeId, volumePath, requiredBytes }, ctx));
+      return { capacity_bytes: capacityBytes };
+    }),
+
+    NodeGetVolumeStats: adaptUnary('NodeGetVolumeStats', log, async (req) => {
+      requireVolumeId(req.volume_id);
+      const usage = await volumeStats(deps, requireField(req.volume_path, 'volume_path'));
+      return { usage };
+    }),
+
+    NodeGetVolumeHealth: adaptUnary('NodeGetVolumeHealth', log, async (req, ctx) => {
+      const volumeId = requireVolumeId(req.volume_id);
+      return { volume_health: { volume_id: volumeId, health_statuses: await volumeHealth(deps, volumeId, ctx.signal) } };
+    }),
+
+    NodeGetStorageHealth: adaptUnary('NodeGetStorageHealth', log, async () => {
+      throw new GrpcStatusError(status.UNIMPLEMENTED, 'NodeGetStorageHealth is not implemented (GET_STORAGE_HEALTH is not advertised)');
+    }),
+
+    NodeGetCapabilities: adaptUnary('NodeGetCapabilities', log, async () => ({ capabilities: [...NODE_CAPABILITIES] })),
+
+    NodeGetInfo: adaptUnary('NodeGetInfo', log, async () => ({
+      node_id: deps.initiatorName,
+      max_volumes_per_node: 0,
+      accessible_topology: { segments: { [TOPOLOGY_ZONE_KEY]: opts.zone } },
+    })),
+  };
+}

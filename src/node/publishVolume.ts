@@ -1,0 +1,117 @@
+import { lstat, mkdir, open, rm, rmdir } from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError } from '../errors.ts';
+import { dmDevicePath } from '../dm/index.ts';
+import { validateAbsolutePath } from '../mount/index.ts';
+import type { NodeDeps, StepContext } from './NodeDeps.ts';
+import type { StageRecord } from './stageRecord.ts';
+import { isReadOnlyMode, isSingleWriterMode } from './volumeAccess.ts';
+import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
+
+export interface PublishRequest {
+  readonly volumeId: string;
+  readonly stagingPath: string;
+  readonly targetPath: string;
+  readonly access: VolumeAccess;
+  readonly accessMode: AccessMode;
+  readonly readOnly: boolean;
+}
+
+/**
+ * NodePublishVolume:
+ *  1. the volume must be staged here, at this staging path, with the same access type;
+ *  2. single-writer modes (SINGLE_NODE_WRITER, SINGLE_NODE_SINGLE_WRITER) may be published at one
+ *     target path only: another live one is FAILED_PRECONDITION (spec, NodePublishVolume errors);
+ *  3. a target already mounted with the same ro/rw state is success; with the other state,
+ *     ALREADY_EXISTS;
+ *  4. mount: create the target directory, bind-mount the staging path onto it;
+ *     block: create the target file, bind-mount /dev/mapper/vbs-… onto it (field notes 2.7);
+ *     read-only when the request or the access mode says so;
+ *  5. add the target path to the stage record (unstage refuses while it is mounted).
+ */
+export async function publishVolume(deps: NodeDeps, req: PublishRequest, { signal }: StepContext): Promise<void> {
+  validateAbsolutePath(req.stagingPath, 'staging_target_path');
+  validateAbsolutePath(req.targetPath, 'target_path');
+  const record = await deps.records.read(req.volumeId);
+  if (!record) throw new FailedPreconditionError(`volume ${req.volumeId} is not staged on this node; call NodeStageVolume first`);
+  if (record.stagingPath !== req.stagingPath) throw new FailedPreconditionError(`volume ${req.volumeId} is staged at ${record.stagingPath}, not ${req.stagingPath}`);
+  if (record.access.kind !== req.access.kind) throw new InvalidArgumentError(`volume ${req.volumeId} was staged for ${record.access.kind} access, not ${req.access.kind}`);
+
+  if (isSingleWriterMode(req.accessMode)) {
+    for (const other of record.publishedPaths.filter((p) => p !== req.targetPath)) {
+      if (await deps.mounter.findMount(other, signal)) {
+        throw new FailedPreconditionError(`volume ${req.volumeId} (${req.accessMode}) is already published at ${other}; it can be published at one target path only`);
+      }
+    }
+  }
+
+  const readOnly = req.readOnly || isReadOnlyMode(req.accessMode);
+  const existing = await deps.mounter.findMount(req.targetPath, signal);
+  if (existing) {
+    if (existing.isReadOnly !== readOnly) throw new AlreadyExistsError(`${req.targetPath} is already published ${existing.isReadOnly ? 'read-only' : 'read-write'}`);
+  } else if (record.access.kind === 'mount') {
+    if (!(await deps.mounter.findMount(record.stagingPath, signal))) throw new FailedPreconditionError(`volume ${req.volumeId} has no filesystem mounted at ${record.stagingPath}; stage it again`);
+    await mkdir(req.targetPath, { recursive: true });
+    await deps.mounter.bindMount(record.stagingPath, req.targetPath, { readOnly }, signal);
+  } else {
+    if (!(await deps.dmsetup.info(record.dmName, signal))) throw new FailedPreconditionError(`volume ${req.volumeId} has no device ${dmDevicePath(record.dmName)}; stage it again`);
+    await ensureFile(req.targetPath);
+    await deps.mounter.bindMount(dmDevicePath(record.dmName), req.targetPath, { readOnly }, signal);
+  }
+  await rememberPath(deps, record, req.targetPath);
+}
+
+export interface UnpublishRequest {
+  readonly volumeId: string;
+  readonly targetPath: string;
+}
+
+/**
+ * NodeUnpublishVolume: unmount the target path (every stacked mount), remove the directory or
+ * file NodePublish created, forget the path in the stage record. A target path that does not
+ * exist is success (spec; csi-sanity checks it).
+ */
+export async function unpublishVolume(deps: NodeDeps, req: UnpublishRequest, { signal }: StepContext): Promise<void> {
+  validateAbsolutePath(req.targetPath, 'target_path');
+  if (await exists(req.targetPath)) {
+    for (let i = 0; i < 8 && (await deps.mounter.findMount(req.targetPath, signal)); i++) await deps.mounter.unmount(req.targetPath, signal);
+    if (await deps.mounter.findMount(req.targetPath, signal)) throw new FailedPreconditionError(`${req.targetPath} is still mounted after unmounting it 8 times`);
+    const st = await lstat(req.targetPath);
+    if (st.isDirectory()) {
+      try {
+        await rmdir(req.targetPath);
+      } catch (err: unknown) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw new FailedPreconditionError(`${req.targetPath} is not empty after unmounting; leaving it for the operator`);
+        throw err;
+      }
+    } else {
+      await rm(req.targetPath, { force: true });
+    }
+  }
+  const record = await deps.records.read(req.volumeId);
+  if (record?.publishedPaths.includes(req.targetPath)) {
+    await deps.records.write({ ...record, publishedPaths: record.publishedPaths.filter((p) => p !== req.targetPath) });
+  }
+}
+
+async function rememberPath(deps: NodeDeps, record: StageRecord, targetPath: string): Promise<void> {
+  if (record.publishedPaths.includes(targetPath)) return;
+  await deps.records.write({ ...record, publishedPaths: [...record.publishedPaths, targetPath] });
+}
+
+/** The block target: a regular file the device is bound onto; its directory may not exist yet. */
+async function ensureFile(path: string): Promise<void> {
+  await mkdir(nodePath.dirname(path), { recursive: true });
+  const handle = await open(path, 'a', 0o600);
+  await handle.close();
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err: unknown) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}

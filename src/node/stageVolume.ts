@@ -1,0 +1,170 @@
+import { mkdir } from 'node:fs/promises';
+import * as nodePath from 'node:path';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../errors.ts';
+import type { PublishContext } from '../csi/publishContext.ts';
+import { dmDevicePath, readBlockGeometry, settleUdev } from '../dm/index.ts';
+import type { BlockGeometry } from '../dm/index.ts';
+import { parsePortal, verifyDeviceSerial, waitForSessionDisk } from '../iscsi/index.ts';
+import type { IscsiTarget } from '../iscsi/index.ts';
+import { validateAbsolutePath } from '../mount/index.ts';
+import type { NodeDeps, StepContext } from './NodeDeps.ts';
+import { recordTarget, sysfs } from './NodeDeps.ts';
+import { Rollback } from './Rollback.ts';
+import type { StageRecord } from './stageRecord.ts';
+import { buildDmName, isReadOnlyMode } from './volumeAccess.ts';
+import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
+
+export interface StageRequest {
+  readonly volumeId: string;
+  readonly stagingPath: string;
+  readonly access: VolumeAccess;
+  readonly accessMode: AccessMode;
+  readonly publishContext: PublishContext;
+}
+
+/**
+ * NodeStageVolume. Steps, each a no-op when already done, so a retried call converges:
+ *  1. write the stage record (before login: a crash after it still leaves unstage a way back);
+ *  2. the iface (if configured), then the node record with CHAP, node.startup=manual and the
+ *     session settings; login (already logged in = fine, and then a rescan of that session);
+ *  3. wait for the LUN's disk under this session in sysfs (not the by-path link: two sessions to
+ *     one target share it), then `udevadm settle`;
+ *  4. verify the disk's unit serial against publish_context before touching it (field notes 1.6);
+ *  5. the dm linear device vbs-… over the disk (created, or reloaded if the disk came back as
+ *     another sdX); everything above uses /dev/mapper/vbs-…;
+ *  6. mount volumes: mkfs only if blkid finds the device blank, mount with the capability's
+ *     flags, and grow a filesystem smaller than its device (a restore into a larger volume).
+ * On failure, what this call did is undone, newest first.
+ */
+export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepContext): Promise<void> {
+  const { log, signal } = ctx;
+  validateAbsolutePath(req.stagingPath, 'staging_target_path');
+  const pc = req.publishContext;
+  const portal = parsePortal(pc.targetPortal);
+  if (!portal) throw new InvalidArgumentError(`publish_context targetPortal ${JSON.stringify(pc.targetPortal)} is not ip:port`);
+  const readOnly = isReadOnlyMode(req.accessMode);
+  const record: StageRecord = {
+    version: 1,
+    volumeId: req.volumeId,
+    stagingPath: req.stagingPath,
+    dmName: buildDmName(deps.initiatorName, req.volumeId),
+    target: { targetIqn: pc.targetIqn, portal: portal.portal, lun: pc.lun, iface: deps.iface },
+    serial: pc.serial,
+    access: req.access,
+    accessMode: req.accessMode,
+    readOnly,
+    publishedPaths: [],
+  };
+
+  const existing = await deps.records.read(req.volumeId);
+  if (existing) checkCompatible(existing, record);
+  const undo = new Rollback(log);
+  try {
+    if (!existing) {
+      await deps.records.write(record);
+      undo.push('stage record', () => deps.records.remove(req.volumeId));
+    }
+    const target = recordTarget(record);
+    const sid = await attach(deps, target, pc, undo, ctx);
+    const disk = await waitForSessionDisk(sid, pc.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
+    await settleUdev(deps.runner, {}, signal);
+    await verifyDeviceSerial(disk, pc.serial, sysfs(deps));
+    const geometry = await readBlockGeometry(nodePath.basename(disk), sysfs(deps));
+    if (!geometry || geometry.sectors === 0) throw new UnavailableError(`${disk} vanished or has size 0 right after login; retry`);
+    log.info({ disk, serial: pc.serial, sectors: geometry.sectors }, 'LUN attached and its serial verified');
+
+    await ensureDmDevice(deps, record, geometry, undo, ctx);
+    if (req.access.kind === 'mount') await ensureFilesystemMounted(deps, record, req.access, undo, ctx);
+  } catch (err: unknown) {
+    await undo.rollback();
+    throw err;
+  }
+}
+
+/** Same volume staged again: fine if it is the same stage; a different path or capability is ALREADY_EXISTS (spec). */
+function checkCompatible(existing: StageRecord, wanted: StageRecord): void {
+  if (existing.stagingPath !== wanted.stagingPath) {
+    throw new AlreadyExistsError(`volume ${wanted.volumeId} is already staged at ${existing.stagingPath}, not ${wanted.stagingPath}`);
+  }
+  if (JSON.stringify(existing.access) !== JSON.stringify(wanted.access) || existing.readOnly !== wanted.readOnly) {
+    throw new AlreadyExistsError(`volume ${wanted.volumeId} is already staged with another volume capability`);
+  }
+  if (existing.target.targetIqn !== wanted.target.targetIqn || existing.target.lun !== wanted.target.lun || existing.serial !== wanted.serial) {
+    throw new AlreadyExistsError(`volume ${wanted.volumeId} is already staged from ${existing.target.targetIqn} lun ${existing.target.lun}; unstage it first`);
+  }
+}
+
+/** Step 2: iface, node record, login; returns the session id. */
+async function attach(deps: NodeDeps, target: IscsiTarget, pc: PublishContext, undo: Rollback, { signal }: StepContext): Promise<number> {
+  if (deps.iface !== undefined) await deps.iscsiadm.ensureIface({ name: deps.iface, initiatorName: deps.initiatorName }, signal);
+  const chap = {
+    username: pc.chapUsername,
+    password: pc.chapPassword,
+    ...(pc.chapMutualUsername !== undefined && pc.chapMutualPassword !== undefined ? { usernameIn: pc.chapMutualUsername, passwordIn: pc.chapMutualPassword } : {}),
+  };
+  const nodeRecord = await deps.iscsiadm.ensureNodeRecord({ target, chap, settings: deps.sessionSettings }, signal);
+  if (nodeRecord.created) undo.push('node record', () => deps.iscsiadm.deleteNodeRecord(target));
+  const login = await deps.iscsiadm.login(target, signal);
+  if (!login.alreadyLoggedIn) undo.push('login', () => deps.iscsiadm.logout(target));
+  const session = await deps.iscsiadm.findSession(target, signal);
+  if (!session) throw new UnavailableError(`logged in to ${target.targetIqn} but iscsiadm shows no session for it; retry`);
+  // A session that existed before may predate the LUN (or its resize): look again (field notes 1.5).
+  if (login.alreadyLoggedIn) await deps.iscsiadm.rescanSession(session.sid, signal);
+  return session.sid;
+}
+
+/** Step 5: the dm device over the disk; an existing one pointing elsewhere gets the disk swapped in. */
+async function ensureDmDevice(deps: NodeDeps, record: StageRecord, disk: BlockGeometry, undo: Rollback, { log, signal }: StepContext): Promise<void> {
+  const name = record.dmName;
+  const mapping = { sectors: disk.sectors, device: disk.majorMinor };
+  const table = await deps.dmsetup.table(name, signal);
+  if (!table) {
+    await deps.dmsetup.createLinear(name, mapping, { uuid: `VBS-CSI-${name}`, readOnly: record.readOnly }, signal);
+    undo.push('dm device', () => deps.dmsetup.remove(name));
+    await settleUdev(deps.runner, {}, signal);
+    log.info({ dm: name, over: disk.majorMinor }, 'dm device created');
+    return;
+  }
+  const [line] = table;
+  const matches = table.length === 1 && line?.targetType === 'linear' && line.args[0] === disk.majorMinor && line.sectors === disk.sectors;
+  if (matches) return;
+  // The session was re-established and the LUN came back as another disk (or grew): swap the
+  // table under the device, unseen by whoever has it open.
+  await deps.dmsetup.reloadLinear(name, mapping, signal);
+  log.info({ dm: name, over: disk.majorMinor, was: line?.args[0] }, 'dm device reloaded onto the current disk');
+}
+
+/** Step 6: mkfs when blank, mount, grow when the device outgrew the filesystem. */
+async function ensureFilesystemMounted(
+  deps: NodeDeps,
+  record: StageRecord,
+  access: Extract<VolumeAccess, { kind: 'mount' }>,
+  undo: Rollback,
+  { log, signal }: StepContext,
+): Promise<void> {
+  const device = dmDevicePath(record.dmName);
+  const mounted = await deps.mounter.findMount(record.stagingPath, signal);
+  const mountOpts = { fsType: access.fsType, options: access.mountFlags, readOnly: record.readOnly };
+  if (mounted) {
+    // Same device and ro/rw: done. Anything else (a zombie mount, a read-only remount after I/O
+    // errors) is FAILED_PRECONDITION from mount(), never silently handed to a pod (field notes 1.8).
+    await deps.mounter.mount(device, record.stagingPath, mountOpts, signal);
+    return;
+  }
+  let formatted = false;
+  if (record.readOnly) {
+    const probe = await deps.mounter.probeFilesystem(device, signal);
+    if (probe.kind !== 'filesystem') throw new FailedPreconditionError(`volume ${record.volumeId} is staged read-only but holds no filesystem (${probe.kind}); it cannot be formatted read-only`);
+  } else {
+    formatted = (await deps.mounter.formatIfBlank(device, access.fsType, {}, signal)).formatted;
+    if (formatted) log.info({ device, fsType: access.fsType }, 'formatted a blank volume');
+  }
+  await mkdir(record.stagingPath, { recursive: true });
+  await deps.mounter.mount(device, record.stagingPath, mountOpts, signal);
+  undo.push('staging mount', () => deps.mounter.unmount(record.stagingPath));
+  if (!formatted && !record.readOnly) {
+    // A volume restored or cloned larger than its source carries the smaller filesystem (field
+    // notes 2.5); growing is a no-op when the sizes already match.
+    await deps.mounter.growFilesystem(device, record.stagingPath, access.fsType, signal);
+  }
+}

@@ -1,0 +1,41 @@
+import { stat } from 'node:fs/promises';
+import { NotFoundError } from '../errors.ts';
+import { readDeviceSectors } from '../dm/index.ts';
+import { validateAbsolutePath } from '../mount/index.ts';
+import type { VolumeUsage } from '../generated/csi/v1/VolumeUsage.ts';
+import type { NodeDeps } from './NodeDeps.ts';
+import { sysfs } from './NodeDeps.ts';
+
+/**
+ * NodeGetVolumeStats: bytes and inodes of a mounted filesystem (statfs); the size of a block
+ * volume (the device bound onto the target file, read from sysfs). A path that does not exist is
+ * NOT_FOUND (spec). Health is NodeGetVolumeHealth's job in CSI 1.13 (VolumeCondition is gone).
+ */
+export async function volumeStats(deps: NodeDeps, volumePath: string): Promise<VolumeUsage[]> {
+  validateAbsolutePath(volumePath, 'volume_path');
+  let st;
+  try {
+    st = await stat(volumePath, { bigint: true });
+  } catch (err: unknown) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`volume path ${volumePath} does not exist`);
+    throw err;
+  }
+  if (st.isBlockDevice()) {
+    const sectors = await readDeviceSectors(decodeDev(st.rdev), sysfs(deps));
+    if (sectors === undefined) throw new NotFoundError(`the device at ${volumePath} is gone`);
+    return [{ unit: 'BYTES', total: sectors * 512 }];
+  }
+  if (!st.isDirectory()) throw new NotFoundError(`${volumePath} is neither a published filesystem nor a block device`);
+  const fs = await deps.mounter.getFilesystemStats(volumePath);
+  return [
+    { unit: 'BYTES', total: fs.totalBytes, used: fs.usedBytes, available: fs.availableBytes },
+    { unit: 'INODES', total: fs.totalInodes, used: fs.usedInodes, available: fs.availableInodes },
+  ];
+}
+
+/** Linux's dev_t layout (glibc sysmacros): 12 bits of major and 20 of minor, split across the word. */
+export function decodeDev(rdev: bigint): string {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
