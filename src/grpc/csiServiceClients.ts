@@ -39,6 +39,8 @@ import type { NodeUnpublishVolumeRequest } from '../generated/csi/v1/NodeUnpubli
 import type { NodeUnpublishVolumeResponse__Output } from '../generated/csi/v1/NodeUnpublishVolumeResponse.ts';
 import type { NodeGetVolumeStatsRequest } from '../generated/csi/v1/NodeGetVolumeStatsRequest.ts';
 import type { NodeGetVolumeStatsResponse__Output } from '../generated/csi/v1/NodeGetVolumeStatsResponse.ts';
+import type { NodeGetVolumeHealthRequest } from '../generated/csi/v1/NodeGetVolumeHealthRequest.ts';
+import type { NodeGetVolumeHealthResponse__Output } from '../generated/csi/v1/NodeGetVolumeHealthResponse.ts';
 import type { NodeExpandVolumeRequest } from '../generated/csi/v1/NodeExpandVolumeRequest.ts';
 import type { NodeExpandVolumeResponse__Output } from '../generated/csi/v1/NodeExpandVolumeResponse.ts';
 import type { NodeGetCapabilitiesRequest } from '../generated/csi/v1/NodeGetCapabilitiesRequest.ts';
@@ -79,6 +81,7 @@ export function connectCsi(address: string, deadlineMs = 120_000) {
       nodePublishVolume: (req: NodePublishVolumeRequest) => unary<NodePublishVolumeResponse__Output>((o, cb) => node.NodePublishVolume(req, o, cb), deadlineMs),
       nodeUnpublishVolume: (req: NodeUnpublishVolumeRequest) => unary<NodeUnpublishVolumeResponse__Output>((o, cb) => node.NodeUnpublishVolume(req, o, cb), deadlineMs),
       nodeGetVolumeStats: (req: NodeGetVolumeStatsRequest) => unary<NodeGetVolumeStatsResponse__Output>((o, cb) => node.NodeGetVolumeStats(req, o, cb), deadlineMs),
+      nodeGetVolumeHealth: (req: NodeGetVolumeHealthRequest) => unary<NodeGetVolumeHealthResponse__Output>((o, cb) => node.NodeGetVolumeHealth(req, o, cb), deadlineMs),
       nodeExpandVolume: (req: NodeExpandVolumeRequest) => unary<NodeExpandVolumeResponse__Output>((o, cb) => node.NodeExpandVolume(req, o, cb), deadlineMs),
       nodeGetCapabilities: (req: NodeGetCapabilitiesRequest) => unary<NodeGetCapabilitiesResponse__Output>((o, cb) => node.NodeGetCapabilities(req, o, cb), deadlineMs),
       nodeGetInfo: (req: NodeGetInfoRequest) => unary<NodeGetInfoResponse__Output>((o, cb) => node.NodeGetInfo(req, o, cb), deadlineMs),

@@ -1,0 +1,316 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { Server, status } from '@grpc/grpc-js';
+import { buildPublishContext } from '../csi/publishContext.ts';
+import { TOPOLOGY_ZONE_KEY } from '../csi/nodeIds.ts';
+import type { VolumeCapability } from '../generated/csi/v1/VolumeCapability.ts';
+import { connectCsi } from '../grpc/csiServiceClients.ts';
+import type { CsiApi } from '../grpc/csiServiceClients.ts';
+import { loadCsiProto } from '../grpc/loadProtos.ts';
+import { serve } from '../grpc/serve.ts';
+import type { RunningServer } from '../grpc/serve.ts';
+import type { NodeDeps } from './NodeDeps.ts';
+import { createNodeHandlers } from './nodeService.ts';
+import { FakeNodeHost, silentLog } from './testing/FakeNodeHost.ts';
+import { buildDmName } from './volumeAccess.ts';
+
+const VOLUME = 'store-a/vbs-vol-abcdefghijklmnopqrstuvwxyz';
+const IQN = 'iqn.2026-11.io.vbs-csi:vbs-vol-abcdefghijklmnopqrstuvwxyz';
+const SERIAL = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+const DM = buildDmName('iqn.2026-11.io.test:worker-1', VOLUME);
+const PUBLISH_CONTEXT = buildPublishContext({
+  targetPortal: '127.0.0.2:3260', targetIqn: IQN, lun: 0, serial: SERIAL, chapUsername: 'vbs-user', chapPassword: 'secret-secret-1',
+});
+const EXT4: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: ['noatime'] }, access_mode: { mode: 'SINGLE_NODE_SINGLE_WRITER' } };
+const BLOCK_RWX: VolumeCapability = { block: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } };
+
+/** A node service over the fake host, served on a real grpc-js server and called through connectCsi. */
+async function start(host: FakeNodeHost, overrides: Partial<NodeDeps> = {}): Promise<{ csi: CsiApi; running: RunningServer }> {
+  const server = new Server();
+  server.addService(loadCsiProto().csi.v1.Node.service, createNodeHandlers({ deps: host.deps(overrides), zone: 'zone-a', log: silentLog }));
+  const running = await serve({ server, endpoint: { kind: 'unix', path: join(host.dir, 'csi.sock') }, log: silentLog });
+  return { csi: connectCsi(running.address, 10_000), running };
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: { code?: number; details?: string }) => {
+    assert.equal(err.code, code, `expected ${status[code]}, got ${err.code} (${err.details})`);
+    if (message) assert.match(err.details ?? '', message);
+    return true;
+  });
+}
+
+describe('Node service', () => {
+  let host: FakeNodeHost;
+  let csi: CsiApi;
+  let running: RunningServer;
+  let staging: string;
+  let target: string;
+
+  beforeEach(async () => {
+    host = await FakeNodeHost.create();
+    host.addLun({ targetIqn: IQN, lun: 0, serial: SERIAL, sectors: 2048 });
+    ({ csi, running } = await start(host));
+    staging = join(host.dir, 'kubelet', 'staging');
+    target = join(host.dir, 'kubelet', 'pods', 'p1', 'mount');
+    await mkdir(staging, { recursive: true });
+  });
+
+  afterEach(async () => {
+    csi.close();
+    await running.shutdown(0);
+    await host.cleanup();
+  });
+
+  const stage = (cap: VolumeCapability = EXT4, extra: Record<string, unknown> = {}) =>
+    csi.node.nodeStageVolume({ volume_id: VOLUME, staging_target_path: staging, volume_capability: cap, publish_context: PUBLISH_CONTEXT, ...extra });
+  const unstage = () => csi.node.nodeUnstageVolume({ volume_id: VOLUME, staging_target_path: staging });
+  const publish = (path = target, cap: VolumeCapability = EXT4, readonly = false) =>
+    csi.node.nodePublishVolume({ volume_id: VOLUME, staging_target_path: staging, target_path: path, volume_capability: cap, readonly });
+  const unpublish = (path = target) => csi.node.nodeUnpublishVolume({ volume_id: VOLUME, target_path: path });
+
+  describe('NodeGetInfo and NodeGetCapabilities', () => {
+    it('reports the initiator name as node id with the zone as topology', async () => {
+      assert.deepEqual(await csi.node.nodeGetInfo({}), {
+        node_id: 'iqn.2026-11.io.test:worker-1', max_volumes_per_node: 0, accessible_topology: { segments: { [TOPOLOGY_ZONE_KEY]: 'zone-a' } },
+      });
+    });
+
+    it('advertises stage/unstage, stats, expansion, single-node multi-writer and volume health only', async () => {
+      const caps = (await csi.node.nodeGetCapabilities({})).capabilities.map((c) => c.rpc?.type);
+      assert.deepEqual(caps, ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'SINGLE_NODE_MULTI_WRITER', 'GET_VOLUME_HEALTH']);
+    });
+  });
+
+  describe('NodeStageVolume', () => {
+    it('logs in, verifies the serial, builds the dm device over the disk, formats the blank device and mounts it', async () => {
+      await stage();
+      assert.deepEqual(host.calls, [
+        `ensureNodeRecord ${IQN}`,
+        `login ${IQN}`,
+        `dm create ${DM} 2048 8:16`,
+        `mkfs ext4 /dev/mapper/${DM}`,
+        `mount /dev/mapper/${DM} ${staging} -o noatime`,
+      ]);
+      assert.equal([...host.nodeRecords.values()][0]?.chap.password, 'secret-secret-1');
+      assert.ok(host.runner.argvsMatching(['udevadm', 'settle']).length > 0, 'waits for udev');
+    });
+
+    it('is idempotent: a second call changes nothing', async () => {
+      await stage();
+      host.calls.length = 0;
+      await stage();
+      assert.deepEqual(host.calls, [`ensureNodeRecord ${IQN}`, `login ${IQN}`, 'rescan 1']);
+      assert.equal(host.mounts.size, 1);
+    });
+
+    it('refuses a disk whose serial differs, formats nothing and logs out again', async () => {
+      host.luns.clear();
+      host.addLun({ targetIqn: IQN, lun: 0, serial: 'another-volume', sectors: 2048 });
+      await rejectsWith(stage(), status.FAILED_PRECONDITION, /unit serial "another-volume", expected c0ffee00/);
+      assert.ok(!host.calls.some((c) => c.startsWith('mkfs') || c.startsWith('dm create') || c.startsWith('mount')), host.calls.join('\n'));
+      assert.deepEqual(host.calls.slice(-2), [`logout ${IQN}`, `deleteNodeRecord ${IQN}`]);
+      assert.equal(host.sessions.size, 0);
+      assert.deepEqual(await readdir(host.stateDir), [], 'the stage record is rolled back');
+    });
+
+    it('rolls back the dm device, the session and the record when the mount fails', async () => {
+      host.before.set(`mount /dev/mapper/${DM} ${staging} -o noatime`, async () => {
+        throw new Error('mount: wrong fs type');
+      });
+      await rejectsWith(stage(), status.INTERNAL);
+      assert.deepEqual(host.calls.slice(-4), [`mount /dev/mapper/${DM} ${staging} -o noatime`, `dm remove ${DM}`, `logout ${IQN}`, `deleteNodeRecord ${IQN}`]);
+      assert.equal(host.dm.size, 0);
+      assert.equal(host.sessions.size, 0);
+    });
+
+    it('grows an existing filesystem instead of formatting it (a restore into a larger volume)', async () => {
+      host.filesystems.set(`/dev/mapper/${DM}`, 'ext4');
+      await stage();
+      assert.ok(!host.calls.some((c) => c.startsWith('mkfs')));
+      assert.equal(host.calls.at(-1), `grow ext4 /dev/mapper/${DM} ${staging}`);
+    });
+
+    it('stages a block volume as the device only', async () => {
+      await stage(BLOCK_RWX);
+      assert.deepEqual(host.calls, [`ensureNodeRecord ${IQN}`, `login ${IQN}`, `dm create ${DM} 2048 8:16`]);
+      assert.equal(host.mounts.size, 0);
+    });
+
+    it('logs in through its own iface with its own initiator name when configured', async () => {
+      csi.close();
+      await running.shutdown(0);
+      ({ csi, running } = await start(host, { iface: 'vbs-w2', initiatorName: 'iqn.2026-11.io.test:worker-2' }));
+      await stage(BLOCK_RWX);
+      assert.equal(host.calls[0], 'ensureIface vbs-w2=iqn.2026-11.io.test:worker-2');
+      assert.equal([...host.sessions.values()][0]?.target.iface, 'vbs-w2');
+      assert.ok(host.dm.has(buildDmName('iqn.2026-11.io.test:worker-2', VOLUME)), 'a dm name of its own');
+    });
+
+    it('answers ABORTED while the same volume is staging, and works once it is done', async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let entered!: () => void;
+      const inLogin = new Promise<void>((resolve) => (entered = resolve));
+      host.before.set(`login ${IQN}`, async () => {
+        entered();
+        await held;
+      });
+      const first = stage();
+      await inLogin;
+      await rejectsWith(stage(), status.ABORTED, /in progress/);
+      await rejectsWith(unstage(), status.ABORTED);
+      release();
+      await first;
+      host.before.clear();
+      await stage();
+    });
+
+    it('checks its inputs: unknown volume ids are NOT_FOUND, missing fields INVALID_ARGUMENT', async () => {
+      await rejectsWith(csi.node.nodeStageVolume({ volume_id: 'nope', staging_target_path: staging, volume_capability: EXT4, publish_context: PUBLISH_CONTEXT }), status.NOT_FOUND);
+      await rejectsWith(stage(EXT4, { staging_target_path: '' }), status.INVALID_ARGUMENT, /staging_target_path/);
+      await rejectsWith(stage(EXT4, { publish_context: {} }), status.INVALID_ARGUMENT, /publish_context has no/);
+      await rejectsWith(stage({ mount: { fs_type: 'ext4' }, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } }), status.INVALID_ARGUMENT, /block volumes only/);
+      await rejectsWith(stage({ mount: { fs_type: 'btrfs' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } }), status.INVALID_ARGUMENT, /not supported/);
+      assert.deepEqual(host.calls, []);
+    });
+
+    it('refuses to stage the same volume at a second staging path', async () => {
+      await stage();
+      await rejectsWith(stage(EXT4, { staging_target_path: join(host.dir, 'other') }), status.ALREADY_EXISTS);
+    });
+  });
+
+  describe('NodePublishVolume and NodeUnpublishVolume', () => {
+    it('bind-mounts the staging path, twice idempotently, and unpublishes twice idempotently', async () => {
+      await stage();
+      host.calls.length = 0;
+      await publish();
+      await publish();
+      assert.deepEqual(host.calls, [`bind ${staging} ${target}`]);
+      assert.ok((await stat(target)).isDirectory());
+      await unpublish();
+      await unpublish();
+      assert.deepEqual(host.calls, [`bind ${staging} ${target}`, `umount ${target}`]);
+      await assert.rejects(stat(target), /ENOENT/);
+    });
+
+    it('binds the dm device onto a target file for block volumes, read-only when asked', async () => {
+      await stage(BLOCK_RWX);
+      await publish(target, BLOCK_RWX, true);
+      assert.equal(host.calls.at(-1), `bind /dev/mapper/${DM} ${target} ro`);
+      assert.ok((await stat(target)).isFile());
+      await rejectsWith(publish(target, BLOCK_RWX, false), status.ALREADY_EXISTS, /read-only/);
+    });
+
+    it('refuses a second target path for a single-writer volume but allows it for multi-writer', async () => {
+      await stage();
+      await publish();
+      await rejectsWith(publish(`${target}-2`), status.FAILED_PRECONDITION, /one target path only/);
+      await publish(`${target}-2`, { ...EXT4, access_mode: { mode: 'SINGLE_NODE_MULTI_WRITER' } });
+    });
+
+    it('refuses to publish a volume that is not staged', async () => {
+      await rejectsWith(publish(), status.FAILED_PRECONDITION, /not staged/);
+    });
+
+    it('treats an unpublish of a target path that does not exist as done', async () => {
+      await unpublish(join(host.dir, 'never'));
+    });
+  });
+
+  describe('NodeUnstageVolume', () => {
+    it('tears down mount, dm device, this session and its node record, and a second call succeeds', async () => {
+      await stage();
+      host.calls.length = 0;
+      await unstage();
+      await unstage();
+      assert.deepEqual(host.calls, [
+        `umount ${staging}`,
+        `flush /dev/mapper/${DM}`,
+        `dm remove ${DM}`,
+        'flush /dev/sdb',
+        `logout ${IQN}`,
+        `deleteNodeRecord ${IQN}`,
+      ], 'the second call finds nothing left to do');
+      assert.equal(await readFile(join(host.sysRoot, 'block', 'sdb', 'device', 'delete'), 'utf8'), '1', 'the SCSI disk is deleted before logout');
+      assert.equal(host.sessions.size + host.dm.size + host.mounts.size + host.nodeRecords.size, 0);
+      assert.deepEqual(await readdir(host.stateDir), []);
+    });
+
+    it('leaves other volumes\' sessions alone and finds its own session without a stage record', async () => {
+      const other = 'iqn.2026-11.io.vbs-csi:vbs-vol-zzzzzzzzzzzzzzzzzzzzzzzzzz';
+      host.addLun({ targetIqn: other, lun: 0, serial: 'f'.repeat(32), sectors: 2048 });
+      await stage(BLOCK_RWX);
+      await csi.node.nodeStageVolume({
+        volume_id: 'store-a/vbs-vol-zzzzzzzzzzzzzzzzzzzzzzzzzz', staging_target_path: join(host.dir, 's2'), volume_capability: BLOCK_RWX,
+        publish_context: { ...PUBLISH_CONTEXT, targetIqn: other, serial: 'f'.repeat(32) },
+      });
+      await host.deps().records.remove(VOLUME); // as if the record was lost
+      await unstage();
+      assert.deepEqual([...host.sessions.values()].map((s) => s.target.targetIqn), [other]);
+    });
+
+    it('refuses while the volume is still published', async () => {
+      await stage();
+      await publish();
+      await rejectsWith(unstage(), status.FAILED_PRECONDITION, /still published/);
+      assert.ok(host.mounts.has(staging));
+    });
+  });
+
+  describe('NodeExpandVolume', () => {
+    it('rescans the session, waits for the new size, reloads the dm table and grows the filesystem', async () => {
+      await stage();
+      await host.resizeLun(IQN, 4096);
+      host.calls.length = 0;
+      const res = await csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging, capacity_range: { required_bytes: 4096 * 512 } });
+      assert.equal(res.capacity_bytes, 4096 * 512);
+      assert.deepEqual(host.calls, ['rescan 1', `dm reload ${DM} 4096 8:16`, `grow ext4 /dev/mapper/${DM} ${staging}`]);
+      host.calls.length = 0;
+      await csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging });
+      assert.deepEqual(host.calls, ['rescan 1', `grow ext4 /dev/mapper/${DM} ${staging}`], 'nothing to reload the second time');
+    });
+
+    it('grows a block volume\'s device without touching a filesystem', async () => {
+      await stage(BLOCK_RWX);
+      await publish(target, BLOCK_RWX);
+      await host.resizeLun(IQN, 8192);
+      await csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: target, capacity_range: { required_bytes: 8192 * 512 } });
+      assert.ok(!host.calls.some((c) => c.startsWith('grow')));
+      assert.equal(host.dm.get(DM)?.table[0]?.sectors, 8192);
+    });
+
+    it('gives up with UNAVAILABLE when the LUN never reaches the requested size', async () => {
+      await stage();
+      await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging, capacity_range: { required_bytes: 1 << 30 } }), status.UNAVAILABLE, /ControllerExpandVolume/);
+    });
+
+    it('answers NOT_FOUND for a volume that is not staged here', async () => {
+      await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging }), status.NOT_FOUND);
+    });
+  });
+
+  describe('NodeGetVolumeStats and NodeGetVolumeHealth', () => {
+    it('reports bytes and inodes of a filesystem and NOT_FOUND for a missing path', async () => {
+      const res = await csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: staging });
+      assert.deepEqual(res.usage, [
+        { unit: 'BYTES', total: 1000, used: 100, available: 900 },
+        { unit: 'INODES', total: 64, used: 11, available: 53 },
+      ]);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: join(host.dir, 'gone') }), status.NOT_FOUND);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: '' }), status.INVALID_ARGUMENT);
+    });
+
+    it('is healthy when staged, and reports a down session and a read-only filesystem', async () => {
+      await stage();
+      assert.deepEqual((await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses, []);
+      [...host.sessions.values()][0]!.state = 'FAILED';
+      host.mounts.get(staging)!.readOnly = true;
+      const health = (await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses.map((h) => [h.status, h.reason]);
+      assert.deepEqual(health, [['INACCESSIBLE', 'IscsiSessionDown'], ['DEGRADED', 'FilesystemReadOnly']]);
+    });
+  });
+});

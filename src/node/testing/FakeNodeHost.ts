@@ -1,0 +1,257 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { FakeRunner } from '../../../test/fakes/FakeRunner.ts';
+import type { DmInfo, DmTableLine, LinearMapping } from '../../dm/index.ts';
+import { FailedPreconditionError } from '../../errors.ts';
+import type { IscsiChap, IscsiSessionDetail, IscsiTarget, NodeRecordSpec } from '../../iscsi/index.ts';
+import type { FilesystemProbe, FilesystemStats, MountInfo, MountOptions } from '../../mount/index.ts';
+import type { NodeDeps } from '../NodeDeps.ts';
+import { StageRecordStore } from '../stageRecord.ts';
+
+/** One LUN the fake target offers: what the kernel will show once logged in. */
+export interface FakeLun {
+  readonly targetIqn: string;
+  readonly lun: number;
+  /** What VPD page 0x80 says. */
+  readonly serial: string;
+  sectors: number;
+}
+
+const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|${t.iface ?? 'default'}`;
+
+/**
+ * A worker host in memory for the node steps: iscsiadm (records, sessions, the sysfs tree a login
+ * creates), device-mapper, mounts and filesystems. Sysfs and /dev are real temp directories so
+ * the production sysfs readers (waitForSessionDisk, verifyDeviceSerial, readBlockGeometry) run
+ * unchanged. Every effect is recorded in `calls` as a short string.
+ */
+export class FakeNodeHost {
+  readonly calls: string[] = [];
+  readonly luns = new Map<string, FakeLun>();
+  readonly nodeRecords = new Map<string, { chap: IscsiChap }>();
+  readonly sessions = new Map<string, { sid: number; disk: string; target: IscsiTarget; lun: number; state: string }>();
+  readonly dm = new Map<string, { table: DmTableLine[]; openCount: number; readOnly: boolean; suspended: boolean }>();
+  readonly mounts = new Map<string, { source: string; readOnly: boolean; fsType: string }>();
+  /** Filesystem type on a device path, undefined = blank. */
+  readonly filesystems = new Map<string, string>();
+  /** Hook run before a named operation, e.g. to hold it open or make it fail. */
+  readonly before = new Map<string, () => Promise<void>>();
+  readonly runner = new FakeRunner().on(['udevadm', 'settle'], {});
+  readonly dir: string;
+  readonly sysRoot: string;
+  readonly devRoot: string;
+  readonly stateDir: string;
+  #nextSid = 1;
+  #nextDisk = 0;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.sysRoot = join(dir, 'sys');
+    this.devRoot = join(dir, 'dev');
+    this.stateDir = join(dir, 'state');
+  }
+
+  static async create(): Promise<FakeNodeHost> {
+    const host = new FakeNodeHost(await mkdtemp(join(tmpdir(), 'vbs-node-')));
+    await mkdir(host.devRoot, { recursive: true });
+    return host;
+  }
+
+  async cleanup(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  addLun(lun: FakeLun): void {
+    this.luns.set(lun.targetIqn, lun);
+  }
+
+  /** The disk grew on the target: the kernel sees it after a rescan. */
+  async resizeLun(targetIqn: string, sectors: number): Promise<void> {
+    this.luns.get(targetIqn)!.sectors = sectors;
+  }
+
+  deps(overrides: Partial<NodeDeps> = {}): NodeDeps {
+    return {
+      iscsiadm: this.#iscsiadm(),
+      mounter: this.#mounter(),
+      dmsetup: this.#dmsetup(),
+      records: new StageRecordStore({ dir: this.stateDir }),
+      runner: this.runner,
+      initiatorName: 'iqn.2026-11.io.test:worker-1',
+      iface: undefined,
+      sessionSettings: { replacementTimeoutS: 180 },
+      deviceWaitMs: 500,
+      sysRoot: this.sysRoot,
+      devRoot: this.devRoot,
+      pollMs: 5,
+      ...overrides,
+    };
+  }
+
+  async #hook(name: string): Promise<void> {
+    this.calls.push(name);
+    await this.before.get(name)?.();
+  }
+
+  async #attachDisk(sid: number, lun: FakeLun): Promise<string> {
+    const disk = `sd${String.fromCharCode(98 + this.#nextDisk++)}`;
+    const unit = join(this.sysRoot, 'class', 'iscsi_session', `session${sid}`, 'device', `target${sid}:0:0`, `${sid}:0:0:${lun.lun}`, 'block', disk);
+    await mkdir(unit, { recursive: true });
+    await this.#writeDiskFiles(disk, lun);
+    await writeFile(join(this.devRoot, disk), '');
+    return disk;
+  }
+
+  async #writeDiskFiles(disk: string, lun: FakeLun): Promise<void> {
+    const dir = join(this.sysRoot, 'block', disk);
+    await mkdir(join(dir, 'device'), { recursive: true });
+    const serial = Buffer.from(lun.serial, 'latin1');
+    await writeFile(join(dir, 'device', 'vpd_pg80'), Buffer.concat([Buffer.from([0, 0x80, 0, serial.length]), serial]));
+    await writeFile(join(dir, 'size'), `${lun.sectors}\n`);
+    await writeFile(join(dir, 'dev'), `8:${16 * (disk.charCodeAt(2) - 97)}\n`);
+  }
+
+  #detail(s: { sid: number; disk: string; target: IscsiTarget; lun: number; state: string }): IscsiSessionDetail {
+    return {
+      transport: 'tcp', sid: s.sid, portal: s.target.portal, tpgt: 1, targetIqn: s.target.targetIqn, persistentPortal: s.target.portal,
+      ifaceName: s.target.iface ?? 'default', initiatorName: undefined, connectionState: s.state === 'LOGGED_IN' ? 'LOGGED IN' : 'TRANSPORT WAIT',
+      sessionState: s.state, hostNumber: s.sid, disks: [{ lun: s.lun, device: s.disk, state: 'running' }],
+    };
+  }
+
+  #iscsiadm(): NodeDeps['iscsiadm'] {
+    return {
+      ensureIface: async (spec) => {
+        await this.#hook(`ensureIface ${spec.name}=${spec.initiatorName}`);
+        return { created: false, updated: false };
+      },
+      ensureNodeRecord: async (spec: NodeRecordSpec) => {
+        await this.#hook(`ensureNodeRecord ${spec.target.targetIqn}`);
+        const created = !this.nodeRecords.has(key(spec.target));
+        this.nodeRecords.set(key(spec.target), { chap: spec.chap });
+        return { created, updated: [] };
+      },
+      login: async (target) => {
+        await this.#hook(`login ${target.targetIqn}`);
+        if (this.sessions.has(key(target))) return { alreadyLoggedIn: true };
+        const lun = this.luns.get(target.targetIqn);
+        if (!lun) throw new Error(`no such target ${target.targetIqn}`);
+        const sid = this.#nextSid++;
+        const disk = await this.#attachDisk(sid, lun);
+        this.sessions.set(key(target), { sid, disk, target, lun: lun.lun, state: 'LOGGED_IN' });
+        return { alreadyLoggedIn: false };
+      },
+      logout: async (target) => {
+        await this.#hook(`logout ${target.targetIqn}`);
+        return { wasLoggedIn: this.sessions.delete(key(target)) };
+      },
+      deleteNodeRecord: async (target) => {
+        await this.#hook(`deleteNodeRecord ${target.targetIqn}`);
+        return this.nodeRecords.delete(key(target));
+      },
+      findSession: async (target) => {
+        const s = this.sessions.get(key(target));
+        return s ? this.#detail(s) : undefined;
+      },
+      listSessionDetails: async () => [...this.sessions.values()].map((s) => this.#detail(s)),
+      rescanSession: async (sid) => {
+        await this.#hook(`rescan ${sid}`);
+        const s = [...this.sessions.values()].find((x) => x.sid === sid);
+        const lun = s ? this.luns.get(s.target.targetIqn) : undefined;
+        if (s && lun) await this.#writeDiskFiles(s.disk, lun);
+      },
+    };
+  }
+
+  #dmsetup(): NodeDeps['dmsetup'] {
+    return {
+      createLinear: async (name: string, mapping: LinearMapping, opts: { readonly readOnly?: boolean } = {}) => {
+        await this.#hook(`dm create ${name} ${mapping.sectors} ${mapping.device}`);
+        if (this.dm.has(name)) throw new Error(`dm ${name} exists`);
+        this.dm.set(name, { table: [line(mapping)], openCount: 0, readOnly: opts.readOnly ?? false, suspended: false });
+      },
+      reloadLinear: async (name: string, mapping: LinearMapping) => {
+        await this.#hook(`dm reload ${name} ${mapping.sectors} ${mapping.device}`);
+        this.dm.get(name)!.table = [line(mapping)];
+      },
+      remove: async (name: string) => {
+        await this.#hook(`dm remove ${name}`);
+        return this.dm.delete(name);
+      },
+      info: async (name: string): Promise<DmInfo | undefined> => {
+        const d = this.dm.get(name);
+        return d && { name, uuid: undefined, major: 254, minor: 0, openCount: d.openCount, isSuspended: d.suspended, isReadOnly: d.readOnly, hasInactiveTable: false };
+      },
+      table: async (name: string) => this.dm.get(name)?.table.map((l) => ({ ...l })),
+    };
+  }
+
+  #mounter(): NodeDeps['mounter'] {
+    const info = (target: string): MountInfo | undefined => {
+      const m = this.mounts.get(target);
+      return m && { target, source: m.source, fsType: m.fsType, options: [m.readOnly ? 'ro' : 'rw'], isReadOnly: m.readOnly };
+    };
+    return {
+      probeFilesystem: async (device): Promise<FilesystemProbe> => {
+        const fsType = this.filesystems.get(device);
+        return fsType ? { kind: 'filesystem', sizeBytes: 1, fsType, uuid: undefined, label: undefined } : { kind: 'blank', sizeBytes: 1 };
+      },
+      formatIfBlank: async (device, fsType) => {
+        const existing = this.filesystems.get(device);
+        if (existing === fsType) return { formatted: false };
+        if (existing) throw new FailedPreconditionError(`${device} holds ${existing}`);
+        await this.#hook(`mkfs ${fsType} ${device}`);
+        this.filesystems.set(device, fsType);
+        return { formatted: true };
+      },
+      mount: async (device, target, opts: MountOptions) => {
+        const m = this.mounts.get(target);
+        const readOnly = opts.readOnly ?? false;
+        if (m) {
+          if (m.source === device && m.readOnly === readOnly) return;
+          throw new FailedPreconditionError(`${target} is mounted from ${m.source}`);
+        }
+        await this.#hook(`mount ${device} ${target}${readOnly ? ' ro' : ''}${opts.options?.length ? ` -o ${opts.options.join(',')}` : ''}`);
+        this.mounts.set(target, { source: device, readOnly, fsType: opts.fsType });
+        this.#open(device, +1);
+      },
+      bindMount: async (source, target, opts = {}) => {
+        if (this.mounts.has(target)) return;
+        await this.#hook(`bind ${source} ${target}${opts.readOnly ? ' ro' : ''}`);
+        const below = this.mounts.get(source);
+        const device = below?.source ?? source;
+        this.mounts.set(target, { source: device, readOnly: opts.readOnly ?? false, fsType: below?.fsType ?? 'devtmpfs' });
+        this.#open(device, +1);
+      },
+      unmount: async (target) => {
+        const m = this.mounts.get(target);
+        if (!m) return;
+        await this.#hook(`umount ${target}`);
+        this.mounts.delete(target);
+        this.#open(m.source, -1);
+      },
+      findMount: async (target) => info(target),
+      growFilesystem: async (device, mountPath, fsType) => {
+        await this.#hook(`grow ${fsType} ${device} ${mountPath}`);
+      },
+      getFilesystemStats: async (): Promise<FilesystemStats> => ({ totalBytes: 1000, usedBytes: 100, availableBytes: 900, totalInodes: 64, usedInodes: 11, availableInodes: 53 }),
+      flushBuffers: async (device) => {
+        await this.#hook(`flush ${device}`);
+      },
+    };
+  }
+
+  #open(device: string, delta: number): void {
+    const name = device.startsWith('/dev/mapper/') ? device.slice('/dev/mapper/'.length) : undefined;
+    const d = name ? this.dm.get(name) : undefined;
+    if (d) d.openCount += delta;
+  }
+}
+
+function line(mapping: LinearMapping): DmTableLine {
+  return { startSector: 0, sectors: mapping.sectors, targetType: 'linear', args: [mapping.device, '0'] };
+}
+
+export const silentLog = pino({ level: 'silent' });
