@@ -7,6 +7,7 @@ import { lvmScenario } from './lvm.scenario.ts';
 import { agentVolumesScenario } from './agentVolumes.scenario.ts';
 import { agentStatusScenario } from './agentStatus.scenario.ts';
 import { agentProcessesScenario } from './agentProcesses.scenario.ts';
+import { nodePluginScenario } from './nodePlugin.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -22,4 +23,5 @@ export const scenarios: readonly Scenario[] = [
   agentStatusScenario,
   agentVolumesScenario,
   agentProcessesScenario,
+  nodePluginScenario,
 ];

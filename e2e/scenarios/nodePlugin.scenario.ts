@@ -1,0 +1,290 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Server } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
+import type { AgentTarget } from '../../src/agent/types.ts';
+import type { DerivedChap } from '../../src/chap/index.ts';
+import { buildPublishContext } from '../../src/csi/publishContext.ts';
+import { runReadinessChecks } from '../../src/csi/readiness.ts';
+import { formatObjectId } from '../../src/csi/volumeIds.ts';
+import { Dmsetup } from '../../src/dm/index.ts';
+import { CommandFailedError, ExecaRunner } from '../../src/exec/index.ts';
+import type { CommandRunner } from '../../src/exec/index.ts';
+import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
+import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
+import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
+import { loadCsiProto } from '../../src/grpc/loadProtos.ts';
+import { serve } from '../../src/grpc/serve.ts';
+import type { RunningServer } from '../../src/grpc/serve.ts';
+import { Iscsiadm } from '../../src/iscsi/index.ts';
+import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
+import { Lvm } from '../../src/lvm/index.ts';
+import { Mounter } from '../../src/mount/index.ts';
+import { buildDmName, createNodeService } from '../../src/node/index.ts';
+import type { NodeService } from '../../src/node/index.ts';
+import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import type { Scenario, ScenarioContext } from './Scenario.ts';
+
+const VG = 'vbs-nodeplug';
+const STORE = 'store-e2e';
+const PORTAL = { ip: '127.0.0.4', port: 3260 };
+const IQN_PREFIX = 'iqn.2026-11.io.vbs-e2e-node';
+/** The second "worker": its own initiator name, on its own open-iscsi iface. */
+const WORKER2_IFACE = 'vbs-e2e-w2';
+const WORKER2_INITIATOR = 'iqn.2026-11.io.vbs-e2e:worker-2';
+const MiB = 1024 * 1024;
+const EXT4: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: ['noatime'] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+const BLOCK_RWX: VolumeCapability = { block: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } };
+
+interface Worker {
+  readonly name: string;
+  readonly service: NodeService;
+  readonly server: RunningServer;
+  readonly csi: CsiApi;
+  readonly iface: string | undefined;
+}
+
+/**
+ * The CSI Node service on the real kernel, driven over gRPC as kubelet would, against an
+ * in-process storage agent (AgentVolumes over a loop-file VG and the kernel's LIO):
+ *  1. a filesystem volume: NodeStage (ext4) → NodePublish → write → the agent expands the LV →
+ *     NodeExpandVolume → device and filesystem grown, data intact → stats and health →
+ *     unpublish and unstage, each twice → no session, mount, dm device, node record or stage
+ *     record left;
+ *  2. a raw block volume (MULTI_NODE_MULTI_WRITER) staged and published under two initiator
+ *     names at once (the second node service logs in through its own iface), written from both
+ *     and each side reads the other's write; then both torn down twice.
+ */
+export const nodePluginScenario: Scenario = {
+  name: 'node plugin: stage, publish, online expand, stats and teardown of an ext4 volume; a raw block volume shared by two initiators',
+  timeoutMs: 480_000,
+  async run(ctx) {
+    const { signal } = ctx;
+    const log = pino({ level: 'info', base: null, timestamp: false }, { write: (line: string) => ctx.log(line.trim()) });
+    const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
+    const sh = (file: string, args: readonly string[]) => runner.run({ file, args, timeoutMs: 60_000 }, signal);
+    const lvm = new Lvm({ runner, vgName: VG, thinPoolName: 'pool' });
+    const agent = new AgentVolumes({ lvm, lio: new LioTarget({ configFs: new FsConfigFs() }), chapKey: randomBytes(32), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log: log.child({ c: 'agent' }) });
+    const iscsiadm = new Iscsiadm({ runner });
+    const dmsetup = new Dmsetup({ runner });
+    const mounter = new Mounter({ runner });
+    const kubelet = join(ctx.workDir, 'kubelet');
+    const timings: string[] = [];
+    const t0 = performance.now();
+    const step = (what: string): void => ctx.log(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+    const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      const result = await fn();
+      timings.push(`${what} ${Math.round(performance.now() - started)} ms`);
+      return result;
+    };
+    const workers: Worker[] = [];
+    const volumeIds: string[] = [];
+    let disk: LoopVolumeGroup | undefined;
+
+    try {
+      // Kubelet's directories on a real filesystem, as on a node (vm-test-bed.md: overlay st_dev pitfall).
+      await mkdir(kubelet, { recursive: true });
+      await sh('mount', ['-t', 'tmpfs', 'kubelet', kubelet]);
+      disk = await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: VG, fileMiB: 1024, poolMiB: 512, signal });
+      await agent.reconcile(signal);
+
+      const a = await startWorker(ctx, log, 'worker-1', { initiatorName: undefined, iscsiIface: undefined });
+      workers.push(a);
+      assert.deepEqual(await runReadinessChecks(a.service.readiness, 5_000), { ready: true, problems: [] });
+      const info = await a.csi.node.nodeGetInfo({});
+      assert.equal(info.node_id, a.service.nodeId);
+      step(`node service 1 up as ${info.node_id}`);
+
+      // 1. ext4: stage, publish, write.
+      const vol = await agent.createVolume({ name: `pvc-node-${randomBytes(3).toString('hex')}`, sizeBytes: 64 * MiB, thick: false }, signal);
+      volumeIds.push(vol.id);
+      const volumeId = formatObjectId({ node: STORE, id: vol.id });
+      const exported = await agent.exportVolume({ volumeId: vol.id, initiatorIqn: a.service.nodeId, readOnly: false, mutualChap: true }, signal);
+      const publishContext = toPublishContext(exported.target, exported.chap);
+      const staging = join(kubelet, 'plugins', 'vbs', 'staging', 'fs1');
+      const target = join(kubelet, 'pods', 'pod-1', 'volumes', 'fs1', 'mount');
+      await mkdir(staging, { recursive: true });
+      const stageReq = { volume_id: volumeId, staging_target_path: staging, volume_capability: EXT4, publish_context: publishContext };
+      await timed('NodeStage (login, serial check, dm, mkfs.ext4, mount)', () => a.csi.node.nodeStageVolume(stageReq));
+      await timed('NodeStage again (idempotent)', () => a.csi.node.nodeStageVolume(stageReq));
+      const dmName = buildDmName(a.service.nodeId, volumeId);
+      const staged = await mounter.findMount(staging, signal);
+      assert.equal(staged?.source, `/dev/mapper/${dmName}`, 'the filesystem sits on our dm device');
+      assert.equal(staged?.fsType, 'ext4');
+      assert.ok(staged?.options.includes('noatime'), 'mount_flags applied');
+      const table = await dmsetup.table(dmName, signal);
+      assert.equal(table?.[0]?.sectors, (64 * MiB) / 512);
+      step(`staged ${volumeId} on /dev/mapper/${dmName} (${table?.[0]?.args[0]})`);
+
+      const publishReq = { volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: EXT4, readonly: false };
+      await timed('NodePublish', () => a.csi.node.nodePublishVolume(publishReq));
+      await a.csi.node.nodePublishVolume(publishReq);
+      const data = randomBytes(8 * MiB);
+      await writeFileSynced(join(target, 'data.bin'), data);
+      const checksum = sha256(data);
+      step(`published at ${target}; 8 MiB written`);
+
+      // Expand on the agent, then on the node.
+      await agent.expandVolume(vol.id, 128 * MiB, signal);
+      const expandReq = { volume_id: volumeId, volume_path: target, staging_target_path: staging, capacity_range: { required_bytes: 128 * MiB }, volume_capability: EXT4 };
+      const expanded = await timed('NodeExpandVolume (rescan, dm reload, resize2fs)', () => a.csi.node.nodeExpandVolume(expandReq));
+      assert.equal(expanded.capacity_bytes, 128 * MiB);
+      assert.equal(Number((await sh('blockdev', ['--getsize64', `/dev/mapper/${dmName}`])).stdout.trim()), 128 * MiB, 'the dm device grew');
+      await a.csi.node.nodeExpandVolume(expandReq);
+      const stats = await a.csi.node.nodeGetVolumeStats({ volume_id: volumeId, volume_path: target });
+      const bytes = stats.usage.find((u) => u.unit === 'BYTES');
+      const inodes = stats.usage.find((u) => u.unit === 'INODES');
+      assert.ok(bytes && bytes.total > 110 * MiB && bytes.total <= 128 * MiB, `filesystem grew to about 128 MiB: ${bytes?.total}`);
+      assert.ok(bytes.used >= 8 * MiB, 'the written file counts');
+      assert.ok(inodes && inodes.total > 0 && inodes.used > 0);
+      assert.equal(sha256(await readFile(join(target, 'data.bin'))), checksum, 'data intact after the expansion');
+      await assert.rejects(a.csi.node.nodeGetVolumeStats({ volume_id: volumeId, volume_path: join(kubelet, 'nope') }), (e: { code?: number }) => e.code === 5);
+      const health = await a.csi.node.nodeGetVolumeHealth({ volume_id: volumeId });
+      assert.deepEqual(health.volume_health?.health_statuses, [], 'healthy');
+      step(`expanded to 128 MiB online (fs ${bytes.total} bytes), data intact, stats and health fine`);
+
+      // Teardown, each call twice.
+      const unpublishReq = { volume_id: volumeId, target_path: target };
+      await timed('NodeUnpublish', () => a.csi.node.nodeUnpublishVolume(unpublishReq));
+      await a.csi.node.nodeUnpublishVolume(unpublishReq);
+      const unstageReq = { volume_id: volumeId, staging_target_path: staging };
+      await timed('NodeUnstage (umount, dm remove, scsi delete, logout, record delete)', () => a.csi.node.nodeUnstageVolume(unstageReq));
+      await a.csi.node.nodeUnstageVolume(unstageReq);
+      await assertNothingLeft(ctx, { runner, iscsiadm, dmsetup, mounter }, { targetIqn: exported.target.iqn, dmNames: [dmName], paths: [staging, target], stateDirs: [join(ctx.workDir, 'state-worker-1')] });
+      assert.equal(existsSync(target), false, 'the target directory is removed');
+      step('ext4 volume torn down: no session, mount, dm device, node record or stage record');
+
+      // 2. A raw block volume under two initiator names at once.
+      const b = await startWorker(ctx, log, 'worker-2', { initiatorName: WORKER2_INITIATOR, iscsiIface: WORKER2_IFACE });
+      workers.push(b);
+      const blockVol = await agent.createVolume({ name: `pvc-block-${randomBytes(3).toString('hex')}`, sizeBytes: 32 * MiB, thick: false }, signal);
+      volumeIds.push(blockVol.id);
+      const blockId = formatObjectId({ node: STORE, id: blockVol.id });
+      const sides = [] as { w: Worker; staging: string; target: string }[];
+      for (const w of [a, b]) {
+        const exp = await agent.exportVolume({ volumeId: blockVol.id, initiatorIqn: w.service.nodeId, readOnly: false, mutualChap: false }, signal);
+        const s = { w, staging: join(kubelet, 'plugins', 'vbs', 'staging', `blk-${w.name}`), target: join(kubelet, 'plugins', 'kubernetes.io', 'csi', 'volumeDevices', 'publish', `blk-${w.name}`, 'pod') };
+        await mkdir(s.staging, { recursive: true });
+        const req = { volume_id: blockId, staging_target_path: s.staging, volume_capability: BLOCK_RWX, publish_context: toPublishContext(exp.target, exp.chap) };
+        await timed(`NodeStage block ${w.name}`, () => w.csi.node.nodeStageVolume(req));
+        await w.csi.node.nodeStageVolume(req);
+        const pub = { volume_id: blockId, staging_target_path: s.staging, target_path: s.target, volume_capability: BLOCK_RWX, readonly: false };
+        await timed(`NodePublish block ${w.name}`, () => w.csi.node.nodePublishVolume(pub));
+        await w.csi.node.nodePublishVolume(pub);
+        sides.push(s);
+      }
+      const sessions = (await iscsiadm.listSessionDetails(signal)).filter((s) => s.targetIqn === blockVol.target.iqn);
+      assert.deepEqual(sessions.map((s) => s.ifaceName ?? 'default').sort(), ['default', WORKER2_IFACE].sort(), 'one session per initiator');
+      const [sa, sb] = sides as [(typeof sides)[0], (typeof sides)[0]];
+      const chunkA = randomBytes(MiB);
+      const chunkB = randomBytes(MiB);
+      await ddWrite(runner, ctx, sa.target, chunkA, 0, signal);
+      await ddWrite(runner, ctx, sb.target, chunkB, 1, signal);
+      assert.equal(sha256(await ddRead(runner, ctx, sb.target, 0, signal)), sha256(chunkA), 'worker 2 reads what worker 1 wrote');
+      assert.equal(sha256(await ddRead(runner, ctx, sa.target, 1, signal)), sha256(chunkB), 'worker 1 reads what worker 2 wrote');
+      const blockStats = await b.csi.node.nodeGetVolumeStats({ volume_id: blockId, volume_path: sb.target });
+      assert.deepEqual(blockStats.usage.map((u) => [u.unit, u.total]), [['BYTES', 32 * MiB]]);
+      step('block volume staged under two initiator names, written and read across both');
+
+      for (const s of sides) {
+        for (let i = 0; i < 2; i++) await s.w.csi.node.nodeUnpublishVolume({ volume_id: blockId, target_path: s.target });
+        for (let i = 0; i < 2; i++) await s.w.csi.node.nodeUnstageVolume({ volume_id: blockId, staging_target_path: s.staging });
+      }
+      await assertNothingLeft(ctx, { runner, iscsiadm, dmsetup, mounter }, {
+        targetIqn: blockVol.target.iqn,
+        dmNames: [buildDmName(a.service.nodeId, blockId), buildDmName(WORKER2_INITIATOR, blockId)],
+        paths: sides.flatMap((s) => [s.staging, s.target]),
+        stateDirs: workers.map((w) => join(ctx.workDir, `state-${w.name}`)),
+        ifaces: ['default', WORKER2_IFACE],
+      });
+      step('block volume torn down on both workers');
+      ctx.log(`timings: ${timings.join('; ')}`);
+    } finally {
+      const note = (what: string) => (err: unknown) => ctx.log(`cleanup ${what}: ${String(err)}`);
+      for (const w of workers) {
+        w.csi.close();
+        await w.server.shutdown(1000).catch(note(`server ${w.name}`));
+      }
+      await iscsiadm.deleteIface(WORKER2_IFACE, signal).catch(note('iface'));
+      for (const id of volumeIds) await agent.deleteVolume(id, signal).catch(note(`delete ${id}`));
+      await disk?.destroy(ctx.log);
+      await sh('umount', [kubelet]).catch(note('umount kubelet'));
+    }
+  },
+};
+
+async function startWorker(ctx: ScenarioContext, log: Logger, name: string, opts: { initiatorName: string | undefined; iscsiIface: string | undefined }): Promise<Worker> {
+  const wlog = log.child({ c: name });
+  const service = await createNodeService({ ...opts, zone: 'default', stateDir: join(ctx.workDir, `state-${name}`), deviceWaitMs: 60_000 }, wlog);
+  const server = new Server();
+  server.addService(loadCsiProto().csi.v1.Node.service, service.handlers);
+  const running = await serve({ server, endpoint: { kind: 'unix', path: join(ctx.workDir, `${name}.sock`) }, log: wlog });
+  return { name, service, server: running, csi: connectCsi(running.address, 180_000), iface: opts.iscsiIface };
+}
+
+function toPublishContext(target: AgentTarget, chap: DerivedChap): Record<string, string> {
+  return buildPublishContext({
+    targetPortal: `${target.portal.ip}:${target.portal.port}`,
+    targetIqn: target.iqn,
+    lun: target.lun,
+    serial: target.serial,
+    chapUsername: chap.username,
+    chapPassword: chap.password,
+    ...(chap.mutualUsername !== undefined && chap.mutualPassword !== undefined ? { chapMutualUsername: chap.mutualUsername, chapMutualPassword: chap.mutualPassword } : {}),
+  });
+}
+
+/** No session to the target (on any iface), no node record, no dm device, nothing mounted, no stage record. */
+async function assertNothingLeft(
+  ctx: ScenarioContext,
+  h: { runner: CommandRunner; iscsiadm: Iscsiadm; dmsetup: Dmsetup; mounter: Mounter },
+  w: { targetIqn: string; dmNames: readonly string[]; paths: readonly string[]; stateDirs: readonly string[]; ifaces?: readonly string[] },
+): Promise<void> {
+  const { signal } = ctx;
+  const sessions = (await h.iscsiadm.listSessions(signal)).filter((s) => s.targetIqn === w.targetIqn);
+  assert.deepEqual(sessions, [], 'no session left');
+  const records = await h.runner.run({ file: 'iscsiadm', args: ['-m', 'node', '-T', w.targetIqn], timeoutMs: 15_000, okExitCodes: [0, 21] }, signal);
+  assert.equal(records.exitCode, 21, `no node record left: ${records.stdout}`);
+  for (const name of w.dmNames) assert.equal(await h.dmsetup.info(name, signal), undefined, `dm device ${name} removed`);
+  for (const path of w.paths) assert.equal(await h.mounter.findMount(path, signal), undefined, `nothing mounted at ${path}`);
+  for (const dir of w.stateDirs) assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.json')), [], `no stage record in ${dir}`);
+}
+
+async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes one MiB at MiB offset `seekMiB` with O_DIRECT through the published block target. */
+async function ddWrite(runner: CommandRunner, ctx: ScenarioContext, device: string, data: Uint8Array, seekMiB: number, signal: AbortSignal): Promise<void> {
+  const file = join(ctx.workDir, `chunk-${seekMiB}.bin`);
+  await writeFile(file, data);
+  await runner.run({ file: 'dd', args: [`if=${file}`, `of=${device}`, 'bs=1M', 'count=1', `seek=${seekMiB}`, 'oflag=direct', 'conv=fsync,notrunc'], timeoutMs: 60_000 }, signal);
+}
+
+async function ddRead(runner: CommandRunner, ctx: ScenarioContext, device: string, skipMiB: number, signal: AbortSignal): Promise<Buffer> {
+  const file = join(ctx.workDir, `read-${skipMiB}.bin`);
+  try {
+    await runner.run({ file: 'dd', args: [`if=${device}`, `of=${file}`, 'bs=1M', 'count=1', `skip=${skipMiB}`, 'iflag=direct'], timeoutMs: 60_000 }, signal);
+  } catch (err: unknown) {
+    if (err instanceof CommandFailedError) throw new Error(`reading ${device}: ${err.message}`);
+    throw err;
+  }
+  return readFile(file);
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
