@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
 import { CommandFailedError } from '../exec/index.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { deleteScsiDisk, readBlockGeometry } from './blockDevices.ts';
+import { deleteScsiDisk, readBlockGeometry, readDeviceSectors } from './blockDevices.ts';
 import { Dmsetup, dmDevicePath } from './Dmsetup.ts';
 import { parseDmInfo, parseDmTable } from './parseDmsetup.ts';
 
@@ -90,6 +90,10 @@ describe('readBlockGeometry and deleteScsiDisk', () => {
       await writeFile(join(sysRoot, 'block', 'sdb', 'dev'), '8:16\n');
       assert.deepEqual(await readBlockGeometry('sdb', { sysRoot }), { sectors: 204800, majorMinor: '8:16' });
       assert.equal(await readBlockGeometry('sdz', { sysRoot }), undefined);
+      await mkdir(join(sysRoot, 'dev', 'block', '8:16'), { recursive: true });
+      await writeFile(join(sysRoot, 'dev', 'block', '8:16', 'size'), '204800\n');
+      assert.equal(await readDeviceSectors('8:16', { sysRoot }), 204800);
+      assert.equal(await readDeviceSectors('8:32', { sysRoot }), undefined);
       assert.equal(await deleteScsiDisk('sdb', { sysRoot }), true);
       assert.equal(await readFile(join(sysRoot, 'block', 'sdb', 'device', 'delete'), 'utf8'), '1');
       assert.equal(await deleteScsiDisk('sdz', { sysRoot }), false);
