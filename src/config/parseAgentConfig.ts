@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
+import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
 import { parseEndpoint } from '../grpc/endpoint.ts';
 import type { Endpoint } from '../grpc/endpoint.ts';
 
@@ -83,7 +84,10 @@ export function parseAgentConfig(value: (name: AgentOptionName) => string | unde
   }
 
   const nodeName = value('storage-node-name') ?? defaultNodeName ?? '';
-  if (!/^[\x21-\x7e]{1,128}$/.test(nodeName)) errors.push('--storage-node-name / VBS_STORAGE_NODE_NAME (or --node-id) must be 1-128 printable ASCII characters');
+  // The name goes into every CSI volume id (<storage node>/<LV>), within CSI's 128 bytes.
+  if (!isStorageNodeName(nodeName)) {
+    errors.push(`--storage-node-name / VBS_STORAGE_NODE_NAME (or --node-id) ${JSON.stringify(nodeName)} must be a lowercase DNS name (a-z, 0-9, '-', '.') of at most ${MAX_STORAGE_NODE_NAME} characters`);
+  }
 
   const vgName = required('vg');
   if (vgName && !LV_OR_VG_NAME.test(vgName)) errors.push(`--vg ${JSON.stringify(vgName)} is not a valid LVM volume group name`);

@@ -2,9 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from './parseConfig.ts';
 
+const CONTROLLER_FLAGS = ['--agents', '10.0.0.5:9500', '--tls-ca', '/etc/vbs/ca.crt', '--client-tls-cert', '/etc/vbs/c.crt', '--client-tls-key', '/etc/vbs/c.key'];
+
 describe('parseConfig', () => {
   test('uses the defaults when only a role is given', () => {
-    const r = parseConfig(['controller'], {});
+    const r = parseConfig(['controller', ...CONTROLLER_FLAGS], {});
     assert.ok(r.ok);
     assert.deepEqual(r.config.endpoint, { kind: 'unix', path: '/csi/csi.sock' });
     assert.equal(r.config.driverName, 'vbs.csi.io');
@@ -58,8 +60,8 @@ describe('parseConfig', () => {
   }
 
   test('accepts a 63-character driver name and refuses 64', () => {
-    assert.ok(parseConfig(['controller', '--driver-name', `a${'b'.repeat(61)}c`], {}).ok);
-    assert.ok(!parseConfig(['controller', '--driver-name', `a${'b'.repeat(62)}c`], {}).ok);
+    assert.ok(parseConfig(['controller', ...CONTROLLER_FLAGS, '--driver-name', `a${'b'.repeat(61)}c`], {}).ok);
+    assert.ok(!parseConfig(['controller', ...CONTROLLER_FLAGS, '--driver-name', `a${'b'.repeat(62)}c`], {}).ok);
   });
 });
 
@@ -108,7 +110,50 @@ describe('parseConfig for the storage agent', () => {
   }
 
   test('leaves the agent section out for roles that do not run it', () => {
-    const r = parseConfig(['controller'], {});
+    const r = parseConfig(['controller', ...CONTROLLER_FLAGS], {});
     assert.ok(r.ok && r.config.agent === undefined);
+  });
+});
+
+describe('parseConfig for the controller', () => {
+  test('reads a fixed agent list and the client certificate', () => {
+    const r = parseConfig(['controller', ...CONTROLLER_FLAGS, '--agents', '10.0.0.5:9500,[fd00::7]:9500,agent-b.example:9500'], {});
+    assert.ok(r.ok);
+    assert.deepEqual(r.config.controller?.agentAddresses, ['10.0.0.5:9500', '[fd00::7]:9500', 'agent-b.example:9500']);
+    assert.equal(r.config.controller?.tls.certPath, '/etc/vbs/c.crt');
+    assert.equal(r.config.controller?.statusIntervalMs, 10_000);
+  });
+
+  test('reads DNS discovery from the environment', () => {
+    const r = parseConfig(['controller', '--tls-ca', '/ca', '--client-tls-cert', '/c', '--client-tls-key', '/k'], { VBS_AGENTS_DNS: 'vbs-csi-agent.vbs-system.svc:9500' });
+    assert.ok(r.ok);
+    assert.deepEqual(r.config.controller?.agentsDns, { host: 'vbs-csi-agent.vbs-system.svc', port: 9500 });
+    assert.deepEqual(r.config.controller?.agentAddresses, []);
+  });
+
+  test('reports a missing agent source, bad addresses and missing certificates at once', () => {
+    const r = parseConfig(['controller'], {});
+    assert.ok(!r.ok);
+    assert.ok(r.errors.some((e) => e.includes('--agents host:port')));
+    assert.ok(r.errors.some((e) => e.startsWith('--tls-ca is required')));
+    assert.ok(r.errors.some((e) => e.startsWith('--client-tls-cert is required')));
+    const bad = parseConfig(['controller', ...CONTROLLER_FLAGS, '--agents', 'nohost,1.2.3.4:99999'], {});
+    assert.ok(!bad.ok && bad.errors.filter((e) => e.startsWith('--agents:')).length === 2);
+  });
+
+  test('refuses --agents together with --agents-dns', () => {
+    const r = parseConfig(['controller', ...CONTROLLER_FLAGS, '--agents-dns', 'a.svc:9500'], {});
+    assert.ok(!r.ok && r.errors.some((e) => e.includes('exclusive')));
+  });
+
+  test('all-in-one calls its own agent with the agent certificate unless told otherwise', () => {
+    const r = parseConfig(
+      ['all-in-one', '--node-id', 'n1', '--initiator-name', 'iqn.2026-11.io.test:n1', '--vg', 'vg1', '--portal', '127.0.0.2', '--agent-listen', 'tcp://0.0.0.0:9600',
+        '--tls-ca', '/ca', '--tls-cert', '/a.crt', '--tls-key', '/a.key', '--chap-key-file', '/chap'],
+      {},
+    );
+    assert.ok(r.ok, !r.ok ? r.errors.join('; ') : '');
+    assert.deepEqual(r.config.controller?.agentAddresses, ['127.0.0.1:9600']);
+    assert.deepEqual(r.config.controller?.tls, { caPath: '/ca', certPath: '/a.crt', keyPath: '/a.key' });
   });
 });

@@ -5,6 +5,10 @@ import { LOG_LEVELS } from '../log/createLogger.ts';
 import type { LogLevel } from '../log/createLogger.ts';
 import { AGENT_OPTIONS, parseAgentConfig } from './parseAgentConfig.ts';
 import type { AgentConfig, AgentOptionName } from './parseAgentConfig.ts';
+import { CONTROLLER_OPTIONS, parseControllerConfig } from './parseControllerConfig.ts';
+import { NODE_OPTIONS, parseNodeConfig } from './parseNodeConfig.ts';
+import type { NodeConfig, NodeOptionName } from './parseNodeConfig.ts';
+import type { ControllerConfig, ControllerOptionName } from './parseControllerConfig.ts';
 
 export const ROLES = ['controller', 'node', 'agent', 'all-in-one'] as const;
 export type Role = (typeof ROLES)[number];
@@ -23,6 +27,10 @@ export interface DriverConfig {
   readonly shutdownGraceMs: number;
   /** Set for roles that run the storage agent (agent, all-in-one). */
   readonly agent: AgentConfig | undefined;
+  /** Set for roles that run the Controller service (controller, all-in-one). */
+  readonly controller: ControllerConfig | undefined;
+  /** Set for roles that run the Node service (node, all-in-one). */
+  readonly node: NodeConfig | undefined;
 }
 
 export type ParseResult = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly errors: readonly string[] };
@@ -35,8 +43,8 @@ const COMMON_OPTIONS = {
   'log-level': { env: 'VBS_LOG_LEVEL', fallback: 'info' },
   'shutdown-grace-seconds': { env: 'VBS_SHUTDOWN_GRACE_SECONDS', fallback: '30' },
 } as const;
-const OPTIONS = { ...COMMON_OPTIONS, ...AGENT_OPTIONS } as const;
-type OptionName = keyof typeof COMMON_OPTIONS | AgentOptionName;
+const OPTIONS = { ...COMMON_OPTIONS, ...AGENT_OPTIONS, ...CONTROLLER_OPTIONS, ...NODE_OPTIONS } as const;
+type OptionName = keyof typeof COMMON_OPTIONS | AgentOptionName | ControllerOptionName | NodeOptionName;
 
 /** CSI: at most 63 characters, domain-name notation, alphanumeric at both ends. */
 const DRIVER_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/;
@@ -54,6 +62,10 @@ export function usageText(): string {
   for (const [name, o] of Object.entries(COMMON_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required for node, all-in-one)'}`);
   lines.push('storage agent options (agent, all-in-one):');
   for (const [name, o] of Object.entries(AGENT_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required)'}`);
+  lines.push('node options (node, all-in-one):');
+  for (const [name, o] of Object.entries(NODE_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(see docs/node-plugin.md)'}`);
+  lines.push('controller options (controller, all-in-one; also --tls-ca):');
+  for (const [name, o] of Object.entries(CONTROLLER_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(see README)'}`);
   return lines.join('\n');
 }
 
@@ -116,7 +128,16 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const runsAgent = role === 'agent' || role === 'all-in-one';
   const agent = runsAgent ? parseAgentConfig(value, nodeId, errors) : undefined;
 
-  if (errors.length > 0 || !role || !endpoint || !logLevel || (runsAgent && !agent)) return { ok: false, errors };
+  const runsController = role === 'controller' || role === 'all-in-one';
+  // all-in-one's controller calls its own agent, over the same mutual TLS as in a cluster.
+  const localAgent = role === 'all-in-one' && agent?.listen.kind === 'tcp' ? [`${agent.listen.host === '0.0.0.0' ? '127.0.0.1' : agent.listen.host}:${agent.listen.port}`] : [];
+  const controller = runsController ? parseControllerConfig(value, { defaultAgents: localAgent, useAgentTls: role === 'all-in-one' }, errors) : undefined;
+
+  const node = needsNodeId ? parseNodeConfig(value, errors) : undefined;
+
+  if (errors.length > 0 || !role || !endpoint || !logLevel || (runsAgent && !agent) || (runsController && !controller) || (needsNodeId && !node)) {
+    return { ok: false, errors };
+  }
   return {
     ok: true,
     config: Object.freeze({
@@ -127,6 +148,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       logLevel,
       shutdownGraceMs: grace * 1000,
       agent,
+      controller,
+      node,
     }),
   };
 }

@@ -29,6 +29,8 @@ describe('Identity service over a unix socket', () => {
       logLevel: 'silent',
       shutdownGraceMs: 1000,
       agent: undefined,
+      controller: undefined,
+      node: undefined,
     };
     running = await startDriver(config, pino({ level: 'silent' }), {
       version: '1.2.3',

@@ -9,6 +9,9 @@ import type { RunningServer } from '../grpc/serve.ts';
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
 import { initiatorNameCheck, kernelModuleCheck, lioConfigfsCheck } from './checks.ts';
 import { startAgent } from './startAgent.ts';
+import { startController } from './startController.ts';
+import type { RunningController } from './startController.ts';
+import { createNodeService } from '../node/index.ts';
 
 /** What one role contributes to the process: readiness checks and plugin capabilities. */
 export interface RoleParts {
@@ -16,9 +19,18 @@ export interface RoleParts {
   readonly capabilities: readonly PluginCapability[];
 }
 
+const CONTROLLER_PLUGIN_CAPABILITIES: readonly PluginCapability[] = [
+  { service: { type: 'CONTROLLER_SERVICE' } },
+  // Volumes carry a zone and node plugins report theirs (src/csi/nodeIds.ts).
+  { service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } },
+  // A volume grows while published: the LV grows on the agent, the node rescans and grows the filesystem.
+  { volume_expansion: { type: 'ONLINE' } },
+];
+
 /**
- * The parts of each role. The Controller and Node services are not served yet, so no role
- * advertises CONTROLLER_SERVICE: a CO would call RPCs that answer UNIMPLEMENTED.
+ * The readiness checks and plugin capabilities of each role. The controller has no readiness
+ * check of its own: the livenessprobe sidecar restarts a plugin that is not ready, and restarting
+ * the controller because a storage node is down would help nobody.
  */
 export function roleParts(config: DriverConfig): RoleParts {
   const node: RoleParts = { readiness: [initiatorNameCheck(), kernelModuleCheck('iscsi_tcp')], capabilities: [] };
@@ -26,7 +38,7 @@ export function roleParts(config: DriverConfig): RoleParts {
     readiness: [lioConfigfsCheck(), kernelModuleCheck('target_core_iblock'), kernelModuleCheck('dm_thin_pool')],
     capabilities: [],
   };
-  const controller: RoleParts = { readiness: [], capabilities: [] };
+  const controller: RoleParts = { readiness: [], capabilities: CONTROLLER_PLUGIN_CAPABILITIES };
   switch (config.role) {
     case 'controller':
       return controller;
@@ -55,28 +67,36 @@ export interface RunningDriver {
  */
 export async function startDriver(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }): Promise<RunningDriver> {
   const agent = config.agent ? await startAgent(config.agent, log) : undefined;
+  let controller: RunningController | undefined;
   try {
     const parts = opts.parts ?? roleParts(config);
     const csi = loadCsiProto();
     const server = new Server();
+    const node = config.node ? await createNodeService(config.node, log.child({ component: 'node' })) : undefined;
+    controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' })) : undefined;
     server.addService(
       csi.csi.v1.Identity.service,
       createIdentityHandlers({
         driverName: config.driverName,
         vendorVersion: opts.version,
         capabilities: parts.capabilities,
-        readiness: [...parts.readiness, ...(agent ? [agent.readiness] : [])],
+        readiness: [...parts.readiness, ...(node?.readiness ?? []), ...(agent ? [agent.readiness] : [])],
         log,
       }),
     );
+    if (controller) server.addService(csi.csi.v1.Controller.service, controller.handlers);
+    if (node) server.addService(csi.csi.v1.Node.service, node.handlers);
     const running: RunningServer = await serve({ server, endpoint: config.endpoint, log });
+    const started = controller;
     return {
       address: running.address,
       async shutdown(graceMs: number) {
         await Promise.all([running.shutdown(graceMs), agent?.stop(graceMs)]);
+        started?.stop();
       },
     };
   } catch (err: unknown) {
+    controller?.stop();
     await agent?.stop(0);
     throw err;
   }

@@ -40,6 +40,7 @@ export function volumeToWire(v: AgentVolume): Volume {
     created_at: timestampOf(v.createdAt),
     target: targetToWire(v.target),
     initiators: v.initiators.map((i) => i.iqn),
+    initiator_details: v.initiators.map((i) => ({ iqn: i.iqn, read_only: i.readOnly, mutual_chap: i.mutualChap })),
   };
 }
 

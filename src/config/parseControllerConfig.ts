@@ -1,0 +1,90 @@
+import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
+
+export interface ControllerConfig {
+  /** Agents at fixed addresses (host:port), or none when DNS discovery is used. */
+  readonly agentAddresses: readonly string[];
+  /** A DNS name (the agents' headless Service) whose every address is an agent, and their port. */
+  readonly agentsDns: { readonly host: string; readonly port: number } | undefined;
+  /** Check agent certificates against this name instead of the address dialled (DNS discovery gives pod IPs). */
+  readonly agentServerName: string | undefined;
+  readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string };
+  readonly statusIntervalMs: number;
+}
+
+/** The controller's options: flag name → environment variable and default (undefined = required or optional, see parse). */
+export const CONTROLLER_OPTIONS = {
+  agents: { env: 'VBS_AGENTS', fallback: undefined },
+  'agents-dns': { env: 'VBS_AGENTS_DNS', fallback: undefined },
+  'agent-server-name': { env: 'VBS_AGENT_SERVER_NAME', fallback: undefined },
+  'client-tls-cert': { env: 'VBS_CLIENT_TLS_CERT', fallback: undefined },
+  'client-tls-key': { env: 'VBS_CLIENT_TLS_KEY', fallback: undefined },
+  'status-interval-seconds': { env: 'VBS_STATUS_INTERVAL_SECONDS', fallback: '10' },
+} as const;
+export type ControllerOptionName = keyof typeof CONTROLLER_OPTIONS;
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** host:port with an IP, a bracketed IPv6 address or a host name, and a port. */
+export function parseHostPort(text: string): { readonly host: string; readonly port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  if (m[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !HOST_NAME.test(host)) return undefined;
+  return { host, port };
+}
+
+/**
+ * Validates the controller section (pure). Agents come from --agents (a fixed list) or
+ * --agents-dns (a headless Service), not both. The client certificate defaults to the agent's
+ * own (`fallbackTls`) in all-in-one, where one certificate with both usages serves both sides.
+ */
+export function parseControllerConfig(
+  value: (name: ControllerOptionName | 'tls-ca' | 'tls-cert' | 'tls-key') => string | undefined,
+  opts: { readonly defaultAgents: readonly string[]; readonly useAgentTls: boolean },
+  errors: string[],
+): ControllerConfig | undefined {
+  const start = errors.length;
+  const list = value('agents');
+  const dnsText = value('agents-dns');
+  if (list !== undefined && dnsText !== undefined) errors.push('--agents and --agents-dns are exclusive: give a fixed list or a DNS name');
+  const agentAddresses: string[] = [];
+  for (const item of (list ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    if (parseHostPort(item)) agentAddresses.push(item);
+    else errors.push(`--agents: ${JSON.stringify(item)} is not host:port`);
+  }
+  let agentsDns: ControllerConfig['agentsDns'];
+  if (dnsText !== undefined) {
+    agentsDns = parseHostPort(dnsText);
+    if (!agentsDns) errors.push(`--agents-dns ${JSON.stringify(dnsText)} is not host:port (e.g. vbs-csi-agent.vbs-system.svc:9500)`);
+  }
+  if (list === undefined && dnsText === undefined) {
+    if (opts.defaultAgents.length > 0) agentAddresses.push(...opts.defaultAgents);
+    else errors.push('the controller needs its storage agents: --agents host:port[,host:port...] or --agents-dns <headless service>:<port>');
+  }
+  const serverName = value('agent-server-name');
+  if (serverName !== undefined && !HOST_NAME.test(serverName)) errors.push(`--agent-server-name ${JSON.stringify(serverName)} is not a host name`);
+
+  const file = (name: 'tls-ca' | 'client-tls-cert' | 'client-tls-key', fallback: 'tls-cert' | 'tls-key' | undefined): string => {
+    const v = value(name) ?? (opts.useAgentTls && fallback ? value(fallback) : undefined);
+    if (v === undefined || v === '') errors.push(`--${name} is required: the controller calls the agents with mutual TLS (vbs-csi certs --client controller)`);
+    else if (!isAbsolute(v) && !v.startsWith('.')) errors.push(`--${name} ${JSON.stringify(v)}: expected a file path`);
+    return v ?? '';
+  };
+  const tls = { caPath: file('tls-ca', undefined), certPath: file('client-tls-cert', 'tls-cert'), keyPath: file('client-tls-key', 'tls-key') };
+
+  const intervalText = value('status-interval-seconds') ?? '10';
+  const interval = Number(intervalText);
+  if (!/^\d+$/.test(intervalText) || interval < 1 || interval > 3600) errors.push(`--status-interval-seconds ${JSON.stringify(intervalText)}: expected 1 to 3600`);
+
+  if (errors.length > start) return undefined;
+  return Object.freeze({
+    agentAddresses: Object.freeze(agentAddresses),
+    agentsDns,
+    agentServerName: serverName,
+    tls: Object.freeze(tls),
+    statusIntervalMs: interval * 1000,
+  });
+}

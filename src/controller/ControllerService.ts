@@ -1,0 +1,446 @@
+import type { Logger } from 'pino';
+import type { AgentSnapshot, AgentVolume } from '../agent/types.ts';
+import { isReadOnlyMode, isSingleNodeMode } from '../csi/volumeCapabilities.ts';
+import type { Capability } from '../csi/volumeCapabilities.ts';
+import { DEFAULT_ZONE, parseNodeId } from '../csi/nodeIds.ts';
+import { buildPublishContext } from '../csi/publishContext.ts';
+import { formatObjectId, parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
+import type { ObjectRef } from '../csi/volumeIds.ts';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  OutOfRangeError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from '../errors.ts';
+import { KeyedLocks } from '../locks/index.ts';
+import { buildLvName } from '../lvm/index.ts';
+import { PlacementReservations, choosePlacement } from '../placement/index.ts';
+import type { PlacementRequest } from '../placement/index.ts';
+import { XFS_MIN_BYTES, chooseVolumeSize, fitsRange } from './capacityRange.ts';
+import type { CapacityRange } from './capacityRange.ts';
+import type { StorageAgent } from './StorageAgent.ts';
+import type { StorageNodes } from './StorageNodes.ts';
+import type { VolumeParameters } from './volumeParameters.ts';
+
+/** A content source, resolved: the object, its node and the size a new volume needs at least. */
+interface ResolvedSource {
+  readonly kind: 'snapshot' | 'volume';
+  readonly ref: ObjectRef;
+  readonly sizeBytes: number;
+}
+
+export interface CreateVolumeInput {
+  readonly name: string;
+  readonly capacityRange: CapacityRange;
+  readonly capabilities: readonly Capability[];
+  readonly parameters: VolumeParameters;
+  readonly source: { readonly kind: 'snapshot' | 'volume'; readonly id: string } | undefined;
+  readonly requisiteZones: readonly string[] | undefined;
+  readonly preferredZones: readonly string[] | undefined;
+}
+
+export interface ControllerVolume {
+  readonly volumeId: string;
+  readonly node: string;
+  readonly zone: string;
+  readonly volume: AgentVolume;
+}
+
+export interface ControllerSnapshot {
+  readonly snapshotId: string;
+  readonly sourceVolumeId: string;
+  readonly snapshot: AgentSnapshot;
+}
+
+export interface ControllerServiceOptions {
+  readonly nodes: StorageNodes;
+  readonly log: Logger;
+  /** Placement polls the agents again when its figures are older than this. */
+  readonly statusMaxAgeMs: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The CSI controller's logic over the storage agents, with no gRPC in it (controllerHandlers.ts
+ * adapts it). Every object is found again from its id, which names its storage node: there is no
+ * database, and the agents' LV tags are the record, so a restarted controller carries on.
+ *
+ * Locks fail fast (ABORTED): CreateVolume and CreateSnapshot by name, everything else by volume or
+ * snapshot id, so operations on one volume are serialized and different volumes run in parallel.
+ */
+export class ControllerService {
+  readonly #nodes: StorageNodes;
+  readonly #log: Logger;
+  readonly #locks = new KeyedLocks();
+  readonly #reservations: PlacementReservations;
+  readonly #statusMaxAgeMs: number;
+
+  constructor(opts: ControllerServiceOptions) {
+    this.#nodes = opts.nodes;
+    this.#log = opts.log;
+    this.#statusMaxAgeMs = opts.statusMaxAgeMs;
+    this.#reservations = new PlacementReservations({ now: opts.now ?? (() => performance.now()) });
+  }
+
+  /**
+   * CreateVolume:
+   *  1. lock the name; look for a volume of that name on every agent (its LV id is derived from
+   *     the name): compatible → return it, else ALREADY_EXISTS; an agent still creating it → ABORTED
+   *  2. resolve a content source: a clone or restore lands on its source's node
+   *  3. choose a node (placement: room after reservations, then lowest I/O load) and reserve the
+   *     bytes until the node's status includes the new volume, so a burst spreads out
+   *  4. the agent creates and exports it; an agent that says RESOURCE_EXHAUSTED (our figures were
+   *     stale) is left out and placement runs once more on fresh figures
+   */
+  async createVolume(input: CreateVolumeInput, log: Logger = this.#log): Promise<ControllerVolume> {
+    return this.#locks.runExclusive(`volume-name:${input.name}`, async () => {
+      const source = input.source ? await this.#resolveSource(input.source) : undefined;
+      if (source && !input.parameters.thin) throw new InvalidArgumentError('a clone or a restore is a thin snapshot of its source; it cannot use provisioning=thick');
+      const existing = await this.#findByName(input.name, 'volume');
+      if (existing) return this.#checkCompatible(existing, input, source);
+
+      const minimumBytes = input.capabilities.some((c) => c.access === 'mount' && c.fsType === 'xfs') ? XFS_MIN_BYTES : 0;
+      const excluded = new Set<string>();
+      for (let attempt = 1; ; attempt++) {
+        await this.#nodes.ensureFresh(attempt === 1 ? this.#statusMaxAgeMs : 0);
+        const candidates = this.#nodes.candidates().filter((c) => !excluded.has(c.name));
+        const probeSize = chooseVolumeSize(input.capacityRange, { minimumBytes, ...(source ? { sourceBytes: source.sizeBytes } : {}), extentSizeBytes: 1 });
+        const request: PlacementRequest = {
+          sizeBytes: probeSize,
+          thin: input.parameters.thin,
+          requiredLabels: input.parameters.requiredLabels,
+          ...(input.requisiteZones ? { requisiteZones: input.requisiteZones } : {}),
+          ...(input.preferredZones ? { preferredZones: input.preferredZones } : {}),
+          ...(source ? { onlyNode: source.ref.node } : {}),
+        };
+        const takenAt = new Map(candidates.map((c) => [c.name, c.statusTakenAtMs]));
+        const decision = choosePlacement(candidates, request, (node, thin) => this.#reservations.reservedBytes(node, thin, takenAt.get(node) ?? 0));
+        log.debug({ name: input.name, placement: decision.explanation }, 'placement');
+        const status = this.#nodes.status(decision.node);
+        const sizeBytes = chooseVolumeSize(input.capacityRange, { minimumBytes, ...(source ? { sourceBytes: source.sizeBytes } : {}), extentSizeBytes: status?.extentSizeBytes ?? 0 });
+        const agent = await this.#nodes.agentOf(decision.node);
+        const reservation = this.#reservations.reserve(decision.node, sizeBytes, input.parameters.thin);
+        try {
+          const volume = await agent.createVolume({
+            name: input.name,
+            sizeBytes,
+            thick: !input.parameters.thin,
+            ...(source ? { contentSource: { kind: source.kind, id: source.ref.id } } : {}),
+          });
+          this.#reservations.settle(reservation);
+          log.info({ name: input.name, volumeId: formatObjectId({ node: decision.node, id: volume.id }), sizeBytes: volume.sizeBytes, node: decision.node }, 'volume created');
+          return this.#toControllerVolume(decision.node, volume);
+        } catch (err: unknown) {
+          this.#reservations.release(reservation);
+          if (err instanceof ResourceExhaustedError && attempt === 1 && !source) {
+            log.info({ node: decision.node, err: err.message }, 'the agent refused for lack of space; placing again on fresh figures');
+            excluded.add(decision.node);
+            continue;
+          }
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** DeleteVolume: an id that is not ours, or a volume already gone, is success (CSI). */
+  async deleteVolume(volumeId: string): Promise<void> {
+    const ref = parseVolumeId(volumeId);
+    if (!ref) return;
+    await this.#locks.runExclusive(volumeId, async () => {
+      const agent = await this.#agentOrUndefined(ref.node);
+      if (!agent) return;
+      let volume: AgentVolume | undefined;
+      try {
+        volume = await agent.getVolume(ref.id);
+      } catch (err: unknown) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      if (volume && volume.initiators.length > 0) {
+        throw new FailedPreconditionError(
+          `volume ${volumeId} is still published to ${volume.initiators.map((i) => i.iqn).join(', ')}; ControllerUnpublishVolume it first`,
+        );
+      }
+      // Also when the LV is gone: the agent removes a target a crash may have left behind.
+      await agent.deleteVolume(ref.id);
+    });
+  }
+
+  /** ControllerExpandVolume: grows to at least requiredBytes (whole extents), never shrinks. */
+  async expandVolume(volumeId: string, range: CapacityRange): Promise<AgentVolume> {
+    const ref = this.#requireVolumeRef(volumeId);
+    if (range.requiredBytes <= 0) throw new InvalidArgumentError('capacity_range.required_bytes is required to expand a volume');
+    return this.#locks.runExclusive(volumeId, async () => {
+      const agent = await this.#requireAgent(ref.node, volumeId);
+      const current = await agent.getVolume(ref.id);
+      if (current.sizeBytes >= range.requiredBytes) {
+        if (range.limitBytes > 0 && current.sizeBytes > range.limitBytes) {
+          throw new OutOfRangeError(`volume ${volumeId} is already ${current.sizeBytes} bytes, above limit_bytes ${range.limitBytes}; volumes never shrink`);
+        }
+        return current;
+      }
+      const extent = this.#nodes.status(ref.node)?.extentSizeBytes ?? 0;
+      const sizeBytes = chooseVolumeSize(range, { minimumBytes: 0, extentSizeBytes: extent });
+      return agent.expandVolume(ref.id, sizeBytes);
+    });
+  }
+
+  /**
+   * ControllerPublishVolume: lets the node's initiator (its node id) log in to the volume, with
+   * CHAP credentials derived for that volume and initiator. A single-node mode published to
+   * another node is FAILED_PRECONDITION; the same node with other read-only-ness is ALREADY_EXISTS.
+   */
+  async publishVolume(volumeId: string, nodeId: string, capability: Capability, readonlyFlag: boolean): Promise<Record<string, string>> {
+    const ref = this.#requireVolumeRef(volumeId);
+    const iqn = parseNodeId(nodeId);
+    if (!iqn) throw new NotFoundError(`node ${JSON.stringify(nodeId)} is not a node of this driver: its node ids are iSCSI initiator names (iqn.…)`);
+    return this.#locks.runExclusive(volumeId, async () => {
+      const agent = await this.#requireAgent(ref.node, volumeId);
+      const volume = await agent.getVolume(ref.id);
+      const readOnly = readonlyFlag || isReadOnlyMode(capability.mode);
+      const mine = volume.initiators.find((i) => i.iqn === iqn);
+      if (mine && mine.readOnly !== readOnly) {
+        throw new AlreadyExistsError(`volume ${volumeId} is already published to ${iqn} ${mine.readOnly ? 'read-only' : 'read-write'}; unpublish it before publishing it ${readOnly ? 'read-only' : 'read-write'}`);
+      }
+      const others = volume.initiators.filter((i) => i.iqn !== iqn).map((i) => i.iqn);
+      if (isSingleNodeMode(capability.mode) && others.length > 0) {
+        throw new FailedPreconditionError(`volume ${volumeId} is published to ${others.join(', ')} and its access mode ${capability.mode} allows one node`);
+      }
+      const { target, chap } = await agent.exportVolume({ volumeId: ref.id, initiatorIqn: iqn, readOnly, mutualChap: false });
+      const host = target.portal.ip.includes(':') ? `[${target.portal.ip}]` : target.portal.ip;
+      return buildPublishContext({
+        targetPortal: `${host}:${target.portal.port}`,
+        targetIqn: target.iqn,
+        lun: target.lun,
+        serial: target.serial,
+        chapUsername: chap.username,
+        chapPassword: chap.password,
+        ...(chap.mutualUsername !== undefined && chap.mutualPassword !== undefined ? { chapMutualUsername: chap.mutualUsername, chapMutualPassword: chap.mutualPassword } : {}),
+      });
+    });
+  }
+
+  /**
+   * ControllerUnpublishVolume: removes the node's ACL, which ends its sessions (the fence, field
+   * notes 5.4). No node id: every node. A volume or node that is not there is success; an agent
+   * that cannot be reached is UNAVAILABLE, never a success that did not fence.
+   */
+  async unpublishVolume(volumeId: string, nodeId: string): Promise<void> {
+    const ref = parseVolumeId(volumeId);
+    if (!ref) return;
+    const iqn = nodeId === '' ? undefined : parseNodeId(nodeId);
+    if (nodeId !== '' && !iqn) return;
+    await this.#locks.runExclusive(volumeId, async () => {
+      const agent = await this.#agentOrUndefined(ref.node);
+      if (!agent) return;
+      let volume: AgentVolume;
+      try {
+        volume = await agent.getVolume(ref.id);
+      } catch (err: unknown) {
+        if (err instanceof NotFoundError) return;
+        throw err;
+      }
+      const initiators = iqn ? [iqn] : volume.initiators.map((i) => i.iqn);
+      for (const initiator of initiators) await agent.unexportVolume({ volumeId: ref.id, initiatorIqn: initiator });
+    });
+  }
+
+  async getVolume(volumeId: string): Promise<ControllerVolume> {
+    const ref = this.#requireVolumeRef(volumeId);
+    const agent = await this.#requireAgent(ref.node, volumeId);
+    return this.#toControllerVolume(ref.node, await agent.getVolume(ref.id));
+  }
+
+  /** Every volume on every agent, sorted by id; UNAVAILABLE when an agent cannot be asked (a partial list would mislead). */
+  async listVolumes(): Promise<ControllerVolume[]> {
+    const agents = await this.#allAgents();
+    const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listVolumes()).map((v) => this.#toControllerVolume(name, v))));
+    return lists.flat().sort((a, b) => compare(a.volumeId, b.volumeId));
+  }
+
+  /**
+   * CreateSnapshot: lock the name; a snapshot of that name anywhere is returned when it is of the
+   * same volume, ALREADY_EXISTS otherwise; else the source's agent takes a thin snapshot.
+   */
+  async createSnapshot(name: string, sourceVolumeId: string): Promise<ControllerSnapshot> {
+    const ref = this.#requireVolumeRef(sourceVolumeId);
+    return this.#locks.runExclusive(`snapshot-name:${name}`, async () => {
+      const existing = await this.#findByName(name, 'snapshot');
+      if (existing) {
+        const snap = this.#toControllerSnapshot(existing.node, existing.object);
+        if (snap.sourceVolumeId !== sourceVolumeId) throw new AlreadyExistsError(`snapshot ${JSON.stringify(name)} already exists, of volume ${snap.sourceVolumeId}`);
+        return snap;
+      }
+      const agent = await this.#requireAgent(ref.node, sourceVolumeId);
+      return this.#toControllerSnapshot(ref.node, await agent.createSnapshot({ name, sourceVolumeId: ref.id }));
+    });
+  }
+
+  async deleteSnapshot(snapshotId: string): Promise<void> {
+    const ref = parseSnapshotId(snapshotId);
+    if (!ref) return;
+    await this.#locks.runExclusive(snapshotId, async () => {
+      const agent = await this.#agentOrUndefined(ref.node);
+      if (agent) await agent.deleteSnapshot(ref.id);
+    });
+  }
+
+  /** Snapshots, all or filtered; an id that is not ours filters everything out (CSI: empty list, not an error). */
+  async listSnapshots(filter: { readonly snapshotId?: string; readonly sourceVolumeId?: string }): Promise<ControllerSnapshot[]> {
+    if (filter.snapshotId !== undefined) {
+      const ref = parseSnapshotId(filter.snapshotId);
+      if (!ref) return [];
+      const agent = await this.#agentOrUndefined(ref.node);
+      if (!agent) return [];
+      try {
+        const snap = this.#toControllerSnapshot(ref.node, await agent.getSnapshot(ref.id));
+        return filter.sourceVolumeId === undefined || snap.sourceVolumeId === filter.sourceVolumeId ? [snap] : [];
+      } catch (err: unknown) {
+        if (err instanceof NotFoundError) return [];
+        throw err;
+      }
+    }
+    if (filter.sourceVolumeId !== undefined) {
+      const ref = parseVolumeId(filter.sourceVolumeId);
+      if (!ref) return [];
+      const agent = await this.#agentOrUndefined(ref.node);
+      if (!agent) return [];
+      return (await agent.listSnapshots({ sourceVolumeId: ref.id })).map((s) => this.#toControllerSnapshot(ref.node, s)).sort((a, b) => compare(a.snapshotId, b.snapshotId));
+    }
+    const agents = await this.#allAgents();
+    const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listSnapshots({})).map((s) => this.#toControllerSnapshot(name, s))));
+    return lists.flat().sort((a, b) => compare(a.snapshotId, b.snapshotId));
+  }
+
+  /**
+   * GetCapacity: what a new volume with these parameters could get in a zone: the sum over the
+   * eligible nodes of what each can still promise (after reservations), and the largest single one.
+   */
+  async getCapacity(parameters: VolumeParameters, zone: string | undefined): Promise<{ readonly availableBytes: number; readonly maximumVolumeBytes: number }> {
+    await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
+    let availableBytes = 0;
+    let maximumVolumeBytes = 0;
+    for (const c of this.#nodes.candidates()) {
+      if (!c.reachable || !c.ready || (zone !== undefined && c.zone !== zone)) continue;
+      if (!Object.entries(parameters.requiredLabels).every(([k, v]) => c.labels[k] === v)) continue;
+      const room = (parameters.thin ? c.thinAllocatableBytes : c.thickFreeBytes) - this.#reservations.reservedBytes(c.name, parameters.thin, c.statusTakenAtMs);
+      const free = Math.max(0, room);
+      availableBytes += free;
+      maximumVolumeBytes = Math.max(maximumVolumeBytes, free);
+    }
+    return { availableBytes, maximumVolumeBytes };
+  }
+
+  /** Health of a volume: DEGRADED when its node's thin pool is past its limits, INACCESSIBLE when its agent is unreachable. */
+  async getVolumeHealth(volumeId: string): Promise<{ readonly status: 'DEGRADED' | 'INACCESSIBLE'; readonly reason: string; readonly message: string }[]> {
+    const ref = this.#requireVolumeRef(volumeId);
+    const agent = await this.#requireAgent(ref.node, volumeId);
+    try {
+      await agent.getVolume(ref.id);
+    } catch (err: unknown) {
+      if (err instanceof UnavailableError) return [{ status: 'INACCESSIBLE', reason: 'StorageNodeUnreachable', message: err.message }];
+      throw err;
+    }
+    const health = this.#nodes.status(ref.node)?.thinPoolHealth ?? 'ok';
+    return health === 'ok' ? [] : [{ status: 'DEGRADED', reason: 'ThinPoolUnhealthy', message: `storage node ${ref.node}: thin pool ${health}` }];
+  }
+
+  #requireVolumeRef(volumeId: string): ObjectRef {
+    const ref = parseVolumeId(volumeId);
+    if (!ref) throw new NotFoundError(`volume ${JSON.stringify(volumeId)} does not exist: ids of this driver look like <storage node>/vbs-vol-<26 characters>`);
+    return ref;
+  }
+
+  /** The agent of a node, NotFoundError naming the object when the node does not exist. */
+  async #requireAgent(node: string, objectId: string): Promise<StorageAgent> {
+    try {
+      return await this.#nodes.agentOf(node);
+    } catch (err: unknown) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`${objectId} does not exist: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** The agent of a node, or undefined when that node certainly does not exist (for deletes: gone = done). */
+  async #agentOrUndefined(node: string): Promise<StorageAgent | undefined> {
+    try {
+      return await this.#nodes.agentOf(node);
+    } catch (err: unknown) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async #allAgents(): Promise<{ readonly name: string; readonly agent: StorageAgent }[]> {
+    await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
+    const silent = this.#nodes.unreachable();
+    if (silent.length > 0) throw new UnavailableError(`cannot list: storage agent(s) not answering: ${silent.join('; ')}`);
+    return this.#nodes.reachable();
+  }
+
+  async #resolveSource(source: { readonly kind: 'snapshot' | 'volume'; readonly id: string }): Promise<ResolvedSource> {
+    const ref = source.kind === 'snapshot' ? parseSnapshotId(source.id) : parseVolumeId(source.id);
+    if (!ref) throw new NotFoundError(`source ${source.kind} ${JSON.stringify(source.id)} does not exist`);
+    const agent = await this.#requireAgent(ref.node, source.id);
+    const sizeBytes = source.kind === 'snapshot' ? (await agent.getSnapshot(ref.id)).sizeBytes : (await agent.getVolume(ref.id)).sizeBytes;
+    return { kind: source.kind, ref, sizeBytes };
+  }
+
+  /**
+   * The object a CO name maps to, on whichever agent has it. ABORTED when an agent is creating it
+   * right now (a retry after a controller restart must not place it a second time). Agents that
+   * cannot be asked are skipped with a warning: refusing every create while one storage node is
+   * down would be worse, and a create only goes to an agent that answered this poll.
+   */
+  async #findByName<K extends 'volume' | 'snapshot'>(name: string, kind: K): Promise<{ readonly node: string; readonly object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined> {
+    await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
+    const id = buildLvName(name, kind);
+    const found: { node: string; object: AgentVolume | AgentSnapshot }[] = [];
+    const skipped: string[] = [];
+    await Promise.all(
+      this.#nodes.reachable().map(async ({ name: node, agent }) => {
+        try {
+          found.push({ node, object: kind === 'volume' ? await agent.getVolume(id) : await agent.getSnapshot(id) });
+        } catch (err: unknown) {
+          if (err instanceof NotFoundError) return;
+          if (err instanceof UnavailableError) skipped.push(`${node}: ${err.message}`);
+          else throw err;
+        }
+      }),
+    );
+    const silent = [...this.#nodes.unreachable(), ...skipped];
+    if (found.length === 0 && silent.length > 0) this.#log.warn({ name, kind, silent }, 'name not found on the agents that answered; some did not');
+    if (found.length > 1) this.#log.error({ name, kind, nodes: found.map((f) => f.node) }, 'one name exists on several storage nodes; using the first');
+    found.sort((a, b) => compare(a.node, b.node));
+    return found[0] as { node: string; object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined;
+  }
+
+  #checkCompatible(existing: { readonly node: string; readonly object: AgentVolume }, input: CreateVolumeInput, source: ResolvedSource | undefined): ControllerVolume {
+    const v = existing.object;
+    const problems: string[] = [];
+    if (!fitsRange(v.sizeBytes, input.capacityRange)) problems.push(`its size ${v.sizeBytes} is outside the requested range`);
+    if (v.thin !== input.parameters.thin) problems.push(`it is ${v.thin ? 'thin' : 'thick'}`);
+    const hadSource = v.contentSource ? `${v.contentSource.kind}:${formatObjectId({ node: existing.node, id: v.contentSource.id })}` : 'none';
+    const wantSource = source ? `${source.kind}:${formatObjectId(source.ref)}` : 'none';
+    if (hadSource !== wantSource) problems.push(`its content source is ${hadSource}, not ${wantSource}`);
+    if (problems.length > 0) throw new AlreadyExistsError(`volume ${JSON.stringify(input.name)} already exists and differs: ${problems.join('; ')}`);
+    return this.#toControllerVolume(existing.node, v);
+  }
+
+  #toControllerVolume(node: string, volume: AgentVolume): ControllerVolume {
+    const zone = this.#nodes.status(node)?.labels['zone'] ?? DEFAULT_ZONE;
+    return { volumeId: formatObjectId({ node, id: volume.id }), node, zone, volume };
+  }
+
+  #toControllerSnapshot(node: string, snapshot: AgentSnapshot): ControllerSnapshot {
+    return { snapshotId: formatObjectId({ node, id: snapshot.id }), sourceVolumeId: formatObjectId({ node, id: snapshot.sourceVolumeId }), snapshot };
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+

@@ -1,0 +1,157 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
+import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js';
+import type { AgentContentSource, AgentSnapshot, AgentVolume } from '../agent/types.ts';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  OperationPendingError,
+  OutOfRangeError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from '../errors.ts';
+import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
+import type { Snapshot__Output } from '../generated/vbs/agent/v1/Snapshot.ts';
+import type { Volume__Output } from '../generated/vbs/agent/v1/Volume.ts';
+import type { Timestamp__Output } from '../generated/google/protobuf/Timestamp.ts';
+import { connectAgent } from '../grpc/agentClients.ts';
+import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
+
+/**
+ * A storage agent reached over gRPC with mutual TLS. Wire messages become the agent's domain
+ * objects, and the agent's status codes become domain errors, prefixed with the address so an
+ * operator knows which node said what. A transport failure (connection refused, TLS refused,
+ * deadline) is UnavailableError: the CO retries, and nothing is assumed about the volume.
+ */
+export function remoteStorageAgent(address: string, channelCredentials: ChannelCredentials, deadlineMs = 60_000): StorageAgent {
+  const api = connectAgent(address, channelCredentials, deadlineMs);
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      throw toDomainError(err, `storage agent ${address}`, what);
+    }
+  };
+  return {
+    getNodeStatus: () => call('GetNodeStatus', async () => statusFromWire(await api.getNodeStatus())),
+    createVolume: (req) =>
+      call(`CreateVolume ${req.name}`, async () => {
+        const source = req.contentSource;
+        const res = await api.createVolume({
+          name: req.name,
+          size_bytes: req.sizeBytes,
+          thick: req.thick,
+          content_source: source ? (source.kind === 'snapshot' ? { snapshot_id: source.id } : { volume_id: source.id }) : null,
+        });
+        return volumeFromWire(res.volume);
+      }),
+    expandVolume: (id, sizeBytes) => call(`ExpandVolume ${id}`, async () => volumeFromWire((await api.expandVolume(id, sizeBytes)).volume)),
+    deleteVolume: (id) => call(`DeleteVolume ${id}`, async () => void (await api.deleteVolume(id))),
+    getVolume: (id) => call(`GetVolume ${id}`, async () => volumeFromWire((await api.getVolume(id)).volume)),
+    listVolumes: () => call('ListVolumes', async () => (await api.listVolumes()).volumes.map((v) => volumeFromWire(v))),
+    createSnapshot: (req) => call(`CreateSnapshot ${req.name}`, async () => snapshotFromWire((await api.createSnapshot(req.name, req.sourceVolumeId)).snapshot)),
+    deleteSnapshot: (id) => call(`DeleteSnapshot ${id}`, async () => void (await api.deleteSnapshot(id))),
+    getSnapshot: (id) => call(`GetSnapshot ${id}`, async () => snapshotFromWire((await api.getSnapshot(id)).snapshot)),
+    listSnapshots: (filter) => call('ListSnapshots', async () => (await api.listSnapshots(filter.sourceVolumeId ?? '')).snapshots.map((s) => snapshotFromWire(s))),
+    exportVolume: (req) =>
+      call(`Export ${req.volumeId}`, async () => {
+        const res = await api.exportVolume({ volume_id: req.volumeId, initiator_iqn: req.initiatorIqn, read_only: req.readOnly, mutual_chap: req.mutualChap });
+        const t = required(res.target, 'target');
+        const chap = required(res.chap, 'chap');
+        return {
+          target: { iqn: t.iqn, portal: { ip: required(t.portal, 'target.portal').ip, port: required(t.portal, 'target.portal').port }, lun: t.lun, serial: t.serial },
+          chap: {
+            username: chap.username,
+            password: chap.password,
+            ...(chap.mutual_username !== '' ? { mutualUsername: chap.mutual_username, mutualPassword: chap.mutual_password } : {}),
+          },
+        };
+      }),
+    unexportVolume: (req) => call(`Unexport ${req.volumeId}`, async () => void (await api.unexportVolume(req.volumeId, req.initiatorIqn))),
+    close: () => api.close(),
+  };
+}
+
+function required<T>(value: T | null | undefined, field: string): T {
+  if (value === null || value === undefined) throw new Error(`the agent's answer has no ${field}`);
+  return value;
+}
+
+function dateOf(ts: Timestamp__Output | null): Date {
+  return ts ? new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1_000_000)) : new Date(0);
+}
+
+export function volumeFromWire(wire: Volume__Output | null): AgentVolume {
+  const v = required(wire, 'volume');
+  const t = required(v.target, 'volume.target');
+  const portal = required(t.portal, 'volume.target.portal');
+  const source = v.content_source?.source;
+  const contentSource: AgentContentSource | undefined =
+    source === 'snapshot_id' ? { kind: 'snapshot', id: v.content_source?.snapshot_id ?? '' } : source === 'volume_id' ? { kind: 'volume', id: v.content_source?.volume_id ?? '' } : undefined;
+  return {
+    id: v.id,
+    name: v.name,
+    sizeBytes: Number(v.size_bytes),
+    thin: v.thin,
+    contentSource,
+    createdAt: dateOf(v.created_at),
+    target: { iqn: t.iqn, portal: { ip: portal.ip, port: portal.port }, lun: t.lun, serial: t.serial },
+    initiators:
+      v.initiator_details.length > 0
+        ? v.initiator_details.map((i) => ({ iqn: i.iqn, readOnly: i.read_only, mutualChap: i.mutual_chap }))
+        : v.initiators.map((iqn) => ({ iqn, readOnly: false, mutualChap: false })),
+  };
+}
+
+export function snapshotFromWire(wire: Snapshot__Output | null): AgentSnapshot {
+  const s = required(wire, 'snapshot');
+  return { id: s.id, name: s.name, sourceVolumeId: s.source_volume_id, sizeBytes: Number(s.size_bytes), createdAt: dateOf(s.created_at), readyToUse: s.ready_to_use };
+}
+
+export function statusFromWire(s: NodeStatus__Output): StorageNodeStatus {
+  return {
+    name: s.node_name,
+    ready: s.ready,
+    labels: { ...s.labels },
+    extentSizeBytes: Number(s.volume_group?.extent_size_bytes ?? 0),
+    thinAllocatableBytes: Number(s.thin_pool?.allocatable_bytes ?? 0),
+    vgFreeBytes: Number(s.volume_group?.free_bytes ?? 0),
+    thinPoolHealth: s.thin_pool?.health ?? 'unknown',
+    utilization: s.io_load?.utilization ?? 0,
+    averageLatencyMs: s.io_load?.average_latency_ms ?? 0,
+    volumeCount: s.volume_count,
+  };
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
+}
+
+/** The agent's gRPC status as the controller's domain error; anything unrecognised is rethrown as is (INTERNAL). */
+export function toDomainError(err: unknown, who: string, what: string): unknown {
+  if (!isServiceError(err)) return err;
+  const message = `${who}: ${err.details || what}`;
+  switch (err.code) {
+    case grpcStatus.INVALID_ARGUMENT:
+      return new InvalidArgumentError(message);
+    case grpcStatus.NOT_FOUND:
+      return new NotFoundError(message);
+    case grpcStatus.ALREADY_EXISTS:
+      return new AlreadyExistsError(message);
+    case grpcStatus.RESOURCE_EXHAUSTED:
+      return new ResourceExhaustedError(message);
+    case grpcStatus.OUT_OF_RANGE:
+      return new OutOfRangeError(message);
+    case grpcStatus.FAILED_PRECONDITION:
+      return new FailedPreconditionError(message);
+    case grpcStatus.ABORTED:
+      return new OperationPendingError(`${what} (${who})`);
+    case grpcStatus.UNAVAILABLE:
+    case grpcStatus.DEADLINE_EXCEEDED:
+    case grpcStatus.CANCELLED:
+      return new UnavailableError(`${who} is unreachable or not ready (${what}): ${err.details}`);
+    default:
+      return err;
+  }
+}

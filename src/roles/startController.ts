@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { ControllerConfig } from '../config/parseControllerConfig.ts';
+import { ControllerService } from '../controller/ControllerService.ts';
+import { createControllerHandlers } from '../controller/controllerHandlers.ts';
+import { dnsAgents, staticAgents } from '../controller/agentDiscovery.ts';
+import { remoteStorageAgent } from '../controller/remoteStorageAgent.ts';
+import { StorageNodes } from '../controller/StorageNodes.ts';
+import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
+import type { ControllerHandlers } from '../generated/csi/v1/Controller.ts';
+import { clientCredentials, loadTlsFiles } from '../tls/index.ts';
+
+export interface RunningController {
+  readonly handlers: ControllerHandlers;
+  stop(): void;
+}
+
+/**
+ * The controller's composition root: discovery, one mutual-TLS channel per agent, status
+ * polling, and the Controller service over them. Agents that do not answer yet are fine: they
+ * are left out of placement until they do.
+ */
+export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
+  const tls = await loadTlsFiles({ caPath: config.tls.caPath, certPath: config.tls.certPath, keyPath: config.tls.keyPath });
+  const creds = clientCredentials(tls, config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {});
+  const nodes = new StorageNodes({
+    discover: config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses),
+    connect: (address) => remoteStorageAgent(address, creds),
+    log,
+  });
+  nodes.start(config.statusIntervalMs);
+  const service = new ControllerService({ nodes, log, statusMaxAgeMs: config.statusIntervalMs });
+  const handlers = createControllerHandlers(service, log, {
+    isVolumeId: (id) => parseVolumeId(id) !== undefined,
+    isSnapshotId: (id) => parseSnapshotId(id) !== undefined,
+  });
+  log.info({ agents: config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses }, 'controller started');
+  return { handlers, stop: () => nodes.stop() };
+}
