@@ -4,7 +4,7 @@
  * scenario as its own test. Run with `npm run e2e`; prerequisites with `npm run e2e:setup`.
  *
  * Environment: VBS_E2E_ONLY (substring of scenario names), VBS_E2E_TIMEOUT_S (whole run,
- * default 1500), VBS_E2E_ACCEL=kvm (opt-in, probed, falls back to TCG), VBS_E2E_CONSOLE=1 (echo
+ * default 4500), VBS_E2E_ACCEL=kvm (opt-in, probed, falls back to TCG), VBS_E2E_CONSOLE=1 (echo
  * the guest console to stderr).
  */
 import assert from 'node:assert/strict';

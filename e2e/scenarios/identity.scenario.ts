@@ -62,7 +62,11 @@ export const identityScenario: Scenario = {
       ctx.log(`GetPluginInfo: ${info.name} ${info.vendor_version}`);
 
       const caps = await client.getPluginCapabilities();
-      assert.deepEqual(caps.capabilities, [], 'no CSI service beyond Identity is served yet, so none may be advertised');
+      // all-in-one serves the Controller and Node services too; exactly these may be advertised.
+      assert.deepEqual(
+        caps.capabilities.map((c) => c.service?.type ?? `volume_expansion:${c.volume_expansion?.type}`).sort(),
+        ['CONTROLLER_SERVICE', 'VOLUME_ACCESSIBILITY_CONSTRAINTS', 'volume_expansion:ONLINE'],
+      );
 
       // Ready once the agent's first reconcile is done: poll, with a deadline.
       await pollUntil(async () => ((await client.probe()).ready?.value ? true : undefined), {
