@@ -1,0 +1,246 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Server } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { AgentVolumes } from '../../agent/AgentVolumes.ts';
+import { NodeStatusReporter } from '../../agent/status/index.ts';
+import { InMemoryLvm } from '../../agent/testing/InMemoryLvm.ts';
+import type { AgentSnapshot, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from '../../agent/types.ts';
+import { classifyLv } from '../../agent/volumeTags.ts';
+import type { DerivedChap } from '../../chap/index.ts';
+import { parseSnapshotId, parseVolumeId } from '../../csi/volumeIds.ts';
+import { UnavailableError } from '../../errors.ts';
+import { connectCsi } from '../../grpc/csiServiceClients.ts';
+import type { CsiApi } from '../../grpc/csiServiceClients.ts';
+import { loadCsiProto } from '../../grpc/loadProtos.ts';
+import { serve } from '../../grpc/serve.ts';
+import type { RunningServer } from '../../grpc/serve.ts';
+import { LioTarget } from '../../lio/index.ts';
+import type { AgentTarget } from '../../agent/types.ts';
+import { SimulatedLioConfigFs } from '../../lio/testing/SimulatedLioConfigFs.ts';
+import { staticAgents } from '../agentDiscovery.ts';
+import { ControllerService } from '../ControllerService.ts';
+import { createControllerHandlers } from '../controllerHandlers.ts';
+import { statusFromWire } from '../remoteStorageAgent.ts';
+import type { StorageAgent, StorageNodeStatus } from '../StorageAgent.ts';
+import { StorageNodes } from '../StorageNodes.ts';
+
+export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
+export const CHAP_KEY = Buffer.alloc(32, 9);
+
+export interface TestAgentOptions {
+  readonly name: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly poolSizeBytes?: number;
+  readonly vgFreeBytes?: number;
+  readonly overprovisionRatio?: number;
+  readonly utilization?: number;
+}
+
+/**
+ * A real in-process storage agent (AgentVolumes over InMemoryLvm and the simulated LIO configfs,
+ * status from the real NodeStatusReporter), seen through the StorageAgent port as the controller
+ * sees a remote one. `down` makes every call fail as an unreachable agent's would.
+ */
+export class TestAgent implements StorageAgent {
+  readonly name: string;
+  readonly address: string;
+  readonly lvm: InMemoryLvm;
+  readonly sim: SimulatedLioConfigFs;
+  readonly lio: LioTarget;
+  readonly volumes: AgentVolumes;
+  readonly labels: Readonly<Record<string, string>>;
+  load = { utilization: 0, averageLatencyMs: 0 };
+  /** Set: every call throws UnavailableError with this reason. */
+  down: string | undefined;
+  /** Calls by method name, for asserting what the controller asked. */
+  readonly calls: string[] = [];
+  readonly #reporter: NodeStatusReporter;
+
+  private constructor(opts: TestAgentOptions, index: number, sim: SimulatedLioConfigFs) {
+    this.name = opts.name;
+    this.address = `10.0.0.${index + 1}:9500`;
+    this.labels = opts.labels ?? {};
+    this.load.utilization = opts.utilization ?? 0;
+    this.sim = sim;
+    this.lvm = new InMemoryLvm({ poolSizeBytes: opts.poolSizeBytes ?? GiB, vgFreeBytes: opts.vgFreeBytes ?? GiB });
+    // LIO's iblock backstore holds the LV open while it is enabled.
+    this.lvm.isOpen = async (lv) => (await sim.readAttr(`core/iblock_0/${lv.name}/enable`))?.trim() === '1';
+    this.lio = new LioTarget({ configFs: sim });
+    const portal = { ip: `192.168.1.${index + 1}`, port: 3260 };
+    const ratio = opts.overprovisionRatio ?? 1;
+    const silent = pino({ level: 'silent' });
+    this.volumes = new AgentVolumes({ lvm: this.lvm, lio: this.lio, chapKey: CHAP_KEY, portal, iqnPrefix: `iqn.2026-11.io.vbs-test.${opts.name}`, overprovisionRatio: ratio, log: silent });
+    this.#reporter = new NodeStatusReporter({
+      lvm: this.lvm,
+      sampler: {
+        current: () => ({
+          read_iops: 0, write_iops: 0, read_bytes_per_second: 0, write_bytes_per_second: 0,
+          utilization: this.load.utilization, average_latency_ms: this.load.averageLatencyMs, window_seconds: 10, devices: [],
+        }),
+      },
+      nodeName: opts.name,
+      labels: this.labels,
+      portal,
+      overprovisionRatio: ratio,
+      dataLimitPercent: 90,
+      metadataLimitPercent: 80,
+      isReady: () => true,
+      classify: classifyLv,
+    });
+  }
+
+  static async create(opts: TestAgentOptions, index: number): Promise<TestAgent> {
+    return new TestAgent(opts, index, await SimulatedLioConfigFs.create());
+  }
+
+  async #call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+    this.calls.push(method);
+    if (this.down !== undefined) throw new UnavailableError(`storage agent ${this.address}: ${this.down}`);
+    return fn();
+  }
+
+  getNodeStatus(): Promise<StorageNodeStatus> {
+    return this.#call('getNodeStatus', async () => statusFromWire(await this.#reporter.getNodeStatus()));
+  }
+  createVolume(req: CreateAgentVolumeRequest): Promise<AgentVolume> {
+    return this.#call('createVolume', () => this.volumes.createVolume(req));
+  }
+  expandVolume(id: string, sizeBytes: number): Promise<AgentVolume> {
+    return this.#call('expandVolume', () => this.volumes.expandVolume(id, sizeBytes));
+  }
+  deleteVolume(id: string): Promise<void> {
+    return this.#call('deleteVolume', () => this.volumes.deleteVolume(id));
+  }
+  getVolume(id: string): Promise<AgentVolume> {
+    return this.#call('getVolume', () => this.volumes.getVolume(id));
+  }
+  listVolumes(): Promise<AgentVolume[]> {
+    return this.#call('listVolumes', () => this.volumes.listVolumes());
+  }
+  createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }): Promise<AgentSnapshot> {
+    return this.#call('createSnapshot', () => this.volumes.createSnapshot(req));
+  }
+  deleteSnapshot(id: string): Promise<void> {
+    return this.#call('deleteSnapshot', () => this.volumes.deleteSnapshot(id));
+  }
+  getSnapshot(id: string): Promise<AgentSnapshot> {
+    return this.#call('getSnapshot', () => this.volumes.getSnapshot(id));
+  }
+  listSnapshots(filter: { readonly sourceVolumeId?: string }): Promise<AgentSnapshot[]> {
+    return this.#call('listSnapshots', () => this.volumes.listSnapshots(filter));
+  }
+  exportVolume(req: ExportAgentVolumeRequest): Promise<{ readonly target: AgentTarget; readonly chap: DerivedChap }> {
+    return this.#call('exportVolume', () => this.volumes.exportVolume(req));
+  }
+  unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }): Promise<void> {
+    return this.#call('unexportVolume', () => this.volumes.unexportVolume(req));
+  }
+  close(): void {}
+
+  async destroy(): Promise<void> {
+    await this.sim.destroy();
+  }
+}
+
+/** A pino logger at debug whose JSON lines land in `lines`. */
+export function captureLog(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { log: pino({ level: 'debug' }, stream), lines };
+}
+
+export interface ClusterOptions {
+  readonly agents: readonly TestAgentOptions[];
+  /** Placement re-polls the agents when their status is older than this; default 0 (always). */
+  readonly statusMaxAgeMs?: number;
+}
+
+/** Storage agents, a StorageNodes over them (static discovery) and a ControllerService. */
+export class TestCluster {
+  readonly agents: TestAgent[];
+  readonly log: Logger;
+  readonly lines: string[];
+  readonly statusMaxAgeMs: number;
+  nodes: StorageNodes;
+  service: ControllerService;
+  /** Replace to make discovery fail or change. */
+  discover: () => Promise<string[]>;
+
+  private constructor(agents: TestAgent[], statusMaxAgeMs: number) {
+    this.agents = agents;
+    ({ log: this.log, lines: this.lines } = captureLog());
+    this.statusMaxAgeMs = statusMaxAgeMs;
+    const fixed = staticAgents(agents.map((a) => a.address));
+    this.discover = fixed;
+    this.nodes = this.newNodes();
+    this.service = this.newService();
+  }
+
+  static async create(opts: ClusterOptions): Promise<TestCluster> {
+    const agents = await Promise.all(opts.agents.map((a, i) => TestAgent.create(a, i)));
+    return new TestCluster(agents, opts.statusMaxAgeMs ?? 0);
+  }
+
+  agent(name: string): TestAgent {
+    const a = this.agents.find((x) => x.name === name);
+    if (!a) throw new Error(`no test agent ${name}`);
+    return a;
+  }
+
+  /** A StorageNodes of its own over the same agents, as a second controller process would have. */
+  newNodes(): StorageNodes {
+    const byAddress = new Map(this.agents.map((a) => [a.address, a]));
+    return new StorageNodes({
+      discover: () => this.discover(),
+      connect: (address) => {
+        const a = byAddress.get(address);
+        if (!a) throw new Error(`no test agent at ${address}`);
+        return a;
+      },
+      log: this.log,
+    });
+  }
+
+  /** A fresh controller (new locks and reservations, new StorageNodes) over the same agents: a restart. */
+  newService(nodes: StorageNodes = this.newNodes()): ControllerService {
+    return new ControllerService({ nodes, log: this.log, statusMaxAgeMs: this.statusMaxAgeMs });
+  }
+
+  async destroy(): Promise<void> {
+    this.nodes.stop();
+    await Promise.all(this.agents.map((a) => a.destroy()));
+  }
+}
+
+/** The Controller service of a cluster on a real grpc-js server (unix socket), called through connectCsi. */
+export async function serveController(cluster: TestCluster): Promise<{ csi: CsiApi; close: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'vbs-ctrl-'));
+  const server = new Server();
+  server.addService(
+    loadCsiProto().csi.v1.Controller.service,
+    createControllerHandlers(cluster.service, cluster.log, {
+      isVolumeId: (id) => parseVolumeId(id) !== undefined,
+      isSnapshotId: (id) => parseSnapshotId(id) !== undefined,
+    }),
+  );
+  const running: RunningServer = await serve({ server, endpoint: { kind: 'unix', path: join(dir, 'csi.sock') }, log: pino({ level: 'silent' }) });
+  const csi = connectCsi(running.address, 10_000);
+  return {
+    csi,
+    close: async () => {
+      csi.close();
+      await running.shutdown(0);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
