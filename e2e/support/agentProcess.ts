@@ -1,15 +1,8 @@
-import { execa } from 'execa';
 import type { ScenarioContext } from '../scenarios/Scenario.ts';
+import { startDriverProcess } from './driverProcess.ts';
+import type { DriverProcess } from './driverProcess.ts';
 
-export interface AgentProcess {
-  readonly name: string;
-  kill(signal: 'SIGTERM' | 'SIGKILL'): void;
-  /** Resolves when the process has exited, however it ended. */
-  readonly exited: Promise<{ readonly exitCode: number | undefined; readonly signal: string | undefined }>;
-  hasExited(): boolean;
-  /** Everything the process printed so far (JSON log lines). */
-  output(): string;
-}
+export type AgentProcess = DriverProcess;
 
 /** Starts `node src/main.ts agent <args>` as its own process, as a DaemonSet pod would run it. */
 export function startAgentProcess(opts: {
@@ -18,27 +11,5 @@ export function startAgentProcess(opts: {
   readonly args: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
 }): AgentProcess {
-  const child = execa('node', ['src/main.ts', 'agent', ...opts.args], {
-    cwd: opts.ctx.projectRoot,
-    env: { VBS_LOG_LEVEL: 'debug', ...opts.env },
-    reject: false,
-    all: true,
-    forceKillAfterDelay: 10_000,
-  });
-  const chunks: string[] = [];
-  child.all?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-  let done = false;
-  const exited = child.then((r) => {
-    done = true;
-    return { exitCode: r.exitCode, signal: r.signal };
-  });
-  return {
-    name: opts.name,
-    kill: (signal) => {
-      if (!done) child.kill(signal);
-    },
-    exited,
-    hasExited: () => done,
-    output: () => chunks.join(''),
-  };
+  return startDriverProcess({ ...opts, role: 'agent' });
 }

@@ -1,0 +1,38 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createCertificateAuthority, issueCertificate } from '../../src/tls/index.ts';
+import type { TlsMaterial } from '../../src/tls/index.ts';
+
+export interface CertificateFiles {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface ClusterCertificates {
+  readonly caPath: string;
+  /** Server certificate of each agent, by agent name (its listen IP in the SAN). */
+  readonly agents: ReadonlyMap<string, CertificateFiles>;
+  /** The controller's client certificate, as files and as material for in-scenario clients. */
+  readonly client: CertificateFiles;
+  readonly clientMaterial: TlsMaterial;
+}
+
+/** A development cluster CA in `dir`, a server certificate per agent and one client certificate. */
+export async function makeClusterCertificates(dir: string, agents: readonly { readonly name: string; readonly ip: string }[]): Promise<ClusterCertificates> {
+  await mkdir(dir, { recursive: true });
+  const ca = await createCertificateAuthority({ commonName: 'vbs-e2e cluster CA', validDays: 2 });
+  const write = async (name: string, pair: { readonly certPem: string; readonly keyPem: string }): Promise<CertificateFiles> => {
+    const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+    await writeFile(files.cert, pair.certPem);
+    await writeFile(files.key, pair.keyPem, { mode: 0o600 });
+    return files;
+  };
+  const agentFiles = new Map<string, CertificateFiles>();
+  for (const a of agents) {
+    agentFiles.set(a.name, await write(a.name, await issueCertificate(ca, { commonName: a.name, dnsNames: [], ipAddresses: [a.ip], usages: 'server', validDays: 1 })));
+  }
+  const client = await issueCertificate(ca, { commonName: 'controller', dnsNames: [], ipAddresses: [], usages: 'client', validDays: 1 });
+  const caPath = join(dir, 'ca.crt');
+  await writeFile(caPath, ca.certPem);
+  return { caPath, agents: agentFiles, client: await write('controller', client), clientMaterial: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem } };
+}

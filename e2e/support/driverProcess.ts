@@ -1,0 +1,47 @@
+import { execa } from 'execa';
+import type { ScenarioContext } from '../scenarios/Scenario.ts';
+
+export type DriverRole = 'controller' | 'node' | 'agent' | 'all-in-one';
+
+export interface DriverProcess {
+  readonly name: string;
+  kill(signal: 'SIGTERM' | 'SIGKILL'): void;
+  /** Resolves when the process has exited, however it ended. */
+  readonly exited: Promise<{ readonly exitCode: number | undefined; readonly signal: string | undefined }>;
+  hasExited(): boolean;
+  /** Everything the process printed so far (JSON log lines). */
+  output(): string;
+}
+
+/** Starts `node src/main.ts <role> <args>` as its own process, as a pod would run it. */
+export function startDriverProcess(opts: {
+  readonly ctx: ScenarioContext;
+  readonly role: DriverRole;
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}): DriverProcess {
+  const child = execa('node', ['src/main.ts', opts.role, ...opts.args], {
+    cwd: opts.ctx.projectRoot,
+    env: { VBS_LOG_LEVEL: 'debug', ...opts.env },
+    reject: false,
+    all: true,
+    forceKillAfterDelay: 10_000,
+  });
+  const chunks: string[] = [];
+  child.all?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
+  let done = false;
+  const exited = child.then((r) => {
+    done = true;
+    return { exitCode: r.exitCode, signal: r.signal };
+  });
+  return {
+    name: opts.name,
+    kill: (signal) => {
+      if (!done) child.kill(signal);
+    },
+    exited,
+    hasExited: () => done,
+    output: () => chunks.join(''),
+  };
+}
