@@ -121,9 +121,10 @@ export class ControllerService {
         log.debug({ name: input.name, placement: decision.explanation }, 'placement');
         const status = this.#nodes.status(decision.node);
         const sizeBytes = chooseVolumeSize(input.capacityRange, { minimumBytes, ...(source ? { sourceBytes: source.sizeBytes } : {}), extentSizeBytes: status?.extentSizeBytes ?? 0 });
-        const agent = await this.#nodes.agentOf(decision.node);
+        // Reserve before any await: a concurrent create placed in between would not see these bytes.
         const reservation = this.#reservations.reserve(decision.node, sizeBytes, input.parameters.thin);
         try {
+          const agent = await this.#nodes.agentOf(decision.node);
           const volume = await agent.createVolume({
             name: input.name,
             sizeBytes,

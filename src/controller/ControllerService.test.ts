@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import type { Capability } from '../csi/volumeCapabilities.ts';
+import { parseVolumeId } from '../csi/volumeIds.ts';
+import { NotFoundError, OperationPendingError, UnavailableError } from '../errors.ts';
+import { buildLvName } from '../lvm/index.ts';
+import type { CreateVolumeInput } from './ControllerService.ts';
+import { MiB, TestCluster } from './testing/controllerHarness.ts';
+import type { TestAgentOptions } from './testing/controllerHarness.ts';
+import { parseVolumeParameters } from './volumeParameters.ts';
+
+const BLOCK: Capability = { access: 'block', mode: 'SINGLE_NODE_WRITER' };
+
+function input(name: string, sizeBytes = 100 * MiB, extra: Partial<CreateVolumeInput> = {}): CreateVolumeInput {
+  return {
+    name,
+    capacityRange: { requiredBytes: sizeBytes, limitBytes: 0 },
+    capabilities: [BLOCK],
+    parameters: parseVolumeParameters({}),
+    source: undefined,
+    requisiteZones: undefined,
+    preferredZones: undefined,
+    ...extra,
+  };
+}
+
+describe('ControllerService', () => {
+  let cluster: TestCluster;
+  const start = async (agents: readonly TestAgentOptions[] = [{ name: 'store-a' }, { name: 'store-b' }], statusMaxAgeMs = 0) => {
+    cluster = await TestCluster.create({ agents, statusMaxAgeMs });
+  };
+  afterEach(async () => cluster.destroy());
+
+  describe('createVolume while another create of the name is in flight', () => {
+    test('a second call to the same controller is ABORTED', async () => {
+      await start();
+      const holds = cluster.agents.map((a) => a.lvm.hold('createThinVolume'));
+      const first = cluster.service.createVolume(input('pvc-1'));
+      await Promise.race(holds.map((h) => h.entered));
+      await assert.rejects(cluster.service.createVolume(input('pvc-1')), OperationPendingError);
+      for (const h of holds) h.release();
+      const vol = await first;
+      assert.equal(vol.volume.name, 'pvc-1');
+    });
+
+    test('a second controller (a restart) is ABORTED by the agent still creating it, and no duplicate is made', async () => {
+      await start();
+      const holds = cluster.agents.map((a) => a.lvm.hold('createThinVolume'));
+      const first = cluster.service.createVolume(input('pvc-1'));
+      await Promise.race(holds.map((h) => h.entered));
+      const restarted = cluster.newService();
+      await assert.rejects(restarted.createVolume(input('pvc-1')), OperationPendingError);
+      for (const h of holds) h.release();
+      const vol = await first;
+      assert.deepEqual(await restarted.createVolume(input('pvc-1')), vol, 'once done, the restarted controller finds it');
+      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [buildLvName('pvc-1', 'volume')]);
+      assert.equal(cluster.agents.flatMap((a) => a.calls).filter((c) => c === 'createVolume').length, 1);
+    });
+  });
+
+  describe('reservations', () => {
+    test('two concurrent creates that each fit only one node go to different nodes without an agent refusal', async () => {
+      await start([{ name: 'store-a' }, { name: 'store-b' }], 60_000);
+      await cluster.nodes.refresh();
+      const [a, b] = await Promise.all([cluster.service.createVolume(input('big-1', 600 * MiB)), cluster.service.createVolume(input('big-2', 600 * MiB))]);
+      assert.notEqual(a.node, b.node);
+      assert.equal(cluster.agents.flatMap((x) => x.calls).filter((c) => c === 'createVolume').length, 2, 'no create was sent to a node already promised');
+    });
+
+    test('GetCapacity subtracts bytes promised to creates in flight', async () => {
+      await start([{ name: 'store-a' }], 60_000);
+      const hold = cluster.agent('store-a').lvm.hold('createThinVolume');
+      const pending = cluster.service.createVolume(input('pvc-1', 100 * MiB));
+      await hold.entered;
+      const parameters = parseVolumeParameters({});
+      assert.deepEqual(await cluster.service.getCapacity(parameters, undefined), { availableBytes: 924 * MiB, maximumVolumeBytes: 924 * MiB });
+      hold.release();
+      await pending;
+    });
+  });
+
+  describe('routing', () => {
+    test('getVolume of a node that is not a storage node is NOT_FOUND; of a node that may be a silent agent, UNAVAILABLE', async () => {
+      await start();
+      await cluster.nodes.refresh();
+      const id = `store-z/${buildLvName('x', 'volume')}`;
+      await assert.rejects(cluster.service.getVolume(id), NotFoundError);
+      cluster.agent('store-b').down = 'connection refused';
+      const fresh = cluster.newService();
+      await assert.rejects(fresh.getVolume(id), UnavailableError);
+    });
+
+    test('the id of a created volume routes back to its agent from a restarted controller', async () => {
+      await start();
+      const vol = await cluster.service.createVolume(input('pvc-1'));
+      const again = await cluster.newService().getVolume(vol.volumeId);
+      assert.equal(again.node, parseVolumeId(vol.volumeId)?.node);
+      assert.deepEqual(again.volume, vol.volume);
+    });
+  });
+});
