@@ -58,6 +58,19 @@ describe('ControllerService', () => {
     });
   });
 
+  describe('createVolume from a content source', () => {
+    test('a retried restore returns its volume even after the snapshot was deleted', async () => {
+      await start();
+      const src = await cluster.service.createVolume(input('src'));
+      const snap = await cluster.service.createSnapshot('snap-1', src.volumeId);
+      const source = { kind: 'snapshot', id: snap.snapshotId } as const;
+      const restored = await cluster.service.createVolume(input('restored', 100 * MiB, { source }));
+      await cluster.service.deleteSnapshot(snap.snapshotId);
+      assert.deepEqual(await cluster.service.createVolume(input('restored', 100 * MiB, { source })), restored);
+      await assert.rejects(cluster.service.createVolume(input('another', 100 * MiB, { source })), NotFoundError);
+    });
+  });
+
   describe('reservations', () => {
     test('two concurrent creates that each fit only one node go to different nodes without an agent refusal', async () => {
       await start([{ name: 'store-a' }, { name: 'store-b' }], 60_000);

@@ -97,10 +97,12 @@ export class ControllerService {
    */
   async createVolume(input: CreateVolumeInput, log: Logger = this.#log): Promise<ControllerVolume> {
     return this.#locks.runExclusive(`volume-name:${input.name}`, async () => {
-      const source = input.source ? await this.#resolveSource(input.source) : undefined;
-      if (source && !input.parameters.thin) throw new InvalidArgumentError('a clone or a restore is a thin snapshot of its source; it cannot use provisioning=thick');
+      const sourceRef = input.source ? this.#sourceRef(input.source) : undefined;
+      if (sourceRef && !input.parameters.thin) throw new InvalidArgumentError('a clone or a restore is a thin snapshot of its source; it cannot use provisioning=thick');
+      // The name first: a retry must find its volume even when the source is gone since.
       const existing = await this.#findByName(input.name, 'volume');
-      if (existing) return this.#checkCompatible(existing, input, source);
+      if (existing) return this.#checkCompatible(existing, input, sourceRef);
+      const source = sourceRef ? await this.#resolveSource(sourceRef) : undefined;
 
       const minimumBytes = input.capabilities.some((c) => c.access === 'mount' && c.fsType === 'xfs') ? XFS_MIN_BYTES : 0;
       const excluded = new Set<string>();
@@ -382,10 +384,17 @@ export class ControllerService {
     return this.#nodes.reachable();
   }
 
-  async #resolveSource(source: { readonly kind: 'snapshot' | 'volume'; readonly id: string }): Promise<ResolvedSource> {
+  /** A content source's id, parsed; NotFoundError when it cannot be one of ours. */
+  #sourceRef(source: { readonly kind: 'snapshot' | 'volume'; readonly id: string }): Omit<ResolvedSource, 'sizeBytes'> {
     const ref = source.kind === 'snapshot' ? parseSnapshotId(source.id) : parseVolumeId(source.id);
     if (!ref) throw new NotFoundError(`source ${source.kind} ${JSON.stringify(source.id)} does not exist`);
-    const agent = await this.#requireAgent(ref.node, source.id);
+    return { kind: source.kind, ref };
+  }
+
+  async #resolveSource(source: Omit<ResolvedSource, 'sizeBytes'>): Promise<ResolvedSource> {
+    const { ref } = source;
+    const id = formatObjectId(ref);
+    const agent = await this.#requireAgent(ref.node, id);
     const sizeBytes = source.kind === 'snapshot' ? (await agent.getSnapshot(ref.id)).sizeBytes : (await agent.getVolume(ref.id)).sizeBytes;
     return { kind: source.kind, ref, sizeBytes };
   }
@@ -419,7 +428,7 @@ export class ControllerService {
     return found[0] as { node: string; object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined;
   }
 
-  #checkCompatible(existing: { readonly node: string; readonly object: AgentVolume }, input: CreateVolumeInput, source: ResolvedSource | undefined): ControllerVolume {
+  #checkCompatible(existing: { readonly node: string; readonly object: AgentVolume }, input: CreateVolumeInput, source: Omit<ResolvedSource, 'sizeBytes'> | undefined): ControllerVolume {
     const v = existing.object;
     const problems: string[] = [];
     if (!fitsRange(v.sizeBytes, input.capacityRange)) problems.push(`its size ${v.sizeBytes} is outside the requested range`);
