@@ -4,6 +4,7 @@ import type { StorageNodeCandidate } from '../placement/index.ts';
 import type { AgentDiscovery } from './agentDiscovery.ts';
 import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
 import { DEFAULT_ZONE } from '../csi/nodeIds.ts';
+import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
 
 interface AgentEntry {
   readonly address: string;
@@ -167,6 +168,8 @@ export class StorageNodes {
         const takenAtMs = this.#now();
         try {
           const status = await withTimeout(entry.agent.getNodeStatus(), this.#opts.statusTimeoutMs ?? 10_000, `no status from ${address}`);
+          // Its volume ids would not parse back: created volumes could never be found again.
+          if (!isStorageNodeName(status.name)) throw new Error(`it calls itself ${JSON.stringify(status.name)}, which is not a lowercase DNS name of at most ${MAX_STORAGE_NODE_NAME} characters`);
           if (entry.error !== undefined || entry.name !== status.name) this.#opts.log.info({ address, node: status.name, ready: status.ready }, 'storage agent answered');
           entry.name = status.name;
           entry.status = status;

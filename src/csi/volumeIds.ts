@@ -6,10 +6,11 @@ import { isSnapshotId, isVolumeId } from '../agent/volumeTags.ts';
  * keeps no database (field notes 5.3). The LV id is derived from the CO's name by the agent, so
  * a retried CreateVolume finds the same LV on any agent.
  *
- * CSI allows ids of 128 bytes; the LV id takes 35 with its separator, which leaves 93 for the
- * storage node name, a Kubernetes node name in a cluster (lowercase DNS subdomain).
+ * CSI allows ids of 128 bytes; the LV id takes 36 with its separator (a snapshot's vbs-snap- is one
+ * longer than vbs-vol-), which leaves 92 for the storage node name, a Kubernetes node name in a
+ * cluster (lowercase DNS subdomain).
  */
-export const MAX_STORAGE_NODE_NAME = 93;
+export const MAX_STORAGE_NODE_NAME = 92;
 const STORAGE_NODE_NAME = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
 
 export function isStorageNodeName(name: string): boolean {
