@@ -128,7 +128,12 @@ function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
 }
 
-/** The agent's gRPC status as the controller's domain error; anything unrecognised is rethrown as is (INTERNAL). */
+/**
+ * The agent's gRPC status as the controller's domain error. Any other code (INTERNAL, UNKNOWN,
+ * UNIMPLEMENTED, PERMISSION_DENIED...) becomes a plain Error, hence INTERNAL with the details in
+ * the controller's log: passed through as is, an agent's UNIMPLEMENTED would tell the CO that the
+ * controller lacks the RPC. Errors that are not gRPC statuses are returned unchanged.
+ */
 export function toDomainError(err: unknown, who: string, what: string): unknown {
   if (!isServiceError(err)) return err;
   const message = `${who}: ${err.details || what}`;
@@ -152,6 +157,6 @@ export function toDomainError(err: unknown, who: string, what: string): unknown 
     case grpcStatus.CANCELLED:
       return new UnavailableError(`${who} is unreachable or not ready (${what}): ${err.details}`);
     default:
-      return err;
+      return new Error(`${who}: ${what} failed with ${grpcStatus[err.code] ?? err.code}: ${err.details}`, { cause: err });
   }
 }
