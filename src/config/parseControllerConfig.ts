@@ -60,9 +60,10 @@ export function parseControllerConfig(
     agentsDns = parseHostPort(dnsText);
     if (!agentsDns) errors.push(`--agents-dns ${JSON.stringify(dnsText)} is not host:port (e.g. vbs-csi-agent.vbs-system.svc:9500)`);
   }
-  if (list === undefined && dnsText === undefined) {
-    if (opts.defaultAgents.length > 0) agentAddresses.push(...opts.defaultAgents);
-    else errors.push('the controller needs its storage agents: --agents host:port[,host:port...] or --agents-dns <headless service>:<port>');
+  if (list === undefined && dnsText === undefined) agentAddresses.push(...opts.defaultAgents);
+  // Also `--agents ""` or `--agents ,`: a controller with no agent could only fail every call.
+  if (dnsText === undefined && agentAddresses.length === 0 && !(list ?? '').split(',').some((s) => s.trim() !== '')) {
+    errors.push('the controller needs its storage agents: --agents host:port[,host:port...] or --agents-dns <headless service>:<port>');
   }
   const serverName = value('agent-server-name');
   if (serverName !== undefined && !HOST_NAME.test(serverName)) errors.push(`--agent-server-name ${JSON.stringify(serverName)} is not a host name`);

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CONTROLLER_OPTIONS, parseControllerConfig, parseHostPort } from './parseControllerConfig.ts';
+import type { ControllerOptionName } from './parseControllerConfig.ts';
+
+type Name = ControllerOptionName | 'tls-ca' | 'tls-cert' | 'tls-key';
+const TLS = { 'tls-ca': '/etc/vbs/ca.crt', 'client-tls-cert': '/etc/vbs/controller.crt', 'client-tls-key': '/etc/vbs/controller.key' };
+
+function parse(given: Partial<Record<Name, string>>, opts: { defaultAgents?: string[]; useAgentTls?: boolean } = {}) {
+  const errors: string[] = [];
+  const config = parseControllerConfig(
+    (name) => given[name] ?? (name in CONTROLLER_OPTIONS ? CONTROLLER_OPTIONS[name as ControllerOptionName].fallback : undefined),
+    { defaultAgents: opts.defaultAgents ?? [], useAgentTls: opts.useAgentTls ?? false },
+    errors,
+  );
+  return { config, errors };
+}
+
+describe('parseControllerConfig', () => {
+  it('takes a fixed list of agents with IPv4, bracketed IPv6 and host names', () => {
+    const { config, errors } = parse({ agents: '10.0.0.5:9500, [fd00::5]:9500,agent-b.example:9500', ...TLS });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config?.agentAddresses, ['10.0.0.5:9500', '[fd00::5]:9500', 'agent-b.example:9500']);
+    assert.equal(config?.agentsDns, undefined);
+    assert.deepEqual(config?.tls, { caPath: '/etc/vbs/ca.crt', certPath: '/etc/vbs/controller.crt', keyPath: '/etc/vbs/controller.key' });
+    assert.equal(config?.statusIntervalMs, 10_000);
+  });
+
+  it('takes a headless Service name instead, not both', () => {
+    assert.deepEqual(parse({ 'agents-dns': 'vbs-csi-agent.vbs-system.svc:9500', ...TLS }).config?.agentsDns, { host: 'vbs-csi-agent.vbs-system.svc', port: 9500 });
+    assert.match(parse({ agents: 'a:1', 'agents-dns': 'b:2', ...TLS }).errors.join(), /exclusive/);
+  });
+
+  it('needs agents: none given, or an empty list, is an error unless the all-in-one agent is the default', () => {
+    assert.match(parse({ ...TLS }).errors.join(), /needs its storage agents/);
+    assert.match(parse({ agents: '', ...TLS }).errors.join(), /needs its storage agents/);
+    assert.match(parse({ agents: ' , ', ...TLS }).errors.join(), /needs its storage agents/);
+    assert.deepEqual(parse({ ...TLS }, { defaultAgents: ['127.0.0.1:9500'] }).config?.agentAddresses, ['127.0.0.1:9500']);
+  });
+
+  it('in all-in-one, uses the agent certificate as the client certificate unless told otherwise', () => {
+    const { config, errors } = parse({ agents: 'a:9500', 'tls-ca': '/ca', 'tls-cert': '/agent.crt', 'tls-key': '/agent.key' }, { useAgentTls: true });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config?.tls, { caPath: '/ca', certPath: '/agent.crt', keyPath: '/agent.key' });
+    assert.equal(parse({ agents: 'a:9500', 'tls-ca': '/ca', 'tls-cert': '/agent.crt', 'tls-key': '/agent.key' }).errors.length, 2, 'the controller role has no fallback');
+  });
+
+  it('reports every problem at once', () => {
+    const { config, errors } = parse({ agents: 'nohost,a:0,a:70000', 'agent-server-name': 'bad name', 'status-interval-seconds': '0', 'tls-ca': 'ca.crt' });
+    assert.equal(config, undefined);
+    assert.match(errors.join('\n'), /"nohost".*"a:0".*"a:70000".*--agent-server-name.*--tls-ca.*--client-tls-cert.*--client-tls-key.*--status-interval-seconds/s);
+  });
+});
+
+describe('parseHostPort', () => {
+  it('accepts host:port forms and refuses the rest', () => {
+    assert.deepEqual(parseHostPort('[::1]:9500'), { host: '::1', port: 9500 });
+    assert.deepEqual(parseHostPort('10.0.0.1:1'), { host: '10.0.0.1', port: 1 });
+    for (const bad of ['::1:9500', '[10.0.0.1]:9500', 'host', 'host:', 'host:65536', 'ho st:1', '-host:1', '[zz::1]:1']) assert.equal(parseHostPort(bad), undefined, bad);
+  });
+});
