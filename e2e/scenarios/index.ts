@@ -8,6 +8,9 @@ import { agentVolumesScenario } from './agentVolumes.scenario.ts';
 import { agentStatusScenario } from './agentStatus.scenario.ts';
 import { agentProcessesScenario } from './agentProcesses.scenario.ts';
 import { nodePluginScenario } from './nodePlugin.scenario.ts';
+import { demoScenario } from './demo.scenario.ts';
+import { controllerLifecycleScenario } from './controllerLifecycle.scenario.ts';
+import { kubernetesSequenceScenario } from './kubernetesSequence.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -24,4 +27,7 @@ export const scenarios: readonly Scenario[] = [
   agentVolumesScenario,
   agentProcessesScenario,
   nodePluginScenario,
+  demoScenario,
+  controllerLifecycleScenario,
+  kubernetesSequenceScenario,
 ];
