@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -13,7 +13,7 @@ import { buildPublishContext } from '../../src/csi/publishContext.ts';
 import { runReadinessChecks } from '../../src/csi/readiness.ts';
 import { formatObjectId } from '../../src/csi/volumeIds.ts';
 import { Dmsetup } from '../../src/dm/index.ts';
-import { CommandFailedError, ExecaRunner } from '../../src/exec/index.ts';
+import { ExecaRunner } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
@@ -27,6 +27,7 @@ import { Lvm } from '../../src/lvm/index.ts';
 import { Mounter } from '../../src/mount/index.ts';
 import { buildDmName, createNodeService } from '../../src/node/index.ts';
 import type { NodeService } from '../../src/node/index.ts';
+import { ddRead, ddWrite, writeFileSynced } from '../support/diskIo.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
@@ -255,34 +256,6 @@ async function assertNothingLeft(
   for (const name of w.dmNames) assert.equal(await h.dmsetup.info(name, signal), undefined, `dm device ${name} removed`);
   for (const path of w.paths) assert.equal(await h.mounter.findMount(path, signal), undefined, `nothing mounted at ${path}`);
   for (const dir of w.stateDirs) assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.json')), [], `no stage record in ${dir}`);
-}
-
-async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes one MiB at MiB offset `seekMiB` with O_DIRECT through the published block target. */
-async function ddWrite(runner: CommandRunner, ctx: ScenarioContext, device: string, data: Uint8Array, seekMiB: number, signal: AbortSignal): Promise<void> {
-  const file = join(ctx.workDir, `chunk-${seekMiB}.bin`);
-  await writeFile(file, data);
-  await runner.run({ file: 'dd', args: [`if=${file}`, `of=${device}`, 'bs=1M', 'count=1', `seek=${seekMiB}`, 'oflag=direct', 'conv=fsync,notrunc'], timeoutMs: 60_000 }, signal);
-}
-
-async function ddRead(runner: CommandRunner, ctx: ScenarioContext, device: string, skipMiB: number, signal: AbortSignal): Promise<Buffer> {
-  const file = join(ctx.workDir, `read-${skipMiB}.bin`);
-  try {
-    await runner.run({ file: 'dd', args: [`if=${device}`, `of=${file}`, 'bs=1M', 'count=1', `skip=${skipMiB}`, 'iflag=direct'], timeoutMs: 60_000 }, signal);
-  } catch (err: unknown) {
-    if (err instanceof CommandFailedError) throw new Error(`reading ${device}: ${err.message}`);
-    throw err;
-  }
-  return readFile(file);
 }
 
 function sha256(data: Uint8Array): string {
