@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * vbs-csi: one program, several roles (controller, node, agent, all-in-one), and `vbs-csi certs`
- * to make the development CA and mTLS certificates.
+ * to make the development CA and mTLS certificates; `vbs-csi volume|snapshot|attach|detach|nodes`
+ * is the operator CLI (src/cli, docs/cli.md).
  * Flags and environment become a validated config; all problems are printed before anything starts.
  */
 import pkg from '../package.json' with { type: 'json' };
@@ -9,10 +10,13 @@ import { parseConfig, usageText } from './config/parseConfig.ts';
 import { createLogger } from './log/createLogger.ts';
 import { runDriver } from './roles/runDriver.ts';
 import { runCertsCommand } from './tls/index.ts';
+import { CLI_COMMANDS, runCli } from './cli/index.ts';
 
 const argv = process.argv.slice(2);
 if (argv[0] === 'certs') {
   process.exitCode = await runCertsCommand(argv.slice(1));
+} else if ((CLI_COMMANDS as readonly string[]).includes(argv[0] ?? '')) {
+  process.exitCode = await runCli(argv, { env: process.env, out: process.stdout, err: process.stderr });
 } else if (argv.includes('--version') || argv[0] === 'version') {
   console.log(pkg.version);
 } else if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
