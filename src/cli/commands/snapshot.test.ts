@@ -45,6 +45,12 @@ describe('vbs-csi snapshot', () => {
     assert.equal(r.code, 4, r.err);
   });
 
+  it('deleting a volume that still has snapshots exits 7 (FAILED_PRECONDITION)', async () => {
+    const r = await bed.cli(['volume', 'delete', volumeId]);
+    assert.equal(r.code, 7, r.err);
+    assert.match(r.err, /FAILED_PRECONDITION: .*snapshot/);
+  });
+
   it('delete removes it from the list', async () => {
     const [snap] = JSON.parse((await bed.cli(['snapshot', 'list', '--volume', volumeId, '--json'])).out) as { snapshotId: string }[];
     const r = await bed.cli(['snapshot', 'delete', snap!.snapshotId]);
