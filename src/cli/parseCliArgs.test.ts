@@ -60,6 +60,7 @@ describe('parseCliArgs: globals and environment', () => {
     assert.equal(run(['volume', 'list'], { CSI_ENDPOINT: 'unix:///run/x.sock' }).globals.address, 'unix:///run/x.sock');
     assert.equal(run(['volume', 'list', '--endpoint', 'tcp://127.0.0.1:10000'], { CSI_ENDPOINT: 'unix:///run/x.sock' }).globals.address, '127.0.0.1:10000');
     assert.equal(run(['volume', 'list', '--json', '--timeout-seconds', '5']).globals.timeoutMs, 5000);
+    assert.equal(run(['volume', 'list'], { CSI_ENDPOINT: '' }).globals.address, 'unix:///csi/csi.sock');
   });
   it('reads the agents and TLS files of nodes from the controller environment variables', () => {
     const env = { VBS_AGENTS: 'a:1', VBS_TLS_CA: '/e/ca', VBS_CLIENT_TLS_CERT: '/e/c', VBS_CLIENT_TLS_KEY: '/e/k', VBS_AGENT_SERVER_NAME: 'agents.svc' };

@@ -193,7 +193,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
 }
 
 function parseGlobals(str: (n: string) => string | undefined, json: boolean, env: Readonly<Record<string, string | undefined>>, errors: string[]): CliGlobals | undefined {
-  const endpointText = str('endpoint') ?? env['CSI_ENDPOINT'] ?? DEFAULT_ENDPOINT;
+  const endpointText = str('endpoint') ?? (env['CSI_ENDPOINT'] || undefined) ?? DEFAULT_ENDPOINT;
   let address = '';
   try {
     address = grpcAddress(parseEndpoint(endpointText));
