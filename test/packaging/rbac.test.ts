@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { find, type K8sObject, render } from './support.ts';
+
+/**
+ * Every Kubernetes API call of the controller pod, as the sidecars' upstream RBAC files list them
+ * (kubernetes-csi/<repo>/deploy/kubernetes/rbac.yaml at the image tags of values.yaml; the snapshotter's
+ * is deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml). The vbs-csi container itself calls
+ * no Kubernetes API (node ids are initiator names, volume ids name their storage node), nor do the node
+ * plugin, node-driver-registrar (kubelet's plugin socket only) or the agent.
+ *
+ * Upstream rules left out, on purpose:
+ * - secrets (all sidecars): the driver takes no csi.storage.k8s.io/*-secret-name parameters;
+ * - provisioner volumeattributesclasses, referencegrants: VolumeAttributesClass / cross-namespace data
+ *   sources are off (the driver has no MODIFY_VOLUME);
+ * - resizer pods: --handle-volume-inuse-error=false (expansion is online); volumeattributesclasses: no MODIFY_VOLUME;
+ * - snapshotter groupsnapshot.storage.k8s.io/* and volumesnapshotcontents create: volume group snapshots
+ *   are off (no GROUP_CONTROLLER service);
+ * - attacher/provisioner `update` on persistentvolumes/volumeattachments from older releases: current ones patch.
+ */
+type Scope = 'cluster' | 'namespace';
+interface Call {
+  readonly sidecar: string;
+  readonly scope: Scope;
+  readonly group: string;
+  readonly resource: string;
+  readonly verbs: readonly string[];
+}
+
+const PROVISIONER = 'external-provisioner v5.2.0';
+const ATTACHER = 'external-attacher v4.8.1';
+const RESIZER = 'external-resizer v1.13.2';
+const SNAPSHOTTER = 'external-snapshotter (csi-snapshotter) v8.2.1';
+const LEASES = ['get', 'watch', 'list', 'delete', 'update', 'create'];
+const EVENTS = ['list', 'watch', 'create', 'update', 'patch'];
+
+const CALLS: readonly Call[] = [
+  { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'persistentvolumes', verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+  { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'persistentvolumeclaims', verbs: ['get', 'list', 'watch', 'update'] },
+  { sidecar: PROVISIONER, scope: 'cluster', group: 'storage.k8s.io', resource: 'storageclasses', verbs: ['get', 'list', 'watch'] },
+  { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'events', verbs: EVENTS },
+  { sidecar: PROVISIONER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshots', verbs: ['get', 'list'] },
+  { sidecar: PROVISIONER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotcontents', verbs: ['get', 'list'] },
+  { sidecar: PROVISIONER, scope: 'cluster', group: 'storage.k8s.io', resource: 'csinodes', verbs: ['get', 'list', 'watch'] },
+  { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'nodes', verbs: ['get', 'list', 'watch'] },
+  // PUBLISH_UNPUBLISH_VOLUME drivers: the provisioner waits for VolumeAttachments to go before deleting
+  { sidecar: PROVISIONER, scope: 'cluster', group: 'storage.k8s.io', resource: 'volumeattachments', verbs: ['get', 'list', 'watch'] },
+  { sidecar: PROVISIONER, scope: 'namespace', group: 'coordination.k8s.io', resource: 'leases', verbs: LEASES },
+  // --enable-capacity, and the owner walk of --capacity-ownerref-level=2 (Pod -> ReplicaSet -> Deployment)
+  { sidecar: PROVISIONER, scope: 'namespace', group: 'storage.k8s.io', resource: 'csistoragecapacities', verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+  { sidecar: PROVISIONER, scope: 'namespace', group: '', resource: 'pods', verbs: ['get'] },
+  { sidecar: PROVISIONER, scope: 'namespace', group: 'apps', resource: 'replicasets', verbs: ['get'] },
+
+  { sidecar: ATTACHER, scope: 'cluster', group: '', resource: 'persistentvolumes', verbs: ['get', 'list', 'watch', 'patch'] },
+  { sidecar: ATTACHER, scope: 'cluster', group: 'storage.k8s.io', resource: 'csinodes', verbs: ['get', 'list', 'watch'] },
+  { sidecar: ATTACHER, scope: 'cluster', group: 'storage.k8s.io', resource: 'volumeattachments', verbs: ['get', 'list', 'watch', 'patch'] },
+  { sidecar: ATTACHER, scope: 'cluster', group: 'storage.k8s.io', resource: 'volumeattachments/status', verbs: ['patch'] },
+  { sidecar: ATTACHER, scope: 'namespace', group: 'coordination.k8s.io', resource: 'leases', verbs: LEASES },
+
+  { sidecar: RESIZER, scope: 'cluster', group: '', resource: 'persistentvolumes', verbs: ['get', 'list', 'watch', 'patch'] },
+  { sidecar: RESIZER, scope: 'cluster', group: '', resource: 'persistentvolumeclaims', verbs: ['get', 'list', 'watch'] },
+  { sidecar: RESIZER, scope: 'cluster', group: '', resource: 'persistentvolumeclaims/status', verbs: ['patch'] },
+  { sidecar: RESIZER, scope: 'cluster', group: '', resource: 'events', verbs: EVENTS },
+  { sidecar: RESIZER, scope: 'namespace', group: 'coordination.k8s.io', resource: 'leases', verbs: LEASES },
+
+  { sidecar: SNAPSHOTTER, scope: 'cluster', group: '', resource: 'events', verbs: EVENTS },
+  { sidecar: SNAPSHOTTER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotclasses', verbs: ['get', 'list', 'watch'] },
+  { sidecar: SNAPSHOTTER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotcontents', verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+  { sidecar: SNAPSHOTTER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotcontents/status', verbs: ['update', 'patch'] },
+  { sidecar: SNAPSHOTTER, scope: 'namespace', group: 'coordination.k8s.io', resource: 'leases', verbs: LEASES },
+];
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/** "scope group/resource verb" for every permission the rules grant (no wildcards allowed). */
+function permissions(rules: readonly Rule[], scope: Scope): Set<string> {
+  const out = new Set<string>();
+  for (const rule of rules) {
+    for (const list of [rule.apiGroups, rule.resources, rule.verbs]) assert.ok(!list.includes('*'), 'no wildcard');
+    assert.equal(rule.resourceNames, undefined);
+    for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) out.add(`${scope} ${g}/${r} ${v}`);
+  }
+  return out;
+}
+
+function needed(): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const call of CALLS) {
+    for (const verb of call.verbs) {
+      const key = `${call.scope} ${call.group}/${call.resource} ${verb}`;
+      out.set(key, [...(out.get(key) ?? []), call.sidecar]);
+    }
+  }
+  return out;
+}
+
+/** What each ServiceAccount is granted through the rendered bindings. */
+function grantsBySubject(objects: readonly K8sObject[]): Map<string, Set<string>> {
+  const grants = new Map<string, Set<string>>();
+  for (const binding of objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding')) {
+    const roleRef = binding['roleRef'] as { kind: string; name: string };
+    const role = find(objects, roleRef.kind, roleRef.name);
+    const scope: Scope = binding.kind === 'ClusterRoleBinding' ? 'cluster' : 'namespace';
+    if (binding.kind === 'RoleBinding') assert.equal(role.metadata.namespace, binding.metadata.namespace);
+    for (const subject of binding['subjects'] as { kind: string; name: string; namespace: string }[]) {
+      assert.equal(subject.kind, 'ServiceAccount');
+      const key = `${subject.namespace}/${subject.name}`;
+      const set = grants.get(key) ?? new Set<string>();
+      for (const p of permissions(role['rules'] as Rule[], scope)) set.add(p);
+      grants.set(key, set);
+    }
+  }
+  return grants;
+}
+
+describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
+  const objects = render();
+  const grants = grantsBySubject(objects);
+  const controllerSa = 'vbs-csi/vbs-csi-controller';
+
+  it('every call a controller sidecar documents is granted to the controller ServiceAccount', () => {
+    const granted = grants.get(controllerSa) ?? new Set<string>();
+    const missing = [...needed()].filter(([p]) => !granted.has(p)).map(([p, by]) => `${p} (${by.join(', ')})`);
+    assert.deepEqual(missing, []);
+  });
+
+  it('nothing more: every granted permission is a documented call', () => {
+    const want = needed();
+    const extra = [...(grants.get(controllerSa) ?? [])].filter((p) => !want.has(p));
+    assert.deepEqual(extra, []);
+  });
+
+  it('leases, capacities, pods and replicasets are granted in the release namespace only, not cluster-wide', () => {
+    const granted = grants.get(controllerSa) ?? new Set<string>();
+    for (const p of granted) {
+      if (/ (coordination\.k8s\.io\/leases|storage\.k8s\.io\/csistoragecapacities|\/pods|apps\/replicasets) /.test(p)) {
+        assert.ok(p.startsWith('namespace '), p);
+      }
+    }
+  });
+
+  it('only the controller ServiceAccount is bound; node and agent pods get no token', () => {
+    assert.deepEqual([...grants.keys()], [controllerSa]);
+    for (const name of ['vbs-csi-node', 'vbs-csi-agent']) {
+      assert.equal(find(objects, 'ServiceAccount', name)['automountServiceAccountToken'], false);
+      const ds = find(objects, 'DaemonSet', name) as { spec: { template: { spec: { serviceAccountName: string; automountServiceAccountToken: boolean } } } } & K8sObject;
+      assert.equal(ds.spec.template.spec.serviceAccountName, name);
+      assert.equal(ds.spec.template.spec.automountServiceAccountToken, false);
+    }
+  });
+
+  it('the resizer runs with --handle-volume-inuse-error=false, which is why it needs no pods access', () => {
+    const deployment = find(objects, 'Deployment', 'vbs-csi-controller') as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } } & K8sObject;
+    const resizer = deployment.spec.template.spec.containers.find((c) => c.name === 'csi-resizer');
+    assert.ok(resizer?.args.includes('--handle-volume-inuse-error=false'));
+  });
+});

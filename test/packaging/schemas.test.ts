@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type K8sObject, MODELS, render, yamlFilesIn } from './support.ts';
+
+/**
+ * Kinds from CRDs that kubernetes-models (the Kubernetes OpenAPI schemas) does not carry and for which no
+ * validating model is published on the npm registry: checked structurally here, field by field, instead.
+ * (snapshot.storage.k8s.io: external-snapshotter's CRDs; kubevirt.io and cdi.kubevirt.io: KubeVirt/CDI's.)
+ */
+const STRUCTURAL: Record<string, (o: K8sObject) => void> = {
+  'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': (o) => {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'driver', 'deletionPolicy', 'parameters']);
+    assert.equal(typeof o['driver'], 'string');
+    assert.ok(['Delete', 'Retain'].includes(o['deletionPolicy'] as string), 'deletionPolicy is Delete or Retain');
+  },
+  'snapshot.storage.k8s.io/v1/VolumeSnapshot': (o) => {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec']);
+    const spec = o['spec'] as Record<string, unknown>;
+    onlyKeys(spec, ['source', 'volumeSnapshotClassName']);
+    const source = spec['source'] as Record<string, unknown>;
+    assert.equal(Object.keys(source).length, 1, 'exactly one source');
+    assert.ok(typeof source['persistentVolumeClaimName'] === 'string' || typeof source['volumeSnapshotContentName'] === 'string');
+  },
+  'kubevirt.io/v1/VirtualMachine': (o) => {
+    const spec = o['spec'] as Record<string, unknown>;
+    assert.ok(('runStrategy' in spec) !== ('running' in spec), 'runStrategy or running, not both');
+    const vmi = (spec['template'] as { spec: { domain: { devices: { disks: { name: string }[] } }; volumes: { name: string }[] } }).spec;
+    const volumes = new Set(vmi.volumes.map((v) => v.name));
+    for (const disk of vmi.domain.devices.disks) assert.ok(volumes.has(disk.name), `disk ${disk.name} has a volume`);
+    for (const v of vmi.volumes as unknown as Record<string, unknown>[]) assert.equal(Object.keys(v).length, 2, 'a volume is a name and one source');
+  },
+  'cdi.kubevirt.io/v1beta1/DataVolume': (o) => {
+    const spec = o['spec'] as Record<string, unknown>;
+    assert.ok(('source' in spec) !== ('sourceRef' in spec), 'source or sourceRef');
+    assert.ok(('storage' in spec) !== ('pvc' in spec), 'storage or pvc');
+    assert.equal(Object.keys(spec['source'] as object).length, 1, 'exactly one source kind');
+  },
+  'cdi.kubevirt.io/v1beta1/StorageProfile': (o) => {
+    const spec = o['spec'] as { claimPropertySets: { volumeMode: string; accessModes: string[] }[]; cloneStrategy?: string };
+    for (const set of spec.claimPropertySets) {
+      assert.ok(['Block', 'Filesystem'].includes(set.volumeMode));
+      for (const m of set.accessModes) assert.ok(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'].includes(m));
+    }
+    assert.ok(['copy', 'snapshot', 'csi-clone', undefined].includes(spec.cloneStrategy));
+  },
+};
+
+function onlyKeys(o: object, allowed: readonly string[]): void {
+  const extra = Object.keys(o).filter((k) => !allowed.includes(k));
+  assert.deepEqual(extra, [], `unknown fields ${extra.join(', ')}`);
+}
+
+function validate(o: K8sObject, where: string): 'schema' | 'structural' {
+  const key = `${o.apiVersion}/${o.kind}`;
+  const model = MODELS.get(key);
+  const label = `${where}: ${o.kind} ${o.metadata?.name}`;
+  assert.equal(typeof o.metadata?.name, 'string', `${label} has a name`);
+  if (model) {
+    assert.doesNotThrow(() => new model(o).validate(), `${label} against the ${key} schema`);
+    return 'schema';
+  }
+  const check = STRUCTURAL[key];
+  assert.ok(check, `${label}: no schema and no structural check for ${key}`);
+  check(o);
+  return 'structural';
+}
+
+const RENDERINGS: Record<string, readonly string[]> = {
+  'chart defaults': [],
+  'chart with every option': [
+    '--set', 'secrets.create=true,secrets.chap.key=0123456789abcdef0123456789abcdef',
+    '--set', 'secrets.agentTls.caCrt=x,secrets.agentTls.tlsCrt=x,secrets.agentTls.tlsKey=x',
+    '--set', 'secrets.controllerTls.caCrt=x,secrets.controllerTls.tlsCrt=x,secrets.controllerTls.tlsKey=x',
+    '--set', 'storageClass.isDefault=true,volumeSnapshotClass.isDefault=true,storageClass.parameters.tier=ssd',
+    '--set', 'storageClass.parameters.nodeLabels=rack=r1,controller.replicas=2',
+    '--set', 'imagePullSecrets[0].name=regcred,controller.resources.limits.memory=256Mi',
+    '--set', 'node.extraArgs[0]=--iscsi-iface=vbs,agent.extraArgs[0]=--log-level=debug',
+    '--set', 'storageClass.allowedTopologies[0].matchLabelExpressions[0].key=topology.vbs.csi.io/zone',
+    '--set', 'storageClass.allowedTopologies[0].matchLabelExpressions[0].values[0]=a',
+  ],
+};
+
+describe('every object validates against the Kubernetes OpenAPI schemas (kubernetes-models)', () => {
+  for (const [name, args] of Object.entries(RENDERINGS)) {
+    it(`${name}: every rendered object`, () => {
+      const objects = render(args);
+      assert.ok(objects.length >= 14);
+      for (const o of objects) validate(o, name);
+    });
+  }
+
+  for (const folder of ['manifests', 'examples']) {
+    it(`every object of every file in ${folder}/`, () => {
+      const files = yamlFilesIn(folder);
+      assert.ok(files.size > 0);
+      for (const [file, objects] of files) {
+        assert.ok(objects.length > 0, `${file} holds objects`);
+        for (const o of objects) validate(o, file);
+      }
+    });
+  }
+
+  it('only the CRD kinds listed above are checked structurally; every built-in kind gets its schema', () => {
+    const kinds = new Map<string, string>();
+    for (const objects of [render([]), ...yamlFilesIn('manifests').values(), ...yamlFilesIn('examples').values()]) {
+      for (const o of objects) kinds.set(`${o.apiVersion}/${o.kind}`, validate(o, 'all'));
+    }
+    const structural = [...kinds].filter(([, how]) => how === 'structural').map(([k]) => k).sort();
+    assert.deepEqual(structural, Object.keys(STRUCTURAL).sort());
+  });
+
+  it('a wrong field type is caught (the validator is live, not a no-op)', () => {
+    const [daemonSet] = render(['--show-only', 'templates/node.yaml']).filter((o) => o.kind === 'DaemonSet');
+    assert.ok(daemonSet);
+    const broken = structuredClone(daemonSet) as { spec: { template: { spec: { hostNetwork: unknown } } } } & K8sObject;
+    broken.spec.template.spec.hostNetwork = 'yes';
+    assert.throws(() => validate(broken, 'broken'), /hostNetwork must be boolean/);
+  });
+});
