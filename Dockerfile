@@ -25,7 +25,7 @@ LABEL org.opencontainers.image.title="vbs-csi" \
 # to the HOST's iscsid over its abstract socket; e2fsprogs/xfsprogs/util-linux for blkid, mkfs, mount).
 # tini is PID 1 so SIGTERM reaches node (which drains calls for --shutdown-grace-seconds) and the
 # zombies of exec'd tools are reaped. open-iscsi's postinst writes an initiator name: removed, so a node
-# pod without the host's /etc/iscsi mounted fails its readiness check instead of sharing a baked-in name.
+# pod without the host's /etc/iscsi mounted fails instead of sharing a baked-in name.
 # Versions follow bookworm's security updates rather than pins that break every point release.
 # hadolint ignore=DL3008
 RUN apt-get update \
