@@ -145,6 +145,18 @@ describe('StorageNodes', () => {
     assert.equal(nodes.unreachable().length, 2);
   });
 
+  test('a poll still discovering when stop() is called connects to nothing', async () => {
+    const { nodes, agent, setDiscover } = setup({ 'a:9500': 'store-a' });
+    const gate = Promise.withResolvers<string[]>();
+    setDiscover(() => gate.promise);
+    const polling = nodes.refresh();
+    nodes.stop();
+    gate.resolve(['a:9500']);
+    await polling;
+    assert.equal(agent('a:9500').statusCalls, 0);
+    assert.deepEqual(nodes.candidates(), []);
+  });
+
   test('concurrent refreshes share one poll, and ensureFresh polls only when the figures are older than asked', async () => {
     const { nodes, agent } = setup({ 'a:9500': 'store-a' });
     await Promise.all([nodes.refresh(), nodes.refresh(), nodes.refresh()]);

@@ -40,6 +40,7 @@ export class StorageNodes {
   #lastRefreshMs = Number.NEGATIVE_INFINITY;
   #discoveryError: string | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(opts: StorageNodesOptions) {
     this.#opts = opts;
@@ -70,6 +71,7 @@ export class StorageNodes {
   }
 
   stop(): void {
+    this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const e of this.#entries.values()) e.agent.close();
@@ -150,6 +152,8 @@ export class StorageNodes {
       this.#opts.log.warn({ err: this.#discoveryError }, 'agent discovery failed; keeping the agents known so far');
       addresses = [...this.#entries.keys()];
     }
+    // A poll that outlived stop() must not open channels nobody will close.
+    if (this.#stopped) return;
     for (const [address, e] of this.#entries) {
       if (!addresses.includes(address)) {
         e.agent.close();
