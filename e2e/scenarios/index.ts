@@ -11,6 +11,9 @@ import { nodePluginScenario } from './nodePlugin.scenario.ts';
 import { demoScenario } from './demo.scenario.ts';
 import { controllerLifecycleScenario } from './controllerLifecycle.scenario.ts';
 import { kubernetesSequenceScenario } from './kubernetesSequence.scenario.ts';
+import { controllerLoadPlacementScenario } from './controllerLoadPlacement.scenario.ts';
+import { controllerBurstScenario } from './controllerBurst.scenario.ts';
+import { controllerRestartScenario } from './controllerRestart.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -30,4 +33,7 @@ export const scenarios: readonly Scenario[] = [
   demoScenario,
   controllerLifecycleScenario,
   kubernetesSequenceScenario,
+  controllerLoadPlacementScenario,
+  controllerBurstScenario,
+  controllerRestartScenario,
 ];
