@@ -30,4 +30,12 @@ describe('stripSecrets', () => {
     for (let i = 0; i < 40; i++) deep = { next: deep };
     assert.doesNotThrow(() => stripSecrets(deep));
   });
+  test('keeps CSI pagination cursors, which are ids, while other tokens stay redacted', () => {
+    assert.deepEqual(stripSecrets({ starting_token: 'a/vbs-vol-x', next_token: 'b', token: 't', bearer_token: 'u' }), {
+      starting_token: 'a/vbs-vol-x',
+      next_token: 'b',
+      token: '[REDACTED]',
+      bearer_token: '[REDACTED]',
+    });
+  });
 });

@@ -5,6 +5,8 @@ const REDACTED = '[REDACTED]';
  * csi_secret), CHAP credentials in publish_context, TLS keys.
  */
 const SECRET_KEY = /secret|password|passwd|chap|private_?key|token/i;
+/** CSI pagination cursors: named like tokens, but only volume or snapshot ids, and needed to debug listings. */
+const PAGINATION_KEY = /^(?:starting|next)_token$/;
 
 /**
  * Returns a copy of a request/response safe to log: values under secret-looking keys are
@@ -16,7 +18,7 @@ export function stripSecrets(value: unknown, depth = 0): unknown {
   if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = SECRET_KEY.test(key) && v !== null && v !== undefined && v !== '' ? REDACTED : stripSecrets(v, depth + 1);
+    out[key] = SECRET_KEY.test(key) && !PAGINATION_KEY.test(key) && v !== null && v !== undefined && v !== '' ? REDACTED : stripSecrets(v, depth + 1);
   }
   return out;
 }
