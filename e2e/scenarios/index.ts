@@ -11,6 +11,8 @@ import { nodePluginScenario } from './nodePlugin.scenario.ts';
 import { demoScenario } from './demo.scenario.ts';
 import { controllerLifecycleScenario } from './controllerLifecycle.scenario.ts';
 import { kubernetesSequenceScenario } from './kubernetesSequence.scenario.ts';
+import { kubernetesSequenceBlockRwxScenario } from './kubernetesSequenceBlockRwx.scenario.ts';
+import { kubernetesSequenceAgentRestartScenario } from './kubernetesSequenceAgentRestart.scenario.ts';
 import { controllerLoadPlacementScenario } from './controllerLoadPlacement.scenario.ts';
 import { controllerBurstScenario } from './controllerBurst.scenario.ts';
 import { controllerRestartScenario } from './controllerRestart.scenario.ts';
@@ -33,6 +35,8 @@ export const scenarios: readonly Scenario[] = [
   demoScenario,
   controllerLifecycleScenario,
   kubernetesSequenceScenario,
+  kubernetesSequenceBlockRwxScenario,
+  kubernetesSequenceAgentRestartScenario,
   controllerLoadPlacementScenario,
   controllerBurstScenario,
   controllerRestartScenario,

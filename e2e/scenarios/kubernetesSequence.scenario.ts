@@ -8,7 +8,7 @@ import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapabili
 import { Iscsiadm } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { buildDmName } from '../../src/node/index.ts';
-import { startCsiCluster } from '../support/csiCluster.ts';
+import { withCsiCluster } from '../support/csiCluster.ts';
 import type { CsiCluster } from '../support/csiCluster.ts';
 import { writeFileSynced } from '../support/diskIo.ts';
 import { stageAndPublish, unpublishAndUnstage } from '../support/kubeletCalls.ts';
@@ -29,19 +29,14 @@ const EXT4_RWO: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: ['no
  */
 export const kubernetesSequenceScenario: Scenario = {
   name: 'kubernetes sequence: create, publish, stage, write, expand online, snapshot, restore on a second initiator, teardown (controller, 2 agents, 2 nodes as processes)',
-  timeoutMs: 900_000,
+  timeoutMs: 1_500_000,
   async run(ctx) {
     const clock = createStepClock(ctx);
-    let cluster: CsiCluster | undefined;
-    let failed = true;
-    try {
-      cluster = await clock.timed('start 2 agents, the controller and 2 node plugins', () =>
-        startCsiCluster(ctx, {
-          vgPrefix: 'vbs-ks',
-          iqnPrefix: 'iqn.2026-11.io.vbs-ks',
-          workers: [{ name: 'worker-1' }, { name: 'worker-2', initiatorName: 'iqn.2026-11.io.vbs-e2e:ks-worker-2', iscsiIface: 'vbs-ks-w2' }],
-        }),
-      );
+    await withCsiCluster(ctx, clock, {
+      vgPrefix: 'vbs-ks',
+      iqnPrefix: 'iqn.2026-11.io.vbs-ks',
+      workers: [{ name: 'worker-1' }, { name: 'worker-2', initiatorName: 'iqn.2026-11.io.vbs-e2e:ks-worker-2', iscsiIface: 'vbs-ks-w2' }],
+    }, async (cluster) => {
       const { controller: ctl, kubeletDir, runner } = cluster;
       const [w1, w2] = cluster.workers as [CsiCluster['workers'][0], CsiCluster['workers'][0]];
       assert.notEqual(w1.nodeId, w2.nodeId, 'two workers, two node ids');
@@ -146,10 +141,7 @@ export const kubernetesSequenceScenario: Scenario = {
       assert.deepEqual(await cluster.findResidue(), [], 'nothing is left: no session, node record, mount, dm device, target, ACL, LV or stage record');
       clock.note('teardown left nothing behind');
       ctx.log(`timings: ${clock.summary()}`);
-      failed = false;
-    } finally {
-      await cluster?.stop({ failed });
-    }
+    });
   },
 };
 

@@ -16,6 +16,7 @@ import type { ScenarioContext } from '../scenarios/Scenario.ts';
 import { makeClusterCertificates } from './clusterCertificates.ts';
 import type { ClusterCertificates } from './clusterCertificates.ts';
 import { startDriverProcess } from './driverProcess.ts';
+import type { StepClock } from './stepClock.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from './loopVolumeGroup.ts';
@@ -74,7 +75,7 @@ const STORAGE_NODES = [
 const AGENT_PORT = 9500;
 /** The node plugin's dm devices (buildDmName); LVM's own are `<vg>-<lv>` with doubled dashes. */
 const NODE_DM_NAME = /^vbs-[0-9a-f]{20}$/;
-const READY_DEADLINE_MS = 180_000;
+const READY_DEADLINE_MS = 300_000;
 
 /**
  * The driver as Kubernetes runs it, in one VM: two storage nodes (a loop-file VG each, a
@@ -309,4 +310,25 @@ export async function startCsiCluster(
 
 function tail(text: string, lines: number): string {
   return text.split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Starts the cluster (timed on `clock`), runs `body`, and always stops it; on failure every
+ * process's last output is printed first.
+ */
+export async function withCsiCluster<T>(
+  ctx: ScenarioContext,
+  clock: StepClock,
+  spec: Parameters<typeof startCsiCluster>[1],
+  body: (cluster: CsiCluster) => Promise<T>,
+): Promise<T> {
+  const cluster = await clock.timed(`start 2 agents, the controller and ${spec.workers.length} node plugin(s)`, () => startCsiCluster(ctx, spec));
+  let failed = true;
+  try {
+    const result = await body(cluster);
+    failed = false;
+    return result;
+  } finally {
+    await cluster.stop({ failed });
+  }
 }
