@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
-import { ControllerBed, MiB, grpcCodeOf } from '../support/controllerBed.ts';
+import { ControllerBed, MiB, grpcCodeOf, retryCsi } from '../support/controllerBed.ts';
 import type { Scenario } from './Scenario.ts';
 
 const BLOCK: VolumeCapability = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
@@ -19,15 +19,28 @@ const BURST = 20;
  */
 export const controllerBurstScenario: Scenario = {
   name: 'controller burst: 20 concurrent CreateVolume calls spread over both storage nodes with no overfill',
-  timeoutMs: 900_000,
+  timeoutMs: 1_800_000,
   async run(ctx) {
     await ControllerBed.run(ctx, { tag: 'burst', poolMiB: [POOL_MIB, POOL_MIB], overprovisionRatio: RATIO, nodePlugin: false }, async (bed) => {
       const { controller } = bed.csi;
       const names = Array.from({ length: BURST }, (_, i) => `pvc-burst-${String(i).padStart(2, '0')}`);
-      const results = await bed.step(`${BURST} concurrent CreateVolume of ${VOLUME_MIB} MiB`, () =>
-        Promise.allSettled(names.map((name) => controller.createVolume({ name, capacity_range: { required_bytes: VOLUME_MIB * MiB }, volume_capabilities: [BLOCK], parameters: {} }))),
+      // As a CO does, ABORTED and UNAVAILABLE are retried: under TCG a queue of ten lvcreates on
+      // one VG outlasts the controller's 60 s call deadline to its agent (the create goes on there
+      // and the retry finds it by name). Any other failure, RESOURCE_EXHAUSTED above all, is final.
+      const retries: string[] = [];
+      const results = await bed.step(`${BURST} concurrent CreateVolume of ${VOLUME_MIB} MiB (CO-style retries)`, () =>
+        Promise.allSettled(
+          names.map((name) =>
+            retryCsi(() => controller.createVolume({ name, capacity_range: { required_bytes: VOLUME_MIB * MiB }, volume_capabilities: [BLOCK], parameters: {} }), {
+              deadlineMs: Date.now() + 600_000,
+              signal: ctx.signal,
+              onRetry: (code, err) => retries.push(`${name}: ${code === grpcStatus.ABORTED ? 'ABORTED' : 'UNAVAILABLE'} (${err.message.slice(0, 120)})`),
+            }),
+          ),
+        ),
       );
       for (const line of bed.placementLines()) ctx.log(`placement ${line}`);
+      ctx.log(`retries: ${retries.length === 0 ? 'none' : `${retries.length}\n  ${retries.join('\n  ')}`}`);
       const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i]}: code ${grpcCodeOf(r.reason)} ${(r.reason as Error).message}`] : []));
       assert.deepEqual(failures, [], 'the burst fits both nodes together, so every create succeeds');
       const ids = results.map((r) => (r.status === 'fulfilled' ? r.value.volume?.volume_id ?? '' : ''));

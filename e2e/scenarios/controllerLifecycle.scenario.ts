@@ -26,7 +26,7 @@ interface Attached {
  */
 export const controllerLifecycleScenario: Scenario = {
   name: 'controller lifecycle: create, publish, stage, write, snapshot, restore and clone keep the data, expand, list, teardown leaves nothing',
-  timeoutMs: 900_000,
+  timeoutMs: 1_800_000,
   async run(ctx) {
     await ControllerBed.run(ctx, { tag: 'life', poolMiB: [512, 512], overprovisionRatio: 5, nodePlugin: true }, async (bed) => {
       const { controller } = bed.csi;

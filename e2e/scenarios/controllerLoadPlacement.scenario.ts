@@ -16,7 +16,7 @@ const BLOCK: VolumeCapability = { block: {}, access_mode: { mode: 'SINGLE_NODE_W
  */
 export const controllerLoadPlacementScenario: Scenario = {
   name: 'controller placement: with fio loading one storage node\'s disk, new volumes land on the other',
-  timeoutMs: 900_000,
+  timeoutMs: 1_800_000,
   async run(ctx) {
     await ControllerBed.run(ctx, { tag: 'load', poolMiB: [512, 256], overprovisionRatio: 5, nodePlugin: false }, async (bed) => {
       const { controller } = bed.csi;

@@ -17,7 +17,7 @@ const BURST = 20;
  */
 export const controllerRestartScenario: Scenario = {
   name: 'controller restart mid-burst: retried creates converge on exactly one volume per name, no orphan LV or target',
-  timeoutMs: 1_200_000,
+  timeoutMs: 1_800_000,
   async run(ctx) {
     await ControllerBed.run(ctx, { tag: 'restart', poolMiB: [256, 256], overprovisionRatio: 5, nodePlugin: false }, async (bed) => {
       const names = Array.from({ length: BURST }, (_, i) => `pvc-restart-${String(i).padStart(2, '0')}`);

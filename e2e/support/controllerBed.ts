@@ -379,7 +379,7 @@ export function grpcCodeOf(err: unknown): number | undefined {
 }
 
 /** Calls `fn` until it succeeds, retrying on ABORTED and UNAVAILABLE (what a CO retries) until the deadline. */
-export async function retryCsi<T>(fn: () => Promise<T>, opts: { readonly deadlineMs: number; readonly signal: AbortSignal; readonly onRetry?: (code: number) => void }): Promise<T> {
+export async function retryCsi<T>(fn: () => Promise<T>, opts: { readonly deadlineMs: number; readonly signal: AbortSignal; readonly onRetry?: (code: number, err: Error) => void }): Promise<T> {
   for (;;) {
     try {
       return await fn();
@@ -387,7 +387,7 @@ export async function retryCsi<T>(fn: () => Promise<T>, opts: { readonly deadlin
       const code = grpcCodeOf(err);
       const retriable = code === grpcStatus.ABORTED || code === grpcStatus.UNAVAILABLE;
       if (!retriable || Date.now() > opts.deadlineMs) throw err;
-      opts.onRetry?.(code);
+      opts.onRetry?.(code, err as Error);
       await delay(500, undefined, { signal: opts.signal });
     }
   }
