@@ -133,14 +133,15 @@ export async function startCsiCluster(
     clients.push(c);
     return c;
   };
-  const waitAgentReady = async (node: ClusterStorageNode): Promise<void> => {
+  /** Resolves with the agent's thin allocatable bytes once it reports ready. */
+  const waitAgentReady = async (node: ClusterStorageNode): Promise<number> => {
     const api = agentClient(node.name);
     const agent = agents.get(node.name)!;
-    await pollUntil(
+    return pollUntil(
       async () => {
         if (agent.hasExited()) throw new Error(`${node.name}'s agent exited before it was ready:\n${tail(agent.output(), 60)}`);
         const st = await api.getNodeStatus().catch(() => undefined);
-        return st?.ready ? true : undefined;
+        return st?.ready ? Number(st.thin_pool?.allocatable_bytes ?? 0) : undefined;
       },
       { deadlineMs: Date.now() + READY_DEADLINE_MS, intervalMs: 500, what: `the agent of ${node.name} to be ready`, signal },
     );
@@ -242,17 +243,19 @@ export async function startCsiCluster(
       pending.push({ spec: w, process, stateDir, csi });
     }
 
-    for (const node of storage) await waitAgentReady(node);
+    let allocatable = 0;
+    for (const node of storage) allocatable += await waitAgentReady(node);
     const ctl = connectCsi(`unix://${ctlSocket}`, 240_000);
     clients.push(ctl);
     const controller = controllerProcess;
-    // ListVolumes answers UNAVAILABLE until the controller reaches every agent.
+    // Placement uses the controller's polled statuses: wait until GetCapacity counts every agent's pool.
     await pollUntil(
       async () => {
         if (controller.hasExited()) throw new Error(`the controller exited:\n${tail(controller.output(), 60)}`);
-        return (await ctl.controller.listVolumes({}).then(() => true, () => undefined));
+        const cap = await ctl.controller.getCapacity({ volume_capabilities: [], parameters: {} }).catch(() => undefined);
+        return cap !== undefined && Number(cap.available_capacity) >= 0.9 * allocatable ? true : undefined;
       },
-      { deadlineMs: Date.now() + READY_DEADLINE_MS, intervalMs: 500, what: 'the controller to reach both agents', signal },
+      { deadlineMs: Date.now() + READY_DEADLINE_MS, intervalMs: 1000, what: `the controller to count both agents' pools (${allocatable} bytes) in GetCapacity`, signal },
     );
     for (const p of pending) {
       const info = await pollUntil(
