@@ -70,7 +70,10 @@ export const controllerBurstScenario: Scenario = {
       const cap = await controller.getCapacity({ parameters: {} });
       assert.equal(cap.available_capacity, 2 * (POOL_MIB * RATIO - 10 * VOLUME_MIB) * MiB, 'GetCapacity: what is left on both nodes');
 
-      await bed.step(`${BURST} concurrent DeleteVolume`, () => Promise.all(ids.map((id) => controller.deleteVolume({ volume_id: id }))));
+      // Twenty deletes queue on two VGs too: retried on UNAVAILABLE like the creates.
+      await bed.step(`${BURST} concurrent DeleteVolume (CO-style retries)`, () =>
+        Promise.all(ids.map((id) => retryCsi(() => controller.deleteVolume({ volume_id: id }), { deadlineMs: Date.now() + 600_000, signal: ctx.signal }))),
+      );
       assert.deepEqual(await bed.leftovers(), { lvs: [], targets: [], sessions: [] }, 'no LV, LIO target or session is left');
     });
   },
