@@ -25,15 +25,20 @@ export const controllerRestartScenario: Scenario = {
 
       // The burst, then SIGKILL as soon as the first LV exists: the rest are in flight.
       const first = bed.csi;
+      let settled = 0;
       const outcomes = names.map((name) =>
         first.controller.createVolume(request(name)).then(
           (r) => ({ name, ok: true as const, id: r.volume?.volume_id ?? '' }),
-          (err: unknown) => ({ name, ok: false as const, code: grpcCodeOf(err) }),
-        ),
+          (err: unknown) => ({ name, ok: false as const, code: grpcCodeOf(err), message: (err as Error).message }),
+        ).finally(() => settled++),
       );
       const lvsAtKill = await bed.step('burst sent; wait for the first LV', () =>
         pollUntil(
           async () => {
+            if (settled === BURST) {
+              const failed = (await Promise.all(outcomes)).flatMap((o) => (o.ok ? [] : [`${o.name}: ${o.message}`]));
+              throw new Error(`every create of the burst ended before an LV appeared, so nothing was in flight to kill:\n  ${failed.join('\n  ')}`);
+            }
             const n = (await bed.lvs()).filter((lv) => lv.tags['kind'] === 'volume').length;
             return n > 0 ? n : undefined;
           },
