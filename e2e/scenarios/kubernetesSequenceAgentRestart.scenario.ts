@@ -11,7 +11,7 @@ import { stageAndPublish, unpublishAndUnstage } from '../support/kubeletCalls.ts
 import { expectedRingFile } from '../support/ringPattern.ts';
 import { startRingWriter } from '../support/ringWriter.ts';
 import type { RingWriter } from '../support/ringWriter.ts';
-import { createStepClock } from '../support/stepClock.ts';
+import { createStepClock, retryingAsCo } from '../support/stepClock.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario } from './Scenario.ts';
 
@@ -37,7 +37,7 @@ export const kubernetesSequenceAgentRestartScenario: Scenario = {
   name: 'kubernetes sequence: agent SIGKILLed and LIO wiped while a mounted ext4 volume is written; I/O resumes without error, data verified',
   timeoutMs: 1_800_000,
   async run(ctx) {
-    const clock = createStepClock(ctx);
+    const clock = retryingAsCo(createStepClock(ctx), ctx.signal);
     await withCsiCluster(ctx, clock, { vgPrefix: 'vbs-kr', iqnPrefix: 'iqn.2026-11.io.vbs-kr', workers: [{ name: 'worker-1' }] }, async (cluster) => {
       let writer: RingWriter | undefined;
       try {

@@ -10,7 +10,7 @@ import type { CsiCluster } from '../support/csiCluster.ts';
 import { ddRead, ddWrite } from '../support/diskIo.ts';
 import { stageAndPublish, unpublishAndUnstage } from '../support/kubeletCalls.ts';
 import type { Attachment } from '../support/kubeletCalls.ts';
-import { createStepClock } from '../support/stepClock.ts';
+import { createStepClock, retryingAsCo } from '../support/stepClock.ts';
 import type { Scenario } from './Scenario.ts';
 
 const MiB = 1024 * 1024;
@@ -31,7 +31,7 @@ export const kubernetesSequenceBlockRwxScenario: Scenario = {
   timeoutMs: 1_500_000,
   async run(ctx) {
     const { signal } = ctx;
-    const clock = createStepClock(ctx);
+    const clock = retryingAsCo(createStepClock(ctx), ctx.signal);
     await withCsiCluster(ctx, clock, {
       vgPrefix: 'vbs-kb',
       iqnPrefix: 'iqn.2026-11.io.vbs-kb',
@@ -102,11 +102,11 @@ export const kubernetesSequenceBlockRwxScenario: Scenario = {
       for (const [a, nodeId] of [[rwoSide, w1.nodeId], [s2, w2.nodeId]] as const) {
         await unpublishAndUnstage(clock, a);
         await clock.timed(`ControllerUnpublishVolume ${a.volumeId}`, () => ctl.controllerUnpublishVolume({ volume_id: a.volumeId, node_id: nodeId }));
-        await ctl.controllerUnpublishVolume({ volume_id: a.volumeId, node_id: nodeId });
+        await clock.timed(`ControllerUnpublishVolume ${a.volumeId} again`, () => ctl.controllerUnpublishVolume({ volume_id: a.volumeId, node_id: nodeId }));
       }
       for (const id of [rwo.volume_id, vol.volume_id]) {
         await clock.timed(`DeleteVolume ${id}`, () => ctl.deleteVolume({ volume_id: id }));
-        await ctl.deleteVolume({ volume_id: id });
+        await clock.timed(`DeleteVolume ${id} again`, () => ctl.deleteVolume({ volume_id: id }));
       }
       assert.deepEqual(await cluster.findResidue(), [], 'nothing is left: no session, node record, mount, dm device, target, ACL, LV or stage record');
       clock.note('teardown left nothing behind');

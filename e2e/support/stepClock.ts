@@ -1,4 +1,5 @@
 import type { ScenarioContext } from '../scenarios/Scenario.ts';
+import { retryCsi } from './controllerBed.ts';
 
 export interface StepClock {
   /** Runs one step, logs `[t s] what: N ms` when it ends (or `FAILED after N ms`), and keeps the timing for summary(). */
@@ -29,5 +30,19 @@ export function createStepClock(ctx: ScenarioContext): StepClock {
     },
     note: (what) => ctx.log(`${at()} ${what}`),
     summary: () => timings.join('; '),
+  };
+}
+
+/**
+ * The same clock, but each step is retried on ABORTED and UNAVAILABLE as a CO (kubelet,
+ * external-provisioner/attacher) retries, for up to `retryForMs`; each retry is logged.
+ */
+export function retryingAsCo(clock: StepClock, signal: AbortSignal, retryForMs = 300_000): StepClock {
+  return {
+    ...clock,
+    timed: (what, fn) =>
+      clock.timed(what, () =>
+        retryCsi(fn, { deadlineMs: Date.now() + retryForMs, signal, onRetry: (code, err) => clock.note(`${what}: code ${code}, retried as a CO would (${err.message.split('\n')[0]})`) }),
+      ),
   };
 }
