@@ -47,7 +47,7 @@ async function unused(): Promise<never> {
   throw new Error('StorageNodes must only ask for status');
 }
 
-function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number } = {}) {
+function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number; slowStatusGraceMs?: number; now?: () => number } = {}) {
   const agents = new Map(Object.entries(names).map(([address, name]) => [address, new StatusOnlyAgent(name)]));
   const { log, lines } = captureLog();
   let discover = staticAgents([...agents.keys()]);
@@ -56,6 +56,8 @@ function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number }
     connect: (address) => agents.get(address) ?? new StatusOnlyAgent(`unknown-${address}`),
     log,
     ...(opts.statusTimeoutMs !== undefined ? { statusTimeoutMs: opts.statusTimeoutMs } : {}),
+    ...(opts.slowStatusGraceMs !== undefined ? { slowStatusGraceMs: opts.slowStatusGraceMs } : {}),
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
   });
   const agent = (address: string): StatusOnlyAgent => agents.get(address)!;
   return { nodes, agent, lines, setDiscover: (d: typeof discover) => (discover = d) };
@@ -136,6 +138,31 @@ describe('StorageNodes', () => {
     agent('a:9500').hang = true;
     await nodes.refresh();
     assert.deepEqual(nodes.unreachable().map((u) => /no status from a:9500/.test(u)), [true]);
+  });
+
+  test('an agent that answered before and is only slow keeps its last status within the grace, then drops out', async () => {
+    let nowMs = 1_000;
+    const { nodes, agent } = setup({ 'a:9500': 'store-a' }, { statusTimeoutMs: 20, slowStatusGraceMs: 30_000, now: () => nowMs });
+    await nodes.refresh();
+    const before = nodes.candidates()[0]!;
+    agent('a:9500').hang = true;
+    nowMs += 29_000;
+    await nodes.refresh();
+    const slow = nodes.candidates()[0]!;
+    assert.equal(slow.reachable, true, 'a busy agent stays in placement');
+    assert.equal(slow.statusTakenAtMs, before.statusTakenAtMs, 'the kept status keeps its age, so reservations made since still count');
+    nowMs += 2_000;
+    await nodes.refresh();
+    assert.equal(nodes.candidates()[0]!.reachable, false, 'past the grace it is unreachable');
+    assert.match(nodes.unreachable()[0]!, /no status from a:9500/);
+  });
+
+  test('a refused status call counts at once, whatever the grace', async () => {
+    const { nodes, agent } = setup({ 'a:9500': 'store-a' }, { slowStatusGraceMs: 60_000 });
+    await nodes.refresh();
+    agent('a:9500').down = 'connection refused';
+    await nodes.refresh();
+    assert.equal(nodes.candidates()[0]!.reachable, false);
   });
 
   test('refuses an agent whose node name cannot be part of a volume id', async () => {

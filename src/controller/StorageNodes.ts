@@ -21,9 +21,18 @@ export interface StorageNodesOptions {
   readonly connect: (address: string) => StorageAgent;
   readonly log: Logger;
   readonly now?: () => number;
-  /** How long one status poll of one agent may take before it counts as unreachable. */
+  /** How long one status poll of one agent may take before it counts as slow. */
   readonly statusTimeoutMs?: number;
+  /**
+   * How old a status may grow while the agent is only slow (its polls time out) before the agent
+   * counts as unreachable. An agent's status runs lvm reports, which queue behind its own lvcreates
+   * during a burst; dropping a busy node from placement for that would send the rest of the burst
+   * elsewhere for no reason. A refused or failed call counts at once.
+   */
+  readonly slowStatusGraceMs?: number;
 }
+
+class StatusTimeoutError extends UnavailableError {}
 
 /**
  * The controller's live view of the storage agents: who they are (discovery), how to call each
@@ -171,7 +180,7 @@ export class StorageNodes {
         const entry = e;
         const takenAtMs = this.#now();
         try {
-          const status = await withTimeout(entry.agent.getNodeStatus(), this.#opts.statusTimeoutMs ?? 10_000, `no status from ${address}`);
+          const status = await withTimeout(entry.agent.getNodeStatus(), this.#opts.statusTimeoutMs ?? 20_000, `no status from ${address}`);
           // Its volume ids would not parse back: created volumes could never be found again.
           if (!isStorageNodeName(status.name)) throw new Error(`it calls itself ${JSON.stringify(status.name)}, which is not a lowercase DNS name of at most ${MAX_STORAGE_NODE_NAME} characters`);
           if (entry.error !== undefined || entry.name !== status.name) this.#opts.log.info({ address, node: status.name, ready: status.ready }, 'storage agent answered');
@@ -181,6 +190,12 @@ export class StorageNodes {
           entry.error = undefined;
         } catch (err: unknown) {
           const reason = (err as Error).message;
+          const ageMs = this.#now() - entry.statusTakenAtMs;
+          if (err instanceof StatusTimeoutError && entry.error === undefined && entry.status !== undefined && ageMs <= (this.#opts.slowStatusGraceMs ?? 60_000)) {
+            // Keeps the older statusTakenAtMs, so reservations made since are still counted.
+            this.#opts.log.debug({ address, node: entry.name, statusAgeMs: Math.round(ageMs) }, 'storage agent slow to report status; keeping its last status');
+            return;
+          }
           if (entry.error === undefined) this.#opts.log.warn({ address, node: entry.name, err: reason }, 'storage agent unreachable; excluded from placement');
           entry.error = reason;
         }
@@ -206,7 +221,7 @@ export class StorageNodes {
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UnavailableError(message)), ms);
+    timer = setTimeout(() => reject(new StatusTimeoutError(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidArgumentError, ResourceExhaustedError } from '../errors.ts';
+import { InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '../errors.ts';
 import { choosePlacement } from './choosePlacement.ts';
 import { PlacementReservations } from './PlacementReservations.ts';
 import type { PlacementRequest, ReservedBytes, StorageNodeCandidate } from './types.ts';
@@ -29,12 +29,17 @@ function request(change: Partial<PlacementRequest> = {}): PlacementRequest {
 const none: ReservedBytes = () => 0;
 
 /** Runs choosePlacement expecting a refusal; returns its message. */
-function refusal(candidates: readonly StorageNodeCandidate[], req: PlacementRequest, reserved: ReservedBytes = none): string {
+function refusal(
+  candidates: readonly StorageNodeCandidate[],
+  req: PlacementRequest,
+  reserved: ReservedBytes = none,
+  expected: typeof ResourceExhaustedError | typeof UnavailableError = ResourceExhaustedError,
+): string {
   let message = '';
   assert.throws(
     () => choosePlacement(candidates, req, reserved),
     (err: unknown) => {
-      assert.ok(err instanceof ResourceExhaustedError, `expected ResourceExhaustedError, got ${String(err)}`);
+      assert.ok(err instanceof expected, `expected ${expected.name}, got ${String(err)}`);
       message = err.message;
       return true;
     },
@@ -258,19 +263,41 @@ describe('choosePlacement: refusals', () => {
     ];
     const reserved: ReservedBytes = (name) => (name === 'a' ? 1 * GiB : 0);
     assert.equal(
-      refusal(nodes, request({ requiredLabels: { tier: 'ssd' } }), reserved),
-      'no storage node can hold 10 GiB thin: a: 2 GiB left of 3 GiB allocatable (1 GiB reserved for volumes being created); ' +
-        'b: unreachable (timeout); c: tier=hdd, wanted ssd; d: not ready (agent not reconciled or not serving yet); e: unreachable (status poll failed)',
+      refusal(nodes, request({ requiredLabels: { tier: 'ssd' } }), reserved, UnavailableError),
+      'no storage node can hold 10 GiB thin for now: a: 2 GiB left of 3 GiB allocatable (1 GiB reserved for volumes being created); ' +
+        'b: unreachable (timeout); c: tier=hdd, wanted ssd; d: not ready (agent not reconciled or not serving yet); e: unreachable (status poll failed); ' +
+        'retry once the unreachable or not-ready node answers',
     );
   });
 
   it('reports an unreachable node as unreachable, not by its stale labels or figures', () => {
-    const message = refusal([node('a', { reachable: false, unreachableReason: 'connection refused', labels: { tier: 'hdd' }, thinAllocatableBytes: 0 })], request({ requiredLabels: { tier: 'ssd' } }));
-    assert.equal(message, 'no storage node can hold 10 GiB thin: a: unreachable (connection refused)');
+    const message = refusal(
+      [node('a', { reachable: false, unreachableReason: 'connection refused', labels: { tier: 'hdd' }, thinAllocatableBytes: 0 })],
+      request({ requiredLabels: { tier: 'ssd' } }),
+      none,
+      UnavailableError,
+    );
+    assert.equal(message, 'no storage node can hold 10 GiB thin for now: a: unreachable (connection refused); retry once the unreachable or not-ready node answers');
   });
 
-  it('says plainly that no storage node is known when the list is empty', () => {
-    assert.equal(refusal([], request({ thin: false, sizeBytes: 512 * 1024 ** 2 })), 'no storage node can hold 512 MiB thick: no storage node is known (none has reported a status yet)');
+  it('is RESOURCE_EXHAUSTED only when every node was judged and none has room', () => {
+    const nodes = [node('a', { thinAllocatableBytes: 1 * GiB }), node('b', { labels: { tier: 'hdd' } })];
+    assert.equal(
+      refusal(nodes, request({ requiredLabels: { tier: 'ssd' } })),
+      'no storage node can hold 10 GiB thin: a: no tier label, wanted ssd; b: tier=hdd, wanted ssd',
+    );
+  });
+
+  it('is UNAVAILABLE, not RESOURCE_EXHAUSTED, while a not-ready node might have room', () => {
+    const nodes = [node('a', { thinAllocatableBytes: 1 * GiB }), node('b', { ready: false })];
+    assert.match(refusal(nodes, request(), none, UnavailableError), /^no storage node can hold 10 GiB thin for now: a: 1 GiB allocatable; b: not ready/);
+  });
+
+  it('says plainly that no storage node is known when the list is empty, and asks for a retry', () => {
+    assert.equal(
+      refusal([], request({ thin: false, sizeBytes: 512 * 1024 ** 2 }), none, UnavailableError),
+      'no storage node can hold 512 MiB thick for now: no storage node is known (none has reported a status yet)',
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ResourceExhaustedError } from '../errors.ts';
+import { InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '../errors.ts';
 import { formatBytes } from './formatBytes.ts';
 import { LOAD_TOLERANCE, computeLoadScore, isWithinLoadTolerance } from './policy.ts';
 import type { PlacementDecision, PlacementRequest, ReservedBytes, StorageNodeCandidate } from './types.ts';
@@ -25,7 +25,10 @@ interface EligibleNode {
  *   3. among equals: the zone first in preferredZones, then the most bytes left after
  *      reservations, then the name (code-unit order, so the result never depends on a locale).
  * Throws ResourceExhaustedError naming each node and why it was rejected, and InvalidArgumentError
- * for a size that is not a whole, non-negative, safe number of bytes.
+ * for a size that is not a whole, non-negative, safe number of bytes. When no node fits but some
+ * node could not be judged (no status yet, unreachable or not ready), the refusal is
+ * UnavailableError instead: that node may well have room, so the CO should retry rather than
+ * report the pool as full.
  */
 export function choosePlacement(
   candidates: readonly StorageNodeCandidate[],
@@ -37,8 +40,9 @@ export function choosePlacement(
   }
   const what = `${formatBytes(req.sizeBytes)} ${req.thin ? 'thin' : 'thick'}`;
   const exhausted = (why: string): ResourceExhaustedError => new ResourceExhaustedError(`no storage node can hold ${what}: ${why}`);
+  const unavailable = (why: string): UnavailableError => new UnavailableError(`no storage node can hold ${what} for now: ${why}`);
 
-  if (candidates.length === 0) throw exhausted('no storage node is known (none has reported a status yet)');
+  if (candidates.length === 0) throw unavailable('no storage node is known (none has reported a status yet)');
   let considered = candidates;
   let onlyNote = '';
   if (req.onlyNode !== undefined) {
@@ -52,12 +56,18 @@ export function choosePlacement(
 
   const eligible: EligibleNode[] = [];
   const rejections: string[] = [];
+  let unjudged = 0;
   for (const candidate of considered) {
     const verdict = evaluateCandidate(candidate, req, reserved);
-    if (typeof verdict === 'string') rejections.push(`${candidate.name}: ${verdict}`);
-    else eligible.push(verdict);
+    if (typeof verdict === 'string') {
+      rejections.push(`${candidate.name}: ${verdict}`);
+      if (!candidate.reachable || !candidate.ready) unjudged += 1;
+    } else eligible.push(verdict);
   }
-  if (eligible.length === 0) throw exhausted(`${rejections.join('; ')}${onlyNote}`);
+  if (eligible.length === 0) {
+    const why = `${rejections.join('; ')}${onlyNote}`;
+    throw unjudged > 0 ? unavailable(`${why}; retry once the unreachable or not-ready node answers`) : exhausted(why);
+  }
 
   const ranked = rankEligible(eligible);
   const winner = ranked[0]!;
