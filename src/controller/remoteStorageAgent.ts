@@ -15,7 +15,8 @@ import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts
 import type { Snapshot__Output } from '../generated/vbs/agent/v1/Snapshot.ts';
 import type { Volume__Output } from '../generated/vbs/agent/v1/Volume.ts';
 import type { Timestamp__Output } from '../generated/google/protobuf/Timestamp.ts';
-import { connectAgent } from '../grpc/agentClients.ts';
+import { DEFAULT_AGENT_DEADLINES, connectAgent } from '../grpc/agentClients.ts';
+import type { AgentDeadlines } from '../grpc/agentClients.ts';
 import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
 
 /**
@@ -24,8 +25,8 @@ import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
  * operator knows which node said what. A transport failure (connection refused, TLS refused,
  * deadline) is UnavailableError: the CO retries, and nothing is assumed about the volume.
  */
-export function remoteStorageAgent(address: string, channelCredentials: ChannelCredentials, deadlineMs = 60_000): StorageAgent {
-  const api = connectAgent(address, channelCredentials, deadlineMs);
+export function remoteStorageAgent(address: string, channelCredentials: ChannelCredentials, deadlines: AgentDeadlines | number = DEFAULT_AGENT_DEADLINES): StorageAgent {
+  const api = connectAgent(address, channelCredentials, deadlines);
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
