@@ -1,22 +1,14 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
-import type { ChannelCredentials, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { AgentContentSource, AgentSnapshot, AgentVolume } from '../agent/types.ts';
-import {
-  AlreadyExistsError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-  OperationPendingError,
-  OutOfRangeError,
-  ResourceExhaustedError,
-  UnavailableError,
-} from '../errors.ts';
+import { OperationPendingError, UnavailableError } from '../errors.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
 import type { Snapshot__Output } from '../generated/vbs/agent/v1/Snapshot.ts';
 import type { Volume__Output } from '../generated/vbs/agent/v1/Volume.ts';
 import type { Timestamp__Output } from '../generated/google/protobuf/Timestamp.ts';
 import { DEFAULT_AGENT_DEADLINES, connectAgent } from '../grpc/agentClients.ts';
 import type { AgentDeadlines } from '../grpc/agentClients.ts';
+import { domainErrorClassFor, isServiceError } from '../grpc/toGrpcStatus.ts';
 import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
 
 /**
@@ -125,10 +117,6 @@ export function statusFromWire(s: NodeStatus__Output): StorageNodeStatus {
   };
 }
 
-function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
-}
-
 /**
  * The agent's gRPC status as the controller's domain error. Any other code (INTERNAL, UNKNOWN,
  * UNIMPLEMENTED, PERMISSION_DENIED...) becomes a plain Error, hence INTERNAL with the details in
@@ -137,27 +125,15 @@ function isServiceError(err: unknown): err is ServiceError {
  */
 export function toDomainError(err: unknown, who: string, what: string): unknown {
   if (!isServiceError(err)) return err;
-  const message = `${who}: ${err.details || what}`;
   switch (err.code) {
-    case grpcStatus.INVALID_ARGUMENT:
-      return new InvalidArgumentError(message);
-    case grpcStatus.NOT_FOUND:
-      return new NotFoundError(message);
-    case grpcStatus.ALREADY_EXISTS:
-      return new AlreadyExistsError(message);
-    case grpcStatus.RESOURCE_EXHAUSTED:
-      return new ResourceExhaustedError(message);
-    case grpcStatus.OUT_OF_RANGE:
-      return new OutOfRangeError(message);
-    case grpcStatus.FAILED_PRECONDITION:
-      return new FailedPreconditionError(message);
     case grpcStatus.ABORTED:
       return new OperationPendingError(`${what} (${who})`);
     case grpcStatus.UNAVAILABLE:
     case grpcStatus.DEADLINE_EXCEEDED:
     case grpcStatus.CANCELLED:
       return new UnavailableError(`${who} is unreachable or not ready (${what}): ${err.details}`);
-    default:
-      return new Error(`${who}: ${what} failed with ${grpcStatus[err.code] ?? err.code}: ${err.details}`, { cause: err });
   }
+  const DomainError = domainErrorClassFor(err.code);
+  if (DomainError) return new DomainError(`${who}: ${err.details || what}`);
+  return new Error(`${who}: ${what} failed with ${grpcStatus[err.code] ?? err.code}: ${err.details}`, { cause: err });
 }

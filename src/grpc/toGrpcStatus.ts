@@ -38,6 +38,15 @@ const DOMAIN_CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, sta
 ];
 
 /**
+ * The domain error class a gRPC code stands for (the inverse of the table above), so an error
+ * relayed from another server (an agent) becomes the same error the controller would have thrown.
+ */
+export function domainErrorClassFor(code: status): (new (message: string) => Error) | undefined {
+  const found = DOMAIN_CODES.find(([, c]) => c === code);
+  return found?.[0] as (new (message: string) => Error) | undefined;
+}
+
+/**
  * The single place that turns anything thrown into a gRPC status. Known errors keep their
  * message (written for operators); anything else becomes INTERNAL with only the request id,
  * so stack traces and command lines stay in the server log (nice-grpc createErrorStatusObject).
@@ -55,7 +64,7 @@ export function toGrpcStatus(err: unknown, requestId: string): GrpcStatus {
 }
 
 /** An error that already carries a gRPC status, e.g. from a call to an agent. */
-function isServiceError(err: unknown): err is ServiceError {
+export function isServiceError(err: unknown): err is ServiceError {
   return (
     err instanceof Error &&
     typeof (err as Partial<ServiceError>).code === 'number' &&
