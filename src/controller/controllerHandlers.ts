@@ -11,7 +11,8 @@ import type { TopologyRequirement__Output } from '../generated/csi/v1/TopologyRe
 import type { Volume } from '../generated/csi/v1/Volume.ts';
 import type { Snapshot } from '../generated/csi/v1/Snapshot.ts';
 import type { VolumeContentSource__Output } from '../generated/csi/v1/VolumeContentSource.ts';
-import { adaptUnary } from '../grpc/adaptUnary.ts';
+import { unaryAdapter } from '../grpc/adaptUnary.ts';
+import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { GrpcStatusError } from '../grpc/toGrpcStatus.ts';
 import { parseCapacityRange } from './capacityRange.ts';
 import type { ControllerService, ControllerSnapshot, ControllerVolume } from './ControllerService.ts';
@@ -93,14 +94,20 @@ function paginate<T>(items: readonly T[], idOf: (t: T) => string, maxEntries: nu
   return { page, next: maxEntries > 0 && rest.length > page.length && last !== undefined ? idOf(last) : '' };
 }
 
-/** The CSI Controller service over ControllerService: request checks and wire shapes only. */
-export function createControllerHandlers(service: ControllerService, log: Logger, ids: { isVolumeId: (id: string) => boolean; isSnapshotId: (id: string) => boolean }): ControllerHandlers {
+/** The CSI Controller service over ControllerService: request checks and wire shapes only; `calls` hears every call (metrics). */
+export function createControllerHandlers(
+  service: ControllerService,
+  log: Logger,
+  ids: { isVolumeId: (id: string) => boolean; isSnapshotId: (id: string) => boolean },
+  calls?: CallObserver,
+): ControllerHandlers {
+  const unary = unaryAdapter(log, { calls });
   const unimplemented = (method: string) =>
-    adaptUnary(method, log, async () => {
+    unary(method, async () => {
       throw new GrpcStatusError(status.UNIMPLEMENTED, `${method} is not supported by this driver`);
     });
   return {
-    CreateVolume: adaptUnary('CreateVolume', log, async (req, ctx) => {
+    CreateVolume: unary('CreateVolume', async (req, ctx) => {
       const name = required(req.name, 'name');
       if (Buffer.byteLength(name) > 128) throw new InvalidArgumentError('name must be at most 128 bytes');
       const parameters = parseVolumeParameters(req.parameters);
@@ -120,21 +127,21 @@ export function createControllerHandlers(service: ControllerService, log: Logger
       );
       return { volume: volumeToCsi(volume) };
     }),
-    DeleteVolume: adaptUnary('DeleteVolume', log, async (req) => {
+    DeleteVolume: unary('DeleteVolume', async (req) => {
       await service.deleteVolume(required(req.volume_id, 'volume_id'));
       return {};
     }),
-    ControllerPublishVolume: adaptUnary('ControllerPublishVolume', log, async (req) => {
+    ControllerPublishVolume: unary('ControllerPublishVolume', async (req) => {
       const volumeId = required(req.volume_id, 'volume_id');
       const nodeId = required(req.node_id, 'node_id');
       const capability = parseCapability(req.volume_capability);
       return { publish_context: await service.publishVolume(volumeId, nodeId, capability, req.readonly) };
     }),
-    ControllerUnpublishVolume: adaptUnary('ControllerUnpublishVolume', log, async (req) => {
+    ControllerUnpublishVolume: unary('ControllerUnpublishVolume', async (req) => {
       await service.unpublishVolume(required(req.volume_id, 'volume_id'), req.node_id);
       return {};
     }),
-    ValidateVolumeCapabilities: adaptUnary('ValidateVolumeCapabilities', log, async (req) => {
+    ValidateVolumeCapabilities: unary('ValidateVolumeCapabilities', async (req) => {
       const volumeId = required(req.volume_id, 'volume_id');
       if (req.volume_capabilities.length === 0) throw new InvalidArgumentError('volume_capabilities is required');
       await service.getVolume(volumeId);
@@ -151,34 +158,34 @@ export function createControllerHandlers(service: ControllerService, log: Logger
         message: '',
       };
     }),
-    ListVolumes: adaptUnary('ListVolumes', log, async (req) => {
+    ListVolumes: unary('ListVolumes', async (req) => {
       const { page, next } = paginate(await service.listVolumes(), (v) => v.volumeId, req.max_entries, req.starting_token, ids.isVolumeId);
       return {
         entries: page.map((v) => ({ volume: volumeToCsi(v), status: { published_node_ids: v.volume.initiators.map((i) => i.iqn) } })),
         next_token: next,
       };
     }),
-    GetCapacity: adaptUnary('GetCapacity', log, async (req) => {
+    GetCapacity: unary('GetCapacity', async (req) => {
       const parameters = parseVolumeParameters(req.parameters);
       for (const cap of req.volume_capabilities) parseCapability(cap, parameters.fsType);
       const zone = req.accessible_topology?.segments[TOPOLOGY_ZONE_KEY];
       const { availableBytes, maximumVolumeBytes } = await service.getCapacity(parameters, zone === '' ? undefined : zone);
       return { available_capacity: availableBytes, maximum_volume_size: { value: maximumVolumeBytes }, minimum_volume_size: null };
     }),
-    ControllerGetCapabilities: adaptUnary('ControllerGetCapabilities', log, async () => ({
+    ControllerGetCapabilities: unary('ControllerGetCapabilities', async () => ({
       capabilities: CAPABILITY_MESSAGES,
     })),
-    CreateSnapshot: adaptUnary('CreateSnapshot', log, async (req) => {
+    CreateSnapshot: unary('CreateSnapshot', async (req) => {
       const name = required(req.name, 'name');
       if (Buffer.byteLength(name) > 128) throw new InvalidArgumentError('name must be at most 128 bytes');
       if (Object.keys(req.parameters).length > 0) throw new InvalidArgumentError(`snapshot parameters are not supported: ${Object.keys(req.parameters).join(', ')}`);
       return { snapshot: snapshotToCsi(await service.createSnapshot(name, required(req.source_volume_id, 'source_volume_id'))) };
     }),
-    DeleteSnapshot: adaptUnary('DeleteSnapshot', log, async (req) => {
+    DeleteSnapshot: unary('DeleteSnapshot', async (req) => {
       await service.deleteSnapshot(required(req.snapshot_id, 'snapshot_id'));
       return {};
     }),
-    ListSnapshots: adaptUnary('ListSnapshots', log, async (req) => {
+    ListSnapshots: unary('ListSnapshots', async (req) => {
       const all = await service.listSnapshots({
         ...(req.snapshot_id !== '' ? { snapshotId: req.snapshot_id } : {}),
         ...(req.source_volume_id !== '' ? { sourceVolumeId: req.source_volume_id } : {}),
@@ -186,7 +193,7 @@ export function createControllerHandlers(service: ControllerService, log: Logger
       const { page, next } = paginate(all, (s) => s.snapshotId, req.max_entries, req.starting_token, ids.isSnapshotId);
       return { entries: page.map((s) => ({ snapshot: snapshotToCsi(s) })), next_token: next };
     }),
-    ControllerExpandVolume: adaptUnary('ControllerExpandVolume', log, async (req) => {
+    ControllerExpandVolume: unary('ControllerExpandVolume', async (req) => {
       const volumeId = required(req.volume_id, 'volume_id');
       if (!req.capacity_range) throw new InvalidArgumentError('capacity_range is required');
       const capability = req.volume_capability ? parseCapability(req.volume_capability) : undefined;
@@ -195,11 +202,11 @@ export function createControllerHandlers(service: ControllerService, log: Logger
       // node's rescan, which kubelet also triggers through NodeExpandVolume when asked.
       return { capacity_bytes: volume.sizeBytes, node_expansion_required: capability?.access !== 'block' };
     }),
-    ControllerGetVolume: adaptUnary('ControllerGetVolume', log, async (req) => {
+    ControllerGetVolume: unary('ControllerGetVolume', async (req) => {
       const v = await service.getVolume(required(req.volume_id, 'volume_id'));
       return { volume: volumeToCsi(v), status: { published_node_ids: v.volume.initiators.map((i) => i.iqn) } };
     }),
-    ControllerGetVolumeHealth: adaptUnary('ControllerGetVolumeHealth', log, async (req) => {
+    ControllerGetVolumeHealth: unary('ControllerGetVolumeHealth', async (req) => {
       const volumeId = required(req.volume_id, 'volume_id');
       const health = await service.getVolumeHealth(volumeId);
       return { volume_health: { volume_id: volumeId, health_statuses: [...health] } };

@@ -4,7 +4,8 @@ import type { GetPluginInfoResponse } from '../generated/csi/v1/GetPluginInfoRes
 import type { GetPluginCapabilitiesResponse } from '../generated/csi/v1/GetPluginCapabilitiesResponse.ts';
 import type { ProbeResponse } from '../generated/csi/v1/ProbeResponse.ts';
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
-import { adaptUnary } from '../grpc/adaptUnary.ts';
+import { unaryAdapter } from '../grpc/adaptUnary.ts';
+import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { runReadinessChecks } from './readiness.ts';
 import type { ReadinessCheck } from './readiness.ts';
 
@@ -16,6 +17,8 @@ export interface IdentityServiceOptions {
   readonly readiness: readonly ReadinessCheck[];
   readonly log: Logger;
   readonly probeTimeoutMs?: number;
+  /** Hears every call's method, code and duration (metrics). */
+  readonly calls?: CallObserver | undefined;
 }
 
 /**
@@ -25,16 +28,17 @@ export interface IdentityServiceOptions {
  */
 export function createIdentityHandlers(opts: IdentityServiceOptions): IdentityHandlers {
   const { log } = opts;
+  const unary = unaryAdapter(log, { calls: opts.calls });
   let lastProblems = '';
   return {
-    GetPluginInfo: adaptUnary('GetPluginInfo', log, async (): Promise<GetPluginInfoResponse> => ({
+    GetPluginInfo: unary('GetPluginInfo', async (): Promise<GetPluginInfoResponse> => ({
       name: opts.driverName,
       vendor_version: opts.vendorVersion,
     })),
-    GetPluginCapabilities: adaptUnary('GetPluginCapabilities', log, async (): Promise<GetPluginCapabilitiesResponse> => ({
+    GetPluginCapabilities: unary('GetPluginCapabilities', async (): Promise<GetPluginCapabilitiesResponse> => ({
       capabilities: [...opts.capabilities],
     })),
-    Probe: adaptUnary('Probe', log, async (): Promise<ProbeResponse> => {
+    Probe: unary('Probe', async (): Promise<ProbeResponse> => {
       const report = await runReadinessChecks(opts.readiness, opts.probeTimeoutMs ?? 5_000);
       const problems = report.problems.join('; ');
       if (problems !== lastProblems) {

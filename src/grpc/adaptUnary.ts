@@ -15,6 +15,16 @@ export interface CallContext {
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
 
+/** Told how every call ended (method, gRPC code name such as OK or NOT_FOUND, seconds): src/metrics counts them. */
+export interface CallObserver {
+  observe(method: string, code: string, seconds: number): void;
+}
+
+export interface UnaryOptions {
+  /** Without one, calls are only logged. */
+  readonly calls?: CallObserver | undefined;
+}
+
 let inFlight = 0;
 
 /** Calls being handled right now, across every server in the process (graceful shutdown waits for 0). */
@@ -25,15 +35,23 @@ export function callsInFlight(): number {
 /**
  * Adapts an async handler to grpc-js: a request id and child logger per call, an AbortSignal
  * tied to the call, one log line per call (method, code, ms), and every throw mapped by
- * toGrpcStatus. Requests are logged only after stripSecrets.
+ * toGrpcStatus. Requests are logged only after stripSecrets. The call observer, if any, hears
+ * the same method and code as the log line, before the answer is sent.
  */
-export function adaptUnary<Req, Res>(method: string, log: Logger, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
+export function adaptUnary<Req, Res>(method: string, log: Logger, handler: UnaryHandler<Req, Res>, opts: UnaryOptions = {}): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const requestId = randomUUID().slice(0, 8);
     const callLog = log.child({ reqId: requestId, method });
     const abort = new AbortController();
     call.on('cancelled', () => abort.abort(new Error('call cancelled by the client')));
     const started = performance.now();
+    const observe = (code: string) => {
+      try {
+        opts.calls?.observe(method, code, (performance.now() - started) / 1000);
+      } catch (err: unknown) {
+        callLog.warn({ err }, 'could not record the call in the metrics'); // never at the cost of the answer
+      }
+    };
     callLog.debug({ request: stripSecrets(call.request) }, 'request');
     inFlight++;
     handler(call.request, { requestId, log: callLog, signal: abort.signal })
@@ -42,6 +60,7 @@ export function adaptUnary<Req, Res>(method: string, log: Logger, handler: Unary
       (response) => {
         callLog.info({ code: 'OK', ms: Math.round(performance.now() - started) }, 'call done');
         callLog.debug({ response: stripSecrets(response) }, 'response');
+        observe('OK');
         callback(null, response);
       },
       (err: unknown) => {
@@ -49,8 +68,14 @@ export function adaptUnary<Req, Res>(method: string, log: Logger, handler: Unary
         const ms = Math.round(performance.now() - started);
         if (st.code === status.INTERNAL) callLog.error({ err, ms }, 'call failed');
         else callLog.info({ code: status[st.code], details: st.details, ms }, 'call done');
+        observe(status[st.code]);
         callback({ code: st.code, details: st.details });
       },
     );
   };
+}
+
+/** adaptUnary with a service's logger and options bound: `const unary = unaryAdapter(log, { calls })`. */
+export function unaryAdapter(log: Logger, opts: UnaryOptions = {}) {
+  return <Req, Res>(method: string, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> => adaptUnary(method, log, handler, opts);
 }

@@ -9,6 +9,7 @@ import type { CommandRunner } from '../exec/index.ts';
 import type { NodeHandlers } from '../generated/csi/v1/Node.ts';
 import type { NodeServiceCapability } from '../generated/csi/v1/NodeServiceCapability.ts';
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
+import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { Iscsiadm, readInitiatorName } from '../iscsi/index.ts';
 import { Mounter } from '../mount/index.ts';
 import type { NodeDeps } from './NodeDeps.ts';
@@ -38,7 +39,11 @@ export interface NodeService {
  * wires iscsiadm, dmsetup and the mount tools through one runner. `runner` is for tests and for a
  * host prefix (chroot/nsenter) in a container.
  */
-export async function createNodeService(config: NodeConfig, log: Logger, opts: { readonly runner?: CommandRunner } = {}): Promise<NodeService> {
+export async function createNodeService(
+  config: NodeConfig,
+  log: Logger,
+  opts: { readonly runner?: CommandRunner; readonly calls?: CallObserver | undefined } = {},
+): Promise<NodeService> {
   const runner = opts.runner ?? new ExecaRunner({ log });
   const initiatorName = config.initiatorName ?? (await readInitiatorName());
   const nodeId = parseNodeId(initiatorName);
@@ -57,7 +62,7 @@ export async function createNodeService(config: NodeConfig, log: Logger, opts: {
   };
   log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir }, 'node service configured');
   return {
-    handlers: createNodeHandlers({ deps, zone: config.zone, log }),
+    handlers: createNodeHandlers({ deps, zone: config.zone, log, calls: opts.calls }),
     readiness: [deviceMapperCheck(), stateDirCheck(config.stateDir)],
     capabilities: [],
     nodeCapabilities: NODE_CAPABILITIES,

@@ -4,7 +4,8 @@ import { parsePublishContext } from '../csi/publishContext.ts';
 import { TOPOLOGY_ZONE_KEY } from '../csi/nodeIds.ts';
 import type { NodeHandlers } from '../generated/csi/v1/Node.ts';
 import type { NodeServiceCapability } from '../generated/csi/v1/NodeServiceCapability.ts';
-import { adaptUnary } from '../grpc/adaptUnary.ts';
+import { unaryAdapter } from '../grpc/adaptUnary.ts';
+import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { GrpcStatusError } from '../grpc/toGrpcStatus.ts';
 import { KeyedLocks } from '../locks/index.ts';
 import { expandVolume } from './expandVolume.ts';
@@ -31,6 +32,8 @@ export interface NodeServiceOptions {
   readonly deps: NodeDeps;
   readonly zone: string;
   readonly log: Logger;
+  /** Hears every call's method, code and duration (metrics). */
+  readonly calls?: CallObserver | undefined;
 }
 
 /**
@@ -40,11 +43,12 @@ export interface NodeServiceOptions {
  */
 export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
   const { deps, log } = opts;
+  const unary = unaryAdapter(log, { calls: opts.calls });
   const locks = new KeyedLocks();
   const exclusive = <T>(volumeId: string, fn: () => Promise<T>): Promise<T> => locks.runExclusive(`volume ${volumeId}`, fn);
 
   return {
-    NodeStageVolume: adaptUnary('NodeStageVolume', log, async (req, ctx) => {
+    NodeStageVolume: unary('NodeStageVolume', async (req, ctx) => {
       const volumeId = requireVolumeId(req.volume_id);
       const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
       const { access, accessMode } = parseVolumeCapability(req.volume_capability);
@@ -53,14 +57,14 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
       return {};
     }),
 
-    NodeUnstageVolume: adaptUnary('NodeUnstageVolume', log, async (req, ctx) => {
+    NodeUnstageVolume: unary('NodeUnstageVolume', async (req, ctx) => {
       const volumeId = requireField(req.volume_id, 'volume_id');
       const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
       await exclusive(volumeId, () => unstageVolume(deps, { volumeId, stagingPath }, ctx));
       return {};
     }),
 
-    NodePublishVolume: adaptUnary('NodePublishVolume', log, async (req, ctx) => {
+    NodePublishVolume: unary('NodePublishVolume', async (req, ctx) => {
       const volumeId = requireVolumeId(req.volume_id);
       const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
       const targetPath = requireField(req.target_path, 'target_path');
@@ -69,14 +73,14 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
       return {};
     }),
 
-    NodeUnpublishVolume: adaptUnary('NodeUnpublishVolume', log, async (req, ctx) => {
+    NodeUnpublishVolume: unary('NodeUnpublishVolume', async (req, ctx) => {
       const volumeId = requireField(req.volume_id, 'volume_id');
       const targetPath = requireField(req.target_path, 'target_path');
       await exclusive(volumeId, () => unpublishVolume(deps, { volumeId, targetPath }, ctx));
       return {};
     }),
 
-    NodeExpandVolume: adaptUnary('NodeExpandVolume', log, async (req, ctx) => {
+    NodeExpandVolume: unary('NodeExpandVolume', async (req, ctx) => {
       const volumeId = requireVolumeId(req.volume_id);
       const volumePath = requireField(req.volume_path, 'volume_path');
       const requiredBytes = req.capacity_range?.required_bytes ?? 0;
@@ -84,24 +88,24 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
       return { capacity_bytes: capacityBytes };
     }),
 
-    NodeGetVolumeStats: adaptUnary('NodeGetVolumeStats', log, async (req) => {
+    NodeGetVolumeStats: unary('NodeGetVolumeStats', async (req) => {
       requireVolumeId(req.volume_id);
       const usage = await volumeStats(deps, requireField(req.volume_path, 'volume_path'));
       return { usage };
     }),
 
-    NodeGetVolumeHealth: adaptUnary('NodeGetVolumeHealth', log, async (req, ctx) => {
+    NodeGetVolumeHealth: unary('NodeGetVolumeHealth', async (req, ctx) => {
       const volumeId = requireVolumeId(req.volume_id);
       return { volume_health: { volume_id: volumeId, health_statuses: await volumeHealth(deps, volumeId, ctx.signal) } };
     }),
 
-    NodeGetStorageHealth: adaptUnary('NodeGetStorageHealth', log, async () => {
+    NodeGetStorageHealth: unary('NodeGetStorageHealth', async () => {
       throw new GrpcStatusError(status.UNIMPLEMENTED, 'NodeGetStorageHealth is not implemented (GET_STORAGE_HEALTH is not advertised)');
     }),
 
-    NodeGetCapabilities: adaptUnary('NodeGetCapabilities', log, async () => ({ capabilities: [...NODE_CAPABILITIES] })),
+    NodeGetCapabilities: unary('NodeGetCapabilities', async () => ({ capabilities: [...NODE_CAPABILITIES] })),
 
-    NodeGetInfo: adaptUnary('NodeGetInfo', log, async () => ({
+    NodeGetInfo: unary('NodeGetInfo', async () => ({
       node_id: deps.initiatorName,
       max_volumes_per_node: 0,
       accessible_topology: { segments: { [TOPOLOGY_ZONE_KEY]: opts.zone } },

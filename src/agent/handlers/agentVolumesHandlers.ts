@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AgentVolumesHandlers } from '../../generated/vbs/agent/v1/AgentVolumes.ts';
-import { adaptUnary } from '../../grpc/adaptUnary.ts';
+import { unaryAdapter } from '../../grpc/adaptUnary.ts';
+import type { CallObserver } from '../../grpc/adaptUnary.ts';
 import type { AgentVolumesPort } from '../types.ts';
 import { contentSourceFromWire, requireField, requireSize, snapshotToWire, targetToWire, volumeToWire } from './toWire.ts';
 
@@ -8,9 +9,10 @@ import { contentSourceFromWire, requireField, requireSize, snapshotToWire, targe
  * The AgentVolumes gRPC service: field checks and wire conversion only. The domain
  * (AgentVolumes) owns idempotency, locking and rollback; its errors become codes in adaptUnary.
  */
-export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logger): AgentVolumesHandlers {
+export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logger, calls?: CallObserver): AgentVolumesHandlers {
+  const unary = unaryAdapter(log, { calls });
   return {
-    CreateVolume: adaptUnary('agent.CreateVolume', log, async (req, { signal }) => {
+    CreateVolume: unary('agent.CreateVolume', async (req, { signal }) => {
       const source = contentSourceFromWire(req.content_source);
       const volume = await volumes.createVolume(
         {
@@ -23,35 +25,35 @@ export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logge
       );
       return { volume: volumeToWire(volume) };
     }),
-    ExpandVolume: adaptUnary('agent.ExpandVolume', log, async (req, { signal }) => ({
+    ExpandVolume: unary('agent.ExpandVolume', async (req, { signal }) => ({
       volume: volumeToWire(await volumes.expandVolume(requireField(req.id, 'id'), requireSize(req.size_bytes, 'size_bytes'), signal)),
     })),
-    DeleteVolume: adaptUnary('agent.DeleteVolume', log, async (req, { signal }) => {
+    DeleteVolume: unary('agent.DeleteVolume', async (req, { signal }) => {
       await volumes.deleteVolume(requireField(req.id, 'id'), signal);
       return {};
     }),
-    GetVolume: adaptUnary('agent.GetVolume', log, async (req, { signal }) => ({
+    GetVolume: unary('agent.GetVolume', async (req, { signal }) => ({
       volume: volumeToWire(await volumes.getVolume(requireField(req.id, 'id'), signal)),
     })),
-    ListVolumes: adaptUnary('agent.ListVolumes', log, async (_req, { signal }) => ({
+    ListVolumes: unary('agent.ListVolumes', async (_req, { signal }) => ({
       volumes: (await volumes.listVolumes(signal)).map(volumeToWire),
     })),
-    CreateSnapshot: adaptUnary('agent.CreateSnapshot', log, async (req, { signal }) => ({
+    CreateSnapshot: unary('agent.CreateSnapshot', async (req, { signal }) => ({
       snapshot: snapshotToWire(
         await volumes.createSnapshot({ name: requireField(req.name, 'name'), sourceVolumeId: requireField(req.source_volume_id, 'source_volume_id') }, signal),
       ),
     })),
-    DeleteSnapshot: adaptUnary('agent.DeleteSnapshot', log, async (req, { signal }) => {
+    DeleteSnapshot: unary('agent.DeleteSnapshot', async (req, { signal }) => {
       await volumes.deleteSnapshot(requireField(req.id, 'id'), signal);
       return {};
     }),
-    GetSnapshot: adaptUnary('agent.GetSnapshot', log, async (req, { signal }) => ({
+    GetSnapshot: unary('agent.GetSnapshot', async (req, { signal }) => ({
       snapshot: snapshotToWire(await volumes.getSnapshot(requireField(req.id, 'id'), signal)),
     })),
-    ListSnapshots: adaptUnary('agent.ListSnapshots', log, async (req, { signal }) => ({
+    ListSnapshots: unary('agent.ListSnapshots', async (req, { signal }) => ({
       snapshots: (await volumes.listSnapshots(req.source_volume_id ? { sourceVolumeId: req.source_volume_id } : {}, signal)).map(snapshotToWire),
     })),
-    Export: adaptUnary('agent.Export', log, async (req, { signal }) => {
+    Export: unary('agent.Export', async (req, { signal }) => {
       const { target, chap } = await volumes.exportVolume(
         {
           volumeId: requireField(req.volume_id, 'volume_id'),
@@ -71,7 +73,7 @@ export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logge
         },
       };
     }),
-    Unexport: adaptUnary('agent.Unexport', log, async (req, { signal }) => {
+    Unexport: unary('agent.Unexport', async (req, { signal }) => {
       await volumes.unexportVolume({ volumeId: requireField(req.volume_id, 'volume_id'), initiatorIqn: requireField(req.initiator_iqn, 'initiator_iqn') }, signal);
       return {};
     }),
