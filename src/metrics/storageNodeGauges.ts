@@ -1,0 +1,51 @@
+import { Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { StorageNodes } from '../controller/StorageNodes.ts';
+import type { StorageNodeStatus } from '../controller/StorageAgent.ts';
+
+/** What the gauges read: the controller's last view of its agents, never a poll of its own. */
+export type StorageNodesView = Pick<StorageNodes, 'candidates' | 'status'>;
+
+type Figure = (s: StorageNodeStatus) => number;
+
+const FIGURES: readonly (readonly [name: string, help: string, figure: Figure])[] = [
+  ['vbs_csi_storage_node_thin_allocatable_bytes', 'Bytes the thin pool may still promise (over-provisioning ratio and fill limits applied), as last reported', (s) => s.thinAllocatableBytes],
+  ['vbs_csi_storage_node_vg_free_bytes', 'Unallocated bytes in the volume group (room for thick volumes), as last reported', (s) => s.vgFreeBytes],
+  ['vbs_csi_storage_node_utilization', 'Smoothed busy fraction (0..1) of the disks under the volume group, as last reported', (s) => s.utilization],
+  ['vbs_csi_storage_node_latency_ms', 'Smoothed average I/O latency in milliseconds of the disks under the volume group, as last reported', (s) => s.averageLatencyMs],
+  ['vbs_csi_storage_node_volumes', 'CSI volumes on the storage node, as last reported', (s) => s.volumeCount],
+];
+
+/**
+ * Storage node gauges from the controller's view (StorageNodes keeps each agent's last status):
+ * read at scrape time by collect(), so polling stays as it is. `up` has a series for every
+ * discovered agent; the figures only for agents whose last poll answered (an unreachable node's
+ * old figures would look current).
+ */
+export function registerStorageNodeGauges(registry: Registry, nodes: StorageNodesView): void {
+  new Gauge({
+    name: 'vbs_csi_storage_node_up',
+    help: '1 when the storage agent answered its last status poll and is ready (placement may use it), else 0',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of nodes.candidates()) this.set({ node: c.name }, c.reachable && c.ready ? 1 : 0);
+    },
+  });
+  for (const [name, help, figure] of FIGURES) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['node'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of nodes.candidates()) {
+          const status = nodes.status(c.name);
+          if (status) this.set({ node: c.name }, figure(status));
+        }
+      },
+    });
+  }
+}
