@@ -156,4 +156,31 @@ describe('parseConfig for the controller', () => {
     assert.deepEqual(r.config.controller?.agentAddresses, ['127.0.0.1:9600']);
     assert.deepEqual(r.config.controller?.tls, { caPath: '/ca', certPath: '/a.crt', keyPath: '/a.key' });
   });
+
+  test('serves no metrics unless --metrics-address is given, and then on that host and port', () => {
+    const off = parseConfig(['node', '--node-id', 'w1'], {});
+    assert.ok(off.ok);
+    assert.equal(off.config.metrics, undefined);
+    const on = parseConfig(['node', '--node-id', 'w1', '--metrics-address', '0.0.0.0:9809'], {});
+    assert.ok(on.ok);
+    assert.deepEqual(on.config.metrics, { host: '0.0.0.0', port: 9809 });
+  });
+
+  test('takes the metrics address from VBS_METRICS_ADDRESS, IPv6 in brackets, and an empty flag as off', () => {
+    const fromEnv = parseConfig(['controller', ...CONTROLLER_FLAGS], { VBS_METRICS_ADDRESS: '[::]:9808' });
+    assert.ok(fromEnv.ok);
+    assert.deepEqual(fromEnv.config.metrics, { host: '::', port: 9808 });
+    const emptyFlag = parseConfig(['controller', ...CONTROLLER_FLAGS, '--metrics-address', ''], { VBS_METRICS_ADDRESS: '0.0.0.0:9808' });
+    assert.ok(emptyFlag.ok);
+    assert.equal(emptyFlag.config.metrics, undefined);
+  });
+
+  for (const bad of ['9808', '0.0.0.0:0', '0.0.0.0:70000', 'http://0.0.0.0:9808/metrics', 'a b:9808']) {
+    test(`refuses the metrics address ${JSON.stringify(bad)}, with the other problems`, () => {
+      const r = parseConfig(['node', '--metrics-address', bad], {});
+      assert.ok(!r.ok);
+      assert.ok(r.errors.some((e) => e.startsWith(`--metrics-address ${JSON.stringify(bad)}`)), r.errors.join('\n'));
+      assert.ok(r.errors.some((e) => e.includes('--node-id')), 'the missing node id is reported in the same run');
+    });
+  }
 });

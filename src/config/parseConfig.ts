@@ -5,7 +5,7 @@ import { LOG_LEVELS } from '../log/createLogger.ts';
 import type { LogLevel } from '../log/createLogger.ts';
 import { AGENT_OPTIONS, parseAgentConfig } from './parseAgentConfig.ts';
 import type { AgentConfig, AgentOptionName } from './parseAgentConfig.ts';
-import { CONTROLLER_OPTIONS, parseControllerConfig } from './parseControllerConfig.ts';
+import { CONTROLLER_OPTIONS, parseControllerConfig, parseHostPort } from './parseControllerConfig.ts';
 import { NODE_OPTIONS, parseNodeConfig } from './parseNodeConfig.ts';
 import type { NodeConfig, NodeOptionName } from './parseNodeConfig.ts';
 import type { ControllerConfig, ControllerOptionName } from './parseControllerConfig.ts';
@@ -31,6 +31,8 @@ export interface DriverConfig {
   readonly controller: ControllerConfig | undefined;
   /** Set for roles that run the Node service (node, all-in-one). */
   readonly node: NodeConfig | undefined;
+  /** Where to serve Prometheus metrics (GET /metrics over HTTP); undefined: not served. */
+  readonly metrics?: { readonly host: string; readonly port: number } | undefined;
 }
 
 export type ParseResult = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly errors: readonly string[] };
@@ -42,6 +44,7 @@ const COMMON_OPTIONS = {
   'node-id': { env: 'VBS_NODE_ID', fallback: undefined },
   'log-level': { env: 'VBS_LOG_LEVEL', fallback: 'info' },
   'shutdown-grace-seconds': { env: 'VBS_SHUTDOWN_GRACE_SECONDS', fallback: '30' },
+  'metrics-address': { env: 'VBS_METRICS_ADDRESS', fallback: undefined },
 } as const;
 const OPTIONS = { ...COMMON_OPTIONS, ...AGENT_OPTIONS, ...CONTROLLER_OPTIONS, ...NODE_OPTIONS } as const;
 type OptionName = keyof typeof COMMON_OPTIONS | AgentOptionName | ControllerOptionName | NodeOptionName;
@@ -59,7 +62,8 @@ export function usageText(): string {
     '  vbs-csi --version | --help',
     'options (flag, environment variable, default):',
   ];
-  for (const [name, o] of Object.entries(COMMON_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required for node, all-in-one)'}`);
+  const commonUnset: Partial<Record<keyof typeof COMMON_OPTIONS, string>> = { 'node-id': '(required for node, all-in-one)', 'metrics-address': '(off; host:port, e.g. 0.0.0.0:9808)' };
+  for (const [name, o] of Object.entries(COMMON_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? commonUnset[name as keyof typeof COMMON_OPTIONS] ?? ''}`);
   lines.push('storage agent options (agent, all-in-one):');
   for (const [name, o] of Object.entries(AGENT_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required)'}`);
   lines.push('node options (node, all-in-one):');
@@ -125,6 +129,13 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const grace = Number(graceText);
   if (!/^\d+$/.test(graceText) || grace > 3600) errors.push(`--shutdown-grace-seconds ${JSON.stringify(graceText)}: expected a whole number of seconds, at most 3600`);
 
+  // An empty flag is off, like an empty variable: a chart can pass it unconditionally.
+  const metricsText = value('metrics-address');
+  const metrics = metricsText === undefined || metricsText === '' ? undefined : parseHostPort(metricsText);
+  if (metricsText !== undefined && metricsText !== '' && !metrics) {
+    errors.push(`--metrics-address ${JSON.stringify(metricsText)}: expected host:port to serve /metrics on, e.g. 0.0.0.0:9808 or [::]:9808`);
+  }
+
   const runsAgent = role === 'agent' || role === 'all-in-one';
   const agent = runsAgent ? parseAgentConfig(value, nodeId, errors) : undefined;
 
@@ -150,6 +161,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       agent,
       controller,
       node,
+      metrics,
     }),
   };
 }
