@@ -7,6 +7,8 @@ import { loadCsiProto } from '../grpc/loadProtos.ts';
 import { serve } from '../grpc/serve.ts';
 import type { RunningServer } from '../grpc/serve.ts';
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
+import { createProcessMetrics, serveMetrics } from '../metrics/index.ts';
+import type { RunningMetricsServer } from '../metrics/index.ts';
 import { initiatorNameCheck, kernelModuleCheck, lioConfigfsCheck } from './checks.ts';
 import { startAgent } from './startAgent.ts';
 import { startController } from './startController.ts';
@@ -57,23 +59,28 @@ export function roleParts(config: DriverConfig): RoleParts {
 export interface RunningDriver {
   /** The CSI endpoint's bound address. */
   readonly address: string;
-  /** Stops the CSI server and, where it runs, the agent; in-flight calls get up to graceMs. */
+  /** The metrics server's bound host:port, when --metrics-address is set. */
+  readonly metricsAddress: string | undefined;
+  /** Stops the CSI server and, where it runs, the agent, then the metrics server; in-flight calls get up to graceMs. */
   shutdown(graceMs: number): Promise<void>;
 }
 
 /**
  * Starts a role: the storage agent first where the role has one (its readiness joins Probe's),
- * then the CSI server on the configured endpoint.
+ * then the metrics server if asked for (one registry for every part of the process), then the
+ * CSI server on the configured endpoint.
  */
 export async function startDriver(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }): Promise<RunningDriver> {
-  const agent = config.agent ? await startAgent(config.agent, log) : undefined;
+  const metrics = config.metrics ? createProcessMetrics() : undefined;
+  const agent = config.agent ? await startAgent(config.agent, log, metrics) : undefined;
   let controller: RunningController | undefined;
+  let metricsServer: RunningMetricsServer | undefined;
   try {
     const parts = opts.parts ?? roleParts(config);
     const csi = loadCsiProto();
     const server = new Server();
-    const node = config.node ? await createNodeService(config.node, log.child({ component: 'node' })) : undefined;
-    controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' })) : undefined;
+    const node = config.node ? await createNodeService(config.node, log.child({ component: 'node' }), { calls: metrics?.calls.forService('csi.v1.Node') }) : undefined;
+    controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics) : undefined;
     server.addService(
       csi.csi.v1.Identity.service,
       createIdentityHandlers({
@@ -82,21 +89,27 @@ export async function startDriver(config: DriverConfig, log: Logger, opts: { ver
         capabilities: parts.capabilities,
         readiness: [...parts.readiness, ...(node?.readiness ?? []), ...(agent ? [agent.readiness] : [])],
         log,
+        calls: metrics?.calls.forService('csi.v1.Identity'),
       }),
     );
     if (controller) server.addService(csi.csi.v1.Controller.service, controller.handlers);
     if (node) server.addService(csi.csi.v1.Node.service, node.handlers);
+    if (metrics && config.metrics) metricsServer = await serveMetrics({ registry: metrics.registry, ...config.metrics, log });
     const running: RunningServer = await serve({ server, endpoint: config.endpoint, log });
     const started = controller;
+    const startedMetrics = metricsServer;
     return {
       address: running.address,
+      metricsAddress: metricsServer?.address,
       async shutdown(graceMs: number) {
         await Promise.all([running.shutdown(graceMs), agent?.stop(graceMs)]);
         started?.stop();
+        await startedMetrics?.close();
       },
     };
   } catch (err: unknown) {
     controller?.stop();
+    await metricsServer?.close();
     await agent?.stop(0);
     throw err;
   }

@@ -11,11 +11,14 @@ import type { AgentConfig } from '../config/parseAgentConfig.ts';
 import type { ReadinessCheck } from '../csi/readiness.ts';
 import { UnavailableError } from '../errors.ts';
 import { ExecaRunner } from '../exec/index.ts';
+import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
 import { adaptUnary } from '../grpc/adaptUnary.ts';
 import { loadAgentProto } from '../grpc/loadProtos.ts';
 import { serve } from '../grpc/serve.ts';
 import { FsConfigFs, LioTarget } from '../lio/index.ts';
 import { Lvm } from '../lvm/index.ts';
+import { AgentMetrics } from '../metrics/index.ts';
+import type { ProcessMetrics } from '../metrics/index.ts';
 import { loadTlsFiles, serverCredentials } from '../tls/index.ts';
 
 export interface RunningAgent {
@@ -30,8 +33,10 @@ export interface RunningAgent {
  * lvm, configfs) and serves the agent API with mutual TLS. Before the first reconcile finishes
  * (after a reboot LIO is empty until it does) volume calls answer UNAVAILABLE and Probe is not
  * ready; reconcile then repeats on an interval, one object failing never stopping the others.
+ * With metrics, its calls and reconcile passes are counted and its readiness, load and last
+ * reported capacity are gauges.
  */
-export async function startAgent(config: AgentConfig, rootLog: Logger): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?: ProcessMetrics): Promise<RunningAgent> {
   const log = rootLog.child({ component: 'agent', storageNode: config.nodeName });
   const chapKey = await readChapKey(config.chapKeyPath);
   const tls = await loadTlsFiles(config.tls);
@@ -67,13 +72,22 @@ export async function startAgent(config: AgentConfig, rootLog: Logger): Promise<
     isReady: () => reconciled,
     classify: classifyLv,
   });
+  let lastStatus: NodeStatus__Output | undefined;
+  const agentMetrics = metrics
+    ? new AgentMetrics(metrics.registry, { nodeName: config.nodeName, ready: () => reconciled, load: () => sampler.current(), lastStatus: () => lastStatus })
+    : undefined;
 
   const proto = loadAgentProto();
   const server = new Server();
   server.addService(proto.vbs.agent.v1.AgentStatus.service, {
-    GetNodeStatus: adaptUnary('agent.GetNodeStatus', log, (_req, { signal }) => status.getNodeStatus(signal)),
+    GetNodeStatus: adaptUnary('agent.GetNodeStatus', log, async (_req, { signal }) => (lastStatus = await status.getNodeStatus(signal)), {
+      calls: metrics?.calls.forService('vbs.agent.v1.AgentStatus'),
+    }),
   });
-  server.addService(proto.vbs.agent.v1.AgentVolumes.service, createAgentVolumesHandlers(untilReconciled(volumes, () => reconciled), log));
+  server.addService(
+    proto.vbs.agent.v1.AgentVolumes.service,
+    createAgentVolumesHandlers(untilReconciled(volumes, () => reconciled), log, metrics?.calls.forService('vbs.agent.v1.AgentVolumes')),
+  );
   const running = await serve({ server, endpoint: config.listen, log, credentials: serverCredentials(tls) });
 
   const stopReconcile = new AbortController();
@@ -81,10 +95,12 @@ export async function startAgent(config: AgentConfig, rootLog: Logger): Promise<
   const reconcileOnce = async (): Promise<boolean> => {
     try {
       const report = await volumes.reconcile(stopReconcile.signal);
+      agentMetrics?.recordReconcile(report);
       if (report.repaired.length > 0 || report.removed.length > 0 || report.failed.length > 0) log.info({ report }, 'reconciled LIO with the volumes');
       return true;
     } catch (err: unknown) {
       log.error({ err }, 'reconcile failed');
+      agentMetrics?.recordReconcile('error');
       return false;
     }
   };

@@ -7,6 +7,8 @@ import { remoteStorageAgent } from '../controller/remoteStorageAgent.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
 import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller.ts';
+import { registerStorageNodeGauges } from '../metrics/index.ts';
+import type { ProcessMetrics } from '../metrics/index.ts';
 import { clientCredentials, loadTlsFiles } from '../tls/index.ts';
 
 export interface RunningController {
@@ -17,9 +19,10 @@ export interface RunningController {
 /**
  * The controller's composition root: discovery, one mutual-TLS channel per agent, status
  * polling, and the Controller service over them. Agents that do not answer yet are fine: they
- * are left out of placement until they do.
+ * are left out of placement until they do. With metrics, its calls are counted and the storage
+ * nodes' last status is exposed as gauges.
  */
-export async function startController(config: ControllerConfig, log: Logger): Promise<RunningController> {
+export async function startController(config: ControllerConfig, log: Logger, metrics?: ProcessMetrics): Promise<RunningController> {
   const tls = await loadTlsFiles({ caPath: config.tls.caPath, certPath: config.tls.certPath, keyPath: config.tls.keyPath });
   const creds = clientCredentials(tls, config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {});
   const nodes = new StorageNodes({
@@ -28,11 +31,17 @@ export async function startController(config: ControllerConfig, log: Logger): Pr
     log,
   });
   nodes.start(config.statusIntervalMs);
+  if (metrics) registerStorageNodeGauges(metrics.registry, nodes);
   const service = new ControllerService({ nodes, log, statusMaxAgeMs: config.statusIntervalMs });
-  const handlers = createControllerHandlers(service, log, {
-    isVolumeId: (id) => parseVolumeId(id) !== undefined,
-    isSnapshotId: (id) => parseSnapshotId(id) !== undefined,
-  });
+  const handlers = createControllerHandlers(
+    service,
+    log,
+    {
+      isVolumeId: (id) => parseVolumeId(id) !== undefined,
+      isSnapshotId: (id) => parseSnapshotId(id) !== undefined,
+    },
+    metrics?.calls.forService('csi.v1.Controller'),
+  );
   log.info({ agents: config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses }, 'controller started');
   return { handlers, stop: () => nodes.stop() };
 }
