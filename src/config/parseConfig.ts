@@ -62,7 +62,7 @@ export function usageText(): string {
     '  vbs-csi --version | --help',
     'options (flag, environment variable, default):',
   ];
-  const commonUnset: Partial<Record<keyof typeof COMMON_OPTIONS, string>> = { 'node-id': '(required for node, all-in-one)', 'metrics-address': '(off; host:port, e.g. 0.0.0.0:9808)' };
+  const commonUnset: Partial<Record<keyof typeof COMMON_OPTIONS, string>> = { 'node-id': '(required for node, all-in-one)', 'metrics-address': '(off; host:port, e.g. 0.0.0.0:9810)' };
   for (const [name, o] of Object.entries(COMMON_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? commonUnset[name as keyof typeof COMMON_OPTIONS] ?? ''}`);
   lines.push('storage agent options (agent, all-in-one):');
   for (const [name, o] of Object.entries(AGENT_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required)'}`);
@@ -133,7 +133,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const metricsText = value('metrics-address');
   const metrics = metricsText === undefined || metricsText === '' ? undefined : parseHostPort(metricsText);
   if (metricsText !== undefined && metricsText !== '' && !metrics) {
-    errors.push(`--metrics-address ${JSON.stringify(metricsText)}: expected host:port to serve /metrics on, e.g. 0.0.0.0:9808 or [::]:9808`);
+    errors.push(`--metrics-address ${JSON.stringify(metricsText)}: expected host:port to serve /metrics on, e.g. 0.0.0.0:9810 or [::]:9810`);
   }
 
   const runsAgent = role === 'agent' || role === 'all-in-one';

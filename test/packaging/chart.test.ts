@@ -5,6 +5,7 @@ import { chartDir, find, helm, type K8sObject, render } from './support.ts';
 interface Container {
   name: string;
   args?: string[];
+  ports?: { name?: string; containerPort: number }[];
   securityContext?: { privileged?: boolean };
   volumeMounts?: { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }[];
 }
@@ -139,5 +140,25 @@ describe('charts/vbs-csi', () => {
     assert.ok(container(node, 'vbs-csi').args?.includes('--zone=z1'));
     assert.ok(container(node, 'node-driver-registrar').args?.includes('--kubelet-registration-path=/data/kubelet/plugins/blk.example.com/csi.sock'));
     assert.ok(container(workload(custom, 'DaemonSet', 'vbs-csi-agent'), 'vbs-csi').args?.includes('--labels=zone=z1,tier=standard'));
+  });
+
+  it('serves metrics from every vbs-csi container on a named port of its own, none with metrics.enabled=false', () => {
+    const workloads = [workload(objects, 'Deployment', 'vbs-csi-controller'), workload(objects, 'DaemonSet', 'vbs-csi-node'), workload(objects, 'DaemonSet', 'vbs-csi-agent')];
+    const expected = [9810, 9811, 9812];
+    workloads.forEach((w, i) => {
+      const c = container(w, 'vbs-csi');
+      assert.ok(c.args?.includes(`--metrics-address=0.0.0.0:${expected[i]}`), `${w.metadata.name}: ${c.args?.join(' ')}`);
+      assert.deepEqual(c.ports?.find((p) => p.name === 'metrics')?.containerPort, expected[i]);
+    });
+    // The node plugin and the agent share the node's network namespace where a node is both.
+    const hostPorts = workloads.slice(1).flatMap((w) => w.spec.template.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)));
+    assert.equal(new Set(hostPorts).size, hostPorts.length, `host-network ports collide: ${hostPorts.join(', ')}`);
+
+    const off = render(['--set', 'metrics.enabled=false']);
+    for (const [kind, name] of [['Deployment', 'vbs-csi-controller'], ['DaemonSet', 'vbs-csi-node'], ['DaemonSet', 'vbs-csi-agent']] as const) {
+      const c = container(workload(off, kind, name), 'vbs-csi');
+      assert.ok(!c.args?.some((a) => a.startsWith('--metrics-address')), name);
+      assert.equal(c.ports?.find((p) => p.name === 'metrics'), undefined, name);
+    }
   });
 });
