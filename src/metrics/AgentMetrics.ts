@@ -1,8 +1,9 @@
-import { Counter, Gauge } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { ReconcileReport } from '../agent/types.ts';
 import type { IoLoad__Output } from '../generated/vbs/agent/v1/IoLoad.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
+import { nodeGauge } from './nodeGauge.ts';
 
 /** What the agent's gauges read; nothing here runs lvm at scrape time. */
 export interface AgentGaugeSource {
@@ -39,16 +40,9 @@ export class AgentMetrics {
     });
     const node = source.nodeName;
     const gauge = (name: string, help: string, read: () => number | undefined) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['node'],
-        registers: [registry],
-        collect() {
-          this.reset();
-          const value = read();
-          if (value !== undefined) this.set({ node }, value);
-        },
+      nodeGauge(registry, name, help, () => {
+        const value = read();
+        return value === undefined ? [] : [[node, value] as const];
       });
     gauge('vbs_csi_agent_ready', '1 once the first reconcile has finished and the agent takes volume calls, else 0', () => (source.ready() ? 1 : 0));
     gauge('vbs_csi_agent_utilization', 'Smoothed busy fraction (0..1) of the disks under the volume group', () => source.load().utilization);

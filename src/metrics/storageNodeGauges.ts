@@ -1,7 +1,7 @@
-import { Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { StorageNodes } from '../controller/StorageNodes.ts';
 import type { StorageNodeStatus } from '../controller/StorageAgent.ts';
+import { nodeGauge } from './nodeGauge.ts';
 
 /** What the gauges read: the controller's last view of its agents, never a poll of its own. */
 export type StorageNodesView = Pick<StorageNodes, 'candidates' | 'status'>;
@@ -23,29 +23,15 @@ const FIGURES: readonly (readonly [name: string, help: string, figure: Figure])[
  * old figures would look current).
  */
 export function registerStorageNodeGauges(registry: Registry, nodes: StorageNodesView): void {
-  new Gauge({
-    name: 'vbs_csi_storage_node_up',
-    help: '1 when the storage agent answered its last status poll and is ready (placement may use it), else 0',
-    labelNames: ['node'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const c of nodes.candidates()) this.set({ node: c.name }, c.reachable && c.ready ? 1 : 0);
-    },
-  });
+  nodeGauge(registry, 'vbs_csi_storage_node_up', '1 when the storage agent answered its last status poll and is ready (placement may use it), else 0', () =>
+    nodes.candidates().map((c) => [c.name, c.reachable && c.ready ? 1 : 0] as const),
+  );
   for (const [name, help, figure] of FIGURES) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['node'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const c of nodes.candidates()) {
-          const status = nodes.status(c.name);
-          if (status) this.set({ node: c.name }, figure(status));
-        }
-      },
-    });
+    nodeGauge(registry, name, help, () =>
+      nodes.candidates().flatMap((c) => {
+        const status = nodes.status(c.name);
+        return status ? [[c.name, figure(status)] as const] : [];
+      }),
+    );
   }
 }

@@ -4,24 +4,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { parseConfig } from '../config/parseConfig.ts';
 import type { DriverConfig } from '../config/parseConfig.ts';
 import { connectIdentity } from '../grpc/csiClients.ts';
 import { startDriver } from './runDriver.ts';
 
-/** Only the Identity service (a node role with no node section), so no host tools are needed. */
+/** Parsed as from flags, then only the Identity service (no node section), so no host tools are needed. */
 function identityOnly(dir: string, metrics: DriverConfig['metrics']): DriverConfig {
-  return {
-    role: 'node',
-    endpoint: { kind: 'unix', path: join(dir, 'csi.sock') },
-    driverName: 'vbs.csi.io',
-    nodeId: 'n1',
-    logLevel: 'silent',
-    shutdownGraceMs: 1000,
-    agent: undefined,
-    controller: undefined,
-    node: undefined,
-    metrics,
-  };
+  const parsed = parseConfig(['node', '--node-id', 'n1', '--endpoint', `unix://${join(dir, 'csi.sock')}`, '--log-level', 'silent'], {});
+  assert.ok(parsed.ok, !parsed.ok ? parsed.errors.join('; ') : '');
+  return { ...parsed.config, node: undefined, metrics };
 }
 
 describe('startDriver with --metrics-address', () => {
