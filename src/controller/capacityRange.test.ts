@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { MAX_VOLUME_BYTES } from '../agent/validateAgentRequest.ts';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import { DEFAULT_VOLUME_BYTES, MiB, XFS_MIN_BYTES, chooseVolumeSize, fitsRange, parseCapacityRange } from './capacityRange.ts';
 
@@ -10,8 +11,21 @@ describe('capacity ranges', () => {
     assert.deepEqual(parseCapacityRange(null), { requiredBytes: 0, limitBytes: 0 });
     assert.deepEqual(parseCapacityRange({ required_bytes: 5, limit_bytes: 10 }), { requiredBytes: 5, limitBytes: 10 });
     assert.throws(() => parseCapacityRange({ required_bytes: -1, limit_bytes: 0 }), InvalidArgumentError);
-    assert.throws(() => parseCapacityRange({ required_bytes: 2 ** 60, limit_bytes: 0 }), InvalidArgumentError);
+    assert.throws(() => parseCapacityRange({ required_bytes: -(2 ** 63), limit_bytes: 0 }), InvalidArgumentError);
+    assert.throws(() => parseCapacityRange({ required_bytes: 0, limit_bytes: -5 }), InvalidArgumentError);
     assert.throws(() => parseCapacityRange({ required_bytes: 10, limit_bytes: 5 }), OutOfRangeError);
+  });
+
+  it('answers OUT_OF_RANGE for a required size past the largest volume, even past 2^53', () => {
+    assert.deepEqual(parseCapacityRange({ required_bytes: MAX_VOLUME_BYTES, limit_bytes: 0 }), { requiredBytes: MAX_VOLUME_BYTES, limitBytes: 0 });
+    for (const required of [MAX_VOLUME_BYTES + 1, 2 ** 60, 2 ** 63]) {
+      assert.throws(() => parseCapacityRange({ required_bytes: required, limit_bytes: 0 }), OutOfRangeError, String(required));
+    }
+  });
+
+  it('takes a limit past 2^53 as a bound that never binds', () => {
+    assert.deepEqual(parseCapacityRange({ required_bytes: MiB, limit_bytes: 2 ** 63 }), { requiredBytes: MiB, limitBytes: 2 ** 63 });
+    assert.equal(chooseVolumeSize({ requiredBytes: MiB, limitBytes: 2 ** 63 }, { minimumBytes: 0, extentSizeBytes: EXTENT }), EXTENT);
   });
 
   it('rounds up to whole extents, answering OUT_OF_RANGE past the limit', () => {

@@ -1,3 +1,4 @@
+import { MAX_VOLUME_BYTES } from '../agent/validateAgentRequest.ts';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import type { CapacityRange__Output } from '../generated/csi/v1/CapacityRange.ts';
 
@@ -15,11 +16,20 @@ export interface CapacityRange {
   readonly limitBytes: number;
 }
 
+/**
+ * A CSI capacity range, checked: a negative figure is malformed (INVALID_ARGUMENT); a required size
+ * above the largest volume an agent makes is a capacity the driver does not support, which CSI
+ * answers OUT_OF_RANGE (also past 2^53, where int64 values stop being exact numbers here). A huge
+ * limit_bytes is only a bound that never binds.
+ */
 export function parseCapacityRange(range: CapacityRange__Output | null | undefined): CapacityRange {
   const requiredBytes = Number(range?.required_bytes ?? 0);
   const limitBytes = Number(range?.limit_bytes ?? 0);
   for (const [field, v] of [['required_bytes', requiredBytes], ['limit_bytes', limitBytes]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`capacity_range.${field} must be a non-negative number of bytes below 2^53, got ${v}`);
+    if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`capacity_range.${field} must be a whole, non-negative number of bytes, got ${v}`);
+  }
+  if (requiredBytes > MAX_VOLUME_BYTES) {
+    throw new OutOfRangeError(`capacity_range.required_bytes ${requiredBytes} is above the largest volume this driver makes (${MAX_VOLUME_BYTES} bytes)`);
   }
   if (limitBytes > 0 && requiredBytes > limitBytes) {
     throw new OutOfRangeError(`capacity_range.required_bytes ${requiredBytes} is above limit_bytes ${limitBytes}`);
