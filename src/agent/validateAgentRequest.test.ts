@@ -15,8 +15,8 @@ describe('validateAgentRequest', () => {
   test('sizes are positive whole bytes up to the maximum', () => {
     assert.equal(validateSizeBytes(1), 1);
     assert.equal(validateSizeBytes(MAX_VOLUME_BYTES), MAX_VOLUME_BYTES);
-    for (const bad of [0, -1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 2]) assert.throws(() => validateSizeBytes(bad), InvalidArgumentError, String(bad));
-    assert.throws(() => validateSizeBytes(MAX_VOLUME_BYTES + 1), OutOfRangeError);
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => validateSizeBytes(bad), InvalidArgumentError, String(bad));
+    for (const huge of [MAX_VOLUME_BYTES + 1, Number.MAX_SAFE_INTEGER + 2, 2 ** 64]) assert.throws(() => validateSizeBytes(huge), OutOfRangeError, String(huge));
   });
 
   test('ids must be ones this agent gives out', () => {

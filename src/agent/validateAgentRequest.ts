@@ -21,9 +21,12 @@ export function validateName(name: string, what: string): string {
   return name;
 }
 
-/** A size in bytes: a positive whole number (InvalidArgumentError), at most MAX_VOLUME_BYTES (OutOfRangeError). */
+/**
+ * A size in bytes: a positive whole number (InvalidArgumentError), at most MAX_VOLUME_BYTES
+ * (OutOfRangeError, also past 2^53, where a uint64 such as 2^64 - 1 is no longer exact here).
+ */
 export function validateSizeBytes(sizeBytes: number): number {
-  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) throw new InvalidArgumentError(`size must be a positive whole number of bytes, got ${sizeBytes}`);
+  if (!Number.isInteger(sizeBytes) || sizeBytes <= 0) throw new InvalidArgumentError(`size must be a positive whole number of bytes, got ${sizeBytes}`);
   if (sizeBytes > MAX_VOLUME_BYTES) throw new OutOfRangeError(`size ${sizeBytes} bytes exceeds the largest volume this agent creates (${MAX_VOLUME_BYTES} bytes)`);
   return sizeBytes;
 }

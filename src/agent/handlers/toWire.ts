@@ -61,8 +61,8 @@ export function requireField(value: string, field: string): string {
   return value;
 }
 
-/** A required positive byte size that is a safe integer. */
+/** A required positive whole byte size; how large it may be is the domain's call (validateSizeBytes: OUT_OF_RANGE). */
 export function requireSize(value: number, field: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidArgumentError(`${field} must be a positive number of bytes, got ${value}`);
+  if (!Number.isInteger(value) || value <= 0) throw new InvalidArgumentError(`${field} must be a positive number of bytes, got ${value}`);
   return value;
 }
