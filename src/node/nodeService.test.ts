@@ -253,6 +253,13 @@ describe('Node service', () => {
       assert.deepEqual([...host.sessions.values()].map((s) => s.target.targetIqn), [other]);
     });
 
+    it('leaves a staging path that holds another device\'s mount alone', async () => {
+      host.mounts.set(staging, { source: '/dev/sdz', readOnly: false, fsType: 'ext4' });
+      await rejectsWith(unstage(), status.FAILED_PRECONDITION, /mounted from \/dev\/sdz, not from volume/);
+      assert.deepEqual(host.calls, [], 'nothing unmounted, removed or logged out');
+      assert.ok(host.mounts.has(staging));
+    });
+
     it('refuses while the volume is still published', async () => {
       await stage();
       await publish();

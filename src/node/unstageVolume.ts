@@ -16,7 +16,8 @@ export interface UnstageRequest {
  * NodeUnstageVolume. Tears down in the order that lets each step succeed (field notes 1.10), each
  * step treating "already gone" as done, so a retry or a second call succeeds:
  *  1. refuse while a target path from NodePublish is still mounted;
- *  2. unmount the staging path;
+ *  2. unmount the staging path, only if what is mounted there is this volume's dm device: anything
+ *     else (another volume's, another driver's, a host path) is left alone, FAILED_PRECONDITION;
  *  3. flush and remove the dm device;
  *  4. for this volume's session only (never another volume's, field notes 1.4): flush and delete
  *     its SCSI disk, log out, delete the node record (and the CHAP secret in it);
@@ -35,9 +36,14 @@ export async function unstageVolume(deps: NodeDeps, req: UnstageRequest, ctx: St
     }
   }
 
+  const dmName = record?.dmName ?? buildDmName(deps.initiatorName, req.volumeId);
+  // findmnt names a dm device /dev/mapper/<name>, exactly as stage mounted it.
+  const staged = await deps.mounter.findMount(req.stagingPath, signal);
+  if (staged && staged.source !== dmDevicePath(dmName)) {
+    throw new FailedPreconditionError(`${req.stagingPath} is mounted from ${staged.source}, not from volume ${req.volumeId}'s device ${dmDevicePath(dmName)}; leaving it alone`);
+  }
   await deps.mounter.unmount(req.stagingPath, signal);
 
-  const dmName = record?.dmName ?? buildDmName(deps.initiatorName, req.volumeId);
   const dm = await deps.dmsetup.info(dmName, signal);
   if (dm) {
     if (dm.openCount > 0) throw new FailedPreconditionError(`${dmDevicePath(dmName)} of volume ${req.volumeId} is still open ${dm.openCount} time(s); something outside the CO's paths uses it`);
