@@ -302,13 +302,23 @@ describe('Node service', () => {
 
   describe('NodeGetVolumeStats and NodeGetVolumeHealth', () => {
     it('reports bytes and inodes of a filesystem and NOT_FOUND for a missing path', async () => {
-      const res = await csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: staging });
-      assert.deepEqual(res.usage, [
+      await stage();
+      await publish();
+      const expected = [
         { unit: 'BYTES', total: 1000, used: 100, available: 900 },
         { unit: 'INODES', total: 64, used: 11, available: 53 },
-      ]);
+      ];
+      assert.deepEqual((await csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: target })).usage, expected);
+      assert.deepEqual((await csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: staging })).usage, expected);
       await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: join(host.dir, 'gone') }), status.NOT_FOUND);
       await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: '' }), status.INVALID_ARGUMENT);
+    });
+
+    it('answers NOT_FOUND for a path that is not the volume\'s, or a volume not staged here, instead of reporting that filesystem', async () => {
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /not staged on this node/);
+      await stage();
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /neither the staging path nor a target path/);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: '/' }), status.NOT_FOUND);
     });
 
     it('is healthy when staged, and reports a down session and a read-only filesystem', async () => {

@@ -89,8 +89,8 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
     }),
 
     NodeGetVolumeStats: unary('NodeGetVolumeStats', async (req) => {
-      requireVolumeId(req.volume_id);
-      const usage = await volumeStats(deps, requireField(req.volume_path, 'volume_path'));
+      const volumeId = requireVolumeId(req.volume_id);
+      const usage = await volumeStats(deps, volumeId, requireField(req.volume_path, 'volume_path'));
       return { usage };
     }),
 

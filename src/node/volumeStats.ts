@@ -8,11 +8,19 @@ import { sysfs } from './NodeDeps.ts';
 
 /**
  * NodeGetVolumeStats: bytes and inodes of a mounted filesystem (statfs); the size of a block
- * volume (the device bound onto the target file, read from sysfs). A path that does not exist is
- * NOT_FOUND (spec). Health is NodeGetVolumeHealth's job in CSI 1.13 (VolumeCondition is gone).
+ * volume (the device bound onto the target file, read from sysfs). The path must be the volume's
+ * staging path or one of its target paths on this node, else NOT_FOUND (spec: "the volume does
+ * not exist on the specified volume_path"): any other path would report a filesystem that is not
+ * the volume's, a host one included. A path that does not exist is NOT_FOUND too. Health is
+ * NodeGetVolumeHealth's job in CSI 1.13 (VolumeCondition is gone).
  */
-export async function volumeStats(deps: NodeDeps, volumePath: string): Promise<VolumeUsage[]> {
+export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: string): Promise<VolumeUsage[]> {
   validateAbsolutePath(volumePath, 'volume_path');
+  const record = await deps.records.read(volumeId);
+  if (!record) throw new NotFoundError(`volume ${volumeId} is not staged on this node`);
+  if (volumePath !== record.stagingPath && !record.publishedPaths.includes(volumePath)) {
+    throw new NotFoundError(`${volumePath} is neither the staging path nor a target path of volume ${volumeId} on this node`);
+  }
   let st;
   try {
     st = await stat(volumePath, { bigint: true });
