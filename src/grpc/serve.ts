@@ -6,6 +6,9 @@ import { callsInFlight } from './adaptUnary.ts';
 import { grpcAddress } from './endpoint.ts';
 import type { Endpoint } from './endpoint.ts';
 
+/** How long no call may be in flight before idle connections are cut at shutdown. */
+const SETTLE_MS = 250;
+
 export interface RunningServer {
   readonly server: Server;
   /** The bound address; for tcp port 0 it carries the chosen port. */
@@ -49,10 +52,22 @@ export async function serve(opts: {
           const deadline = Date.now() + graceMs;
           // tryShutdown refuses new calls but also waits for every client connection to close, and
           // a controller keeps its channel open: once no call is in flight, idle connections are
-          // cut (forceShutdown); at the grace deadline, busy ones too.
+          // cut (forceShutdown); at the grace deadline, busy ones too. A call leaves the count when
+          // its handler settles, a moment before grpc-js has flushed the answer to the socket, so
+          // the count must stay at zero for SETTLE_MS: cutting at once turned that last answer
+          // into CANCELLED on a loaded machine.
+          let idleSince: number | undefined;
           const poll = setInterval(() => {
             const busy = callsInFlight();
-            if (busy > 0 && Date.now() < deadline) return;
+            const now = Date.now();
+            if (busy > 0 && now < deadline) {
+              idleSince = undefined;
+              return;
+            }
+            if (busy === 0 && now < deadline) {
+              idleSince ??= now;
+              if (now - idleSince < SETTLE_MS) return;
+            }
             if (busy > 0) log.warn({ graceMs, busy }, 'in-flight calls did not finish in time; forcing shutdown');
             clearInterval(poll);
             server.forceShutdown();
