@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { FailedPreconditionError, NotFoundError, UnavailableError } from '../errors.ts';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, OutOfRangeError, UnavailableError } from '../errors.ts';
 import { dmDevicePath, readBlockGeometry } from '../dm/index.ts';
 import type { BlockGeometry } from '../dm/index.ts';
 import { sleep } from '../iscsi/sleep.ts';
@@ -25,6 +25,7 @@ export interface ExpandRequest {
  */
 export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, signal }: StepContext): Promise<{ readonly capacityBytes: number }> {
   validateAbsolutePath(req.volumePath, 'volume_path');
+  validateRequiredBytes(req.requiredBytes);
   const record = await deps.records.read(req.volumeId);
   if (!record) throw new NotFoundError(`volume ${req.volumeId} is not staged on this node`);
   try {
@@ -49,6 +50,17 @@ export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, si
     await deps.mounter.growFilesystem(dmDevicePath(record.dmName), record.stagingPath, record.access.fsType, signal);
   }
   return { capacityBytes: geometry.sectors * 512 };
+}
+
+/**
+ * A negative size is malformed; one past 2^53 (2^63 - 1, say) is no size a disk here can reach, so
+ * it is refused at once rather than waited for until the deadline.
+ */
+function validateRequiredBytes(requiredBytes: number): void {
+  if (!Number.isInteger(requiredBytes) || requiredBytes < 0) {
+    throw new InvalidArgumentError(`capacity_range.required_bytes must be a whole, non-negative number of bytes, got ${requiredBytes}`);
+  }
+  if (requiredBytes > Number.MAX_SAFE_INTEGER) throw new OutOfRangeError(`capacity_range.required_bytes ${requiredBytes} is past any size a volume of this driver can have`);
 }
 
 /** Polls /sys/block/<disk>/size until it reaches requiredBytes (or once, when none is required). */

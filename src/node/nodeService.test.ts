@@ -295,6 +295,15 @@ describe('Node service', () => {
       await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging, capacity_range: { required_bytes: 1 << 30 } }), status.UNAVAILABLE, /ControllerExpandVolume/);
     });
 
+    it('refuses a negative or impossible required_bytes at once, before touching the session', async () => {
+      await stage();
+      host.calls.length = 0;
+      const expand = (required: string) => csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging, capacity_range: { required_bytes: required } });
+      await rejectsWith(expand('-1'), status.INVALID_ARGUMENT, /non-negative/);
+      await rejectsWith(expand('9223372036854775807'), status.OUT_OF_RANGE);
+      assert.deepEqual(host.calls, []);
+    });
+
     it('answers NOT_FOUND for a volume that is not staged here', async () => {
       await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging }), status.NOT_FOUND);
     });
