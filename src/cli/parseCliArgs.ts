@@ -68,7 +68,7 @@ export const DEFAULT_NODE_STATE_DIR = '/var/lib/vbs-csi/node';
 const DEFAULT_TIMEOUT_SECONDS = 120;
 
 /** The first words that make argv a CLI command (src/main.ts routes them here). */
-export const CLI_COMMANDS = ['volume', 'snapshot', 'attach', 'detach', 'nodes'] as const;
+export { CLI_COMMANDS } from './commandNames.ts';
 
 const GLOBAL_OPTIONS = {
   endpoint: { type: 'string' },
