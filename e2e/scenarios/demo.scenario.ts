@@ -8,24 +8,35 @@ import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
 import { connectIdentity } from '../../src/grpc/csiClients.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
+import { runCli } from '../../src/cli/index.ts';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario } from './Scenario.ts';
 
 const MiB = 1024 * 1024;
-const EXT4 = { access_mode: { mode: 'SINGLE_NODE_WRITER' as const }, mount: { fs_type: 'ext4', mount_flags: [] } };
+
+/** A CLI command that exited non-zero; exitCode follows docs/cli.md (75: try again). */
+class CliExit extends Error {
+  readonly exitCode: number;
+  constructor(args: readonly string[], exitCode: number, stderr: string) {
+    super(`vbs-csi ${args.join(' ')} exited ${exitCode}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+    this.exitCode = exitCode;
+  }
+}
 
 export const DEMO_SCENARIO_NAME = 'demo: the all-in-one driver creates, attaches, writes, expands, snapshots and restores a volume';
 
 /**
  * The main job (`npm run demo`): the driver as one all-in-one process on a loop-file VG, driven
- * through CSI exactly as Kubernetes would (create, publish, stage, publish, write, expand,
- * snapshot, restore, verify, teardown), each step timed. It doubles as the all-in-one e2e check.
+ * by the operator CLI (`vbs-csi volume|attach|snapshot|detach|nodes`, docs/cli.md), which makes
+ * the same CSI calls Kubernetes would: create, attach (publish, stage, mount), write, expand
+ * online, snapshot, restore, verify, teardown, each step timed. It doubles as the all-in-one and
+ * CLI e2e check.
  */
 export const demoScenario: Scenario = {
   name: DEMO_SCENARIO_NAME,
-  timeoutMs: 420_000,
+  timeoutMs: 600_000,
   async run(ctx) {
     const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
     const file = (name: string) => join(ctx.workDir, name);
@@ -78,73 +89,87 @@ export const demoScenario: Scenario = {
       const { node_id: nodeId } = await csi.node.nodeGetInfo({});
       ctx.log(`node id (initiator name): ${nodeId}`);
 
-      const created = await timed('CreateVolume 256 MiB ext4', () =>
+      // From here on the demo is what an operator types: the vbs-csi CLI, speaking CSI on the
+      // driver's socket. The first command runs the real binary (src/main.ts routes it to the CLI);
+      // the rest call the same runCli in this process, because each new node process costs 20-30 s
+      // of module loading under emulation. Progress lines (stderr) go to the demo log.
+      const cliEnv = { CSI_ENDPOINT: `unix://${socket}`, VBS_CLI_WORK_DIR: file('cli'), VBS_NODE_STATE_DIR: file('node-state') };
+      const logLines = (text: string) => {
+        for (const line of text.split('\n').filter((l) => l !== '')) ctx.log(`          | ${line}`);
+      };
+      const cliProcess = async (args: string[]): Promise<string> => {
+        const run = await execa('node', ['src/main.ts', ...args], { cwd: ctx.projectRoot, env: cliEnv, reject: false, cancelSignal: ctx.signal });
+        logLines(run.stderr);
+        if (run.exitCode !== 0) throw new CliExit(args, run.exitCode ?? -1, run.stderr);
+        return run.stdout;
+      };
+      const cli = async (args: string[]): Promise<string> => {
+        let out = '';
+        let err = '';
+        const code = await runCli(args, { env: { ...process.env, ...cliEnv }, out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } });
+        logLines(err);
+        if (code !== 0) throw new CliExit(args, code, err);
+        return out;
+      };
+      const cliJson = async <T>(args: string[]): Promise<T> => JSON.parse(await cli([...args, '--json'])) as T;
+      const show = async (args: string[]) => {
+        for (const line of (await cli(args)).split('\n')) ctx.log(`          ${line}`);
+      };
+
+      const created = await timed('vbs-csi volume create demo-pvc-1 --size 256Mi (the binary, as a process)', () =>
         pollUntil(
-          // The controller learns its agent at its first status poll; until then it answers UNAVAILABLE.
-          () => csi.controller.createVolume({ name: 'demo-pvc-1', capacity_range: { required_bytes: 256 * MiB }, volume_capabilities: [EXT4] }).catch((err: { code?: number }) => {
-            if (err.code === 14 || err.code === 8) return undefined;
-            throw err;
-          }),
-          { deadlineMs: Date.now() + 60_000, intervalMs: 1000, what: 'CreateVolume', signal: ctx.signal },
+          // The controller learns its agent at its first status poll; until then the CLI exits 75 (try again).
+          () =>
+            cliProcess(['volume', 'create', 'demo-pvc-1', '--size', '256Mi', '--json']).then((out) => JSON.parse(out) as { volumeId: string; capacityBytes: number }, (err: unknown) => {
+              if (err instanceof CliExit && err.exitCode === 75) return undefined;
+              throw err;
+            }),
+          { deadlineMs: Date.now() + 150_000, intervalMs: 1000, what: 'vbs-csi volume create', signal: ctx.signal },
         ),
       );
-      const volumeId = created.volume?.volume_id ?? '';
-      ctx.log(`volume ${volumeId}, ${created.volume?.capacity_bytes} bytes`);
+      const volumeId = created.volumeId;
+      ctx.log(`volume ${volumeId}, ${created.capacityBytes} bytes`);
+      await timed('vbs-csi nodes', () => show(['nodes', '--agents', '127.0.0.5:9500', '--tls-ca', file('ca.crt'), '--client-tls-cert', file('demo.crt'), '--client-tls-key', file('demo.key')]));
 
       const attach = async (id: string, tag: string) => {
-        const staging = file(`staging-${tag}`);
         const target = file(`pod-${tag}/mount`);
-        await mkdir(staging, { recursive: true });
-        await mkdir(file(`pod-${tag}`), { recursive: true });
-        const pub = await timed(`ControllerPublishVolume ${tag}`, () => csi.controller.controllerPublishVolume({ volume_id: id, node_id: nodeId, volume_capability: EXT4, readonly: false }));
-        await timed(`NodeStageVolume ${tag} (login, serial check, mkfs if blank, mount)`, () =>
-          csi.node.nodeStageVolume({ volume_id: id, staging_target_path: staging, volume_capability: EXT4, publish_context: pub.publish_context }),
+        await mkdir(target, { recursive: true });
+        const attached = await timed(`vbs-csi attach ${tag} (publish, iSCSI login, serial check, mkfs if blank, mount)`, () =>
+          cliJson<{ device: string; stagingPath: string; publishContext: Record<string, string> }>(['attach', id, '--target', target]),
         );
-        await timed(`NodePublishVolume ${tag}`, () => csi.node.nodePublishVolume({ volume_id: id, staging_target_path: staging, target_path: target, volume_capability: EXT4, readonly: false }));
-        return { staging, target };
-      };
-      const detach = async (id: string, tag: string, paths: { staging: string; target: string }) => {
-        await timed(`NodeUnpublishVolume ${tag}`, () => csi.node.nodeUnpublishVolume({ volume_id: id, target_path: paths.target }));
-        await timed(`NodeUnstageVolume ${tag}`, () => csi.node.nodeUnstageVolume({ volume_id: id, staging_target_path: paths.staging }));
-        await timed(`ControllerUnpublishVolume ${tag}`, () => csi.controller.controllerUnpublishVolume({ volume_id: id, node_id: nodeId }));
+        ctx.log(`${tag}: ${attached.device} mounted at ${target}`);
+        assert.equal(attached.publishContext['chapPassword'], '[REDACTED]', 'the CLI never prints a CHAP secret');
+        return target;
       };
 
       const first = await attach(volumeId, 'original');
-      await timed('write 32 MiB of random data (fsync)', () => sh('dd', ['if=/dev/urandom', `of=${first.target}/data`, 'bs=1M', 'count=32', 'conv=fsync', 'status=none']));
-      const written = (await sh('sha256sum', [`${first.target}/data`])).split(' ')[0];
+      await timed('write 32 MiB of random data (fsync)', () => sh('dd', ['if=/dev/urandom', `of=${first}/data`, 'bs=1M', 'count=32', 'conv=fsync', 'status=none']));
+      const written = (await sh('sha256sum', [`${first}/data`])).split(' ')[0];
       ctx.log(`sha256 written: ${written}`);
 
-      const expanded = await timed('ControllerExpandVolume to 512 MiB', () => csi.controller.controllerExpandVolume({ volume_id: volumeId, capacity_range: { required_bytes: 512 * MiB }, volume_capability: EXT4 }));
-      assert.equal(expanded.node_expansion_required, true);
-      await timed('NodeExpandVolume (rescan, dm reload, resize2fs online)', () =>
-        csi.node.nodeExpandVolume({ volume_id: volumeId, volume_path: first.target, staging_target_path: first.staging, capacity_range: { required_bytes: 512 * MiB }, volume_capability: EXT4 }),
-      );
-      const fsBytes = Number(await sh('df', ['--output=size', '-B1', first.target]).then((o) => o.split('\n')[1]));
+      await timed('vbs-csi volume expand --size 512Mi (LV, then rescan, dm reload, resize2fs online)', () => cli(['volume', 'expand', volumeId, '--size', '512Mi']));
+      const fsBytes = Number(await sh('df', ['--output=size', '-B1', first]).then((o) => o.split('\n')[1]));
       ctx.log(`filesystem size after expand: ${fsBytes} bytes`);
       assert.ok(fsBytes > 400 * MiB, `the filesystem grew online (${fsBytes} bytes)`);
 
-      const snap = await timed('CreateSnapshot', () => csi.controller.createSnapshot({ name: 'demo-snap-1', source_volume_id: volumeId }));
-      assert.equal(snap.snapshot?.ready_to_use, true);
-      const restored = await timed('CreateVolume from the snapshot', () =>
-        csi.controller.createVolume({
-          name: 'demo-pvc-restored',
-          capacity_range: { required_bytes: 512 * MiB },
-          volume_capabilities: [EXT4],
-          volume_content_source: { snapshot: { snapshot_id: snap.snapshot?.snapshot_id ?? '' } },
-        }),
+      const snap = await timed('vbs-csi snapshot create demo-snap-1', () => cliJson<{ snapshotId: string; readyToUse: boolean }>(['snapshot', 'create', 'demo-snap-1', '--volume', volumeId]));
+      assert.equal(snap.readyToUse, true);
+      const restored = await timed('vbs-csi volume create demo-pvc-restored --from-snapshot', () =>
+        cliJson<{ volumeId: string }>(['volume', 'create', 'demo-pvc-restored', '--size', '512Mi', '--from-snapshot', snap.snapshotId]),
       );
-      const restoredId = restored.volume?.volume_id ?? '';
+      const restoredId = restored.volumeId;
       const second = await attach(restoredId, 'restored');
-      const read = (await sh('sha256sum', [`${second.target}/data`])).split(' ')[0];
+      const read = (await sh('sha256sum', [`${second}/data`])).split(' ')[0];
       ctx.log(`sha256 restored: ${read}`);
       assert.equal(read, written, 'the restored volume holds exactly the data written before the snapshot');
       ctx.log(`verified: checksum of the restored volume equals the original (${read})`);
+      await timed('vbs-csi volume list', () => show(['volume', 'list']));
 
-      await detach(restoredId, 'restored', second);
-      await detach(volumeId, 'original', first);
-      await timed('DeleteVolume restored', () => csi.controller.deleteVolume({ volume_id: restoredId }));
-      await timed('DeleteSnapshot', () => csi.controller.deleteSnapshot({ snapshot_id: snap.snapshot?.snapshot_id ?? '' }));
-      await timed('DeleteVolume original', () => csi.controller.deleteVolume({ volume_id: volumeId }));
+      await timed('vbs-csi detach restored', () => cli(['detach', restoredId, '--target', second]));
+      await timed('vbs-csi detach original', () => cli(['detach', volumeId, '--target', first]));
+      await timed('vbs-csi volume delete restored', () => cli(['volume', 'delete', restoredId]));
+      await timed('vbs-csi snapshot delete', () => cli(['snapshot', 'delete', snap.snapshotId]));
+      await timed('vbs-csi volume delete original', () => cli(['volume', 'delete', volumeId]));
       const left = await sh('lvs', ['--noheadings', '-o', 'lv_name', 'vbs-demo']);
       assert.deepEqual(left.split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== 'pool'), [], 'no volume LV is left');
       const sessions = await execa('iscsiadm', ['-m', 'session'], { reject: false });
