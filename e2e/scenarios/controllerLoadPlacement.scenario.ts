@@ -11,9 +11,13 @@ const BLOCK: VolumeCapability = { block: {}, access_mode: { mode: 'SINGLE_NODE_W
 /**
  * Load-aware placement on the real kernel: store-a has twice store-b's pool, so while both are
  * idle a new volume goes to store-a (most free space). Then fio reads store-a's disk (its PV, a
- * loop device, read-only so the VG is untouched) until store-a's smoothed utilization is high:
- * every new volume now lands on store-b, although store-a still has more room.
+ * loop device, read-only so the VG is untouched) until store-a's load score is clearly out of
+ * store-b's tolerance band: every new volume now lands on store-b, although store-a still has more
+ * room. Under TCG a loop device over a file mostly answers from the page cache, so fio keeps it
+ * only about a quarter busy (0.24 in a run of 2026-11-23); the test asks for LOADED_UTILIZATION and
+ * a score gap of three tolerance bands, which is what makes the policy choose, not for a busy disk.
  */
+const LOADED_UTILIZATION = 0.15;
 export const controllerLoadPlacementScenario: Scenario = {
   name: 'controller placement: with fio loading one storage node\'s disk, new volumes land on the other',
   timeoutMs: 1_800_000,
@@ -54,15 +58,15 @@ export const controllerLoadPlacementScenario: Scenario = {
         '--iodepth=16', '--bs=4k', '--time_based', '--runtime=900', '--numjobs=1',
       ], { reject: false, all: true });
       try {
-        const loaded = await bed.step(`fio on ${a.name}'s PV until its utilization is >= 0.5`, () =>
+        const loaded = await bed.step(`fio on ${a.name}'s PV until its utilization is >= ${LOADED_UTILIZATION} and its score 3 bands above ${b.name}'s`, () =>
           pollUntil(
             async () => {
               if (fio.exitCode !== undefined && fio.exitCode !== null) throw new Error(`fio exited early with ${fio.exitCode}`);
               const l = await loads();
               ctx.log(`  ${describe(l)}`);
-              return (l.a?.utilization ?? 0) >= 0.5 && l.scoreA - l.scoreB > 3 * LOAD_TOLERANCE ? l : undefined;
+              return (l.a?.utilization ?? 0) >= LOADED_UTILIZATION && l.scoreA - l.scoreB > 3 * LOAD_TOLERANCE ? l : undefined;
             },
-            { deadlineMs: Date.now() + 240_000, intervalMs: 3000, what: `${a.name}'s utilization to reach 0.5 under fio`, signal: ctx.signal },
+            { deadlineMs: Date.now() + 240_000, intervalMs: 3000, what: `${a.name}'s load score to rise 3 tolerance bands above ${b.name}'s under fio`, signal: ctx.signal },
           ),
         );
         ctx.log(`loaded: ${describe(loaded)}`);
@@ -77,7 +81,7 @@ export const controllerLoadPlacementScenario: Scenario = {
         }
         const after = await loads();
         ctx.log(`after the creates: ${describe(after)}`);
-        assert.ok((after.a?.utilization ?? 0) >= 0.3, 'the load on store-a held while the volumes were placed');
+        assert.ok(after.scoreA - after.scoreB > LOAD_TOLERANCE, `the load on ${a.name} held while the volumes were placed: ${describe(after)}`);
       } finally {
         fio.kill('SIGTERM');
         const r = await fio;
