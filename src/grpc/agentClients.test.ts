@@ -3,18 +3,14 @@ import assert from 'node:assert/strict';
 import { Server, status as grpcStatus } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { clientCredentials, createCertificateAuthority, issueCertificate, serverCredentials } from '../tls/index.ts';
 import { adaptUnary } from './adaptUnary.ts';
 import { connectAgent } from './agentClients.ts';
 import { loadAgentProto } from './loadProtos.ts';
-import { serve } from './serve.ts';
+import { serveOverMutualTls } from './testing/serveOverMutualTls.ts';
 
 describe('connectAgent deadlines', () => {
   test('a change may run past the read deadline; a read may not', async () => {
     const log = pino({ level: 'silent' });
-    const ca = await createCertificateAuthority({ commonName: 'test CA', validDays: 2 });
-    const agentCert = await issueCertificate(ca, { commonName: 'agent', ipAddresses: ['127.0.0.1'], usages: 'server', validDays: 1 });
-    const clientCert = await issueCertificate(ca, { commonName: 'controller', usages: 'client', validDays: 1 });
     const server = new Server();
     const slowMs = 600;
     const proto = loadAgentProto().vbs.agent.v1;
@@ -29,13 +25,8 @@ describe('connectAgent deadlines', () => {
         return {};
       }),
     });
-    const running = await serve({
-      server,
-      endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-      log,
-      credentials: serverCredentials({ caPem: ca.certPem, certPem: agentCert.certPem, keyPem: agentCert.keyPem }),
-    });
-    const client = connectAgent(running.address, clientCredentials({ caPem: ca.certPem, certPem: clientCert.certPem, keyPem: clientCert.keyPem }), {
+    const { running, clientCreds } = await serveOverMutualTls(server, log);
+    const client = connectAgent(running.address, clientCreds, {
       readMs: 150,
       changeMs: 30_000,
     });

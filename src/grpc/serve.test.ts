@@ -5,29 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { clientCredentials, createCertificateAuthority, issueCertificate, serverCredentials } from '../tls/index.ts';
 import { adaptUnary } from './adaptUnary.ts';
 import { connectAgent } from './agentClients.ts';
 import { loadAgentProto } from './loadProtos.ts';
 import { serve } from './serve.ts';
+import { serveOverMutualTls } from './testing/serveOverMutualTls.ts';
 
 describe('serve', () => {
   test('shutdown does not wait for an idle mutual-TLS client connection to go away', async () => {
     const log = pino({ level: 'silent' });
-    const ca = await createCertificateAuthority({ commonName: 'test CA', validDays: 2 });
-    const agentCert = await issueCertificate(ca, { commonName: 'agent', ipAddresses: ['127.0.0.1'], usages: 'server', validDays: 1 });
-    const clientCert = await issueCertificate(ca, { commonName: 'controller', usages: 'client', validDays: 1 });
     const server = new Server();
     server.addService(loadAgentProto().vbs.agent.v1.AgentStatus.service, {
       GetNodeStatus: adaptUnary('GetNodeStatus', log, async () => ({ node_name: 'n1' })),
     });
-    const running = await serve({
-      server,
-      endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 },
-      log,
-      credentials: serverCredentials({ caPem: ca.certPem, certPem: agentCert.certPem, keyPem: agentCert.keyPem }),
-    });
-    const client = connectAgent(running.address, clientCredentials({ caPem: ca.certPem, certPem: clientCert.certPem, keyPem: clientCert.keyPem }));
+    const { running, clientCreds } = await serveOverMutualTls(server, log);
+    const client = connectAgent(running.address, clientCreds);
     assert.equal((await client.getNodeStatus()).node_name, 'n1'); // the channel stays open, as a controller's does
     const started = Date.now();
     await running.shutdown(60_000);
