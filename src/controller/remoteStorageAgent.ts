@@ -17,7 +17,7 @@ import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
  * operator knows which node said what. A transport failure (connection refused, TLS refused,
  * deadline) is UnavailableError: the CO retries, and nothing is assumed about the volume.
  */
-export function remoteStorageAgent(address: string, channelCredentials: ChannelCredentials, deadlines: AgentDeadlines | number = DEFAULT_AGENT_DEADLINES): StorageAgent {
+export function remoteStorageAgent(address: string, channelCredentials: ChannelCredentials, deadlines: AgentDeadlines = DEFAULT_AGENT_DEADLINES): StorageAgent {
   const api = connectAgent(address, channelCredentials, deadlines);
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
