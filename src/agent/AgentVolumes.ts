@@ -188,6 +188,8 @@ export class AgentVolumes implements AgentVolumesPort {
         await this.#admit(current.thin, target - current.sizeBytes, signal);
         return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal));
       }, signal);
+      // The LV grew but the caller never hears it: the retry finds it big enough already.
+      crashPoint('agent.expand-volume.after-lvextend');
       return this.#toAgentVolume(record);
     });
   }
@@ -213,6 +215,8 @@ export class AgentVolumes implements AgentVolumesPort {
         }
         // Also when the LV is gone: a crash may have left its target behind.
         await this.#lio.unexportVolume(this.#targetIqn(id), id);
+        // An LV with no export left: the retry must still remove it.
+        crashPoint('agent.delete-volume.after-unexport');
         if (lv) await this.#lvm.removeVolume(id, signal);
       }, signal),
     );
@@ -288,6 +292,8 @@ export class AgentVolumes implements AgentVolumesPort {
         if (!snap) throw new Error(`snapshot ${id} lost its tags right after lvcreate`);
         return snap;
       }, signal);
+      // The snapshot LV exists but the caller never hears it: the retry must return this one, not a second.
+      crashPoint('agent.create-snapshot.after-lv');
       return toAgentSnapshot(record);
     });
   }
@@ -331,6 +337,8 @@ export class AgentVolumes implements AgentVolumesPort {
       const { record } = await this.#ensureExport(await this.#requireVolume(id, signal), signal);
       const tag = buildAclTag(initiator);
       if (record.lv.tags[tag.key] !== tag.value) await this.#vgQueue.runExclusive(() => this.#lvm.addTags(id, { [tag.key]: tag.value }, signal), signal);
+      // A tag without its ACL: reconcile or the retry adds the ACL.
+      crashPoint('agent.export-volume.after-tag');
       const chap = this.#deriveChap(id, initiator);
       await this.#lio.addAcl(this.#targetIqn(id), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
       return { target: this.#target(record.lv), chap };
@@ -350,6 +358,8 @@ export class AgentVolumes implements AgentVolumesPort {
       const key = buildAclTagKey(iqn);
       const lv = await this.#lvm.findVolume(id, signal);
       if (lv?.tags[key] !== undefined) await this.#vgQueue.runExclusive(() => this.#lvm.deleteTags(id, [key], signal), signal);
+      // An ACL without its tag, so the initiator is not yet fenced: the retry (or reconcile) removes it.
+      crashPoint('agent.unexport-volume.after-tag');
       await this.#lio.removeAcl(this.#targetIqn(id), iqn);
     });
   }

@@ -7,6 +7,7 @@ import { waitForSessionDisk } from '../iscsi/index.ts';
 import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import { recordTarget, sysfs } from './NodeDeps.ts';
+import { crashPoint } from '../faults/crashPoint.ts';
 
 export interface ExpandRequest {
   readonly volumeId: string;
@@ -45,6 +46,8 @@ export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, si
   if (geometry.sectors > mappedSectors || table[0]?.args[0] !== geometry.majorMinor) {
     await deps.dmsetup.reloadLinear(record.dmName, { sectors: geometry.sectors, device: geometry.majorMinor }, signal);
     log.info({ dm: record.dmName, fromSectors: mappedSectors, toSectors: geometry.sectors }, 'dm device grown');
+    // The device grew, the filesystem not yet: the retry finds nothing to reload and grows the filesystem.
+    crashPoint('node.expand.after-dm-reload');
   }
   if (record.access.kind === 'mount') {
     await deps.mounter.growFilesystem(dmDevicePath(record.dmName), record.stagingPath, record.access.fsType, signal);

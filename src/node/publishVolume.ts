@@ -7,6 +7,7 @@ import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import type { StageRecord } from './stageRecord.ts';
 import { isReadOnlyMode, isSingleWriterMode } from './volumeAccess.ts';
 import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
+import { crashPoint } from '../faults/crashPoint.ts';
 
 export interface PublishRequest {
   readonly volumeId: string;
@@ -53,6 +54,8 @@ export async function publishVolume(deps: NodeDeps, req: PublishRequest, { signa
     if (!(await deps.mounter.findMount(record.stagingPath, signal))) throw new FailedPreconditionError(`volume ${req.volumeId} has no filesystem mounted at ${record.stagingPath}; stage it again`);
     await mkdir(req.targetPath, { recursive: true });
     await deps.mounter.bindMount(record.stagingPath, req.targetPath, { readOnly }, signal);
+    // Mounted but not yet in the stage record: the retry finds the mount and records it.
+    crashPoint('node.publish.after-mount');
   } else {
     if (!(await deps.dmsetup.info(record.dmName, signal))) throw new FailedPreconditionError(`volume ${req.volumeId} has no device ${dmDevicePath(record.dmName)}; stage it again`);
     await ensureFile(req.targetPath);

@@ -13,6 +13,7 @@ import { Rollback } from './Rollback.ts';
 import type { StageRecord } from './stageRecord.ts';
 import { buildDmName, isReadOnlyMode } from './volumeAccess.ts';
 import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
+import { crashPoint } from '../faults/crashPoint.ts';
 
 export interface StageRequest {
   readonly volumeId: string;
@@ -66,6 +67,8 @@ export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepCo
     }
     const target = recordTarget(record);
     const sid = await attach(deps, target, pc, undo, ctx);
+    // Logged in, nothing above the session yet: the retry must reuse the session, not add one.
+    crashPoint('node.stage.after-login');
     const disk = await waitForSessionDisk(sid, pc.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
     await settleUdev(deps.runner, {}, signal);
     await verifyDeviceSerial(disk, pc.serial, sysfs(deps));
@@ -158,6 +161,8 @@ async function ensureFilesystemMounted(
   } else {
     formatted = (await deps.mounter.formatIfBlank(device, access.fsType, {}, signal)).formatted;
     if (formatted) log.info({ device, fsType: access.fsType }, 'formatted a blank volume');
+    // Formatted but not mounted: the retry must find the filesystem and not format again.
+    crashPoint('node.stage.after-mkfs');
   }
   await mkdir(record.stagingPath, { recursive: true });
   await deps.mounter.mount(device, record.stagingPath, mountOpts, signal);

@@ -6,6 +6,7 @@ import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import { recordTarget, sysfs } from './NodeDeps.ts';
 import { buildDmName } from './volumeAccess.ts';
+import { crashPoint } from '../faults/crashPoint.ts';
 
 export interface UnstageRequest {
   readonly volumeId: string;
@@ -43,6 +44,7 @@ export async function unstageVolume(deps: NodeDeps, req: UnstageRequest, ctx: St
     throw new FailedPreconditionError(`${req.stagingPath} is mounted from ${staged.source}, not from volume ${req.volumeId}'s device ${dmDevicePath(dmName)}; leaving it alone`);
   }
   await deps.mounter.unmount(req.stagingPath, signal);
+  crashPoint('node.unstage.after-unmount');
 
   const dm = await deps.dmsetup.info(dmName, signal);
   if (dm) {
@@ -50,6 +52,8 @@ export async function unstageVolume(deps: NodeDeps, req: UnstageRequest, ctx: St
     await deps.mounter.flushBuffers(dmDevicePath(dmName), signal);
     await deps.dmsetup.remove(dmName, signal);
     log.info({ dm: dmName }, 'dm device removed');
+    // No device, session still up: the retry must still log out and delete the node record.
+    crashPoint('node.unstage.after-dm-remove');
   }
 
   for (const target of await targetsOf(deps, req.volumeId, record ? [recordTarget(record)] : undefined, signal)) {
