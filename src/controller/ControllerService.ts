@@ -24,6 +24,7 @@ import type { CapacityRange } from './capacityRange.ts';
 import type { StorageAgent } from './StorageAgent.ts';
 import type { StorageNodes } from './StorageNodes.ts';
 import type { VolumeParameters } from './volumeParameters.ts';
+import { crashPoint } from '../faults/crashPoint.ts';
 
 /** A content source, resolved: the object, its node and the size a new volume needs at least. */
 interface ResolvedSource {
@@ -60,8 +61,16 @@ export interface ControllerServiceOptions {
   readonly log: Logger;
   /** Placement polls the agents again when its figures are older than this. */
   readonly statusMaxAgeMs: number;
+  /**
+   * A create whose name no answering agent knows waits (UNAVAILABLE) while some agent has been
+   * silent for less than this: it may be a crashed agent restarting with the volume on it.
+   * Default 5 min.
+   */
+  readonly nameGuardMs?: number;
   readonly now?: () => number;
 }
+
+const DEFAULT_NAME_GUARD_MS = 300_000;
 
 /**
  * The CSI controller's logic over the storage agents, with no gRPC in it (controllerHandlers.ts
@@ -77,11 +86,13 @@ export class ControllerService {
   readonly #locks = new KeyedLocks();
   readonly #reservations: PlacementReservations;
   readonly #statusMaxAgeMs: number;
+  readonly #nameGuardMs: number;
 
   constructor(opts: ControllerServiceOptions) {
     this.#nodes = opts.nodes;
     this.#log = opts.log;
     this.#statusMaxAgeMs = opts.statusMaxAgeMs;
+    this.#nameGuardMs = opts.nameGuardMs ?? DEFAULT_NAME_GUARD_MS;
     this.#reservations = new PlacementReservations({ now: opts.now ?? (() => performance.now()) });
   }
 
@@ -134,6 +145,8 @@ export class ControllerService {
             ...(source ? { contentSource: { kind: source.kind, id: source.ref.id } } : {}),
           });
           this.#reservations.settle(reservation);
+          // The agent made the volume but the CO never hears it: the retry must find it by name, not place it again.
+          crashPoint('controller.create-volume.after-agent');
           log.info({ name: input.name, volumeId: formatObjectId({ node: decision.node, id: volume.id }), sizeBytes: volume.sizeBytes, node: decision.node }, 'volume created');
           return this.#toControllerVolume(decision.node, volume);
         } catch (err: unknown) {
@@ -169,6 +182,7 @@ export class ControllerService {
       }
       // Also when the LV is gone: the agent removes a target a crash may have left behind.
       await agent.deleteVolume(ref.id);
+      crashPoint('controller.delete-volume.after-agent');
     });
   }
 
@@ -187,7 +201,9 @@ export class ControllerService {
       }
       const extent = this.#nodes.status(ref.node)?.extentSizeBytes ?? 0;
       const sizeBytes = chooseVolumeSize(range, { minimumBytes: 0, extentSizeBytes: extent });
-      return agent.expandVolume(ref.id, sizeBytes);
+      const grown = await agent.expandVolume(ref.id, sizeBytes);
+      crashPoint('controller.expand-volume.after-agent');
+      return grown;
     });
   }
 
@@ -213,6 +229,7 @@ export class ControllerService {
         throw new FailedPreconditionError(`volume ${volumeId} is published to ${others.join(', ')} and its access mode ${capability.mode} allows one node`);
       }
       const { target, chap } = await agent.exportVolume({ volumeId: ref.id, initiatorIqn: iqn, readOnly, mutualChap: false });
+      crashPoint('controller.publish-volume.after-agent');
       const host = target.portal.ip.includes(':') ? `[${target.portal.ip}]` : target.portal.ip;
       return buildPublishContext({
         targetPortal: `${host}:${target.portal.port}`,
@@ -248,6 +265,7 @@ export class ControllerService {
       }
       const initiators = iqn ? [iqn] : volume.initiators.map((i) => i.iqn);
       for (const initiator of initiators) await agent.unexportVolume({ volumeId: ref.id, initiatorIqn: initiator });
+      crashPoint('controller.unpublish-volume.after-agent');
     });
   }
 
@@ -278,7 +296,9 @@ export class ControllerService {
         return snap;
       }
       const agent = await this.#requireAgent(ref.node, sourceVolumeId);
-      return this.#toControllerSnapshot(ref.node, await agent.createSnapshot({ name, sourceVolumeId: ref.id }));
+      const snapshot = await agent.createSnapshot({ name, sourceVolumeId: ref.id });
+      crashPoint('controller.create-snapshot.after-agent');
+      return this.#toControllerSnapshot(ref.node, snapshot);
     });
   }
 
@@ -401,9 +421,12 @@ export class ControllerService {
 
   /**
    * The object a CO name maps to, on whichever agent has it. ABORTED when an agent is creating it
-   * right now (a retry after a controller restart must not place it a second time). Agents that
-   * cannot be asked are skipped with a warning: refusing every create while one storage node is
-   * down would be worse, and a create only goes to an agent that answered this poll.
+   * right now (a retry after a controller restart must not place it a second time). Not found
+   * while an agent has been silent for less than the name guard is UNAVAILABLE: an agent killed
+   * after its lvcreate and restarting holds the volume, and placing the retry elsewhere would
+   * make a second copy (the fault suite crashes the agent exactly there). An agent silent longer
+   * is skipped with a warning: refusing every create while a storage node is down for good would
+   * be worse, and a create only goes to an agent that answered this poll.
    */
   async #findByName<K extends 'volume' | 'snapshot'>(name: string, kind: K): Promise<{ readonly node: string; readonly object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined> {
     await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
@@ -422,7 +445,16 @@ export class ControllerService {
       }),
     );
     const silent = [...this.#nodes.unreachable(), ...skipped];
-    if (found.length === 0 && silent.length > 0) this.#log.warn({ name, kind, silent }, 'name not found on the agents that answered; some did not');
+    if (found.length === 0) {
+      const recent = [...this.#nodes.recentlySilent(this.#nameGuardMs), ...skipped];
+      if (recent.length > 0) {
+        throw new UnavailableError(
+          `${kind} ${JSON.stringify(name)} is not on the storage agents that answered, but ${recent.join(', ')} did not answer and may hold it from an earlier attempt; ` +
+            `creating it elsewhere could make a second copy, so retry. Once an agent has been silent for ${Math.round(this.#nameGuardMs / 1000)} s, creates go ahead without it`,
+        );
+      }
+      if (silent.length > 0) this.#log.warn({ name, kind, silent }, 'name not found on the agents that answered; some have been silent too long to wait for');
+    }
     if (found.length > 1) this.#log.error({ name, kind, nodes: found.map((f) => f.node) }, 'one name exists on several storage nodes; using the first');
     found.sort((a, b) => compare(a.node, b.node));
     return found[0] as { node: string; object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined;

@@ -193,4 +193,23 @@ describe('StorageNodes', () => {
     await nodes.ensureFresh(0);
     assert.equal(agent('a:9500').statusCalls, 2);
   });
+
+  test('counts an agent as recently silent from its discovery if it never answered, or from its first failed poll, until it answers', async () => {
+    let now = 1_000;
+    const { nodes, agent } = setup({ 'a:9500': 'store-a', 'b:9500': 'store-b' }, { now: () => now });
+    agent('b:9500').down = 'connection refused';
+    await nodes.refresh();
+    assert.deepEqual(nodes.recentlySilent(60_000), ['b:9500 (silent for 0 s)'], 'never answered: silent since it was discovered');
+    now += 61_000;
+    await nodes.refresh();
+    assert.deepEqual(nodes.recentlySilent(60_000), [], 'silent longer than the window: no longer "recent"');
+    agent('b:9500').down = undefined;
+    await nodes.refresh();
+    now += 1_000;
+    agent('a:9500').down = 'connection reset';
+    await nodes.refresh();
+    now += 5_000;
+    await nodes.refresh();
+    assert.deepEqual(nodes.recentlySilent(60_000), ['store-a (silent for 5 s)'], 'silent since its first failed poll, not its last');
+  });
 });

@@ -14,6 +14,8 @@ interface AgentEntry {
   status: StorageNodeStatus | undefined;
   statusTakenAtMs: number;
   error: string | undefined;
+  /** When it stopped answering, or was first discovered if it never answered; undefined while it answers. */
+  silentSinceMs: number | undefined;
 }
 
 export interface StorageNodesOptions {
@@ -139,6 +141,17 @@ export class StorageNodes {
     return [...this.#entries.values()].filter((e) => e.error === undefined && e.name !== undefined).map((e) => ({ name: e.name as string, agent: e.agent }));
   }
 
+  /**
+   * Agents silent (never answered, or failing) for less than `withinMs`: a crash and restart, not
+   * yet a lost node. One of them may hold an object whose name the others do not know.
+   */
+  recentlySilent(withinMs: number): string[] {
+    const now = this.#now();
+    return [...this.#entries.values()]
+      .filter((e) => e.silentSinceMs !== undefined && now - e.silentSinceMs < withinMs)
+      .map((e) => `${e.name ?? e.address} (silent for ${Math.round((now - (e.silentSinceMs ?? now)) / 1000)} s)`);
+  }
+
   /** Agents that did not answer the last poll, with the reason. */
   unreachable(): string[] {
     return [...this.#entries.values()].filter((e) => e.error !== undefined).map((e) => `${e.name ?? e.address} (${e.address}): ${e.error}`);
@@ -174,7 +187,7 @@ export class StorageNodes {
       addresses.map(async (address) => {
         let e = this.#entries.get(address);
         if (!e) {
-          e = { address, agent: this.#opts.connect(address), name: undefined, status: undefined, statusTakenAtMs: 0, error: undefined };
+          e = { address, agent: this.#opts.connect(address), name: undefined, status: undefined, statusTakenAtMs: 0, error: undefined, silentSinceMs: this.#now() };
           this.#entries.set(address, e);
         }
         const entry = e;
@@ -188,6 +201,7 @@ export class StorageNodes {
           entry.status = status;
           entry.statusTakenAtMs = takenAtMs;
           entry.error = undefined;
+          entry.silentSinceMs = undefined;
         } catch (err: unknown) {
           const reason = (err as Error).message;
           const ageMs = this.#now() - entry.statusTakenAtMs;
@@ -198,6 +212,7 @@ export class StorageNodes {
           }
           if (entry.error === undefined) this.#opts.log.warn({ address, node: entry.name, err: reason }, 'storage agent unreachable; excluded from placement');
           entry.error = reason;
+          entry.silentSinceMs ??= this.#now();
         }
       }),
     );

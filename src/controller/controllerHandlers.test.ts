@@ -34,8 +34,8 @@ describe('Controller service over gRPC', () => {
   let csi: CsiApi;
   let close: () => Promise<void>;
 
-  const start = async (agents: readonly TestAgentOptions[] = [{ name: 'store-a' }, { name: 'store-b' }], statusMaxAgeMs = 0): Promise<void> => {
-    cluster = await TestCluster.create({ agents, statusMaxAgeMs });
+  const start = async (agents: readonly TestAgentOptions[] = [{ name: 'store-a' }, { name: 'store-b' }], statusMaxAgeMs = 0, nameGuardMs?: number): Promise<void> => {
+    cluster = await TestCluster.create({ agents, statusMaxAgeMs, ...(nameGuardMs !== undefined ? { nameGuardMs } : {}) });
     ({ csi, close } = await serveController(cluster));
   };
   afterEach(async () => {
@@ -169,8 +169,16 @@ describe('Controller service over gRPC', () => {
       await rejectsWith(create('none', { parameters: { tier: 'nvme' } }), status.RESOURCE_EXHAUSTED);
     });
 
-    test('leaves an unreachable agent out without failing the call', async () => {
+    test('waits (UNAVAILABLE) while an agent that may hold the name has just gone silent, and creates nothing', async () => {
       await start([{ name: 'store-a' }, { name: 'store-b', utilization: 0.9 }]);
+      await csi.controller.getCapacity({ volume_capabilities: [], parameters: {} });
+      cluster.agent('store-a').down = 'connection refused';
+      await rejectsWith(create('pvc-1'), status.UNAVAILABLE, /store-a .*may hold it/);
+      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [], 'no second copy was risked');
+    });
+
+    test('leaves an agent silent for longer than the name guard out without failing the call', async () => {
+      await start([{ name: 'store-a' }, { name: 'store-b', utilization: 0.9 }], 0, 0);
       cluster.agent('store-a').down = 'connection refused';
       const vol = await create('pvc-1');
       assert.equal(nodeOf(vol.volume?.volume_id ?? ''), 'store-b');

@@ -20,6 +20,7 @@ import { serve } from '../../grpc/serve.ts';
 import type { RunningServer } from '../../grpc/serve.ts';
 import { LioTarget } from '../../lio/index.ts';
 import type { AgentTarget } from '../../agent/types.ts';
+import type { NodeStatus__Output } from '../../generated/vbs/agent/v1/NodeStatus.ts';
 import { SimulatedLioConfigFs } from '../../lio/testing/SimulatedLioConfigFs.ts';
 import { staticAgents } from '../agentDiscovery.ts';
 import { ControllerService } from '../ControllerService.ts';
@@ -107,6 +108,10 @@ export class TestAgent implements StorageAgent {
   getNodeStatus(): Promise<StorageNodeStatus> {
     return this.#call('getNodeStatus', async () => statusFromWire(await this.#reporter.getNodeStatus()));
   }
+  /** The status as the agent's GetNodeStatus answers on the wire, to serve this agent over gRPC. */
+  wireNodeStatus(signal?: AbortSignal): Promise<NodeStatus__Output> {
+    return this.#reporter.getNodeStatus(signal);
+  }
   createVolume(req: CreateAgentVolumeRequest): Promise<AgentVolume> {
     return this.#call('createVolume', () => this.volumes.createVolume(req));
   }
@@ -163,6 +168,8 @@ export interface ClusterOptions {
   readonly agents: readonly TestAgentOptions[];
   /** Placement re-polls the agents when their status is older than this; default 0 (always). */
   readonly statusMaxAgeMs?: number;
+  /** ControllerServiceOptions.nameGuardMs; default the service's own. */
+  readonly nameGuardMs?: number;
 }
 
 /** Storage agents, a StorageNodes over them (static discovery) and a ControllerService. */
@@ -171,13 +178,15 @@ export class TestCluster {
   readonly log: Logger;
   readonly lines: string[];
   readonly statusMaxAgeMs: number;
+  readonly nameGuardMs: number | undefined;
   nodes: StorageNodes;
   service: ControllerService;
   /** Replace to make discovery fail or change. */
   discover: () => Promise<string[]>;
 
-  private constructor(agents: TestAgent[], statusMaxAgeMs: number) {
+  private constructor(agents: TestAgent[], statusMaxAgeMs: number, nameGuardMs: number | undefined) {
     this.agents = agents;
+    this.nameGuardMs = nameGuardMs;
     ({ log: this.log, lines: this.lines } = captureLog());
     this.statusMaxAgeMs = statusMaxAgeMs;
     const fixed = staticAgents(agents.map((a) => a.address));
@@ -188,7 +197,7 @@ export class TestCluster {
 
   static async create(opts: ClusterOptions): Promise<TestCluster> {
     const agents = await Promise.all(opts.agents.map((a, i) => TestAgent.create(a, i)));
-    return new TestCluster(agents, opts.statusMaxAgeMs ?? 0);
+    return new TestCluster(agents, opts.statusMaxAgeMs ?? 0, opts.nameGuardMs);
   }
 
   agent(name: string): TestAgent {
@@ -213,7 +222,7 @@ export class TestCluster {
 
   /** A fresh controller (new locks and reservations, new StorageNodes) over the same agents: a restart. */
   newService(nodes: StorageNodes = this.newNodes()): ControllerService {
-    return new ControllerService({ nodes, log: this.log, statusMaxAgeMs: this.statusMaxAgeMs });
+    return new ControllerService({ nodes, log: this.log, statusMaxAgeMs: this.statusMaxAgeMs, ...(this.nameGuardMs !== undefined ? { nameGuardMs: this.nameGuardMs } : {}) });
   }
 
   async destroy(): Promise<void> {
