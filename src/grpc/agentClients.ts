@@ -14,6 +14,7 @@ import type { ExportRequest } from '../generated/vbs/agent/v1/ExportRequest.ts';
 import type { ExportResponse__Output } from '../generated/vbs/agent/v1/ExportResponse.ts';
 import { unary } from './csiClients.ts';
 import { loadAgentProto } from './loadProtos.ts';
+import { RECONNECT_CHANNEL_OPTIONS } from './channelOptions.ts';
 
 /**
  * Per-call deadlines. Reads answer from LVM reports and LIO's configfs and are quick; changes
@@ -36,7 +37,7 @@ export const DEFAULT_AGENT_DEADLINES: AgentDeadlines = { readMs: 60_000, changeM
 export function connectAgent(address: string, channelCredentials: ChannelCredentials, deadlines: AgentDeadlines | number = DEFAULT_AGENT_DEADLINES) {
   const { readMs, changeMs } = typeof deadlines === 'number' ? { readMs: deadlines, changeMs: deadlines } : deadlines;
   const proto = loadAgentProto().vbs.agent.v1;
-  const status: AgentStatusClient = new proto.AgentStatus(address, channelCredentials);
+  const status: AgentStatusClient = new proto.AgentStatus(address, channelCredentials, RECONNECT_CHANNEL_OPTIONS);
   // Both services on one channel: grpc-js shares it when the second client is built from the first's.
   const volumes: AgentVolumesClient = new proto.AgentVolumes(address, channelCredentials, { channelOverride: status.getChannel() });
   const call = <Res>(invoke: Parameters<typeof unary<Res>>[0]) => unary<Res>(invoke, readMs);

@@ -49,6 +49,7 @@ import type { NodeGetInfoRequest } from '../generated/csi/v1/NodeGetInfoRequest.
 import type { NodeGetInfoResponse__Output } from '../generated/csi/v1/NodeGetInfoResponse.ts';
 import { unary } from './csiClients.ts';
 import { loadCsiProto } from './loadProtos.ts';
+import { RECONNECT_CHANNEL_OPTIONS } from './channelOptions.ts';
 
 /**
  * The Controller and Node services of a CSI endpoint as promises, one method per RPC (the CLI,
@@ -56,7 +57,7 @@ import { loadCsiProto } from './loadProtos.ts';
  */
 export function connectCsi(address: string, deadlineMs = 120_000) {
   const csi = loadCsiProto().csi.v1;
-  const ctrl: ControllerClient = new csi.Controller(address, credentials.createInsecure());
+  const ctrl: ControllerClient = new csi.Controller(address, credentials.createInsecure(), RECONNECT_CHANNEL_OPTIONS);
   const node: NodeClient = new csi.Node(address, credentials.createInsecure(), { channelOverride: ctrl.getChannel() });
   return {
     controller: {
