@@ -24,7 +24,6 @@ import type { CapacityRange } from './capacityRange.ts';
 import type { StorageAgent } from './StorageAgent.ts';
 import type { StorageNodes } from './StorageNodes.ts';
 import type { VolumeParameters } from './volumeParameters.ts';
-import { crashPoint } from '../faults/crashPoint.ts';
 
 /** A content source, resolved: the object, its node and the size a new volume needs at least. */
 interface ResolvedSource {
@@ -145,8 +144,6 @@ export class ControllerService {
             ...(source ? { contentSource: { kind: source.kind, id: source.ref.id } } : {}),
           });
           this.#reservations.settle(reservation);
-          // The agent made the volume but the CO never hears it: the retry must find it by name, not place it again.
-          crashPoint('controller.create-volume.after-agent');
           log.info({ name: input.name, volumeId: formatObjectId({ node: decision.node, id: volume.id }), sizeBytes: volume.sizeBytes, node: decision.node }, 'volume created');
           return this.#toControllerVolume(decision.node, volume);
         } catch (err: unknown) {
@@ -182,7 +179,6 @@ export class ControllerService {
       }
       // Also when the LV is gone: the agent removes a target a crash may have left behind.
       await agent.deleteVolume(ref.id);
-      crashPoint('controller.delete-volume.after-agent');
     });
   }
 
@@ -201,9 +197,7 @@ export class ControllerService {
       }
       const extent = this.#nodes.status(ref.node)?.extentSizeBytes ?? 0;
       const sizeBytes = chooseVolumeSize(range, { minimumBytes: 0, extentSizeBytes: extent });
-      const grown = await agent.expandVolume(ref.id, sizeBytes);
-      crashPoint('controller.expand-volume.after-agent');
-      return grown;
+      return agent.expandVolume(ref.id, sizeBytes);
     });
   }
 
@@ -229,7 +223,6 @@ export class ControllerService {
         throw new FailedPreconditionError(`volume ${volumeId} is published to ${others.join(', ')} and its access mode ${capability.mode} allows one node`);
       }
       const { target, chap } = await agent.exportVolume({ volumeId: ref.id, initiatorIqn: iqn, readOnly, mutualChap: false });
-      crashPoint('controller.publish-volume.after-agent');
       const host = target.portal.ip.includes(':') ? `[${target.portal.ip}]` : target.portal.ip;
       return buildPublishContext({
         targetPortal: `${host}:${target.portal.port}`,
@@ -265,7 +258,6 @@ export class ControllerService {
       }
       const initiators = iqn ? [iqn] : volume.initiators.map((i) => i.iqn);
       for (const initiator of initiators) await agent.unexportVolume({ volumeId: ref.id, initiatorIqn: initiator });
-      crashPoint('controller.unpublish-volume.after-agent');
     });
   }
 
@@ -296,9 +288,7 @@ export class ControllerService {
         return snap;
       }
       const agent = await this.#requireAgent(ref.node, sourceVolumeId);
-      const snapshot = await agent.createSnapshot({ name, sourceVolumeId: ref.id });
-      crashPoint('controller.create-snapshot.after-agent');
-      return this.#toControllerSnapshot(ref.node, snapshot);
+      return this.#toControllerSnapshot(ref.node, await agent.createSnapshot({ name, sourceVolumeId: ref.id }));
     });
   }
 

@@ -12,7 +12,8 @@ import type { Volume } from '../generated/csi/v1/Volume.ts';
 import type { Snapshot } from '../generated/csi/v1/Snapshot.ts';
 import type { VolumeContentSource__Output } from '../generated/csi/v1/VolumeContentSource.ts';
 import { unaryAdapter } from '../grpc/adaptUnary.ts';
-import type { CallObserver } from '../grpc/adaptUnary.ts';
+import type { CallContext, CallObserver, UnaryHandler } from '../grpc/adaptUnary.ts';
+import { crashPoint } from '../faults/crashPoint.ts';
 import { GrpcStatusError } from '../grpc/toGrpcStatus.ts';
 import { parseCapacityRange } from './capacityRange.ts';
 import type { ControllerService, ControllerSnapshot, ControllerVolume } from './ControllerService.ts';
@@ -101,7 +102,15 @@ export function createControllerHandlers(
   ids: { isVolumeId: (id: string) => boolean; isSnapshotId: (id: string) => boolean },
   calls?: CallObserver,
 ): ControllerHandlers {
-  const unary = unaryAdapter(log, { calls });
+  const adapt = unaryAdapter(log, { calls });
+  // Every method's work done, its answer not yet sent: the CO's retry must converge on it
+  // (the fault suite arms controller.<Method>.before-reply).
+  const unary = <Req, Res>(method: string, handler: UnaryHandler<Req, Res>) =>
+    adapt(method, async (req: Req, ctx: CallContext) => {
+      const response = await handler(req, ctx);
+      crashPoint(`controller.${method}.before-reply`);
+      return response;
+    });
   const unimplemented = (method: string) =>
     unary(method, async () => {
       throw new GrpcStatusError(status.UNIMPLEMENTED, `${method} is not supported by this driver`);

@@ -35,4 +35,4 @@ export function isArmed(name: string, env: NodeJS.ProcessEnv): boolean {
 }
 
 /** Point names are code constants like `node.stage.after-login`; this keeps them file-name safe. */
-const FAULT_POINT_NAME = /^[a-z][a-z0-9.-]{0,99}$/;
+const FAULT_POINT_NAME = /^[A-Za-z][A-Za-z0-9.-]{0,99}$/;
