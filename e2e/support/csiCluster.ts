@@ -16,6 +16,8 @@ import type { ScenarioContext } from '../scenarios/Scenario.ts';
 import { makeClusterCertificates } from './clusterCertificates.ts';
 import type { ClusterCertificates } from './clusterCertificates.ts';
 import { startDriverProcess } from './driverProcess.ts';
+import type { DriverRole } from './driverProcess.ts';
+import { superviseProcess } from './supervisedProcess.ts';
 import type { StepClock } from './stepClock.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
@@ -36,6 +38,16 @@ export interface ClusterWorker {
   readonly process: DriverProcess;
   readonly stateDir: string;
   readonly iscsiIface: string | undefined;
+}
+
+/**
+ * Crash points to arm in every process of a role (src/faults/crashPoint.ts), each firing once
+ * (a marker file per point in `onceDir`). Armed processes are supervised: a process that dies
+ * by SIGKILL is started again at once, as the kubelet restarts a crashed container.
+ */
+export interface FaultArming {
+  readonly onceDir: string;
+  readonly points: Readonly<Partial<Record<'agent' | 'controller' | 'node', readonly string[]>>>;
 }
 
 export interface ClusterStorageNode {
@@ -88,7 +100,7 @@ const READY_DEADLINE_MS = 300_000;
  */
 export async function startCsiCluster(
   ctx: ScenarioContext,
-  spec: { readonly vgPrefix: string; readonly iqnPrefix: string; readonly workers: readonly WorkerSpec[]; readonly poolMiB?: number },
+  spec: { readonly vgPrefix: string; readonly iqnPrefix: string; readonly workers: readonly WorkerSpec[]; readonly poolMiB?: number; readonly faults?: FaultArming },
 ): Promise<CsiCluster> {
   const { signal } = ctx;
   const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
@@ -107,20 +119,25 @@ export async function startCsiCluster(
   let kubeletMounted = false;
   let certs: ClusterCertificates | undefined;
   const chapKeyPath = join(ctx.workDir, 'chap.key');
+  /** A role's process, armed and supervised when the spec arms crash points. */
+  const launch = (role: Exclude<DriverRole, 'all-in-one'>, name: string, args: readonly string[]): DriverProcess => {
+    const faults = spec.faults;
+    if (!faults) return startDriverProcess({ ctx, role, name, args });
+    const env = { VBS_FAULT_POINT: (faults.points[role] ?? []).join(','), VBS_FAULT_ONCE_DIR: faults.onceDir };
+    return superviseProcess(
+      () => startDriverProcess({ ctx, role, name, args, env }),
+      (n, restarts) => ctx.log(`${n} died by SIGKILL (a crash point) and was started again (restart ${restarts})`),
+    );
+  };
 
   const startAgent = (node: ClusterStorageNode): DriverProcess => {
     const files = certs!.agents.get(node.name)!;
-    const agent = startDriverProcess({
-      ctx,
-      role: 'agent',
-      name: node.name,
-      args: [
+    const agent = launch('agent', node.name, [
         '--node-id', node.name, '--vg', node.vg, '--portal', `${node.ip}:3260`, '--agent-listen', `tcp://${node.ip}:${AGENT_PORT}`,
         '--iqn-prefix', spec.iqnPrefix, '--labels', `zone=default`, '--reconcile-interval-seconds', '5',
         '--tls-ca', certs!.caPath, '--tls-cert', files.cert, '--tls-key', files.key,
         '--chap-key-file', chapKeyPath, '--endpoint', `unix://${join(ctx.workDir, `${node.name}.sock`)}`,
-      ],
-    });
+    ]);
     const previous = agents.get(node.name);
     if (previous) retired.push(previous);
     agents.set(node.name, agent);
@@ -214,29 +231,19 @@ export async function startCsiCluster(
     // Everything starts at once, as pods would; then each is waited for.
     for (const node of storage) startAgent(node);
     const ctlSocket = join(ctx.workDir, 'ctl.sock');
-    controllerProcess = startDriverProcess({
-      ctx,
-      role: 'controller',
-      name: 'controller',
-      args: [
-        '--endpoint', `unix://${ctlSocket}`, '--agents', storage.map((n) => `${n.ip}:${AGENT_PORT}`).join(','),
-        '--tls-ca', certs.caPath, '--client-tls-cert', certs.client.cert, '--client-tls-key', certs.client.key, '--status-interval-seconds', '2',
-      ],
-    });
+    controllerProcess = launch('controller', 'controller', [
+      '--endpoint', `unix://${ctlSocket}`, '--agents', storage.map((n) => `${n.ip}:${AGENT_PORT}`).join(','),
+      '--tls-ca', certs.caPath, '--client-tls-cert', certs.client.cert, '--client-tls-key', certs.client.key, '--status-interval-seconds', '2',
+    ]);
     const pending: { spec: WorkerSpec; process: DriverProcess; stateDir: string; csi: CsiApi }[] = [];
     for (const w of spec.workers) {
       const stateDir = join(ctx.workDir, `state-${w.name}`);
       const socket = join(ctx.workDir, `${w.name}.sock`);
-      const process = startDriverProcess({
-        ctx,
-        role: 'node',
-        name: w.name,
-        args: [
-          '--node-id', w.name, '--endpoint', `unix://${socket}`, '--state-dir', stateDir,
-          ...(w.initiatorName ? ['--initiator-name', w.initiatorName] : []),
-          ...(w.iscsiIface ? ['--iscsi-iface', w.iscsiIface] : []),
-        ],
-      });
+      const process = launch('node', w.name, [
+        '--node-id', w.name, '--endpoint', `unix://${socket}`, '--state-dir', stateDir,
+        ...(w.initiatorName ? ['--initiator-name', w.initiatorName] : []),
+        ...(w.iscsiIface ? ['--iscsi-iface', w.iscsiIface] : []),
+      ]);
       nodeProcesses.push(process);
       const csi = connectCsi(`unix://${socket}`, 240_000);
       clients.push(csi);
