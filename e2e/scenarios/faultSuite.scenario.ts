@@ -56,7 +56,7 @@ export const FAULT_POINTS = {
  * once (each fires once, the process is restarted, the CO retries on UNAVAILABLE/ABORTED). After
  * each step the state is checked against what lvm, LIO and the kernel say: one LV per name, one
  * snapshot, the ACL of the one worker and then none; the written data keeps its checksum across
- * the expand and in a restore from the snapshot; at the end every point has fired and nothing is
+ * the expand, in a restore from the snapshot and in a clone of the volume; at the end every point has fired and nothing is
  * left (no LV, target, ACL, session, node record, dm device, mount or stage record).
  * Agent restarts under sustained writes are kubernetesSequenceAgentRestart's part.
  */
@@ -138,9 +138,27 @@ export const faultSuiteScenario: Scenario = {
         stageAndPublish(clock, kubeletDir, w1, { volumeId: restored.volume_id, pvName: 'pvc-fault-restore', podUid: 'pod-r', capability: EXT4_RWO, publishContext: pubR.publish_context }),
       );
       assert.equal(sha256(await readFile(join(aR.target, 'data.bin'))), checksum, 'the restore holds the data written before the snapshot');
+      const clone = (await step('CreateVolume pvc-fault-clone from the volume', () =>
+        ctl.createVolume({
+          name: 'pvc-fault-clone',
+          capacity_range: { required_bytes: 160 * MiB },
+          volume_capabilities: [EXT4_RWO],
+          parameters: {},
+          volume_content_source: { volume: { volume_id: vol.volume_id } },
+        }),
+      )).volume!;
+      const pubC = await step('ControllerPublishVolume clone to worker-1', () =>
+        ctl.controllerPublishVolume({ volume_id: clone.volume_id, node_id: w1.nodeId, volume_capability: EXT4_RWO, readonly: false }),
+      );
+      const aC = await step('NodeStage + NodePublish clone', () =>
+        stageAndPublish(clock, kubeletDir, w1, { volumeId: clone.volume_id, pvName: 'pvc-fault-clone', podUid: 'pod-c', capability: EXT4_RWO, publishContext: pubC.publish_context }),
+      );
+      assert.equal(sha256(await readFile(join(aC.target, 'data.bin'))), checksum, 'the clone holds the data of its source');
 
       // Teardown in Kubernetes' order, crashes included.
+      await detach(step, clock, ctl, aC, w1.nodeId, pubC.publish_context['targetIqn']!, aclsOf);
       await detach(step, clock, ctl, aR, w1.nodeId, pubR.publish_context['targetIqn']!, aclsOf);
+      await step('DeleteVolume pvc-fault-clone', () => ctl.deleteVolume({ volume_id: clone.volume_id }));
       await detach(step, clock, ctl, a1, w1.nodeId, targetIqn, aclsOf);
       await step('DeleteVolume pvc-fault-restore', () => ctl.deleteVolume({ volume_id: restored.volume_id }));
       await step('DeleteSnapshot snap-fault', () => ctl.deleteSnapshot({ snapshot_id: snap.snapshot_id }));
