@@ -1,11 +1,12 @@
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
+import { createScenarioLog } from '../support/suiteLogs.ts';
 import type { ScenarioResultLine } from '../resultsFile.ts';
 import type { Scenario, ScenarioContext } from '../scenarios/Scenario.ts';
 
 export interface RunScenarioOptions {
   readonly projectRoot: string;
-  /** Parent of the scenario's fresh work directory. */
+  /** Parent of the scenario's fresh work directory; its log goes to the suite's log dir there (e2e/support/suiteLogs.ts). */
   readonly workRoot: string;
   /** Where log lines also go as they happen (the guest console), besides the result. */
   readonly echo: (line: string) => void;
@@ -13,20 +14,24 @@ export interface RunScenarioOptions {
 
 /**
  * Runs one scenario, racing it against its deadline: a scenario that ignores its AbortSignal is
- * reported as timed out and left behind, rather than waited on forever.
+ * reported as timed out and left behind, rather than waited on forever. Its log lines, and at the
+ * end its error, are also appended to its file in the suite's log dir as they come.
  */
 export async function runScenario(scenario: Scenario, opts: RunScenarioOptions): Promise<ScenarioResultLine> {
   const log: string[] = [];
   const startedMs = performance.now();
   const elapsed = (): string => `${((performance.now() - startedMs) / 1000).toFixed(3)}s`;
   const controller = new AbortController();
+  const workDir = mkdtempSync(path.join(opts.workRoot, `${slug(scenario.name)}-`));
+  const logFile = createScenarioLog(workDir, scenario.name);
   const ctx: ScenarioContext = {
     projectRoot: opts.projectRoot,
-    workDir: mkdtempSync(path.join(opts.workRoot, `${slug(scenario.name)}-`)),
+    workDir,
     signal: controller.signal,
     log(message: string): void {
       const line = `+${elapsed()} ${message}`;
       log.push(line);
+      appendFileSync(logFile, `${line}\n`);
       opts.echo(`  [${slug(scenario.name)}] ${line}`);
     },
   };
@@ -43,7 +48,9 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
     await Promise.race([scenario.run(ctx), deadline]);
     return { name: scenario.name, ok: true, durationMs: Math.round(performance.now() - startedMs), log };
   } catch (err: unknown) {
-    return { name: scenario.name, ok: false, durationMs: Math.round(performance.now() - startedMs), error: describeError(err), log };
+    const error = describeError(err);
+    appendFileSync(logFile, `FAILED: ${error}\n`);
+    return { name: scenario.name, ok: false, durationMs: Math.round(performance.now() - startedMs), error, log };
   } finally {
     clearTimeout(timer);
   }

@@ -14,6 +14,8 @@ import { RESULTS_FILE_NAME, formatResultsLine } from '../resultsFile.ts';
 import type { ResultsFileLine } from '../resultsFile.ts';
 import { scenarios } from '../scenarios/index.ts';
 import { selectScenarios } from '../scenarios/selectScenarios.ts';
+import { ledgerPath, SecretLedger, useSuiteLedger } from '../support/secretLedger.ts';
+import { suiteLogDir } from '../support/suiteLogs.ts';
 import { runScenario } from './runScenario.ts';
 
 const WORK_ROOT = '/tmp/vbs-e2e';
@@ -28,10 +30,14 @@ async function main(): Promise<void> {
   const only = values.only ?? (process.env['VBS_E2E_ONLY'] || undefined);
   const selected = selectScenarios(scenarios, only);
   console.log(`vbs-e2e: runner: ${selected.length} of ${scenarios.length} scenarios selected${only ? ` by ${JSON.stringify(only)}` : ''}`);
-  mkdirSync(WORK_ROOT, { recursive: true });
+  mkdirSync(suiteLogDir(WORK_ROOT), { recursive: true });
+  // Every secret the scenarios make or see, for the secrets scan at the end (not in the log dir).
+  const ledger = new SecretLedger(ledgerPath(WORK_ROOT));
+  useSuiteLedger(ledger);
 
   for (const scenario of selected) {
     append({ started: scenario.name });
+    ledger.beginScenario(scenario.name);
     console.log(`vbs-e2e: scenario start: ${scenario.name}`);
     const result = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line) });
     append(result);

@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type { ScenarioContext } from '../scenarios/Scenario.ts';
+import { persistOutput } from './suiteLogs.ts';
 
 export type DriverRole = 'controller' | 'node' | 'agent' | 'all-in-one';
 
@@ -13,7 +14,10 @@ export interface DriverProcess {
   output(): string;
 }
 
-/** Starts `node src/main.ts <role> <args>` as its own process, as a pod would run it. */
+/**
+ * Starts `node src/main.ts <role> <args>` as its own process, as a pod would run it. Its output is
+ * kept in memory and written to its own file in the suite's log dir (e2e/support/suiteLogs.ts).
+ */
 export function startDriverProcess(opts: {
   readonly ctx: ScenarioContext;
   readonly role: DriverRole;
@@ -28,6 +32,7 @@ export function startDriverProcess(opts: {
     all: true,
     forceKillAfterDelay: 10_000,
   });
+  persistOutput(opts.ctx.workDir, opts.name, child.all);
   const chunks: string[] = [];
   child.all?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   let done = false;
