@@ -17,6 +17,7 @@ import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { startAgentProcess } from '../support/agentProcess.ts';
 import type { AgentProcess } from '../support/agentProcess.ts';
+import { recordChap, recordSecret } from '../support/secretLedger.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
@@ -44,7 +45,7 @@ export const agentProcessesScenario: Scenario = {
     const initiatorIqn = await readInitiatorName();
     const tls = await makeCertificates(join(ctx.workDir, 'tls'));
     const chapKeyPath = join(ctx.workDir, 'chap.key');
-    await writeFile(chapKeyPath, randomBytes(32), { mode: 0o600 });
+    await writeFile(chapKeyPath, recordSecret('chap-key', 'agents\' CHAP key', randomBytes(32)), { mode: 0o600 });
 
     const vgs: LoopVolumeGroup[] = [];
     const agents = new Map<string, AgentProcess>();
@@ -197,6 +198,7 @@ async function waitReady(ctx: ScenarioContext, api: AgentApi, agent: AgentProces
 
 async function attachAndCheck(ctx: ScenarioContext, api: AgentApi, iscsiadm: Iscsiadm, volumeId: string, initiatorIqn: string, sessions: IscsiTarget[]) {
   const { target, chap } = await api.exportVolume({ volume_id: volumeId, initiator_iqn: initiatorIqn });
+  if (chap) recordChap(`Export of ${volumeId}`, { password: chap.password, mutualPassword: chap.mutual_password });
   assert.ok(target?.portal && chap, 'Export returns the target and CHAP credentials');
   const iscsiTarget: IscsiTarget = { targetIqn: target.iqn, portal: { ip: target.portal.ip, port: target.portal.port } };
   await iscsiadm.ensureNodeRecord({ target: iscsiTarget, chap: { username: chap.username, password: chap.password } }, ctx.signal);
@@ -233,7 +235,7 @@ async function makeCertificates(dir: string): Promise<Certificates> {
     const leaf = await issueCertificate(ca, { commonName: node.name, dnsNames: [], ipAddresses: [node.ip], usages: 'server', validDays: 1 });
     const files = { cert: join(dir, `${node.name}.crt`), key: join(dir, `${node.name}.key`) };
     await writeFile(files.cert, leaf.certPem);
-    await writeFile(files.key, leaf.keyPem, { mode: 0o600 });
+    await writeFile(files.key, recordSecret('tls-private-key', `${node.name} key`, leaf.keyPem), { mode: 0o600 });
     leaves.set(node.name, files);
   }
   const caPath = join(dir, 'ca.crt');
@@ -242,8 +244,8 @@ async function makeCertificates(dir: string): Promise<Certificates> {
   const otherCa = await createCertificateAuthority({ commonName: 'someone else', validDays: 2 });
   const rogue = await issueCertificate(otherCa, { commonName: 'controller', dnsNames: [], ipAddresses: [], usages: 'client', validDays: 1 });
   return {
-    controller: { caPem: ca.certPem, certPem: controller.certPem, keyPem: controller.keyPem },
-    rogue: { caPem: ca.certPem, certPem: rogue.certPem, keyPem: rogue.keyPem },
+    controller: { caPem: ca.certPem, certPem: controller.certPem, keyPem: recordSecret('tls-private-key', 'controller key', controller.keyPem) },
+    rogue: { caPem: ca.certPem, certPem: rogue.certPem, keyPem: recordSecret('tls-private-key', 'rogue client key', rogue.keyPem) },
     caPath,
     leaves,
   };

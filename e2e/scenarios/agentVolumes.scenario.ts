@@ -16,6 +16,7 @@ import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { Lvm } from '../../src/lvm/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import { recordChap, recordSecret } from '../support/secretLedger.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-agentvol';
@@ -59,7 +60,7 @@ export const agentVolumesScenario: Scenario = {
     const lvm = new Lvm({ runner, vgName: VG, thinPoolName: POOL });
     const lio = new LioTarget({ configFs: new FsConfigFs() });
     const iscsiadm = new Iscsiadm({ runner, timeoutsMs: { login: 60_000 } });
-    const agent = new AgentVolumes({ lvm, lio, chapKey: randomBytes(32), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log });
+    const agent = new AgentVolumes({ lvm, lio, chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log });
     const initiator = await readInitiatorName();
     const suffix = randomBytes(3).toString('hex');
     const targets: IscsiTarget[] = [];
@@ -246,6 +247,7 @@ async function teardown(
 }
 
 function toIscsiChap(chap: DerivedChap): IscsiChap {
+  recordChap('exported by the in-process agent', chap);
   return chap.mutualUsername !== undefined && chap.mutualPassword !== undefined
     ? { username: chap.username, password: chap.password, usernameIn: chap.mutualUsername, passwordIn: chap.mutualPassword }
     : { username: chap.username, password: chap.password };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { TOPOLOGY_ZONE_KEY } from '../../src/csi/nodeIds.ts';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
 import { ControllerBed, MiB } from '../support/controllerBed.ts';
+import { recordPublishContext } from '../support/secretLedger.ts';
 import type { Scenario } from './Scenario.ts';
 
 const EXT4: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
@@ -62,7 +63,7 @@ export const controllerLifecycleScenario: Scenario = {
         const staging = join(kubelet, 'plugins', 'vbs', 'staging', label);
         const target = join(kubelet, 'pods', `pod-${label}`, 'volumes', label, 'mount');
         await mkdir(staging, { recursive: true });
-        await bed.step(`NodeStage ${label}`, () => node.nodeStageVolume({ volume_id: volumeId, staging_target_path: staging, volume_capability: EXT4, publish_context: pub.publish_context }));
+        await bed.step(`NodeStage ${label}`, () => node.nodeStageVolume({ volume_id: volumeId, staging_target_path: staging, volume_capability: EXT4, publish_context: recordPublishContext(label, pub.publish_context) }));
         await bed.step(`NodePublish ${label}`, () => node.nodePublishVolume({ volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: EXT4, readonly: false }));
         return { volumeId, staging, target };
       };

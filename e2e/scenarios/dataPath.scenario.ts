@@ -12,6 +12,7 @@ import { Lvm, buildLvName } from '../../src/lvm/index.ts';
 import { Mounter } from '../../src/mount/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import { recordChap } from '../support/secretLedger.ts';
 import type { Scenario } from './Scenario.ts';
 
 const VG = 'vbs-smoke';
@@ -43,7 +44,7 @@ export const dataPathScenario: Scenario = {
     const targetIqn = buildTargetIqn('iqn.2026-11.io.vbs-csi', volumeId);
     const serial = buildUnitSerial(volumeId);
     const initiatorIqn = await readInitiatorName();
-    const chap = { userid: `vbs-${randomBytes(4).toString('hex')}`, password: randomBytes(12).toString('base64url') };
+    const chap = recordChap('chosen by the data path scenario', { userid: `vbs-${randomBytes(4).toString('hex')}`, password: randomBytes(12).toString('base64url') });
     const target: IscsiTarget = { targetIqn, portal: PORTAL };
     const mountPath = join(ctx.workDir, 'mnt');
     let disk: LoopVolumeGroup | undefined;

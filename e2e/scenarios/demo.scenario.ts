@@ -11,6 +11,8 @@ import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import { runCli } from '../../src/cli/index.ts';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import { recordLioChapSecrets, recordSecret } from '../support/secretLedger.ts';
+import { persistOutput, writeProcessLog } from '../support/suiteLogs.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario } from './Scenario.ts';
 
@@ -58,8 +60,8 @@ export const demoScenario: Scenario = {
     const leaf = await issueCertificate(ca, { commonName: 'demo', ipAddresses: ['127.0.0.5'], usages: 'both', validDays: 1 });
     await writeFile(file('ca.crt'), ca.certPem);
     await writeFile(file('demo.crt'), leaf.certPem);
-    await writeFile(file('demo.key'), leaf.keyPem, { mode: 0o600 });
-    await writeFile(file('chap.key'), randomBytes(32), { mode: 0o600 });
+    await writeFile(file('demo.key'), recordSecret('tls-private-key', 'demo key', leaf.keyPem), { mode: 0o600 });
+    await writeFile(file('chap.key'), recordSecret('chap-key', 'demo CHAP key', randomBytes(32)), { mode: 0o600 });
     const socket = file('csi.sock');
     const driver = execa(
       'node',
@@ -71,6 +73,7 @@ export const demoScenario: Scenario = {
       ],
       { cwd: ctx.projectRoot, reject: false, cancelSignal: ctx.signal, all: true, env: { VBS_LOG_LEVEL: 'info' } },
     );
+    persistOutput(ctx.workDir, 'all-in-one', driver.all);
     const output: string[] = [];
     driver.all?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const identity = connectIdentity(`unix://${socket}`, 10_000);
@@ -99,6 +102,7 @@ export const demoScenario: Scenario = {
       };
       const cliProcess = async (args: string[]): Promise<string> => {
         const run = await execa('node', ['src/main.ts', ...args], { cwd: ctx.projectRoot, env: cliEnv, reject: false, cancelSignal: ctx.signal });
+        writeProcessLog(ctx.workDir, `cli ${args.slice(0, 2).join(' ')}`, `${run.stdout}\n${run.stderr}`);
         logLines(run.stderr);
         if (run.exitCode !== 0) throw new CliExit(args, run.exitCode ?? -1, run.stderr);
         return run.stdout;
@@ -139,6 +143,7 @@ export const demoScenario: Scenario = {
         );
         ctx.log(`${tag}: ${attached.device} mounted at ${target}`);
         assert.equal(attached.publishContext['chapPassword'], '[REDACTED]', 'the CLI never prints a CHAP secret');
+        await recordLioChapSecrets(`demo ${tag}`, 'iqn.2026-11.io.vbs-demo');
         return target;
       };
 

@@ -9,6 +9,8 @@ import { ExecaRunner } from '../../src/exec/index.ts';
 import { connectIdentity } from '../../src/grpc/csiClients.ts';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import { recordSecret } from '../support/secretLedger.ts';
+import { persistOutput } from '../support/suiteLogs.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario } from './Scenario.ts';
 
@@ -31,8 +33,8 @@ export const identityScenario: Scenario = {
     const file = (name: string) => join(ctx.workDir, name);
     await writeFile(file('ca.crt'), ca.certPem);
     await writeFile(file('node.crt'), leaf.certPem);
-    await writeFile(file('node.key'), leaf.keyPem, { mode: 0o600 });
-    await writeFile(file('chap.key'), randomBytes(32), { mode: 0o600 });
+    await writeFile(file('node.key'), recordSecret('tls-private-key', 'all-in-one key', leaf.keyPem), { mode: 0o600 });
+    await writeFile(file('chap.key'), recordSecret('chap-key', 'all-in-one CHAP key', randomBytes(32)), { mode: 0o600 });
     const agentFlags = [
       '--vg', 'vbs-identity', '--portal', '127.0.0.4', '--agent-listen', 'tcp://127.0.0.4:9500', '--iqn-prefix', 'iqn.2026-11.io.vbs-identity',
       '--tls-ca', file('ca.crt'), '--tls-cert', file('node.crt'), '--tls-key', file('node.key'), '--chap-key-file', file('chap.key'),
@@ -43,6 +45,7 @@ export const identityScenario: Scenario = {
       cancelSignal: ctx.signal,
       all: true,
     });
+    persistOutput(ctx.workDir, 'all-in-one', driver.all);
     const output: string[] = [];
     driver.all?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const client = connectIdentity(`unix://${socket}`, 10_000);

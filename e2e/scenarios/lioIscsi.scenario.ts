@@ -21,6 +21,7 @@ import {
 import type { IscsiTarget } from '../../src/iscsi/index.ts';
 import { DEFAULT_CONFIGFS_ROOT, FsConfigFs, LioTarget, buildTargetIqn, buildUnitSerial } from '../../src/lio/index.ts';
 import type { ConfigFs, ConfigFsEntry, ExportSpec } from '../../src/lio/index.ts';
+import { recordSecret } from '../support/secretLedger.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const PORTAL = { ip: '127.0.0.2', port: 3260 };
@@ -370,7 +371,7 @@ async function dd(runner: CommandRunner, args: readonly string[], signal: AbortS
 }
 
 function secret(): string {
-  return randomBytes(12).toString('base64url');
+  return recordSecret('chap-secret', 'chosen by the LIO scenario', randomBytes(12).toString('base64url'));
 }
 
 function sha256(data: Uint8Array): string {

@@ -30,6 +30,7 @@ import type { NodeService } from '../../src/node/index.ts';
 import { ddRead, ddWrite, writeFileSynced } from '../support/diskIo.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
+import { recordChap, recordSecret } from '../support/secretLedger.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-nodeplug';
@@ -71,7 +72,7 @@ export const nodePluginScenario: Scenario = {
     const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
     const sh = (file: string, args: readonly string[]) => runner.run({ file, args, timeoutMs: 60_000 }, signal);
     const lvm = new Lvm({ runner, vgName: VG, thinPoolName: 'pool' });
-    const agent = new AgentVolumes({ lvm, lio: new LioTarget({ configFs: new FsConfigFs() }), chapKey: randomBytes(32), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log: log.child({ c: 'agent' }) });
+    const agent = new AgentVolumes({ lvm, lio: new LioTarget({ configFs: new FsConfigFs() }), chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log: log.child({ c: 'agent' }) });
     const iscsiadm = new Iscsiadm({ runner });
     const dmsetup = new Dmsetup({ runner });
     const mounter = new Mounter({ runner });
@@ -231,6 +232,7 @@ async function startWorker(ctx: ScenarioContext, log: Logger, name: string, opts
 }
 
 function toPublishContext(target: AgentTarget, chap: DerivedChap): Record<string, string> {
+  recordChap(`publish_context of ${target.iqn}`, chap);
   return buildPublishContext({
     targetPortal: `${target.portal.ip}:${target.portal.port}`,
     targetIqn: target.iqn,

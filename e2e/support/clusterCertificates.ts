@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/index.ts';
 import type { TlsMaterial } from '../../src/tls/index.ts';
+import { recordSecret } from './secretLedger.ts';
 
 export interface CertificateFiles {
   readonly cert: string;
@@ -21,10 +22,11 @@ export interface ClusterCertificates {
 export async function makeClusterCertificates(dir: string, agents: readonly { readonly name: string; readonly ip: string }[]): Promise<ClusterCertificates> {
   await mkdir(dir, { recursive: true });
   const ca = await createCertificateAuthority({ commonName: 'vbs-e2e cluster CA', validDays: 2 });
+  recordSecret('tls-private-key', 'cluster CA key', ca.keyPem);
   const write = async (name: string, pair: { readonly certPem: string; readonly keyPem: string }): Promise<CertificateFiles> => {
     const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
     await writeFile(files.cert, pair.certPem);
-    await writeFile(files.key, pair.keyPem, { mode: 0o600 });
+    await writeFile(files.key, recordSecret('tls-private-key', `${name} key`, pair.keyPem), { mode: 0o600 });
     return files;
   };
   const agentFiles = new Map<string, CertificateFiles>();

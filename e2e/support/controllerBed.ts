@@ -18,6 +18,7 @@ import type { ClusterCertificates } from './clusterCertificates.ts';
 import { startDriverProcess } from './driverProcess.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
+import { recordSecret } from './secretLedger.ts';
 import type { LoopVolumeGroup } from './loopVolumeGroup.ts';
 import { StorageInspection } from './storageInspection.ts';
 import type { InspectedLv } from './storageInspection.ts';
@@ -275,7 +276,7 @@ export class ControllerBed {
     const { ctx } = this;
     this.#certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), this.nodes);
     this.#chapKeyPath = join(ctx.workDir, 'chap.key');
-    await writeFile(this.#chapKeyPath, randomBytes(32), { mode: 0o600 });
+    await writeFile(this.#chapKeyPath, recordSecret('chap-key', 'bed CHAP key', randomBytes(32)), { mode: 0o600 });
     for (const n of this.nodes) {
       this.#vgs.push(await createLoopVolumeGroup({ runner: this.#runner, dir: ctx.workDir, vgName: n.vg, fileMiB: n.poolMiB + 128, poolMiB: n.poolMiB, signal: ctx.signal }));
       const leaf = this.#certs.agents.get(n.name)!;
