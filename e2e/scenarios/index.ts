@@ -16,6 +16,7 @@ import { kubernetesSequenceAgentRestartScenario } from './kubernetesSequenceAgen
 import { controllerLoadPlacementScenario } from './controllerLoadPlacement.scenario.ts';
 import { controllerBurstScenario } from './controllerBurst.scenario.ts';
 import { controllerRestartScenario } from './controllerRestart.scenario.ts';
+import { secretsScanScenario } from './secretsScan.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -40,4 +41,5 @@ export const scenarios: readonly Scenario[] = [
   controllerLoadPlacementScenario,
   controllerBurstScenario,
   controllerRestartScenario,
+  secretsScanScenario, // keep last: it scans the logs of every scenario before it
 ];
