@@ -155,6 +155,22 @@ export const faultSuiteScenario: Scenario = {
       );
       assert.equal(sha256(await readFile(join(aC.target, 'data.bin'))), checksum, 'the clone holds the data of its source');
 
+      // What the controller reports about the three volumes after all those restarts.
+      const home = vol.volume_context['storageNode'];
+      for (const v of [restored, clone]) assert.equal(v.volume_context['storageNode'], home, `${v.volume_id} lands on its source's storage node`);
+      assert.equal(restored.content_source?.snapshot?.snapshot_id, snap.snapshot_id, 'the restore names its snapshot');
+      assert.equal(clone.content_source?.volume?.volume_id, vol.volume_id, 'the clone names its source volume');
+      const entries = await clock.timed('ListVolumes in pages of 2', async () => {
+        const page1 = await ctl.listVolumes({ max_entries: 2, starting_token: '' });
+        assert.notEqual(page1.next_token, '', 'a second page follows');
+        const page2 = await ctl.listVolumes({ max_entries: 2, starting_token: page1.next_token });
+        return [...page1.entries, ...page2.entries];
+      });
+      assert.deepEqual(entries.map((e) => e.volume?.volume_id).sort(), [vol, restored, clone].map((v) => v.volume_id).sort(), 'three volumes over two pages');
+      for (const e of entries) assert.deepEqual(e.status?.published_node_ids, [w1.nodeId], `${e.volume?.volume_id} is published to worker 1, once`);
+      const health = await clock.timed('ControllerGetVolumeHealth', () => ctl.controllerGetVolumeHealth({ volume_id: vol.volume_id }));
+      assert.deepEqual(health.volume_health?.health_statuses, [], 'the source volume is healthy');
+
       // Teardown in Kubernetes' order, crashes included.
       await detach(step, clock, ctl, aC, w1.nodeId, pubC.publish_context['targetIqn']!, aclsOf);
       await detach(step, clock, ctl, aR, w1.nodeId, pubR.publish_context['targetIqn']!, aclsOf);
