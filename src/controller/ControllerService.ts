@@ -387,8 +387,16 @@ export class ControllerService {
     }
   }
 
+  /**
+   * Polls when the statuses are old, or at once while some agent did not answer the last poll:
+   * an agent back from a restart must not wait for the next interval to be asked again.
+   */
+  async #ensureFreshUnlessSilent(): Promise<void> {
+    await this.#nodes.ensureFresh(this.#nodes.unreachable().length > 0 ? 0 : this.#statusMaxAgeMs);
+  }
+
   async #allAgents(): Promise<{ readonly name: string; readonly agent: StorageAgent }[]> {
-    await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
+    await this.#ensureFreshUnlessSilent();
     const silent = this.#nodes.unreachable();
     if (silent.length > 0) throw new UnavailableError(`cannot list: storage agent(s) not answering: ${silent.join('; ')}`);
     return this.#nodes.reachable();
@@ -419,7 +427,7 @@ export class ControllerService {
    * be worse, and a create only goes to an agent that answered this poll.
    */
   async #findByName<K extends 'volume' | 'snapshot'>(name: string, kind: K): Promise<{ readonly node: string; readonly object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined> {
-    await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
+    await this.#ensureFreshUnlessSilent();
     const id = buildLvName(name, kind);
     const found: { node: string; object: AgentVolume | AgentSnapshot }[] = [];
     const skipped: string[] = [];
