@@ -67,7 +67,7 @@ export const faultSuiteScenario: Scenario = {
     const clock = retryingAsCo(createStepClock(ctx), ctx.signal, 420_000);
     const onceDir = join(ctx.workDir, 'fault-points');
     await mkdir(onceDir, { recursive: true });
-    const spec = { vgPrefix: 'vbs-fs', iqnPrefix: 'iqn.2026-11.io.vbs-fs', workers: [{ name: 'worker-1' }], faults: { onceDir, points: FAULT_POINTS } };
+    const spec = { vgPrefix: 'vbs-fs', iqnPrefix: 'iqn.2026-11.io.vbs-fs', workers: [{ name: 'worker-1' }], faults: { onceDir, points: FAULT_POINTS }, quiet: true };
     await withCsiCluster(ctx, clock, spec, async (cluster) => {
       const { controller: ctl, kubeletDir } = cluster;
       const w1 = cluster.workers[0]!;

@@ -21,7 +21,6 @@ import { superviseProcess } from './supervisedProcess.ts';
 import type { StepClock } from './stepClock.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
-import { recordSecret } from './secretLedger.ts';
 import type { LoopVolumeGroup } from './loopVolumeGroup.ts';
 
 /** A "worker" in the VM: a `vbs-csi node` process; give an initiator name and iface for a second one. */
@@ -97,11 +96,14 @@ const READY_DEADLINE_MS = 300_000;
  * ready, the controller reaches both agents and every node answers NodeGetInfo.
  *
  * `vgPrefix` names the VGs (`<vgPrefix>-a`, `-b`); `iqnPrefix` the agents' target IQNs, so that
- * residue checks and cleanup only look at this cluster's objects.
+ * residue checks and cleanup only look at this cluster's objects. `quiet` keeps the production
+ * intervals (agent reconcile 60 s, controller status poll 10 s) instead of the short ones scenarios
+ * that watch reconcile or placement need: under TCG each poll's lvm commands take whole seconds of
+ * the guest's two CPUs, which every process restart then waits behind.
  */
 export async function startCsiCluster(
   ctx: ScenarioContext,
-  spec: { readonly vgPrefix: string; readonly iqnPrefix: string; readonly workers: readonly WorkerSpec[]; readonly poolMiB?: number; readonly faults?: FaultArming },
+  spec: { readonly vgPrefix: string; readonly iqnPrefix: string; readonly workers: readonly WorkerSpec[]; readonly poolMiB?: number; readonly faults?: FaultArming; readonly quiet?: boolean },
 ): Promise<CsiCluster> {
   const { signal } = ctx;
   const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
@@ -135,7 +137,7 @@ export async function startCsiCluster(
     const files = certs!.agents.get(node.name)!;
     const agent = launch('agent', node.name, [
         '--node-id', node.name, '--vg', node.vg, '--portal', `${node.ip}:3260`, '--agent-listen', `tcp://${node.ip}:${AGENT_PORT}`,
-        '--iqn-prefix', spec.iqnPrefix, '--labels', `zone=default`, '--reconcile-interval-seconds', '5',
+        '--iqn-prefix', spec.iqnPrefix, '--labels', `zone=default`, '--reconcile-interval-seconds', spec.quiet ? '60' : '5',
         '--tls-ca', certs!.caPath, '--tls-cert', files.cert, '--tls-key', files.key,
         '--chap-key-file', chapKeyPath, '--endpoint', `unix://${join(ctx.workDir, `${node.name}.sock`)}`,
     ]);
@@ -226,7 +228,7 @@ export async function startCsiCluster(
     await sh('mount', ['-t', 'tmpfs', 'kubelet', kubeletDir]);
     kubeletMounted = true;
     certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), storage);
-    await writeFile(chapKeyPath, recordSecret('chap-key', 'cluster CHAP key', randomBytes(32)), { mode: 0o600 });
+    await writeFile(chapKeyPath, randomBytes(32), { mode: 0o600 });
     for (const node of storage) vgs.push(await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: node.vg, fileMiB: 1024, poolMiB: spec.poolMiB ?? 512, signal }));
 
     // Everything starts at once, as pods would; then each is waited for.
@@ -234,7 +236,7 @@ export async function startCsiCluster(
     const ctlSocket = join(ctx.workDir, 'ctl.sock');
     controllerProcess = launch('controller', 'controller', [
       '--endpoint', `unix://${ctlSocket}`, '--agents', storage.map((n) => `${n.ip}:${AGENT_PORT}`).join(','),
-      '--tls-ca', certs.caPath, '--client-tls-cert', certs.client.cert, '--client-tls-key', certs.client.key, '--status-interval-seconds', '2',
+      '--tls-ca', certs.caPath, '--client-tls-cert', certs.client.cert, '--client-tls-key', certs.client.key, '--status-interval-seconds', spec.quiet ? '10' : '2',
     ]);
     const pending: { spec: WorkerSpec; process: DriverProcess; stateDir: string; csi: CsiApi }[] = [];
     for (const w of spec.workers) {
