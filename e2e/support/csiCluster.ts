@@ -21,6 +21,7 @@ import { superviseProcess } from './supervisedProcess.ts';
 import type { StepClock } from './stepClock.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
+import { recordSecret } from './secretLedger.ts';
 import type { LoopVolumeGroup } from './loopVolumeGroup.ts';
 
 /** A "worker" in the VM: a `vbs-csi node` process; give an initiator name and iface for a second one. */
@@ -228,7 +229,7 @@ export async function startCsiCluster(
     await sh('mount', ['-t', 'tmpfs', 'kubelet', kubeletDir]);
     kubeletMounted = true;
     certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), storage);
-    await writeFile(chapKeyPath, randomBytes(32), { mode: 0o600 });
+    await writeFile(chapKeyPath, recordSecret('chap-key', 'cluster CHAP key', randomBytes(32)), { mode: 0o600 });
     for (const node of storage) vgs.push(await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: node.vg, fileMiB: 1024, poolMiB: spec.poolMiB ?? 512, signal }));
 
     // Everything starts at once, as pods would; then each is waited for.
