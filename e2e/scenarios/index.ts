@@ -9,13 +9,13 @@ import { agentStatusScenario } from './agentStatus.scenario.ts';
 import { agentProcessesScenario } from './agentProcesses.scenario.ts';
 import { nodePluginScenario } from './nodePlugin.scenario.ts';
 import { demoScenario } from './demo.scenario.ts';
-import { controllerLifecycleScenario } from './controllerLifecycle.scenario.ts';
 import { kubernetesSequenceScenario } from './kubernetesSequence.scenario.ts';
 import { kubernetesSequenceBlockRwxScenario } from './kubernetesSequenceBlockRwx.scenario.ts';
 import { kubernetesSequenceAgentRestartScenario } from './kubernetesSequenceAgentRestart.scenario.ts';
 import { controllerLoadPlacementScenario } from './controllerLoadPlacement.scenario.ts';
 import { controllerBurstScenario } from './controllerBurst.scenario.ts';
 import { controllerRestartScenario } from './controllerRestart.scenario.ts';
+import { faultSuiteScenario } from './faultSuite.scenario.ts';
 import { secretsScanScenario } from './secretsScan.scenario.ts';
 
 /**
@@ -34,12 +34,12 @@ export const scenarios: readonly Scenario[] = [
   agentProcessesScenario,
   nodePluginScenario,
   demoScenario,
-  controllerLifecycleScenario,
   kubernetesSequenceScenario,
   kubernetesSequenceBlockRwxScenario,
   kubernetesSequenceAgentRestartScenario,
   controllerLoadPlacementScenario,
   controllerBurstScenario,
   controllerRestartScenario,
+  faultSuiteScenario,
   secretsScanScenario, // keep last: it scans the logs of every scenario before it
 ];

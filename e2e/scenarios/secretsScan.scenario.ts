@@ -9,10 +9,10 @@ import { listSuiteLogs, workRootOf } from '../support/suiteLogs.ts';
 import { agentProcessesScenario } from './agentProcesses.scenario.ts';
 import { agentVolumesScenario } from './agentVolumes.scenario.ts';
 import { controllerBurstScenario } from './controllerBurst.scenario.ts';
-import { controllerLifecycleScenario } from './controllerLifecycle.scenario.ts';
 import { controllerLoadPlacementScenario } from './controllerLoadPlacement.scenario.ts';
 import { controllerRestartScenario } from './controllerRestart.scenario.ts';
 import { dataPathScenario } from './dataPath.scenario.ts';
+import { faultSuiteScenario } from './faultSuite.scenario.ts';
 import { demoScenario } from './demo.scenario.ts';
 import { identityScenario } from './identity.scenario.ts';
 import { kubernetesSequenceScenario } from './kubernetesSequence.scenario.ts';
@@ -39,13 +39,13 @@ const EXPECTATIONS = new Map<string, SecretExpectation>(
     [agentProcessesScenario, ALL],
     [nodePluginScenario, { kinds: ['chap-key', 'chap-secret'], driverProcesses: false }],
     [demoScenario, ALL],
-    [controllerLifecycleScenario, ALL],
     [kubernetesSequenceScenario, ALL],
     [kubernetesSequenceBlockRwxScenario, ALL],
     [kubernetesSequenceAgentRestartScenario, ALL],
     [controllerLoadPlacementScenario, KEYS_ONLY],
     [controllerBurstScenario, KEYS_ONLY],
     [controllerRestartScenario, KEYS_ONLY],
+    [faultSuiteScenario, ALL],
   ] as const satisfies readonly (readonly [Scenario, SecretExpectation])[]).map(([s, e]) => [s.name, e]),
 );
 
