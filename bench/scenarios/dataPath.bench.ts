@@ -1,0 +1,105 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Iscsiadm } from '../../src/iscsi/index.ts';
+import { createStepClock } from '../../e2e/support/stepClock.ts';
+import type { Scenario } from '../../e2e/scenarios/Scenario.ts';
+import { BLOCK_RWO, MiB, lvNameOf, withBenchDriver } from '../support/allInOneDriver.ts';
+import { FIO_JOBS, runFio } from '../support/fio.ts';
+import { recordComparison } from '../support/measure.ts';
+import { rawLogin, rawLogout, rawLunOf } from '../support/rawInitiator.ts';
+
+const SIZE_MIB = 256;
+/** Rounds run the three paths in the order driver, raw, local, then reversed, so a drifting host weighs on all alike. */
+const ROUNDS = 2;
+const NODE_DM_NAME = /^vbs-[0-9a-f]{20}$/;
+
+type Path = 'driver' | 'raw' | 'local';
+
+export const DATA_PATH_BENCH = 'bench: fio through the driver\'s staged dm device vs the same LUN logged in by hand vs the local LV';
+
+/**
+ * Issue 7's data-path bench. One 256 MiB thin volume, created, published and staged (raw block)
+ * by the driver, written through once so no read hits an unprovisioned thin block. fio (libaio,
+ * O_DIRECT, iodepth 16) runs 4k randread, 4k randwrite, 1M sequential read and write on:
+ *  - driver: the node plugin's /dev/mapper/vbs-… device (dm linear over the iSCSI disk);
+ *  - raw: the same LUN after NodeUnstage, logged in by hand with the same CHAP credentials and
+ *    iscsid.conf's defaults, on the by-path disk (goal: driver ≥ 0.95 of it);
+ *  - local: the same LV on the storage side, /dev/<vg>/<lv>, no iSCSI at all.
+ * Under software emulation iSCSI on loopback is CPU-bound (notes: about 0.14-0.22 of local), so
+ * the local ratios say little about real hardware; driver vs raw is the figure that isolates us.
+ */
+export const dataPathBench: Scenario = {
+  name: DATA_PATH_BENCH,
+  timeoutMs: 12 * 60_000,
+  async run(ctx) {
+    const clock = createStepClock(ctx);
+    await withBenchDriver(ctx, clock, { tag: 'fio', portalIp: '127.0.0.8', fileMiB: 1280, poolMiB: 1024 }, async (driver) => {
+      const { csi, nodeId } = driver;
+      const iscsiadm = new Iscsiadm({ runner: driver.runner, timeoutsMs: { login: 60_000 } });
+      const sh = (file: string, args: readonly string[]) => driver.runner.run({ file, args, timeoutMs: 300_000 }, ctx.signal);
+      const staging = join(ctx.workDir, 'staging');
+      const target = join(ctx.workDir, 'publish', 'pod-uid');
+      await mkdir(staging, { recursive: true });
+      await mkdir(dirname(target), { recursive: true });
+      const created = await csi.controller.createVolume({ name: 'bench-fio', capacity_range: { required_bytes: SIZE_MIB * MiB }, volume_capabilities: [BLOCK_RWO] });
+      const volumeId = created.volume?.volume_id ?? '';
+      const localDevice = `/dev/${driver.vg.vgName}/${lvNameOf(volumeId)}`;
+      const pub = await csi.controller.controllerPublishVolume({ volume_id: volumeId, node_id: nodeId, volume_capability: BLOCK_RWO, readonly: false });
+      const lun = rawLunOf(pub.publish_context);
+      await clock.timed(`write all ${SIZE_MIB} MiB once on the LV (thin blocks provisioned before any read)`, () =>
+        sh('dd', ['if=/dev/zero', `of=${localDevice}`, 'bs=1M', `count=${SIZE_MIB}`, 'oflag=direct', 'status=none']),
+      );
+
+      const results: Record<Path, Record<string, number[]>> = { driver: {}, raw: {}, local: {} };
+      const runJobs = async (path: Path, device: string) => {
+        for (const job of FIO_JOBS) {
+          const figures = await clock.timed(`${path}: fio ${job.label} on ${device}`, () => runFio(driver.runner, device, job, ctx.signal));
+          const value = figures[job.figure];
+          (results[path][job.label] ??= []).push(value);
+          clock.note(`${path}: ${job.label} = ${value.toFixed(1)} ${job.figure.endsWith('Iops') ? 'IOPS' : 'MiB/s'}`);
+        }
+      };
+      const onPath: Record<Path, () => Promise<void>> = {
+        async driver() {
+          await csi.node.nodeStageVolume({ volume_id: volumeId, staging_target_path: staging, volume_capability: BLOCK_RWO, publish_context: pub.publish_context });
+          await csi.node.nodePublishVolume({ volume_id: volumeId, staging_target_path: staging, target_path: target, volume_capability: BLOCK_RWO, readonly: false });
+          const dm = (await sh('dmsetup', ['ls'])).stdout.split('\n').map((l) => l.split('\t')[0]?.trim() ?? '').filter((n) => NODE_DM_NAME.test(n));
+          if (dm.length !== 1) throw new Error(`expected the node plugin's one dm device, found ${JSON.stringify(dm)}`);
+          await runJobs('driver', `/dev/mapper/${dm[0]}`);
+          await csi.node.nodeUnpublishVolume({ volume_id: volumeId, target_path: target });
+          await csi.node.nodeUnstageVolume({ volume_id: volumeId, staging_target_path: staging });
+        },
+        async raw() {
+          const device = await rawLogin(iscsiadm, lun, ctx.signal);
+          await runJobs('raw', device);
+          await rawLogout(iscsiadm, lun, ctx.signal);
+        },
+        async local() {
+          await runJobs('local', localDevice);
+        },
+      };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order: Path[] = round % 2 === 0 ? ['driver', 'raw', 'local'] : ['local', 'raw', 'driver'];
+        for (const path of order) await clock.timed(`round ${round + 1}: ${path}`, onPath[path]);
+      }
+
+      for (const job of FIO_JOBS) {
+        const unit = job.figure.endsWith('Iops') ? 'IOPS' : 'MiB/s';
+        const series = (path: Path, name: string) => ({ name, samples: results[path][job.label] ?? [] });
+        const driverSeries = series('driver', 'driver dm device');
+        recordComparison(ctx, { measure: `fio ${job.label} QD16`, unit, subject: driverSeries, baseline: series('raw', 'same LUN, login by hand'), target: { kind: 'min', bound: 0.95 } });
+        recordComparison(ctx, {
+          measure: `fio ${job.label} QD16`,
+          unit,
+          subject: driverSeries,
+          baseline: series('local', 'local LV'),
+          target: { kind: 'min', bound: job.blockSize === '4k' ? 0.6 : 0.5 },
+          note: 'iSCSI on loopback under software emulation (TCG) is CPU-bound: even a LUN logged in by hand reaches a fraction of the local LV, so this target can only be judged on real hardware',
+        });
+        recordComparison(ctx, { measure: `fio ${job.label} QD16`, unit, subject: series('raw', 'same LUN, login by hand'), baseline: series('local', 'local LV') });
+      }
+      await csi.controller.controllerUnpublishVolume({ volume_id: volumeId, node_id: nodeId });
+      await csi.controller.deleteVolume({ volume_id: volumeId });
+    });
+  },
+};
