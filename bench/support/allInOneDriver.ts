@@ -19,7 +19,11 @@ import type { ScenarioContext } from '../../e2e/scenarios/Scenario.ts';
 import type { StepClock } from '../../e2e/support/stepClock.ts';
 
 export const MiB = 1024 * 1024;
-/** Every bench IQN starts so: the driver's `<root>-<tag>:…`, raw exports made by hand `<root>-<tag>-raw:…`. */
+/**
+ * Every bench IQN starts so: the driver's `<root>-<tag>:…`, raw exports made by hand
+ * `<root>-<tag>-raw:…`. A bench cleans up only its own tag's IQNs: a scenario the runner left
+ * behind at its deadline still runs its teardown while the next bench works.
+ */
 export const BENCH_IQN_ROOT = 'iqn.2026-11.io.vbs-bench';
 const NODE_DM_NAME = /^vbs-[0-9a-f]{20}$/;
 const READY_DEADLINE_MS = 180_000;
@@ -38,8 +42,10 @@ export interface BenchDriver {
   readonly rawIqnPrefix: string;
   /**
    * Stops the driver (SIGTERM), closes the clients, then removes whatever a failed run left
-   * (mounts under the work dir, bench dm devices, sessions, node records, LIO exports) and the VG;
-   * logs the driver's last lines when `failed`.
+   * (mounts under the work dir, bench dm devices, this bench's sessions, node records and LIO
+   * exports) and the VG; logs the driver's last lines when `failed`. Past the scenario's deadline
+   * (ctx.signal aborted) only the driver is stopped: the runner has moved on to the next bench,
+   * whose devices and exports must not be touched.
    */
   stop(failed: boolean): Promise<void>;
 }
@@ -86,7 +92,11 @@ export async function startBenchDriver(
     driver.kill('SIGTERM');
     await driver.exited;
     if (failed) ctx.log(`--- all-in-one driver (last lines) ---\n${driver.output().split('\n').slice(-60).join('\n')}`);
-    await removeLeftovers(ctx, runner);
+    if (ctx.signal.aborted) {
+      ctx.log(`past the deadline: the driver is stopped; its VG ${vgName}, sessions and exports stay, so the bench running now is not disturbed`);
+      return;
+    }
+    await removeLeftovers(ctx, runner, iqnPrefix);
     await vg.destroy(ctx.log);
     // The guest's /tmp is RAM: drop the loop file so the next bench has the room.
     await rm(join(ctx.workDir, `${vgName}.img`), { force: true });
@@ -140,8 +150,12 @@ export async function withBenchDriver<T>(
   }
 }
 
-/** Best effort, in teardown order; each step logs what it could not do and goes on. */
-async function removeLeftovers(ctx: ScenarioContext, runner: CommandRunner): Promise<void> {
+/**
+ * Best effort, in teardown order; each step logs what it could not do and goes on. Sessions and
+ * exports are this bench's only (its driver's `<iqnPrefix>:…` and its raw `<iqnPrefix>-raw:…`).
+ */
+async function removeLeftovers(ctx: ScenarioContext, runner: CommandRunner, iqnPrefix: string): Promise<void> {
+  const ours = (iqn: string) => iqn.startsWith(`${iqnPrefix}:`) || iqn.startsWith(`${iqnPrefix}-raw:`);
   const sh = (file: string, args: readonly string[]) => runner.run({ file, args, timeoutMs: 60_000, okExitCodes: [0, 21] }, ctx.signal);
   const note = (what: string) => (err: unknown) => ctx.log(`cleanup ${what}: ${err instanceof Error ? err.message : String(err)}`);
   const mounts = await sh('findmnt', ['-rn', '-o', 'TARGET']).catch(() => ({ stdout: '' }));
@@ -150,13 +164,13 @@ async function removeLeftovers(ctx: ScenarioContext, runner: CommandRunner): Pro
   for (const name of dm.stdout.split('\n').map((l) => l.split('\t')[0]?.trim() ?? '')) if (NODE_DM_NAME.test(name)) await sh('dmsetup', ['remove', '--force', name]).catch(note(`dmsetup remove ${name}`));
   const iscsiadm = new Iscsiadm({ runner });
   for (const s of await iscsiadm.listSessions(ctx.signal).catch(() => [])) {
-    if (!s.targetIqn.startsWith(BENCH_IQN_ROOT)) continue;
+    if (!ours(s.targetIqn)) continue;
     await iscsiadm.logout({ targetIqn: s.targetIqn, portal: s.portal }, ctx.signal).catch(note(`logout ${s.targetIqn}`));
     await iscsiadm.deleteNodeRecord({ targetIqn: s.targetIqn, portal: s.portal }, ctx.signal).catch(note(`node record ${s.targetIqn}`));
   }
   const lio = new LioTarget({ configFs: new FsConfigFs() });
   for (const exp of await lio.listExports().catch(() => [])) {
-    if (exp.targetIqn.startsWith(BENCH_IQN_ROOT)) await lio.unexportVolume(exp.targetIqn, exp.luns[0]?.backstore?.name ?? '').catch(note(`unexport ${exp.targetIqn}`));
+    if (ours(exp.targetIqn)) await lio.unexportVolume(exp.targetIqn, exp.luns[0]?.backstore?.name ?? '').catch(note(`unexport ${exp.targetIqn}`));
   }
 }
 
