@@ -25,7 +25,8 @@ export const NODE_STAGE_BENCH = 'bench: NodeStage + NodePublish (ext4) through t
  */
 export const nodeStageBench: Scenario = {
   name: NODE_STAGE_BENCH,
-  timeoutMs: 12 * 60_000,
+  // 626 s to the record in the first VM run (2026-11-23); the rest is teardown.
+  timeoutMs: 15 * 60_000,
   async run(ctx) {
     const clock = createStepClock(ctx);
     await withBenchDriver(ctx, clock, { tag: 'stage', portalIp: '127.0.0.7', fileMiB: 1280, poolMiB: 1024 }, async (driver) => {
@@ -45,6 +46,7 @@ export const nodeStageBench: Scenario = {
 
       const samples = { driver: [] as number[], raw: [] as number[] };
       for (let round = 0; round <= ROUNDS; round++) {
+        ctx.signal.throwIfAborted();
         const viaDriver = volumes[2 * round];
         const byHand = volumes[2 * round + 1];
         if (!viaDriver || !byHand) throw new Error('fewer volumes than rounds');
@@ -90,12 +92,9 @@ export const nodeStageBench: Scenario = {
         baseline: { name: 'iscsiadm login + by-path wait + mkfs.ext4 + mount', samples: samples.raw },
         target: { kind: 'max', bound: 1.15 },
       });
-      await clock.timed('unpublish and delete every volume', async () => {
-        for (const v of volumes) {
-          await csi.controller.controllerUnpublishVolume({ volume_id: v.id, node_id: nodeId });
-          await csi.controller.deleteVolume({ volume_id: v.id });
-        }
-      });
+      // No ControllerUnpublish + DeleteVolume of the 14 volumes here: under software emulation that
+      // took 343 s in the first VM run and pushed the scenario past its deadline. The driver's
+      // stop removes their exports and the VG by hand; the latency bench times DeleteVolume.
     });
   },
 };
