@@ -1,19 +1,21 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Iscsiadm } from '../../src/iscsi/index.ts';
+import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { createStepClock } from '../../e2e/support/stepClock.ts';
 import type { Scenario } from '../../e2e/scenarios/Scenario.ts';
 import { BLOCK_RWO, MiB, lvNameOf, withBenchDriver } from '../support/allInOneDriver.ts';
 import { FIO_JOBS, runFio } from '../support/fio.ts';
 import { recordComparison } from '../support/measure.ts';
-import { rawLogin, rawLogout, rawLunOf } from '../support/rawInitiator.ts';
+import { applyTuning } from '../support/lioTuning.ts';
+import { negotiatedParams, rawLogin, rawLogout, rawLunOf } from '../support/rawInitiator.ts';
 
 const SIZE_MIB = 256;
-/** Rounds run the three paths in the order driver, raw, local, then reversed, so a drifting host weighs on all alike. */
+/** Rounds run the four paths in the order driver, raw, tuned, local, then reversed, so a drifting host weighs on all alike. */
 const ROUNDS = 2;
 const NODE_DM_NAME = /^vbs-[0-9a-f]{20}$/;
 
-type Path = 'driver' | 'raw' | 'local';
+type Path = 'driver' | 'raw' | 'tuned' | 'local';
 
 export const DATA_PATH_BENCH = 'bench: fio through the driver\'s staged dm device vs the same LUN logged in by hand vs the local LV';
 
@@ -24,13 +26,17 @@ export const DATA_PATH_BENCH = 'bench: fio through the driver\'s staged dm devic
  *  - driver: the node plugin's /dev/mapper/vbs-… device (dm linear over the iSCSI disk);
  *  - raw: the same LUN after NodeUnstage, logged in by hand with the same CHAP credentials and
  *    iscsid.conf's defaults, on the by-path disk (goal: driver ≥ 0.95 of it);
+ *  - tuned: as raw, but logged in after the target's data segment and burst lengths were raised
+ *    and write cache emulation tried (bench/support/lioTuning.ts), restored after logout: the
+ *    before/after of issue 7's LIO and session tuning, on the same LUN in the same run;
  *  - local: the same LV on the storage side, /dev/<vg>/<lv>, no iSCSI at all.
  * Under software emulation iSCSI on loopback is CPU-bound (notes: about 0.14-0.22 of local), so
  * the local ratios say little about real hardware; driver vs raw is the figure that isolates us.
  */
 export const dataPathBench: Scenario = {
   name: DATA_PATH_BENCH,
-  timeoutMs: 12 * 60_000,
+  // 4 paths x 4 jobs x 2 rounds of 12 s fio each, and TCG's fio start-up, logins and stages.
+  timeoutMs: 20 * 60_000,
   async run(ctx) {
     const clock = createStepClock(ctx);
     await withBenchDriver(ctx, clock, { tag: 'fio', portalIp: '127.0.0.8', fileMiB: 1280, poolMiB: 1024 }, async (driver) => {
@@ -50,7 +56,10 @@ export const dataPathBench: Scenario = {
         sh('dd', ['if=/dev/zero', `of=${localDevice}`, 'bs=1M', `count=${SIZE_MIB}`, 'oflag=direct', 'status=none']),
       );
 
-      const results: Record<Path, Record<string, number[]>> = { driver: {}, raw: {}, local: {} };
+      const results: Record<Path, Record<string, number[]>> = { driver: {}, raw: {}, tuned: {}, local: {} };
+      const configFs = new FsConfigFs();
+      const backstore = (await new LioTarget({ configFs }).listExports()).find((e) => e.targetIqn === lun.target.targetIqn)?.luns[0]?.backstore;
+      if (!backstore) throw new Error(`no LIO backstore behind ${lun.target.targetIqn}`);
       const runJobs = async (path: Path, device: string) => {
         for (const job of FIO_JOBS) {
           const figures = await clock.timed(`${path}: fio ${job.label} on ${device}`, () => runFio(driver.runner, device, job, ctx.signal));
@@ -71,15 +80,30 @@ export const dataPathBench: Scenario = {
         },
         async raw() {
           const device = await rawLogin(iscsiadm, lun, ctx.signal);
+          clock.note(`raw: negotiated ${await negotiatedParams(lun.target.targetIqn)}`);
           await runJobs('raw', device);
           await rawLogout(iscsiadm, lun, ctx.signal);
+        },
+        async tuned() {
+          const tuning = await applyTuning(configFs, lun.target.targetIqn, backstore);
+          try {
+            const wce = tuning.writeCache;
+            clock.note(`tuned: TPG params were ${JSON.stringify(tuning.before)}; emulate_write_cache ${wce.before} -> ${wce.enabled ? '1' : `unchanged (${wce.refusal ?? 'the kernel kept it'})`}`);
+            const device = await rawLogin(iscsiadm, lun, ctx.signal);
+            clock.note(`tuned: negotiated ${await negotiatedParams(lun.target.targetIqn)}`);
+            await runJobs('tuned', device);
+            await rawLogout(iscsiadm, lun, ctx.signal);
+          } finally {
+            await tuning.restore();
+          }
         },
         async local() {
           await runJobs('local', localDevice);
         },
       };
       for (let round = 0; round < ROUNDS; round++) {
-        const order: Path[] = round % 2 === 0 ? ['driver', 'raw', 'local'] : ['local', 'raw', 'driver'];
+        ctx.signal.throwIfAborted();
+        const order: Path[] = round % 2 === 0 ? ['driver', 'raw', 'tuned', 'local'] : ['local', 'tuned', 'raw', 'driver'];
         for (const path of order) await clock.timed(`round ${round + 1}: ${path}`, onPath[path]);
       }
 
@@ -97,6 +121,13 @@ export const dataPathBench: Scenario = {
           note: 'iSCSI on loopback under software emulation (TCG) is CPU-bound: even a LUN logged in by hand reaches a fraction of the local LV, so this target can only be judged on real hardware',
         });
         recordComparison(ctx, { measure: `fio ${job.label} QD16`, unit, subject: series('raw', 'same LUN, login by hand'), baseline: series('local', 'local LV') });
+        recordComparison(ctx, {
+          measure: `fio ${job.label} QD16, tuned/default`,
+          unit,
+          subject: series('tuned', 'same LUN, tuned target'),
+          baseline: series('raw', 'same LUN, LIO defaults'),
+          note: 'tuned: target MaxRecvDataSegmentLength 262144, FirstBurstLength 262144, MaxBurstLength 1048576 (LIO defaults 8192, 65536, 262144) and write cache emulation where the kernel allows it; same LUN, fresh login',
+        });
       }
       await csi.controller.controllerUnpublishVolume({ volume_id: volumeId, node_id: nodeId });
       await csi.controller.deleteVolume({ volume_id: volumeId });

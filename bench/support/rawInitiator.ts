@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pollUntil } from '../../e2e/vm/poll.ts';
 import { parsePublishContext } from '../../src/csi/publishContext.ts';
 import { byPathDevice, parsePortal, waitForDevice } from '../../src/iscsi/index.ts';
@@ -44,4 +46,26 @@ export async function rawLogin(iscsiadm: Iscsiadm, lun: RawLun, signal: AbortSig
 export async function rawLogout(iscsiadm: Iscsiadm, lun: RawLun, signal: AbortSignal): Promise<void> {
   await iscsiadm.logout(lun.target, signal);
   await iscsiadm.deleteNodeRecord(lun.target, signal);
+}
+
+const SESSION_PARAMS = ['first_burst_len', 'max_burst_len', 'immediate_data', 'initial_r2t'] as const;
+const CONNECTION_PARAMS = ['max_recv_dlength', 'max_xmit_dlength'] as const;
+
+/**
+ * What the login of `targetIqn` negotiated, from the initiator's sysfs (iscsi_session and
+ * iscsi_connection classes), e.g. "max_recv_dlength=262144 max_xmit_dlength=8192 …"; for the log.
+ */
+export async function negotiatedParams(targetIqn: string, sysfs = '/sys/class'): Promise<string> {
+  const read = async (file: string) => (await readFile(file, 'utf8').catch(() => '?')).trim();
+  for (const session of await readdir(join(sysfs, 'iscsi_session')).catch(() => [])) {
+    const dir = join(sysfs, 'iscsi_session', session);
+    if ((await read(join(dir, 'targetname'))) !== targetIqn) continue;
+    const conn = join(sysfs, 'iscsi_connection', `connection${session.replace(/^session/, '')}:0`);
+    const pairs = [
+      ...(await Promise.all(CONNECTION_PARAMS.map(async (p) => `${p}=${await read(join(conn, p))}`))),
+      ...(await Promise.all(SESSION_PARAMS.map(async (p) => `${p}=${await read(join(dir, p))}`))),
+    ];
+    return pairs.join(' ');
+  }
+  return `no session with ${targetIqn}`;
 }
