@@ -4,15 +4,19 @@
  *
  *   node e2e/guest/runScenarios.ts --out /e2e-out [--only SUBSTRING]   (or env VBS_E2E_ONLY)
  *
+ * The registry is e2e/scenarios/index.ts unless <out>/registry.txt names another module (a
+ * project-relative path exporting `scenarios`): `npm run bench` runs bench/scenarios/index.ts so.
+ *
  * Exits 0 whether scenarios pass or fail (the verdicts are in the file); non-zero only when the
  * runner itself breaks, which boot.sh reports as a fatal line.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { RESULTS_FILE_NAME, formatResultsLine } from '../resultsFile.ts';
 import type { ResultsFileLine } from '../resultsFile.ts';
-import { scenarios } from '../scenarios/index.ts';
+import type { Scenario } from '../scenarios/Scenario.ts';
+import { scenarios as e2eScenarios } from '../scenarios/index.ts';
 import { selectScenarios } from '../scenarios/selectScenarios.ts';
 import { ledgerPath, SecretLedger, useSuiteLedger } from '../support/secretLedger.ts';
 import { suiteLogDir } from '../support/suiteLogs.ts';
@@ -27,6 +31,7 @@ async function main(): Promise<void> {
   const resultsPath = path.join(values.out, RESULTS_FILE_NAME);
   const append = (line: ResultsFileLine): void => appendFileSync(resultsPath, formatResultsLine(line));
 
+  const scenarios = await loadRegistry(values.out);
   const only = values.only ?? (process.env['VBS_E2E_ONLY'] || undefined);
   const selected = selectScenarios(scenarios, only);
   console.log(`vbs-e2e: runner: ${selected.length} of ${scenarios.length} scenarios selected${only ? ` by ${JSON.stringify(only)}` : ''}`);
@@ -44,6 +49,18 @@ async function main(): Promise<void> {
     console.log(`vbs-e2e: scenario ${result.ok ? 'PASS' : 'FAIL'} (${result.durationMs} ms): ${scenario.name}`);
   }
   append({ done: true });
+}
+
+/** The e2e registry, or the one <out>/registry.txt names (see the header). */
+async function loadRegistry(outDir: string): Promise<readonly Scenario[]> {
+  const file = path.join(outDir, 'registry.txt');
+  if (!existsSync(file)) return e2eScenarios;
+  const relative = readFileSync(file, 'utf8').trim();
+  if (!/^[a-z0-9_/-]+\.ts$/i.test(relative) || relative.split('/').includes('..')) throw new Error(`registry.txt must name a project-relative .ts module, got ${JSON.stringify(relative)}`);
+  const module = (await import(path.join(PROJECT_ROOT, relative))) as { scenarios?: unknown };
+  if (!Array.isArray(module.scenarios)) throw new Error(`${relative} exports no \`scenarios\` array`);
+  console.log(`vbs-e2e: runner: scenario registry ${relative}`);
+  return module.scenarios as Scenario[];
 }
 
 // A scenario left behind at its deadline may reject later; that must not end the whole run.

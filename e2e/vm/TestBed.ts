@@ -26,6 +26,8 @@ export interface TestBedOptions {
   readonly settings: E2eSettings;
   /** Absolute (Date.now()) deadline for the whole run. */
   readonly deadlineMs: number;
+  /** A project-relative module whose `scenarios` the guest runs instead of e2e's (bench/scenarios/index.ts). */
+  readonly registry?: string;
 }
 
 export interface BootReport {
@@ -69,6 +71,7 @@ export class TestBed {
     const initramfs = await buildInitramfs(kernel, workRoot);
     const runDir = createRunDir(workRoot);
     if (opts.settings.only !== undefined) writeFileSync(path.join(runDir, 'only.txt'), opts.settings.only);
+    if (opts.registry !== undefined) writeFileSync(path.join(runDir, 'registry.txt'), opts.registry);
 
     const { qemu, kvmFallbackReason } = await bootVm({
       config: { kernelImagePath: kernel.imagePath, initramfsPath: initramfs.path, projectRoot: opts.projectRoot, outDir: runDir },
