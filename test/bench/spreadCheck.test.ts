@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkSpread, formatSpread } from './spreadCheck.ts';
+import { checkSpread, formatSpread } from '../../bench/lib/spreadCheck.ts';
 
 const MiB = 2 ** 20;
 const nodes = [
