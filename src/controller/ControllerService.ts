@@ -388,11 +388,13 @@ export class ControllerService {
   }
 
   /**
-   * Polls when the statuses are old, or at once while some agent did not answer the last poll:
-   * an agent back from a restart must not wait for the next interval to be asked again.
+   * Polls when the statuses are old, or at once while some agent has been silent for less than
+   * the name guard: an agent back from a restart must not wait for the next interval to be asked
+   * again. One silent for longer is a lost node, and polling on every call would only add lvm
+   * reports on the agents that do answer.
    */
   async #ensureFreshUnlessSilent(): Promise<void> {
-    await this.#nodes.ensureFresh(this.#nodes.unreachable().length > 0 ? 0 : this.#statusMaxAgeMs);
+    await this.#nodes.ensureFresh(this.#nodes.recentlySilent(this.#nameGuardMs).length > 0 ? 0 : this.#statusMaxAgeMs);
   }
 
   async #allAgents(): Promise<{ readonly name: string; readonly agent: StorageAgent }[]> {
