@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
 import type { FakeResult } from '../../test/fakes/FakeRunner.ts';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from '../errors.ts';
+import type { CommandRunner } from '../exec/index.ts';
 import { Lvm } from './Lvm.ts';
 import { LVS_FIELDS } from './parseLvsReport.ts';
 import { PVS_FIELDS } from './parsePvsReport.ts';
@@ -393,6 +394,106 @@ describe('Lvm', () => {
       runner.on([...LVS, 'vbs/nope'], failure('lvs-missing-lv'));
       await assert.rejects(lvm.addTags('nope', { a: 'b' }), NotFoundError);
       await assert.rejects(lvm.deleteTags('nope', ['a']), NotFoundError);
+    });
+  });
+  describe('remembered report (reportMaxAgeMs > 0)', () => {
+    const VG_LVS = [...LVS, 'vbs'];
+    const before = () => lvsReport('pool', 'vbs-snap-bbbb', 'vbs-vol-cccc');
+
+    function remembering(maxAgeMs = 30_000) {
+      const runner = new FakeRunner();
+      let now = 1_000;
+      const lvm = new Lvm({ runner, vgName: 'vbs', thinPoolName: 'pool', reportMaxAgeMs: maxAgeMs, now: () => now });
+      return { runner, lvm, advance: (ms: number) => void (now += ms) };
+    }
+
+    it('answers lookups, lists and the pool from one lvs of the VG while it is young enough', async () => {
+      const { runner, lvm } = remembering();
+      runner.on(VG_LVS, before());
+      assert.equal((await lvm.findVolume('vbs-vol-cccc'))?.name, 'vbs-vol-cccc');
+      assert.equal(await lvm.findVolume('vbs-vol-aaaa'), undefined);
+      assert.deepEqual((await lvm.listVolumes()).map((lv) => lv.name), ['vbs-snap-bbbb', 'vbs-vol-cccc']);
+      const { pool, volumes } = await lvm.readPoolAndVolumes();
+      assert.equal(pool.dataPercent, 1.95);
+      assert.deepEqual(volumes.map((lv) => lv.name), ['vbs-snap-bbbb', 'vbs-vol-cccc']);
+      assert.equal((await lvm.getThinPool()).name, 'pool');
+      assert.deepEqual(runner.argvs, [VG_LVS]);
+    });
+
+    it('lets concurrent readers share one listing', async () => {
+      const { runner, lvm } = remembering();
+      runner.on(VG_LVS, before());
+      await Promise.all([lvm.findVolume('vbs-vol-cccc'), lvm.listVolumes(), lvm.readPoolAndVolumes()]);
+      assert.equal(runner.calls.length, 1);
+    });
+
+    it('lists again once the report is older than the max age, or when a caller asks for maxAgeMs 0', async () => {
+      const { runner, lvm, advance } = remembering(10_000);
+      runner.on(VG_LVS, before()).on([...LVS, 'vbs/vbs-vol-cccc'], lvsReport('vbs-vol-cccc'));
+      await lvm.listVolumes();
+      advance(10_000);
+      await lvm.listVolumes();
+      assert.equal(runner.calls.length, 1, 'exactly max age old is still young enough');
+      advance(1);
+      await lvm.listVolumes();
+      assert.equal(runner.calls.length, 2);
+      await lvm.listVolumes({ maxAgeMs: 0 });
+      await lvm.findVolume('vbs-vol-cccc', undefined, { maxAgeMs: 0 });
+      assert.deepEqual(runner.argvs, [VG_LVS, VG_LVS, VG_LVS, [...LVS, 'vbs/vbs-vol-cccc']]);
+    });
+
+    it('keeps the report true to its own changes: a created LV is re-read by name and found, a removed one is gone', async () => {
+      const { runner, lvm } = remembering();
+      runner.on(VG_LVS, before()).on(VGS, VG_REPORT).on(['lvm', 'lvcreate'], {}).on(['lvm', 'lvremove'], {});
+      runner.on([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
+      assert.equal(await lvm.findVolume('vbs-vol-aaaa'), undefined);
+      await lvm.createThinVolume({ lvName: 'vbs-vol-aaaa', sizeBytes: 104857600 });
+      assert.equal((await lvm.findVolume('vbs-vol-aaaa'))?.sizeBytes, 104857600);
+      await lvm.removeVolume('vbs-vol-cccc');
+      assert.deepEqual((await lvm.listVolumes()).map((lv) => lv.name), ['vbs-snap-bbbb', 'vbs-vol-aaaa']);
+      assert.deepEqual(runner.argvsMatching(['lvm', 'lvs']), [VG_LVS, [...LVS, 'vbs/vbs-vol-aaaa']]);
+    });
+
+    it('drops the report when a change fails, so the next read lists again', async () => {
+      const { runner, lvm } = remembering();
+      runner.on(VG_LVS, before()).on(['lvm', 'lvremove'], { exitCode: 5, stderr: '  Logical volume vbs/vbs-vol-cccc contains a filesystem in use.' });
+      await lvm.listVolumes();
+      await assert.rejects(lvm.removeVolume('vbs-vol-cccc'));
+      await lvm.listVolumes();
+      assert.deepEqual(runner.argvsMatching(['lvm', 'lvs']), [VG_LVS, VG_LVS]);
+    });
+
+    it('does not remember a listing that a change overtook: it may predate the change', async () => {
+      const runner = new FakeRunner();
+      const listingHeld = Promise.withResolvers<void>();
+      let created = false;
+      let listings = 0;
+      runner.on(VGS, VG_REPORT).on([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
+      runner.on(['lvm', 'lvcreate'], () => ((created = true), {}));
+      runner.on(VG_LVS, () => (listings++, created ? lvsReport('pool', 'vbs-vol-aaaa') : before()));
+      // The first listing reads lvm's state at once but answers only when released.
+      let first = true;
+      const heldRunner: CommandRunner = {
+        run: async (cmd, signal) => {
+          const result = runner.run(cmd, signal);
+          if (cmd.args.at(-1) === 'vbs' && cmd.args[0] === 'lvs' && first) {
+            first = false;
+            await listingHeld.promise;
+          }
+          return result;
+        },
+      };
+      const lvm = new Lvm({ runner: heldRunner, vgName: 'vbs', thinPoolName: 'pool', reportMaxAgeMs: 30_000 });
+      const stale = lvm.findVolume('vbs-vol-aaaa');
+      await lvm.createThinVolume({ lvName: 'vbs-vol-aaaa', sizeBytes: 104857600 });
+      listingHeld.resolve();
+      assert.equal(await stale, undefined, 'the overtaken listing still answers the caller that started it');
+      assert.equal((await lvm.findVolume('vbs-vol-aaaa'))?.name, 'vbs-vol-aaaa', 'but it was not remembered');
+      assert.equal(listings, 2);
+    });
+
+    it('refuses a negative max age', () => {
+      assert.throws(() => new Lvm({ runner: new FakeRunner(), vgName: 'vbs', thinPoolName: 'pool', reportMaxAgeMs: -1 }), InvalidArgumentError);
     });
   });
 });

@@ -18,6 +18,25 @@ export interface LvmOptions {
   readonly readTimeoutMs?: number;
   /** For lvcreate/lvextend/lvremove/lvchange. Default 120 s. */
   readonly writeTimeoutMs?: number;
+  /**
+   * How old the remembered `lvs` report of the whole VG may be when a lookup is answered from it
+   * (findVolume, listVolumes, getThinPool, readPoolAndVolumes); a caller may ask for a younger
+   * one. 0, the default, runs lvm for every read. See "Remembered report" on the class.
+   */
+  readonly reportMaxAgeMs?: number;
+  /** Milliseconds on a monotonic clock; default performance.now. */
+  readonly now?: () => number;
+}
+
+/** How old a remembered report a read accepts; 0 runs lvm now. Default: the Lvm's reportMaxAgeMs. */
+export interface ReadFreshness {
+  readonly maxAgeMs?: number;
+}
+
+/** The thin pool and every other visible LV of the VG, from one report. */
+export interface PoolAndVolumes {
+  readonly pool: ThinPool;
+  readonly volumes: LogicalVolume[];
 }
 
 /** Tags as key → value; each becomes one `vbs.<key>=<value>` LV tag (tagCodec.ts). */
@@ -43,6 +62,13 @@ export interface CreateThinSnapshotRequest {
   readonly activate: boolean;
 }
 
+/** A whole-VG `lvs` under way, which callers asking for a report no older than its start share. */
+interface RunningListing {
+  readonly promise: Promise<LogicalVolume[]>;
+  readonly startedAtMs: number;
+  readonly epoch: number;
+}
+
 const REPORT_ARGS = ['--reportformat', 'json', '--units', 'b', '--nosuffix'] as const;
 
 /**
@@ -50,6 +76,19 @@ const REPORT_ARGS = ['--reportformat', 'json', '--units', 'b', '--nosuffix'] as 
  * Reads go through JSON reports with explicit field lists (parseLvsReport, parseVgsReport);
  * failures are classified in lvmErrors.ts. Every method takes an optional AbortSignal that
  * reaches the runner, so a cancelled RPC does not leave lvm running.
+ *
+ * Remembered report (reportMaxAgeMs > 0, the storage agent): under software emulation each lvm
+ * command costs 0.5-1.5 s, and a CreateVolume used to run five (the controller's name lookup,
+ * the agent's existence check, pool and LV list for admission, the re-read) around its one
+ * lvcreate; in a burst those reads queued behind the lvcreates past their deadlines. So lookups
+ * are answered from one `lvs <vg>` report of every LV, the pool included, taken at most
+ * reportMaxAgeMs ago, and this class keeps that report true to its own changes: every change
+ * re-reads the LV it touched (`lvs <vg>/<lv>`, never from memory) and puts it in the report, a
+ * removal takes it out, and a change that fails drops the report. A report taken while a change
+ * ran is used by its callers but not remembered. What the report can miss is a change made
+ * outside this object (an operator's lvchange, the pool's fill level as initiators write) for at
+ * most reportMaxAgeMs; callers that must see those (reconcile, the node status) ask for
+ * `{ maxAgeMs: 0 }`, which also renews the report for everyone.
  */
 export class Lvm {
   readonly #runner: CommandRunner;
@@ -58,7 +97,15 @@ export class Lvm {
   readonly #lvmPath: string;
   readonly #readTimeoutMs: number;
   readonly #writeTimeoutMs: number;
+  readonly #reportMaxAgeMs: number;
+  readonly #now: () => number;
   #extentSizeBytes: number | undefined;
+  /** The last whole-VG report, pool included, and when its lvs started. */
+  #report: { readonly lvs: LogicalVolume[]; readonly takenAtMs: number } | undefined;
+  /** Bumped when a change starts: a report begun before it is not remembered. */
+  #changeEpoch = 0;
+  #changesRunning = 0;
+  #listing: RunningListing | undefined;
 
   constructor(opts: LvmOptions) {
     validateVgName(opts.vgName);
@@ -69,6 +116,9 @@ export class Lvm {
     this.#lvmPath = opts.lvmPath ?? 'lvm';
     this.#readTimeoutMs = opts.readTimeoutMs ?? 30_000;
     this.#writeTimeoutMs = opts.writeTimeoutMs ?? 120_000;
+    this.#reportMaxAgeMs = opts.reportMaxAgeMs ?? 0;
+    if (!(Number.isFinite(this.#reportMaxAgeMs) && this.#reportMaxAgeMs >= 0)) throw new InvalidArgumentError(`reportMaxAgeMs must be 0 or more, got ${this.#reportMaxAgeMs}`);
+    this.#now = opts.now ?? (() => performance.now());
   }
 
   get vgName(): string {
@@ -99,8 +149,20 @@ export class Lvm {
   }
 
   /** `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<pool>`: size, fill level and health of the thin pool. */
-  async getThinPool(signal?: AbortSignal): Promise<ThinPool> {
-    const lv = await this.findVolume(this.#pool, signal);
+  async getThinPool(signal?: AbortSignal, freshness: ReadFreshness = {}): Promise<ThinPool> {
+    return this.#toThinPool(await this.findVolume(this.#pool, signal, freshness));
+  }
+
+  /**
+   * The thin pool and every other visible LV of the VG, from one `lvm lvs <report args> -o
+   * <LVS_FIELDS> <vg>`: what admission and the node status need, in one command instead of two.
+   */
+  async readPoolAndVolumes(signal?: AbortSignal, freshness: ReadFreshness = {}): Promise<PoolAndVolumes> {
+    const lvs = await this.#readVgReport(signal, freshness);
+    return { pool: this.#toThinPool(lvs.find((lv) => lv.name === this.#pool)), volumes: lvs.filter((lv) => lv.name !== this.#pool) };
+  }
+
+  #toThinPool(lv: LogicalVolume | undefined): ThinPool {
     if (!lv) throw new FailedPreconditionError(`thin pool ${this.#vg}/${this.#pool} not found`);
     if (lv.attr.volumeType !== 'thin-pool') throw new FailedPreconditionError(`${this.#vg}/${this.#pool} is not a thin pool (${lv.attr.volumeType})`);
     const dataPercent = lv.dataPercent ?? 0;
@@ -128,8 +190,10 @@ export class Lvm {
     const tagArgs = buildAddTagArgs(req.tags);
     const sizeBytes = await this.#roundUpToExtent(req.sizeBytes, signal);
     const args = ['lvcreate', '-y', '-W', 'y', '--type', 'thin', '--thinpool', this.#pool, '-V', `${sizeBytes}b`, '-n', req.lvName, ...tagArgs, this.#vg];
-    await this.#write(args, `create thin volume ${this.#vg}/${req.lvName}`, signal);
-    return this.#reread(req.lvName, signal);
+    return this.#change(async () => {
+      await this.#write(args, `create thin volume ${this.#vg}/${req.lvName}`, signal);
+      return this.#reread(req.lvName, signal);
+    });
   }
 
   /**
@@ -142,13 +206,23 @@ export class Lvm {
     const tagArgs = buildAddTagArgs(req.tags);
     const sizeBytes = await this.#roundUpToExtent(req.sizeBytes, signal);
     const args = ['lvcreate', '-y', '-W', 'y', '-Z', 'y', '-L', `${sizeBytes}b`, '-n', req.lvName, ...tagArgs, this.#vg];
-    await this.#write(args, `create volume ${this.#vg}/${req.lvName}`, signal);
-    return this.#reread(req.lvName, signal);
+    return this.#change(async () => {
+      await this.#write(args, `create volume ${this.#vg}/${req.lvName}`, signal);
+      return this.#reread(req.lvName, signal);
+    });
   }
 
-  /** `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<lv>`; undefined when the LV does not exist. */
-  async findVolume(lvName: string, signal?: AbortSignal): Promise<LogicalVolume | undefined> {
+  /**
+   * `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<lv>`, or the LV's row of the remembered report;
+   * undefined when the LV does not exist.
+   */
+  async findVolume(lvName: string, signal?: AbortSignal, freshness: ReadFreshness = {}): Promise<LogicalVolume | undefined> {
     validateLvNameForLookup(lvName);
+    if (this.#remembers(freshness)) return (await this.#readVgReport(signal, freshness)).find((lv) => lv.name === lvName);
+    return this.#readOne(lvName, signal);
+  }
+
+  async #readOne(lvName: string, signal: AbortSignal | undefined): Promise<LogicalVolume | undefined> {
     try {
       const stdout = await this.#read(['lvs', ...REPORT_ARGS, '-o', LVS_FIELDS.join(','), `${this.#vg}/${lvName}`], `read volume ${this.#vg}/${lvName}`, signal);
       return parseLvsReport(stdout).find((lv) => lv.name === lvName);
@@ -162,14 +236,52 @@ export class Lvm {
    * Every visible LV of the VG except the thin pool itself, in one `lvs` call; with `tag`, only
    * those carrying that decoded tag. Hidden sub-LVs ([pool_tdata]...) are not listed (no -a).
    */
-  async listVolumes(opts: { readonly tag?: { readonly key: string; readonly value: string } } = {}, signal?: AbortSignal): Promise<LogicalVolume[]> {
-    const stdout = await this.#read(['lvs', ...REPORT_ARGS, '-o', LVS_FIELDS.join(','), this.#vg], `list volumes of ${this.#vg}`, signal);
+  async listVolumes(opts: { readonly tag?: { readonly key: string; readonly value: string } } & ReadFreshness = {}, signal?: AbortSignal): Promise<LogicalVolume[]> {
     const tag = opts.tag;
     // Encoding validates the key and value the same way a create would.
     if (tag) encodeTag(tag.key, tag.value);
-    return parseLvsReport(stdout).filter(
-      (lv) => lv.vgName === this.#vg && lv.name !== this.#pool && (!tag || lv.tags[tag.key] === tag.value),
-    );
+    const lvs = await this.#readVgReport(signal, opts);
+    return lvs.filter((lv) => lv.name !== this.#pool && (!tag || lv.tags[tag.key] === tag.value));
+  }
+
+  /**
+   * Every visible LV of the VG, the pool included: remembered if young enough, else one `lvs <vg>`,
+   * which is then remembered (also for a caller that asked for maxAgeMs 0).
+   */
+  async #readVgReport(signal: AbortSignal | undefined, freshness: ReadFreshness): Promise<LogicalVolume[]> {
+    if (this.#reportMaxAgeMs === 0) return this.#listVg(signal);
+    signal?.throwIfAborted();
+    const maxAgeMs = freshness.maxAgeMs ?? this.#reportMaxAgeMs;
+    const now = this.#now();
+    const youngEnough = (takenAtMs: number) => maxAgeMs > 0 && now - takenAtMs <= maxAgeMs;
+    if (this.#report && youngEnough(this.#report.takenAtMs)) return this.#report.lvs;
+    // Share a listing already running if it is young enough and no change began since it started.
+    const running = this.#listing;
+    if (running && running.epoch === this.#changeEpoch && youngEnough(running.startedAtMs)) return running.promise;
+    const epoch = this.#changeEpoch;
+    const quiet = this.#changesRunning === 0;
+    // Without the caller's signal: other callers share this listing (the read timeout bounds it).
+    const promise = this.#listVg(undefined).then((lvs) => {
+      if (quiet && epoch === this.#changeEpoch) this.#report = { lvs, takenAtMs: now };
+      return lvs;
+    });
+    const listing = { promise, startedAtMs: now, epoch };
+    this.#listing = listing;
+    const done = () => {
+      if (this.#listing === listing) this.#listing = undefined;
+    };
+    void promise.then(done, done);
+    return promise;
+  }
+
+  async #listVg(signal: AbortSignal | undefined): Promise<LogicalVolume[]> {
+    const stdout = await this.#read(['lvs', ...REPORT_ARGS, '-o', LVS_FIELDS.join(','), this.#vg], `list volumes of ${this.#vg}`, signal);
+    return parseLvsReport(stdout).filter((lv) => lv.vgName === this.#vg);
+  }
+
+  /** Whether this read may be answered from the remembered report. */
+  #remembers(freshness: ReadFreshness): boolean {
+    return this.#reportMaxAgeMs > 0 && (freshness.maxAgeMs ?? this.#reportMaxAgeMs) > 0;
   }
 
   /**
@@ -195,8 +307,10 @@ export class Lvm {
     if (!current) throw new NotFoundError(`volume ${this.#vg}/${lvName} not found`);
     const target = await this.#roundUpToExtent(sizeBytes, signal);
     if (target <= current.sizeBytes) return current;
-    await this.#write(['lvextend', '-L', `${target}b`, `${this.#vg}/${lvName}`], `extend volume ${this.#vg}/${lvName}`, signal);
-    return this.#reread(lvName, signal);
+    return this.#change(async () => {
+      await this.#write(['lvextend', '-L', `${target}b`, `${this.#vg}/${lvName}`], `extend volume ${this.#vg}/${lvName}`, signal);
+      return this.#reread(lvName, signal);
+    });
   }
 
   /**
@@ -215,15 +329,19 @@ export class Lvm {
       'lvcreate', '-y', '-s', '--setactivationskip', yn, '--activate', req.activate ? 'y' : 'n',
       '-n', req.lvName, ...tagArgs, `${this.#vg}/${req.sourceLv}`,
     ];
-    await this.#write(args, `snapshot ${this.#vg}/${req.sourceLv} as ${req.lvName}`, signal);
-    return this.#reread(req.lvName, signal);
+    return this.#change(async () => {
+      await this.#write(args, `snapshot ${this.#vg}/${req.sourceLv} as ${req.lvName}`, signal);
+      return this.#reread(req.lvName, signal);
+    });
   }
 
   /** Activates an LV even when it carries the activation-skip flag: `lvm lvchange -ay -K <vg>/<lv>`. */
   async activate(lvName: string, signal?: AbortSignal): Promise<LogicalVolume> {
     validateLvNameForLookup(lvName);
-    await this.#write(['lvchange', '-ay', '-K', `${this.#vg}/${lvName}`], `activate volume ${this.#vg}/${lvName}`, signal);
-    return this.#reread(lvName, signal);
+    return this.#change(async () => {
+      await this.#write(['lvchange', '-ay', '-K', `${this.#vg}/${lvName}`], `activate volume ${this.#vg}/${lvName}`, signal);
+      return this.#reread(lvName, signal);
+    });
   }
 
   /**
@@ -233,12 +351,14 @@ export class Lvm {
    */
   async removeVolume(lvName: string, signal?: AbortSignal): Promise<void> {
     validateLvNameForLookup(lvName);
-    try {
-      await this.#write(['lvremove', '-y', `${this.#vg}/${lvName}`], `remove volume ${this.#vg}/${lvName}`, signal);
-    } catch (err: unknown) {
-      if (err instanceof NotFoundError) return;
-      throw err;
-    }
+    await this.#change(async () => {
+      try {
+        await this.#write(['lvremove', '-y', `${this.#vg}/${lvName}`], `remove volume ${this.#vg}/${lvName}`, signal);
+      } catch (err: unknown) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      this.#remember(lvName, undefined);
+    });
   }
 
   /**
@@ -256,8 +376,10 @@ export class Lvm {
       changes.push('--addtag', wanted);
     }
     if (changes.length === 0) return lv;
-    await this.#write(['lvchange', ...changes, `${this.#vg}/${lvName}`], `tag volume ${this.#vg}/${lvName}`, signal);
-    return this.#reread(lvName, signal);
+    return this.#change(async () => {
+      await this.#write(['lvchange', ...changes, `${this.#vg}/${lvName}`], `tag volume ${this.#vg}/${lvName}`, signal);
+      return this.#reread(lvName, signal);
+    });
   }
 
   /** Removes the tags with these keys; keys not present are ignored. `lvm lvchange --deltag <tag>... <vg>/<lv>`. */
@@ -269,8 +391,10 @@ export class Lvm {
       return key !== undefined && keys.includes(key);
     });
     if (doomed.length === 0) return lv;
-    await this.#write(['lvchange', ...doomed.flatMap((tag) => ['--deltag', tag]), `${this.#vg}/${lvName}`], `untag volume ${this.#vg}/${lvName}`, signal);
-    return this.#reread(lvName, signal);
+    return this.#change(async () => {
+      await this.#write(['lvchange', ...doomed.flatMap((tag) => ['--deltag', tag]), `${this.#vg}/${lvName}`], `untag volume ${this.#vg}/${lvName}`, signal);
+      return this.#reread(lvName, signal);
+    });
   }
 
   #validateNewLv(lvName: string): void {
@@ -286,10 +410,38 @@ export class Lvm {
     return rounded;
   }
 
+  /** After a change: the LV as lvm reports it now (never from memory), which the report then holds. */
   async #reread(lvName: string, signal: AbortSignal | undefined): Promise<LogicalVolume> {
-    const lv = await this.findVolume(lvName, signal);
+    const lv = await this.#readOne(lvName, signal);
     if (!lv) throw new Error(`volume ${this.#vg}/${lvName} vanished right after lvm changed it`);
+    this.#remember(lvName, lv);
     return lv;
+  }
+
+  /**
+   * Runs one change of the VG. Reports begun before it are not remembered; if it fails, what
+   * lvm did is unknown, so the remembered report is dropped and the next read lists again.
+   */
+  async #change<T>(fn: () => Promise<T>): Promise<T> {
+    this.#changeEpoch += 1;
+    this.#changesRunning += 1;
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      this.#report = undefined;
+      throw err;
+    } finally {
+      this.#changesRunning -= 1;
+    }
+  }
+
+  /** Puts an LV's new row in the remembered report (undefined: takes it out). */
+  #remember(lvName: string, lv: LogicalVolume | undefined): void {
+    const report = this.#report;
+    if (!report) return;
+    const lvs = report.lvs.filter((row) => row.name !== lvName);
+    if (lv) lvs.push(lv);
+    this.#report = { lvs, takenAtMs: report.takenAtMs };
   }
 
   async #read(args: readonly string[], what: string, signal: AbortSignal | undefined): Promise<string> {
