@@ -54,7 +54,7 @@ export type AgentLvm = Pick<
   | 'vgName'
   | 'thinPoolName'
   | 'getVolumeGroup'
-  | 'getThinPool'
+  | 'readPoolAndVolumes'
   | 'findVolume'
   | 'listVolumes'
   | 'createThinVolume'
@@ -399,7 +399,8 @@ export class AgentVolumes implements AgentVolumesPort {
         }
       };
 
-      const lvs = await this.#lvm.listVolumes({}, signal);
+      // Never from a remembered report: reconcile is how changes made behind the agent's back are found.
+      const lvs = await this.#lvm.listVolumes({ maxAgeMs: 0 }, signal);
       const exports = await this.#lio.listExports({ includeSecrets: true });
       const byIqn = new Map(exports.map((e) => [e.targetIqn, e]));
       const wanted = new Set<string>();
@@ -438,7 +439,7 @@ export class AgentVolumes implements AgentVolumesPort {
 
   /** Step 2 of reconcile for one volume, holding its lock; true if anything changed. */
   async #repairExport(id: string, signal: AbortSignal | undefined): Promise<boolean> {
-    const lv = await this.#lvm.findVolume(id, signal);
+    const lv = await this.#lvm.findVolume(id, signal, { maxAgeMs: 0 });
     const record = lv && parseVolumeRecord(lv);
     if (!record) return false; // deleted since the listing
     const wasActive = record.lv.isActive;
@@ -545,8 +546,10 @@ export class AgentVolumes implements AgentVolumesPort {
       validateThickAdmission(await this.#lvm.getVolumeGroup(signal), bytes);
       return;
     }
-    const [pool, lvs] = await Promise.all([this.#lvm.getThinPool(signal), this.#lvm.listVolumes({}, signal)]);
-    validateThinAdmission(pool, sumProvisionedBytes(lvs, this.#lvm.thinPoolName), bytes, this.#policy, opts);
+    // From the remembered report when the agent keeps one: it holds every LV this agent made, so
+    // the over-provisioning sum is exact; the pool's fill level may be as old as the report.
+    const { pool, volumes } = await this.#lvm.readPoolAndVolumes(signal);
+    validateThinAdmission(pool, sumProvisionedBytes(volumes, this.#lvm.thinPoolName), bytes, this.#policy, opts);
   }
 
   async #extentSize(signal: AbortSignal | undefined): Promise<number> {

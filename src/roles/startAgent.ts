@@ -21,6 +21,14 @@ import { AgentMetrics } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
 import { loadTlsFiles, serverCredentials } from '../tls/index.ts';
 
+/**
+ * How old the lvm report the agent answers lookups and admission from may grow (src/lvm/Lvm.ts,
+ * "Remembered report"). The agent's own changes are in it at once; the controller's status polls
+ * (every 10 s by default) and reconcile renew it, so this bounds only how long a change made by
+ * hand, or the pool's fill level, can go unseen when no poll comes.
+ */
+const LVM_REPORT_MAX_AGE_MS = 30_000;
+
 export interface RunningAgent {
   /** Ready once the first reconcile has made LIO match the LV tags. */
   readonly readiness: ReadinessCheck;
@@ -43,7 +51,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
   log.info({ subject: tls.subject, subjectAltName: tls.subjectAltName, validTo: tls.validTo }, 'agent certificate');
 
   const runner = new ExecaRunner({ log });
-  const lvm = new Lvm({ runner, vgName: config.vgName, thinPoolName: config.thinPoolName });
+  const lvm = new Lvm({ runner, vgName: config.vgName, thinPoolName: config.thinPoolName, reportMaxAgeMs: LVM_REPORT_MAX_AGE_MS });
   const lio = new LioTarget({ configFs: new FsConfigFs() });
   const volumes = new AgentVolumes({
     lvm,

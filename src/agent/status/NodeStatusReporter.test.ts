@@ -36,15 +36,23 @@ const classifyByName = (lv: LogicalVolume) => (lv.name.startsWith('vbs-vol-') ? 
  * pool "pool" (1 GiB, data 1.95%, metadata 11.72%), and lvs-vg-mixed.json's LVs: four thin LVs
  * of 100 MiB in the pool (two volumes, a CSI snapshot, a plain lvm snapshot) and an 8 MiB thick LV.
  */
-function setup(opts: Partial<NodeStatusReporterOptions> = {}, poolName = 'pool', poolReport = 'lvs-thin-pool.json') {
+function setup(opts: Partial<NodeStatusReporterOptions> = {}, poolName = 'pool', poolReport = fixture('lvs-thin-pool.json')) {
   const runner = new FakeRunner()
     .on(VGS, { stdout: fixture('vgs-vg-with-thin-pool.json') })
-    .on([...LVS, `vbs/${poolName}`], { stdout: fixture(poolReport) })
-    .on([...LVS, 'vbs'], { stdout: fixture('lvs-vg-mixed.json') });
+    .on([...LVS, 'vbs'], { stdout: vgReportWithPool(poolReport) });
   const lvm = new Lvm({ runner, vgName: 'vbs', thinPoolName: poolName });
   let ready = false;
   const reporter = new NodeStatusReporter({ ...baseOptions(), lvm, labels: { tier: 'ssd', zone: 'a' }, isReady: () => ready, ...opts });
   return { runner, reporter, setReady: (value: boolean) => (ready = value) };
+}
+
+/** lvs-vg-mixed.json's LVs with its pool row replaced by the rows of another captured pool report. */
+function vgReportWithPool(poolReport: string): string {
+  type Doc = { report: [{ lv: Array<{ lv_name: string }> }] };
+  const vg = JSON.parse(fixture('lvs-vg-mixed.json')) as Doc;
+  const pool = JSON.parse(poolReport) as Doc;
+  vg.report[0].lv = [...vg.report[0].lv.filter((row) => row.lv_name !== 'pool'), ...pool.report[0].lv];
+  return JSON.stringify(vg);
 }
 
 describe('NodeStatusReporter', () => {
@@ -93,11 +101,11 @@ describe('NodeStatusReporter', () => {
     assert.equal(status.snapshot_count, 0);
   });
 
-  it('passes the AbortSignal to every lvm read', async () => {
+  it('reads the VG and its LVs with the pool in two lvm reads, passing the AbortSignal to both', async () => {
     const { runner, reporter } = setup();
     const controller = new AbortController();
     await reporter.getNodeStatus(controller.signal);
-    assert.equal(runner.calls.length, 3);
+    assert.deepEqual(runner.argvs.map((argv) => argv[1]).sort(), ['lvs', 'vgs']);
     assert.ok(runner.signals.every((s) => s === controller.signal));
   });
 
@@ -112,7 +120,7 @@ describe('NodeStatusReporter', () => {
   });
 
   it('promises nothing from a pool that ran out of data space', async () => {
-    const { reporter } = setup({}, 'small', 'lvs-thin-pool-out-of-data.json');
+    const { reporter } = setup({}, 'small', fixture('lvs-thin-pool-out-of-data.json'));
     const pool = await reporter.getThinPoolStatus();
     assert.equal(pool.health, 'out-of-data');
     assert.equal(pool.allocatable_bytes, 0);
@@ -128,8 +136,7 @@ describe('NodeStatusReporter', () => {
 
   it('promises nothing from an inactive pool, whose fill level lvm cannot tell', async () => {
     const inactive = fixture('lvs-thin-pool.json').replace('"twi-aotz--"', '"twi---tz--"').replace('"1.95"', '""').replace('"11.72"', '""');
-    const runner = new FakeRunner().on([...LVS, 'vbs/pool'], { stdout: inactive }).on([...LVS, 'vbs'], { stdout: fixture('lvs-vg-mixed.json') });
-    const reporter = new NodeStatusReporter({ ...baseOptions(), lvm: new Lvm({ runner, vgName: 'vbs', thinPoolName: 'pool' }) });
+    const { reporter } = setup({}, 'pool', inactive);
     const pool = await reporter.getThinPoolStatus();
     assert.deepEqual([pool.health, pool.allocatable_bytes], ['inactive', 0]);
   });

@@ -6,7 +6,9 @@ import { computeThinPoolStatus, sumProvisionedBytes, validateThinCapacityPolicy 
 import type { ThinCapacityPolicy } from './capacity.ts';
 
 /** The part of Lvm the reporter reads. */
-export type NodeStatusLvm = Pick<Lvm, 'getVolumeGroup' | 'getThinPool' | 'listVolumes'>;
+export type NodeStatusLvm = Pick<Lvm, 'getVolumeGroup' | 'readPoolAndVolumes'>;
+
+const FRESH = { maxAgeMs: 0 } as const;
 
 /** What counts an LV as a CSI volume or snapshot; the agent's volume logic owns the tags that decide. */
 export type LvClassifier = (lv: LogicalVolume) => 'volume' | 'snapshot' | undefined;
@@ -24,7 +26,8 @@ export interface NodeStatusReporterOptions extends ThinCapacityPolicy {
 /**
  * GetNodeStatus's answer, and the thin pool figures CreateVolume's admission check uses
  * (checkThinAdmission). Everything is read from lvm at call time (the kernel and lvm are the
- * truth), except the I/O load, which the sampler keeps.
+ * truth), never from a remembered report, except the I/O load, which the sampler keeps. Reading
+ * fresh also renews the agent's remembered report on every status poll.
  */
 export class NodeStatusReporter {
   readonly #opts: NodeStatusReporterOptions;
@@ -35,17 +38,13 @@ export class NodeStatusReporter {
   }
 
   /**
-   * The node's status, in three lvm reads run together (vgs, lvs of the pool, lvs of the VG):
+   * The node's status, in two lvm reads run together (vgs, lvs of the VG with its pool):
    *   1. volume group size, free space and extent size;
    *   2. thin pool status from the pool and the sum of its thin LVs' virtual sizes (capacity.ts);
    *   3. volume and snapshot counts by the classifier; the sampler's current I/O load.
    */
   async getNodeStatus(signal?: AbortSignal): Promise<NodeStatus__Output> {
-    const [vg, pool, lvs] = await Promise.all([
-      this.#opts.lvm.getVolumeGroup(signal),
-      this.#opts.lvm.getThinPool(signal),
-      this.#opts.lvm.listVolumes({}, signal),
-    ]);
+    const [vg, { pool, volumes: lvs }] = await Promise.all([this.#opts.lvm.getVolumeGroup(signal), this.#opts.lvm.readPoolAndVolumes(signal, FRESH)]);
     let volumeCount = 0;
     let snapshotCount = 0;
     for (const lv of lvs) {
@@ -66,10 +65,10 @@ export class NodeStatusReporter {
     };
   }
 
-  /** The thin pool's status alone (two lvm reads), for the admission check before lvcreate. */
+  /** The thin pool's status alone (one lvm read), for the admission check before lvcreate. */
   async getThinPoolStatus(signal?: AbortSignal): Promise<ThinPoolStatus__Output> {
-    const [pool, lvs] = await Promise.all([this.#opts.lvm.getThinPool(signal), this.#opts.lvm.listVolumes({}, signal)]);
-    return this.#buildThinPoolStatus(pool, lvs);
+    const { pool, volumes } = await this.#opts.lvm.readPoolAndVolumes(signal, FRESH);
+    return this.#buildThinPoolStatus(pool, volumes);
   }
 
   /**

@@ -17,7 +17,7 @@ interface StoredLv {
   readonly origin: string | undefined;
 }
 
-type Method = 'getVolumeGroup' | 'getThinPool' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
+type Method = 'getVolumeGroup' | 'getThinPool' | 'readPoolAndVolumes' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
 
 /**
  * Test support: the part of Lvm the agent uses, kept in memory and behaving as the real class
@@ -120,6 +120,15 @@ export class InMemoryLvm implements AgentLvm {
 
   async getThinPool(): Promise<ThinPool> {
     await this.#enter('getThinPool');
+    return this.#poolView();
+  }
+
+  async readPoolAndVolumes(): Promise<{ pool: ThinPool; volumes: LogicalVolume[] }> {
+    await this.#enter('readPoolAndVolumes');
+    return { pool: this.#poolView(), volumes: [...this.#lvs.values()].map((lv) => this.#view(lv)) };
+  }
+
+  #poolView(): ThinPool {
     return {
       vgName: this.vgName,
       name: this.thinPoolName,
