@@ -32,7 +32,10 @@ export async function startController(config: ControllerConfig, log: Logger, met
   });
   nodes.start(config.statusIntervalMs);
   if (metrics) registerStorageNodeGauges(metrics.registry, nodes);
-  const service = new ControllerService({ nodes, log, statusMaxAgeMs: config.statusIntervalMs });
+  // Twice the interval: the background poll starts an interval after the last one ended, so with
+  // the bare interval every call in the poll's own duration would wait for a poll of its own.
+  // Reservations account for the creates placed since.
+  const service = new ControllerService({ nodes, log, statusMaxAgeMs: 2 * config.statusIntervalMs });
   const handlers = createControllerHandlers(
     service,
     log,
