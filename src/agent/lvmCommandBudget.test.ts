@@ -72,7 +72,7 @@ describe('the lvm commands a volume costs when the agent remembers its report', 
     const commands = () => runner.argvs.map((argv) => [argv[1], argv.at(-1)].join(' '));
     const startAt = runner.calls.length;
 
-    const created = await volumes.createVolume({ name: 'pvc-1', sizeBytes: 64 * MiB });
+    const created = await volumes.createVolume({ name: 'pvc-1', sizeBytes: 64 * MiB, thick: false });
     assert.deepEqual(commands().slice(startAt), ['vgs vbs', 'lvcreate vbs', `lvs vbs/${created.id}`]);
 
     const lookups = runner.calls.length;

@@ -1,10 +1,9 @@
+import { validateObjectName } from '../csi/objectNames.ts';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import { normalizeIqn } from '../lio/index.ts';
 import type { AgentContentSource } from './types.ts';
 import { isSnapshotId, isVolumeId } from './volumeTags.ts';
 
-/** CSI: names (and ids) are at most 128 bytes. */
-export const MAX_NAME_BYTES = 128;
 
 /**
  * The largest volume the agent accepts: 1 PiB. Far beyond any pool here, and far inside what
@@ -12,13 +11,9 @@ export const MAX_NAME_BYTES = 128;
  */
 export const MAX_VOLUME_BYTES = 2 ** 50;
 
-/** A CO name: 1-128 bytes of well-formed UTF-8 (the tag codec escapes whatever else it holds). */
+/** A CO name (validateObjectName); the tag codec escapes whatever else it holds. */
 export function validateName(name: string, what: string): string {
-  const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes === 0 || bytes > MAX_NAME_BYTES || !name.isWellFormed()) {
-    throw new InvalidArgumentError(`${what} must be 1 to ${MAX_NAME_BYTES} bytes of UTF-8, got ${bytes} bytes`);
-  }
-  return name;
+  return validateObjectName(name, what);
 }
 
 /**

@@ -122,6 +122,7 @@ describe('Controller service over gRPC', () => {
       assert.ok(await create('pvc-1', { volume_capabilities: [BLOCK_RWX] }));
       assert.ok(await create('n'.repeat(128)), 'a 128-byte name is fine');
       await rejectsWith(create('n'.repeat(129)), status.INVALID_ARGUMENT);
+      await rejectsWith(create('pvc-\uFFFD'), status.INVALID_ARGUMENT, /U\+FFFD/);
       assert.ok(await create('csi-meta', { parameters: { 'csi.storage.k8s.io/pvc/name': 'data' } }), "the sidecar's keys are ignored");
     });
 

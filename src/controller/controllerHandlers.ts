@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { timestampOf } from '../agent/handlers/toWire.ts';
 import { TOPOLOGY_ZONE_KEY } from '../csi/nodeIds.ts';
+import { validateObjectName } from '../csi/objectNames.ts';
 import { checkCapability, parseCapabilities, parseCapability } from '../csi/volumeCapabilities.ts';
 import { status } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../errors.ts';
@@ -117,8 +118,7 @@ export function createControllerHandlers(
     });
   return {
     CreateVolume: unary('CreateVolume', async (req, ctx) => {
-      const name = required(req.name, 'name');
-      if (Buffer.byteLength(name) > 128) throw new InvalidArgumentError('name must be at most 128 bytes');
+      const name = validateObjectName(required(req.name, 'name'), 'name');
       const parameters = parseVolumeParameters(req.parameters);
       const capabilities = parseCapabilities(req.volume_capabilities, parameters.fsType);
       const zones = zonesRequested(req.accessibility_requirements);
@@ -185,8 +185,7 @@ export function createControllerHandlers(
       capabilities: CAPABILITY_MESSAGES,
     })),
     CreateSnapshot: unary('CreateSnapshot', async (req) => {
-      const name = required(req.name, 'name');
-      if (Buffer.byteLength(name) > 128) throw new InvalidArgumentError('name must be at most 128 bytes');
+      const name = validateObjectName(required(req.name, 'name'), 'name');
       if (Object.keys(req.parameters).length > 0) throw new InvalidArgumentError(`snapshot parameters are not supported: ${Object.keys(req.parameters).join(', ')}`);
       return { snapshot: snapshotToCsi(await service.createSnapshot(name, required(req.source_volume_id, 'source_volume_id'))) };
     }),
