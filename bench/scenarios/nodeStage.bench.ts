@@ -4,6 +4,7 @@ import { Iscsiadm } from '../../src/iscsi/index.ts';
 import { createStepClock } from '../../e2e/support/stepClock.ts';
 import type { Scenario } from '../../e2e/scenarios/Scenario.ts';
 import { EXT4_RWO, MiB, withBenchDriver } from '../support/allInOneDriver.ts';
+import { formatExecTally, tallyExecLines } from '../support/execBreakdown.ts';
 import { inAlternatingOrder, measureMs, recordComparison } from '../support/measure.ts';
 import { rawLogin, rawLogout, rawLunOf } from '../support/rawInitiator.ts';
 
@@ -57,11 +58,16 @@ export const nodeStageBench: Scenario = {
         for (const d of [staging, target, rawMount]) await mkdir(d, { recursive: true });
         const lun = rawLunOf(byHand.publishContext);
 
-        const driverAttach = () =>
-          measureMs(async () => {
+        let driverLog = '';
+        const driverAttach = async () => {
+          const from = driver.output().length;
+          const ms = await measureMs(async () => {
             await csi.node.nodeStageVolume({ volume_id: viaDriver.id, staging_target_path: staging, volume_capability: EXT4_RWO, publish_context: viaDriver.publishContext });
             await csi.node.nodePublishVolume({ volume_id: viaDriver.id, staging_target_path: staging, target_path: target, volume_capability: EXT4_RWO, readonly: false });
           });
+          driverLog = driver.output().slice(from);
+          return ms;
+        };
         const rawAttach = () =>
           measureMs(async () => {
             const device = await rawLogin(iscsiadm, lun, ctx.signal);
@@ -76,6 +82,9 @@ export const nodeStageBench: Scenario = {
           async () => void (rawMs = await rawAttach()),
         );
         clock.note(`round ${round}${round === 0 ? ' (warm-up, not counted)' : ''}: driver ${driverMs} ms, raw ${rawMs} ms`);
+        // At debug level (benchLogLevel) the node plugin logs each command it ran, with its time.
+        const tally = tallyExecLines(driverLog, 'node');
+        if (tally.length > 0) ctx.log(`round ${round}: the node plugin's commands during NodeStage + NodePublish\n${formatExecTally(tally)}`);
         if (round > 0) {
           samples.driver.push(driverMs);
           samples.raw.push(rawMs);

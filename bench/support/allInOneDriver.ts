@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -48,12 +48,36 @@ export interface BenchDriver {
    * whose devices and exports must not be touched.
    */
   stop(failed: boolean): Promise<void>;
+  /** Everything the driver printed so far (JSON log lines); at debug level it has every command run. */
+  output(): string;
+}
+
+/** Pino levels the driver accepts for --log-level / VBS_LOG_LEVEL. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/**
+ * The bench driver's log level: info, unless VBS_BENCH_LOG_LEVEL says otherwise, or (the guest
+ * runs with a clean environment, so that variable does not reach it) the first line of
+ * `<project>/.e2e-work/bench-log-level` on the host, which the guest sees through its shared root.
+ * Debug logs every command with its duration, for a breakdown (bench/support/execBreakdown.ts);
+ * it costs CPU the baseline does not pay, so measured figures are taken at info.
+ */
+export function benchLogLevel(projectRoot: string, env: NodeJS.ProcessEnv = process.env): (typeof LOG_LEVELS)[number] {
+  let wanted = env['VBS_BENCH_LOG_LEVEL'];
+  if (wanted === undefined || wanted === '') {
+    try {
+      wanted = readFileSync(join(projectRoot, '.e2e-work', 'bench-log-level'), 'utf8').split('\n')[0]?.trim();
+    } catch {
+      wanted = undefined;
+    }
+  }
+  return LOG_LEVELS.find((level) => level === wanted) ?? 'info';
 }
 
 /**
  * The all-in-one driver (controller, agent and node plugin in one process, as `npm run demo`
  * runs it) on a fresh loop-file VG, with production defaults except the ones a bench needs:
- * log level info (debug logging costs CPU the baseline does not pay). Resolves once a first
+ * log level info (debug logging costs CPU the baseline does not pay; see benchLogLevel). Resolves once a first
  * CreateVolume went through (the controller learns its agent at its first status poll); that
  * warm-up volume is deleted again.
  */
@@ -75,7 +99,7 @@ export async function startBenchDriver(
     ctx,
     role: 'all-in-one',
     name: 'all-in-one',
-    env: { VBS_LOG_LEVEL: 'info' },
+    env: { VBS_LOG_LEVEL: benchLogLevel(ctx.projectRoot) },
     args: [
       '--endpoint', `unix://${socket}`, '--node-id', 'bench', '--storage-node-name', 'bench', '--vg', vgName,
       '--portal', spec.portalIp, '--agent-listen', `tcp://${spec.portalIp}:9500`, '--iqn-prefix', iqnPrefix,
@@ -122,7 +146,7 @@ export async function startBenchDriver(
       { deadlineMs: Date.now() + READY_DEADLINE_MS, intervalMs: 1000, what: 'a first CreateVolume to succeed', signal: ctx.signal },
     );
     await csi.controller.deleteVolume({ volume_id: warmUp.volume?.volume_id ?? '' });
-    return { csi, nodeId, vg, portalIp: spec.portalIp, iqnPrefix, rawIqnPrefix: `${iqnPrefix}-raw`, runner, stop };
+    return { csi, nodeId, vg, portalIp: spec.portalIp, iqnPrefix, rawIqnPrefix: `${iqnPrefix}-raw`, runner, stop, output: () => driver.output() };
   } catch (err: unknown) {
     await stop(true);
     throw err;
