@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
 import { FailedPreconditionError, InvalidArgumentError } from '../errors.ts';
 import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
-import { CommandFailedError } from '../exec/index.ts';
+import { CommandFailedError, redactArgs } from '../exec/index.ts';
 import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
 import { Iscsiadm } from './Iscsiadm.ts';
 import type { IscsiTarget } from './Iscsiadm.ts';
@@ -26,20 +26,45 @@ function makeIscsiadm(runner: CommandRunner, sleeps: number[] = []): Iscsiadm {
 }
 
 describe('Iscsiadm.ensureNodeRecord', () => {
-  test('creates a missing record with -o new, then updates only the settings that differ', async () => {
+  test('creates a missing record with -o new, then writes every setting in one update without showing it again', async () => {
     const runner = new FakeRunner()
       .once([...NODE, '-S'], { exitCode: 21, stderr: 'iscsiadm: No records found\n' })
       .once([...NODE, '-o', 'new'], { stdout: 'New iSCSI node [...] added\n' })
-      .once([...NODE, '-S'], { stdout: RECORD })
       .on([...NODE, '-o', 'update'], {});
     const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15, noopOutIntervalS: 5 } });
     assert.equal(result.created, true);
+    assert.deepEqual(runner.argvs, [
+      [...NODE, '-S'],
+      [...NODE, '-o', 'new'],
+      [
+        ...NODE, '-o', 'update',
+        '-n', 'node.startup', '-v', 'manual',
+        '-n', 'node.conn[0].startup', '-v', 'manual',
+        '-n', 'node.session.auth.authmethod', '-v', 'CHAP',
+        '-n', 'node.session.auth.username', '-v', 'user-a',
+        '-n', 'node.session.auth.password', '-v', 'secret-a-123456',
+        '-n', 'node.session.auth.username_in', '-v', '',
+        '-n', 'node.session.auth.password_in', '-v', '',
+        '-n', 'node.session.timeo.replacement_timeout', '-v', '15',
+        '-n', 'node.conn[0].timeo.noop_out_interval', '-v', '5',
+      ],
+    ]);
+    assert.equal(result.updated.length, 9);
+  });
+
+  test('updates an existing record with one call that carries only the settings that differ', async () => {
+    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
+    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15, noopOutIntervalS: 5 } });
+    assert.equal(result.created, false);
     assert.deepEqual(result.updated, ['node.session.auth.authmethod', 'node.session.auth.username', 'node.session.auth.password', 'node.session.timeo.replacement_timeout']);
     assert.deepEqual(runner.argvsMatching([...NODE, '-o', 'update']), [
-      [...NODE, '-o', 'update', '-n', 'node.session.auth.authmethod', '-v', 'CHAP'],
-      [...NODE, '-o', 'update', '-n', 'node.session.auth.username', '-v', 'user-a'],
-      [...NODE, '-o', 'update', '-n', 'node.session.auth.password', '-v', 'secret-a-123456'],
-      [...NODE, '-o', 'update', '-n', 'node.session.timeo.replacement_timeout', '-v', '15'],
+      [
+        ...NODE, '-o', 'update',
+        '-n', 'node.session.auth.authmethod', '-v', 'CHAP',
+        '-n', 'node.session.auth.username', '-v', 'user-a',
+        '-n', 'node.session.auth.password', '-v', 'secret-a-123456',
+        '-n', 'node.session.timeo.replacement_timeout', '-v', '15',
+      ],
     ]);
   });
 
@@ -48,7 +73,7 @@ describe('Iscsiadm.ensureNodeRecord', () => {
     const runner = new FakeRunner().once([...NODE, '-S'], { stdout: automatic }).on([...NODE, '-o', 'update'], {});
     const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP });
     assert.deepEqual(result.updated.slice(0, 2), ['node.startup', 'node.conn[0].startup']);
-    assert.deepEqual(runner.argvsMatching([...NODE, '-o', 'update'])[0], [...NODE, '-o', 'update', '-n', 'node.startup', '-v', 'manual']);
+    assert.deepEqual(runner.argvsMatching([...NODE, '-o', 'update'])[0]?.slice(NODE.length, NODE.length + 6), ['-o', 'update', '-n', 'node.startup', '-v', 'manual']);
   });
 
   test('runs nothing but the show when the record already matches', async () => {
@@ -67,18 +92,30 @@ describe('Iscsiadm.ensureNodeRecord', () => {
   test('sets and later clears mutual CHAP', async () => {
     const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
     await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
-    assert.ok(runner.argvs.some((a) => a.join(' ').endsWith('-n node.session.auth.password_in -v mutual-123456')));
+    assert.ok(runner.argvs.some((a) => a.join(' ').includes('-n node.session.auth.password_in -v mutual-123456')));
 
     const mutual = withValues(RECORD, { 'node.session.auth.username_in': 'tgt', 'node.session.auth.password_in': 'mutual-123456' });
     const clearing = new FakeRunner().once([...NODE, '-S'], { stdout: mutual }).on([...NODE, '-o', 'update'], {});
     await makeIscsiadm(clearing).ensureNodeRecord({ target: TARGET, chap: CHAP });
-    assert.ok(clearing.argvs.some((a) => a.join(' ') === [...NODE, '-o', 'update', '-n', 'node.session.auth.username_in', '-v', ''].join(' ')));
+    assert.deepEqual(clearing.argvsMatching([...NODE, '-o', 'update']), [
+      [...NODE, '-o', 'update', '-n', 'node.session.auth.authmethod', '-v', 'CHAP', '-n', 'node.session.auth.username', '-v', 'user-a', '-n', 'node.session.auth.password', '-v', 'secret-a-123456', '-n', 'node.session.auth.username_in', '-v', '', '-n', 'node.session.auth.password_in', '-v', ''],
+    ]);
   });
 
   test('hands every CHAP secret to the runner as a secret so it is redacted', async () => {
     const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
     await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
     for (const cmd of runner.calls) assert.deepEqual(cmd.secrets, ['secret-a-123456', 'mutual-123456'], cmd.args.join(' '));
+  });
+
+  test('a batched update logs no secret: the runner redacts every password value in it', async () => {
+    const runner = new FakeRunner().once([...NODE, '-S'], { exitCode: 21 }).once([...NODE, '-o', 'new'], {}).on([...NODE, '-o', 'update'], {});
+    await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
+    const [update] = runner.calls.filter((c) => c.args.includes('update'));
+    assert.ok(update);
+    const logged = redactArgs(update.args, update.secrets).join(' ');
+    assert.ok(!logged.includes('secret-a-123456') && !logged.includes('mutual-123456'), logged);
+    assert.match(logged, /-n node\.session\.auth\.password -v \*\*\* .*-n node\.session\.auth\.password_in -v \*\*\*/);
   });
 
   test('retries an update that hits "iSCSI database failure" and then succeeds', async () => {

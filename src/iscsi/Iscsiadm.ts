@@ -103,9 +103,13 @@ export class Iscsiadm {
 
   /**
    * Ensures a node record for the target with CHAP, node.startup=manual and the given session
-   * settings. Steps: show the record (`-S` so secrets can be compared); create it with `-o new`
-   * if missing; then `-o update` only the settings that differ. node.startup=manual keeps the
-   * host from logging back in to every past target after a reboot (field notes 1.2).
+   * settings. Steps: show the record (`-S` so secrets can be compared); if missing, create it with
+   * `-o new` (which never applies `-n/-v`, and on an existing record resets it to iscsid.conf's
+   * defaults, so it is only run after the show found none); then one `-o update` carrying every
+   * setting that differs as `-n/-v` pairs (all of them for a new record), or none when all match.
+   * open-iscsi 2.1 applies the pairs in one write, all or none (an unknown name fails the call and
+   * changes nothing; checked in the test bed with 2.1.8). node.startup=manual keeps the host from
+   * logging back in to every past target after a reboot (field notes 1.2).
    */
   async ensureNodeRecord(spec: NodeRecordSpec, signal?: AbortSignal): Promise<{ readonly created: boolean; readonly updated: readonly string[] }> {
     const target = validateTarget(spec.target);
@@ -113,24 +117,18 @@ export class Iscsiadm {
     const desired = desiredRecord(chap, spec.settings ?? {});
     const secrets = [chap.password, ...(chap.passwordIn ? [chap.passwordIn] : [])];
     return this.#queue.run(async () => {
-      const show = [...nodeArgs(target), '-S'];
-      let shown = await this.#run({ args: show, secrets, okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal).catch((err: unknown) => {
+      const shown = await this.#run({ args: [...nodeArgs(target), '-S'], secrets, okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal).catch((err: unknown) => {
         throw isMissingIface(err) ? new FailedPreconditionError(`iscsiadm iface ${target.iface} does not exist; create it with ensureIface first`) : err;
       });
-      let created = false;
-      if (shown.exitCode === ISCSI_ERR.noObjectsFound) {
-        await this.#run({ args: [...nodeArgs(target), '-o', 'new'] }, signal);
-        created = true;
-        shown = await this.#run({ args: show, secrets }, signal);
+      const created = shown.exitCode === ISCSI_ERR.noObjectsFound;
+      if (created) await this.#run({ args: [...nodeArgs(target), '-o', 'new'] }, signal);
+      // A record just made holds iscsid.conf's defaults: every setting we own is written, unshown.
+      const current = created ? new Map<string, string>() : parseRecord(shown.stdout);
+      const changes = desired.filter(([name, value]) => current.get(name) !== value);
+      if (changes.length > 0) {
+        await this.#run({ args: [...nodeArgs(target), '-o', 'update', ...changes.flatMap(([name, value]) => ['-n', name, '-v', value])], secrets }, signal);
       }
-      const current = parseRecord(shown.stdout);
-      const updated: string[] = [];
-      for (const [name, value] of desired) {
-        if (current.get(name) === value) continue;
-        await this.#run({ args: [...nodeArgs(target), '-o', 'update', '-n', name, '-v', value], secrets }, signal);
-        updated.push(name);
-      }
-      return { created, updated };
+      return { created, updated: changes.map(([name]) => name) };
     }, signal);
   }
 
