@@ -30,6 +30,67 @@ function setup(): { runner: FakeRunner; mounter: Mounter } {
 }
 
 describe('Mounter', () => {
+  describe('probeFilesystem with readDeviceSizeBytes', () => {
+    const withSizes = (sizes: Readonly<Record<string, number>>) => {
+      const runner = new FakeRunner();
+      return { runner, mounter: new Mounter({ runner, realpath: fakeRealpath, readDeviceSizeBytes: async (device) => sizes[device] }) };
+    };
+
+    it('takes the size from the reader and runs only blkid', async () => {
+      const { runner, mounter } = withSizes({ [DEV]: 419430400 });
+      runner.on(['blkid'], { exitCode: 2 });
+      assert.deepEqual(await mounter.probeFilesystem(DEV), { kind: 'blank', sizeBytes: 419430400 });
+      assert.deepEqual(runner.argvs, [['blkid', '-p', '-o', 'export', DEV]]);
+    });
+
+    it('fails closed without running blkid for a device that is missing or empty', async () => {
+      const { runner, mounter } = withSizes({ '/dev/loop2': 0 });
+      await assert.rejects(mounter.probeFilesystem(DEV), NotFoundError);
+      await assert.rejects(mounter.formatIfBlank('/dev/loop2', 'ext4'), FailedPreconditionError);
+      assert.deepEqual(runner.calls, []);
+    });
+  });
+
+  describe('findMount from the mount table (readMountInfo)', () => {
+    const TABLE = [
+      '29 1 0:24 / / rw,relatime - overlay overlay rw',
+      '61 29 254:3 / /var/lib/kubelet/staging/v1 rw,relatime - ext4 /dev/mapper/vbs-vol rw',
+      '62 29 254:3 / /var/lib/kubelet/pods/p1/mount ro,relatime - ext4 /dev/mapper/vbs-vol rw',
+      '63 29 0:5 /dm-3 /var/lib/kubelet/pods/p2/dev rw,relatime - devtmpfs udev rw,size=100k',
+      '64 61 0:50 / /var/lib/kubelet/staging/v1 rw,relatime - tmpfs tmpfs rw',
+      '',
+    ].join('\n');
+    const withTable = (realpath = fakeRealpath) => {
+      const runner = new FakeRunner();
+      return { runner, mounter: new Mounter({ runner, realpath, readMountInfo: async () => TABLE }) };
+    };
+
+    it('answers from the table without running findmnt, the visible one of stacked mounts', async () => {
+      const { runner, mounter } = withTable();
+      assert.equal((await mounter.findMount('/var/lib/kubelet/staging/v1'))?.source, 'tmpfs');
+      assert.deepEqual(await mounter.findMount('/var/lib/kubelet/pods/p1/mount'), {
+        target: '/var/lib/kubelet/pods/p1/mount', source: '/dev/mapper/vbs-vol', fsType: 'ext4', options: ['ro', 'relatime'], isReadOnly: true,
+      });
+      assert.equal((await mounter.findMount('/var/lib/kubelet/pods/p2/dev'))?.source, 'udev[/dm-3]');
+      assert.equal(await mounter.findMount('/var/lib/kubelet/pods'), undefined, 'a parent of mounts is not itself mounted');
+      assert.equal(await mounter.findMount('/nowhere'), undefined);
+      assert.deepEqual(runner.calls, []);
+    });
+
+    it('matches the path a target resolves to, as findmnt --mountpoint does', async () => {
+      const { mounter } = withTable(async (p) => (p === '/link/to/staging' ? '/var/lib/kubelet/staging/v1' : p));
+      assert.equal((await mounter.findMount('/link/to/staging'))?.target, '/var/lib/kubelet/staging/v1');
+    });
+
+    it('mounts after reading the table, and leaves an existing same-device mount alone', async () => {
+      const { runner, mounter } = withTable();
+      runner.on(['mount'], {});
+      await mounter.mount('/dev/mapper/vbs-vol', '/var/lib/kubelet/staging/v2', { fsType: 'ext4' });
+      await mounter.mount('/dev/vbs/vol', '/var/lib/kubelet/pods/p1/mount', { fsType: 'ext4', readOnly: true });
+      assert.deepEqual(runner.argvs, [['mount', '-t', 'ext4', '/dev/mapper/vbs-vol', '/var/lib/kubelet/staging/v2']]);
+    });
+  });
+
   describe('probeFilesystem', () => {
     it('checks the device size first, then probes the device itself with blkid -p', async () => {
       const { runner, mounter } = setup();
