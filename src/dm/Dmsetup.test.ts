@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
 import { CommandFailedError } from '../exec/index.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { deleteScsiDisk, readBlockGeometry, readDeviceSectors } from './blockDevices.ts';
+import { deleteScsiDisk, hasDmDevice, readBlockGeometry, readDeviceSectors } from './blockDevices.ts';
 import { Dmsetup, dmDevicePath } from './Dmsetup.ts';
 import { parseDmInfo, parseDmTable } from './parseDmsetup.ts';
 
@@ -98,6 +98,26 @@ describe('readBlockGeometry and deleteScsiDisk', () => {
       assert.equal(await readFile(join(sysRoot, 'block', 'sdb', 'device', 'delete'), 'utf8'), '1');
       assert.equal(await deleteScsiDisk('sdz', { sysRoot }), false);
       await assert.rejects(deleteScsiDisk('../sdb', { sysRoot }));
+    } finally {
+      await rm(sysRoot, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hasDmDevice', () => {
+  it('finds a dm device by the name the kernel shows under /sys/block/dm-N/dm/name, and nothing else', async () => {
+    const sysRoot = await mkdtemp(join(tmpdir(), 'vbs-sys-'));
+    try {
+      assert.equal(await hasDmDevice('vbs-abc', { sysRoot }), false, 'no /sys/block at all');
+      for (const [dev, name] of [['dm-0', 'vg-pool'], ['dm-3', 'vbs-abc']] as const) {
+        await mkdir(join(sysRoot, 'block', dev, 'dm'), { recursive: true });
+        await writeFile(join(sysRoot, 'block', dev, 'dm', 'name'), `${name}\n`);
+      }
+      await mkdir(join(sysRoot, 'block', 'sdb'), { recursive: true });
+      await mkdir(join(sysRoot, 'block', 'dm-7'), { recursive: true }); // going away: no dm/name any more
+      assert.equal(await hasDmDevice('vbs-abc', { sysRoot }), true);
+      assert.equal(await hasDmDevice('vbs-ab', { sysRoot }), false);
+      assert.equal(await hasDmDevice('vbs-other', { sysRoot }), false);
     } finally {
       await rm(sysRoot, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 
 export interface BlockSysfsOptions {
@@ -37,6 +37,28 @@ export async function readDeviceSectors(majorMinor: string, opts: BlockSysfsOpti
   const sectors = Number(text.trim());
   if (!Number.isSafeInteger(sectors) || sectors < 0) throw new Error(`/sys/dev/block/${majorMinor}/size is ${JSON.stringify(text)}`);
   return sectors;
+}
+
+/**
+ * Whether the kernel has a device-mapper device of this name: /sys/block/dm-<n>/dm/name, which the
+ * kernel fills for every dm device from its creation on (with or without a table). Lets a caller
+ * skip `dmsetup table` (a process spawn) when there is surely nothing to compare.
+ */
+export async function hasDmDevice(name: string, opts: BlockSysfsOptions = {}): Promise<boolean> {
+  const blockDir = nodePath.join(opts.sysRoot ?? '/sys', 'block');
+  let entries: string[];
+  try {
+    entries = await readdir(blockDir);
+  } catch (err: unknown) {
+    if (codeOf(err) === 'ENOENT') return false;
+    throw err;
+  }
+  for (const entry of entries) {
+    if (!/^dm-[0-9]+$/.test(entry)) continue;
+    // A device removed between readdir and read has no name any more: it is not ours.
+    if ((await readOrUndefined(nodePath.join(blockDir, entry, 'dm', 'name')))?.trim() === name) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Dmsetup } from '../dm/index.ts';
-import type { CommandRunner } from '../exec/index.ts';
 import type { Iscsiadm, IscsiTarget, SessionSettings } from '../iscsi/index.ts';
 import type { Mounter } from '../mount/index.ts';
 import type { StageRecord, StageRecordStore } from './stageRecord.ts';
@@ -11,8 +10,6 @@ export interface NodeDeps {
   readonly mounter: Pick<Mounter, 'probeFilesystem' | 'formatIfBlank' | 'mount' | 'bindMount' | 'unmount' | 'findMount' | 'growFilesystem' | 'getFilesystemStats' | 'flushBuffers'>;
   readonly dmsetup: Pick<Dmsetup, 'createLinear' | 'reloadLinear' | 'remove' | 'info' | 'table'>;
   readonly records: StageRecordStore;
-  /** For `udevadm settle`. */
-  readonly runner: CommandRunner;
   /** This node's initiator name (lowercase IQN) = its CSI node id. */
   readonly initiatorName: string;
   /** The open-iscsi iface to log in through; undefined = default. */

@@ -1,4 +1,4 @@
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { NodeConfig } from '../config/parseNodeConfig.ts';
 import { parseNodeId } from '../csi/nodeIds.ts';
@@ -11,7 +11,7 @@ import type { NodeServiceCapability } from '../generated/csi/v1/NodeServiceCapab
 import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
 import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { Iscsiadm, readInitiatorName } from '../iscsi/index.ts';
-import { Mounter } from '../mount/index.ts';
+import { Mounter, readBlockDeviceSizeBytes } from '../mount/index.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
 import { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
@@ -51,10 +51,14 @@ export async function createNodeService(
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const deps: NodeDeps = {
     iscsiadm: new Iscsiadm({ runner }),
-    mounter: new Mounter({ runner }),
+    // Our own runner has no host prefix, so mount runs in this process's mount namespace and sees
+    // its /dev and /sys: the mount table and device sizes are read here instead of spawning
+    // findmnt and blockdev. An injected runner (a host prefix) keeps the commands.
+    mounter: new Mounter(
+      opts.runner ? { runner } : { runner, readMountInfo: () => readFile('/proc/self/mountinfo', 'utf8'), readDeviceSizeBytes: (device) => readBlockDeviceSizeBytes(device) },
+    ),
     dmsetup: new Dmsetup({ runner }),
     records: new StageRecordStore({ dir: config.stateDir }),
-    runner,
     initiatorName: nodeId,
     iface: config.iscsiIface,
     sessionSettings: NODE_SESSION_SETTINGS,

@@ -14,6 +14,7 @@ import type { RunningServer } from '../grpc/serve.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers } from './nodeService.ts';
 import { FakeNodeHost, silentLog } from './testing/FakeNodeHost.ts';
+import { StageRecordStore } from './stageRecord.ts';
 import { buildDmName } from './volumeAccess.ts';
 
 const VOLUME = 'store-a/vbs-vol-abcdefghijklmnopqrstuvwxyz';
@@ -95,7 +96,23 @@ describe('Node service', () => {
         `mount /dev/mapper/${DM} ${staging} -o noatime`,
       ]);
       assert.equal([...host.nodeRecords.values()][0]?.chap.password, 'secret-secret-1');
-      assert.ok(host.runner.argvsMatching(['udevadm', 'settle']).length > 0, 'waits for udev');
+      assert.equal(host.findSessionCalls, 0, 'the session id comes from sysfs, not from iscsiadm');
+    });
+
+    it('asks iscsiadm for the session when sysfs does not show who a session belongs to', async () => {
+      host.sessionIdentityInSysfs = false;
+      await stage();
+      assert.equal(host.findSessionCalls, 1);
+      assert.equal(host.mounts.get(staging)?.source, `/dev/mapper/${DM}`);
+    });
+
+    it('reuses the dm device a crashed stage left, comparing its table instead of creating another', async () => {
+      await stage(BLOCK_RWX);
+      await new StageRecordStore({ dir: host.stateDir }).remove(VOLUME);
+      host.calls.length = 0;
+      await stage(BLOCK_RWX);
+      assert.deepEqual(host.calls, [`ensureNodeRecord ${IQN}`, `login ${IQN}`, 'rescan 1']);
+      assert.equal(host.dm.size, 1);
     });
 
     it('is idempotent: a second call changes nothing', async () => {

@@ -2,9 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../errors.ts';
 import type { PublishContext } from '../csi/publishContext.ts';
-import { dmDevicePath, readBlockGeometry, settleUdev } from '../dm/index.ts';
+import { dmDevicePath, hasDmDevice, readBlockGeometry } from '../dm/index.ts';
 import type { BlockGeometry } from '../dm/index.ts';
-import { parsePortal, verifyDeviceSerial, waitForSessionDisk } from '../iscsi/index.ts';
+import { findSessionIdInSysfs, parsePortal, verifyDeviceSerial, waitForSessionDisk } from '../iscsi/index.ts';
 import type { IscsiTarget } from '../iscsi/index.ts';
 import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
@@ -27,15 +27,20 @@ export interface StageRequest {
  * NodeStageVolume. Steps, each a no-op when already done, so a retried call converges:
  *  1. write the stage record (before login: a crash after it still leaves unstage a way back);
  *  2. the iface (if configured), then the node record with CHAP, node.startup=manual and the
- *     session settings; login (already logged in = fine, and then a rescan of that session);
+ *     session settings; login (already logged in = fine, and then a rescan of that session); the
+ *     session id from sysfs (iscsiadm only if sysfs does not show it);
  *  3. wait for the LUN's disk under this session in sysfs (not the by-path link: two sessions to
- *     one target share it), then `udevadm settle`;
+ *     one target share it);
  *  4. verify the disk's unit serial against publish_context before touching it (field notes 1.6);
  *  5. the dm linear device vbs-… over the disk (created, or reloaded if the disk came back as
- *     another sdX); everything above uses /dev/mapper/vbs-…;
+ *     another sdX); everything above uses /dev/mapper/vbs-…, which `dmsetup mknodes` makes;
  *  6. mount volumes: mkfs only if blkid finds the device blank, mount with the capability's
  *     flags, and grow a filesystem smaller than its device (a restore into a larger volume).
  * On failure, what this call did is undone, newest first.
+ * No `udevadm settle` anywhere: no step reads anything udev makes. The disk, its serial, size and
+ * major:minor come from sysfs, /dev/sdX from devtmpfs, /dev/mapper/vbs-… from mknodes, and blkid
+ * probes the device itself (-p, not udev's cache). udev's own probes of the new devices open them
+ * shared, which neither mkfs's nor mount's exclusive open conflicts with.
  */
 export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepContext): Promise<void> {
   const { log, signal } = ctx;
@@ -70,7 +75,6 @@ export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepCo
     // Logged in, nothing above the session yet: the retry must reuse the session, not add one.
     crashPoint('node.stage.after-login');
     const disk = await waitForSessionDisk(sid, pc.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
-    await settleUdev(deps.runner, {}, signal);
     await verifyDeviceSerial(disk, pc.serial, sysfs(deps));
     const geometry = await readBlockGeometry(nodePath.basename(disk), sysfs(deps));
     if (!geometry || geometry.sectors === 0) throw new UnavailableError(`${disk} vanished or has size 0 right after login; retry`);
@@ -109,22 +113,23 @@ async function attach(deps: NodeDeps, target: IscsiTarget, pc: PublishContext, u
   if (nodeRecord.created) undo.push('node record', () => deps.iscsiadm.deleteNodeRecord(target));
   const login = await deps.iscsiadm.login(target, signal);
   if (!login.alreadyLoggedIn) undo.push('login', () => deps.iscsiadm.logout(target));
-  const session = await deps.iscsiadm.findSession(target, signal);
-  if (!session) throw new UnavailableError(`logged in to ${target.targetIqn} but iscsiadm shows no session for it; retry`);
+  // sysfs is where iscsiadm -m session reads sessions from; asking it costs a process spawn.
+  const sid = (await findSessionIdInSysfs(target, sysfs(deps))) ?? (await deps.iscsiadm.findSession(target, signal))?.sid;
+  if (sid === undefined) throw new UnavailableError(`logged in to ${target.targetIqn} but neither sysfs nor iscsiadm shows a session for it; retry`);
   // A session that existed before may predate the LUN (or its resize): look again (field notes 1.5).
-  if (login.alreadyLoggedIn) await deps.iscsiadm.rescanSession(session.sid, signal);
-  return session.sid;
+  if (login.alreadyLoggedIn) await deps.iscsiadm.rescanSession(sid, signal);
+  return sid;
 }
 
 /** Step 5: the dm device over the disk; an existing one pointing elsewhere gets the disk swapped in. */
 async function ensureDmDevice(deps: NodeDeps, record: StageRecord, disk: BlockGeometry, undo: Rollback, { log, signal }: StepContext): Promise<void> {
   const name = record.dmName;
   const mapping = { sectors: disk.sectors, device: disk.majorMinor };
-  const table = await deps.dmsetup.table(name, signal);
+  // sysfs says whether a device of that name exists; only then is there a table to compare.
+  const table = (await hasDmDevice(name, sysfs(deps))) ? await deps.dmsetup.table(name, signal) : undefined;
   if (!table) {
     await deps.dmsetup.createLinear(name, mapping, { uuid: `VBS-CSI-${name}`, readOnly: record.readOnly }, signal);
     undo.push('dm device', () => deps.dmsetup.remove(name));
-    await settleUdev(deps.runner, {}, signal);
     log.info({ dm: name, over: disk.majorMinor }, 'dm device created');
     return;
   }

@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { FakeRunner } from '../../../test/fakes/FakeRunner.ts';
 import type { DmInfo, DmTableLine, LinearMapping } from '../../dm/index.ts';
 import { FailedPreconditionError } from '../../errors.ts';
 import type { IscsiChap, IscsiSessionDetail, IscsiTarget, NodeRecordSpec } from '../../iscsi/index.ts';
@@ -32,19 +31,23 @@ export class FakeNodeHost {
   readonly luns = new Map<string, FakeLun>();
   readonly nodeRecords = new Map<string, { chap: IscsiChap }>();
   readonly sessions = new Map<string, { sid: number; disk: string; target: IscsiTarget; lun: number; state: string }>();
-  readonly dm = new Map<string, { table: DmTableLine[]; openCount: number; readOnly: boolean; suspended: boolean }>();
+  readonly dm = new Map<string, { table: DmTableLine[]; openCount: number; readOnly: boolean; suspended: boolean; kernelName: string }>();
   readonly mounts = new Map<string, { source: string; readOnly: boolean; fsType: string }>();
   /** Filesystem type on a device path, undefined = blank. */
   readonly filesystems = new Map<string, string>();
   /** Hook run before a named operation, e.g. to hold it open or make it fail. */
   readonly before = new Map<string, () => Promise<void>>();
-  readonly runner = new FakeRunner().on(['udevadm', 'settle'], {});
   readonly dir: string;
   readonly sysRoot: string;
   readonly devRoot: string;
   readonly stateDir: string;
+  /** Whether a login writes the session's identity to sysfs (targetname, ifacename, ...); off = an older kernel that iscsiadm must be asked about. */
+  sessionIdentityInSysfs = true;
+  /** How often the steps asked iscsiadm for a session (`iscsiadm -m session -P 3`). */
+  findSessionCalls = 0;
   #nextSid = 1;
   #nextDisk = 0;
+  #nextDm = 0;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -78,7 +81,6 @@ export class FakeNodeHost {
       mounter: this.#mounter(),
       dmsetup: this.#dmsetup(),
       records: new StageRecordStore({ dir: this.stateDir }),
-      runner: this.runner,
       initiatorName: 'iqn.2026-11.io.test:worker-1',
       iface: undefined,
       sessionSettings: { replacementTimeoutS: 180 },
@@ -93,6 +95,20 @@ export class FakeNodeHost {
   async #hook(name: string): Promise<void> {
     this.calls.push(name);
     await this.before.get(name)?.();
+  }
+
+  /** What the kernel shows of a session in sysfs once iscsid logged in. */
+  async #writeSession(sid: number, target: IscsiTarget): Promise<void> {
+    if (!this.sessionIdentityInSysfs) return;
+    const session = join(this.sysRoot, 'class', 'iscsi_session', `session${sid}`);
+    const conn = join(this.sysRoot, 'class', 'iscsi_connection', `connection${sid}:0`);
+    await mkdir(session, { recursive: true });
+    await mkdir(conn, { recursive: true });
+    await writeFile(join(session, 'targetname'), `${target.targetIqn}\n`);
+    await writeFile(join(session, 'tpgt'), '1\n');
+    await writeFile(join(session, 'ifacename'), `${target.iface ?? 'default'}\n`);
+    await writeFile(join(conn, 'persistent_address'), `${target.portal.ip}\n`);
+    await writeFile(join(conn, 'persistent_port'), `${target.portal.port}\n`);
   }
 
   async #attachDisk(sid: number, lun: FakeLun): Promise<string> {
@@ -139,12 +155,18 @@ export class FakeNodeHost {
         const lun = this.luns.get(target.targetIqn);
         if (!lun) throw new Error(`no such target ${target.targetIqn}`);
         const sid = this.#nextSid++;
+        await this.#writeSession(sid, target);
         const disk = await this.#attachDisk(sid, lun);
         this.sessions.set(key(target), { sid, disk, target, lun: lun.lun, state: 'LOGGED_IN' });
         return { alreadyLoggedIn: false };
       },
       logout: async (target) => {
         await this.#hook(`logout ${target.targetIqn}`);
+        const s = this.sessions.get(key(target));
+        if (s) {
+          await rm(join(this.sysRoot, 'class', 'iscsi_session', `session${s.sid}`), { recursive: true, force: true });
+          await rm(join(this.sysRoot, 'class', 'iscsi_connection', `connection${s.sid}:0`), { recursive: true, force: true });
+        }
         return { wasLoggedIn: this.sessions.delete(key(target)) };
       },
       deleteNodeRecord: async (target) => {
@@ -152,6 +174,7 @@ export class FakeNodeHost {
         return this.nodeRecords.delete(key(target));
       },
       findSession: async (target) => {
+        this.findSessionCalls += 1;
         const s = this.sessions.get(key(target));
         return s ? this.#detail(s) : undefined;
       },
@@ -170,7 +193,10 @@ export class FakeNodeHost {
       createLinear: async (name: string, mapping: LinearMapping, opts: { readonly readOnly?: boolean } = {}) => {
         await this.#hook(`dm create ${name} ${mapping.sectors} ${mapping.device}`);
         if (this.dm.has(name)) throw new Error(`dm ${name} exists`);
-        this.dm.set(name, { table: [line(mapping)], openCount: 0, readOnly: opts.readOnly ?? false, suspended: false });
+        const kernelName = `dm-${this.#nextDm++}`;
+        await mkdir(join(this.sysRoot, 'block', kernelName, 'dm'), { recursive: true });
+        await writeFile(join(this.sysRoot, 'block', kernelName, 'dm', 'name'), `${name}\n`);
+        this.dm.set(name, { table: [line(mapping)], openCount: 0, readOnly: opts.readOnly ?? false, suspended: false, kernelName });
       },
       reloadLinear: async (name: string, mapping: LinearMapping) => {
         await this.#hook(`dm reload ${name} ${mapping.sectors} ${mapping.device}`);
@@ -178,6 +204,8 @@ export class FakeNodeHost {
       },
       remove: async (name: string) => {
         await this.#hook(`dm remove ${name}`);
+        const d = this.dm.get(name);
+        if (d) await rm(join(this.sysRoot, 'block', d.kernelName), { recursive: true, force: true });
         return this.dm.delete(name);
       },
       info: async (name: string): Promise<DmInfo | undefined> => {
