@@ -26,8 +26,9 @@ const MISSING = /Device does not exist|No such device or address/i;
 
 /**
  * The only code that runs dmsetup. Every call passes --noudevsync: in a container without udev a
- * udev-synchronised dmsetup waits for cookies that never complete (field notes 3.1); instead the
- * caller runs `mknodes` after create and `udevadm settle` where it needs udev's links.
+ * udev-synchronised dmsetup waits for cookies that never complete (field notes 3.1). Nodes in
+ * /dev/mapper are made by libdevmapper itself at create (--verifyudev), so they exist whether or
+ * not udev runs, and whenever udev gets to the event.
  */
 export class Dmsetup {
   readonly #runner: CommandRunner;
@@ -40,13 +41,18 @@ export class Dmsetup {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
-  /** `dmsetup create <name> [-u <uuid>] [--readonly] --table "0 N linear <dev> 0"`, then `mknodes` so /dev/mapper/<name> exists. */
+  /**
+   * `dmsetup create <name> --noudevsync --verifyudev [-u <uuid>] [--readonly] --table "0 N linear <dev> 0"`.
+   * --verifyudev makes libdevmapper create /dev/mapper/<name> itself before it returns. Without it,
+   * dmsetup leaves the node to udev when udev runs ("Skipping NODE_ADD [trust_udev]"), and right
+   * after the create the node is not there yet (seen in the test bed, lvm2 1.02.185); it used to
+   * take a second process, `dmsetup mknodes`. libdm ignores EEXIST, so udev making it first is fine.
+   */
   async createLinear(name: string, mapping: LinearMapping, opts: { readonly uuid?: string; readonly readOnly?: boolean } = {}, signal?: AbortSignal): Promise<void> {
     validateName(name);
     if (opts.uuid !== undefined && !DM_UUID.test(opts.uuid)) throw new InvalidArgumentError(`dm uuid ${JSON.stringify(opts.uuid)} is not valid`);
-    const args = ['create', name, '--noudevsync', ...(opts.uuid ? ['-u', opts.uuid] : []), ...(opts.readOnly ? ['--readonly'] : []), '--table', linearTable(mapping)];
+    const args = ['create', name, '--noudevsync', '--verifyudev', ...(opts.uuid ? ['-u', opts.uuid] : []), ...(opts.readOnly ? ['--readonly'] : []), '--table', linearTable(mapping)];
     await this.#run(args, signal);
-    await this.#run(['mknodes', name], signal);
   }
 
   /**
@@ -110,7 +116,7 @@ export class Dmsetup {
   }
 }
 
-/** The /dev path of a dm device; udev and `dmsetup mknodes` both create it. */
+/** The /dev path of a dm device; udev and `dmsetup create --verifyudev` both create it. */
 export function dmDevicePath(name: string): string {
   return `/dev/mapper/${validateName(name)}`;
 }

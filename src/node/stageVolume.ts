@@ -33,12 +33,12 @@ export interface StageRequest {
  *     one target share it);
  *  4. verify the disk's unit serial against publish_context before touching it (field notes 1.6);
  *  5. the dm linear device vbs-… over the disk (created, or reloaded if the disk came back as
- *     another sdX); everything above uses /dev/mapper/vbs-…, which `dmsetup mknodes` makes;
+ *     another sdX); everything above uses /dev/mapper/vbs-…, which dmsetup makes at create;
  *  6. mount volumes: mkfs only if blkid finds the device blank, mount with the capability's
  *     flags, and grow a filesystem smaller than its device (a restore into a larger volume).
  * On failure, what this call did is undone, newest first.
  * No `udevadm settle` anywhere: no step reads anything udev makes. The disk, its serial, size and
- * major:minor come from sysfs, /dev/sdX from devtmpfs, /dev/mapper/vbs-… from mknodes, and blkid
+ * major:minor come from sysfs, /dev/sdX from devtmpfs, /dev/mapper/vbs-… from dmsetup itself, and blkid
  * probes the device itself (-p, not udev's cache). udev's own probes of the new devices open them
  * shared, which neither mkfs's nor mount's exclusive open conflicts with.
  */
