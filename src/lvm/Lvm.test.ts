@@ -492,6 +492,24 @@ describe('Lvm', () => {
       assert.equal(listings, 2);
     });
 
+    it('remembers the VG until a change allocates or frees extents: thin creates keep it, a removal drops it', async () => {
+      const { runner, lvm } = remembering();
+      runner.on(VGS, VG_REPORT).on(['lvm', 'lvcreate'], {}).on(['lvm', 'lvremove'], {});
+      runner.on([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
+      const vgs = () => runner.argvsMatching(['lvm', 'vgs']).length;
+      assert.equal((await lvm.getVolumeGroup()).freeBytes, 1061158912);
+      await lvm.getVolumeGroup();
+      assert.equal(vgs(), 1);
+      await lvm.createThinVolume({ lvName: 'vbs-vol-aaaa', sizeBytes: 104857600 });
+      await lvm.getVolumeGroup();
+      assert.equal(vgs(), 1, 'a thin LV takes its blocks from the pool, not the VG');
+      await lvm.removeVolume('vbs-vol-aaaa');
+      await lvm.getVolumeGroup();
+      assert.equal(vgs(), 2, 'a removal may free extents');
+      await lvm.getVolumeGroup(undefined, { maxAgeMs: 0 });
+      assert.equal(vgs(), 3, 'maxAgeMs 0 reads afresh');
+    });
+
     it('refuses a negative max age', () => {
       assert.throws(() => new Lvm({ runner: new FakeRunner(), vgName: 'vbs', thinPoolName: 'pool', reportMaxAgeMs: -1 }), InvalidArgumentError);
     });

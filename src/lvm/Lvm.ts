@@ -87,8 +87,9 @@ const REPORT_ARGS = ['--reportformat', 'json', '--units', 'b', '--nosuffix'] as 
  * removal takes it out, and a change that fails drops the report. A report taken while a change
  * ran is used by its callers but not remembered. What the report can miss is a change made
  * outside this object (an operator's lvchange, the pool's fill level as initiators write) for at
- * most reportMaxAgeMs; callers that must see those (reconcile, the node status) ask for
- * `{ maxAgeMs: 0 }`, which also renews the report for everyone.
+ * most reportMaxAgeMs; callers that must see those (reconcile) ask for `{ maxAgeMs: 0 }`, which
+ * also renews the report for everyone. The VG's own figures (vgs) are remembered the same way,
+ * kept until a change allocates or frees extents.
  */
 export class Lvm {
   readonly #runner: CommandRunner;
@@ -106,6 +107,10 @@ export class Lvm {
   #changeEpoch = 0;
   #changesRunning = 0;
   #listing: RunningListing | undefined;
+  /** The last `vgs`, and the extent epoch it belongs to: bumped by changes that allocate or free extents. */
+  #vgReport: { readonly vg: VolumeGroup; readonly takenAtMs: number; readonly epoch: number } | undefined;
+  #extentEpoch = 0;
+  #extentChangesRunning = 0;
 
   constructor(opts: LvmOptions) {
     validateVgName(opts.vgName);
@@ -129,12 +134,23 @@ export class Lvm {
     return this.#pool;
   }
 
-  /** `lvm vgs <report args> -o <VGS_FIELDS> <vg>`. A missing VG is a FailedPreconditionError. */
-  async getVolumeGroup(signal?: AbortSignal): Promise<VolumeGroup> {
+  /**
+   * `lvm vgs <report args> -o <VGS_FIELDS> <vg>`, or the VG as last read if that is young enough
+   * and no change that allocates or frees extents (a thick create, an extend, a removal) ran
+   * since. A missing VG is a FailedPreconditionError.
+   */
+  async getVolumeGroup(signal?: AbortSignal, freshness: ReadFreshness = {}): Promise<VolumeGroup> {
+    const maxAgeMs = freshness.maxAgeMs ?? this.#reportMaxAgeMs;
+    const now = this.#now();
+    const remembered = this.#vgReport;
+    if (remembered && maxAgeMs > 0 && remembered.epoch === this.#extentEpoch && now - remembered.takenAtMs <= maxAgeMs) return remembered.vg;
+    const epoch = this.#extentEpoch;
+    const quiet = this.#extentChangesRunning === 0;
     const stdout = await this.#read(['vgs', ...REPORT_ARGS, '-o', VGS_FIELDS.join(','), this.#vg], `read volume group ${this.#vg}`, signal);
     const vg = parseVgsReport(stdout).find((row) => row.name === this.#vg);
     if (!vg) throw new FailedPreconditionError(`volume group ${this.#vg} not found`);
     this.#extentSizeBytes = vg.extentSizeBytes;
+    if (this.#reportMaxAgeMs > 0 && quiet && epoch === this.#extentEpoch) this.#vgReport = { vg, takenAtMs: now, epoch };
     return vg;
   }
 
@@ -193,7 +209,7 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(args, `create thin volume ${this.#vg}/${req.lvName}`, signal);
       return this.#reread(req.lvName, signal);
-    });
+    }, { movesExtents: false });
   }
 
   /**
@@ -209,7 +225,7 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(args, `create volume ${this.#vg}/${req.lvName}`, signal);
       return this.#reread(req.lvName, signal);
-    });
+    }, { movesExtents: true });
   }
 
   /**
@@ -310,7 +326,7 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(['lvextend', '-L', `${target}b`, `${this.#vg}/${lvName}`], `extend volume ${this.#vg}/${lvName}`, signal);
       return this.#reread(lvName, signal);
-    });
+    }, { movesExtents: true });
   }
 
   /**
@@ -332,7 +348,7 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(args, `snapshot ${this.#vg}/${req.sourceLv} as ${req.lvName}`, signal);
       return this.#reread(req.lvName, signal);
-    });
+    }, { movesExtents: false });
   }
 
   /** Activates an LV even when it carries the activation-skip flag: `lvm lvchange -ay -K <vg>/<lv>`. */
@@ -341,7 +357,7 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(['lvchange', '-ay', '-K', `${this.#vg}/${lvName}`], `activate volume ${this.#vg}/${lvName}`, signal);
       return this.#reread(lvName, signal);
-    });
+    }, { movesExtents: false });
   }
 
   /**
@@ -358,7 +374,7 @@ export class Lvm {
         if (!(err instanceof NotFoundError)) throw err;
       }
       this.#remember(lvName, undefined);
-    });
+    }, { movesExtents: true });
   }
 
   /**
@@ -379,7 +395,7 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(['lvchange', ...changes, `${this.#vg}/${lvName}`], `tag volume ${this.#vg}/${lvName}`, signal);
       return this.#reread(lvName, signal);
-    });
+    }, { movesExtents: false });
   }
 
   /** Removes the tags with these keys; keys not present are ignored. `lvm lvchange --deltag <tag>... <vg>/<lv>`. */
@@ -394,7 +410,7 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(['lvchange', ...doomed.flatMap((tag) => ['--deltag', tag]), `${this.#vg}/${lvName}`], `untag volume ${this.#vg}/${lvName}`, signal);
       return this.#reread(lvName, signal);
-    });
+    }, { movesExtents: false });
   }
 
   #validateNewLv(lvName: string): void {
@@ -419,19 +435,26 @@ export class Lvm {
   }
 
   /**
-   * Runs one change of the VG. Reports begun before it are not remembered; if it fails, what
-   * lvm did is unknown, so the remembered report is dropped and the next read lists again.
+   * Runs one change of the VG. Reports begun before it are not remembered (the VG's figures only
+   * when it moves extents: thin LVs take theirs from the pool); if it fails, what lvm did is
+   * unknown, so both remembered reports are dropped and the next read runs lvm again.
    */
-  async #change<T>(fn: () => Promise<T>): Promise<T> {
+  async #change<T>(fn: () => Promise<T>, opts: { readonly movesExtents: boolean }): Promise<T> {
     this.#changeEpoch += 1;
     this.#changesRunning += 1;
+    if (opts.movesExtents) {
+      this.#extentEpoch += 1;
+      this.#extentChangesRunning += 1;
+    }
     try {
       return await fn();
     } catch (err: unknown) {
       this.#report = undefined;
+      this.#vgReport = undefined;
       throw err;
     } finally {
       this.#changesRunning -= 1;
+      if (opts.movesExtents) this.#extentChangesRunning -= 1;
     }
   }
 
