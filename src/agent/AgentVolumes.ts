@@ -543,7 +543,8 @@ export class AgentVolumes implements AgentVolumesPort {
   /** Thin: pool state, fill limits and (unless told otherwise) the over-provisioning ratio. Thick: VG free space. */
   async #admit(thin: boolean, bytes: number, signal: AbortSignal | undefined, opts: { readonly countsTowardRatio: boolean } = { countsTowardRatio: true }): Promise<void> {
     if (!thin) {
-      validateThickAdmission(await this.#lvm.getVolumeGroup(signal), bytes);
+      // Afresh: thick LVs take the VG's free extents, which the pool's autoextend also takes.
+      validateThickAdmission(await this.#lvm.getVolumeGroup(signal, { maxAgeMs: 0 }), bytes);
       return;
     }
     // From the remembered report when the agent keeps one: it holds every LV this agent made, so

@@ -8,11 +8,16 @@ import { LioTarget } from '../lio/index.ts';
 import { SimulatedLioConfigFs } from '../lio/testing/SimulatedLioConfigFs.ts';
 import { Lvm } from '../lvm/index.ts';
 import { AgentVolumes } from './AgentVolumes.ts';
+import { NodeStatusReporter } from './status/index.ts';
+import { classifyLv } from './volumeTags.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/lvm/${name}`, import.meta.url), 'utf8');
 type Row = Record<string, string>;
 const failures = JSON.parse(fixture('lvm-failures.json')) as Record<string, { exitCode: number; stderr: string }>;
 const MiB = 1024 * 1024;
+const IDLE = {
+  read_iops: 0, write_iops: 0, read_bytes_per_second: 0, write_bytes_per_second: 0, utilization: 0, average_latency_ms: 0, window_seconds: 30, devices: [],
+};
 
 /**
  * lvm as the agent's commands see it, for one VG "vbs" with pool "pool": lvs of the VG or of one
@@ -61,7 +66,7 @@ describe('the lvm commands a volume costs when the agent remembers its report', 
     await sim.destroy();
   });
 
-  test('create, look up and delete: lvcreate and one re-read, no lookup, lvremove', async () => {
+  test('create, look up, status and delete: lvcreate and one re-read, no lookup, no status read, lvremove', async () => {
     const runner = simulatedLvm();
     const lvm = new Lvm({ runner, vgName: 'vbs', thinPoolName: 'pool', reportMaxAgeMs: 30_000 });
     const volumes = new AgentVolumes({
@@ -80,8 +85,17 @@ describe('the lvm commands a volume costs when the agent remembers its report', 
     await assert.rejects(volumes.getVolume('vbs-vol-aaaaaaaaaaaaaaaaaaaaaaaaaa'), { name: 'NotFoundError' });
     assert.equal(runner.calls.length, lookups, 'lookups run no lvm command');
 
+    // The node status: VG and pool as remembered, no lvm command while the report is young.
+    const reporter = new NodeStatusReporter({
+      lvm, sampler: { current: () => IDLE }, nodeName: 'store-a', labels: {}, portal: { ip: '127.0.0.2', port: 3260 },
+      overprovisionRatio: 2, dataLimitPercent: 90, metadataLimitPercent: 80, isReady: () => true, classify: classifyLv,
+    });
+    const beforeStatus = runner.calls.length;
+    assert.equal((await reporter.getNodeStatus()).volume_count, 1);
+    assert.equal(runner.calls.length, beforeStatus, 'a status poll runs no lvm command while the report is young');
+
     await volumes.deleteVolume(created.id);
-    assert.deepEqual(commands().slice(lookups), [`lvremove vbs/${created.id}`]);
+    assert.deepEqual(commands().slice(beforeStatus), [`lvremove vbs/${created.id}`]);
     await assert.rejects(volumes.getVolume(created.id), { name: 'NotFoundError' });
 
     // Reconcile always lists afresh, and so renews the report.

@@ -22,10 +22,10 @@ import type { ProcessMetrics } from '../metrics/index.ts';
 import { loadTlsFiles, serverCredentials } from '../tls/index.ts';
 
 /**
- * How old the lvm report the agent answers lookups and admission from may grow (src/lvm/Lvm.ts,
- * "Remembered report"). The agent's own changes are in it at once; the controller's status polls
- * (every 10 s by default) and reconcile renew it, so this bounds only how long a change made by
- * hand, or the pool's fill level, can go unseen when no poll comes.
+ * How old the lvm report the agent answers lookups, admission and status from may grow
+ * (src/lvm/Lvm.ts, "Remembered report"). The agent's own changes are in it at once; reconcile
+ * (every 60 s by default) renews it, and so does the first read after it expired. So this bounds
+ * how long a change made by hand, or the pool's fill level, can go unseen.
  */
 const LVM_REPORT_MAX_AGE_MS = 30_000;
 

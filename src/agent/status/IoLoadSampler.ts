@@ -13,7 +13,11 @@ export interface IoLoadSamplerOptions extends BlockDeviceOptions {
   readonly intervalMs?: number;
   /** The smoothing window; default 30. */
   readonly windowS?: number;
-  /** Re-read the PV list from lvm every this many samples (PVs can be added); default 15. */
+  /**
+   * Re-read the PV list from lvm every this many samples (PVs can be added); default 150, 5 min at
+   * the default interval: `pvs` scans every device of the host, and under a burst of creates it
+   * took 5 s a call in the test bed, competing with the lvcreates for the CPU and lvm's locks.
+   */
   readonly refreshEverySamples?: number;
   /** A monotonic clock in milliseconds; default performance.now. */
   readonly now?: () => number;
@@ -65,7 +69,7 @@ export class IoLoadSampler {
     };
     this.#intervalMs = opts.intervalMs ?? 2_000;
     this.#windowS = opts.windowS ?? 30;
-    this.#refreshEverySamples = opts.refreshEverySamples ?? 15;
+    this.#refreshEverySamples = opts.refreshEverySamples ?? 150;
     this.#now = opts.now ?? (() => performance.now());
     if (!(Number.isFinite(this.#intervalMs) && this.#intervalMs > 0)) throw new RangeError(`intervalMs must be positive, got ${this.#intervalMs}`);
     if (!(Number.isFinite(this.#windowS) && this.#windowS > 0)) throw new RangeError(`windowS must be positive, got ${this.#windowS}`);

@@ -8,8 +8,6 @@ import type { ThinCapacityPolicy } from './capacity.ts';
 /** The part of Lvm the reporter reads. */
 export type NodeStatusLvm = Pick<Lvm, 'getVolumeGroup' | 'readPoolAndVolumes'>;
 
-const FRESH = { maxAgeMs: 0 } as const;
-
 /** What counts an LV as a CSI volume or snapshot; the agent's volume logic owns the tags that decide. */
 export type LvClassifier = (lv: LogicalVolume) => 'volume' | 'snapshot' | undefined;
 
@@ -25,9 +23,12 @@ export interface NodeStatusReporterOptions extends ThinCapacityPolicy {
 
 /**
  * GetNodeStatus's answer, and the thin pool figures CreateVolume's admission check uses
- * (checkThinAdmission). Everything is read from lvm at call time (the kernel and lvm are the
- * truth), never from a remembered report, except the I/O load, which the sampler keeps. Reading
- * fresh also renews the agent's remembered report on every status poll.
+ * (checkThinAdmission), read from lvm (the kernel and lvm are the truth), or from the report the
+ * agent's Lvm remembers (src/lvm/Lvm.ts): it holds every change the agent made, so the provisioned
+ * sum and the counts are exact, and the pool's fill level and the VG's figures are at most its max
+ * age old. The controller polls every 10 s; reading lvm afresh for each poll cost two lvm
+ * commands that, during a burst of creates, competed with the lvcreates. The I/O load comes from
+ * the sampler.
  */
 export class NodeStatusReporter {
   readonly #opts: NodeStatusReporterOptions;
@@ -38,13 +39,13 @@ export class NodeStatusReporter {
   }
 
   /**
-   * The node's status, in two lvm reads run together (vgs, lvs of the VG with its pool):
+   * The node's status, from two lvm reads run together (vgs, lvs of the VG with its pool), remembered or not:
    *   1. volume group size, free space and extent size;
    *   2. thin pool status from the pool and the sum of its thin LVs' virtual sizes (capacity.ts);
    *   3. volume and snapshot counts by the classifier; the sampler's current I/O load.
    */
   async getNodeStatus(signal?: AbortSignal): Promise<NodeStatus__Output> {
-    const [vg, { pool, volumes: lvs }] = await Promise.all([this.#opts.lvm.getVolumeGroup(signal), this.#opts.lvm.readPoolAndVolumes(signal, FRESH)]);
+    const [vg, { pool, volumes: lvs }] = await Promise.all([this.#opts.lvm.getVolumeGroup(signal), this.#opts.lvm.readPoolAndVolumes(signal)]);
     let volumeCount = 0;
     let snapshotCount = 0;
     for (const lv of lvs) {
@@ -67,7 +68,7 @@ export class NodeStatusReporter {
 
   /** The thin pool's status alone (one lvm read), for the admission check before lvcreate. */
   async getThinPoolStatus(signal?: AbortSignal): Promise<ThinPoolStatus__Output> {
-    const { pool, volumes } = await this.#opts.lvm.readPoolAndVolumes(signal, FRESH);
+    const { pool, volumes } = await this.#opts.lvm.readPoolAndVolumes(signal);
     return this.#buildThinPoolStatus(pool, volumes);
   }
 
