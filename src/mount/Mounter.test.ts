@@ -334,6 +334,28 @@ describe('Mounter', () => {
     });
   });
 
+  describe('mountedDevice', () => {
+    it('gives the device of the filesystem a directory is on, as stat(2) and /proc/self/mountinfo tell it', async () => {
+      const { mounter } = setup();
+      const dir = await mkdtemp(join(tmpdir(), 'vbs-mounted-'));
+      try {
+        const got = await mounter.mountedDevice(dir);
+        // mountinfo's third field is the st_dev of each mount: the longest mount point above dir names it.
+        const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((line) => line.split(' '));
+        // The last of mounts stacked on one point is the visible one: reverse before the stable sort.
+        const above = mounts.reverse().filter((f) => dir === f[4] || dir.startsWith(f[4] === '/' ? '/' : `${f[4]}/`)).sort((a, b) => (b[4] ?? '').length - (a[4] ?? '').length);
+        assert.equal(`${got.major}:${got.minor}`, above[0]?.[2]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a relative path', async () => {
+      const { mounter } = setup();
+      await assert.rejects(mounter.mountedDevice('relative/path'), InvalidArgumentError);
+    });
+  });
+
   describe('growFilesystem', () => {
     it('grows ext4 through the device and xfs through the mount point', async () => {
       const { runner, mounter } = setup();

@@ -1,8 +1,9 @@
-import { realpath as fsRealpath, statfs as fsStatfs } from 'node:fs/promises';
+import { realpath as fsRealpath, stat as fsStat, statfs as fsStatfs } from 'node:fs/promises';
 import type { CommandRunner } from '../exec/index.ts';
 import { CommandFailedError } from '../exec/index.ts';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.ts';
 import { parseBlkidExport } from './parseBlkidExport.ts';
+import { splitDevT } from './deviceSize.ts';
 import { parseFindmntJson } from './parseFindmntJson.ts';
 import type { MountInfo } from './parseFindmntJson.ts';
 import { parseMountInfo } from './parseMountInfo.ts';
@@ -263,6 +264,18 @@ export class Mounter {
     );
     if (result.exitCode === FINDMNT_NONE) return undefined;
     return parseFindmntJson(result.stdout).at(-1);
+  }
+
+  /**
+   * The device behind what is mounted at target: the filesystem's device (st_dev) for a directory,
+   * the device itself (st_rdev) for a block device node bound onto a file. Compared with a volume's
+   * dm device, it tells our bind mounts from anybody else's without trusting a mount table's
+   * source string (findmnt shows a bound device node as devtmpfs[/dm-N]).
+   */
+  async mountedDevice(target: string): Promise<{ readonly major: number; readonly minor: number }> {
+    validateAbsolutePath(target, 'mount target');
+    const st = await fsStat(target, { bigint: true });
+    return splitDevT(st.isBlockDevice() ? st.rdev : st.dev);
   }
 
   async isMounted(target: string, signal?: AbortSignal): Promise<boolean> {

@@ -7,7 +7,7 @@ import type { StageRecord, StageRecordStore } from './stageRecord.ts';
 /** Everything the node steps act through, injected so unit tests can fake the host. */
 export interface NodeDeps {
   readonly iscsiadm: Pick<Iscsiadm, 'ensureIface' | 'ensureNodeRecord' | 'login' | 'logout' | 'deleteNodeRecord' | 'findSession' | 'listSessionDetails' | 'rescanSession'>;
-  readonly mounter: Pick<Mounter, 'probeFilesystem' | 'formatIfBlank' | 'mount' | 'bindMount' | 'unmount' | 'findMount' | 'growFilesystem' | 'getFilesystemStats' | 'flushBuffers'>;
+  readonly mounter: Pick<Mounter, 'probeFilesystem' | 'formatIfBlank' | 'mount' | 'bindMount' | 'unmount' | 'findMount' | 'growFilesystem' | 'getFilesystemStats' | 'flushBuffers' | 'mountedDevice'>;
   readonly dmsetup: Pick<Dmsetup, 'createLinear' | 'reloadLinear' | 'remove' | 'info' | 'table'>;
   readonly records: StageRecordStore;
   /** This node's initiator name (lowercase IQN) = its CSI node id. */

@@ -236,6 +236,24 @@ describe('Node service', () => {
     it('treats an unpublish of a target path that does not exist as done', async () => {
       await unpublish(join(host.dir, 'never'));
     });
+
+    it('leaves a mount that is not this volume\'s alone: FAILED_PRECONDITION, still mounted', async () => {
+      const foreign = join(host.dir, 'kubelet', 'pods', 'other', 'mount');
+      await mkdir(foreign, { recursive: true });
+      host.mounts.set(foreign, { source: '/dev/sdz', readOnly: false, fsType: 'ext4' });
+      await rejectsWith(unpublish(foreign), status.FAILED_PRECONDITION, /not of volume .* which does not exist on this node/);
+      assert.ok(host.mounts.has(foreign), 'another pod\'s mount stays');
+      assert.ok((await stat(foreign)).isDirectory());
+
+      // Nor a mount of another volume staged here: its dm device is not this volume's.
+      await stage();
+      await publish();
+      const other = 'store-a/vbs-vol-zzzzzzzzzzzzzzzzzzzzzzzzzz';
+      await rejectsWith(csi.node.nodeUnpublishVolume({ volume_id: other, target_path: target }), status.FAILED_PRECONDITION, /not of volume/);
+      assert.ok(host.mounts.has(target));
+      await unpublish();
+      assert.ok(!host.mounts.has(target), 'the owner unpublishes it');
+    });
   });
 
   describe('NodeUnstageVolume', () => {

@@ -5,7 +5,7 @@ import { dmDevicePath } from '../dm/index.ts';
 import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import type { StageRecord } from './stageRecord.ts';
-import { isReadOnlyMode, isSingleWriterMode } from './volumeAccess.ts';
+import { buildDmName, isReadOnlyMode, isSingleWriterMode } from './volumeAccess.ts';
 import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 
@@ -72,11 +72,14 @@ export interface UnpublishRequest {
 /**
  * NodeUnpublishVolume: unmount the target path (every stacked mount), remove the directory or
  * file NodePublish created, forget the path in the stage record. A target path that does not
- * exist is success (spec; csi-sanity checks it).
+ * exist is success (spec; csi-sanity checks it). A mount there that is not this volume's is
+ * FAILED_PRECONDITION and left alone: a wrong or forged volume id must not take down another pod's
+ * mount.
  */
 export async function unpublishVolume(deps: NodeDeps, req: UnpublishRequest, { signal }: StepContext): Promise<void> {
   validateAbsolutePath(req.targetPath, 'target_path');
   if (await exists(req.targetPath)) {
+    if (await deps.mounter.findMount(req.targetPath, signal)) await requireOwnMount(deps, req, signal);
     for (let i = 0; i < 8 && (await deps.mounter.findMount(req.targetPath, signal)); i++) await deps.mounter.unmount(req.targetPath, signal);
     if (await deps.mounter.findMount(req.targetPath, signal)) throw new FailedPreconditionError(`${req.targetPath} is still mounted after unmounting it 8 times`);
     const st = await lstat(req.targetPath);
@@ -95,6 +98,23 @@ export async function unpublishVolume(deps: NodeDeps, req: UnpublishRequest, { s
   if (record?.publishedPaths.includes(req.targetPath)) {
     await deps.records.write({ ...record, publishedPaths: record.publishedPaths.filter((p) => p !== req.targetPath) });
   }
+}
+
+/**
+ * What NodePublish mounts at a target is always this volume's dm device: the staging filesystem on
+ * it, bound (st_dev), or its device node, bound (st_rdev). The dm name derives from the node and
+ * the volume id, so this holds without the stage record (a lost state dir, a crash before the
+ * record was written). While such a mount exists, the device cannot be gone: a filesystem holds it
+ * open, and unstage refuses while a target is mounted.
+ */
+async function requireOwnMount(deps: NodeDeps, req: UnpublishRequest, signal: AbortSignal): Promise<void> {
+  const dmName = buildDmName(deps.initiatorName, req.volumeId);
+  const [dm, mounted] = await Promise.all([deps.dmsetup.info(dmName, signal), deps.mounter.mountedDevice(req.targetPath)]);
+  if (dm && dm.major === mounted.major && dm.minor === mounted.minor) return;
+  throw new FailedPreconditionError(
+    `${req.targetPath} holds a mount of device ${mounted.major}:${mounted.minor}, not of volume ${req.volumeId}'s ` +
+      `${dm ? `device ${dmDevicePath(dmName)} (${dm.major}:${dm.minor})` : `device ${dmDevicePath(dmName)}, which does not exist on this node`}; leaving it mounted`,
+  );
 }
 
 async function rememberPath(deps: NodeDeps, record: StageRecord, targetPath: string): Promise<void> {

@@ -346,18 +346,8 @@ const node: BadInputCase[] = [
     ['no target path', (f) => ({ volume_id: f.volumeId, target_path: '' }), 'INVALID_ARGUMENT'],
     ...BAD_PATHS.map(([what, path]): Row => [`a target path that is ${what}`, (f) => ({ volume_id: f.volumeId, target_path: path(f) }), 'INVALID_ARGUMENT']),
     ['a target path that does not exist (already unpublished)', (f) => ({ volume_id: f.volumeId, target_path: `${f.dir}/pods/gone/mount` }), 'OK'],
+    ['a forged volume whose target path holds somebody else\'s mount', (f) => ({ volume_id: FORGED_VOLUME, target_path: f.foreignMount }), 'FAILED_PRECONDITION'],
   ]),
-  {
-    service: 'node',
-    rpc: 'NodeUnpublishVolume',
-    name: 'a forged volume whose target path holds somebody else\'s mount',
-    request: (f) => ({ volume_id: FORGED_VOLUME, target_path: f.foreignMount }),
-    code: 'FAILED_PRECONDITION',
-    knownIssue:
-      'unpublish unmounts whatever is mounted at target_path; telling our bind mounts from others needs the stage record ' +
-      '(which a crash between bind and record, or a lost state dir, leaves without the path) or the bind source (findmnt ' +
-      'shows devtmpfs[/dm-N] for block volumes), so it is not a one-line guard',
-  },
   ...rows('node', 'NodeExpandVolume', [
     ['no volume id', (f) => ({ volume_id: '', volume_path: `${f.dir}/pods/p1/mount` }), 'INVALID_ARGUMENT'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, (f) => ({ volume_id: id, volume_path: `${f.dir}/pods/p1/mount` }), 'NOT_FOUND']),

@@ -210,7 +210,7 @@ export class FakeNodeHost {
       },
       info: async (name: string): Promise<DmInfo | undefined> => {
         const d = this.dm.get(name);
-        return d && { name, uuid: undefined, major: 254, minor: 0, openCount: d.openCount, isSuspended: d.suspended, isReadOnly: d.readOnly, hasInactiveTable: false };
+        return d && { name, uuid: undefined, major: 254, minor: Number(d.kernelName.slice('dm-'.length)), openCount: d.openCount, isSuspended: d.suspended, isReadOnly: d.readOnly, hasInactiveTable: false };
       },
       table: async (name: string) => this.dm.get(name)?.table.map((l) => ({ ...l })),
     };
@@ -261,6 +261,12 @@ export class FakeNodeHost {
         this.#open(m.source, -1);
       },
       findMount: async (target) => info(target),
+      // Our dm devices are 254:<n> as their dm-<n>; anything else mounted here is sd-something's, 8:0.
+      mountedDevice: async (target) => {
+        const source = this.mounts.get(target)?.source ?? '';
+        const d = source.startsWith('/dev/mapper/') ? this.dm.get(source.slice('/dev/mapper/'.length)) : undefined;
+        return d ? { major: 254, minor: Number(d.kernelName.slice('dm-'.length)) } : { major: 8, minor: 0 };
+      },
       growFilesystem: async (device, mountPath, fsType) => {
         await this.#hook(`grow ${fsType} ${device} ${mountPath}`);
       },
