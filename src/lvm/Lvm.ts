@@ -164,7 +164,7 @@ export class Lvm {
     return parsePvsReport(stdout).filter((pv) => pv.vgName === this.#vg);
   }
 
-  /** `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<pool>`: size, fill level and health of the thin pool. */
+  /** Size, fill level and health of the thin pool: `lvm lvs <report args> -o <LVS_FIELDS> <vg>/<pool>`, or its row of the remembered report. */
   async getThinPool(signal?: AbortSignal, freshness: ReadFreshness = {}): Promise<ThinPool> {
     return this.#toThinPool(await this.findVolume(this.#pool, signal, freshness));
   }
