@@ -54,7 +54,19 @@ describe('ControllerService', () => {
       const vol = await first;
       assert.deepEqual(await restarted.createVolume(input('pvc-1')), vol, 'once done, the restarted controller finds it');
       assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [buildLvName('pvc-1', 'volume')]);
-      assert.equal(cluster.agents.flatMap((a) => a.calls).filter((c) => c === 'createVolume').length, 1);
+      assert.equal(cluster.agents.flatMap((a) => a.lvm.calls).filter((c) => c === 'createThinVolume').length, 1, 'one lvcreate');
+    });
+
+    test('a retry finds an LV left without its export and exports it again', async () => {
+      await start();
+      const vol = await cluster.service.createVolume(input('pvc-1'));
+      const agent = cluster.agent(vol.node);
+      const iqn = vol.volume.target.iqn;
+      await agent.lio.unexportVolume(iqn, vol.volume.id);
+      assert.equal(await agent.lio.readExport(iqn), undefined);
+      assert.deepEqual(await cluster.service.createVolume(input('pvc-1')), vol);
+      assert.equal((await agent.lio.readExport(iqn))?.enabled, true, 'the retry exported it');
+      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [buildLvName('pvc-1', 'volume')]);
     });
   });
 

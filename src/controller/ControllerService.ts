@@ -111,7 +111,11 @@ export class ControllerService {
       if (sourceRef && !input.parameters.thin) throw new InvalidArgumentError('a clone or a restore is a thin snapshot of its source; it cannot use provisioning=thick');
       // The name first: a retry must find its volume even when the source is gone since.
       const existing = await this.#findByName(input.name, 'volume');
-      if (existing) return this.#checkCompatible(existing, input, sourceRef);
+      if (existing) {
+        const volume = this.#checkCompatible(existing, input, sourceRef);
+        await this.#ensureExported(existing.node, existing.object);
+        return volume;
+      }
       const source = sourceRef ? await this.#resolveSource(sourceRef) : undefined;
 
       const minimumBytes = input.capabilities.some((c) => c.access === 'mount' && c.fsType === 'xfs') ? XFS_MIN_BYTES : 0;
@@ -458,6 +462,17 @@ export class ControllerService {
     if (found.length > 1) this.#log.error({ name, kind, nodes: found.map((f) => f.node) }, 'one name exists on several storage nodes; using the first');
     found.sort((a, b) => compare(a.node, b.node));
     return found[0] as { node: string; object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined;
+  }
+
+  /**
+   * A create cut off after its lvcreate (a killed controller cancels the agent's call, and an
+   * lvcreate interrupted that late may still have made the LV) leaves the LV without its target.
+   * The agent's create of the same volume finds the LV and exports it, so a retry converges at
+   * once instead of at the agent's next reconcile.
+   */
+  async #ensureExported(node: string, v: AgentVolume): Promise<void> {
+    const agent = await this.#nodes.agentOf(node);
+    await agent.createVolume({ name: v.name, sizeBytes: v.sizeBytes, thick: !v.thin, ...(v.contentSource ? { contentSource: v.contentSource } : {}) });
   }
 
   #checkCompatible(existing: { readonly node: string; readonly object: AgentVolume }, input: CreateVolumeInput, source: Omit<ResolvedSource, 'sizeBytes'> | undefined): ControllerVolume {
