@@ -101,6 +101,14 @@ describe('ControllerService', () => {
       assert.deepEqual(await cluster.service.getCapacity(parameters, undefined), { availableBytes: 924 * MiB, maximumVolumeBytes: 924 * MiB });
       hold.release();
       await pending;
+      // Answered: a status taken before it may already hold the volume and its reservation would
+      // count it twice, so GetCapacity polls once more and then counts it once.
+      const polls = () => cluster.agent('store-a').calls.filter((c) => c === 'getNodeStatus').length;
+      const before = polls();
+      assert.deepEqual(await cluster.service.getCapacity(parameters, undefined), { availableBytes: 924 * MiB, maximumVolumeBytes: 924 * MiB });
+      assert.equal(polls(), before + 1, 'a create answered since the last status: poll');
+      await cluster.service.getCapacity(parameters, undefined);
+      assert.equal(polls(), before + 1, 'nothing answered since: the status in hand will do');
     });
   });
 

@@ -338,6 +338,9 @@ export class ControllerService {
    */
   async getCapacity(parameters: VolumeParameters, zone: string | undefined): Promise<{ readonly availableBytes: number; readonly maximumVolumeBytes: number }> {
     await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
+    // A create answered since a node's status still counts against it in full; the CO reads this
+    // figure as what is left, so take a status that includes those volumes instead.
+    if (this.#nodes.candidates().some((c) => this.#reservations.hasSettledSince(c.name, c.statusTakenAtMs))) await this.#nodes.ensureFresh(0);
     let availableBytes = 0;
     let maximumVolumeBytes = 0;
     for (const c of this.#nodes.candidates()) {

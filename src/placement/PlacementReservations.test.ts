@@ -138,4 +138,16 @@ describe('PlacementReservations', () => {
     for (const bytes of [-1, 0.5, Number.NaN, 2 ** 53]) assert.throws(() => ledger.reserve('a', bytes, true), RangeError);
     assert.equal(ledger.size, 0);
   });
+  it('hasSettledSince: only a create settled at or after the status time', () => {
+    let now = 100;
+    const ledger = new PlacementReservations({ now: () => now });
+    const r = ledger.reserve('a', 10, true);
+    assert.equal(ledger.hasSettledSince('a', 50), false, 'pending is not settled');
+    now = 200;
+    ledger.settle(r);
+    assert.equal(ledger.hasSettledSince('a', 150), true);
+    assert.equal(ledger.hasSettledSince('a', 200), true, 'same millisecond: the status may predate it');
+    assert.equal(ledger.hasSettledSince('a', 201), false);
+    assert.equal(ledger.hasSettledSince('b', 0), false);
+  });
 });

@@ -89,6 +89,14 @@ export class PlacementReservations {
     return total;
   }
 
+  /** Whether a create settled on this node at or after statusTakenAtMs: a newer status would count it exactly. */
+  hasSettledSince(node: string, statusTakenAtMs: number): boolean {
+    for (const { reservation, settledAtMs } of this.#entries.values()) {
+      if (reservation.node === node && settledAtMs !== undefined && settledAtMs >= statusTakenAtMs) return true;
+    }
+    return false;
+  }
+
   /**
    * The `reserved` argument of choosePlacement for these candidates: each node's reservations
    * measured against the time of its own status. A node not among them counts every entry.
