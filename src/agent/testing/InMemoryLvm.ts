@@ -17,7 +17,7 @@ interface StoredLv {
   readonly origin: string | undefined;
 }
 
-type Method = 'getVolumeGroup' | 'getThinPool' | 'readPoolAndVolumes' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
+type Method = 'getVolumeGroup' | 'readPoolAndVolumes' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
 
 /**
  * Test support: the part of Lvm the agent uses, kept in memory and behaving as the real class
@@ -116,11 +116,6 @@ export class InMemoryLvm implements AgentLvm {
       extentCount: size / this.extentSizeBytes,
       freeExtentCount: Math.floor(this.vgFreeBytes / this.extentSizeBytes),
     };
-  }
-
-  async getThinPool(): Promise<ThinPool> {
-    await this.#enter('getThinPool');
-    return this.#poolView();
   }
 
   async readPoolAndVolumes(): Promise<{ pool: ThinPool; volumes: LogicalVolume[] }> {
