@@ -460,6 +460,23 @@ describe('AgentVolumes', () => {
       assert.deepEqual(await volumes.getVolume(vol.id), { ...vol, initiators: [{ iqn: NODE_A, readOnly: false, mutualChap: true }, { iqn: NODE_B, readOnly: true, mutualChap: false }] });
     });
 
+    test('a rebuilt export enables its TPG only after every allowed ACL and its LUN mapping exist', async () => {
+      const vol = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_B, readOnly: true, mutualChap: false });
+      await target.unexportVolume(vol.target.iqn, vol.id);
+      const from = sim.ops.length;
+
+      assert.deepEqual(await volumes.reconcile(), { repaired: [vol.id], removed: [], failed: [] });
+      const ops = sim.ops.slice(from);
+      const enable = ops.findIndex((op) => /tpgt_1\/enable=1$/.test(op));
+      assert.ok(enable >= 0, 'the TPG is enabled');
+      for (const iqn of [NODE_A, NODE_B]) {
+        const mapped = ops.findIndex((op) => op.startsWith('link ') && op.includes(`/acls/${iqn}/lun_0/lun_0 ->`));
+        assert.ok(mapped >= 0 && mapped < enable, `${iqn}'s ACL is mapped before the TPG is enabled (ops: ${ops.join(' | ')})`);
+      }
+    });
+
     test('touches nothing when LIO already matches the tags, so live sessions never notice', async () => {
       const vol = await create('pvc-1');
       await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });

@@ -446,10 +446,6 @@ export class AgentVolumes implements AgentVolumesPort {
     const current = await this.#ensureExport(record, signal);
     let changed = !wasActive || current.changes > 0;
     const targetIqn = this.#targetIqn(id);
-    for (const initiator of current.record.initiators) {
-      const report = await this.#lio.addAcl(targetIqn, buildAclSpec(initiator.iqn, this.#deriveChap(id, initiator)), { readOnly: initiator.readOnly });
-      if (report.changes.length > 0) changed = true;
-    }
     const allowed = new Set(current.record.initiators.map((i) => i.iqn));
     for (const acl of (await this.#lio.readExport(targetIqn))?.acls ?? []) {
       if (allowed.has(acl.initiatorIqn)) continue;
@@ -512,7 +508,12 @@ export class AgentVolumes implements AgentVolumesPort {
     }
   }
 
-  /** Activates the LV if needed (under the VG queue), then ensures its export without touching ACLs. */
+  /**
+   * Activates the LV if needed (under the VG queue), then ensures its export with an ACL for every
+   * initiator its tags allow. The ACLs go in before the TPG is enabled: a target rebuilt after a
+   * reboot must not take an initiator's reconnect before its ACL exists (field notes 4.2). ACLs no
+   * tag allows are left alone here; reconcile removes them.
+   */
   async #ensureExport(record: VolumeRecord, signal: AbortSignal | undefined): Promise<{ readonly record: VolumeRecord; readonly changes: number }> {
     let current = record;
     if (!current.lv.isActive) {
@@ -528,7 +529,7 @@ export class AgentVolumes implements AgentVolumesPort {
       targetIqn: desired.targetIqn,
       portal: this.#portal,
       thin: desired.thin,
-      acls: [],
+      acls: current.initiators.map((initiator) => ({ ...buildAclSpec(initiator.iqn, this.#deriveChap(current.id, initiator)), readOnly: initiator.readOnly })),
     });
     return { record: current, changes: report.changes.length };
   }

@@ -110,7 +110,7 @@ export class LioTarget {
     await this.#ensureSingleLink(lun, s.backstoreName, backstore, changes);
     await this.#ensureDir(portalDir(s.targetIqn, s.portal), changes);
 
-    for (const acl of s.acls) await this.#ensureAcl(s.targetIqn, acl, s.readOnly ?? false, changes);
+    for (const acl of s.acls) await this.#ensureAcl(s.targetIqn, acl, acl.readOnly ?? s.readOnly ?? false, changes);
 
     // Writing enable=1 to an enabled TPG fails (EINVAL), so compare first.
     if (shown(await this.#fs.readAttr(`${tpg}/enable`)) !== '1') await this.#write(`${tpg}/enable`, '1', changes);
@@ -126,7 +126,7 @@ export class LioTarget {
     const valid = validateAcl(acl);
     if (!(await this.#fs.exists(lunDir(iqn)))) throw new NotFoundError(`target ${iqn} is not exported here`);
     const changes: string[] = [];
-    await this.#ensureAcl(iqn, valid, opts.readOnly ?? false, changes);
+    await this.#ensureAcl(iqn, valid, opts.readOnly ?? valid.readOnly ?? false, changes);
     return { changes };
   }
 

@@ -13,6 +13,8 @@ export interface AclSpec {
   readonly chap: ChapCredentials;
   /** Overrides LioTarget's cmdsnDepth for this ACL; only applied when the ACL is created. */
   readonly cmdsnDepth?: number;
+  /** In an ExportSpec, overrides the spec's readOnly for this ACL (addAcl takes its own option). */
+  readonly readOnly?: boolean;
 }
 
 export interface ExportSpec {
@@ -24,7 +26,7 @@ export interface ExportSpec {
   readonly serial: string;
   readonly targetIqn: string;
   readonly portal: Portal;
-  /** Maps LUN 0 write-protected for every ACL in this spec. */
+  /** Maps LUN 0 write-protected for every ACL in this spec that does not set its own readOnly. */
   readonly readOnly?: boolean;
   /** Thin LV: advertise UNMAP and WRITE SAME(unmap) so discards reach dm-thin (field notes 4.6). */
   readonly thin: boolean;

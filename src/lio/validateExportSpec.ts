@@ -62,7 +62,12 @@ export function validateCmdsnDepth(depth: number): number {
 export function validateAcl(acl: AclSpec): AclSpec {
   const initiatorIqn = normalizeIqn(acl.initiatorIqn, 'initiator IQN');
   const chap = validateChap(acl.chap, initiatorIqn);
-  return acl.cmdsnDepth === undefined ? { initiatorIqn, chap } : { initiatorIqn, chap, cmdsnDepth: validateCmdsnDepth(acl.cmdsnDepth) };
+  return {
+    initiatorIqn,
+    chap,
+    ...(acl.cmdsnDepth === undefined ? {} : { cmdsnDepth: validateCmdsnDepth(acl.cmdsnDepth) }),
+    ...(acl.readOnly === undefined ? {} : { readOnly: acl.readOnly === true }),
+  };
 }
 
 /** Validates and normalises a whole export spec (IQNs lowercased), refusing duplicate initiators. */
