@@ -107,12 +107,39 @@ export const kubernetesSequenceAgentRestartScenario: Scenario = {
         await clock.timed('DeleteVolume', () => ctl.deleteVolume({ volume_id: vol.volume_id }));
         assert.deepEqual(await cluster.findResidue(), [], 'nothing is left');
         ctx.log(`timings: ${clock.summary()}`);
+      } catch (err: unknown) {
+        // CI shows the end of a failure's output, where the scenario error is repeated: carry the state there.
+        const state = await sessionDiagnostics(cluster).catch((diagErr: unknown) => [`diagnostics failed: ${String(diagErr)}`]);
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${state.join('\n')}`, { cause: err });
       } finally {
         writer?.kill();
       }
     });
   },
 };
+
+/**
+ * What a failed run needs to tell a dead session from a missing export: the initiator's view of
+ * its sessions, the targets LIO holds, and the kernel's last iSCSI lines.
+ */
+async function sessionDiagnostics(cluster: CsiCluster): Promise<string[]> {
+  const { runner, iqnPrefix } = cluster;
+  const lines: string[] = [];
+  const sessions = await runner.run({ file: 'iscsiadm', args: ['-m', 'session', '-P', '1'], timeoutMs: 30_000, okExitCodes: [0, 21] });
+  const sessionLines = sessions.stdout.split('\n').filter((l) => /Target:|SID:|Session State|Connection State/.test(l)).map((l) => l.trim());
+  lines.push(`initiator: ${sessionLines.join(' | ') || 'no session'}`);
+  const iscsiRoot = '/sys/kernel/config/target/iscsi';
+  const targets = (await readdir(iscsiRoot).catch(() => [] as string[])).filter((t) => t.startsWith(`${iqnPrefix}:`));
+  for (const t of targets) {
+    const tpg = join(iscsiRoot, t, 'tpgt_1');
+    const enable = (await readFile(join(tpg, 'enable'), 'utf8').catch(() => '?')).trim();
+    const list = (dir: string) => readdir(join(tpg, dir)).then((names) => names.join(',')).catch(() => '-');
+    lines.push(`LIO ${t}: enable=${enable} np=[${await list('np')}] acls=[${await list('acls')}] luns=[${await list('lun')}]`);
+  }
+  if (targets.length === 0) lines.push(`LIO: no target under ${iqnPrefix}`);
+  lines.push(...(await dmesgLines(runner)).filter((l) => /iscsi|connection|session|login|target/i.test(l)).slice(-8));
+  return lines;
+}
 
 /** The dm device's kernel name (dm-N) and the SCSI disks under it. */
 async function diskNames(runner: CommandRunner, dmName: string): Promise<{ readonly dm: string; readonly scsi: readonly string[] }> {

@@ -222,5 +222,7 @@ function describeFailure(qemu: QemuProcess, runDir: string, summary: string, res
       qemu.console.tail(CONSOLE_TAIL_LINES).join('\n'),
     `--- run directory: ${runDir} ---`,
   );
+  // CI shows only the end of a failure's output: say again, last, what failed.
+  if (result?.error !== undefined) sections.push(`--- scenario error (again) ---\n${result.error.split('\n').slice(0, 20).join('\n')}`);
   return sections.join('\n');
 }
