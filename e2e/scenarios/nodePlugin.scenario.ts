@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -21,7 +21,7 @@ import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
 import { loadCsiProto } from '../../src/grpc/loadProtos.ts';
 import { serve } from '../../src/grpc/serve.ts';
 import type { RunningServer } from '../../src/grpc/serve.ts';
-import { Iscsiadm } from '../../src/iscsi/index.ts';
+import { findSessionIdInSysfs, Iscsiadm, readSessionStateInSysfs } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { Lvm } from '../../src/lvm/index.ts';
 import { Mounter } from '../../src/mount/index.ts';
@@ -31,6 +31,7 @@ import { ddRead, ddWrite, writeFileSynced } from '../support/diskIo.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { recordChap, recordSecret } from '../support/secretLedger.ts';
+import { pollUntil } from '../vm/poll.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-nodeplug';
@@ -151,6 +152,27 @@ export const nodePluginScenario: Scenario = {
       const health = await a.csi.node.nodeGetVolumeHealth({ volume_id: volumeId });
       assert.deepEqual(health.volume_health?.health_statuses, [], 'healthy');
       step(`expanded to 128 MiB online (fs ${bytes.total} bytes), data intact, stats and health fine`);
+
+      // The target goes away and comes back: health follows the kernel's session state (sysfs).
+      const tpgEnable = `iscsi/${exported.target.iqn}/tpgt_1/enable`;
+      const configFs = new FsConfigFs();
+      const sessionKey = { targetIqn: exported.target.iqn, portal: PORTAL };
+      const healthReasons = async () => ((await a.csi.node.nodeGetVolumeHealth({ volume_id: volumeId })).volume_health?.health_statuses ?? []).map((h) => h.reason);
+      await configFs.writeAttr(tpgEnable, '0');
+      const down = await pollUntil(async () => ((await healthReasons()).includes('IscsiSessionDown') ? healthReasons() : undefined), {
+        deadlineMs: Date.now() + 60_000, intervalMs: 500, what: 'health to report the session down', signal,
+      });
+      const downSid = await findSessionIdInSysfs(sessionKey);
+      assert.ok(downSid !== undefined, 'sysfs still shows the session while it recovers');
+      assert.equal((await readSessionStateInSysfs(downSid)).sessionState, 'FAILED');
+      await configFs.writeAttr(tpgEnable, '1');
+      await pollUntil(async () => ((await healthReasons()).length === 0 ? true : undefined), {
+        deadlineMs: Date.now() + 120_000, intervalMs: 500, what: 'health to report the volume healthy after the target came back', signal,
+      });
+      assert.equal((await readSessionStateInSysfs(downSid)).sessionState, 'LOGGED_IN', 'the same session logged in again');
+      await writeFile('/proc/sys/vm/drop_caches', '3'); // read back from the disk, not the page cache
+      assert.equal(sha256(await readFile(join(target, 'data.bin'))), checksum, 'data intact after the outage');
+      step(`target disabled: health said ${down.join(', ')} (session ${downSid} FAILED in sysfs); enabled again: healthy, data intact`);
 
       // Teardown, each call twice.
       const unpublishReq = { volume_id: volumeId, target_path: target };

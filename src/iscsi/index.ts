@@ -18,7 +18,7 @@ export { parseIfaceList, parseRecord } from './parseRecord.ts';
 export type { IfaceListEntry } from './parseRecord.ts';
 export { parseSessionList, parseSessionTree } from './parseSessions.ts';
 export type { IscsiSession, IscsiSessionDetail, SessionDisk } from './parseSessions.ts';
-export { findSessionIdInSysfs } from './sessionSysfs.ts';
+export { findSessionIdInSysfs, readSessionStateInSysfs } from './sessionSysfs.ts';
 export type { SessionKey } from './sessionSysfs.ts';
 export { DEFAULT_ISCSI_PORT, formatPortalArg, parsePortal, validatePortal } from './portal.ts';
 export type { IscsiPortal } from './portal.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as nodePath from 'node:path';
-import { findSessionIdInSysfs } from './sessionSysfs.ts';
+import { findSessionIdInSysfs, readSessionStateInSysfs } from './sessionSysfs.ts';
 
 const IQN = 'iqn.2026-11.io.vbs:pvc-1';
 
@@ -55,5 +55,23 @@ describe('findSessionIdInSysfs', () => {
     await addSession(6, { iqn: 'iqn.2026-11.io.vbs:half', ip: '127.0.0.9' });
     await fs.rm(nodePath.join(sysRoot, 'class', 'iscsi_connection', 'connection6:0'), { recursive: true });
     assert.equal(await findSessionIdInSysfs({ targetIqn: 'iqn.2026-11.io.vbs:half', portal: { ip: '127.0.0.9', port: 3260 } }, { sysRoot }), undefined);
+  });
+});
+
+describe('readSessionStateInSysfs', () => {
+  test('reads the session and connection states as the kernel shows them, undefined where absent', async () => {
+    const sysRoot = await fs.mkdtemp(nodePath.join(tmpdir(), 'vbs-session-state-'));
+    try {
+      await fs.mkdir(nodePath.join(sysRoot, 'class', 'iscsi_session', 'session7'), { recursive: true });
+      await fs.writeFile(nodePath.join(sysRoot, 'class', 'iscsi_session', 'session7', 'state'), 'FAILED\n');
+      assert.deepEqual(await readSessionStateInSysfs(7, { sysRoot }), { sessionState: 'FAILED', connectionState: undefined });
+      await fs.mkdir(nodePath.join(sysRoot, 'class', 'iscsi_connection', 'connection7:0'), { recursive: true });
+      await fs.writeFile(nodePath.join(sysRoot, 'class', 'iscsi_connection', 'connection7:0', 'state'), 'failed\n');
+      assert.deepEqual(await readSessionStateInSysfs(7, { sysRoot }), { sessionState: 'FAILED', connectionState: 'failed' });
+      assert.deepEqual(await readSessionStateInSysfs(8, { sysRoot }), { sessionState: undefined, connectionState: undefined });
+      await assert.rejects(readSessionStateInSysfs(-1, { sysRoot }), RangeError);
+    } finally {
+      await fs.rm(sysRoot, { recursive: true, force: true });
+    }
   });
 });

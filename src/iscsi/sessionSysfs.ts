@@ -48,6 +48,22 @@ export async function findSessionIdInSysfs(key: SessionKey, opts: { readonly sys
   return undefined;
 }
 
+/**
+ * The kernel's view of one session, read where `iscsiadm -m session -P 3` reads it:
+ * /sys/class/iscsi_session/session<sid>/state (LOGGED_IN, FAILED while the connection is being
+ * recovered, FREE) and the leading connection's state (up, down, failed, bound). Undefined
+ * fields could not be read (the session is gone, or this kernel lacks the attribute).
+ */
+export async function readSessionStateInSysfs(sid: number, opts: { readonly sysRoot?: string } = {}): Promise<{ readonly sessionState: string | undefined; readonly connectionState: string | undefined }> {
+  if (!Number.isSafeInteger(sid) || sid < 0) throw new RangeError(`session id ${sid} must be a non-negative integer`);
+  const root = opts.sysRoot ?? '/sys';
+  const [sessionState, connectionState] = await Promise.all([
+    readAttr(nodePath.join(root, 'class', 'iscsi_session', `session${sid}`, 'state')),
+    readAttr(nodePath.join(root, 'class', 'iscsi_connection', `connection${sid}:0`, 'state')),
+  ]);
+  return { sessionState, connectionState };
+}
+
 /** IPv6 addresses compare in their compressed lowercase form (the URL parser's canonical form). */
 function canonicalIp(ip: string): string {
   return isIPv6(ip) ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;

@@ -8,6 +8,7 @@ import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import { recordTarget, sysfs } from './NodeDeps.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
+import { findVolumeSession } from './findVolumeSession.ts';
 
 export interface ExpandRequest {
   readonly volumeId: string;
@@ -34,7 +35,7 @@ export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, si
   } catch {
     throw new NotFoundError(`volume path ${req.volumePath} does not exist`);
   }
-  const session = await deps.iscsiadm.findSession(recordTarget(record), signal);
+  const session = await findVolumeSession(deps, recordTarget(record), signal);
   if (!session) throw new FailedPreconditionError(`volume ${req.volumeId} has no iSCSI session on this node; stage it again`);
   await deps.iscsiadm.rescanSession(session.sid, signal);
   const disk = await waitForSessionDisk(session.sid, record.target.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });

@@ -308,9 +308,11 @@ describe('Node service', () => {
       await stage();
       await host.resizeLun(IQN, 4096);
       host.calls.length = 0;
+      const listings = host.findSessionCalls;
       const res = await csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging, capacity_range: { required_bytes: 4096 * 512 } });
       assert.equal(res.capacity_bytes, 4096 * 512);
       assert.deepEqual(host.calls, ['rescan 1', `dm reload ${DM} 4096 8:16`, `grow ext4 /dev/mapper/${DM} ${staging}`]);
+      assert.equal(host.findSessionCalls, listings, 'the session id comes from sysfs');
       host.calls.length = 0;
       await csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging });
       assert.deepEqual(host.calls, ['rescan 1', `grow ext4 /dev/mapper/${DM} ${staging}`], 'nothing to reload the second time');
@@ -365,13 +367,32 @@ describe('Node service', () => {
       await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: '/' }), status.NOT_FOUND);
     });
 
-    it('is healthy when staged, and reports a down session and a read-only filesystem', async () => {
+    it('is healthy when staged, and reports a down session and a read-only filesystem, reading the session from sysfs', async () => {
       await stage();
+      const before = host.findSessionCalls;
       assert.deepEqual((await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses, []);
-      [...host.sessions.values()][0]!.state = 'FAILED';
+      await host.setSessionState(IQN, 'FAILED');
       host.mounts.get(staging)!.readOnly = true;
-      const health = (await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses.map((h) => [h.status, h.reason]);
-      assert.deepEqual(health, [['INACCESSIBLE', 'IscsiSessionDown'], ['DEGRADED', 'FilesystemReadOnly']]);
+      const health = (await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses;
+      assert.deepEqual(health?.map((h) => [h.status, h.reason]), [['INACCESSIBLE', 'IscsiSessionDown'], ['DEGRADED', 'FilesystemReadOnly']]);
+      assert.match(health?.[0]?.message ?? '', /is FAILED \(connection failed\)/);
+      assert.equal(host.findSessionCalls, before, 'no iscsiadm session listing');
+      await host.setSessionState(IQN, 'LOGGED_IN');
+      host.mounts.get(staging)!.readOnly = false;
+      assert.deepEqual((await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses, []);
+    });
+
+    it('asks iscsiadm for the session state when sysfs does not show the session, and reports a missing one', async () => {
+      host.sessionIdentityInSysfs = false;
+      await stage();
+      await host.setSessionState(IQN, 'FAILED');
+      const before = host.findSessionCalls;
+      const down = (await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses;
+      assert.deepEqual(down?.map((h) => h.reason), ['IscsiSessionDown']);
+      assert.equal(host.findSessionCalls, before + 1);
+      host.sessions.clear();
+      const missing = (await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses;
+      assert.deepEqual(missing?.map((h) => [h.status, h.reason]), [['INACCESSIBLE', 'IscsiSessionMissing']]);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { NotFoundError } from '../errors.ts';
 import type { _csi_v1_VolumeHealth_VolumeHealthEntry } from '../generated/csi/v1/VolumeHealth.ts';
+import { findVolumeSession } from './findVolumeSession.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { recordTarget } from './NodeDeps.ts';
 
@@ -18,7 +19,7 @@ export async function volumeHealth(deps: NodeDeps, volumeId: string, signal: Abo
   const record = await deps.records.read(volumeId);
   if (!record) throw new NotFoundError(`volume ${volumeId} is not staged on this node`);
   const entries: HealthEntry[] = [];
-  const session = await deps.iscsiadm.findSession(recordTarget(record), signal);
+  const session = await findVolumeSession(deps, recordTarget(record), signal);
   if (!session) {
     entries.push({ status: 'INACCESSIBLE', reason: 'IscsiSessionMissing', message: `no iSCSI session to ${record.target.targetIqn}` });
   } else if (session.sessionState !== undefined && session.sessionState !== 'LOGGED_IN') {

@@ -109,6 +109,18 @@ export class FakeNodeHost {
     await writeFile(join(session, 'ifacename'), `${target.iface ?? 'default'}\n`);
     await writeFile(join(conn, 'persistent_address'), `${target.portal.ip}\n`);
     await writeFile(join(conn, 'persistent_port'), `${target.portal.port}\n`);
+    await writeFile(join(session, 'state'), 'LOGGED_IN\n');
+    await writeFile(join(conn, 'state'), 'up\n');
+  }
+
+  /** A session's state changes, as the kernel shows it in sysfs and iscsiadm reports it (FAILED while recovering). */
+  async setSessionState(targetIqn: string, state: 'LOGGED_IN' | 'FAILED'): Promise<void> {
+    const s = [...this.sessions.values()].find((x) => x.target.targetIqn === targetIqn);
+    if (!s) throw new Error(`no session to ${targetIqn}`);
+    s.state = state;
+    if (!this.sessionIdentityInSysfs) return;
+    await writeFile(join(this.sysRoot, 'class', 'iscsi_session', `session${s.sid}`, 'state'), `${state}\n`);
+    await writeFile(join(this.sysRoot, 'class', 'iscsi_connection', `connection${s.sid}:0`, 'state'), state === 'LOGGED_IN' ? 'up\n' : 'failed\n');
   }
 
   async #attachDisk(sid: number, lun: FakeLun): Promise<string> {
