@@ -107,6 +107,12 @@ describe('LioTarget', () => {
       assert.equal(await sim.raw(`${TPG}/acls/${NODE_A}/lun_0/write_protect`), '1\n');
     });
 
+    test('lets each ACL of the spec set its own write protection, over the spec\'s', async () => {
+      await lio.exportVolume({ ...SPEC, readOnly: true, acls: [{ ...SPEC.acls[0]!, readOnly: false }, { ...ACL_B, readOnly: true }] });
+      assert.equal(await sim.raw(`${TPG}/acls/${NODE_A}/lun_0/write_protect`), '0\n');
+      assert.equal(await sim.raw(`${TPG}/acls/${NODE_B}/lun_0/write_protect`), '1\n');
+    });
+
     test('changes nothing when run again on a complete export', async () => {
       await lio.exportVolume({ ...SPEC, acls: [ACL_A, ACL_B] });
       const before = await sim.snapshot();
