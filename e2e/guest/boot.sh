@@ -111,6 +111,24 @@ mount -t configfs configfs /sys/kernel/config
 # the coldplug below only replays the block devices that already exist. A full coldplug makes
 # udev load ~40 drivers for the emulated board (ahci, drm, kvm, sound...), 7-15 s under TCG,
 # and none of them matter to storage.
+stage "lvm device filter"
+# What docs/node-plugin.md asks of every worker and storage node: host LVM scans only the PVs it
+# owns. This guest is both, and its PVs are all loop devices. Without the allow-list every lvm
+# command also reads the iSCSI disks and our /dev/mapper/vbs-* devices, and while a target is
+# down (an agent restart) those reads wait for the session's replacement_timeout: a
+# `vgchange -an` hung that way in CI. lvmlocal.conf is read after lvm.conf and overrides it.
+cat >/etc/lvm/lvmlocal.conf <<'LVMLOCAL'
+local {
+}
+devices {
+	scan_lvs = 0
+	global_filter = [ "a|^/dev/loop[0-9]+$|", "r|.*|" ]
+}
+LVMLOCAL
+lvm_filter=$(lvmconfig devices/global_filter)
+[[ $lvm_filter == *'/dev/loop'* ]] || fatal "boot.sh: lvm did not take the device filter from /etc/lvm/lvmlocal.conf: $lvm_filter"
+echo "vbs-e2e: lvm $lvm_filter"
+
 stage "udev"
 /lib/systemd/systemd-udevd --daemon
 udevadm trigger --action=add --subsystem-match=block
