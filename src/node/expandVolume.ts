@@ -8,7 +8,7 @@ import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import { recordTarget, sysfs } from './NodeDeps.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
-import { findVolumeSession } from './findVolumeSession.ts';
+import { findSessionId } from './findVolumeSession.ts';
 
 export interface ExpandRequest {
   readonly volumeId: string;
@@ -35,10 +35,10 @@ export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, si
   } catch {
     throw new NotFoundError(`volume path ${req.volumePath} does not exist`);
   }
-  const session = await findVolumeSession(deps, recordTarget(record), signal);
-  if (!session) throw new FailedPreconditionError(`volume ${req.volumeId} has no iSCSI session on this node; stage it again`);
-  await deps.iscsiadm.rescanSession(session.sid, signal);
-  const disk = await waitForSessionDisk(session.sid, record.target.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
+  const sid = await findSessionId(deps, recordTarget(record), signal);
+  if (sid === undefined) throw new FailedPreconditionError(`volume ${req.volumeId} has no iSCSI session on this node; stage it again`);
+  await deps.iscsiadm.rescanSession(sid, signal);
+  const disk = await waitForSessionDisk(sid, record.target.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
   const geometry = await waitForSize(deps, disk.slice(disk.lastIndexOf('/') + 1), req.requiredBytes, signal);
 
   const table = await deps.dmsetup.table(record.dmName, signal);

@@ -9,12 +9,19 @@ export interface VolumeSession {
   readonly connectionState: string | undefined;
 }
 
-/**
- * The session of a staged volume's target and its state, from sysfs (a few file reads), or from
- * `iscsiadm -m session -P 3` when sysfs does not show it. iscsiadm walks every session and disk
- * of the host, and kubelet asks for health and expansion per volume, so on a node with many
- * volumes the sysfs read is what keeps these calls cheap.
+/*
+ * Sessions are looked up in sysfs first (a few file reads, where `iscsiadm -m session` reads them
+ * too) and from `iscsiadm -m session -P 3` only when sysfs does not show them. iscsiadm costs a
+ * process spawn and walks every session and disk of the host, and kubelet calls stage, expand and
+ * health per volume, so on a node with many volumes the sysfs read is what keeps them cheap.
  */
+
+/** The id of the session to a volume's target, or undefined when there is none. */
+export async function findSessionId(deps: NodeDeps, target: IscsiTarget, signal: AbortSignal): Promise<number | undefined> {
+  return (await findSessionIdInSysfs(target, sysfs(deps))) ?? (await deps.iscsiadm.findSession(target, signal))?.sid;
+}
+
+/** The session to a volume's target and its state, or undefined when there is none. */
 export async function findVolumeSession(deps: NodeDeps, target: IscsiTarget, signal: AbortSignal): Promise<VolumeSession | undefined> {
   const sid = await findSessionIdInSysfs(target, sysfs(deps));
   if (sid !== undefined) {

@@ -4,7 +4,7 @@ import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, Unav
 import type { PublishContext } from '../csi/publishContext.ts';
 import { dmDevicePath, hasDmDevice, readBlockGeometry } from '../dm/index.ts';
 import type { BlockGeometry } from '../dm/index.ts';
-import { findSessionIdInSysfs, parsePortal, verifyDeviceSerial, waitForSessionDisk } from '../iscsi/index.ts';
+import { parsePortal, verifyDeviceSerial, waitForSessionDisk } from '../iscsi/index.ts';
 import type { IscsiTarget } from '../iscsi/index.ts';
 import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
@@ -14,6 +14,7 @@ import type { StageRecord } from './stageRecord.ts';
 import { buildDmName, isReadOnlyMode } from './volumeAccess.ts';
 import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
+import { findSessionId } from './findVolumeSession.ts';
 
 export interface StageRequest {
   readonly volumeId: string;
@@ -113,8 +114,7 @@ async function attach(deps: NodeDeps, target: IscsiTarget, pc: PublishContext, u
   if (nodeRecord.created) undo.push('node record', () => deps.iscsiadm.deleteNodeRecord(target));
   const login = await deps.iscsiadm.login(target, signal);
   if (!login.alreadyLoggedIn) undo.push('login', () => deps.iscsiadm.logout(target));
-  // sysfs is where iscsiadm -m session reads sessions from; asking it costs a process spawn.
-  const sid = (await findSessionIdInSysfs(target, sysfs(deps))) ?? (await deps.iscsiadm.findSession(target, signal))?.sid;
+  const sid = await findSessionId(deps, target, signal);
   if (sid === undefined) throw new UnavailableError(`logged in to ${target.targetIqn} but neither sysfs nor iscsiadm shows a session for it; retry`);
   // A session that existed before may predate the LUN (or its resize): look again (field notes 1.5).
   if (login.alreadyLoggedIn) await deps.iscsiadm.rescanSession(sid, signal);
