@@ -112,15 +112,37 @@ describe('ControllerService', () => {
     });
   });
 
+  describe('placement reservations', () => {
+    test('are pruned after each status poll once the statuses include their volumes', async () => {
+      await start([{ name: 'store-a' }, { name: 'store-b' }], 60_000);
+      await Promise.all(Array.from({ length: 12 }, (_, i) => cluster.service.createVolume(input(`pvc-${i}`))));
+      assert.equal(cluster.service.reservationsHeld, 12, 'settled, and no status includes them yet');
+      await cluster.nodes.refresh();
+      assert.equal(cluster.service.reservationsHeld, 0, 'the poll brought statuses that count them');
+    });
+
+    test('are pruned while a storage node is silent, whose old status would otherwise hold them forever', async () => {
+      // No name guard: creates go ahead while store-b is silent.
+      cluster = await TestCluster.create({ agents: [{ name: 'store-a' }, { name: 'store-b' }], statusMaxAgeMs: 60_000, nameGuardMs: 0 });
+      await cluster.nodes.refresh();
+      cluster.agent('store-b').down = 'connection refused';
+      await cluster.nodes.refresh();
+      await Promise.all(Array.from({ length: 5 }, (_, i) => cluster.service.createVolume(input(`pvc-${i}`))));
+      await cluster.nodes.refresh();
+      assert.equal(cluster.service.reservationsHeld, 0);
+    });
+  });
+
   describe('routing', () => {
-    test('getVolume of a node that is not a storage node is NOT_FOUND; of a node that may be a silent agent, UNAVAILABLE', async () => {
+    test('getVolume of a node no agent answers as is UNAVAILABLE, even when every agent answered; of a node declared removed, NOT_FOUND', async () => {
       await start();
       await cluster.nodes.refresh();
       const id = `store-z/${buildLvName('x', 'volume')}`;
-      await assert.rejects(cluster.service.getVolume(id), NotFoundError);
+      await assert.rejects(cluster.service.getVolume(id), UnavailableError);
       cluster.agent('store-b').down = 'connection refused';
-      const fresh = cluster.newService();
-      await assert.rejects(fresh.getVolume(id), UnavailableError);
+      await assert.rejects(cluster.newService().getVolume(id), UnavailableError);
+      await cluster.removed.add({ name: 'store-z', note: '' });
+      await assert.rejects(cluster.newService().getVolume(id), NotFoundError);
     });
 
     test('the id of a created volume routes back to its agent from a restarted controller', async () => {

@@ -67,6 +67,16 @@ export interface ControllerServiceOptions {
    */
   readonly nameGuardMs?: number;
   readonly now?: () => number;
+  /**
+   * Refuses a node id that more than one worker carries (cloned images share an initiator name,
+   * and so would share every ACL). Undefined: no check (no Kubernetes API to ask; docs/storage-node-removal.md).
+   */
+  readonly nodeIdGuard?: NodeIdGuard;
+}
+
+/** Checks a CSI node id before it is let into an ACL; throws FailedPreconditionError when it is not one worker's. */
+export interface NodeIdGuard {
+  checkUnique(nodeId: string): Promise<void>;
 }
 
 const DEFAULT_NAME_GUARD_MS = 300_000;
@@ -86,13 +96,33 @@ export class ControllerService {
   readonly #reservations: PlacementReservations;
   readonly #statusMaxAgeMs: number;
   readonly #nameGuardMs: number;
+  readonly #nodeIdGuard: NodeIdGuard | undefined;
 
   constructor(opts: ControllerServiceOptions) {
     this.#nodes = opts.nodes;
     this.#log = opts.log;
     this.#statusMaxAgeMs = opts.statusMaxAgeMs;
     this.#nameGuardMs = opts.nameGuardMs ?? DEFAULT_NAME_GUARD_MS;
+    this.#nodeIdGuard = opts.nodeIdGuard;
     this.#reservations = new PlacementReservations({ now: opts.now ?? (() => performance.now()) });
+    // Each poll brings statuses that include the volumes settled before it: their entries have
+    // done their job, and a long-running controller must not keep one per volume ever created.
+    opts.nodes.afterPoll(() => this.#pruneReservations());
+  }
+
+  /** Placement reservations held (pending creates, and settled ones a status in hand does not include yet). */
+  get reservationsHeld(): number {
+    return this.#reservations.size;
+  }
+
+  /**
+   * Drops settled reservations older than every answering node's status. A silent node's older
+   * status does not hold them back: nothing is placed on it, and the status it answers with when it
+   * comes back is newer than them.
+   */
+  #pruneReservations(): void {
+    const taken = this.#nodes.candidates().filter((c) => c.reachable).map((c) => c.statusTakenAtMs);
+    if (taken.length > 0) this.#reservations.prune(Math.min(...taken));
   }
 
   /**
@@ -163,7 +193,10 @@ export class ControllerService {
     });
   }
 
-  /** DeleteVolume: an id that is not ours, or a volume already gone, is success (CSI). */
+  /**
+   * DeleteVolume: an id that is not ours, a volume already gone, or one on a storage node declared
+   * removed is success (CSI); a node that does not answer is UNAVAILABLE, never success.
+   */
   async deleteVolume(volumeId: string): Promise<void> {
     const ref = parseVolumeId(volumeId);
     if (!ref) return;
@@ -214,6 +247,7 @@ export class ControllerService {
     const ref = this.#requireVolumeRef(volumeId);
     const iqn = parseNodeId(nodeId);
     if (!iqn) throw new NotFoundError(`node ${JSON.stringify(nodeId)} is not a node of this driver: its node ids are iSCSI initiator names (iqn.…)`);
+    await this.#nodeIdGuard?.checkUnique(nodeId);
     return this.#locks.runExclusive(volumeId, async () => {
       const agent = await this.#requireAgent(ref.node, volumeId);
       const volume = await agent.getVolume(ref.id);
@@ -241,9 +275,10 @@ export class ControllerService {
   }
 
   /**
-   * ControllerUnpublishVolume: removes the node's ACL, which ends its sessions (the fence, field
-   * notes 5.4). No node id: every node. A volume or node that is not there is success; an agent
-   * that cannot be reached is UNAVAILABLE, never a success that did not fence.
+   * ControllerUnpublishVolume: removes the node's ACL, which ends its sessions (the fence: LIO drops
+   * an initiator's sessions when its ACL goes). No node id: every node. A volume that is not there,
+   * or whose storage node was declared removed, is success; a storage node that does not answer is
+   * UNAVAILABLE, never a success that did not fence.
    */
   async unpublishVolume(volumeId: string, nodeId: string): Promise<void> {
     const ref = parseVolumeId(volumeId);
@@ -271,7 +306,11 @@ export class ControllerService {
     return this.#toControllerVolume(ref.node, await agent.getVolume(ref.id));
   }
 
-  /** Every volume on every agent, sorted by id; UNAVAILABLE when an agent cannot be asked (a partial list would mislead). */
+  /**
+   * Every volume on every agent, sorted by id; UNAVAILABLE while a storage node this controller
+   * knows does not answer (a partial list would tell the CO its volumes are not published). A node
+   * declared removed is not waited for; one that answers is listed (its volumes are real).
+   */
   async listVolumes(): Promise<ControllerVolume[]> {
     const agents = await this.#allAgents();
     const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listVolumes()).map((v) => this.#toControllerVolume(name, v))));
@@ -354,11 +393,14 @@ export class ControllerService {
     return { availableBytes, maximumVolumeBytes };
   }
 
-  /** Health of a volume: DEGRADED when its node's thin pool is past its limits, INACCESSIBLE when its agent is unreachable. */
+  /**
+   * Health of a volume: DEGRADED when its node's thin pool is past its limits, INACCESSIBLE when
+   * its storage node does not answer (known or not), NOT_FOUND when gone or on a removed node.
+   */
   async getVolumeHealth(volumeId: string): Promise<{ readonly status: 'DEGRADED' | 'INACCESSIBLE'; readonly reason: string; readonly message: string }[]> {
     const ref = this.#requireVolumeRef(volumeId);
-    const agent = await this.#requireAgent(ref.node, volumeId);
     try {
+      const agent = await this.#requireAgent(ref.node, volumeId);
       await agent.getVolume(ref.id);
     } catch (err: unknown) {
       if (err instanceof UnavailableError) return [{ status: 'INACCESSIBLE', reason: 'StorageNodeUnreachable', message: err.message }];
@@ -374,7 +416,7 @@ export class ControllerService {
     return ref;
   }
 
-  /** The agent of a node, NotFoundError naming the object when the node does not exist. */
+  /** The agent of a node, NotFoundError naming the object when the node was declared removed. */
   async #requireAgent(node: string, objectId: string): Promise<StorageAgent> {
     try {
       return await this.#nodes.agentOf(node);
@@ -384,7 +426,7 @@ export class ControllerService {
     }
   }
 
-  /** The agent of a node, or undefined when that node certainly does not exist (for deletes: gone = done). */
+  /** The agent of a node, or undefined when it was declared removed (for deletes: gone = done); UNAVAILABLE while it does not answer. */
   async #agentOrUndefined(node: string): Promise<StorageAgent | undefined> {
     try {
       return await this.#nodes.agentOf(node);

@@ -5,6 +5,7 @@ import { staticAgents } from './agentDiscovery.ts';
 import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
 import { StorageNodes } from './StorageNodes.ts';
 import { captureLog } from './testing/controllerHarness.ts';
+import { MemoryRemovedStorageNodes } from './testing/memoryRemovedStorageNodes.ts';
 
 const GiB = 1024 ** 3;
 
@@ -47,20 +48,22 @@ async function unused(): Promise<never> {
   throw new Error('StorageNodes must only ask for status');
 }
 
-function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number; slowStatusGraceMs?: number; now?: () => number } = {}) {
+function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number; slowStatusGraceMs?: number; now?: () => number; noRemovedRecord?: boolean } = {}) {
   const agents = new Map(Object.entries(names).map(([address, name]) => [address, new StatusOnlyAgent(name)]));
   const { log, lines } = captureLog();
   let discover = staticAgents([...agents.keys()]);
+  const removed = new MemoryRemovedStorageNodes();
   const nodes = new StorageNodes({
     discover: () => discover(),
     connect: (address) => agents.get(address) ?? new StatusOnlyAgent(`unknown-${address}`),
     log,
+    ...(opts.noRemovedRecord ? {} : { removed }),
     ...(opts.statusTimeoutMs !== undefined ? { statusTimeoutMs: opts.statusTimeoutMs } : {}),
     ...(opts.slowStatusGraceMs !== undefined ? { slowStatusGraceMs: opts.slowStatusGraceMs } : {}),
     ...(opts.now !== undefined ? { now: opts.now } : {}),
   });
   const agent = (address: string): StatusOnlyAgent => agents.get(address)!;
-  return { nodes, agent, lines, setDiscover: (d: typeof discover) => (discover = d) };
+  return { nodes, agent, lines, removed, setDiscover: (d: typeof discover) => (discover = d) };
 }
 
 describe('StorageNodes', () => {
@@ -88,14 +91,83 @@ describe('StorageNodes', () => {
     assert.ok(lines.some((l) => l.includes('agent discovery failed')));
   });
 
-  test('forgets and closes an agent that is no longer discovered', async () => {
+  test('closes an agent that is no longer discovered, but keeps its node UNAVAILABLE (never NOT_FOUND) and waited for', async () => {
     const { nodes, agent, setDiscover } = setup({ 'a:9500': 'store-a', 'b:9500': 'store-b' });
     await nodes.refresh();
     setDiscover(staticAgents(['a:9500']));
     await nodes.refresh();
     assert.equal(agent('b:9500').closed, true);
     assert.deepEqual(nodes.candidates().map((c) => c.name), ['store-a']);
+    await assert.rejects(nodes.agentOf('store-b'), (err: unknown) =>
+      err instanceof UnavailableError && /store-b is not answering/.test(err.message) && /last answered from b:9500/.test(err.message) && /vbs-csi nodes remove store-b/.test(err.message));
+    assert.deepEqual(nodes.unreachable(), ['store-b (last at b:9500): no longer discovered'], 'lists wait for it');
+    assert.deepEqual(nodes.recentlySilent(60_000).map((s) => s.split(' ')[0]), ['store-b'], 'the name guard waits for it');
+  });
+
+  test('a node no agent answered as since the controller started is UNAVAILABLE, even when every discovered agent answered', async () => {
+    const { nodes } = setup({ 'a:9500': 'store-a' });
+    await nodes.refresh();
+    await assert.rejects(nodes.agentOf('store-z'), (err: unknown) => err instanceof UnavailableError && /no agent has answered as this node since the controller started/.test(err.message));
+  });
+
+  test('only a node declared removed is NOT_FOUND, as soon as the record says so and without polling again', async () => {
+    const { nodes, removed, agent, setDiscover } = setup({ 'a:9500': 'store-a', 'b:9500': 'store-b' });
+    await nodes.refresh();
+    setDiscover(staticAgents(['a:9500']));
+    await nodes.refresh();
+    await removed.add({ name: 'store-b', note: 'disk array died, ticket 42' });
+    await removed.add({ name: 'store-z', note: '' });
+    await assert.rejects(nodes.agentOf('store-b'), (err: unknown) => err instanceof NotFoundError && /declared removed at 2026-12-07T02:00:00.000Z \(test record: disk array died, ticket 42\)/.test(err.message));
+    const polls = agent('a:9500').statusCalls;
+    await assert.rejects(nodes.agentOf('store-z'), NotFoundError);
+    assert.equal(agent('a:9500').statusCalls, polls, 'a removed name is answered from the record the last poll read');
+    assert.deepEqual(nodes.unreachable(), [], 'a removed node is not waited for');
+    assert.deepEqual(nodes.recentlySilent(60_000), []);
+  });
+
+  test('a removed node that is still discovered but silent is NOT_FOUND; a removed node that answers is routed to but never placed on', async () => {
+    const { nodes, removed, agent, lines } = setup({ 'a:9500': 'store-a', 'b:9500': 'store-b' });
+    await removed.add({ name: 'store-b', note: '' });
+    await nodes.refresh();
+    assert.equal(await nodes.agentOf('store-b'), agent('b:9500'), 'it answers: calls do what they say');
+    const b = nodes.candidates().find((c) => c.name === 'store-b');
+    assert.equal(b?.reachable, false);
+    assert.match(b?.unreachableReason ?? '', /declared removed/);
+    assert.equal(lines.filter((l) => l.includes('a storage node declared removed answers')).length, 1);
+    await nodes.refresh();
+    assert.equal(lines.filter((l) => l.includes('a storage node declared removed answers')).length, 1, 'logged once, not at every poll');
+    agent('b:9500').down = 'connection refused';
+    await nodes.refresh();
     await assert.rejects(nodes.agentOf('store-b'), NotFoundError);
+    await removed.restore('store-b');
+    await nodes.refresh();
+    assert.equal(await nodes.agentOf('store-b'), agent('b:9500'), 'restored: a silent discovered agent routes again (its calls fail UNAVAILABLE)');
+  });
+
+  test('while the removed record cannot be read, silent nodes stay UNAVAILABLE and say why', async () => {
+    const { nodes, removed, setDiscover, lines } = setup({ 'a:9500': 'store-a', 'b:9500': 'store-b' });
+    await nodes.refresh();
+    setDiscover(staticAgents(['a:9500']));
+    removed.failWith = new UnavailableError('cannot get ConfigMap vbs/removed: HTTP 403');
+    await removed.restore('store-b').catch(() => {});
+    await nodes.refresh();
+    await assert.rejects(nodes.agentOf('store-b'), (err: unknown) => err instanceof UnavailableError && /cannot be read: cannot get ConfigMap vbs\/removed: HTTP 403/.test(err.message));
+    assert.ok(lines.some((l) => l.includes('cannot read the removed storage nodes')));
+  });
+
+  test('without a removed record no node can turn NOT_FOUND, and the message says so', async () => {
+    const { nodes } = setup({ 'a:9500': 'store-a' }, { noRemovedRecord: true });
+    await nodes.refresh();
+    await assert.rejects(nodes.agentOf('store-z'), (err: unknown) => err instanceof UnavailableError && /no --removed-storage-nodes/.test(err.message));
+  });
+
+  test('calls its after-poll listeners after every poll', async () => {
+    const { nodes } = setup({ 'a:9500': 'store-a' });
+    let calls = 0;
+    nodes.afterPoll(() => calls++);
+    await nodes.refresh();
+    await nodes.refresh();
+    assert.equal(calls, 2);
   });
 
   test('excludes both agents that claim one node name, from placement and from routing', async () => {
@@ -110,10 +182,9 @@ describe('StorageNodes', () => {
     assert.ok(lines.some((l) => l.includes('duplicate storage node name')));
   });
 
-  test('agentOf is NOT_FOUND only when every agent answered, UNAVAILABLE while one is silent', async () => {
+  test('agentOf is UNAVAILABLE for an unknown name, naming the agents that are silent', async () => {
     const { nodes, agent } = setup({ 'a:9500': 'store-a', 'b:9500': 'store-b' });
     await nodes.refresh();
-    await assert.rejects(nodes.agentOf('store-z'), NotFoundError);
     agent('b:9500').down = 'connection refused';
     await nodes.refresh();
     await assert.rejects(nodes.agentOf('store-z'), (err: unknown) => err instanceof UnavailableError && /connection refused/.test(err.message));

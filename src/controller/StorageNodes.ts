@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { NotFoundError, UnavailableError } from '../errors.ts';
 import type { StorageNodeCandidate } from '../placement/index.ts';
 import type { AgentDiscovery } from './agentDiscovery.ts';
+import type { RemovedStorageNode, RemovedStorageNodes } from './removedStorageNodes/RemovedStorageNodes.ts';
 import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
 import { DEFAULT_ZONE } from '../csi/nodeIds.ts';
 import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
@@ -18,6 +19,14 @@ interface AgentEntry {
   silentSinceMs: number | undefined;
 }
 
+/** A node name that answered since this controller started, kept when its agent leaves discovery. */
+interface KnownNode {
+  address: string;
+  /** When it was first seen not answering since it last did; undefined while it answers. */
+  silentSinceMs: number | undefined;
+  lastAnsweredMs: number;
+}
+
 export interface StorageNodesOptions {
   readonly discover: AgentDiscovery;
   readonly connect: (address: string) => StorageAgent;
@@ -32,6 +41,11 @@ export interface StorageNodesOptions {
    * elsewhere for no reason. A refused or failed call counts at once.
    */
   readonly slowStatusGraceMs?: number;
+  /**
+   * The operators' record of storage nodes removed for good (`vbs-csi nodes remove`), read at every
+   * poll. Without it no node is ever removed: a silent node's objects stay UNAVAILABLE.
+   */
+  readonly removed?: RemovedStorageNodes;
 }
 
 class StatusTimeoutError extends UnavailableError {}
@@ -40,12 +54,23 @@ class StatusTimeoutError extends UnavailableError {}
  * The controller's live view of the storage agents: who they are (discovery), how to call each
  * (one gRPC channel per address) and their last status (capacity, load). Volume ids name a
  * storage node, so routing needs the node-name → agent map learnt from the agents' own status.
- * An agent that does not answer is kept out of placement but never forgotten while it is still
- * discovered: its volumes must not be declared gone because a poll timed out.
+ *
+ * A storage node that does not answer, for whatever reason (a poll timed out, its agent left
+ * discovery as a not-ready pod leaves its headless Service, it never answered since this
+ * controller started, two agents claim its name), is UNAVAILABLE for every call: it may come back
+ * with its volumes and their ACLs, so nothing on it may be reported deleted or fenced. Only a node
+ * an operator declared removed (`removed`) is NOT_FOUND (docs/storage-node-removal.md).
  */
 export class StorageNodes {
   readonly #opts: StorageNodesOptions;
   readonly #entries = new Map<string, AgentEntry>();
+  readonly #known = new Map<string, KnownNode>();
+  #removed = new Map<string, RemovedStorageNode>();
+  /** Why the last read of the removed record failed; the nodes read before it still count. */
+  #removedError: string | undefined;
+  /** Removed nodes that answer, logged once each time one starts answering. */
+  #removedAnswering = new Set<string>();
+  readonly #afterPoll: (() => void)[] = [];
   readonly #now: () => number;
   #refreshing: Promise<void> | undefined;
   #lastRefreshMs = Number.NEGATIVE_INFINITY;
@@ -81,6 +106,11 @@ export class StorageNodes {
     this.#timer = setTimeout(tick, 0).unref();
   }
 
+  /** Calls `listener` after every poll (the controller prunes its placement reservations there). */
+  afterPoll(listener: () => void): void {
+    this.#afterPoll.push(listener);
+  }
+
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -89,16 +119,21 @@ export class StorageNodes {
     this.#entries.clear();
   }
 
-  /** Every discovered agent as a placement candidate; unreachable ones carry the reason. */
+  /**
+   * Every discovered agent as a placement candidate; unreachable ones carry the reason. A node
+   * declared removed is never placed on, even when it answers.
+   */
   candidates(): StorageNodeCandidate[] {
     return [...this.#entries.values()].map((e) => {
       const s = e.status;
       const labels = s?.labels ?? {};
+      const removed = e.name !== undefined && this.#removed.has(e.name);
+      const reason = e.error ?? (removed ? `declared removed (${this.#opts.removed?.where ?? 'removed storage nodes'}); nothing is placed on it` : undefined);
       return {
         name: e.name ?? e.address,
-        reachable: s !== undefined && e.error === undefined,
+        reachable: s !== undefined && reason === undefined,
         ready: s?.ready ?? false,
-        ...(e.error !== undefined ? { unreachableReason: e.error } : {}),
+        ...(reason !== undefined ? { unreachableReason: reason } : {}),
         labels,
         zone: labels['zone'] ?? DEFAULT_ZONE,
         thinAllocatableBytes: s?.thinAllocatableBytes ?? 0,
@@ -116,24 +151,47 @@ export class StorageNodes {
   }
 
   /**
-   * The agent of a storage node. NotFoundError only when every discovered agent answered and none
-   * is that node (the id names a node that does not exist); UnavailableError when some agent
-   * could not be asked, since the node may be that one.
+   * The agent of a storage node. NotFoundError only for a node an operator declared removed and
+   * that does not answer; UnavailableError for any other node that does not answer (unknown,
+   * silent, out of discovery, its name claimed twice), with what is known and what to do. A node
+   * discovered but failing its polls is still returned, as is a removed one that answers: calls to
+   * it fail UNAVAILABLE while it is silent, and do what they say when it answers.
    */
   async agentOf(name: string): Promise<StorageAgent> {
     let entry = this.#byName(name);
-    if (!entry) {
+    if (!entry && !this.#removed.has(name)) {
       await this.refresh();
       entry = this.#byName(name);
     }
-    if (entry) return entry.agent;
-    const silent = this.unreachable();
-    if (silent.length > 0 || this.#discoveryError !== undefined) {
-      throw new UnavailableError(
-        `storage node ${name} is not known right now, and it may be one of the agents that did not answer (${[...silent, ...(this.#discoveryError ? [`discovery: ${this.#discoveryError}`] : [])].join('; ')}); retry later`,
+    if (entry && (entry.error === undefined || !this.#removed.has(name))) return entry.agent;
+    const removal = this.#removed.get(name);
+    if (removal) {
+      throw new NotFoundError(
+        `storage node ${name} was declared removed${removal.removedAt !== '' ? ` at ${removal.removedAt}` : ''} (${this.#opts.removed?.where ?? 'removed storage nodes'}${removal.note !== '' ? `: ${removal.note}` : ''}), so its volumes and snapshots are gone`,
       );
     }
-    throw new NotFoundError(`storage node ${name} is not one of this cluster's storage agents`);
+    throw new UnavailableError(this.#notAnswering(name));
+  }
+
+  /** Why a node without an answering agent is UNAVAILABLE, and what an operator can do. */
+  #notAnswering(name: string): string {
+    const known = this.#known.get(name);
+    const now = this.#now();
+    const why = known
+      ? `its agent last answered from ${known.address} ${Math.round((now - known.lastAnsweredMs) / 1000)} s ago and is no longer among the discovered agents`
+      : 'no agent has answered as this node since the controller started';
+    const notes = [
+      ...this.unreachable().map((u) => `not answering: ${u}`),
+      ...(this.#discoveryError !== undefined ? [`discovery: ${this.#discoveryError}`] : []),
+      ...(this.#removedError !== undefined ? [`whether it was declared removed cannot be read: ${this.#removedError}`] : []),
+    ];
+    const removal = this.#opts.removed
+      ? `if it is gone for good, declare it with \`vbs-csi nodes remove ${name} --confirm-node-is-gone\` (${this.#opts.removed.where})`
+      : 'this controller has no --removed-storage-nodes, so it cannot be declared removed';
+    return (
+      `storage node ${name} is not answering (${why}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}); ` +
+      `nothing on it can be changed or reported gone until its agent answers, so retry later; ${removal} (docs/storage-node-removal.md)`
+    );
   }
 
   /** Every agent that answered the last poll, by node name. */
@@ -147,14 +205,35 @@ export class StorageNodes {
    */
   recentlySilent(withinMs: number): string[] {
     const now = this.#now();
-    return [...this.#entries.values()]
-      .filter((e) => e.silentSinceMs !== undefined && now - e.silentSinceMs < withinMs)
-      .map((e) => `${e.name ?? e.address} (silent for ${Math.round((now - (e.silentSinceMs ?? now)) / 1000)} s)`);
+    const silent = [
+      ...[...this.#entries.values()].filter((e) => !this.#isRemoved(e.name)).map((e) => ({ label: e.name ?? e.address, since: e.silentSinceMs })),
+      ...this.#undiscovered().map(([name, k]) => ({ label: name, since: k.silentSinceMs })),
+    ];
+    return silent
+      .filter((x): x is { label: string; since: number } => x.since !== undefined && now - x.since < withinMs)
+      .map((x) => `${x.label} (silent for ${Math.round((now - x.since) / 1000)} s)`);
   }
 
-  /** Agents that did not answer the last poll, with the reason. */
+  /**
+   * Storage nodes that did not answer the last poll, with the reason: discovered agents that
+   * failed, and nodes seen since the controller started whose agent left discovery. Removed
+   * nodes are not waited for.
+   */
   unreachable(): string[] {
-    return [...this.#entries.values()].filter((e) => e.error !== undefined).map((e) => `${e.name ?? e.address} (${e.address}): ${e.error}`);
+    return [
+      ...[...this.#entries.values()].filter((e) => e.error !== undefined && !this.#isRemoved(e.name)).map((e) => `${e.name ?? e.address} (${e.address}): ${e.error}`),
+      ...this.#undiscovered().map(([name, k]) => `${name} (last at ${k.address}): no longer discovered`),
+    ];
+  }
+
+  #isRemoved(name: string | undefined): boolean {
+    return name !== undefined && this.#removed.has(name);
+  }
+
+  /** Known nodes, not removed, that no discovered agent calls itself. */
+  #undiscovered(): [string, KnownNode][] {
+    const discovered = new Set([...this.#entries.values()].map((e) => e.name));
+    return [...this.#known].filter(([name]) => !discovered.has(name) && !this.#removed.has(name));
   }
 
   #byName(name: string): AgentEntry | undefined {
@@ -165,6 +244,7 @@ export class StorageNodes {
 
   async #poll(): Promise<void> {
     const startedMs = this.#now();
+    const readingRemoved = this.#readRemoved();
     let addresses: string[];
     try {
       addresses = await this.#opts.discover();
@@ -174,13 +254,15 @@ export class StorageNodes {
       this.#opts.log.warn({ err: this.#discoveryError }, 'agent discovery failed; keeping the agents known so far');
       addresses = [...this.#entries.keys()];
     }
+    await readingRemoved;
     // A poll that outlived stop() must not open channels nobody will close.
     if (this.#stopped) return;
     for (const [address, e] of this.#entries) {
       if (!addresses.includes(address)) {
         e.agent.close();
         this.#entries.delete(address);
-        this.#opts.log.info({ address, node: e.name }, 'storage agent no longer discovered');
+        // Its name stays known (#known): its volumes are UNAVAILABLE, not gone.
+        this.#opts.log.warn({ address, node: e.name }, 'storage agent no longer discovered; its volumes are unavailable until it answers again or is declared removed');
       }
     }
     await Promise.all(
@@ -229,7 +311,49 @@ export class StorageNodes {
         this.#opts.log.error({ node: e.name, addresses: [other, e.address] }, 'duplicate storage node name; both excluded');
       } else names.set(e.name, e.address);
     }
+    this.#noteKnown();
     this.#lastRefreshMs = startedMs;
+    for (const listener of this.#afterPoll) {
+      try {
+        listener();
+      } catch (err: unknown) {
+        this.#opts.log.error({ err: (err as Error).message }, 'after-poll listener failed');
+      }
+    }
+  }
+
+  /** Remembers who answered, and since when the others are silent; logs removed nodes that answer. */
+  #noteKnown(): void {
+    const now = this.#now();
+    const answering = new Map<string, string>();
+    for (const e of this.#entries.values()) if (e.name !== undefined && e.error === undefined) answering.set(e.name, e.address);
+    for (const [name, address] of answering) this.#known.set(name, { address, silentSinceMs: undefined, lastAnsweredMs: now });
+    for (const [name, k] of this.#known) if (!answering.has(name)) k.silentSinceMs ??= now;
+    for (const name of answering.keys()) {
+      if (!this.#removed.has(name) || this.#removedAnswering.has(name)) continue;
+      this.#removedAnswering.add(name);
+      this.#opts.log.error(
+        { node: name, address: answering.get(name), record: this.#opts.removed?.where },
+        'a storage node declared removed answers: nothing is placed on it, but calls for its volumes go to it; take it down for good, or undo the removal with `vbs-csi nodes restore`',
+      );
+    }
+    for (const name of this.#removedAnswering) if (!answering.has(name) || !this.#removed.has(name)) this.#removedAnswering.delete(name);
+  }
+
+  /** Re-reads the removed record; on failure keeps the last one read and says why. */
+  async #readRemoved(): Promise<void> {
+    const store = this.#opts.removed;
+    if (!store) return;
+    try {
+      const list = await store.list();
+      this.#removed = new Map(list.map((n) => [n.name, n]));
+      if (this.#removedError !== undefined) this.#opts.log.info({ record: store.where }, 'removed storage nodes readable again');
+      this.#removedError = undefined;
+    } catch (err: unknown) {
+      const reason = (err as Error).message;
+      if (this.#removedError !== reason) this.#opts.log.warn({ record: store.where, err: reason }, 'cannot read the removed storage nodes; silent nodes stay unavailable');
+      this.#removedError = reason;
+    }
   }
 }
 

@@ -146,9 +146,11 @@ describe('Controller service over gRPC', () => {
       await rejectsWith(create('clone', { capacity_range: null }), status.ALREADY_EXISTS, /content source/);
     });
 
-    test('answers NOT_FOUND for a source on an unknown node or missing on its node', async () => {
+    test('answers NOT_FOUND for a source on a removed node or missing on its node, UNAVAILABLE on a node that does not answer', async () => {
       await start();
-      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-z/${buildLvName('s', 'snapshot')}` } } }), status.NOT_FOUND);
+      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-z/${buildLvName('s', 'snapshot')}` } } }), status.UNAVAILABLE, /store-z is not answering/);
+      await cluster.removed.add({ name: 'store-z', note: '' });
+      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-z/${buildLvName('s', 'snapshot')}` } } }), status.NOT_FOUND, /declared removed/);
       await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-a/${buildLvName('s', 'snapshot')}` } } }), status.NOT_FOUND);
       await rejectsWith(create('r', { volume_content_source: { volume: { volume_id: 'garbage' } } }), status.NOT_FOUND);
     });
@@ -188,10 +190,11 @@ describe('Controller service over gRPC', () => {
   });
 
   describe('DeleteVolume', () => {
-    test('succeeds for garbage and unknown ids, and twice', async () => {
+    test('succeeds for garbage ids, unknown volumes, volumes of removed nodes, and twice', async () => {
       await start();
       await csi.controller.deleteVolume({ volume_id: 'garbage' });
       await csi.controller.deleteVolume({ volume_id: `store-a/${buildLvName('nope', 'volume')}` });
+      await cluster.removed.add({ name: 'store-z', note: '' });
       await csi.controller.deleteVolume({ volume_id: `store-z/${buildLvName('nope', 'volume')}` });
       const vol = await create('pvc-1');
       const id = vol.volume?.volume_id ?? '';
@@ -225,7 +228,9 @@ describe('Controller service over gRPC', () => {
         csi.controller.controllerPublishVolume({ volume_id: volumeId, node_id: nodeId, volume_capability: cap, readonly: false });
       await rejectsWith(publish(`store-a/${buildLvName('nope', 'volume')}`, WORKER_1), status.NOT_FOUND);
       await rejectsWith(publish('garbage', WORKER_1), status.NOT_FOUND);
-      await rejectsWith(publish(`store-z/${buildLvName('nope', 'volume')}`, WORKER_1), status.NOT_FOUND);
+      await rejectsWith(publish(`store-z/${buildLvName('nope', 'volume')}`, WORKER_1), status.UNAVAILABLE, /store-z is not answering/);
+      await cluster.removed.add({ name: 'store-z', note: '' });
+      await rejectsWith(publish(`store-z/${buildLvName('nope', 'volume')}`, WORKER_1), status.NOT_FOUND, /declared removed/);
       await rejectsWith(publish(id, 'worker-1'), status.NOT_FOUND, /iqn/);
       await rejectsWith(publish(id, WORKER_1, null), status.INVALID_ARGUMENT, /volume_capability/);
       await rejectsWith(publish('', WORKER_1), status.INVALID_ARGUMENT);
@@ -312,6 +317,117 @@ describe('Controller service over gRPC', () => {
     });
   });
 
+  describe('a storage node that does not answer', () => {
+    /** Restarts the controller (new locks, reservations and StorageNodes; the same agents and removed record). */
+    const restartController = async () => {
+      cluster.nodes.stop();
+      cluster.nodes = cluster.newNodes();
+      cluster.service = cluster.newService(cluster.nodes);
+      await close();
+      ({ csi, close } = await serveController(cluster));
+    };
+    const withoutAgent = (name: string) => {
+      const address = cluster.agent(name).address;
+      cluster.discover = async () => cluster.agents.map((a) => a.address).filter((a) => a !== address);
+    };
+    const allDiscovered = () => {
+      cluster.discover = async () => cluster.agents.map((a) => a.address);
+    };
+
+    test('an agent gone from discovery: unpublish, delete and every other change are UNAVAILABLE and nothing is touched, also after a controller restart', async () => {
+      await start();
+      const id = (await create('pvc-1')).volume?.volume_id ?? '';
+      const node = nodeOf(id) ?? '';
+      const agent = cluster.agent(node);
+      await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false });
+      const snap = (await csi.controller.createSnapshot({ name: 'snap-1', source_volume_id: id })).snapshot?.snapshot_id ?? '';
+      const lvsBefore = agent.lvm.names().sort();
+      // Its pod is not ready: the headless Service stops answering with its address.
+      withoutAgent(node);
+      await cluster.nodes.refresh();
+      for (const round of ['the controller that saw it', 'a controller started while it is away']) {
+        // A create (snapshot, clone) first looks for its name on every node and waits for the silent one.
+        const unavailable = async (what: string, call: Promise<unknown>) => rejectsWith(call, status.UNAVAILABLE, new RegExp(`${node} is not answering.*vbs-csi nodes remove ${node}|${node} \\(silent for`)).catch((err: Error) => {
+          throw new Error(`${round}, ${what}: ${err.message}`);
+        });
+        await unavailable('unpublish', csi.controller.controllerUnpublishVolume({ volume_id: id, node_id: WORKER_1 }));
+        await unavailable('unpublish from every node', csi.controller.controllerUnpublishVolume({ volume_id: id, node_id: '' }));
+        await unavailable('delete', csi.controller.deleteVolume({ volume_id: id }));
+        await unavailable('delete snapshot', csi.controller.deleteSnapshot({ snapshot_id: snap }));
+        await unavailable('publish', csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_2, volume_capability: BLOCK_RWX, readonly: false }));
+        await unavailable('expand', csi.controller.controllerExpandVolume({ volume_id: id, capacity_range: { required_bytes: 200 * MiB } }));
+        await unavailable('get', csi.controller.controllerGetVolume({ volume_id: id }));
+        await unavailable('validate', csi.controller.validateVolumeCapabilities({ volume_id: id, volume_capabilities: [BLOCK_RWO] }));
+        await unavailable('snapshot', csi.controller.createSnapshot({ name: 'snap-2', source_volume_id: id }));
+        await unavailable('clone', create('clone', { volume_content_source: { volume: { volume_id: id } } }));
+        await unavailable('list snapshots of it', csi.controller.listSnapshots({ snapshot_id: snap }));
+        const health = await csi.controller.controllerGetVolumeHealth({ volume_id: id });
+        assert.deepEqual(health.volume_health?.health_statuses.map((h) => h.status), ['INACCESSIBLE'], `${round}: its health says why`);
+        if (round === 'the controller that saw it') {
+          await rejectsWith(csi.controller.listVolumes({}), status.UNAVAILABLE, new RegExp(`${node}.*no longer discovered`));
+          await rejectsWith(csi.controller.listSnapshots({}), status.UNAVAILABLE);
+        }
+        assert.deepEqual(agent.lvm.names().sort(), lvsBefore, `${round}: no LV was removed`);
+        assert.deepEqual((await agent.getVolume(parseVolumeId(id)?.id ?? '')).initiators.map((i) => i.iqn), [WORKER_1], `${round}: the ACL is still there`);
+        assert.ok(!agent.calls.includes('unexportVolume') && !agent.calls.includes('deleteVolume'), `${round}: the agent was never asked`);
+        await restartController();
+      }
+      // Back in discovery: the same calls do what they say.
+      allDiscovered();
+      await csi.controller.controllerUnpublishVolume({ volume_id: id, node_id: WORKER_1 });
+      assert.deepEqual((await agent.getVolume(parseVolumeId(id)?.id ?? '')).initiators, [], 'the ACL is gone');
+      await csi.controller.deleteSnapshot({ snapshot_id: snap });
+      await csi.controller.deleteVolume({ volume_id: id });
+      assert.deepEqual(agent.lvm.names(), [], 'the LVs are gone');
+    });
+
+    test('a node declared removed: unpublish and deletes are OK, the rest NOT_FOUND, lists go on without it, and a restart keeps it so', async () => {
+      await start();
+      const id = (await create('pvc-1')).volume?.volume_id ?? '';
+      const node = nodeOf(id) ?? '';
+      const other = cluster.agents.find((a) => a.name !== node)!;
+      const otherId = (await create('pvc-2', { accessibility_requirements: null, parameters: {} })).volume?.volume_id ?? '';
+      await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false });
+      const snap = (await csi.controller.createSnapshot({ name: 'snap-1', source_volume_id: id })).snapshot?.snapshot_id ?? '';
+      withoutAgent(node);
+      await cluster.nodes.refresh();
+      await cluster.removed.add({ name: node, note: 'hardware gone' });
+      for (const round of ['declared while running', 'after a restart']) {
+        const notFound = (what: string, call: Promise<unknown>) => rejectsWith(call, status.NOT_FOUND, /declared removed/).catch((err: Error) => {
+          throw new Error(`${round}, ${what}: ${err.message}`);
+        });
+        await csi.controller.controllerUnpublishVolume({ volume_id: id, node_id: WORKER_1 });
+        await csi.controller.deleteSnapshot({ snapshot_id: snap });
+        await csi.controller.deleteVolume({ volume_id: id });
+        await notFound('publish', csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false }));
+        await notFound('get', csi.controller.controllerGetVolume({ volume_id: id }));
+        await notFound('expand', csi.controller.controllerExpandVolume({ volume_id: id, capacity_range: { required_bytes: 200 * MiB } }));
+        await notFound('health', csi.controller.controllerGetVolumeHealth({ volume_id: id }));
+        await notFound('snapshot', csi.controller.createSnapshot({ name: 'snap-2', source_volume_id: id }));
+        await notFound('restore', create('restored', { volume_content_source: { snapshot: { snapshot_id: snap } } }));
+        assert.deepEqual((await csi.controller.listSnapshots({ snapshot_id: snap })).entries, []);
+        const listed = (await csi.controller.listVolumes({})).entries.map((e) => e.volume?.volume_id ?? '');
+        assert.ok(listed.every((v) => nodeOf(v) === other.name), `${round}: the list goes on without it: ${listed.join(', ')}`);
+        if (nodeOf(otherId) === other.name) assert.ok(listed.includes(otherId));
+        const placed = (await create(`new-${round.length}`)).volume?.volume_id ?? '';
+        assert.equal(nodeOf(placed), other.name, `${round}: new volumes go elsewhere`);
+        await restartController();
+      }
+    });
+
+    test('a removed node that answers again gets no new volume, and its volumes are really deleted', async () => {
+      await start();
+      const id = (await create('pvc-1')).volume?.volume_id ?? '';
+      const node = nodeOf(id) ?? '';
+      await cluster.removed.add({ name: node, note: '' });
+      await cluster.nodes.refresh();
+      for (let i = 0; i < 4; i++) assert.notEqual(nodeOf((await create(`more-${i}`)).volume?.volume_id ?? ''), node);
+      assert.ok(cluster.lines.some((l) => l.includes('a storage node declared removed answers')));
+      await csi.controller.deleteVolume({ volume_id: id });
+      assert.deepEqual(cluster.agent(node).lvm.names(), [], 'the delete reached it');
+    });
+  });
+
   describe('ControllerExpandVolume', () => {
     test('grows to whole extents, never shrinks, and asks the node to expand filesystems only', async () => {
       await start();
@@ -378,7 +494,10 @@ describe('Controller service over gRPC', () => {
       assert.deepEqual(await ids({ source_volume_id: b }), [sb]);
       assert.deepEqual(await ids({ snapshot_id: sa, source_volume_id: b }), []);
       assert.deepEqual(await ids({ snapshot_id: `store-a/${buildLvName('nope', 'snapshot')}` }), []);
+      await rejectsWith(ids({ snapshot_id: `store-z/${buildLvName('nope', 'snapshot')}` }), status.UNAVAILABLE);
+      await cluster.removed.add({ name: 'store-z', note: '' });
       assert.deepEqual(await ids({ snapshot_id: `store-z/${buildLvName('nope', 'snapshot')}` }), []);
+      assert.deepEqual(await ids({ source_volume_id: `store-z/${buildLvName('nope', 'volume')}` }), []);
       assert.deepEqual(await ids({ snapshot_id: 'garbage' }), []);
       assert.deepEqual(await ids({ source_volume_id: 'garbage' }), []);
       assert.deepEqual(await ids({ source_volume_id: `store-b/${buildLvName('nope', 'volume')}` }), []);

@@ -38,6 +38,8 @@ export interface Fixtures {
 
 /** This node's id, to which the fixture volume is published. */
 export const WORKER_IQN = 'iqn.2026-11.io.test:worker-1';
+/** The storage node the bed's removed record names (`vbs-csi nodes remove`): ids on it are gone. */
+export const REMOVED_STORAGE_NODE = 'store-gone';
 
 /** What a call must not change: every LV, configfs tree and node-side state. */
 export interface SideEffectFingerprint {
@@ -97,6 +99,7 @@ export class BadInputBed {
     const foreignMount = join(nodeRoot, 'kubelet', 'pods', 'other-pod', 'mount');
     await mkdir(foreignMount, { recursive: true });
     const cluster = await TestCluster.create({ agents: [{ name: 'store-a', poolSizeBytes: 4 * GiB }, { name: 'store-b', poolSizeBytes: 4 * GiB }] });
+    await cluster.removed.add({ name: REMOVED_STORAGE_NODE, note: 'the bad-input corpus names it' });
     const runner = scriptedNodeHost(foreignMount);
 
     const csi = loadCsiProto().csi.v1;

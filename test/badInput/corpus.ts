@@ -55,9 +55,15 @@ const FOUR_PIB = 4 * 2 ** 50;
 /** 43 three-byte characters: 129 bytes of UTF-8, one over CSI's limit for names. */
 const NAME_129_BYTES = '名'.repeat(43);
 
-/** Well formed, naming a storage node nobody runs. */
+/**
+ * Well formed, naming a storage node nobody runs: the controller cannot tell it from a node that
+ * is down, so every call on it is UNAVAILABLE (docs/storage-node-removal.md).
+ */
 const FORGED_VOLUME = 'store-zz/vbs-vol-aaaaaaaaaaaaaaaaaaaaaaaaaa';
 const FORGED_SNAPSHOT = 'store-zz/vbs-snap-aaaaaaaaaaaaaaaaaaaaaaaaaa';
+/** Well formed, on the storage node the bed declares removed (BadInputBed: REMOVED_STORAGE_NODE): gone. */
+const REMOVED_VOLUME = 'store-gone/vbs-vol-aaaaaaaaaaaaaaaaaaaaaaaaaa';
+const REMOVED_SNAPSHOT = 'store-gone/vbs-snap-aaaaaaaaaaaaaaaaaaaaaaaaaa';
 /** Well formed, on a real storage node, but no such LV. */
 const MISSING_VOLUME = 'store-a/vbs-vol-bbbbbbbbbbbbbbbbbbbbbbbbbb';
 const MISSING_SNAPSHOT = 'store-a/vbs-snap-bbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -176,12 +182,14 @@ const controller: BadInputCase[] = [
     ['provisioning neither thin nor thick', createVolume({ parameters: { provisioning: 'thicc' } }), 'INVALID_ARGUMENT'],
     ['an fsType parameter carrying options', createVolume({ parameters: { fsType: 'ext4,exec' } }), 'INVALID_ARGUMENT'],
     ['nodeLabels with a path in them', createVolume({ parameters: { nodeLabels: 'zone=../../etc' } }), 'INVALID_ARGUMENT'],
-    ['a snapshot source on an unknown storage node', createVolume({ volume_content_source: { snapshot: { snapshot_id: FORGED_SNAPSHOT } } }), 'NOT_FOUND'],
+    ['a snapshot source on an unknown storage node', createVolume({ volume_content_source: { snapshot: { snapshot_id: FORGED_SNAPSHOT } } }), 'UNAVAILABLE'],
+    ['a snapshot source on a removed storage node', createVolume({ volume_content_source: { snapshot: { snapshot_id: REMOVED_SNAPSHOT } } }), 'NOT_FOUND'],
     ['a snapshot source that is a path', createVolume({ volume_content_source: { snapshot: { snapshot_id: '../../etc/passwd' } } }), 'NOT_FOUND'],
     ['a snapshot source that is a volume id', (f) => createVolume({ volume_content_source: { snapshot: { snapshot_id: f.volumeId } } }), 'NOT_FOUND'],
     ['a snapshot source that does not exist', createVolume({ volume_content_source: { snapshot: { snapshot_id: MISSING_SNAPSHOT } } }), 'NOT_FOUND'],
     ['a volume source with an empty id', createVolume({ volume_content_source: { volume: { volume_id: '' } } }), 'INVALID_ARGUMENT'],
-    ['a volume source on an unknown storage node', createVolume({ volume_content_source: { volume: { volume_id: FORGED_VOLUME } } }), 'NOT_FOUND'],
+    ['a volume source on an unknown storage node', createVolume({ volume_content_source: { volume: { volume_id: FORGED_VOLUME } } }), 'UNAVAILABLE'],
+    ['a volume source on a removed storage node', createVolume({ volume_content_source: { volume: { volume_id: REMOVED_VOLUME } } }), 'NOT_FOUND'],
     ['a restore that asks for thick provisioning', (f) => createVolume({ parameters: { provisioning: 'thick' }, volume_content_source: { snapshot: { snapshot_id: f.snapshotId } } }), 'INVALID_ARGUMENT'],
     ['the name of an existing volume with another size', createVolume({ name: 'pvc-fixture', capacity_range: { required_bytes: 128 * MiB } }), 'ALREADY_EXISTS'],
     ['undecodable bytes', GARBAGE, 'INTERNAL'],
@@ -189,7 +197,8 @@ const controller: BadInputCase[] = [
   ]),
   ...rows('controller', 'DeleteVolume', [
     ['no volume id', { volume_id: '' }, 'INVALID_ARGUMENT'],
-    ['a volume on an unknown storage node (already gone)', { volume_id: FORGED_VOLUME }, 'OK'],
+    ['a volume on an unknown storage node (it may come back with it)', { volume_id: FORGED_VOLUME }, 'UNAVAILABLE'],
+    ['a volume on a removed storage node (gone)', { volume_id: REMOVED_VOLUME }, 'OK'],
     ['a volume that does not exist (already gone)', { volume_id: MISSING_VOLUME }, 'OK'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`an id with ${what} (not ours, so gone)`, { volume_id: id }, 'OK']),
     ['a snapshot id, which must not delete the snapshot', (f) => ({ volume_id: f.snapshotId }), 'OK'],
@@ -202,7 +211,8 @@ const controller: BadInputCase[] = [
     ...BAD_CAPABILITIES.filter(([what]) => !/filesystem|fs_type/.test(what)).map(
       ([what, cap]): Row => [`a capability with ${what}`, (f) => ({ volume_id: f.volumeId, node_id: WORKER_IQN, volume_capability: cap }), 'INVALID_ARGUMENT'],
     ),
-    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME, node_id: WORKER_IQN, volume_capability: EXT4 }, 'NOT_FOUND'],
+    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME, node_id: WORKER_IQN, volume_capability: EXT4 }, 'UNAVAILABLE'],
+    ['a volume on a removed storage node', { volume_id: REMOVED_VOLUME, node_id: WORKER_IQN, volume_capability: EXT4 }, 'NOT_FOUND'],
     ['a volume that does not exist', { volume_id: MISSING_VOLUME, node_id: WORKER_IQN, volume_capability: EXT4 }, 'NOT_FOUND'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, { volume_id: id, node_id: WORKER_IQN, volume_capability: EXT4 }, 'NOT_FOUND']),
     ['a node id that is a path', (f) => ({ volume_id: f.volumeId, node_id: '../../etc/passwd', volume_capability: EXT4 }), 'NOT_FOUND'],
@@ -213,7 +223,8 @@ const controller: BadInputCase[] = [
   ]),
   ...rows('controller', 'ControllerUnpublishVolume', [
     ['no volume id', { volume_id: '', node_id: WORKER_IQN }, 'INVALID_ARGUMENT'],
-    ['a volume on an unknown storage node (nothing to fence)', { volume_id: FORGED_VOLUME, node_id: WORKER_IQN }, 'OK'],
+    ['a volume on an unknown storage node (it may come back with the ACL)', { volume_id: FORGED_VOLUME, node_id: WORKER_IQN }, 'UNAVAILABLE'],
+    ['a volume on a removed storage node (nothing to fence)', { volume_id: REMOVED_VOLUME, node_id: WORKER_IQN }, 'OK'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, { volume_id: id, node_id: WORKER_IQN }, 'OK']),
     ['a node id that is not a node, which must not unpublish every node', (f) => ({ volume_id: f.volumeId, node_id: '../../etc/passwd' }), 'OK'],
     ['a node id the volume is not published to', (f) => ({ volume_id: f.volumeId, node_id: 'iqn.2026-11.io.test:worker-9' }), 'OK'],
@@ -221,7 +232,8 @@ const controller: BadInputCase[] = [
   ...rows('controller', 'ValidateVolumeCapabilities', [
     ['no volume id', { volume_id: '', volume_capabilities: [EXT4] }, 'INVALID_ARGUMENT'],
     ['no capabilities', (f) => ({ volume_id: f.volumeId, volume_capabilities: [] }), 'INVALID_ARGUMENT'],
-    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME, volume_capabilities: [EXT4] }, 'NOT_FOUND'],
+    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME, volume_capabilities: [EXT4] }, 'UNAVAILABLE'],
+    ['a volume on a removed storage node', { volume_id: REMOVED_VOLUME, volume_capabilities: [EXT4] }, 'NOT_FOUND'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, { volume_id: id, volume_capabilities: [EXT4] }, 'NOT_FOUND']),
     ['a capability it cannot serve (answered unconfirmed)', (f) => ({ volume_id: f.volumeId, volume_capabilities: [FILESYSTEM_RWX] }), 'OK'],
     ['mount and block at once (last oneof member wins: mount)', (f) => ({ volume_id: f.volumeId, volume_capabilities: [MOUNT_AND_BLOCK] }), 'OK'],
@@ -247,14 +259,16 @@ const controller: BadInputCase[] = [
     ['a 4 KiB name', (f) => ({ name: KiB4, source_volume_id: f.volumeId }), 'INVALID_ARGUMENT'],
     ['a name of 129 bytes of UTF-8', (f) => ({ name: NAME_129_BYTES, source_volume_id: f.volumeId }), 'INVALID_ARGUMENT'],
     ['parameters, which snapshots do not take', (f) => ({ name: 'snap-hostile', source_volume_id: f.volumeId, parameters: { a: 'b' } }), 'INVALID_ARGUMENT'],
-    ['a source on an unknown storage node', { name: 'snap-hostile', source_volume_id: FORGED_VOLUME }, 'NOT_FOUND'],
+    ['a source on an unknown storage node', { name: 'snap-hostile', source_volume_id: FORGED_VOLUME }, 'UNAVAILABLE'],
+    ['a source on a removed storage node', { name: 'snap-hostile', source_volume_id: REMOVED_VOLUME }, 'NOT_FOUND'],
     ['a source that does not exist', { name: 'snap-hostile', source_volume_id: MISSING_VOLUME }, 'NOT_FOUND'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a source id with ${what}`, { name: 'snap-hostile', source_volume_id: id }, 'NOT_FOUND']),
     ['a snapshot id as source', (f) => ({ name: 'snap-hostile', source_volume_id: f.snapshotId }), 'NOT_FOUND'],
   ]),
   ...rows('controller', 'DeleteSnapshot', [
     ['no snapshot id', { snapshot_id: '' }, 'INVALID_ARGUMENT'],
-    ['a snapshot on an unknown storage node (already gone)', { snapshot_id: FORGED_SNAPSHOT }, 'OK'],
+    ['a snapshot on an unknown storage node (it may come back with it)', { snapshot_id: FORGED_SNAPSHOT }, 'UNAVAILABLE'],
+    ['a snapshot on a removed storage node (gone)', { snapshot_id: REMOVED_SNAPSHOT }, 'OK'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`an id with ${what} (not ours, so gone)`, { snapshot_id: id }, 'OK']),
     ['a volume id, which must not delete the volume', (f) => ({ snapshot_id: f.volumeId }), 'OK'],
   ]),
@@ -263,14 +277,16 @@ const controller: BadInputCase[] = [
     ['a volume id as starting token', (f) => ({ starting_token: f.volumeId }), 'ABORTED'],
     ['a negative max_entries', { max_entries: -1 }, 'INVALID_ARGUMENT'],
     ['a snapshot id that is not ours (an empty list)', { snapshot_id: '../../etc/passwd' }, 'OK'],
-    ['a snapshot on an unknown storage node (an empty list)', { snapshot_id: FORGED_SNAPSHOT }, 'OK'],
+    ['a snapshot on an unknown storage node (it may come back with it)', { snapshot_id: FORGED_SNAPSHOT }, 'UNAVAILABLE'],
+    ['a snapshot on a removed storage node (an empty list)', { snapshot_id: REMOVED_SNAPSHOT }, 'OK'],
     ['a source volume id that is a path (an empty list)', { source_volume_id: '../../etc/passwd' }, 'OK'],
   ]),
   ...rows('controller', 'ControllerExpandVolume', [
     ['no volume id', { volume_id: '', capacity_range: { required_bytes: 128 * MiB } }, 'INVALID_ARGUMENT'],
     ['no capacity range', (f) => ({ volume_id: f.volumeId }), 'INVALID_ARGUMENT'],
     ['a zero required_bytes', (f) => ({ volume_id: f.volumeId, capacity_range: { required_bytes: 0 } }), 'INVALID_ARGUMENT'],
-    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME, capacity_range: { required_bytes: 128 * MiB } }, 'NOT_FOUND'],
+    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME, capacity_range: { required_bytes: 128 * MiB } }, 'UNAVAILABLE'],
+    ['a volume on a removed storage node', { volume_id: REMOVED_VOLUME, capacity_range: { required_bytes: 128 * MiB } }, 'NOT_FOUND'],
     ['a volume that does not exist', { volume_id: MISSING_VOLUME, capacity_range: { required_bytes: 128 * MiB } }, 'NOT_FOUND'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, { volume_id: id, capacity_range: { required_bytes: 128 * MiB } }, 'NOT_FOUND']),
     ['required_bytes of 2^63 - 1', (f) => ({ volume_id: f.volumeId, capacity_range: { required_bytes: INT64_MAX } }), 'OUT_OF_RANGE'],
@@ -281,14 +297,16 @@ const controller: BadInputCase[] = [
   ]),
   ...rows('controller', 'ControllerGetVolume', [
     ['no volume id', { volume_id: '' }, 'INVALID_ARGUMENT'],
-    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME }, 'NOT_FOUND'],
+    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME }, 'UNAVAILABLE'],
+    ['a volume on a removed storage node', { volume_id: REMOVED_VOLUME }, 'NOT_FOUND'],
     ['a volume that does not exist', { volume_id: MISSING_VOLUME }, 'NOT_FOUND'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, { volume_id: id }, 'NOT_FOUND']),
     ['a snapshot id', (f) => ({ volume_id: f.snapshotId }), 'NOT_FOUND'],
   ]),
   ...rows('controller', 'ControllerGetVolumeHealth', [
     ['no volume id', { volume_id: '' }, 'INVALID_ARGUMENT'],
-    ['a volume on an unknown storage node', { volume_id: FORGED_VOLUME }, 'NOT_FOUND'],
+    ['a volume on an unknown storage node (its health: inaccessible)', { volume_id: FORGED_VOLUME }, 'OK'],
+    ['a volume on a removed storage node', { volume_id: REMOVED_VOLUME }, 'NOT_FOUND'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, { volume_id: id }, 'NOT_FOUND']),
   ]),
   ...rows('controller', 'ControllerModifyVolume', [['a hostile request to an RPC not offered', { volume_id: FORGED_VOLUME, mutable_parameters: { a: 'b' } }, 'UNIMPLEMENTED']]),

@@ -28,6 +28,7 @@ import { createControllerHandlers } from '../controllerHandlers.ts';
 import { statusFromWire } from '../remoteStorageAgent.ts';
 import type { StorageAgent, StorageNodeStatus } from '../StorageAgent.ts';
 import { StorageNodes } from '../StorageNodes.ts';
+import { MemoryRemovedStorageNodes } from './memoryRemovedStorageNodes.ts';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -181,6 +182,8 @@ export class TestCluster {
   readonly nameGuardMs: number | undefined;
   nodes: StorageNodes;
   service: ControllerService;
+  /** The operators' record of removed storage nodes, shared by every StorageNodes of the cluster (it survives restarts). */
+  readonly removed = new MemoryRemovedStorageNodes();
   /** Replace to make discovery fail or change. */
   discover: () => Promise<string[]>;
 
@@ -192,7 +195,8 @@ export class TestCluster {
     const fixed = staticAgents(agents.map((a) => a.address));
     this.discover = fixed;
     this.nodes = this.newNodes();
-    this.service = this.newService();
+    // The service polls through `nodes`, so a test's refresh() is the service's.
+    this.service = this.newService(this.nodes);
   }
 
   static async create(opts: ClusterOptions): Promise<TestCluster> {
@@ -217,6 +221,7 @@ export class TestCluster {
         return a;
       },
       log: this.log,
+      removed: this.removed,
     });
   }
 
