@@ -52,6 +52,27 @@ describe('parseControllerConfig', () => {
   });
 });
 
+describe('--removed-storage-nodes', () => {
+  it('is off by default and when empty; takes a ConfigMap or a file', () => {
+    assert.equal(parse({ agents: 'a:1', ...TLS }).config?.removedStorageNodes, undefined);
+    assert.equal(parse({ agents: 'a:1', 'removed-storage-nodes': '', ...TLS }).config?.removedStorageNodes, undefined);
+    assert.deepEqual(parse({ agents: 'a:1', 'removed-storage-nodes': 'configmap:vbs-csi/vbs-csi-removed-storage-nodes', ...TLS }).config?.removedStorageNodes, {
+      kind: 'configmap',
+      namespace: 'vbs-csi',
+      name: 'vbs-csi-removed-storage-nodes',
+    });
+    assert.deepEqual(parse({ agents: 'a:1', 'removed-storage-nodes': 'file:/var/lib/vbs-csi/removed.json', ...TLS }).config?.removedStorageNodes, { kind: 'file', path: '/var/lib/vbs-csi/removed.json' });
+  });
+
+  it('refuses anything else, saying what it takes', () => {
+    for (const bad of ['configmap:vbs-csi', 'configmap:Vbs/x', 'configmap:ns/a/b', 'configmap:ns/', 'file:relative.json', 'file:/a/../b', 'file:/dir/', 'secret:ns/x', '/var/lib/x.json']) {
+      const { config, errors } = parse({ agents: 'a:1', 'removed-storage-nodes': bad, ...TLS });
+      assert.equal(config, undefined, bad);
+      assert.match(errors.join(), /--removed-storage-nodes .*expected/, bad);
+    }
+  });
+});
+
 describe('parseHostPort', () => {
   it('accepts host:port forms and refuses the rest', () => {
     assert.deepEqual(parseHostPort('[::1]:9500'), { host: '::1', port: 9500 });

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
+import { parseRemovedStorageNodesSpec } from './removedStorageNodesSpec.ts';
+import type { RemovedStorageNodesSpec } from './removedStorageNodesSpec.ts';
 
 export interface ControllerConfig {
   /** Agents at fixed addresses (host:port), or none when DNS discovery is used. */
@@ -10,6 +12,11 @@ export interface ControllerConfig {
   readonly agentServerName: string | undefined;
   readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string };
   readonly statusIntervalMs: number;
+  /**
+   * Where operators record storage nodes removed for good (docs/storage-node-removal.md);
+   * undefined: none can be, and a silent node's volumes stay UNAVAILABLE until it answers.
+   */
+  readonly removedStorageNodes: RemovedStorageNodesSpec | undefined;
 }
 
 /** The controller's options: flag name → environment variable and default (undefined = required or optional, see parse). */
@@ -20,6 +27,7 @@ export const CONTROLLER_OPTIONS = {
   'client-tls-cert': { env: 'VBS_CLIENT_TLS_CERT', fallback: undefined },
   'client-tls-key': { env: 'VBS_CLIENT_TLS_KEY', fallback: undefined },
   'status-interval-seconds': { env: 'VBS_STATUS_INTERVAL_SECONDS', fallback: '10' },
+  'removed-storage-nodes': { env: 'VBS_REMOVED_STORAGE_NODES', fallback: undefined },
 } as const;
 export type ControllerOptionName = keyof typeof CONTROLLER_OPTIONS;
 
@@ -80,6 +88,15 @@ export function parseControllerConfig(
   const interval = Number(intervalText);
   if (!/^\d+$/.test(intervalText) || interval < 1 || interval > 3600) errors.push(`--status-interval-seconds ${JSON.stringify(intervalText)}: expected 1 to 3600`);
 
+  // An empty value is off, like an unset one: a chart can pass it unconditionally.
+  const removedText = value('removed-storage-nodes');
+  let removedStorageNodes: RemovedStorageNodesSpec | undefined;
+  if (removedText !== undefined && removedText !== '') {
+    const parsed = parseRemovedStorageNodesSpec(removedText);
+    if ('error' in parsed) errors.push(`--removed-storage-nodes ${parsed.error}`);
+    else removedStorageNodes = Object.freeze(parsed.spec);
+  }
+
   if (errors.length > start) return undefined;
   return Object.freeze({
     agentAddresses: Object.freeze(agentAddresses),
@@ -87,5 +104,6 @@ export function parseControllerConfig(
     agentServerName: serverName,
     tls: Object.freeze(tls),
     statusIntervalMs: interval * 1000,
+    removedStorageNodes,
   });
 }

@@ -9,6 +9,7 @@ import type { VolumeCapability } from '../generated/csi/v1/VolumeCapability.ts';
 import type { CsiApi } from '../grpc/csiServiceClients.ts';
 import { buildLvName } from '../lvm/index.ts';
 import { CONTROLLER_CAPABILITIES } from './controllerHandlers.ts';
+import { duplicateNodeIdGuard } from './nodeIdGuard.ts';
 import { GiB, MiB, TestCluster, serveController } from './testing/controllerHarness.ts';
 import type { TestAgentOptions } from './testing/controllerHarness.ts';
 
@@ -235,6 +236,33 @@ describe('Controller service over gRPC', () => {
       await rejectsWith(publish(id, WORKER_1, null), status.INVALID_ARGUMENT, /volume_capability/);
       await rejectsWith(publish('', WORKER_1), status.INVALID_ARGUMENT);
       await rejectsWith(publish(id, ''), status.INVALID_ARGUMENT);
+    });
+
+    test('answers FAILED_PRECONDITION naming both Kubernetes nodes when two registered the node id, before any ACL is written', async () => {
+      await start();
+      const id = (await create('pvc-1')).volume?.volume_id ?? '';
+      cluster.nodeIdGuard = duplicateNodeIdGuard({
+        list: async () => [
+          { node: 'k8s-worker-a', nodeId: WORKER_1 },
+          { node: 'k8s-worker-b', nodeId: WORKER_1 },
+          { node: 'k8s-worker-c', nodeId: WORKER_2 },
+        ],
+      });
+      cluster.service = cluster.newService(cluster.nodes);
+      await close();
+      ({ csi, close } = await serveController(cluster));
+      await rejectsWith(
+        csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false }),
+        status.FAILED_PRECONDITION,
+        /registered by 2 Kubernetes nodes: k8s-worker-a and k8s-worker-b/,
+      );
+      assert.ok(!cluster.agent(nodeOf(id) ?? '').calls.includes('exportVolume'), 'no ACL was written');
+      await rejectsWith(
+        csi.controller.controllerPublishVolume({ volume_id: '', node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false }),
+        status.INVALID_ARGUMENT,
+        undefined,
+      );
+      await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_2, volume_capability: BLOCK_RWO, readonly: false });
     });
 
     test('returns a publish_context with portal, IQN, LUN, serial and CHAP that parsePublishContext reads back; idempotent', async () => {

@@ -80,7 +80,7 @@ export async function startDriver(config: DriverConfig, log: Logger, opts: { ver
     const csi = loadCsiProto();
     const server = new Server();
     const node = config.node ? await createNodeService(config.node, log.child({ component: 'node' }), { calls: metrics?.calls.forService('csi.v1.Node') }) : undefined;
-    controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics) : undefined;
+    controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics, { driverName: config.driverName }) : undefined;
     server.addService(
       csi.csi.v1.Identity.service,
       createIdentityHandlers({

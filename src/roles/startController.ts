@@ -5,6 +5,10 @@ import { createControllerHandlers } from '../controller/controllerHandlers.ts';
 import { dnsAgents, staticAgents } from '../controller/agentDiscovery.ts';
 import { remoteStorageAgent } from '../controller/remoteStorageAgent.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
+import { duplicateNodeIdGuard } from '../controller/nodeIdGuard.ts';
+import { openRemovedStorageNodes } from '../controller/removedStorageNodes/index.ts';
+import { findKubeConfig, loadKubeClient } from '../kube/kubeClient.ts';
+import { listCsiNodeIds } from '../kube/listCsiNodeIds.ts';
 import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller.ts';
 import { registerStorageNodeGauges } from '../metrics/index.ts';
@@ -21,21 +25,40 @@ export interface RunningController {
  * polling, and the Controller service over them. Agents that do not answer yet are fine: they
  * are left out of placement until they do. With metrics, its calls are counted and the storage
  * nodes' last status is exposed as gauges.
+ *
+ * The Kubernetes API is used when the controller runs in a pod (or KUBECONFIG names a file): for
+ * the removed storage nodes' ConfigMap and to refuse node ids two nodes registered. Without it
+ * there is no such check, and the removed record must be a file (docs/storage-node-removal.md).
  */
-export async function startController(config: ControllerConfig, log: Logger, metrics?: ProcessMetrics): Promise<RunningController> {
+export async function startController(
+  config: ControllerConfig,
+  log: Logger,
+  metrics: ProcessMetrics | undefined,
+  opts: { readonly driverName: string; readonly env?: Readonly<Record<string, string | undefined>> },
+): Promise<RunningController> {
   const tls = await loadTlsFiles({ caPath: config.tls.caPath, certPath: config.tls.certPath, keyPath: config.tls.keyPath });
   const creds = clientCredentials(tls, config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {});
+  const env = opts.env ?? process.env;
+  const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
+  const kube = kubeSource ? await loadKubeClient(kubeSource) : undefined;
+  const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
   const nodes = new StorageNodes({
     discover: config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses),
     connect: (address) => remoteStorageAgent(address, creds),
     log,
+    ...(removed ? { removed } : {}),
   });
   nodes.start(config.statusIntervalMs);
   if (metrics) registerStorageNodeGauges(metrics.registry, nodes);
   // Twice the interval: the background poll starts an interval after the last one ended, so with
   // the bare interval every call in the poll's own duration would wait for a poll of its own.
   // Reservations account for the creates placed since.
-  const service = new ControllerService({ nodes, log, statusMaxAgeMs: 2 * config.statusIntervalMs });
+  const service = new ControllerService({
+    nodes,
+    log,
+    statusMaxAgeMs: 2 * config.statusIntervalMs,
+    ...(kube ? { nodeIdGuard: duplicateNodeIdGuard({ list: () => listCsiNodeIds(kube, opts.driverName) }) } : {}),
+  });
   const handlers = createControllerHandlers(
     service,
     log,
@@ -45,6 +68,13 @@ export async function startController(config: ControllerConfig, log: Logger, met
     },
     metrics?.calls.forService('csi.v1.Controller'),
   );
-  log.info({ agents: config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses }, 'controller started');
+  log.info(
+    {
+      agents: config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses,
+      removedStorageNodes: removed?.where ?? 'none: no storage node can be declared removed',
+      duplicateNodeIdCheck: kube ? `CSINode objects through the Kubernetes API (${kube.source})` : 'off: no Kubernetes API (not in a pod, no KUBECONFIG)',
+    },
+    'controller started',
+  );
   return { handlers, stop: () => nodes.stop() };
 }

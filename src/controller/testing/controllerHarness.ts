@@ -24,6 +24,7 @@ import type { NodeStatus__Output } from '../../generated/vbs/agent/v1/NodeStatus
 import { SimulatedLioConfigFs } from '../../lio/testing/SimulatedLioConfigFs.ts';
 import { staticAgents } from '../agentDiscovery.ts';
 import { ControllerService } from '../ControllerService.ts';
+import type { NodeIdGuard } from '../ControllerService.ts';
 import { createControllerHandlers } from '../controllerHandlers.ts';
 import { statusFromWire } from '../remoteStorageAgent.ts';
 import type { StorageAgent, StorageNodeStatus } from '../StorageAgent.ts';
@@ -184,6 +185,8 @@ export class TestCluster {
   service: ControllerService;
   /** The operators' record of removed storage nodes, shared by every StorageNodes of the cluster (it survives restarts). */
   readonly removed = new MemoryRemovedStorageNodes();
+  /** Given to services made after it is set (ControllerServiceOptions.nodeIdGuard). */
+  nodeIdGuard: NodeIdGuard | undefined;
   /** Replace to make discovery fail or change. */
   discover: () => Promise<string[]>;
 
@@ -227,7 +230,13 @@ export class TestCluster {
 
   /** A fresh controller (new locks and reservations, new StorageNodes) over the same agents: a restart. */
   newService(nodes: StorageNodes = this.newNodes()): ControllerService {
-    return new ControllerService({ nodes, log: this.log, statusMaxAgeMs: this.statusMaxAgeMs, ...(this.nameGuardMs !== undefined ? { nameGuardMs: this.nameGuardMs } : {}) });
+    return new ControllerService({
+      nodes,
+      log: this.log,
+      statusMaxAgeMs: this.statusMaxAgeMs,
+      ...(this.nameGuardMs !== undefined ? { nameGuardMs: this.nameGuardMs } : {}),
+      ...(this.nodeIdGuard !== undefined ? { nodeIdGuard: this.nodeIdGuard } : {}),
+    });
   }
 
   async destroy(): Promise<void> {

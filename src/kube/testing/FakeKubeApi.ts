@@ -1,0 +1,160 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface FakeConfigMap {
+  metadata: { name: string; namespace: string; resourceVersion: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+export interface FakeCsiNode {
+  readonly node: string;
+  readonly drivers: readonly { readonly name: string; readonly nodeID: string }[];
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly contentType: string | undefined;
+  readonly authorization: string | undefined;
+  readonly body: string;
+}
+
+const CONFIGMAP = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/?]+))?$/;
+const CSINODES = '/apis/storage.k8s.io/v1/csinodes';
+
+/**
+ * A Kubernetes API server for unit tests, over plain HTTP on 127.0.0.1: the REST paths
+ * `@kubernetes/client-node` calls for ConfigMaps (get, create, JSON merge patch) and CSINodes
+ * (list), with the API server's Status objects for errors. Tests drive the real client against it
+ * through a kubeconfig file (`kubeconfigPath`), so requests, paths and content types are the
+ * client's own, not a mock's idea of them.
+ */
+export class FakeKubeApi {
+  readonly configMaps = new Map<string, FakeConfigMap>();
+  csiNodes: FakeCsiNode[] = [];
+  readonly requests: RecordedRequest[] = [];
+  /** Answers matching `METHOD path-prefix` with this status until removed (403, 500, ...). */
+  readonly failures = new Map<string, { readonly code: number; readonly reason: string; readonly message: string }>();
+  /** Delays every answer (a slow API server). */
+  delayMs = 0;
+  readonly #server: Server;
+  readonly #dir: string;
+  #version = 1;
+  url = '';
+  kubeconfigPath = '';
+
+  private constructor(dir: string) {
+    this.#dir = dir;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  static async start(): Promise<FakeKubeApi> {
+    const api = new FakeKubeApi(await mkdtemp(join(tmpdir(), 'vbs-fake-kube-')));
+    await new Promise<void>((resolve) => api.#server.listen(0, '127.0.0.1', resolve));
+    api.url = `http://127.0.0.1:${(api.#server.address() as AddressInfo).port}`;
+    api.kubeconfigPath = join(api.#dir, 'kubeconfig');
+    // JSON is YAML: the client reads it as any kubeconfig file.
+    await writeFile(
+      api.kubeconfigPath,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        // The client refuses plain HTTP unless TLS checks are off; the fake speaks HTTP on loopback.
+        clusters: [{ name: 'fake', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'tester', user: { token: 'fake-token' } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'tester' } }],
+        'current-context': 'fake',
+      }),
+    );
+    return api;
+  }
+
+  /** The ConfigMap's data, or undefined when it does not exist. */
+  data(namespace: string, name: string): Record<string, string> | undefined {
+    const cm = this.configMaps.get(`${namespace}/${name}`);
+    return cm ? { ...(cm.data ?? {}) } : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    this.requests.push({ method, path, contentType: req.headers['content-type'], authorization: req.headers['authorization'], body });
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    const send = (code: number, value: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    const status = (code: number, reason: string, message: string) => send(code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+    for (const [key, f] of this.failures) {
+      const [m, prefix = ''] = key.split(' ');
+      if (m === method && path.startsWith(prefix)) return status(f.code, f.reason, f.message);
+    }
+    if (req.headers['authorization'] !== 'Bearer fake-token') return status(401, 'Unauthorized', 'Unauthorized');
+
+    if (method === 'GET' && path === CSINODES) {
+      return send(200, {
+        kind: 'CSINodeList',
+        apiVersion: 'storage.k8s.io/v1',
+        metadata: { resourceVersion: String(this.#version) },
+        items: this.csiNodes.map((n) => ({
+          kind: 'CSINode',
+          apiVersion: 'storage.k8s.io/v1',
+          metadata: { name: n.node },
+          spec: { drivers: n.drivers.map((d) => ({ name: d.name, nodeID: d.nodeID, topologyKeys: [] })) },
+        })),
+      });
+    }
+    const m = CONFIGMAP.exec(path);
+    if (!m) return status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
+    const namespace = decodeURIComponent(m[1] ?? '');
+    const name = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
+    const key = `${namespace}/${name}`;
+    const notFound = () => status(404, 'NotFound', `configmaps "${name}" not found`);
+    if (method === 'GET' && name !== undefined) {
+      const cm = this.configMaps.get(key);
+      return cm ? send(200, { kind: 'ConfigMap', apiVersion: 'v1', ...cm }) : notFound();
+    }
+    if (method === 'POST' && name === undefined) {
+      const obj = JSON.parse(body) as { metadata?: { name?: string; labels?: Record<string, string> }; data?: Record<string, string> };
+      const newName = obj.metadata?.name ?? '';
+      if (this.configMaps.has(`${namespace}/${newName}`)) return status(409, 'AlreadyExists', `configmaps "${newName}" already exists`);
+      const cm: FakeConfigMap = {
+        metadata: { name: newName, namespace, resourceVersion: String(++this.#version), ...(obj.metadata?.labels ? { labels: obj.metadata.labels } : {}) },
+        ...(obj.data ? { data: obj.data } : {}),
+      };
+      this.configMaps.set(`${namespace}/${newName}`, cm);
+      return send(201, { kind: 'ConfigMap', apiVersion: 'v1', ...cm });
+    }
+    if (method === 'PATCH' && name !== undefined) {
+      if (req.headers['content-type'] !== 'application/merge-patch+json') return status(415, 'UnsupportedMediaType', `unsupported patch type ${req.headers['content-type']}`);
+      const cm = this.configMaps.get(key);
+      if (!cm) return notFound();
+      const patch = JSON.parse(body) as { data?: Record<string, string | null> | null };
+      // RFC 7396: null deletes a key.
+      if (patch.data === null) delete cm.data;
+      else if (patch.data !== undefined) {
+        const data = { ...(cm.data ?? {}) };
+        for (const [k, v] of Object.entries(patch.data)) {
+          if (v === null) delete data[k];
+          else data[k] = v;
+        }
+        cm.data = data;
+      }
+      cm.metadata.resourceVersion = String(++this.#version);
+      return send(200, { kind: 'ConfigMap', apiVersion: 'v1', ...cm });
+    }
+    return status(405, 'MethodNotAllowed', `${method} ${path} is not served by the fake API`);
+  }
+}
