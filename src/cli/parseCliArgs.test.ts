@@ -62,6 +62,13 @@ describe('parseCliArgs: globals and environment', () => {
     assert.equal(run(['volume', 'list', '--json', '--timeout-seconds', '5']).globals.timeoutMs, 5000);
     assert.equal(run(['volume', 'list'], { CSI_ENDPOINT: '' }).globals.address, 'unix:///csi/csi.sock');
   });
+  it('tells `nodes remove NAME` from `nodes` with an argument', () => {
+    assert.deepEqual(run(['nodes', 'remove', 'store-b', '--confirm-node-is-gone', '--removed-storage-nodes', 'configmap:vbs/removed']).command, {
+      name: 'nodes remove', node: 'store-b', note: '', record: { kind: 'configmap', namespace: 'vbs', name: 'removed' },
+    });
+    assert.deepEqual(run(['nodes', 'removed'], { VBS_REMOVED_STORAGE_NODES: 'file:/var/lib/vbs/removed.json' }).command, { name: 'nodes removed', record: { kind: 'file', path: '/var/lib/vbs/removed.json' } });
+  });
+
   it('reads the agents and TLS files of nodes from the controller environment variables', () => {
     const env = { VBS_AGENTS: 'a:1', VBS_TLS_CA: '/e/ca', VBS_CLIENT_TLS_CERT: '/e/c', VBS_CLIENT_TLS_KEY: '/e/k', VBS_AGENT_SERVER_NAME: 'agents.svc' };
     assert.deepEqual(run(['nodes'], env).command, { name: 'nodes', agents: ['a:1'], agentServerName: 'agents.svc', tls: { caPath: '/e/ca', certPath: '/e/c', keyPath: '/e/k' } });

@@ -2,8 +2,12 @@ import { isAbsolute, normalize } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { parseHostPort } from '../config/parseControllerConfig.ts';
+import { parseRemovedStorageNodesSpec, REMOVED_STORAGE_NODES_FORMS } from '../config/removedStorageNodesSpec.ts';
+import type { RemovedStorageNodesSpec } from '../config/removedStorageNodesSpec.ts';
+import { isStorageNodeName } from '../csi/volumeIds.ts';
 import { grpcAddress, parseEndpoint } from '../grpc/endpoint.ts';
 import { parseSize } from './parseSize.ts';
+import { checkRemovalNote } from '../controller/removedStorageNodes/RemovedStorageNodes.ts';
 
 /** rwo: one node reads and writes · rwx-block: many nodes write a raw block device (KubeVirt live migration) · rox: many nodes read. */
 export type AccessChoice = 'rwo' | 'rwx-block' | 'rox';
@@ -47,7 +51,10 @@ export type CliCommand =
       readonly agents: readonly string[];
       readonly agentServerName: string | undefined;
       readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string };
-    };
+    }
+  | { readonly name: 'nodes remove'; readonly node: string; readonly note: string; readonly record: RemovedStorageNodesSpec }
+  | { readonly name: 'nodes restore'; readonly node: string; readonly record: RemovedStorageNodesSpec }
+  | { readonly name: 'nodes removed'; readonly record: RemovedStorageNodesSpec };
 
 export interface CliGlobals {
   /** grpc-js address of the CSI endpoint (unix:///csi/csi.sock). */
@@ -118,6 +125,14 @@ const SPECS: readonly CommandSpec[] = [
   },
   { name: 'detach', usage: 'detach ID --target PATH [--work-dir DIR]', positionals: ['ID'], options: { target: { type: 'string' }, 'work-dir': { type: 'string' } } },
   {
+    name: 'nodes remove',
+    usage: 'nodes remove NAME --confirm-node-is-gone [--note TEXT] [--removed-storage-nodes configmap:NS/NAME|file:PATH]',
+    positionals: ['NAME'],
+    options: { 'confirm-node-is-gone': { type: 'boolean' }, note: { type: 'string' }, 'removed-storage-nodes': { type: 'string' } },
+  },
+  { name: 'nodes restore', usage: 'nodes restore NAME [--removed-storage-nodes configmap:NS/NAME|file:PATH]', positionals: ['NAME'], options: { 'removed-storage-nodes': { type: 'string' } } },
+  { name: 'nodes removed', usage: 'nodes removed [--removed-storage-nodes configmap:NS/NAME|file:PATH]', positionals: [], options: { 'removed-storage-nodes': { type: 'string' } } },
+  {
     name: 'nodes',
     usage: 'nodes --agents HOST:PORT[,...] --tls-ca FILE --client-tls-cert FILE --client-tls-key FILE [--agent-server-name NAME]',
     positionals: [],
@@ -139,7 +154,8 @@ Global options:
   -h, --help             show this text
 
 Sizes: bytes, or 512Mi, 1Gi, 2Ti (binary), 10G (decimal).
-nodes also reads VBS_AGENTS, VBS_TLS_CA, VBS_CLIENT_TLS_CERT, VBS_CLIENT_TLS_KEY, VBS_AGENT_SERVER_NAME.
+nodes also reads VBS_AGENTS, VBS_TLS_CA, VBS_CLIENT_TLS_CERT, VBS_CLIENT_TLS_KEY, VBS_AGENT_SERVER_NAME;
+nodes remove|restore|removed read VBS_REMOVED_STORAGE_NODES (docs/storage-node-removal.md).
 Exit status: 0 done, 1 failed, 2 usage error, 3 invalid request, 4 not found, 5 already exists,
 6 no capacity, 7 failed precondition, 75 try again (busy, unavailable or deadline). See docs/cli.md.`;
 }
@@ -153,7 +169,8 @@ type Values = Record<string, string | boolean | (string | boolean)[] | undefined
 export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedCli {
   const usage = cliUsageText();
   const [first = '', second = ''] = argv;
-  const spec = SPECS.find((s) => s.name === first || s.name === `${first} ${second}`);
+  // Two words first: `nodes remove` is not `nodes` with an argument.
+  const spec = SPECS.find((s) => s.name === `${first} ${second}`) ?? SPECS.find((s) => s.name === first);
   if (!spec) {
     if (argv.length === 0 || argv.some((a) => a === '--help' || a === '-h') || first === 'help') return { kind: 'help', text: usage };
     const group = SPECS.filter((s) => s.name.startsWith(`${first} `));
@@ -275,6 +292,31 @@ function buildCommand(
     }
     case 'detach':
       return { name, volumeId: arg, targetPath: path('target'), workDir: path('work-dir', env['VBS_CLI_WORK_DIR'] ?? DEFAULT_WORK_DIR) };
+    case 'nodes remove':
+    case 'nodes restore':
+    case 'nodes removed': {
+      const recordText = str('removed-storage-nodes') ?? (env['VBS_REMOVED_STORAGE_NODES'] || undefined);
+      let record: RemovedStorageNodesSpec = { kind: 'file', path: '/' };
+      if (recordText === undefined) errors.push(`--removed-storage-nodes is required (or VBS_REMOVED_STORAGE_NODES): the controller's value, ${REMOVED_STORAGE_NODES_FORMS}`);
+      else {
+        const parsed = parseRemovedStorageNodesSpec(recordText);
+        if ('error' in parsed) errors.push(`--removed-storage-nodes ${parsed.error}`);
+        else record = parsed.spec;
+      }
+      if (name === 'nodes removed') return { name, record };
+      if (arg !== '' && !isStorageNodeName(arg)) errors.push(`${JSON.stringify(arg)} is not a storage node name (the first part of its volume ids: a lowercase DNS name)`);
+      if (name === 'nodes restore') return { name, node: arg, record };
+      if (values['confirm-node-is-gone'] !== true) {
+        errors.push(
+          `--confirm-node-is-gone is required: from then on the controller answers deletes and unpublishes of ${arg || 'its'} volumes with success without reaching it, ` +
+            'and every other call with NOT_FOUND. Only for a storage node that is gone for good with its data; take its agent down first',
+        );
+      }
+      const note = str('note') ?? '';
+      const noteProblem = checkRemovalNote(note);
+      if (noteProblem !== undefined) errors.push(`--note: ${noteProblem}`);
+      return { name, node: arg, note, record };
+    }
     case 'nodes': {
       const list = str('agents') ?? env['VBS_AGENTS'] ?? '';
       const agents = list.split(',').map((s) => s.trim()).filter((s) => s !== '');

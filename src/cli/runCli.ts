@@ -1,3 +1,4 @@
+import { UnavailableError } from '../errors.ts';
 import { connectAgent } from '../grpc/agentClients.ts';
 import { connectCsi } from '../grpc/csiServiceClients.ts';
 import type { CsiApi } from '../grpc/csiServiceClients.ts';
@@ -5,6 +6,7 @@ import { clientCredentials, loadTlsFiles } from '../tls/index.ts';
 import { attach, detach } from './commands/attach.ts';
 import type { AgentStatusSource } from './commands/nodes.ts';
 import { nodes } from './commands/nodes.ts';
+import { nodesRemove, nodesRemoved, nodesRestore } from './commands/removedNodes.ts';
 import { snapshotCreate, snapshotDelete, snapshotList } from './commands/snapshot.ts';
 import { volumeCreate, volumeDelete, volumeDescribe, volumeExpand, volumeList } from './commands/volume.ts';
 import type { CommandContext, TextSink } from './CommandContext.ts';
@@ -53,7 +55,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       return exitCodeForGrpcCode(code);
     }
     deps.err.write(`vbs-csi ${command.name}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof CliError ? err.exitCode : EXIT.failed;
+    // The removed-nodes record could not be read or written (API server, permissions): try again.
+    return err instanceof CliError ? err.exitCode : err instanceof UnavailableError ? EXIT.retry : EXIT.failed;
   } finally {
     csi?.close();
   }
@@ -87,6 +90,12 @@ async function dispatch(command: CliCommand, ctx: CommandContext, deps: CliDeps)
       return attach(command, ctx);
     case 'detach':
       return detach(command, ctx);
+    case 'nodes remove':
+      return nodesRemove(command, ctx, deps.env);
+    case 'nodes restore':
+      return nodesRestore(command, ctx, deps.env);
+    case 'nodes removed':
+      return nodesRemoved(command, ctx, deps.env);
     case 'nodes': {
       if (deps.connectAgent) return nodes(command, ctx, deps.connectAgent);
       const material = await loadTlsFiles(command.tls);
