@@ -5,9 +5,10 @@ import { find, type K8sObject, render } from './support.ts';
 /**
  * Every Kubernetes API call of the controller pod, as the sidecars' upstream RBAC files list them
  * (kubernetes-csi/<repo>/deploy/kubernetes/rbac.yaml at the image tags of values.yaml; the snapshotter's
- * is deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml). The vbs-csi container itself calls
- * no Kubernetes API (node ids are initiator names, volume ids name their storage node), nor do the node
- * plugin, node-driver-registrar (kubelet's plugin socket only) or the agent.
+ * is deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml), and the vbs-csi container's own:
+ * list CSINodes (src/kube/listCsiNodeIds.ts) and get, create and merge-patch its removed storage nodes
+ * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts). The node plugin,
+ * node-driver-registrar (kubelet's plugin socket only) and the agent call no Kubernetes API.
  *
  * Upstream rules left out, on purpose:
  * - secrets (all sidecars): the driver takes no csi.storage.k8s.io/*-secret-name parameters;
@@ -25,6 +26,8 @@ interface Call {
   readonly group: string;
   readonly resource: string;
   readonly verbs: readonly string[];
+  /** The one object the call is about, when the rule can name it. */
+  readonly resourceName?: string;
 }
 
 const PROVISIONER = 'external-provisioner v5.2.0';
@@ -33,6 +36,8 @@ const RESIZER = 'external-resizer v1.13.2';
 const SNAPSHOTTER = 'external-snapshotter (csi-snapshotter) v8.2.1';
 const LEASES = ['get', 'watch', 'list', 'delete', 'update', 'create'];
 const EVENTS = ['list', 'watch', 'create', 'update', 'patch'];
+const VBS = 'vbs-csi controller';
+const REMOVED_CONFIGMAP = 'vbs-csi-removed-storage-nodes';
 
 const CALLS: readonly Call[] = [
   { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'persistentvolumes', verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
@@ -68,6 +73,11 @@ const CALLS: readonly Call[] = [
   { sidecar: SNAPSHOTTER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotcontents', verbs: ['get', 'list', 'watch', 'update', 'patch'] },
   { sidecar: SNAPSHOTTER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotcontents/status', verbs: ['update', 'patch'] },
   { sidecar: SNAPSHOTTER, scope: 'namespace', group: 'coordination.k8s.io', resource: 'leases', verbs: LEASES },
+
+  { sidecar: VBS, scope: 'cluster', group: 'storage.k8s.io', resource: 'csinodes', verbs: ['list'] },
+  { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['get', 'patch'], resourceName: REMOVED_CONFIGMAP },
+  // Kubernetes cannot authorize a create by the object's name.
+  { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['create'] },
 ];
 
 interface Rule {
@@ -77,13 +87,14 @@ interface Rule {
   resourceNames?: string[];
 }
 
-/** "scope group/resource verb" for every permission the rules grant (no wildcards allowed). */
+/** "scope group/resource verb" for every permission the rules grant, "... verb name" when limited to one object (no wildcards allowed). */
 function permissions(rules: readonly Rule[], scope: Scope): Set<string> {
   const out = new Set<string>();
   for (const rule of rules) {
-    for (const list of [rule.apiGroups, rule.resources, rule.verbs]) assert.ok(!list.includes('*'), 'no wildcard');
-    assert.equal(rule.resourceNames, undefined);
-    for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) out.add(`${scope} ${g}/${r} ${v}`);
+    for (const list of [rule.apiGroups, rule.resources, rule.verbs, rule.resourceNames ?? []]) assert.ok(!list.includes('*'), 'no wildcard');
+    for (const g of rule.apiGroups) {
+      for (const r of rule.resources) for (const v of rule.verbs) for (const n of rule.resourceNames ?? ['']) out.add(`${scope} ${g}/${r} ${v}${n === '' ? '' : ` ${n}`}`);
+    }
   }
   return out;
 }
@@ -92,7 +103,7 @@ function needed(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const call of CALLS) {
     for (const verb of call.verbs) {
-      const key = `${call.scope} ${call.group}/${call.resource} ${verb}`;
+      const key = `${call.scope} ${call.group}/${call.resource} ${verb}${call.resourceName === undefined ? '' : ` ${call.resourceName}`}`;
       out.set(key, [...(out.get(key) ?? []), call.sidecar]);
     }
   }
@@ -152,6 +163,15 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
       assert.equal(ds.spec.template.spec.serviceAccountName, name);
       assert.equal(ds.spec.template.spec.automountServiceAccountToken, false);
     }
+  });
+
+  it('the ConfigMap the controller may read and patch is the one its --removed-storage-nodes names, in the release namespace', () => {
+    const deployment = find(objects, 'Deployment', 'vbs-csi-controller') as { spec: { template: { spec: { containers: { name: string; args: string[]; env?: { name: string; value: string }[] }[] } } } } & K8sObject;
+    const vbs = deployment.spec.template.spec.containers.find((c) => c.name === 'vbs-csi');
+    assert.ok(vbs?.args.includes(`--removed-storage-nodes=configmap:vbs-csi/${REMOVED_CONFIGMAP}`));
+    assert.deepEqual(vbs?.env?.find((e) => e.name === 'VBS_REMOVED_STORAGE_NODES')?.value, `configmap:vbs-csi/${REMOVED_CONFIGMAP}`, 'the CLI run in the pod finds the same record');
+    const granted = grants.get(controllerSa) ?? new Set<string>();
+    assert.ok([...granted].filter((p) => p.includes('/configmaps ')).every((p) => p.startsWith('namespace ')), 'never cluster-wide');
   });
 
   it('the resizer runs with --handle-volume-inuse-error=false, which is why it needs no pods access', () => {

@@ -34,6 +34,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s.%s.svc" (include "vbs-csi.agentServiceName" .) .Release.Namespace) .Values.controller.agentServerName -}}
 {{- end -}}
 
+{{/* The ConfigMap of storage nodes declared removed (vbs-csi nodes remove; docs/storage-node-removal.md). */}}
+{{- define "vbs-csi.removedStorageNodesConfigMap" -}}
+{{- default (printf "%s-removed-storage-nodes" (include "vbs-csi.fullname" .)) .Values.controller.removedStorageNodesConfigMap -}}
+{{- end -}}
+
 {{/* "k=v,k=v" of the agent's placement labels, zone first, keys sorted. */}}
 {{- define "vbs-csi.agentLabels" -}}
 {{- $pairs := list (printf "zone=%s" .Values.agent.zone) -}}
