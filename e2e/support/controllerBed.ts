@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { execa } from 'execa';
 import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
 import { connectAgent } from '../../src/grpc/agentClients.ts';
@@ -42,6 +43,12 @@ export interface ControllerBedOptions {
   readonly overprovisionRatio: number;
   /** Also run a node plugin (role `node`) under the host's initiator name, with kubelet dirs on a tmpfs. */
   readonly nodePlugin: boolean;
+  /**
+   * Discover the agents as the chart does, through a DNS name with one address per agent
+   * (`--agents-dns`), here lines of the guest's /etc/hosts, so a scenario can take an agent out of
+   * discovery as a not-ready pod leaves its headless Service. Default: a static `--agents` list.
+   */
+  readonly agentsDns?: boolean;
 }
 
 /** The node plugin process and a client of it. */
@@ -80,6 +87,7 @@ export class ControllerBed {
   #csi: CsiApi | undefined;
   #worker: (BedWorker & { readonly process: DriverProcess }) | undefined;
   #kubeletMounted = false;
+  #hostsOriginal: string | undefined;
 
   private constructor(ctx: ScenarioContext, opts: ControllerBedOptions) {
     this.ctx = ctx;
@@ -161,9 +169,67 @@ export class ControllerBed {
     return result;
   }
 
-  /** Starts the controller (again) and waits until its capacity is the two agents' together. */
-  async startController(): Promise<void> {
-    await this.#waitController(this.#spawnController());
+  /** Starts the controller (again) and waits until its capacity is that of `agents` (default both) together. */
+  async startController(agents: readonly string[] = this.nodes.map((n) => n.name)): Promise<void> {
+    await this.#waitController(this.#spawnController(), agents);
+  }
+
+  /** The operators' removed storage nodes record the controller reads (`--removed-storage-nodes file:...`). */
+  get removedRecord(): string {
+    return `file:${join(this.ctx.workDir, 'removed-storage-nodes.json')}`;
+  }
+
+  /** The DNS name the controller discovers the agents by (agentsDns). */
+  get agentsDnsName(): string {
+    return `vbs-${this.#opts.tag}-agents.test`;
+  }
+
+  /** Discovery answers with these agents only (agentsDns): the others' pods are "not ready". */
+  async setDiscovered(names: readonly string[]): Promise<void> {
+    if (!this.#opts.agentsDns) throw new Error('this bed discovers its agents from a fixed list');
+    this.#hostsOriginal ??= await readFile('/etc/hosts', 'utf8');
+    const ours = names.map((name) => `${this.node(name).ip} ${this.agentsDnsName}`);
+    await writeFile('/etc/hosts', `${this.#hostsOriginal.trimEnd()}\n${ours.join('\n')}\n`);
+  }
+
+  /** SIGKILLs a storage node's agent (its LIO targets stay in the kernel, as after a crash). */
+  async stopAgent(name: string): Promise<void> {
+    const proc = this.#agents.get(name);
+    if (!proc) throw new Error(`no agent ${name}`);
+    proc.kill('SIGKILL');
+    await proc.exited;
+  }
+
+  /** Starts a storage node's agent again and waits until it is ready. */
+  async startAgent(name: string): Promise<void> {
+    this.#spawnAgent(this.node(name));
+    const proc = this.#agents.get(name)!;
+    await pollUntil(
+      async () => {
+        if (proc.hasExited()) throw new Error(`${name} exited before it was ready`);
+        const st = await this.agentStatus(name).catch(() => undefined);
+        return st?.ready ? st : undefined;
+      },
+      { deadlineMs: Date.now() + 300_000, intervalMs: 1000, what: `${name} to be ready again`, signal: this.ctx.signal },
+    );
+  }
+
+  /** The current controller's log so far. */
+  controllerOutput(): string {
+    return this.#controller?.output() ?? '';
+  }
+
+  /** Runs the operator CLI (`node src/main.ts <args>`) with the controller's removed record in its environment. */
+  async cli(args: readonly string[]): Promise<{ readonly exitCode: number | undefined; readonly stdout: string; readonly stderr: string }> {
+    const r = await execa('node', ['src/main.ts', ...args], {
+      cwd: this.ctx.projectRoot,
+      env: { VBS_REMOVED_STORAGE_NODES: this.removedRecord },
+      reject: false,
+      timeout: 120_000,
+      cancelSignal: this.ctx.signal,
+    });
+    this.ctx.log(`$ vbs-csi ${args.join(' ')} → exit ${r.exitCode}\n${r.stdout}${r.stderr ? `\n${r.stderr}` : ''}`);
+    return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 
   #spawnController(): DriverProcess {
@@ -175,7 +241,8 @@ export class ControllerBed {
       role: 'controller',
       args: [
         '--endpoint', `unix://${socket}`,
-        '--agents', this.nodes.map((n) => `${n.ip}:9500`).join(','),
+        ...(this.#opts.agentsDns ? ['--agents-dns', `${this.agentsDnsName}:9500`] : ['--agents', this.nodes.map((n) => `${n.ip}:9500`).join(',')]),
+        '--removed-storage-nodes', this.removedRecord,
         '--tls-ca', certs.caPath, '--client-tls-cert', certs.client.cert, '--client-tls-key', certs.client.key,
         '--status-interval-seconds', String(STATUS_INTERVAL_SECONDS),
       ],
@@ -187,7 +254,7 @@ export class ControllerBed {
     return proc;
   }
 
-  async #waitController(proc: DriverProcess): Promise<void> {
+  async #waitController(proc: DriverProcess, agents: readonly string[] = this.nodes.map((n) => n.name)): Promise<void> {
     const csi = this.csi;
     let expected = 0;
     let polls = 0;
@@ -198,11 +265,11 @@ export class ControllerBed {
         if (cap === undefined) return undefined;
         // The agents' own figures are dear under TCG (three lvm calls each): re-read them only on a mismatch.
         if (cap.available_capacity !== expected && polls++ % 5 === 0) {
-          expected = (await Promise.all(this.nodes.map(async (n) => (await this.agentStatus(n.name)).thin_pool?.allocatable_bytes ?? 0))).reduce((a, b) => a + b, 0);
+          expected = (await Promise.all(agents.map(async (n) => (await this.agentStatus(n)).thin_pool?.allocatable_bytes ?? 0))).reduce((a, b) => a + b, 0);
         }
         return cap.available_capacity === expected && expected > 0 ? true : undefined;
       },
-      { deadlineMs: Date.now() + 300_000, intervalMs: 1000, what: `${proc.name} to report both agents' capacity`, signal: this.ctx.signal },
+      { deadlineMs: Date.now() + 300_000, intervalMs: 1000, what: `${proc.name} to report the capacity of ${agents.join(' and ')}`, signal: this.ctx.signal },
     );
   }
 
@@ -279,21 +346,29 @@ export class ControllerBed {
     await writeFile(this.#chapKeyPath, recordSecret('chap-key', 'bed CHAP key', randomBytes(32)), { mode: 0o600 });
     for (const n of this.nodes) {
       this.#vgs.push(await createLoopVolumeGroup({ runner: this.#runner, dir: ctx.workDir, vgName: n.vg, fileMiB: n.poolMiB + 128, poolMiB: n.poolMiB, signal: ctx.signal }));
-      const leaf = this.#certs.agents.get(n.name)!;
-      const proc = startDriverProcess({
-        ctx,
-        name: n.name,
-        role: 'agent',
-        args: [
-          '--node-id', n.name, '--vg', n.vg, '--portal', `${n.ip}:3260`, '--agent-listen', `tcp://${n.ip}:9500`,
-          '--iqn-prefix', n.iqnPrefix, '--labels', 'zone=default,tier=ssd', '--overprovision-ratio', String(this.#opts.overprovisionRatio),
-          '--tls-ca', this.#certs.caPath, '--tls-cert', leaf.cert, '--tls-key', leaf.key,
-          '--chap-key-file', this.#chapKeyPath, '--endpoint', `unix://${join(ctx.workDir, `${n.name}.sock`)}`,
-        ],
-      });
-      this.#processes.push(proc);
-      this.#agents.set(n.name, proc);
+      this.#spawnAgent(n);
     }
+    if (this.#opts.agentsDns) await this.setDiscovered(this.nodes.map((n) => n.name));
+  }
+
+  #spawnAgent(n: BedStorageNode): void {
+    const { ctx } = this;
+    const certs = this.#requireCerts();
+    const leaf = certs.agents.get(n.name)!;
+    const restarts = this.#processes.filter((p) => p.name === n.name || p.name.startsWith(`${n.name}#`)).length;
+    const proc = startDriverProcess({
+      ctx,
+      name: restarts === 0 ? n.name : `${n.name}#${restarts + 1}`,
+      role: 'agent',
+      args: [
+        '--node-id', n.name, '--vg', n.vg, '--portal', `${n.ip}:3260`, '--agent-listen', `tcp://${n.ip}:9500`,
+        '--iqn-prefix', n.iqnPrefix, '--labels', 'zone=default,tier=ssd', '--overprovision-ratio', String(this.#opts.overprovisionRatio),
+        '--tls-ca', certs.caPath, '--tls-cert', leaf.cert, '--tls-key', leaf.key,
+        '--chap-key-file', this.#chapKeyPath, '--endpoint', `unix://${join(ctx.workDir, `${n.name}.sock`)}`,
+      ],
+    });
+    this.#processes.push(proc);
+    this.#agents.set(n.name, proc);
   }
 
   async #waitAgentsReady(): Promise<void> {
@@ -371,6 +446,7 @@ export class ControllerBed {
       await lio.unexportVolume(exp.targetIqn, exp.luns[0]?.backstore?.name ?? '').catch(note(`unexport ${exp.targetIqn}`));
     }
     for (const vg of this.#vgs) await vg.destroy(this.ctx.log);
+    if (this.#hostsOriginal !== undefined) await writeFile('/etc/hosts', this.#hostsOriginal).catch(note('restore /etc/hosts'));
   }
 }
 
