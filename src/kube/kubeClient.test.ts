@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IN_CLUSTER_TOKEN_PATH, describeKubeError, findKubeConfig, kubeStatusOf, loadKubeClient } from './kubeClient.ts';
 import { FakeKubeApi } from './testing/FakeKubeApi.ts';
@@ -33,5 +35,22 @@ describe('loadKubeClient against a fake API server', () => {
     assert.equal(describeKubeError(err), 'HTTP 404: configmaps "nope" not found');
     assert.equal(api.requests.at(-1)?.authorization, 'Bearer fake-token');
     assert.equal(kubeStatusOf(new Error('ECONNREFUSED')), undefined, 'a transport failure has no status');
+  });
+});
+
+describe('@kubernetes/client-node stays optional', () => {
+  it('is loaded only by src/kube/kubeClient.ts, on first use; everything else imports its types only', async () => {
+    const srcDir = join(import.meta.dirname, '..');
+    const files = (await readdir(srcDir, { recursive: true })).filter((f) => f.endsWith('.ts') && !f.startsWith('generated'));
+    const loaders: string[] = [];
+    for (const f of files) {
+      const text = await readFile(join(srcDir, f), 'utf8');
+      // A value import (static or dynamic); `import type ... from` is erased before Node runs the file.
+      const value = [...text.matchAll(/^\s*import\s+(?!type\b)[^;]*?from\s+'@kubernetes\/client-node'/gm), ...text.matchAll(/import\(\s*'@kubernetes\/client-node'\s*\)/g)];
+      if (value.length > 0) loaders.push(relative(srcDir, join(srcDir, f)));
+    }
+    assert.deepEqual(loaders, ['kube/kubeClient.ts']);
+    const kubeClient = await readFile(join(srcDir, 'kube', 'kubeClient.ts'), 'utf8');
+    assert.doesNotMatch(kubeClient, /^import\s+(?!type\b)[^;]*'@kubernetes\/client-node'/m, 'only a dynamic import there');
   });
 });
