@@ -239,6 +239,37 @@ describe('AgentVolumes', () => {
       assert.ok(journal.includes(`lvm extend ${restored.id} ${200 * MiB}`));
     });
 
+    test('a retry after a crash between lvcreate -s and lvextend finishes the extend instead of answering ALREADY_EXISTS', async () => {
+      const src = await create('pvc-1', 100 * MiB);
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: src.id });
+      const fromSnap = { contentSource: { kind: 'snapshot', id: snap.id } } as const;
+      // As a kill -9 between the two steps leaves it: the clone at its source's size, nothing rolled back.
+      lvm.failNext('extendVolume', new Error('agent killed'));
+      lvm.failNext('removeVolume', new Error('agent killed'));
+      await assert.rejects(create('restored', 200 * MiB + 1, fromSnap), /agent killed/);
+      const id = buildLvName('restored', 'volume');
+      assert.equal((await lvm.findVolume(id))?.sizeBytes, 100 * MiB, 'the crash left the LV at its source size');
+      const restored = await create('restored', 200 * MiB + 1, fromSnap);
+      assert.equal(restored.sizeBytes, 204 * MiB, 'the retry (same request, same rounding) grew it');
+      assert.equal((await lvm.findVolume(id))?.sizeBytes, 204 * MiB);
+      assert.equal((await exportOf(restored.target.iqn))?.enabled, true);
+      assert.equal(journal.filter((l) => l.startsWith('lvm snapshot')).length, 2, 'no second lvcreate (the first snapshot is the parked one)');
+      assert.deepEqual(await create('restored', 204 * MiB, fromSnap), restored, 'idempotent once grown');
+      await assert.rejects(create('restored', 300 * MiB, fromSnap), AlreadyExistsError);
+    });
+
+    test('a clone made at the size asked is not grown by a later request for more: ALREADY_EXISTS', async () => {
+      const src = await create('pvc-1', 100 * MiB);
+      const fromVol = { contentSource: { kind: 'volume', id: src.id } } as const;
+      await create('clone', 100 * MiB, fromVol);
+      await assert.rejects(create('clone', 200 * MiB, fromVol), (err: unknown) => {
+        assert.ok(err instanceof AlreadyExistsError);
+        assert.match(err.message, /104857600 bytes, not 209715200/);
+        return true;
+      });
+      assert.equal(journal.some((l) => l.startsWith('lvm extend')), false);
+    });
+
     test('clones a volume at its own size without an extend', async () => {
       const src = await create('pvc-1', 100 * MiB);
       const clone = await create('clone', 100 * MiB, { contentSource: { kind: 'volume', id: src.id } });

@@ -47,6 +47,7 @@ import {
 } from './volumeTags.ts';
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
+import { matchExistingVolume } from './matchExistingVolume.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -141,7 +142,8 @@ export class AgentVolumes implements AgentVolumesPort {
    * Creates (or finds again) a volume and makes sure it is exported, with no initiator allowed:
    *  1. validate; lock the id, which is derived from the name, so a retry computes the same LV
    *  2. under the VG queue: an LV with that id exists → compatible (same size after rounding,
-   *     same source, same provisioning) is returned as it is, anything else is AlreadyExistsError;
+   *     same source, same provisioning) is returned as it is, one a crash left between lvcreate -s
+   *     and lvextend is extended (matchExistingVolume.ts), anything else is AlreadyExistsError;
    *     otherwise admission (thin pool limits or VG free space), then lvcreate with every tag, or
    *     for a content source a thin snapshot of it created active and without the activation-skip
    *     flag, extended when the request is larger than the source
@@ -464,10 +466,14 @@ export class AgentVolumes implements AgentVolumesPort {
     const sizeBytes = roundUpToExtent(req.sizeBytes, await this.#extentSize(signal));
     const existing = await this.#lvm.findVolume(id, signal);
     if (existing) {
-      checkCompatible(requireVolumeRecord(existing), { name, sizeBytes, thin, source });
-      return { lv: existing, created: false };
+      const record = requireVolumeRecord(existing);
+      if (matchExistingVolume(record, { name, sizeBytes, thin, source }) === 'same') return { lv: existing, created: false };
+      // A crash between lvcreate -s and lvextend: finish the extend. Never removed on failure: it existed before this call.
+      await this.#admit(true, sizeBytes - record.sizeBytes, signal);
+      this.#log.info({ volumeId: id, fromBytes: record.sizeBytes, toBytes: sizeBytes }, 'finishing the extend of a clone an earlier create left at its source size');
+      return { lv: await this.#lvm.extendVolume(id, sizeBytes, signal), created: false };
     }
-    const tags = buildVolumeTags({ name, createdAt: this.#clock(), thin, contentSource: source });
+    const tags = buildVolumeTags({ name, createdAt: this.#clock(), thin, contentSource: source, sizeBytes });
     if (!source) {
       await this.#admit(thin, sizeBytes, signal);
       const lv = thin ? await this.#lvm.createThinVolume({ lvName: id, sizeBytes, tags }, signal) : await this.#lvm.createThickVolume({ lvName: id, sizeBytes, tags }, signal);
@@ -483,6 +489,8 @@ export class AgentVolumes implements AgentVolumesPort {
     // Active and without the activation-skip flag: it is exported now and must come back after a reboot (field notes 3.5).
     const lv = await this.#lvm.createThinSnapshot({ sourceLv: source.id, lvName: id, activate: true, tags }, signal);
     if (lv.sizeBytes >= sizeBytes) return { lv, created: true };
+    // The LV has its source's size; its requested-size tag lets the retry finish the extend.
+    crashPoint('agent.create-volume.after-clone-lv');
     try {
       return { lv: await this.#lvm.extendVolume(id, sizeBytes, signal), created: true };
     } catch (err: unknown) {
@@ -614,22 +622,6 @@ export class AgentVolumes implements AgentVolumesPort {
       return undefined;
     }
   }
-}
-
-/** The same name asks for the same volume: equal size after rounding, source and provisioning. */
-function checkCompatible(
-  existing: VolumeRecord,
-  want: { readonly name: string; readonly sizeBytes: number; readonly thin: boolean; readonly source: AgentContentSource | undefined },
-): void {
-  const conflict = (what: string): never => {
-    throw new AlreadyExistsError(`volume ${JSON.stringify(want.name)} already exists (${existing.id}) with ${what}`);
-  };
-  if (existing.name !== want.name) conflict(`another name, ${JSON.stringify(existing.name)} (id collision)`);
-  if (existing.sizeBytes !== want.sizeBytes) conflict(`${existing.sizeBytes} bytes, not ${want.sizeBytes} (after rounding to whole extents)`);
-  if (existing.thin !== want.thin) conflict(existing.thin ? 'thin provisioning, not thick' : 'thick provisioning, not thin');
-  const a = existing.contentSource;
-  const b = want.source;
-  if (a?.kind !== b?.kind || a?.id !== b?.id) conflict(`content source ${a ? `${a.kind} ${a.id}` : 'none'}, not ${b ? `${b.kind} ${b.id}` : 'none'}`);
 }
 
 function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {
