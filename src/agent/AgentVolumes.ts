@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { MIN_CHAP_KEY_BYTES, deriveChapCredentials } from '../chap/index.ts';
 import type { DerivedChap } from '../chap/index.ts';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OperationPendingError, OutOfRangeError } from '../errors.ts';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OperationPendingError, OutOfRangeError, UnavailableError } from '../errors.ts';
 import { LUN_ID, buildTargetIqn, buildUnitSerial, normalizeIqn, validatePortal } from '../lio/index.ts';
 import type { AclSpec, ChapCredentials, LioTarget } from '../lio/index.ts';
 import { AsyncMutex, KeyedLocks } from '../locks/index.ts';
@@ -48,6 +48,7 @@ import {
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { matchExistingVolume } from './matchExistingVolume.ts';
+import { settlesWithin } from './settlesWithin.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -87,7 +88,11 @@ export interface AgentVolumesOptions {
   readonly metadataLimitPercent?: number;
   readonly log: Logger;
   readonly clock?: () => Date;
+  /** How long DeleteVolume waits for the target's removal before it answers UNAVAILABLE; default 20 s. */
+  readonly unexportDeadlineMs?: number;
 }
+
+export const DEFAULT_UNEXPORT_DEADLINE_MS = 20_000;
 
 /** The key reconcile holds, so two reconciles never overlap; ids never look like it. */
 const RECONCILE_LOCK = 'reconcile';
@@ -116,6 +121,7 @@ export class AgentVolumes implements AgentVolumesPort {
   readonly #policy: ThinCapacityPolicy;
   readonly #log: Logger;
   readonly #clock: () => Date;
+  readonly #unexportDeadlineMs: number;
   readonly #locks = new KeyedLocks();
   readonly #vgQueue = new AsyncMutex();
   #extentSizeBytes: number | undefined;
@@ -136,6 +142,7 @@ export class AgentVolumes implements AgentVolumesPort {
     this.#policy = policy;
     this.#log = opts.log;
     this.#clock = opts.clock ?? (() => new Date());
+    this.#unexportDeadlineMs = opts.unexportDeadlineMs ?? DEFAULT_UNEXPORT_DEADLINE_MS;
   }
 
   /**
@@ -198,30 +205,67 @@ export class AgentVolumes implements AgentVolumesPort {
 
   /**
    * Deletes a volume; one already gone is success, and so is an id this agent could never have
-   * given out. Under the VG queue (so no snapshot of it can appear meanwhile):
-   *  1. FailedPreconditionError while snapshots of it exist: a CSI snapshot must stay restorable,
-   *     and KubeVirt's VM restores rely on that, although thin snapshots would survive
-   *  2. remove the export (ends every session; LIO holds the LV open exclusively, field notes 4.3)
-   *  3. lvremove
+   * given out. Holding the volume's lock throughout:
+   *  1. under the VG queue: FailedPreconditionError while snapshots of it exist (a CSI snapshot
+   *     must stay restorable, and KubeVirt's VM restores rely on that, although thin snapshots
+   *     would survive)
+   *  2. outside the VG queue, remove the export (ends every session; an enabled iblock backstore
+   *     holds the LV open, so lvremove would fail before). The kernel may block these configfs writes while it
+   *     drains outstanding I/O, and a blocked write cannot be cancelled: past unexportDeadlineMs
+   *     the call answers UnavailableError while the removal goes on, and the volume's lock stays
+   *     held until it ends (a retry meanwhile is OperationPendingError); no other volume waits
+   *  3. under the VG queue: check for snapshots again (one may have been taken during step 2),
+   *     then lvremove
    */
   async deleteVolume(id: string, signal?: AbortSignal): Promise<void> {
     if (!isVolumeId(id)) return;
-    await this.#locks.runExclusive(id, () =>
-      this.#vgQueue.runExclusive(async () => {
-        const lvs = await this.#lvm.listVolumes({}, signal);
-        const lv = lvs.find((l) => l.name === id);
-        if (lv && classifyLv(lv) !== 'volume') throw new FailedPreconditionError(`LV ${lv.vgName}/${id} is not a vbs volume (no kind=volume tag); refusing to delete it`);
-        const snapshots = lvs.filter((l) => classifyLv(l) === 'snapshot' && (l.tags[TAG.sourceId] === id || l.origin === id)).map((l) => l.name);
-        if (snapshots.length > 0) {
-          throw new FailedPreconditionError(`volume ${id} still has ${snapshots.length} snapshot(s): ${snapshots.join(', ')}; delete them first`);
-        }
-        // Also when the LV is gone: a crash may have left its target behind.
-        await this.#lio.unexportVolume(this.#targetIqn(id), id);
-        // An LV with no export left: the retry must still remove it.
-        crashPoint('agent.delete-volume.after-unexport');
-        if (lv) await this.#lvm.removeVolume(id, signal);
-      }, signal),
-    );
+    if (!this.#locks.tryAcquire(id)) throw new OperationPendingError(id);
+    let stillUnexporting: Promise<unknown> | undefined;
+    try {
+      await this.#vgQueue.runExclusive(() => this.#findDeletableVolume(id, signal), signal);
+      // Also when the LV is gone: a crash may have left its target behind.
+      const targetIqn = this.#targetIqn(id);
+      const unexport = this.#lio.unexportVolume(targetIqn, id);
+      if (!(await settlesWithin(unexport, this.#unexportDeadlineMs))) {
+        stillUnexporting = unexport;
+        throw new UnavailableError(
+          `removing the iSCSI target ${targetIqn} of volume ${id} has not finished after ${this.#unexportDeadlineMs / 1000} s: the kernel is still ` +
+            'draining its I/O (an initiator or the backing device that does not answer). The removal goes on and nothing else on this storage node waits for it; ' +
+            'retry the delete (it is ABORTED until the removal ends, then goes on)',
+        );
+      }
+      // An LV with no export left: the retry must still remove it.
+      crashPoint('agent.delete-volume.after-unexport');
+      await this.#vgQueue.runExclusive(async () => {
+        if (await this.#findDeletableVolume(id, signal)) await this.#lvm.removeVolume(id, signal);
+      }, signal);
+    } finally {
+      if (stillUnexporting) this.#releaseWhenUnexported(id, stillUnexporting);
+      else this.#locks.release(id);
+    }
+  }
+
+  /** Step 1 and 3 of deleteVolume, under the VG queue: the volume's LV (undefined when gone), unless it must not be removed. */
+  async #findDeletableVolume(id: string, signal: AbortSignal | undefined): Promise<LogicalVolume | undefined> {
+    const lvs = await this.#lvm.listVolumes({}, signal);
+    const lv = lvs.find((l) => l.name === id);
+    if (lv && classifyLv(lv) !== 'volume') throw new FailedPreconditionError(`LV ${lv.vgName}/${id} is not a vbs volume (no kind=volume tag); refusing to delete it`);
+    const snapshots = lvs.filter((l) => classifyLv(l) === 'snapshot' && (l.tags[TAG.sourceId] === id || l.origin === id)).map((l) => l.name);
+    if (snapshots.length > 0) {
+      throw new FailedPreconditionError(`volume ${id} still has ${snapshots.length} snapshot(s): ${snapshots.join(', ')}; delete them first`);
+    }
+    return lv;
+  }
+
+  /** A delete answered while its unexport still runs: the volume stays locked until the kernel lets go. */
+  #releaseWhenUnexported(id: string, unexport: Promise<unknown>): void {
+    this.#log.warn({ volumeId: id, deadlineMs: this.#unexportDeadlineMs }, 'unexport of a deleted volume is blocked in the kernel; the volume stays locked until it ends');
+    void unexport
+      .then(
+        () => this.#log.info({ volumeId: id }, 'the blocked unexport finished; a retried delete removes the LV'),
+        (err: unknown) => this.#log.warn({ volumeId: id, err }, 'the blocked unexport failed; a retried delete tries again'),
+      )
+      .finally(() => this.#locks.release(id));
   }
 
   /**
