@@ -26,6 +26,7 @@ const EXT4_RWO: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: [] }
 export const FAULT_POINTS = {
   agent: [
     'agent.create-volume.after-lv',
+    'agent.create-volume.after-clone-lv',
     'agent.export-volume.after-tag',
     'agent.expand-volume.after-lvextend',
     'agent.create-snapshot.after-lv',
@@ -56,7 +57,7 @@ export const FAULT_POINTS = {
  * once (each fires once, the process is restarted, the CO retries on UNAVAILABLE/ABORTED). After
  * each step the state is checked against what lvm, LIO and the kernel say: one LV per name, one
  * snapshot, the ACL of the one worker and then none; the written data keeps its checksum across
- * the expand, in a restore from the snapshot and in a clone of the volume; at the end every point has fired and nothing is
+ * the expand, in a restore from the snapshot into a larger volume and in a clone of the volume; at the end every point has fired and nothing is
  * left (no LV, target, ACL, session, node record, dm device, mount or stage record).
  * Agent restarts under sustained writes are kubernetesSequenceAgentRestart's part.
  */
@@ -122,15 +123,19 @@ export const faultSuiteScenario: Scenario = {
       // Snapshot, and a restore that must hold the same data.
       const snap = (await step('CreateSnapshot snap-fault', () => ctl.createSnapshot({ name: 'snap-fault', source_volume_id: vol.volume_id, parameters: {} }))).snapshot!;
       assert.equal((await lvsNamed('snap-fault')).length, 1, 'one snapshot LV for the name');
-      const restored = (await step('CreateVolume pvc-fault-restore from the snapshot', () =>
+      // Into a larger volume: lvcreate -s then lvextend, with the agent killed between the two.
+      const restored = (await step('CreateVolume pvc-fault-restore (192 MiB) from the 160 MiB snapshot', () =>
         ctl.createVolume({
           name: 'pvc-fault-restore',
-          capacity_range: { required_bytes: 160 * MiB },
+          capacity_range: { required_bytes: 192 * MiB },
           volume_capabilities: [EXT4_RWO],
           parameters: {},
           volume_content_source: { snapshot: { snapshot_id: snap.snapshot_id } },
         }),
       )).volume!;
+      assert.equal(Number(restored.capacity_bytes), 192 * MiB, 'the restore answers its full size');
+      const restoredLvs = await lvsNamed('pvc-fault-restore');
+      assert.deepEqual(restoredLvs.map((l) => l.sizeBytes), [192 * MiB], 'one restore LV, extended to 192 MiB by the retry');
       const pubR = await step('ControllerPublishVolume restore to worker-1', () =>
         ctl.controllerPublishVolume({ volume_id: restored.volume_id, node_id: w1.nodeId, volume_capability: EXT4_RWO, readonly: false }),
       );

@@ -10,6 +10,7 @@ import {
   OperationPendingError,
   OutOfRangeError,
   ResourceExhaustedError,
+  UnavailableError,
 } from '../errors.ts';
 import { ConfigFsError, LioTarget, buildTargetIqn, buildUnitSerial } from '../lio/index.ts';
 import type { AclSpec, ExportReport, ExportSpec, ExportSummary } from '../lio/index.ts';
@@ -34,9 +35,25 @@ class RecordingLio implements AgentLio {
   readonly inner: LioTarget;
   readonly journal: string[];
   readonly failures = new Map<string, Error>();
+  #unexportGate: Promise<void> | undefined;
+  #unexportEntered: (() => void) | undefined;
   constructor(inner: LioTarget, journal: string[]) {
     this.inner = inner;
     this.journal = journal;
+  }
+  /** The next unexports block (as a configfs write the kernel holds while it drains I/O) until released. */
+  holdUnexport(): { release: () => void; entered: Promise<void> } {
+    const gate = Promise.withResolvers<void>();
+    const entered = Promise.withResolvers<void>();
+    this.#unexportGate = gate.promise;
+    this.#unexportEntered = entered.resolve;
+    return {
+      release: () => {
+        this.#unexportGate = undefined;
+        gate.resolve();
+      },
+      entered: entered.promise,
+    };
   }
   #note(line: string, method: string): void {
     const failure = this.failures.get(method);
@@ -60,6 +77,10 @@ class RecordingLio implements AgentLio {
   }
   async unexportVolume(targetIqn: string, backstoreName: string): Promise<ExportReport> {
     this.#note(`unexport ${backstoreName}`, 'unexportVolume');
+    if (this.#unexportGate) {
+      this.#unexportEntered?.();
+      await this.#unexportGate;
+    }
     return this.inner.unexportVolume(targetIqn, backstoreName);
   }
   readExport(targetIqn: string, opts?: { readonly includeSecrets?: boolean }): Promise<ExportSummary | undefined> {
@@ -67,6 +88,30 @@ class RecordingLio implements AgentLio {
   }
   listExports(opts?: { readonly includeSecrets?: boolean }): Promise<ExportSummary[]> {
     return this.inner.listExports(opts);
+  }
+}
+
+/** `p`, or a rejection naming what waited when it takes longer than `ms`. */
+async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} (still waiting after ${ms} ms)`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function retryWhilePending(fn: () => Promise<void>): Promise<void> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      if (!(err instanceof OperationPendingError)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 }
 
@@ -78,7 +123,7 @@ describe('AgentVolumes', () => {
   let journal: string[];
   let volumes: AgentVolumes;
 
-  const make = (overrides: { overprovisionRatio?: number } = {}): AgentVolumes =>
+  const make = (overrides: { overprovisionRatio?: number; unexportDeadlineMs?: number } = {}): AgentVolumes =>
     new AgentVolumes({
       lvm,
       lio,
@@ -86,6 +131,7 @@ describe('AgentVolumes', () => {
       portal: PORTAL,
       iqnPrefix: PREFIX,
       overprovisionRatio: overrides.overprovisionRatio ?? 2,
+      ...(overrides.unexportDeadlineMs !== undefined ? { unexportDeadlineMs: overrides.unexportDeadlineMs } : {}),
       log: pino({ level: 'silent' }),
       clock: () => NOW,
     });
@@ -239,6 +285,37 @@ describe('AgentVolumes', () => {
       assert.ok(journal.includes(`lvm extend ${restored.id} ${200 * MiB}`));
     });
 
+    test('a retry after a crash between lvcreate -s and lvextend finishes the extend instead of answering ALREADY_EXISTS', async () => {
+      const src = await create('pvc-1', 100 * MiB);
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: src.id });
+      const fromSnap = { contentSource: { kind: 'snapshot', id: snap.id } } as const;
+      // As a kill -9 between the two steps leaves it: the clone at its source's size, nothing rolled back.
+      lvm.failNext('extendVolume', new Error('agent killed'));
+      lvm.failNext('removeVolume', new Error('agent killed'));
+      await assert.rejects(create('restored', 200 * MiB + 1, fromSnap), /agent killed/);
+      const id = buildLvName('restored', 'volume');
+      assert.equal((await lvm.findVolume(id))?.sizeBytes, 100 * MiB, 'the crash left the LV at its source size');
+      const restored = await create('restored', 200 * MiB + 1, fromSnap);
+      assert.equal(restored.sizeBytes, 204 * MiB, 'the retry (same request, same rounding) grew it');
+      assert.equal((await lvm.findVolume(id))?.sizeBytes, 204 * MiB);
+      assert.equal((await exportOf(restored.target.iqn))?.enabled, true);
+      assert.equal(journal.filter((l) => l.startsWith('lvm snapshot')).length, 2, 'no second lvcreate (the first snapshot is the parked one)');
+      assert.deepEqual(await create('restored', 204 * MiB, fromSnap), restored, 'idempotent once grown');
+      await assert.rejects(create('restored', 300 * MiB, fromSnap), AlreadyExistsError);
+    });
+
+    test('a clone made at the size asked is not grown by a later request for more: ALREADY_EXISTS', async () => {
+      const src = await create('pvc-1', 100 * MiB);
+      const fromVol = { contentSource: { kind: 'volume', id: src.id } } as const;
+      await create('clone', 100 * MiB, fromVol);
+      await assert.rejects(create('clone', 200 * MiB, fromVol), (err: unknown) => {
+        assert.ok(err instanceof AlreadyExistsError);
+        assert.match(err.message, /104857600 bytes, not 209715200/);
+        return true;
+      });
+      assert.equal(journal.some((l) => l.startsWith('lvm extend')), false);
+    });
+
     test('clones a volume at its own size without an extend', async () => {
       const src = await create('pvc-1', 100 * MiB);
       const clone = await create('clone', 100 * MiB, { contentSource: { kind: 'volume', id: src.id } });
@@ -323,6 +400,40 @@ describe('AgentVolumes', () => {
       await volumes.deleteSnapshot(snap.id);
       await volumes.deleteVolume(vol.id);
       assert.deepEqual(lvm.names(), []);
+    });
+
+    test('a blocked unexport of one volume does not hold up a create, expand or snapshot of another', { timeout: 10_000 }, async () => {
+      const a = await create('pvc-a');
+      const other = await create('pvc-other');
+      const held = lio.holdUnexport();
+      const deleting = volumes.deleteVolume(a.id);
+      await held.entered;
+      const b = await within(2_000, create('pvc-b'), 'a create waited for the blocked unexport of another volume');
+      assert.equal((await exportOf(b.target.iqn))?.enabled, true);
+      await within(2_000, volumes.expandVolume(other.id, 200 * MiB), 'an expand waited for it');
+      await within(2_000, volumes.createSnapshot({ name: 'snap-o', sourceVolumeId: other.id }), 'a snapshot waited for it');
+      held.release();
+      await deleting;
+      assert.deepEqual(lvm.names(), [b.id, other.id, buildLvName('snap-o', 'snapshot')].sort());
+    });
+
+    test('an unexport past its deadline answers UNAVAILABLE and keeps the volume locked until it ends; the retry finishes the delete', { timeout: 10_000 }, async () => {
+      volumes = make({ unexportDeadlineMs: 50 });
+      const vol = await create('pvc-1');
+      const held = lio.holdUnexport();
+      await assert.rejects(volumes.deleteVolume(vol.id), (err: unknown) => {
+        assert.ok(err instanceof UnavailableError, String(err));
+        assert.match(err.message, new RegExp(`target ${vol.target.iqn.replaceAll('.', '\\.')} of volume ${vol.id} has not finished after 0\\.05 s`));
+        return true;
+      });
+      assert.deepEqual(lvm.names(), [vol.id], 'no lvremove while the target may still hold the LV');
+      await assert.rejects(volumes.deleteVolume(vol.id), OperationPendingError, 'one delete at a time: the first unexport is still running');
+      await assert.rejects(volumes.expandVolume(vol.id, 200 * MiB), OperationPendingError);
+      await within(2_000, create('pvc-2'), 'a create of another volume goes on');
+      held.release();
+      await retryWhilePending(() => volumes.deleteVolume(vol.id)); // as the CO retries ABORTED
+      assert.equal(await target.readExport(vol.target.iqn), undefined);
+      assert.deepEqual(lvm.names(), [buildLvName('pvc-2', 'volume')]);
     });
 
     test('does not delete an LV that merely has a volume-shaped name', async () => {

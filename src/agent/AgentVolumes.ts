@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { MIN_CHAP_KEY_BYTES, deriveChapCredentials } from '../chap/index.ts';
 import type { DerivedChap } from '../chap/index.ts';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OperationPendingError, OutOfRangeError } from '../errors.ts';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OperationPendingError, OutOfRangeError, UnavailableError } from '../errors.ts';
 import { LUN_ID, buildTargetIqn, buildUnitSerial, normalizeIqn, validatePortal } from '../lio/index.ts';
 import type { AclSpec, ChapCredentials, LioTarget } from '../lio/index.ts';
 import { AsyncMutex, KeyedLocks } from '../locks/index.ts';
@@ -47,6 +47,8 @@ import {
 } from './volumeTags.ts';
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
+import { matchExistingVolume } from './matchExistingVolume.ts';
+import { settlesWithin } from './settlesWithin.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -86,7 +88,11 @@ export interface AgentVolumesOptions {
   readonly metadataLimitPercent?: number;
   readonly log: Logger;
   readonly clock?: () => Date;
+  /** How long DeleteVolume waits for the target's removal before it answers UNAVAILABLE; default 20 s. */
+  readonly unexportDeadlineMs?: number;
 }
+
+export const DEFAULT_UNEXPORT_DEADLINE_MS = 20_000;
 
 /** The key reconcile holds, so two reconciles never overlap; ids never look like it. */
 const RECONCILE_LOCK = 'reconcile';
@@ -115,6 +121,7 @@ export class AgentVolumes implements AgentVolumesPort {
   readonly #policy: ThinCapacityPolicy;
   readonly #log: Logger;
   readonly #clock: () => Date;
+  readonly #unexportDeadlineMs: number;
   readonly #locks = new KeyedLocks();
   readonly #vgQueue = new AsyncMutex();
   #extentSizeBytes: number | undefined;
@@ -135,13 +142,15 @@ export class AgentVolumes implements AgentVolumesPort {
     this.#policy = policy;
     this.#log = opts.log;
     this.#clock = opts.clock ?? (() => new Date());
+    this.#unexportDeadlineMs = opts.unexportDeadlineMs ?? DEFAULT_UNEXPORT_DEADLINE_MS;
   }
 
   /**
    * Creates (or finds again) a volume and makes sure it is exported, with no initiator allowed:
    *  1. validate; lock the id, which is derived from the name, so a retry computes the same LV
    *  2. under the VG queue: an LV with that id exists → compatible (same size after rounding,
-   *     same source, same provisioning) is returned as it is, anything else is AlreadyExistsError;
+   *     same source, same provisioning) is returned as it is, one a crash left between lvcreate -s
+   *     and lvextend is extended (matchExistingVolume.ts), anything else is AlreadyExistsError;
    *     otherwise admission (thin pool limits or VG free space), then lvcreate with every tag, or
    *     for a content source a thin snapshot of it created active and without the activation-skip
    *     flag, extended when the request is larger than the source
@@ -196,30 +205,67 @@ export class AgentVolumes implements AgentVolumesPort {
 
   /**
    * Deletes a volume; one already gone is success, and so is an id this agent could never have
-   * given out. Under the VG queue (so no snapshot of it can appear meanwhile):
-   *  1. FailedPreconditionError while snapshots of it exist: a CSI snapshot must stay restorable,
-   *     and KubeVirt's VM restores rely on that, although thin snapshots would survive
-   *  2. remove the export (ends every session; LIO holds the LV open exclusively, field notes 4.3)
-   *  3. lvremove
+   * given out. Holding the volume's lock throughout:
+   *  1. under the VG queue: FailedPreconditionError while snapshots of it exist (a CSI snapshot
+   *     must stay restorable, and KubeVirt's VM restores rely on that, although thin snapshots
+   *     would survive)
+   *  2. outside the VG queue, remove the export (ends every session; an enabled iblock backstore
+   *     holds the LV open, so lvremove would fail before). The kernel may block these configfs writes while it
+   *     drains outstanding I/O, and a blocked write cannot be cancelled: past unexportDeadlineMs
+   *     the call answers UnavailableError while the removal goes on, and the volume's lock stays
+   *     held until it ends (a retry meanwhile is OperationPendingError); no other volume waits
+   *  3. under the VG queue: check for snapshots again (one may have been taken during step 2),
+   *     then lvremove
    */
   async deleteVolume(id: string, signal?: AbortSignal): Promise<void> {
     if (!isVolumeId(id)) return;
-    await this.#locks.runExclusive(id, () =>
-      this.#vgQueue.runExclusive(async () => {
-        const lvs = await this.#lvm.listVolumes({}, signal);
-        const lv = lvs.find((l) => l.name === id);
-        if (lv && classifyLv(lv) !== 'volume') throw new FailedPreconditionError(`LV ${lv.vgName}/${id} is not a vbs volume (no kind=volume tag); refusing to delete it`);
-        const snapshots = lvs.filter((l) => classifyLv(l) === 'snapshot' && (l.tags[TAG.sourceId] === id || l.origin === id)).map((l) => l.name);
-        if (snapshots.length > 0) {
-          throw new FailedPreconditionError(`volume ${id} still has ${snapshots.length} snapshot(s): ${snapshots.join(', ')}; delete them first`);
-        }
-        // Also when the LV is gone: a crash may have left its target behind.
-        await this.#lio.unexportVolume(this.#targetIqn(id), id);
-        // An LV with no export left: the retry must still remove it.
-        crashPoint('agent.delete-volume.after-unexport');
-        if (lv) await this.#lvm.removeVolume(id, signal);
-      }, signal),
-    );
+    if (!this.#locks.tryAcquire(id)) throw new OperationPendingError(id);
+    let stillUnexporting: Promise<unknown> | undefined;
+    try {
+      await this.#vgQueue.runExclusive(() => this.#findDeletableVolume(id, signal), signal);
+      // Also when the LV is gone: a crash may have left its target behind.
+      const targetIqn = this.#targetIqn(id);
+      const unexport = this.#lio.unexportVolume(targetIqn, id);
+      if (!(await settlesWithin(unexport, this.#unexportDeadlineMs))) {
+        stillUnexporting = unexport;
+        throw new UnavailableError(
+          `removing the iSCSI target ${targetIqn} of volume ${id} has not finished after ${this.#unexportDeadlineMs / 1000} s: the kernel is still ` +
+            'draining its I/O (an initiator or the backing device that does not answer). The removal goes on and nothing else on this storage node waits for it; ' +
+            'retry the delete (it is ABORTED until the removal ends, then goes on)',
+        );
+      }
+      // An LV with no export left: the retry must still remove it.
+      crashPoint('agent.delete-volume.after-unexport');
+      await this.#vgQueue.runExclusive(async () => {
+        if (await this.#findDeletableVolume(id, signal)) await this.#lvm.removeVolume(id, signal);
+      }, signal);
+    } finally {
+      if (stillUnexporting) this.#releaseWhenUnexported(id, stillUnexporting);
+      else this.#locks.release(id);
+    }
+  }
+
+  /** Step 1 and 3 of deleteVolume, under the VG queue: the volume's LV (undefined when gone), unless it must not be removed. */
+  async #findDeletableVolume(id: string, signal: AbortSignal | undefined): Promise<LogicalVolume | undefined> {
+    const lvs = await this.#lvm.listVolumes({}, signal);
+    const lv = lvs.find((l) => l.name === id);
+    if (lv && classifyLv(lv) !== 'volume') throw new FailedPreconditionError(`LV ${lv.vgName}/${id} is not a vbs volume (no kind=volume tag); refusing to delete it`);
+    const snapshots = lvs.filter((l) => classifyLv(l) === 'snapshot' && (l.tags[TAG.sourceId] === id || l.origin === id)).map((l) => l.name);
+    if (snapshots.length > 0) {
+      throw new FailedPreconditionError(`volume ${id} still has ${snapshots.length} snapshot(s): ${snapshots.join(', ')}; delete them first`);
+    }
+    return lv;
+  }
+
+  /** A delete answered while its unexport still runs: the volume stays locked until the kernel lets go. */
+  #releaseWhenUnexported(id: string, unexport: Promise<unknown>): void {
+    this.#log.warn({ volumeId: id, deadlineMs: this.#unexportDeadlineMs }, 'unexport of a deleted volume is blocked in the kernel; the volume stays locked until it ends');
+    void unexport
+      .then(
+        () => this.#log.info({ volumeId: id }, 'the blocked unexport finished; a retried delete removes the LV'),
+        (err: unknown) => this.#log.warn({ volumeId: id, err }, 'the blocked unexport failed; a retried delete tries again'),
+      )
+      .finally(() => this.#locks.release(id));
   }
 
   /**
@@ -464,10 +510,14 @@ export class AgentVolumes implements AgentVolumesPort {
     const sizeBytes = roundUpToExtent(req.sizeBytes, await this.#extentSize(signal));
     const existing = await this.#lvm.findVolume(id, signal);
     if (existing) {
-      checkCompatible(requireVolumeRecord(existing), { name, sizeBytes, thin, source });
-      return { lv: existing, created: false };
+      const record = requireVolumeRecord(existing);
+      if (matchExistingVolume(record, { name, sizeBytes, thin, source }) === 'same') return { lv: existing, created: false };
+      // A crash between lvcreate -s and lvextend: finish the extend. Never removed on failure: it existed before this call.
+      await this.#admit(true, sizeBytes - record.sizeBytes, signal);
+      this.#log.info({ volumeId: id, fromBytes: record.sizeBytes, toBytes: sizeBytes }, 'finishing the extend of a clone an earlier create left at its source size');
+      return { lv: await this.#lvm.extendVolume(id, sizeBytes, signal), created: false };
     }
-    const tags = buildVolumeTags({ name, createdAt: this.#clock(), thin, contentSource: source });
+    const tags = buildVolumeTags({ name, createdAt: this.#clock(), thin, contentSource: source, sizeBytes });
     if (!source) {
       await this.#admit(thin, sizeBytes, signal);
       const lv = thin ? await this.#lvm.createThinVolume({ lvName: id, sizeBytes, tags }, signal) : await this.#lvm.createThickVolume({ lvName: id, sizeBytes, tags }, signal);
@@ -483,6 +533,8 @@ export class AgentVolumes implements AgentVolumesPort {
     // Active and without the activation-skip flag: it is exported now and must come back after a reboot (field notes 3.5).
     const lv = await this.#lvm.createThinSnapshot({ sourceLv: source.id, lvName: id, activate: true, tags }, signal);
     if (lv.sizeBytes >= sizeBytes) return { lv, created: true };
+    // The LV has its source's size; its requested-size tag lets the retry finish the extend.
+    crashPoint('agent.create-volume.after-clone-lv');
     try {
       return { lv: await this.#lvm.extendVolume(id, sizeBytes, signal), created: true };
     } catch (err: unknown) {
@@ -614,22 +666,6 @@ export class AgentVolumes implements AgentVolumesPort {
       return undefined;
     }
   }
-}
-
-/** The same name asks for the same volume: equal size after rounding, source and provisioning. */
-function checkCompatible(
-  existing: VolumeRecord,
-  want: { readonly name: string; readonly sizeBytes: number; readonly thin: boolean; readonly source: AgentContentSource | undefined },
-): void {
-  const conflict = (what: string): never => {
-    throw new AlreadyExistsError(`volume ${JSON.stringify(want.name)} already exists (${existing.id}) with ${what}`);
-  };
-  if (existing.name !== want.name) conflict(`another name, ${JSON.stringify(existing.name)} (id collision)`);
-  if (existing.sizeBytes !== want.sizeBytes) conflict(`${existing.sizeBytes} bytes, not ${want.sizeBytes} (after rounding to whole extents)`);
-  if (existing.thin !== want.thin) conflict(existing.thin ? 'thin provisioning, not thick' : 'thick provisioning, not thin');
-  const a = existing.contentSource;
-  const b = want.source;
-  if (a?.kind !== b?.kind || a?.id !== b?.id) conflict(`content source ${a ? `${a.kind} ${a.id}` : 'none'}, not ${b ? `${b.kind} ${b.id}` : 'none'}`);
 }
 
 function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {

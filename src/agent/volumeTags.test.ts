@@ -17,7 +17,7 @@ describe('volumeTags', () => {
     const a = buildAclTag({ iqn: 'iqn.1993-08.org.debian:01:node-b', readOnly: true, mutualChap: false });
     const b = buildAclTag({ iqn: 'iqn.1993-08.org.debian:01:node-a', readOnly: false, mutualChap: true });
     const tags = {
-      ...buildVolumeTags({ name: 'pvc-1 ünïcode/😀', createdAt: CREATED, thin: true, contentSource: { kind: 'snapshot', id: SNAP } }),
+      ...buildVolumeTags({ name: 'pvc-1 ünïcode/😀', createdAt: CREATED, thin: true, contentSource: { kind: 'snapshot', id: SNAP }, sizeBytes: 200 * MiB }),
       [a.key]: a.value,
       [b.key]: b.value,
     };
@@ -26,6 +26,7 @@ describe('volumeTags', () => {
     assert.deepEqual(record?.createdAt, CREATED);
     assert.equal(record?.thin, true);
     assert.deepEqual(record?.contentSource, { kind: 'snapshot', id: SNAP });
+    assert.equal(record?.requestedSizeBytes, 200 * MiB, 'the size the lvextend after lvcreate -s must reach');
     assert.deepEqual(record?.initiators, [
       { iqn: 'iqn.1993-08.org.debian:01:node-a', readOnly: false, mutualChap: true },
       { iqn: 'iqn.1993-08.org.debian:01:node-b', readOnly: true, mutualChap: false },
@@ -65,12 +66,18 @@ describe('volumeTags', () => {
     assert.equal(parseVolumeRecord(lvWith('data', {})), undefined);
   });
 
+  test('the requested size is written only for a volume made from a content source', () => {
+    assert.equal(buildVolumeTags({ name: 'v', createdAt: CREATED, thin: true, contentSource: undefined, sizeBytes: MiB })['requested-size'], undefined);
+    assert.equal(parseVolumeRecord(lvWith(VOL, buildVolumeTags({ name: 'v', createdAt: CREATED, thin: true, contentSource: undefined })))?.requestedSizeBytes, undefined);
+  });
+
   test('tags that are ours but make no sense are a FAILED_PRECONDITION naming the LV', () => {
     const acl = buildAclTag({ iqn: 'iqn.1993-08.org.debian:01:node-a', readOnly: false, mutualChap: false });
     const cases: Array<{ name: string; tags: LvTags }> = [
       { name: 'no name', tags: { kind: 'volume' } },
       { name: 'a half source', tags: { kind: 'volume', name: 'x', 'source-kind': 'snapshot' } },
       { name: 'a source of the wrong shape', tags: { kind: 'volume', name: 'x', 'source-kind': 'snapshot', 'source-id': VOL } },
+      { name: 'a requested size that is no size', tags: { kind: 'volume', name: 'x', 'requested-size': '0x10' } },
       { name: 'a bad time', tags: { kind: 'volume', name: 'x', created: 'yesterday' } },
       { name: 'bad ACL flags', tags: { kind: 'volume', name: 'x', [acl.key]: acl.value.replace('rw.', 'rx.') } },
       { name: 'an ACL under another IQN\'s key', tags: { kind: 'volume', name: 'x', [acl.key]: 'rw.chap.iqn.1993-08.org.debian:01:node-b' } },

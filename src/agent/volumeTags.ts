@@ -15,6 +15,10 @@ import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } f
  *   provisioning  thin | thick (as created; lv_attr stays the authority)
  *   source-kind   volume: snapshot | volume when created from one; snapshot: always volume
  *   source-id     the LV id of that source
+ *   requested-size  volume from a content source: the size in bytes the create asked for (whole
+ *                 extents). lvcreate -s makes the source's size and lvextend follows; a crash between
+ *                 the two leaves the LV smaller, and this tag lets the retry tell "extend unfinished"
+ *                 from "made smaller on purpose"
  *   acl.<h>       one per allowed initiator: `<rw|ro>.<chap|mutual>.<initiator iqn>`, where <h> is
  *                 the first 16 hex digits of SHA-256 of the (lowercase) IQN, so each initiator has
  *                 exactly one tag and the key stays within the codec's 63 characters
@@ -30,6 +34,7 @@ export const TAG = {
   provisioning: 'provisioning',
   sourceKind: 'source-kind',
   sourceId: 'source-id',
+  requestedSize: 'requested-size',
 } as const;
 
 const ACL_KEY_PREFIX = 'acl.';
@@ -51,6 +56,8 @@ export function isSnapshotId(id: string): boolean {
 export interface VolumeRecord extends Omit<AgentVolume, 'target'> {
   /** Sorted by IQN. */
   readonly initiators: readonly AgentInitiator[];
+  /** The size its create asked for, when it was made from a content source (see TAG.requestedSize). */
+  readonly requestedSizeBytes: number | undefined;
   readonly lv: LogicalVolume;
 }
 
@@ -59,13 +66,21 @@ export interface SnapshotRecord extends Omit<AgentSnapshot, 'readyToUse'> {
   readonly lv: LogicalVolume;
 }
 
-export function buildVolumeTags(v: { readonly name: string; readonly createdAt: Date; readonly thin: boolean; readonly contentSource: AgentContentSource | undefined }): LvTags {
+export function buildVolumeTags(v: {
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly thin: boolean;
+  readonly contentSource: AgentContentSource | undefined;
+  /** Written with a content source only: the size the lvextend after lvcreate -s must reach. */
+  readonly sizeBytes?: number;
+}): LvTags {
   return {
     [TAG.kind]: 'volume',
     [TAG.name]: v.name,
     [TAG.created]: String(v.createdAt.getTime()),
     [TAG.provisioning]: v.thin ? 'thin' : 'thick',
     ...(v.contentSource ? { [TAG.sourceKind]: v.contentSource.kind, [TAG.sourceId]: v.contentSource.id } : {}),
+    ...(v.contentSource && v.sizeBytes !== undefined ? { [TAG.requestedSize]: String(v.sizeBytes) } : {}),
   };
 }
 
@@ -123,6 +138,7 @@ export function parseVolumeRecord(lv: LogicalVolume): VolumeRecord | undefined {
     contentSource: parseContentSource(lv),
     createdAt: parseCreated(lv),
     initiators,
+    requestedSizeBytes: parseRequestedSize(lv),
     lv,
   };
 }
@@ -150,6 +166,13 @@ function parseAclTag(lv: LogicalVolume, key: string, value: string): AgentInitia
     throw malformed(lv, `${key}=${JSON.stringify(value)} is not <rw|ro>.<chap|mutual>.<initiator iqn> under the key of that iqn`);
   }
   return { iqn, readOnly: match[1] === 'ro', mutualChap: match[2] === 'mutual' };
+}
+
+function parseRequestedSize(lv: LogicalVolume): number | undefined {
+  const raw = lv.tags[TAG.requestedSize];
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw malformed(lv, `${TAG.requestedSize}=${JSON.stringify(raw)} is not a size in bytes`);
+  return Number(raw);
 }
 
 /** A missing `created` tag is no reason to lose a volume: it reads as the epoch. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { Capability } from '../csi/volumeCapabilities.ts';
 import { parseVolumeId } from '../csi/volumeIds.ts';
-import { NotFoundError, OperationPendingError, UnavailableError } from '../errors.ts';
+import { AlreadyExistsError, NotFoundError, OperationPendingError, UnavailableError } from '../errors.ts';
 import { buildLvName } from '../lvm/index.ts';
 import type { CreateVolumeInput } from './ControllerService.ts';
 import { MiB, TestCluster } from './testing/controllerHarness.ts';
@@ -80,6 +80,24 @@ describe('ControllerService', () => {
       await cluster.service.deleteSnapshot(snap.snapshotId);
       assert.deepEqual(await cluster.service.createVolume(input('restored', 100 * MiB, { source })), restored);
       await assert.rejects(cluster.service.createVolume(input('another', 100 * MiB, { source })), NotFoundError);
+    });
+
+    test('a retried restore into a larger volume finishes the extend a crashed agent left undone', async () => {
+      await start();
+      const src = await cluster.service.createVolume(input('src'));
+      const snap = await cluster.service.createSnapshot('snap-1', src.volumeId);
+      const source = { kind: 'snapshot', id: snap.snapshotId } as const;
+      const agent = cluster.agent(src.node);
+      // A kill -9 between lvcreate -s and lvextend: the LV stays at the snapshot's size, nothing rolled back.
+      agent.lvm.failNext('extendVolume', new Error('agent killed'));
+      agent.lvm.failNext('removeVolume', new Error('agent killed'));
+      await assert.rejects(cluster.service.createVolume(input('restored', 200 * MiB, { source })), /agent killed/);
+      assert.equal((await agent.lvm.findVolume(buildLvName('restored', 'volume')))?.sizeBytes, 100 * MiB);
+      const restored = await cluster.newService().createVolume(input('restored', 200 * MiB, { source }));
+      assert.equal(restored.volume.sizeBytes, 200 * MiB, 'the answer carries the grown size');
+      assert.equal((await agent.lvm.findVolume(buildLvName('restored', 'volume')))?.sizeBytes, 200 * MiB);
+      assert.equal((await agent.lio.readExport(restored.volume.target.iqn))?.enabled, true);
+      await assert.rejects(cluster.service.createVolume(input('restored', 300 * MiB, { source })), AlreadyExistsError);
     });
   });
 

@@ -140,15 +140,14 @@ export class ControllerService {
       const sourceRef = input.source ? this.#sourceRef(input.source) : undefined;
       if (sourceRef && !input.parameters.thin) throw new InvalidArgumentError('a clone or a restore is a thin snapshot of its source; it cannot use provisioning=thick');
       // The name first: a retry must find its volume even when the source is gone since.
+      const minimumBytes = input.capabilities.some((c) => c.access === 'mount' && c.fsType === 'xfs') ? XFS_MIN_BYTES : 0;
       const existing = await this.#findByName(input.name, 'volume');
       if (existing) {
-        const volume = this.#checkCompatible(existing, input, sourceRef);
-        await this.#ensureExported(existing.node, existing.object);
-        return volume;
+        const sizeBytes = this.#checkCompatible(existing, input, sourceRef, minimumBytes);
+        return this.#toControllerVolume(existing.node, await this.#ensureExported(existing.node, existing.object, sizeBytes));
       }
       const source = sourceRef ? await this.#resolveSource(sourceRef) : undefined;
 
-      const minimumBytes = input.capabilities.some((c) => c.access === 'mount' && c.fsType === 'xfs') ? XFS_MIN_BYTES : 0;
       const excluded = new Set<string>();
       for (let attempt = 1; ; attempt++) {
         await this.#nodes.ensureFresh(attempt === 1 ? this.#statusMaxAgeMs : 0);
@@ -515,21 +514,35 @@ export class ControllerService {
    * The agent's create of the same volume finds the LV and exports it, so a retry converges at
    * once instead of at the agent's next reconcile.
    */
-  async #ensureExported(node: string, v: AgentVolume): Promise<void> {
+  async #ensureExported(node: string, v: AgentVolume, sizeBytes: number): Promise<AgentVolume> {
     const agent = await this.#nodes.agentOf(node);
-    await agent.createVolume({ name: v.name, sizeBytes: v.sizeBytes, thick: !v.thin, ...(v.contentSource ? { contentSource: v.contentSource } : {}) });
+    return agent.createVolume({ name: v.name, sizeBytes, thick: !v.thin, ...(v.contentSource ? { contentSource: v.contentSource } : {}) });
   }
 
-  #checkCompatible(existing: { readonly node: string; readonly object: AgentVolume }, input: CreateVolumeInput, source: Omit<ResolvedSource, 'sizeBytes'> | undefined): ControllerVolume {
+  /**
+   * Whether the volume found under the name is the one asked for, and the size to ask its agent for.
+   * A clone or restore smaller than required may be one whose agent was killed between lvcreate -s
+   * and lvextend: the agent's record (the size its create asked for) decides, so it is asked for the
+   * size this request makes and finishes the extend, or answers ALREADY_EXISTS.
+   */
+  #checkCompatible(
+    existing: { readonly node: string; readonly object: AgentVolume },
+    input: CreateVolumeInput,
+    source: Omit<ResolvedSource, 'sizeBytes'> | undefined,
+    minimumBytes: number,
+  ): number {
     const v = existing.object;
     const problems: string[] = [];
-    if (!fitsRange(v.sizeBytes, input.capacityRange)) problems.push(`its size ${v.sizeBytes} is outside the requested range`);
+    const maybeGrowing = v.contentSource !== undefined && v.sizeBytes < input.capacityRange.requiredBytes;
+    if (!maybeGrowing && !fitsRange(v.sizeBytes, input.capacityRange)) problems.push(`its size ${v.sizeBytes} is outside the requested range`);
     if (v.thin !== input.parameters.thin) problems.push(`it is ${v.thin ? 'thin' : 'thick'}`);
     const hadSource = v.contentSource ? `${v.contentSource.kind}:${formatObjectId({ node: existing.node, id: v.contentSource.id })}` : 'none';
     const wantSource = source ? `${source.kind}:${formatObjectId(source.ref)}` : 'none';
     if (hadSource !== wantSource) problems.push(`its content source is ${hadSource}, not ${wantSource}`);
     if (problems.length > 0) throw new AlreadyExistsError(`volume ${JSON.stringify(input.name)} already exists and differs: ${problems.join('; ')}`);
-    return this.#toControllerVolume(existing.node, v);
+    if (!maybeGrowing) return v.sizeBytes;
+    // The size the first attempt asked for: the clone was made at its source's size, v.sizeBytes.
+    return chooseVolumeSize(input.capacityRange, { minimumBytes, sourceBytes: v.sizeBytes, extentSizeBytes: this.#nodes.status(existing.node)?.extentSizeBytes ?? 0 });
   }
 
   #toControllerVolume(node: string, volume: AgentVolume): ControllerVolume {

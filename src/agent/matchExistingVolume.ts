@@ -1,0 +1,33 @@
+import { AlreadyExistsError } from '../errors.ts';
+import type { AgentContentSource } from './types.ts';
+import type { VolumeRecord } from './volumeTags.ts';
+
+export interface WantedVolume {
+  readonly name: string;
+  /** After rounding to whole extents. */
+  readonly sizeBytes: number;
+  readonly thin: boolean;
+  readonly source: AgentContentSource | undefined;
+}
+
+/**
+ * What a repeated create finds under its id. The same name asks for the same volume: equal size
+ * after rounding, source and provisioning ('same'); anything else is AlreadyExistsError, except one
+ * case: a clone or restore into a larger volume is `lvcreate -s` (the source's size) then
+ * `lvextend`, and a crash between the two leaves the LV smaller than asked. Its requested-size tag,
+ * written with the lvcreate, says the create asked for exactly this size: 'extend-unfinished', the
+ * retry finishes the extend. Without that tag a smaller LV was made that small on purpose.
+ */
+export function matchExistingVolume(existing: VolumeRecord, want: WantedVolume): 'same' | 'extend-unfinished' {
+  const conflict = (what: string): never => {
+    throw new AlreadyExistsError(`volume ${JSON.stringify(want.name)} already exists (${existing.id}) with ${what}`);
+  };
+  if (existing.name !== want.name) conflict(`another name, ${JSON.stringify(existing.name)} (id collision)`);
+  if (existing.thin !== want.thin) conflict(existing.thin ? 'thin provisioning, not thick' : 'thick provisioning, not thin');
+  const a = existing.contentSource;
+  const b = want.source;
+  if (a?.kind !== b?.kind || a?.id !== b?.id) conflict(`content source ${a ? `${a.kind} ${a.id}` : 'none'}, not ${b ? `${b.kind} ${b.id}` : 'none'}`);
+  if (existing.sizeBytes === want.sizeBytes) return 'same';
+  if (existing.sizeBytes < want.sizeBytes && existing.requestedSizeBytes === want.sizeBytes) return 'extend-unfinished';
+  return conflict(`${existing.sizeBytes} bytes, not ${want.sizeBytes} (after rounding to whole extents)`);
+}
