@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
+import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
 import type { AgentTarget } from '../../src/agent/types.ts';
 import type { DerivedChap } from '../../src/chap/index.ts';
 import { FailedPreconditionError } from '../../src/errors.ts';
@@ -60,7 +61,7 @@ export const agentVolumesScenario: Scenario = {
     const lvm = new Lvm({ runner, vgName: VG, thinPoolName: POOL });
     const lio = new LioTarget({ configFs: new FsConfigFs() });
     const iscsiadm = new Iscsiadm({ runner, timeoutsMs: { login: 60_000 } });
-    const agent = new AgentVolumes({ lvm, lio, chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log });
+    const agent = new AgentVolumes({ lvm, lio, chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, zeroer: new BlkdiscardZeroer({ runner }), log });
     const initiator = await readInitiatorName();
     const suffix = randomBytes(3).toString('hex');
     const targets: IscsiTarget[] = [];

@@ -47,6 +47,9 @@ import {
 } from './volumeTags.ts';
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
+import { buildTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
+import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
+import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -77,8 +80,14 @@ export interface AgentVolumesOptions {
   readonly chapKey: Buffer;
   /** Where initiators reach this node's targets. */
   readonly portal: AgentPortal;
-  /** Target IQNs are `<prefix>:<id>`; only targets under it are ours to repair or remove. */
+  /** Target IQNs are `<prefix>:<id>.<lv key>` (targetIdentity.ts); only targets under it are ours to repair or remove. */
   readonly iqnPrefix: string;
+  /** Zeroes thick LVs (their extents may hold deleted volumes' data) before their first export. */
+  readonly zeroer: DeviceZeroer;
+  /** How long a create or expand waits for its zeroing before it answers ABORTED and lets it go on; default 20 s. */
+  readonly zeroingWaitMs?: number;
+  /** Default 1 GiB. */
+  readonly zeroingChunkBytes?: number;
   readonly overprovisionRatio: number;
   /** Default 90. */
   readonly dataLimitPercent?: number;
@@ -117,6 +126,8 @@ export class AgentVolumes implements AgentVolumesPort {
   readonly #clock: () => Date;
   readonly #locks = new KeyedLocks();
   readonly #vgQueue = new AsyncMutex();
+  readonly #zeroing: ZeroingJobs;
+  readonly #zeroingWaitMs: number;
   #extentSizeBytes: number | undefined;
 
   constructor(opts: AgentVolumesOptions) {
@@ -132,9 +143,12 @@ export class AgentVolumes implements AgentVolumesPort {
     this.#chapKey = Buffer.from(opts.chapKey);
     this.#portal = validatePortal(opts.portal);
     this.#iqnPrefix = normalizeIqn(opts.iqnPrefix, 'target IQN prefix');
+    validateTargetIqnPrefix(this.#iqnPrefix);
     this.#policy = policy;
     this.#log = opts.log;
     this.#clock = opts.clock ?? (() => new Date());
+    this.#zeroing = new ZeroingJobs({ zeroer: opts.zeroer, log: opts.log, ...(opts.zeroingChunkBytes === undefined ? {} : { chunkBytes: opts.zeroingChunkBytes }) });
+    this.#zeroingWaitMs = opts.zeroingWaitMs ?? 20_000;
   }
 
   /**
@@ -145,9 +159,11 @@ export class AgentVolumes implements AgentVolumesPort {
    *     otherwise admission (thin pool limits or VG free space), then lvcreate with every tag, or
    *     for a content source a thin snapshot of it created active and without the activation-skip
    *     flag, extended when the request is larger than the source
-   *  3. activate if needed and export (backstore, serial, target, LUN 0, portal; no ACL)
+   *  3. a thick LV (tagged `zeroing` by its lvcreate) is zeroed first (#settleZeroing): ABORTED
+   *     while that takes longer than zeroingWaitMs, the zeroing going on for the retry to find
+   *  4. activate if needed and export (backstore, serial, target, LUN 0, portal; no ACL)
    * A failure after this call created the LV removes the export and the LV again; an LV that
-   * existed before the call is never removed. A request smaller than its source is
+   * existed before the call is never removed (nor one whose zeroing failed: the retry redoes it). A request smaller than its source is
    * OutOfRangeError: a clone cannot shrink (and CSI says the capacity is then unsupported).
    */
   async createVolume(req: CreateAgentVolumeRequest, signal?: AbortSignal): Promise<AgentVolume> {
@@ -161,11 +177,11 @@ export class AgentVolumes implements AgentVolumesPort {
       const { lv, created } = await this.#vgQueue.runExclusive(() => this.#findOrCreateVolumeLv({ id, name, sizeBytes, thin, source }, signal), signal);
       // A crash here leaves an LV without its export: the retry must find the LV and export it.
       crashPoint('agent.create-volume.after-lv');
+      const record = await this.#settleZeroing(requireVolumeRecord(lv), signal);
       try {
-        const record = requireVolumeRecord(lv);
         return this.#toAgentVolume((await this.#ensureExport(record, signal)).record);
       } catch (err: unknown) {
-        if (created) await this.#rollbackCreate(id, err);
+        if (created) await this.#rollbackCreate(id, err, lv);
         throw err;
       }
     });
@@ -176,21 +192,27 @@ export class AgentVolumes implements AgentVolumesPort {
    * real size; never shrinks (a smaller or equal size returns it unchanged). Thin growth passes
    * the same admission as a create, for the added bytes. LIO's iblock backstore reads the device
    * size on every READ CAPACITY, so the initiator sees the new size after a rescan.
+   * A thick LV's new extents may hold a deleted volume's data: the `zeroing` tag names where they
+   * start before lvextend brings them in, and they are zeroed before this call (or its retry)
+   * answers, so the CO never asks a node to grow its device over them.
    */
   async expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume> {
     validateVolumeId(id);
     validateSizeBytes(sizeBytes);
     return this.#locks.runExclusive(id, async () => {
+      const settled = await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
       const record = await this.#vgQueue.runExclusive(async () => {
-        const current = await this.#requireVolume(id, signal);
+        const current = await this.#requireVolume(settled.id, signal);
         const target = roundUpToExtent(sizeBytes, await this.#extentSize(signal));
         if (target <= current.sizeBytes) return current;
         await this.#admit(current.thin, target - current.sizeBytes, signal);
+        if (!current.thin) await this.#lvm.addTags(id, { [TAG.zeroing]: String(current.sizeBytes) }, signal);
         return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal));
       }, signal);
-      // The LV grew but the caller never hears it: the retry finds it big enough already.
+      // The LV grew but the caller never hears it: the retry finds it big enough already (and a
+      // thick one still tagged, so it zeroes the new extents first).
       crashPoint('agent.expand-volume.after-lvextend');
-      return this.#toAgentVolume(record);
+      return this.#toAgentVolume(await this.#settleZeroing(record, signal));
     });
   }
 
@@ -204,8 +226,10 @@ export class AgentVolumes implements AgentVolumesPort {
    */
   async deleteVolume(id: string, signal?: AbortSignal): Promise<void> {
     if (!isVolumeId(id)) return;
-    await this.#locks.runExclusive(id, () =>
-      this.#vgQueue.runExclusive(async () => {
+    await this.#locks.runExclusive(id, async () => {
+      // A zeroing job holds the device open and would remove the tag of a gone LV: stop it first (outside the VG queue it needs to finish).
+      await this.#zeroing.cancel(id);
+      await this.#vgQueue.runExclusive(async () => {
         const lvs = await this.#lvm.listVolumes({}, signal);
         const lv = lvs.find((l) => l.name === id);
         if (lv && classifyLv(lv) !== 'volume') throw new FailedPreconditionError(`LV ${lv.vgName}/${id} is not a vbs volume (no kind=volume tag); refusing to delete it`);
@@ -214,12 +238,12 @@ export class AgentVolumes implements AgentVolumesPort {
           throw new FailedPreconditionError(`volume ${id} still has ${snapshots.length} snapshot(s): ${snapshots.join(', ')}; delete them first`);
         }
         // Also when the LV is gone: a crash may have left its target behind.
-        await this.#lio.unexportVolume(this.#targetIqn(id), id);
+        await this.#lio.unexportVolume(this.#targetIqnOfLv(id, lv), id);
         // An LV with no export left: the retry must still remove it.
         crashPoint('agent.delete-volume.after-unexport');
         if (lv) await this.#lvm.removeVolume(id, signal);
-      }, signal),
-    );
+      }, signal);
+    });
   }
 
   /**
@@ -334,14 +358,16 @@ export class AgentVolumes implements AgentVolumesPort {
     const id = validateVolumeId(req.volumeId);
     const initiator: AgentInitiator = { iqn: normalizeInitiatorIqn(req.initiatorIqn), readOnly: req.readOnly, mutualChap: req.mutualChap };
     return this.#locks.runExclusive(id, async () => {
-      const { record } = await this.#ensureExport(await this.#requireVolume(id, signal), signal);
+      // No new initiator while any part of the LV may still hold old data.
+      const settled = await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
+      const { record } = await this.#ensureExport(settled, signal);
       const tag = buildAclTag(initiator);
       if (record.lv.tags[tag.key] !== tag.value) await this.#vgQueue.runExclusive(() => this.#lvm.addTags(id, { [tag.key]: tag.value }, signal), signal);
       // A tag without its ACL: reconcile or the retry adds the ACL.
       crashPoint('agent.export-volume.after-tag');
-      const chap = this.#deriveChap(id, initiator);
-      await this.#lio.addAcl(this.#targetIqn(id), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
-      return { target: this.#target(record.lv), chap };
+      const chap = this.#deriveChap(record, initiator);
+      await this.#lio.addAcl(this.#targetIqnOf(record), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
+      return { target: this.#target(record), chap };
     });
   }
 
@@ -360,7 +386,7 @@ export class AgentVolumes implements AgentVolumesPort {
       if (lv?.tags[key] !== undefined) await this.#vgQueue.runExclusive(() => this.#lvm.deleteTags(id, [key], signal), signal);
       // An ACL without its tag, so the initiator is not yet fenced: the retry (or reconcile) removes it.
       crashPoint('agent.unexport-volume.after-tag');
-      await this.#lio.removeAcl(this.#targetIqn(id), iqn);
+      await this.#lio.removeAcl(this.#targetIqnOfLv(id, lv), iqn);
     });
   }
 
@@ -413,6 +439,8 @@ export class AgentVolumes implements AgentVolumesPort {
           continue;
         }
         if (!record) continue;
+        // Never exported before its zeroing is done: its create (or expand) retry finishes it.
+        if (record.zeroingFromBytes === 0) continue;
         const desired = this.#desiredExport(record);
         wanted.add(desired.targetIqn);
         if (lv.isActive && isExportInSync(desired, byIqn.get(desired.targetIqn), this.#portal)) continue;
@@ -425,10 +453,13 @@ export class AgentVolumes implements AgentVolumesPort {
       for (const iqn of unrecognized) this.#log.warn({ targetIqn: iqn }, 'reconcile: a target under our IQN prefix that this agent did not make; left alone');
       for (const orphan of orphans) {
         await attempt(orphan.objectId, async () => {
-          // The volume may have been created since the listing above.
+          // The volume may have been created since the listing above; a target of an LV since
+          // removed (or of one created again under the same id) no longer matches its IQN.
           const lv = await this.#lvm.findVolume(orphan.objectId, signal);
-          if (lv && classifyLv(lv) === 'volume') return;
-          const report = await this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId);
+          const record = lv && this.#tryParse(lv, parseVolumeRecord);
+          if (record && record.zeroingFromBytes !== 0 && this.#targetIqnOf(record) === orphan.targetIqn) return;
+          // The backstore is named after the id: while an LV of that id is a volume, it may be its current export's.
+          const report = await this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId, { keepBackstore: record !== undefined });
           if (report.changes.length > 0) removed.push(orphan.targetIqn);
         });
       }
@@ -442,10 +473,11 @@ export class AgentVolumes implements AgentVolumesPort {
     const lv = await this.#lvm.findVolume(id, signal, { maxAgeMs: 0 });
     const record = lv && parseVolumeRecord(lv);
     if (!record) return false; // deleted since the listing
+    if (record.zeroingFromBytes === 0) return false; // zeroed before its first export, by its create's retry
     const wasActive = record.lv.isActive;
     const current = await this.#ensureExport(record, signal);
     let changed = !wasActive || current.changes > 0;
-    const targetIqn = this.#targetIqn(id);
+    const targetIqn = this.#targetIqnOf(current.record);
     const allowed = new Set(current.record.initiators.map((i) => i.iqn));
     for (const acl of (await this.#lio.readExport(targetIqn))?.acls ?? []) {
       if (allowed.has(acl.initiatorIqn)) continue;
@@ -498,10 +530,10 @@ export class AgentVolumes implements AgentVolumesPort {
    * failure is logged; the caller sees the original error, and a retry converges (the LV is found
    * again and exported).
    */
-  async #rollbackCreate(id: string, cause: unknown): Promise<void> {
+  async #rollbackCreate(id: string, cause: unknown, lv: LogicalVolume): Promise<void> {
     this.#log.warn({ volumeId: id, err: cause }, 'create failed after lvcreate; removing what it created');
     try {
-      await this.#lio.unexportVolume(this.#targetIqn(id), id);
+      await this.#lio.unexportVolume(this.#targetIqnOfLv(id, lv), id);
       await this.#vgQueue.runExclusive(() => this.#lvm.removeVolume(id));
     } catch (err: unknown) {
       this.#log.error({ volumeId: id, err }, 'rollback of a failed create did not finish; a retry or DeleteVolume will converge');
@@ -515,6 +547,7 @@ export class AgentVolumes implements AgentVolumesPort {
    * tag allows are left alone here; reconcile removes them.
    */
   async #ensureExport(record: VolumeRecord, signal: AbortSignal | undefined): Promise<{ readonly record: VolumeRecord; readonly changes: number }> {
+    if (record.zeroingFromBytes === 0) throw new OperationPendingError(record.id, `volume ${record.id} is not zeroed yet; its CreateVolume retry zeroes it before the first export`);
     let current = record;
     if (!current.lv.isActive) {
       const lv = await this.#vgQueue.runExclusive(() => this.#lvm.activate(record.id, signal), signal);
@@ -529,9 +562,41 @@ export class AgentVolumes implements AgentVolumesPort {
       targetIqn: desired.targetIqn,
       portal: this.#portal,
       thin: desired.thin,
-      acls: current.initiators.map((initiator) => ({ ...buildAclSpec(initiator.iqn, this.#deriveChap(current.id, initiator)), readOnly: initiator.readOnly })),
+      acls: current.initiators.map((initiator) => ({ ...buildAclSpec(initiator.iqn, this.#deriveChap(current, initiator)), readOnly: initiator.readOnly })),
     });
     return { record: current, changes: report.changes.length };
+  }
+
+  /**
+   * Makes sure no byte of the LV holds old data before anyone reads it: with a `zeroing` tag, a
+   * background job (ZeroingJobs; the LV activated first if needed) zeroes from the tag's offset to the end, and
+   * under the VG queue removes the tag if it is still this LV's. The call waits for it up to
+   * zeroingWaitMs, then answers ABORTED with the progress, and the job goes on: a CO's
+   * CreateVolume deadline (csi-provisioner --timeout) is far shorter than zeroing a large
+   * volume, and a call that held out would be cancelled and start over, never finishing. A retry
+   * finds the job (or, after an agent restart, starts it again from the tag's offset).
+   */
+  async #settleZeroing(record: VolumeRecord, signal: AbortSignal | undefined): Promise<VolumeRecord> {
+    const fromBytes = record.zeroingFromBytes;
+    if (fromBytes === undefined) return record;
+    let lv = record.lv;
+    if (!lv.isActive) lv = await this.#vgQueue.runExclusive(() => this.#lvm.activate(record.id, signal), signal);
+    const id = record.id;
+    const uuid = lv.uuid;
+    const job = this.#zeroing.ensure({ id, lvUuid: uuid, devicePath: lv.devicePath, fromBytes, toBytes: lv.sizeBytes }, (jobSignal) =>
+      this.#vgQueue.runExclusive(async () => {
+        const now = await this.#lvm.findVolume(id, jobSignal);
+        if (now?.uuid !== uuid) throw new Error(`LV ${id} was replaced while it was being zeroed`);
+        if (now.tags[TAG.zeroing] === String(fromBytes)) await this.#lvm.deleteTags(id, [TAG.zeroing], jobSignal);
+      }, jobSignal),
+    );
+    if (!(await settlesWithin(job.done, this.#zeroingWaitMs, signal))) {
+      const total = lv.sizeBytes - fromBytes;
+      throw new OperationPendingError(id, `volume ${id} is being zeroed before it is handed out (${job.zeroedBytes()} of ${total} bytes done); retry, the zeroing goes on meanwhile`);
+    }
+    const after = await this.#requireVolume(id, signal);
+    if (after.zeroingFromBytes !== undefined) throw new OperationPendingError(id, `volume ${id} is still tagged for zeroing; retry`);
+    return after;
   }
 
   async #requireVolume(id: string, signal: AbortSignal | undefined): Promise<VolumeRecord> {
@@ -562,12 +627,12 @@ export class AgentVolumes implements AgentVolumesPort {
   #desiredExport(record: VolumeRecord): DesiredExport {
     return {
       volumeId: record.id,
-      targetIqn: this.#targetIqn(record.id),
+      targetIqn: this.#targetIqnOf(record),
       devicePath: record.lv.devicePath,
       serial: buildUnitSerial(record.lv.uuid),
       thin: record.thin,
       acls: record.initiators.map((initiator) => {
-        const chap = this.#deriveChap(record.id, initiator);
+        const chap = this.#deriveChap(record, initiator);
         return {
           initiatorIqn: initiator.iqn,
           readOnly: initiator.readOnly,
@@ -580,17 +645,27 @@ export class AgentVolumes implements AgentVolumesPort {
     };
   }
 
-  #deriveChap(volumeId: string, initiator: AgentInitiator): DerivedChap {
-    return deriveChapCredentials(this.#chapKey, volumeId, initiator.iqn, { mutual: initiator.mutualChap });
+  /** Over the LV's uuid too (targetIdentity.ts), so a volume created again under the same name gets new secrets. */
+  #deriveChap(record: VolumeRecord, initiator: AgentInitiator): DerivedChap {
+    return deriveChapCredentials(this.#chapKey, record.id, initiator.iqn, {
+      mutual: initiator.mutualChap,
+      ...(record.identity === 'lv-uuid' ? { lvUuid: record.lv.uuid } : {}),
+    });
   }
 
-  #targetIqn(id: string): string {
-    return buildTargetIqn(this.#iqnPrefix, id);
+  #targetIqnOf(record: VolumeRecord): string {
+    return buildTargetIqn(this.#iqnPrefix, buildTargetName({ id: record.id, identity: record.identity, lvUuid: record.lv.uuid }));
+  }
+
+  /** The IQN of the LV's target even when its other tags are malformed; without the LV, the form volumes had before identity tags. */
+  #targetIqnOfLv(id: string, lv: LogicalVolume | undefined): string {
+    const identity = lv?.tags[TAG.identity] === 'lv-uuid' ? 'lv-uuid' : 'volume-id';
+    return buildTargetIqn(this.#iqnPrefix, buildTargetName({ id, identity, lvUuid: lv?.uuid ?? id }));
   }
 
   /** The serial is derived from the LV's uuid: stable across reboots and reconciles, new for every LV ever created. */
-  #target(lv: LogicalVolume): AgentTarget {
-    return { iqn: this.#targetIqn(lv.name), portal: { ...this.#portal }, lun: LUN_ID, serial: buildUnitSerial(lv.uuid) };
+  #target(record: VolumeRecord): AgentTarget {
+    return { iqn: this.#targetIqnOf(record), portal: { ...this.#portal }, lun: LUN_ID, serial: buildUnitSerial(record.lv.uuid) };
   }
 
   #toAgentVolume(record: VolumeRecord): AgentVolume {
@@ -601,7 +676,7 @@ export class AgentVolumes implements AgentVolumesPort {
       thin: record.thin,
       contentSource: record.contentSource,
       createdAt: record.createdAt,
-      target: this.#target(record.lv),
+      target: this.#target(record),
       initiators: record.initiators,
     };
   }
@@ -630,6 +705,27 @@ function checkCompatible(
   const a = existing.contentSource;
   const b = want.source;
   if (a?.kind !== b?.kind || a?.id !== b?.id) conflict(`content source ${a ? `${a.kind} ${a.id}` : 'none'}, not ${b ? `${b.kind} ${b.id}` : 'none'}`);
+}
+
+/** True once `done` resolves within ms; false if it is still running then; its rejection or the signal's abort is thrown. */
+async function settlesWithin(done: Promise<void>, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      done.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+      new Promise<boolean>((_, reject) => {
+        if (!signal) return;
+        onAbort = () => reject(signal.reason as Error);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../agent/AgentVolumes.ts';
+import { BlkdiscardZeroer } from '../agent/zeroing/BlkdiscardZeroer.ts';
 import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
 import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
 import type { AgentVolumesPort } from '../agent/types.ts';
@@ -59,6 +60,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     chapKey,
     portal: config.portal,
     iqnPrefix: config.iqnPrefix,
+    zeroer: new BlkdiscardZeroer({ runner }),
     overprovisionRatio: config.overprovisionRatio,
     dataLimitPercent: config.dataLimitPercent,
     metadataLimitPercent: config.metadataLimitPercent,
