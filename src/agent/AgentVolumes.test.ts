@@ -418,6 +418,40 @@ describe('AgentVolumes', () => {
     });
   });
 
+  describe('a thin pool that does not zero', () => {
+    test('reconcile turns the pool\'s zeroing on before anything else', async () => {
+      lvm.pool.isZeroing = false;
+      await volumes.reconcile();
+      assert.equal(lvm.pool.isZeroing, true);
+      assert.deepEqual(journal, ['lvm zero pool pool']);
+      journal.length = 0;
+      await volumes.reconcile();
+      assert.deepEqual(journal, [], 'a pool that zeroes is left alone');
+    });
+
+    test('reconcile fails with the fix in its message when zeroing cannot be turned on, and exports nothing', async () => {
+      const id = buildLvName('pvc-1', 'volume');
+      lvm.seed({ name: id, sizeBytes: 64 * MiB, tags: { kind: 'volume', name: 'pvc-1', identity: 'lv-uuid' } });
+      lvm.pool.isZeroing = false;
+      lvm.failNext('enableThinPoolZeroing', new FailedPreconditionError('lvchange refused'));
+      await assert.rejects(volumes.reconcile(), (err: unknown) => {
+        assert.ok(err instanceof FailedPreconditionError);
+        assert.match(err.message, /thin pool vg0\/pool does not zero the blocks it provisions .*run lvchange -Z y vg0\/pool; lvchange -Z y failed: lvchange refused/);
+        return true;
+      });
+      assert.deepEqual(await target.listExports(), []);
+    });
+
+    test('new thin volumes, clones and thin growth are refused while the pool does not zero; thick ones are not', async () => {
+      const vol = await create('pvc-1');
+      lvm.pool.isZeroing = false;
+      await assert.rejects(create('pvc-2'), /does not zero the blocks it provisions/);
+      await assert.rejects(create('clone', 100 * MiB, { contentSource: { kind: 'volume', id: vol.id } }), FailedPreconditionError);
+      await assert.rejects(volumes.expandVolume(vol.id, 200 * MiB), FailedPreconditionError);
+      await create('thick-1', 8 * MiB, { thick: true });
+    });
+  });
+
   describe('deleteVolume', () => {
     test('removes the export first (LIO holds the LV open), then the LV', async () => {
       const vol = await create('pvc-1');

@@ -47,6 +47,7 @@ import {
 } from './volumeTags.ts';
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
+import { ensureThinPoolZeroes, thinPoolNotZeroing } from './thinPoolZeroing.ts';
 import { buildTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
 import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
 import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
@@ -58,6 +59,7 @@ export type AgentLvm = Pick<
   | 'thinPoolName'
   | 'getVolumeGroup'
   | 'readPoolAndVolumes'
+  | 'enableThinPoolZeroing'
   | 'findVolume'
   | 'listVolumes'
   | 'createThinVolume'
@@ -427,6 +429,7 @@ export class AgentVolumes implements AgentVolumesPort {
 
       // Never from a remembered report: reconcile is how changes made behind the agent's back are found.
       const lvs = await this.#lvm.listVolumes({ maxAgeMs: 0 }, signal);
+      await ensureThinPoolZeroes(this.#lvm, this.#log, signal);
       const exports = await this.#lio.listExports({ includeSecrets: true });
       const byIqn = new Map(exports.map((e) => [e.targetIqn, e]));
       const wanted = new Set<string>();
@@ -616,6 +619,8 @@ export class AgentVolumes implements AgentVolumesPort {
     // From the remembered report when the agent keeps one: it holds every LV this agent made, so
     // the over-provisioning sum is exact; the pool's fill level may be as old as the report.
     const { pool, volumes } = await this.#lvm.readPoolAndVolumes(signal);
+    // Until reconcile has turned it back on, a pool that does not zero hands out old blocks.
+    if (!pool.isZeroing) throw new FailedPreconditionError(thinPoolNotZeroing(pool));
     validateThinAdmission(pool, sumProvisionedBytes(volumes, this.#lvm.thinPoolName), bytes, this.#policy, opts);
   }
 

@@ -351,6 +351,18 @@ export class Lvm {
     }, { movesExtents: false });
   }
 
+  /**
+   * Makes the thin pool zero every block it provisions before a thin LV sees it:
+   * `lvm lvchange -Z y <vg>/<pool>` (lvmthin(7), "Zeroing"), online. Returns the pool as lvm
+   * reports it afterwards.
+   */
+  async enableThinPoolZeroing(signal?: AbortSignal): Promise<ThinPool> {
+    return this.#change(async () => {
+      await this.#write(['lvchange', '-Z', 'y', `${this.#vg}/${this.#pool}`], `turn on zeroing of thin pool ${this.#vg}/${this.#pool}`, signal);
+      return this.#toThinPool(await this.#reread(this.#pool, signal));
+    }, { movesExtents: false });
+  }
+
   /** Activates an LV even when it carries the activation-skip flag: `lvm lvchange -ay -K <vg>/<lv>`. */
   async activate(lvName: string, signal?: AbortSignal): Promise<LogicalVolume> {
     validateLvNameForLookup(lvName);

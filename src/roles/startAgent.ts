@@ -101,15 +101,19 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
   const running = await serve({ server, endpoint: config.listen, log, credentials: serverCredentials(tls) });
 
   const stopReconcile = new AbortController();
+  /** Why the last pass failed, for readiness: e.g. a thin pool whose zeroing cannot be turned on. */
+  let lastReconcileError: string | undefined;
   /** True when the pass ran to the end; objects that failed are logged and retried next pass. */
   const reconcileOnce = async (): Promise<boolean> => {
     try {
       const report = await volumes.reconcile(stopReconcile.signal);
+      lastReconcileError = undefined;
       agentMetrics?.recordReconcile(report);
       if (report.repaired.length > 0 || report.removed.length > 0 || report.failed.length > 0) log.info({ report }, 'reconciled LIO with the volumes');
       return true;
     } catch (err: unknown) {
       log.error({ err }, 'reconcile failed');
+      lastReconcileError = err instanceof Error ? err.message : String(err);
       agentMetrics?.recordReconcile('error');
       return false;
     }
@@ -130,7 +134,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     address: running.address,
     readiness: {
       name: 'storage agent',
-      check: async () => (reconciled ? undefined : 'the first reconcile of LIO with the volumes has not finished'),
+      check: async () => (reconciled ? undefined : `the first reconcile of LIO with the volumes has not finished${lastReconcileError === undefined ? '' : `: ${lastReconcileError}`}`),
     },
     async stop(graceMs: number) {
       stopReconcile.abort();
