@@ -24,7 +24,7 @@ export class BlkdiscardZeroer implements DeviceZeroer {
   }
 
   async zeroRange(devicePath: string, offsetBytes: number, lengthBytes: number, signal: AbortSignal): Promise<void> {
-    if (!LV_DEVICE.test(devicePath) || devicePath.includes('/../') || devicePath.includes('/./')) throw new InvalidArgumentError(`${JSON.stringify(devicePath)} is not an LV device path`);
+    if (!LV_DEVICE.test(devicePath) || devicePath.split('/').some((part) => part === '.' || part === '..')) throw new InvalidArgumentError(`${JSON.stringify(devicePath)} is not an LV device path`);
     for (const [what, n] of [['offset', offsetBytes], ['length', lengthBytes]] as const) {
       if (!Number.isSafeInteger(n) || n < 0 || n % 512 !== 0) throw new InvalidArgumentError(`zeroing ${what} must be a whole number of 512-byte sectors, got ${n}`);
     }
