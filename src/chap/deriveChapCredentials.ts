@@ -19,8 +19,7 @@ export const MIN_CHAP_KEY_BYTES = 32;
  *
  * `lvUuid`, the uuid of the LV behind the volume, makes the secrets differ between two LVs that
  * got the same id (a volume deleted and created again under the same CSI name), so a stale
- * session of the old one cannot log in to the new one (docs/security.md, "A new volume never
- * shows old data"). Without it the secrets are those of volumes made before it was mixed in.
+ * session of the old one cannot log in to the new one (docs/no-old-data.md). Without it the secrets are those of volumes made before it was mixed in.
  */
 export function deriveChapCredentials(key: Buffer, volumeId: string, initiatorIqn: string, opts: { mutual: boolean; lvUuid?: string }): DerivedChap {
   if (key.length < MIN_CHAP_KEY_BYTES) throw new Error(`the CHAP key must be at least ${MIN_CHAP_KEY_BYTES} bytes`);

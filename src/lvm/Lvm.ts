@@ -215,7 +215,8 @@ export class Lvm {
   /**
    * Creates a linear (thick) LV: `lvm lvcreate -y -W y -Z y -L <bytes>b -n <lv> [--addtag t]... <vg>`.
    * Thick LVs reuse extents of deleted LVs: only the first 4 KiB and known signatures are wiped
-   * (field notes 3.6), so callers that hand them to tenants must zero them.
+   * (lvcreate(8), -Z and -W), so callers that hand them to tenants must zero them (the agent
+   * does, docs/no-old-data.md).
    */
   async createThickVolume(req: CreateVolumeRequest, signal?: AbortSignal): Promise<LogicalVolume> {
     this.#validateNewLv(req.lvName);
