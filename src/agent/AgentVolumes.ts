@@ -49,7 +49,7 @@ import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { ensureThinPoolZeroes, thinPoolNotZeroing } from './thinPoolZeroing.ts';
 import { buildTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
-import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
+import { ZeroingJobs, settlesWithin } from './zeroing/ZeroingJobs.ts';
 import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
@@ -202,9 +202,10 @@ export class AgentVolumes implements AgentVolumesPort {
     validateVolumeId(id);
     validateSizeBytes(sizeBytes);
     return this.#locks.runExclusive(id, async () => {
-      const settled = await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
+      // Zeroing left over from a create or an earlier expand comes first.
+      await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
       const record = await this.#vgQueue.runExclusive(async () => {
-        const current = await this.#requireVolume(settled.id, signal);
+        const current = await this.#requireVolume(id, signal);
         const target = roundUpToExtent(sizeBytes, await this.#extentSize(signal));
         if (target <= current.sizeBytes) return current;
         await this.#admit(current.thin, target - current.sizeBytes, signal);
@@ -710,27 +711,6 @@ function checkCompatible(
   const a = existing.contentSource;
   const b = want.source;
   if (a?.kind !== b?.kind || a?.id !== b?.id) conflict(`content source ${a ? `${a.kind} ${a.id}` : 'none'}, not ${b ? `${b.kind} ${b.id}` : 'none'}`);
-}
-
-/** True once `done` resolves within ms; false if it is still running then; its rejection or the signal's abort is thrown. */
-async function settlesWithin(done: Promise<void>, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      done.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-      new Promise<boolean>((_, reject) => {
-        if (!signal) return;
-        onAbort = () => reject(signal.reason as Error);
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
 }
 
 function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {

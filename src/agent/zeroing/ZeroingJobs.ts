@@ -58,7 +58,7 @@ export class ZeroingJobs {
     let zeroed = 0;
     const run = async (): Promise<void> => {
       const started = performance.now();
-      this.#log.info({ volumeId: task.id, fromBytes: task.fromBytes, toBytes: task.toBytes }, 'zeroing a volume before its first use');
+      this.#log.info({ volumeId: task.id, fromBytes: task.fromBytes, toBytes: task.toBytes }, 'zeroing a volume\'s blocks before anyone reads them');
       for (let offset = task.fromBytes; offset < task.toBytes; offset += this.#chunkBytes) {
         abort.signal.throwIfAborted();
         const length = Math.min(this.#chunkBytes, task.toBytes - offset);
@@ -98,4 +98,25 @@ export class ZeroingJobs {
 
 function sameTask(a: ZeroingTask, b: ZeroingTask): boolean {
   return a.lvUuid === b.lvUuid && a.devicePath === b.devicePath && a.fromBytes === b.fromBytes && a.toBytes === b.toBytes;
+}
+
+/** True once `done` resolves within ms; false if it is still running then; its rejection or the signal's abort is thrown. */
+export async function settlesWithin(done: Promise<void>, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      done.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+      new Promise<boolean>((_, reject) => {
+        if (!signal) return;
+        onAbort = () => reject(signal.reason as Error);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }
