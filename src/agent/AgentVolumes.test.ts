@@ -429,17 +429,16 @@ describe('AgentVolumes', () => {
       assert.deepEqual(journal, [], 'a pool that zeroes is left alone');
     });
 
-    test('reconcile fails with the fix in its message when zeroing cannot be turned on, and exports nothing', async () => {
+    test('reconcile reports the pool with the fix in its message when zeroing cannot be turned on, and still repairs the rest', async () => {
       const id = buildLvName('pvc-1', 'volume');
       lvm.seed({ name: id, sizeBytes: 64 * MiB, tags: { kind: 'volume', name: 'pvc-1', identity: 'lv-uuid' } });
       lvm.pool.isZeroing = false;
       lvm.failNext('enableThinPoolZeroing', new FailedPreconditionError('lvchange refused'));
-      await assert.rejects(volumes.reconcile(), (err: unknown) => {
-        assert.ok(err instanceof FailedPreconditionError);
-        assert.match(err.message, /thin pool vg0\/pool does not zero the blocks it provisions .*run lvchange -Z y vg0\/pool; lvchange -Z y failed: lvchange refused/);
-        return true;
-      });
-      assert.deepEqual(await target.listExports(), []);
+      const report = await volumes.reconcile();
+      assert.equal(report.failed.length, 1);
+      assert.equal(report.failed[0]?.object, 'vg0/pool');
+      assert.match(report.failed[0]?.error ?? '', /thin pool vg0\/pool does not zero the blocks it provisions .*run lvchange -Z y vg0\/pool; lvchange -Z y failed: lvchange refused/);
+      assert.deepEqual(report.repaired, [id], 'fences and exports still converge');
     });
 
     test('new thin volumes, clones and thin growth are refused while the pool does not zero; thick ones are not', async () => {

@@ -404,6 +404,8 @@ export class AgentVolumes implements AgentVolumesPort {
    *     in sync are not touched at all, so live sessions survive an agent restart
    *  3. targets under our prefix that no volume wants: under the lock of the id they are named
    *     after, and only if that LV still is not a volume, remove target and backstore
+   * Before 2, the thin pool's zeroing is turned on if it is off (thinPoolZeroing.ts); a failure is
+   * reported as the object `<vg>/<pool>`, which the agent does not become ready with.
    * Per-object failures are collected in the report, not thrown.
    */
   async reconcile(signal?: AbortSignal): Promise<ReconcileReport> {
@@ -430,7 +432,11 @@ export class AgentVolumes implements AgentVolumesPort {
 
       // Never from a remembered report: reconcile is how changes made behind the agent's back are found.
       const lvs = await this.#lvm.listVolumes({ maxAgeMs: 0 }, signal);
-      await ensureThinPoolZeroes(this.#lvm, this.#log, signal);
+      // A failure here stops no repair (fences converge through reconcile); admission refuses thin growth meanwhile.
+      await ensureThinPoolZeroes(this.#lvm, this.#log, signal).catch((err: unknown) => {
+        if (signal?.aborted) throw err;
+        failed.push({ object: this.#poolObject(), error: err instanceof Error ? err.message : String(err) });
+      });
       const exports = await this.#lio.listExports({ includeSecrets: true });
       const byIqn = new Map(exports.map((e) => [e.targetIqn, e]));
       const wanted = new Set<string>();
@@ -657,6 +663,11 @@ export class AgentVolumes implements AgentVolumesPort {
       mutual: initiator.mutualChap,
       ...(record.identity === 'lv-uuid' ? { lvUuid: record.lv.uuid } : {}),
     });
+  }
+
+  /** How reconcile reports the thin pool in its failures: `<vg>/<pool>`. */
+  #poolObject(): string {
+    return `${this.#lvm.vgName}/${this.#lvm.thinPoolName}`;
   }
 
   #targetIqnOf(record: VolumeRecord): string {

@@ -103,14 +103,16 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
   const stopReconcile = new AbortController();
   /** Why the last pass failed, for readiness: e.g. a thin pool whose zeroing cannot be turned on. */
   let lastReconcileError: string | undefined;
-  /** True when the pass ran to the end; objects that failed are logged and retried next pass. */
+  /** True when the pass ran to the end and the thin pool zeroes; objects that failed are logged and retried next pass. */
   const reconcileOnce = async (): Promise<boolean> => {
     try {
       const report = await volumes.reconcile(stopReconcile.signal);
-      lastReconcileError = undefined;
       agentMetrics?.recordReconcile(report);
       if (report.repaired.length > 0 || report.removed.length > 0 || report.failed.length > 0) log.info({ report }, 'reconciled LIO with the volumes');
-      return true;
+      // A pool that does not zero would hand thin volumes deleted volumes' data: not ready until it does.
+      const pool = report.failed.find((f) => f.object === `${config.vgName}/${config.thinPoolName}`);
+      lastReconcileError = pool?.error;
+      return pool === undefined;
     } catch (err: unknown) {
       log.error({ err }, 'reconcile failed');
       lastReconcileError = err instanceof Error ? err.message : String(err);
