@@ -21,7 +21,7 @@ FROM node:24-bookworm-slim
 LABEL org.opencontainers.image.title="vbs-csi" \
       org.opencontainers.image.description="Virtual Block Store CSI driver: LVM thin volumes over LIO iSCSI" \
       org.opencontainers.image.licenses="Apache-2.0"
-# Storage tools for the agent (lvm2; kmod for modprobe) and the node plugin (open-iscsi's iscsiadm talks
+# Storage tools for the agent (lvm2; kmod for modprobe; util-linux's blkdiscard zeroes thick volumes) and the node plugin (open-iscsi's iscsiadm talks
 # to the HOST's iscsid over its abstract socket; e2fsprogs/xfsprogs/util-linux for blkid, mkfs, mount).
 # tini is PID 1 so SIGTERM reaches node (which drains calls for --shutdown-grace-seconds) and the
 # zombies of exec'd tools are reaped. open-iscsi's postinst writes an initiator name: removed, so a node

@@ -37,8 +37,9 @@ export class FailedPreconditionError extends Error {
 /** Another operation on the same object is in flight; the caller should retry later. */
 export class OperationPendingError extends Error {
   override readonly name = 'OperationPendingError';
-  constructor(key: string) {
-    super(`an operation on ${key} is already in progress; retry later`);
+  /** `message` says what is in progress when it is more than another call (e.g. a volume being zeroed). */
+  constructor(key: string, message?: string) {
+    super(message ?? `an operation on ${key} is already in progress; retry later`);
   }
 }
 

@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
+import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
 import type { AgentTarget } from '../../src/agent/types.ts';
 import type { DerivedChap } from '../../src/chap/index.ts';
 import { FailedPreconditionError } from '../../src/errors.ts';
@@ -47,7 +48,12 @@ const SESSION: SessionSettings = { replacementTimeoutS: 5, noopOutIntervalS: 1, 
  *     brings back the same IQNs and serials; the live session recovers by itself, the others log
  *     in again; the data is intact; a second reconcile changes nothing
  *  6. unexport fences the session; delete is refused while a snapshot exists
- *  7. teardown through the agent leaves no LV, target, ACL, session or node record
+ *  7. a new volume never shows old data: the pool, made with zeroing off, zeroes after the first
+ *     reconcile; a pattern written to a thick LV made by hand is still readable past 4 KiB through
+ *     an LV created on the same extents as lvcreate -Z y -W y alone would, but the agent's thick
+ *     volume on those extents reads as zeroes through iSCSI; a volume deleted and created again
+ *     under the same name has another IQN and other CHAP secrets, and the old ones log in nowhere
+ *  8. teardown through the agent leaves no LV, target, ACL, session or node record
  */
 export const agentVolumesScenario: Scenario = {
   name: 'agent volumes: create, expand, snapshot, restore and clone keep data; exports admit only the allowed initiator; reconcile restores wiped exports',
@@ -60,7 +66,7 @@ export const agentVolumesScenario: Scenario = {
     const lvm = new Lvm({ runner, vgName: VG, thinPoolName: POOL });
     const lio = new LioTarget({ configFs: new FsConfigFs() });
     const iscsiadm = new Iscsiadm({ runner, timeoutsMs: { login: 60_000 } });
-    const agent = new AgentVolumes({ lvm, lio, chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log });
+    const agent = new AgentVolumes({ lvm, lio, chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, zeroer: new BlkdiscardZeroer({ runner }), log });
     const initiator = await readInitiatorName();
     const suffix = randomBytes(3).toString('hex');
     const targets: IscsiTarget[] = [];
@@ -85,9 +91,14 @@ export const agentVolumesScenario: Scenario = {
     };
 
     try {
-      disk = await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: VG, thinPoolName: POOL, fileMiB: 1024, poolMiB: 512, signal });
+      disk = await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: VG, thinPoolName: POOL, fileMiB: 1024, poolMiB: 512, zeroNewBlocks: false, signal });
+      assert.equal((await lvm.getThinPool(signal)).isZeroing, false, 'the pool was made with zeroing off');
       const startReport = await agent.reconcile(signal);
       assert.deepEqual(startReport, { repaired: [], removed: [], failed: [] }, 'an empty VG needs no repair');
+      assert.equal((await lvm.getThinPool(signal)).isZeroing, true, 'the first reconcile turned the pool\'s zeroing on');
+      const zeroField = (await sh('lvm', ['lvs', '--noheadings', '-o', 'zero', `${VG}/${POOL}`])).stdout.trim();
+      assert.match(zeroField, /^(zero|1)$/, `lvs -o zero agrees: ${JSON.stringify(zeroField)}`);
+      step('the first reconcile turned the thin pool\'s zeroing on');
 
       // 1. Create, export, log in, write.
       const vol = await agent.createVolume({ name: `pvc-e2e-${suffix}`, sizeBytes: 60 * MiB + 1, thick: false }, signal);
@@ -203,6 +214,63 @@ export const agentVolumesScenario: Scenario = {
       assert.deepEqual((await agent.getVolume(vol.id, signal)).initiators, []);
       step('unexport fenced the session');
       await assert.rejects(agent.deleteVolume(vol.id, signal), FailedPreconditionError, 'a volume with a snapshot is not deleted');
+
+      // 7a. Old data on reused extents: a thick LV by hand, a pattern, removed.
+      const thickMiB = 32;
+      const thickName = `thick-e2e-${suffix}`;
+      const patternFile = join(ctx.workDir, 'pattern.bin');
+      await writeFile(patternFile, Buffer.alloc(thickMiB * MiB, 0xa5));
+      const byHand = async (args: readonly string[]) => {
+        await sh('lvm', ['lvcreate', '-y', ...args, '-L', `${thickMiB}M`, '-n', 'old-tenant', VG]);
+        return (await sh('lvm', ['lvs', '--noheadings', '-o', 'seg_pe_ranges', `${VG}/old-tenant`])).stdout.trim();
+      };
+      const extents = await byHand([]);
+      await sh('dd', [`if=${patternFile}`, `of=/dev/${VG}/old-tenant`, 'bs=1M', 'oflag=direct', 'conv=fsync']);
+      await sh('lvm', ['lvremove', '-y', `${VG}/old-tenant`]);
+      // What the agent ran before: lvcreate -Z y -W y zeroes the first 4 KiB only.
+      assert.equal(await byHand(['-Z', 'y', '-W', 'y']), extents, 'the same extents again');
+      const leaked = await readBytes(runner, ctx, `/dev/${VG}/old-tenant`, MiB, 4096, signal);
+      assert.ok(leaked.every((b) => b === 0xa5), 'lvcreate -Z y -W y alone leaves the old data readable past 4 KiB');
+      await sh('lvm', ['lvremove', '-y', `${VG}/old-tenant`]);
+      const thick = await agent.createVolume({ name: thickName, sizeBytes: thickMiB * MiB, thick: true }, signal);
+      volumeIds.push(thick.id);
+      assert.equal((await sh('lvm', ['lvs', '--noheadings', '-o', 'seg_pe_ranges', `${VG}/${thick.id}`])).stdout.trim(), extents, 'the thick volume got the old extents');
+      assert.equal((await lvm.findVolume(thick.id, signal))?.tags['zeroing'], undefined, 'untagged once zeroed');
+      const thickExport = await agent.exportVolume({ volumeId: thick.id, initiatorIqn: initiator, readOnly: true, mutualChap: false }, signal);
+      const thickPath = await attach(thick.target, thickExport.chap);
+      const whole = await readBytes(runner, ctx, thickPath.device, 0, thickMiB * MiB, signal);
+      assert.equal(whole.length, thickMiB * MiB);
+      assert.ok(whole.every((b) => b === 0), 'every byte of the new thick volume reads as zero through iSCSI');
+      await iscsiadm.logout({ targetIqn: thick.target.iqn, portal: thick.target.portal }, signal);
+      step(`thick volume on a deleted LV's extents (${extents}) reads ${thickMiB} MiB of zeroes through iSCSI`);
+
+      // 7b. Name reuse: the old IQN and secret reach nothing.
+      const reuseName = `reuse-e2e-${suffix}`;
+      const first = await agent.createVolume({ name: reuseName, sizeBytes: 16 * MiB, thick: false }, signal);
+      volumeIds.push(first.id); // the same id as the volume created again below
+      const firstChap = (await agent.exportVolume({ volumeId: first.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal)).chap;
+      const firstPath = await attach(first.target, firstChap);
+      assert.equal(await dd(runner, ['if=/dev/zero', `of=${firstPath.device}`, 'bs=4096', 'count=1', 'oflag=direct'], signal), 0);
+      await agent.unexportVolume({ volumeId: first.id, initiatorIqn: initiator }, signal);
+      await agent.deleteVolume(first.id, signal);
+      const second = await agent.createVolume({ name: reuseName, sizeBytes: 16 * MiB, thick: false }, signal);
+      const secondChap = (await agent.exportVolume({ volumeId: second.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal)).chap;
+      assert.equal(second.id, first.id, 'same name, same id');
+      assert.notEqual(second.target.iqn, first.target.iqn, 'another target IQN');
+      assert.notEqual(secondChap.password, firstChap.password, 'another CHAP secret');
+      recordChap('exported by the in-process agent', secondChap);
+      // The old session, still retrying its login at the old IQN, finds no target.
+      const firstIt: IscsiTarget = { targetIqn: first.target.iqn, portal: first.target.portal };
+      await iscsiadm.logout(firstIt, signal).catch(() => undefined);
+      await assert.rejects(iscsiadm.login(firstIt, signal), 'a login at the old IQN fails');
+      // Its credentials at the new IQN are refused.
+      const secondIt: IscsiTarget = { targetIqn: second.target.iqn, portal: second.target.portal };
+      targets.push(secondIt);
+      await iscsiadm.ensureNodeRecord({ target: secondIt, chap: toIscsiChap(firstChap), settings: SESSION }, signal);
+      await assert.rejects(iscsiadm.login(secondIt, signal), IscsiLoginRefusedError, 'the old CHAP secret is refused at the new IQN');
+      const secondPath = await attach(second.target, secondChap);
+      assert.ok((await readBytes(runner, ctx, secondPath.device, 0, 4096, signal)).every((b) => b === 0), 'the new volume does not hold the old one\'s writes');
+      step(`name reuse: ${first.target.iqn} -> ${second.target.iqn}; the old IQN and the old secret get in nowhere`);
     } finally {
       await teardown(ctx, { agent, iscsiadm, targets, volumeIds, snapshotIds, disk, leftBehind });
     }
@@ -258,6 +326,14 @@ async function readChecksum(runner: CommandRunner, ctx: ScenarioContext, device:
   const out = join(ctx.workDir, 'readback.bin');
   await runner.run({ file: 'dd', args: [`if=${device}`, `of=${out}`, 'bs=1M', `count=${DATA_MIB}`, 'iflag=direct'], timeoutMs: 60_000 }, signal);
   return sha256(await readFile(out));
+}
+
+/** `length` bytes at `offset` of a device, read with O_DIRECT (offset and length in whole 4 KiB blocks). */
+async function readBytes(runner: CommandRunner, ctx: ScenarioContext, device: string, offset: number, length: number, signal: AbortSignal): Promise<Buffer> {
+  const out = join(ctx.workDir, 'bytes.bin');
+  const bs = offset % MiB === 0 && length % MiB === 0 ? MiB : 4096;
+  await runner.run({ file: 'dd', args: [`if=${device}`, `of=${out}`, `bs=${bs}`, `skip=${offset / bs}`, `count=${length / bs}`, 'iflag=direct'], timeoutMs: 60_000 }, signal);
+  return readFile(out);
 }
 
 async function deviceSize(runner: CommandRunner, device: string, signal: AbortSignal): Promise<number> {

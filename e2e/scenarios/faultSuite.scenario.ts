@@ -16,6 +16,7 @@ import type { Scenario } from './Scenario.ts';
 
 const MiB = 1024 * 1024;
 const EXT4_RWO: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+const BLOCK_RWO: VolumeCapability = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 
 /**
  * Every crash point of the driver (src/faults/crashPoint.ts), by role. Each is armed once; the
@@ -32,6 +33,7 @@ export const FAULT_POINTS = {
     'agent.create-snapshot.after-lv',
     'agent.unexport-volume.after-tag',
     'agent.delete-volume.after-unexport',
+    'agent.zero-volume.after-chunk',
   ],
   controller: [
     'controller.CreateVolume.before-reply',
@@ -97,6 +99,14 @@ export const faultSuiteScenario: Scenario = {
       );
       const targetIqn = pub.publish_context['targetIqn']!;
       assert.deepEqual(await aclsOf(targetIqn), [w1.nodeId], 'the ACL names worker 1, once');
+
+      // A thick volume: the agent dies while zeroing it; the retry zeroes it again before its first export.
+      const thick = (await step('CreateVolume pvc-fault-thick (32 MiB thick block)', () =>
+        ctl.createVolume({ name: 'pvc-fault-thick', capacity_range: { required_bytes: 32 * MiB }, volume_capabilities: [BLOCK_RWO], parameters: { provisioning: 'thick' } }),
+      )).volume!;
+      const [thickLv] = await lvsNamed('pvc-fault-thick');
+      assert.equal(thickLv?.tags['zeroing'], undefined, 'zeroed and untagged after the crash and the retry');
+      await step('DeleteVolume pvc-fault-thick', () => ctl.deleteVolume({ volume_id: thick.volume_id }));
 
       // Stage, publish, write.
       const a1 = await step('NodeStage + NodePublish', () =>

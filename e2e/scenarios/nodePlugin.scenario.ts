@@ -7,6 +7,7 @@ import { Server } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
+import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
 import type { AgentTarget } from '../../src/agent/types.ts';
 import type { DerivedChap } from '../../src/chap/index.ts';
 import { buildPublishContext } from '../../src/csi/publishContext.ts';
@@ -73,7 +74,7 @@ export const nodePluginScenario: Scenario = {
     const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
     const sh = (file: string, args: readonly string[]) => runner.run({ file, args, timeoutMs: 60_000 }, signal);
     const lvm = new Lvm({ runner, vgName: VG, thinPoolName: 'pool' });
-    const agent = new AgentVolumes({ lvm, lio: new LioTarget({ configFs: new FsConfigFs() }), chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, log: log.child({ c: 'agent' }) });
+    const agent = new AgentVolumes({ lvm, lio: new LioTarget({ configFs: new FsConfigFs() }), chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, zeroer: new BlkdiscardZeroer({ runner }), log: log.child({ c: 'agent' }) });
     const iscsiadm = new Iscsiadm({ runner });
     const dmsetup = new Dmsetup({ runner });
     const mounter = new Mounter({ runner });

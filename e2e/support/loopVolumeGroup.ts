@@ -22,6 +22,8 @@ export async function createLoopVolumeGroup(opts: {
   readonly fileMiB: number;
   readonly poolMiB: number;
   readonly thinPoolName?: string;
+  /** The pool's zeroing of new blocks (lvcreate -Z); default lvm's own (on). */
+  readonly zeroNewBlocks?: boolean;
   readonly signal: AbortSignal;
 }): Promise<LoopVolumeGroup> {
   const { runner, signal, vgName } = opts;
@@ -40,7 +42,8 @@ export async function createLoopVolumeGroup(opts: {
   try {
     await sh('lvm', ['pvcreate', '-y', loopDevice]);
     await sh('lvm', ['vgcreate', '-y', vgName, loopDevice]);
-    await sh('lvm', ['lvcreate', '-y', '--type', 'thin-pool', '-L', `${opts.poolMiB}M`, '-n', thinPoolName, vgName]);
+    const zero = opts.zeroNewBlocks === undefined ? [] : ['-Z', opts.zeroNewBlocks ? 'y' : 'n'];
+    await sh('lvm', ['lvcreate', '-y', '--type', 'thin-pool', ...zero, '-L', `${opts.poolMiB}M`, '-n', thinPoolName, vgName]);
   } catch (err: unknown) {
     await destroy(() => {});
     throw err;

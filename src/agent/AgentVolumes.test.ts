@@ -19,8 +19,10 @@ import { buildLvName } from '../lvm/index.ts';
 import { AgentVolumes } from './AgentVolumes.ts';
 import type { AgentLio } from './AgentVolumes.ts';
 import { InMemoryLvm } from './testing/InMemoryLvm.ts';
+import { RecordingZeroer } from './testing/RecordingZeroer.ts';
 import type { AgentVolume } from './types.ts';
-import { buildAclTagKey } from './volumeTags.ts';
+import { lvUuidKey } from './targetIdentity.ts';
+import { buildAclTag, buildAclTagKey } from './volumeTags.ts';
 
 const MiB = 1024 * 1024;
 const PREFIX = 'iqn.2026-11.io.vbs-test';
@@ -75,13 +77,13 @@ class RecordingLio implements AgentLio {
     this.#note(`removeAcl ${initiatorIqn}`, 'removeAcl');
     return this.inner.removeAcl(targetIqn, initiatorIqn);
   }
-  async unexportVolume(targetIqn: string, backstoreName: string): Promise<ExportReport> {
+  async unexportVolume(targetIqn: string, backstoreName: string, opts?: { readonly keepBackstore?: boolean }): Promise<ExportReport> {
     this.#note(`unexport ${backstoreName}`, 'unexportVolume');
     if (this.#unexportGate) {
       this.#unexportEntered?.();
       await this.#unexportGate;
     }
-    return this.inner.unexportVolume(targetIqn, backstoreName);
+    return this.inner.unexportVolume(targetIqn, backstoreName, opts);
   }
   readExport(targetIqn: string, opts?: { readonly includeSecrets?: boolean }): Promise<ExportSummary | undefined> {
     return this.inner.readExport(targetIqn, opts);
@@ -122,6 +124,7 @@ describe('AgentVolumes', () => {
   let lvm: InMemoryLvm;
   let journal: string[];
   let volumes: AgentVolumes;
+  let zeroer: RecordingZeroer;
 
   const make = (overrides: { overprovisionRatio?: number; unexportDeadlineMs?: number } = {}): AgentVolumes =>
     new AgentVolumes({
@@ -132,6 +135,7 @@ describe('AgentVolumes', () => {
       iqnPrefix: PREFIX,
       overprovisionRatio: overrides.overprovisionRatio ?? 2,
       ...(overrides.unexportDeadlineMs !== undefined ? { unexportDeadlineMs: overrides.unexportDeadlineMs } : {}),
+      zeroer,
       log: pino({ level: 'silent' }),
       clock: () => NOW,
     });
@@ -142,6 +146,7 @@ describe('AgentVolumes', () => {
     target = new LioTarget({ configFs: sim });
     lio = new RecordingLio(target, journal);
     lvm = new InMemoryLvm({ journal, poolSizeBytes: 1024 * MiB });
+    zeroer = new RecordingZeroer(journal);
     // LIO's iblock backstore holds the LV open while it is enabled (field notes 4.3).
     lvm.isOpen = async (lv) => (await sim.readAttr(`core/iblock_0/${lv.name}/enable`))?.trim() === '1';
     volumes = make();
@@ -165,10 +170,10 @@ describe('AgentVolumes', () => {
         thin: true,
         contentSource: undefined,
         createdAt: NOW,
-        target: { iqn: buildTargetIqn(PREFIX, id), portal: PORTAL, lun: 0, serial: buildUnitSerial(lv.uuid) },
+        target: { iqn: buildTargetIqn(PREFIX, `${id}.${lvUuidKey(lv.uuid)}`), portal: PORTAL, lun: 0, serial: buildUnitSerial(lv.uuid) },
         initiators: [],
       });
-      assert.deepEqual(lv.tags, { kind: 'volume', name: 'pvc-1', created: String(NOW.getTime()), provisioning: 'thin' });
+      assert.deepEqual(lv.tags, { kind: 'volume', name: 'pvc-1', created: String(NOW.getTime()), provisioning: 'thin', identity: 'lv-uuid' });
       const exported = await exportOf(vol.target.iqn);
       assert.equal(exported?.enabled, true);
       assert.deepEqual(exported?.acls, []);
@@ -216,9 +221,9 @@ describe('AgentVolumes', () => {
     });
 
     test('never removes an LV that existed before the call, even when its export fails', async () => {
-      await create('pvc-1');
+      const vol = await create('pvc-1');
       const id = buildLvName('pvc-1', 'volume');
-      await target.unexportVolume(buildTargetIqn(PREFIX, id), id);
+      await target.unexportVolume(vol.target.iqn, id);
       lio.failures.set('exportVolume', new Error('configfs trouble'));
       await assert.rejects(create('pvc-1'), /configfs trouble/);
       assert.ok(await lvm.findVolume(id));
@@ -369,6 +374,160 @@ describe('AgentVolumes', () => {
     });
   });
 
+  describe('a new volume never shows old data', () => {
+    const thickId = buildLvName('thick-1', 'volume');
+
+    test('a thick volume is zeroed end to end before its first export, and only then untagged', async () => {
+      const vol = await create('thick-1', 100 * MiB, { thick: true });
+      assert.equal(vol.thin, false);
+      const lines = journal.filter((l) => !l.startsWith('lio addAcl'));
+      const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
+      assert.ok(at('lvm create thick') < at(`zero /dev/vg0/${thickId} 0+${100 * MiB}`), lines.join('\n'));
+      assert.ok(at(`zero /dev/vg0/${thickId}`) < at(`lvm deltag ${thickId} zeroing`), lines.join('\n'));
+      assert.ok(at(`lvm deltag ${thickId} zeroing`) < at(`lio export ${thickId}`), lines.join('\n'));
+      assert.equal((await lvm.findVolume(thickId))?.tags['zeroing'], undefined);
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true);
+    });
+
+    test('thin volumes need no zeroing: the pool zeroes blocks it provisions', async () => {
+      await create('thin-1');
+      assert.equal(journal.some((l) => l.startsWith('zero ')), false);
+    });
+
+    test('a zeroing that outlasts the call answers ABORTED with its progress, goes on, and is never exported meanwhile', async () => {
+      volumes = new AgentVolumes({ lvm, lio, chapKey: KEY, portal: PORTAL, iqnPrefix: PREFIX, overprovisionRatio: 2, zeroer, zeroingWaitMs: 20, zeroingChunkBytes: 32 * MiB, log: pino({ level: 'silent' }) });
+      const held = zeroer.hold();
+      await assert.rejects(create('thick-1', 100 * MiB, { thick: true }), (err: unknown) => {
+        assert.ok(err instanceof OperationPendingError);
+        assert.match(err.message, /is being zeroed before it is handed out \(0 of 104857600 bytes done\); retry/);
+        return true;
+      });
+      await held.entered;
+      assert.equal((await lvm.findVolume(thickId))?.tags['zeroing'], '0', 'still tagged');
+      assert.deepEqual(await volumes.reconcile(), { repaired: [], removed: [], failed: [] }, 'reconcile leaves it unexported');
+      await assert.rejects(volumes.exportVolume({ volumeId: thickId, initiatorIqn: NODE_A, readOnly: false, mutualChap: false }), OperationPendingError);
+      assert.deepEqual(await target.listExports(), [], 'no target while any block may hold old data');
+      await assert.rejects(create('thick-1', 100 * MiB, { thick: true }), OperationPendingError, 'a retry meets the same job');
+      held.release();
+      await waitUntil(async () => (await lvm.findVolume(thickId))?.tags['zeroing'] === undefined);
+      journal.length = 0;
+      const vol = await create('thick-1', 100 * MiB, { thick: true });
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true);
+      assert.deepEqual(journal.filter((l) => l.startsWith('lvm create') || l.startsWith('zero ')), [], 'no second lvcreate and no second zeroing');
+    });
+
+    test('a zeroing cut short (the agent died) is redone from the start by the retry, and only then exported', async () => {
+      zeroer.failNext(new Error('agent killed'));
+      await assert.rejects(create('thick-1', 100 * MiB, { thick: true }), /agent killed/);
+      assert.ok(await lvm.findVolume(thickId), 'the LV stays for the retry');
+      assert.deepEqual(await target.listExports(), []);
+      volumes = make(); // a new agent process: no job in memory, only the tag
+      assert.deepEqual(await volumes.reconcile(), { repaired: [], removed: [], failed: [] });
+      assert.deepEqual(await target.listExports(), [], 'reconcile never exports a volume still tagged for zeroing');
+      journal.length = 0;
+      const vol = await create('thick-1', 100 * MiB, { thick: true });
+      assert.deepEqual(journal.filter((l) => l.startsWith('zero ')), [`zero /dev/vg0/${thickId} 0+${100 * MiB}`]);
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true);
+    });
+
+    test('deleting a volume while it is being zeroed stops the zeroing and removes the LV', async () => {
+      volumes = new AgentVolumes({ lvm, lio, chapKey: KEY, portal: PORTAL, iqnPrefix: PREFIX, overprovisionRatio: 2, zeroer, zeroingWaitMs: 20, log: pino({ level: 'silent' }) });
+      const held = zeroer.hold();
+      await assert.rejects(create('thick-1', 100 * MiB, { thick: true }), OperationPendingError);
+      await held.entered;
+      await volumes.deleteVolume(thickId);
+      assert.deepEqual(lvm.names(), []);
+      held.release();
+    });
+
+    test('expanding a thick volume zeroes the added extents before it answers', async () => {
+      const vol = await create('thick-1', 100 * MiB, { thick: true });
+      journal.length = 0;
+      const grown = await volumes.expandVolume(vol.id, 200 * MiB);
+      assert.equal(grown.sizeBytes, 200 * MiB);
+      const lines = journal.filter((l) => l.startsWith('lvm') || l.startsWith('zero'));
+      assert.deepEqual(lines, [`lvm addtag ${thickId} zeroing`, `lvm extend ${thickId} ${200 * MiB}`, `zero /dev/vg0/${thickId} ${100 * MiB}+${100 * MiB}`, `lvm deltag ${thickId} zeroing`]);
+      assert.equal((await lvm.findVolume(thickId))?.tags['zeroing'], undefined);
+    });
+
+    test('a volume created again under the same name gets another target IQN and other CHAP secrets', async () => {
+      const first = await create('pvc-1');
+      const firstChap = (await volumes.exportVolume({ volumeId: first.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true })).chap;
+      await volumes.unexportVolume({ volumeId: first.id, initiatorIqn: NODE_A });
+      await volumes.deleteVolume(first.id);
+      const again = await create('pvc-1');
+      const againChap = (await volumes.exportVolume({ volumeId: again.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true })).chap;
+      assert.equal(again.id, first.id, 'the id derives from the name');
+      assert.notEqual(again.target.iqn, first.target.iqn);
+      assert.notEqual(againChap.password, firstChap.password);
+      assert.notEqual(againChap.mutualPassword, firstChap.mutualPassword);
+      assert.equal(await exportOf(first.target.iqn), undefined, 'nothing answers at the old IQN');
+    });
+
+    test('reconcile removes a target left by an earlier LV of the same id', async () => {
+      const vol = await create('pvc-1');
+      const staleIqn = buildTargetIqn(PREFIX, `${vol.id}.${lvUuidKey('an-earlier-lv-uuid')}`);
+      // The earlier LV's target, linking the backstore named after the id, which the current one uses now.
+      const backstore = (await exportOf(vol.target.iqn))!.luns[0]!.backstore!;
+      await target.exportVolume({ backstoreName: vol.id, devicePath: backstore.devicePath, serial: backstore.serial, targetIqn: staleIqn, portal: PORTAL, thin: true, acls: [] });
+      const report = await volumes.reconcile();
+      assert.deepEqual(report.removed, [staleIqn]);
+      assert.equal(await exportOf(staleIqn), undefined);
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true, 'the current LV keeps its export');
+    });
+
+    test('a volume made before identity tags keeps its target IQN and CHAP secrets (no outage on upgrade)', async () => {
+      const id = buildLvName('old-1', 'volume');
+      const aclTag = buildAclTag({ iqn: NODE_A, readOnly: false, mutualChap: false });
+      const lv = lvm.seed({ name: id, sizeBytes: 64 * MiB, tags: { kind: 'volume', name: 'old-1', created: '1', provisioning: 'thin', [aclTag.key]: aclTag.value } });
+      const legacyIqn = buildTargetIqn(PREFIX, id);
+      await volumes.reconcile();
+      const acl = (await exportOf(legacyIqn))?.acls[0];
+      assert.equal(acl?.chapPassword, deriveChapCredentials(KEY, id, NODE_A, { mutual: false }).password);
+      assert.equal((await volumes.getVolume(id)).target.iqn, legacyIqn);
+      assert.equal((await volumes.getVolume(id)).target.serial, buildUnitSerial(lv.uuid));
+      assert.deepEqual(await volumes.reconcile(), { repaired: [], removed: [], failed: [] }, 'and reconcile leaves it alone');
+      await volumes.unexportVolume({ volumeId: id, initiatorIqn: NODE_A });
+      assert.deepEqual((await exportOf(legacyIqn))?.acls, [], 'unexport fences at the legacy IQN');
+      await volumes.deleteVolume(id);
+      assert.equal(await exportOf(legacyIqn), undefined);
+      assert.deepEqual(lvm.names(), []);
+    });
+  });
+
+  describe('a thin pool that does not zero', () => {
+    test('reconcile turns the pool\'s zeroing on before anything else', async () => {
+      lvm.pool.isZeroing = false;
+      await volumes.reconcile();
+      assert.equal(lvm.pool.isZeroing, true);
+      assert.deepEqual(journal, ['lvm zero pool pool']);
+      journal.length = 0;
+      await volumes.reconcile();
+      assert.deepEqual(journal, [], 'a pool that zeroes is left alone');
+    });
+
+    test('reconcile reports the pool with the fix in its message when zeroing cannot be turned on, and still repairs the rest', async () => {
+      const id = buildLvName('pvc-1', 'volume');
+      lvm.seed({ name: id, sizeBytes: 64 * MiB, tags: { kind: 'volume', name: 'pvc-1', identity: 'lv-uuid' } });
+      lvm.pool.isZeroing = false;
+      lvm.failNext('enableThinPoolZeroing', new FailedPreconditionError('lvchange refused'));
+      const report = await volumes.reconcile();
+      assert.equal(report.failed.length, 1);
+      assert.equal(report.failed[0]?.object, 'vg0/pool');
+      assert.match(report.failed[0]?.error ?? '', /thin pool vg0\/pool does not zero the blocks it provisions .*run lvchange -Z y vg0\/pool; lvchange -Z y failed: lvchange refused/);
+      assert.deepEqual(report.repaired, [id], 'fences and exports still converge');
+    });
+
+    test('new thin volumes, clones and thin growth are refused while the pool does not zero; thick ones are not', async () => {
+      const vol = await create('pvc-1');
+      lvm.pool.isZeroing = false;
+      await assert.rejects(create('pvc-2'), /does not zero the blocks it provisions/);
+      await assert.rejects(create('clone', 100 * MiB, { contentSource: { kind: 'volume', id: vol.id } }), FailedPreconditionError);
+      await assert.rejects(volumes.expandVolume(vol.id, 200 * MiB), FailedPreconditionError);
+      await create('thick-1', 8 * MiB, { thick: true });
+    });
+  });
+
   describe('deleteVolume', () => {
     test('removes the export first (LIO holds the LV open), then the LV', async () => {
       const vol = await create('pvc-1');
@@ -504,7 +663,7 @@ describe('AgentVolumes', () => {
       const tagAt = journal.findIndex((l) => l.startsWith(`lvm addtag ${vol.id} acl.`));
       const aclAt = journal.indexOf(`lio addAcl ${NODE_A}`);
       assert.ok(tagAt >= 0 && aclAt > tagAt, `tag before ACL:\n${journal.join('\n')}`);
-      const chap = deriveChapCredentials(KEY, vol.id, NODE_A, { mutual: true });
+      const chap = deriveChapCredentials(KEY, vol.id, NODE_A, { mutual: true, lvUuid: (await lvm.findVolume(vol.id))!.uuid });
       assert.deepEqual(res, { target: vol.target, chap });
       const acl = (await exportOf(vol.target.iqn))?.acls[0];
       assert.equal(acl?.initiatorIqn, NODE_A, 'the IQN is lowercased');
@@ -607,7 +766,7 @@ describe('AgentVolumes', () => {
       assert.deepEqual(report.repaired, [vol.id]);
       const acls = (await exportOf(vol.target.iqn))?.acls ?? [];
       assert.deepEqual(acls.map((a) => a.initiatorIqn), [NODE_A]);
-      assert.equal(acls[0]?.chapPassword, deriveChapCredentials(KEY, vol.id, NODE_A, { mutual: false }).password);
+      assert.equal(acls[0]?.chapPassword, deriveChapCredentials(KEY, vol.id, NODE_A, { mutual: false, lvUuid: (await lvm.findVolume(vol.id))!.uuid }).password);
     });
 
     test('removes an orphan target under our prefix with its backstore, and leaves foreign targets alone', async () => {
@@ -714,10 +873,18 @@ describe('AgentVolumes', () => {
   });
 
   test('refuses a short CHAP key and an invalid policy at construction', () => {
-    const base = { lvm, lio, chapKey: KEY, portal: PORTAL, iqnPrefix: PREFIX, overprovisionRatio: 2, log: pino({ level: 'silent' }) };
+    const base = { lvm, lio, chapKey: KEY, portal: PORTAL, iqnPrefix: PREFIX, overprovisionRatio: 2, zeroer, log: pino({ level: 'silent' }) };
     assert.throws(() => new AgentVolumes({ ...base, chapKey: Buffer.alloc(8) }), InvalidArgumentError);
     assert.throws(() => new AgentVolumes({ ...base, overprovisionRatio: 0 }), InvalidArgumentError);
     assert.throws(() => new AgentVolumes({ ...base, dataLimitPercent: 120 }), InvalidArgumentError);
     assert.throws(() => new AgentVolumes({ ...base, iqnPrefix: 'not an iqn' }), InvalidArgumentError);
   });
 });
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error('condition never held');
+}

@@ -48,7 +48,11 @@ import {
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { matchExistingVolume } from './matchExistingVolume.ts';
+import { ensureThinPoolZeroes, thinPoolNotZeroing } from './thinPoolZeroing.ts';
+import { buildTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
 import { settlesWithin } from './settlesWithin.ts';
+import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
+import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -57,6 +61,7 @@ export type AgentLvm = Pick<
   | 'thinPoolName'
   | 'getVolumeGroup'
   | 'readPoolAndVolumes'
+  | 'enableThinPoolZeroing'
   | 'findVolume'
   | 'listVolumes'
   | 'createThinVolume'
@@ -79,8 +84,14 @@ export interface AgentVolumesOptions {
   readonly chapKey: Buffer;
   /** Where initiators reach this node's targets. */
   readonly portal: AgentPortal;
-  /** Target IQNs are `<prefix>:<id>`; only targets under it are ours to repair or remove. */
+  /** Target IQNs are `<prefix>:<id>.<lv key>` (targetIdentity.ts); only targets under it are ours to repair or remove. */
   readonly iqnPrefix: string;
+  /** Zeroes thick LVs (their extents may hold deleted volumes' data) before their first export. */
+  readonly zeroer: DeviceZeroer;
+  /** How long a create or expand waits for its zeroing before it answers ABORTED and lets it go on; default 20 s. */
+  readonly zeroingWaitMs?: number;
+  /** Default 1 GiB. */
+  readonly zeroingChunkBytes?: number;
   readonly overprovisionRatio: number;
   /** Default 90. */
   readonly dataLimitPercent?: number;
@@ -124,6 +135,8 @@ export class AgentVolumes implements AgentVolumesPort {
   readonly #unexportDeadlineMs: number;
   readonly #locks = new KeyedLocks();
   readonly #vgQueue = new AsyncMutex();
+  readonly #zeroing: ZeroingJobs;
+  readonly #zeroingWaitMs: number;
   #extentSizeBytes: number | undefined;
 
   constructor(opts: AgentVolumesOptions) {
@@ -139,10 +152,13 @@ export class AgentVolumes implements AgentVolumesPort {
     this.#chapKey = Buffer.from(opts.chapKey);
     this.#portal = validatePortal(opts.portal);
     this.#iqnPrefix = normalizeIqn(opts.iqnPrefix, 'target IQN prefix');
+    validateTargetIqnPrefix(this.#iqnPrefix);
     this.#policy = policy;
     this.#log = opts.log;
     this.#clock = opts.clock ?? (() => new Date());
     this.#unexportDeadlineMs = opts.unexportDeadlineMs ?? DEFAULT_UNEXPORT_DEADLINE_MS;
+    this.#zeroing = new ZeroingJobs({ zeroer: opts.zeroer, log: opts.log, ...(opts.zeroingChunkBytes === undefined ? {} : { chunkBytes: opts.zeroingChunkBytes }) });
+    this.#zeroingWaitMs = opts.zeroingWaitMs ?? 20_000;
   }
 
   /**
@@ -154,9 +170,11 @@ export class AgentVolumes implements AgentVolumesPort {
    *     otherwise admission (thin pool limits or VG free space), then lvcreate with every tag, or
    *     for a content source a thin snapshot of it created active and without the activation-skip
    *     flag, extended when the request is larger than the source
-   *  3. activate if needed and export (backstore, serial, target, LUN 0, portal; no ACL)
+   *  3. a thick LV (tagged `zeroing` by its lvcreate) is zeroed first (#settleZeroing): ABORTED
+   *     while that takes longer than zeroingWaitMs, the zeroing going on for the retry to find
+   *  4. activate if needed and export (backstore, serial, target, LUN 0, portal; no ACL)
    * A failure after this call created the LV removes the export and the LV again; an LV that
-   * existed before the call is never removed. A request smaller than its source is
+   * existed before the call is never removed (nor one whose zeroing failed: the retry redoes it). A request smaller than its source is
    * OutOfRangeError: a clone cannot shrink (and CSI says the capacity is then unsupported).
    */
   async createVolume(req: CreateAgentVolumeRequest, signal?: AbortSignal): Promise<AgentVolume> {
@@ -170,11 +188,11 @@ export class AgentVolumes implements AgentVolumesPort {
       const { lv, created } = await this.#vgQueue.runExclusive(() => this.#findOrCreateVolumeLv({ id, name, sizeBytes, thin, source }, signal), signal);
       // A crash here leaves an LV without its export: the retry must find the LV and export it.
       crashPoint('agent.create-volume.after-lv');
+      const record = await this.#settleZeroing(requireVolumeRecord(lv), signal);
       try {
-        const record = requireVolumeRecord(lv);
         return this.#toAgentVolume((await this.#ensureExport(record, signal)).record);
       } catch (err: unknown) {
-        if (created) await this.#rollbackCreate(id, err);
+        if (created) await this.#rollbackCreate(id, err, lv);
         throw err;
       }
     });
@@ -185,21 +203,28 @@ export class AgentVolumes implements AgentVolumesPort {
    * real size; never shrinks (a smaller or equal size returns it unchanged). Thin growth passes
    * the same admission as a create, for the added bytes. LIO's iblock backstore reads the device
    * size on every READ CAPACITY, so the initiator sees the new size after a rescan.
+   * A thick LV's new extents may hold a deleted volume's data: the `zeroing` tag names where they
+   * start before lvextend brings them in, and they are zeroed before this call (or its retry)
+   * answers, so the CO never asks a node to grow its device over them.
    */
   async expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume> {
     validateVolumeId(id);
     validateSizeBytes(sizeBytes);
     return this.#locks.runExclusive(id, async () => {
+      // Zeroing left over from a create or an earlier expand comes first.
+      await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
       const record = await this.#vgQueue.runExclusive(async () => {
         const current = await this.#requireVolume(id, signal);
         const target = roundUpToExtent(sizeBytes, await this.#extentSize(signal));
         if (target <= current.sizeBytes) return current;
         await this.#admit(current.thin, target - current.sizeBytes, signal);
+        if (!current.thin) await this.#lvm.addTags(id, { [TAG.zeroing]: String(current.sizeBytes) }, signal);
         return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal));
       }, signal);
-      // The LV grew but the caller never hears it: the retry finds it big enough already.
+      // The LV grew but the caller never hears it: the retry finds it big enough already (and a
+      // thick one still tagged, so it zeroes the new extents first).
       crashPoint('agent.expand-volume.after-lvextend');
-      return this.#toAgentVolume(record);
+      return this.#toAgentVolume(await this.#settleZeroing(record, signal));
     });
   }
 
@@ -222,9 +247,11 @@ export class AgentVolumes implements AgentVolumesPort {
     if (!this.#locks.tryAcquire(id)) throw new OperationPendingError(id);
     let stillUnexporting: Promise<unknown> | undefined;
     try {
-      await this.#vgQueue.runExclusive(() => this.#findDeletableVolume(id, signal), signal);
+      // A zeroing job holds the device open and would remove the tag of a gone LV: stop it first (outside the VG queue it needs to finish).
+      await this.#zeroing.cancel(id);
+      const lv = await this.#vgQueue.runExclusive(() => this.#findDeletableVolume(id, signal), signal);
       // Also when the LV is gone: a crash may have left its target behind.
-      const targetIqn = this.#targetIqn(id);
+      const targetIqn = this.#targetIqnOfLv(id, lv);
       const unexport = this.#lio.unexportVolume(targetIqn, id);
       if (!(await settlesWithin(unexport, this.#unexportDeadlineMs))) {
         stillUnexporting = unexport;
@@ -380,14 +407,16 @@ export class AgentVolumes implements AgentVolumesPort {
     const id = validateVolumeId(req.volumeId);
     const initiator: AgentInitiator = { iqn: normalizeInitiatorIqn(req.initiatorIqn), readOnly: req.readOnly, mutualChap: req.mutualChap };
     return this.#locks.runExclusive(id, async () => {
-      const { record } = await this.#ensureExport(await this.#requireVolume(id, signal), signal);
+      // No new initiator while any part of the LV may still hold old data.
+      const settled = await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
+      const { record } = await this.#ensureExport(settled, signal);
       const tag = buildAclTag(initiator);
       if (record.lv.tags[tag.key] !== tag.value) await this.#vgQueue.runExclusive(() => this.#lvm.addTags(id, { [tag.key]: tag.value }, signal), signal);
       // A tag without its ACL: reconcile or the retry adds the ACL.
       crashPoint('agent.export-volume.after-tag');
-      const chap = this.#deriveChap(id, initiator);
-      await this.#lio.addAcl(this.#targetIqn(id), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
-      return { target: this.#target(record.lv), chap };
+      const chap = this.#deriveChap(record, initiator);
+      await this.#lio.addAcl(this.#targetIqnOf(record), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
+      return { target: this.#target(record), chap };
     });
   }
 
@@ -406,7 +435,7 @@ export class AgentVolumes implements AgentVolumesPort {
       if (lv?.tags[key] !== undefined) await this.#vgQueue.runExclusive(() => this.#lvm.deleteTags(id, [key], signal), signal);
       // An ACL without its tag, so the initiator is not yet fenced: the retry (or reconcile) removes it.
       crashPoint('agent.unexport-volume.after-tag');
-      await this.#lio.removeAcl(this.#targetIqn(id), iqn);
+      await this.#lio.removeAcl(this.#targetIqnOfLv(id, lv), iqn);
     });
   }
 
@@ -421,6 +450,8 @@ export class AgentVolumes implements AgentVolumesPort {
    *     in sync are not touched at all, so live sessions survive an agent restart
    *  3. targets under our prefix that no volume wants: under the lock of the id they are named
    *     after, and only if that LV still is not a volume, remove target and backstore
+   * Before 2, the thin pool's zeroing is turned on if it is off (thinPoolZeroing.ts); a failure is
+   * reported as the object `<vg>/<pool>`, which the agent does not become ready with.
    * Per-object failures are collected in the report, not thrown.
    */
   async reconcile(signal?: AbortSignal): Promise<ReconcileReport> {
@@ -447,6 +478,11 @@ export class AgentVolumes implements AgentVolumesPort {
 
       // Never from a remembered report: reconcile is how changes made behind the agent's back are found.
       const lvs = await this.#lvm.listVolumes({ maxAgeMs: 0 }, signal);
+      // A failure here stops no repair (fences converge through reconcile); admission refuses thin growth meanwhile.
+      await ensureThinPoolZeroes(this.#lvm, this.#log, signal).catch((err: unknown) => {
+        if (signal?.aborted) throw err;
+        failed.push({ object: this.#poolObject(), error: err instanceof Error ? err.message : String(err) });
+      });
       const exports = await this.#lio.listExports({ includeSecrets: true });
       const byIqn = new Map(exports.map((e) => [e.targetIqn, e]));
       const wanted = new Set<string>();
@@ -459,6 +495,8 @@ export class AgentVolumes implements AgentVolumesPort {
           continue;
         }
         if (!record) continue;
+        // Never exported before its zeroing is done: its create (or expand) retry finishes it.
+        if (record.zeroingFromBytes === 0) continue;
         const desired = this.#desiredExport(record);
         wanted.add(desired.targetIqn);
         if (lv.isActive && isExportInSync(desired, byIqn.get(desired.targetIqn), this.#portal)) continue;
@@ -471,10 +509,13 @@ export class AgentVolumes implements AgentVolumesPort {
       for (const iqn of unrecognized) this.#log.warn({ targetIqn: iqn }, 'reconcile: a target under our IQN prefix that this agent did not make; left alone');
       for (const orphan of orphans) {
         await attempt(orphan.objectId, async () => {
-          // The volume may have been created since the listing above.
+          // The volume may have been created since the listing above; a target of an LV since
+          // removed (or of one created again under the same id) no longer matches its IQN.
           const lv = await this.#lvm.findVolume(orphan.objectId, signal);
-          if (lv && classifyLv(lv) === 'volume') return;
-          const report = await this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId);
+          const record = lv && this.#tryParse(lv, parseVolumeRecord);
+          if (record && record.zeroingFromBytes !== 0 && this.#targetIqnOf(record) === orphan.targetIqn) return;
+          // The backstore is named after the id: while an LV of that id is a volume, it may be its current export's.
+          const report = await this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId, { keepBackstore: record !== undefined });
           if (report.changes.length > 0) removed.push(orphan.targetIqn);
         });
       }
@@ -488,10 +529,11 @@ export class AgentVolumes implements AgentVolumesPort {
     const lv = await this.#lvm.findVolume(id, signal, { maxAgeMs: 0 });
     const record = lv && parseVolumeRecord(lv);
     if (!record) return false; // deleted since the listing
+    if (record.zeroingFromBytes === 0) return false; // zeroed before its first export, by its create's retry
     const wasActive = record.lv.isActive;
     const current = await this.#ensureExport(record, signal);
     let changed = !wasActive || current.changes > 0;
-    const targetIqn = this.#targetIqn(id);
+    const targetIqn = this.#targetIqnOf(current.record);
     const allowed = new Set(current.record.initiators.map((i) => i.iqn));
     for (const acl of (await this.#lio.readExport(targetIqn))?.acls ?? []) {
       if (allowed.has(acl.initiatorIqn)) continue;
@@ -550,10 +592,10 @@ export class AgentVolumes implements AgentVolumesPort {
    * failure is logged; the caller sees the original error, and a retry converges (the LV is found
    * again and exported).
    */
-  async #rollbackCreate(id: string, cause: unknown): Promise<void> {
+  async #rollbackCreate(id: string, cause: unknown, lv: LogicalVolume): Promise<void> {
     this.#log.warn({ volumeId: id, err: cause }, 'create failed after lvcreate; removing what it created');
     try {
-      await this.#lio.unexportVolume(this.#targetIqn(id), id);
+      await this.#lio.unexportVolume(this.#targetIqnOfLv(id, lv), id);
       await this.#vgQueue.runExclusive(() => this.#lvm.removeVolume(id));
     } catch (err: unknown) {
       this.#log.error({ volumeId: id, err }, 'rollback of a failed create did not finish; a retry or DeleteVolume will converge');
@@ -567,6 +609,7 @@ export class AgentVolumes implements AgentVolumesPort {
    * tag allows are left alone here; reconcile removes them.
    */
   async #ensureExport(record: VolumeRecord, signal: AbortSignal | undefined): Promise<{ readonly record: VolumeRecord; readonly changes: number }> {
+    if (record.zeroingFromBytes === 0) throw new OperationPendingError(record.id, `volume ${record.id} is not zeroed yet; its CreateVolume retry zeroes it before the first export`);
     let current = record;
     if (!current.lv.isActive) {
       const lv = await this.#vgQueue.runExclusive(() => this.#lvm.activate(record.id, signal), signal);
@@ -581,9 +624,41 @@ export class AgentVolumes implements AgentVolumesPort {
       targetIqn: desired.targetIqn,
       portal: this.#portal,
       thin: desired.thin,
-      acls: current.initiators.map((initiator) => ({ ...buildAclSpec(initiator.iqn, this.#deriveChap(current.id, initiator)), readOnly: initiator.readOnly })),
+      acls: current.initiators.map((initiator) => ({ ...buildAclSpec(initiator.iqn, this.#deriveChap(current, initiator)), readOnly: initiator.readOnly })),
     });
     return { record: current, changes: report.changes.length };
+  }
+
+  /**
+   * Makes sure no byte of the LV holds old data before anyone reads it: with a `zeroing` tag, a
+   * background job (ZeroingJobs; the LV activated first if needed) zeroes from the tag's offset to the end, and
+   * under the VG queue removes the tag if it is still this LV's. The call waits for it up to
+   * zeroingWaitMs, then answers ABORTED with the progress, and the job goes on: a CO's
+   * CreateVolume deadline (csi-provisioner --timeout) is far shorter than zeroing a large
+   * volume, and a call that held out would be cancelled and start over, never finishing. A retry
+   * finds the job (or, after an agent restart, starts it again from the tag's offset).
+   */
+  async #settleZeroing(record: VolumeRecord, signal: AbortSignal | undefined): Promise<VolumeRecord> {
+    const fromBytes = record.zeroingFromBytes;
+    if (fromBytes === undefined) return record;
+    let lv = record.lv;
+    if (!lv.isActive) lv = await this.#vgQueue.runExclusive(() => this.#lvm.activate(record.id, signal), signal);
+    const id = record.id;
+    const uuid = lv.uuid;
+    const job = this.#zeroing.ensure({ id, lvUuid: uuid, devicePath: lv.devicePath, fromBytes, toBytes: lv.sizeBytes }, (jobSignal) =>
+      this.#vgQueue.runExclusive(async () => {
+        const now = await this.#lvm.findVolume(id, jobSignal);
+        if (now?.uuid !== uuid) throw new Error(`LV ${id} was replaced while it was being zeroed`);
+        if (now.tags[TAG.zeroing] === String(fromBytes)) await this.#lvm.deleteTags(id, [TAG.zeroing], jobSignal);
+      }, jobSignal),
+    );
+    if (!(await settlesWithin(job.done, this.#zeroingWaitMs, signal))) {
+      const total = lv.sizeBytes - fromBytes;
+      throw new OperationPendingError(id, `volume ${id} is being zeroed before it is handed out (${job.zeroedBytes()} of ${total} bytes done); retry, the zeroing goes on meanwhile`);
+    }
+    const after = await this.#requireVolume(id, signal);
+    if (after.zeroingFromBytes !== undefined) throw new OperationPendingError(id, `volume ${id} is still tagged for zeroing; retry`);
+    return after;
   }
 
   async #requireVolume(id: string, signal: AbortSignal | undefined): Promise<VolumeRecord> {
@@ -603,6 +678,8 @@ export class AgentVolumes implements AgentVolumesPort {
     // From the remembered report when the agent keeps one: it holds every LV this agent made, so
     // the over-provisioning sum is exact; the pool's fill level may be as old as the report.
     const { pool, volumes } = await this.#lvm.readPoolAndVolumes(signal);
+    // Until reconcile has turned it back on, a pool that does not zero hands out old blocks.
+    if (!pool.isZeroing) throw new FailedPreconditionError(thinPoolNotZeroing(pool));
     validateThinAdmission(pool, sumProvisionedBytes(volumes, this.#lvm.thinPoolName), bytes, this.#policy, opts);
   }
 
@@ -614,12 +691,12 @@ export class AgentVolumes implements AgentVolumesPort {
   #desiredExport(record: VolumeRecord): DesiredExport {
     return {
       volumeId: record.id,
-      targetIqn: this.#targetIqn(record.id),
+      targetIqn: this.#targetIqnOf(record),
       devicePath: record.lv.devicePath,
       serial: buildUnitSerial(record.lv.uuid),
       thin: record.thin,
       acls: record.initiators.map((initiator) => {
-        const chap = this.#deriveChap(record.id, initiator);
+        const chap = this.#deriveChap(record, initiator);
         return {
           initiatorIqn: initiator.iqn,
           readOnly: initiator.readOnly,
@@ -632,17 +709,32 @@ export class AgentVolumes implements AgentVolumesPort {
     };
   }
 
-  #deriveChap(volumeId: string, initiator: AgentInitiator): DerivedChap {
-    return deriveChapCredentials(this.#chapKey, volumeId, initiator.iqn, { mutual: initiator.mutualChap });
+  /** Over the LV's uuid too (targetIdentity.ts), so a volume created again under the same name gets new secrets. */
+  #deriveChap(record: VolumeRecord, initiator: AgentInitiator): DerivedChap {
+    return deriveChapCredentials(this.#chapKey, record.id, initiator.iqn, {
+      mutual: initiator.mutualChap,
+      ...(record.identity === 'lv-uuid' ? { lvUuid: record.lv.uuid } : {}),
+    });
   }
 
-  #targetIqn(id: string): string {
-    return buildTargetIqn(this.#iqnPrefix, id);
+  /** How reconcile reports the thin pool in its failures: `<vg>/<pool>`. */
+  #poolObject(): string {
+    return `${this.#lvm.vgName}/${this.#lvm.thinPoolName}`;
+  }
+
+  #targetIqnOf(record: VolumeRecord): string {
+    return buildTargetIqn(this.#iqnPrefix, buildTargetName({ id: record.id, identity: record.identity, lvUuid: record.lv.uuid }));
+  }
+
+  /** The IQN of the LV's target even when its other tags are malformed; without the LV, the form volumes had before identity tags. */
+  #targetIqnOfLv(id: string, lv: LogicalVolume | undefined): string {
+    const identity = lv?.tags[TAG.identity] === 'lv-uuid' ? 'lv-uuid' : 'volume-id';
+    return buildTargetIqn(this.#iqnPrefix, buildTargetName({ id, identity, lvUuid: lv?.uuid ?? id }));
   }
 
   /** The serial is derived from the LV's uuid: stable across reboots and reconciles, new for every LV ever created. */
-  #target(lv: LogicalVolume): AgentTarget {
-    return { iqn: this.#targetIqn(lv.name), portal: { ...this.#portal }, lun: LUN_ID, serial: buildUnitSerial(lv.uuid) };
+  #target(record: VolumeRecord): AgentTarget {
+    return { iqn: this.#targetIqnOf(record), portal: { ...this.#portal }, lun: LUN_ID, serial: buildUnitSerial(record.lv.uuid) };
   }
 
   #toAgentVolume(record: VolumeRecord): AgentVolume {
@@ -653,7 +745,7 @@ export class AgentVolumes implements AgentVolumesPort {
       thin: record.thin,
       contentSource: record.contentSource,
       createdAt: record.createdAt,
-      target: this.#target(record.lv),
+      target: this.#target(record),
       initiators: record.initiators,
     };
   }

@@ -8,6 +8,7 @@ import { LioTarget } from '../lio/index.ts';
 import { SimulatedLioConfigFs } from '../lio/testing/SimulatedLioConfigFs.ts';
 import { Lvm } from '../lvm/index.ts';
 import { AgentVolumes } from './AgentVolumes.ts';
+import { RecordingZeroer } from './testing/RecordingZeroer.ts';
 import { NodeStatusReporter } from './status/index.ts';
 import { classifyLv } from './volumeTags.ts';
 
@@ -71,7 +72,7 @@ describe('the lvm commands a volume costs when the agent remembers its report', 
     const lvm = new Lvm({ runner, vgName: 'vbs', thinPoolName: 'pool', reportMaxAgeMs: 30_000 });
     const volumes = new AgentVolumes({
       lvm, lio: new LioTarget({ configFs: sim }), chapKey: Buffer.alloc(32, 7), portal: { ip: '127.0.0.2', port: 3260 },
-      iqnPrefix: 'iqn.2026-11.io.vbs-test', overprovisionRatio: 2, log: pino({ level: 'silent' }),
+      iqnPrefix: 'iqn.2026-11.io.vbs-test', overprovisionRatio: 2, zeroer: new RecordingZeroer(), log: pino({ level: 'silent' }),
     });
     await volumes.reconcile(); // as the agent does at start: one fresh lvs of the VG
     const commands = () => runner.argvs.map((argv) => [argv[1], argv.at(-1)].join(' '));

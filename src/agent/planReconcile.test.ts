@@ -84,4 +84,17 @@ describe('findOrphanExports', () => {
     ]);
     assert.deepEqual(unrecognized, [`${PREFIX}:hand-made`, `${PREFIX}:${buildLvName('elsewhere', 'volume')}`]);
   });
+  test('knows targets named after an LV uuid too: an earlier LV of a wanted id is an orphan, an odd suffix is not ours', () => {
+    const current = `${PREFIX}:${ID}.0123456789ab`;
+    const earlier = `${PREFIX}:${ID}.ba9876543210`;
+    const exports = [
+      { ...SUMMARY, targetIqn: current },
+      { ...SUMMARY, targetIqn: earlier },
+      { ...SUMMARY, targetIqn: `${PREFIX}:${ID}.xyz` },
+      { ...SUMMARY, targetIqn: `${PREFIX}:${ID}.0123456789abc` },
+    ];
+    const { orphans, unrecognized } = findOrphanExports(exports, new Set([current]), PREFIX, 'vg0');
+    assert.deepEqual(orphans, [{ targetIqn: earlier, objectId: ID }]);
+    assert.deepEqual(unrecognized, [`${PREFIX}:${ID}.xyz`, `${PREFIX}:${ID}.0123456789abc`]);
+  });
 });

@@ -1,6 +1,6 @@
 import type { ExportSummary } from '../lio/index.ts';
 import type { AgentPortal } from './types.ts';
-import { isSnapshotId, isVolumeId } from './volumeTags.ts';
+import { parseTargetName } from './targetIdentity.ts';
 
 /** One ACL as the LV tags say it must be, with its derived CHAP credentials. */
 export interface DesiredAcl {
@@ -63,8 +63,10 @@ export interface OrphanExport {
 
 /**
  * Targets under our IQN prefix that no volume wants, split into those we may remove and those we
- * must leave alone. Ours to remove: `<prefix>:<volume or snapshot id>` whose LUN (if any) links a
- * backstore of that name on a device of our VG. A target under our prefix that does not look like
+ * must leave alone. Ours to remove: `<prefix>:<volume or snapshot id>[.<lv key>]` (targetIdentity.ts)
+ * whose LUN (if any) links a backstore named after that id on a device of our VG: so also the
+ * target of an LV since removed and created again under the same id, whose IQN is not the new
+ * LV's. A target under our prefix that does not look like
  * one we create (another name shape, a backstore elsewhere) is reported, never touched: another
  * agent or an operator may have made it. Targets outside the prefix are never even considered.
  */
@@ -80,11 +82,11 @@ export function findOrphanExports(
   for (const summary of exports) {
     const iqn = summary.targetIqn;
     if (!iqn.startsWith(prefix) || wantedIqns.has(iqn)) continue;
-    const objectId = iqn.slice(prefix.length);
+    const objectId = parseTargetName(iqn.slice(prefix.length))?.objectId;
     const isOurs =
-      (isVolumeId(objectId) || isSnapshotId(objectId)) &&
+      objectId !== undefined &&
       summary.luns.every((lun) => lun.backstore === undefined || (lun.backstore.name === objectId && lun.backstore.devicePath.startsWith(`/dev/${vgName}/`)));
-    if (isOurs) orphans.push({ targetIqn: iqn, objectId });
+    if (isOurs && objectId !== undefined) orphans.push({ targetIqn: iqn, objectId });
     else unrecognized.push(iqn);
   }
   return { orphans, unrecognized };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { FailedPreconditionError } from '../errors.ts';
 import { isValidIqn } from '../lio/index.ts';
 import type { LogicalVolume, LvTags } from '../lvm/index.ts';
+import type { TargetIdentity } from './targetIdentity.ts';
 import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } from './types.ts';
 
 /**
@@ -22,10 +23,16 @@ import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } f
  *   acl.<h>       one per allowed initiator: `<rw|ro>.<chap|mutual>.<initiator iqn>`, where <h> is
  *                 the first 16 hex digits of SHA-256 of the (lowercase) IQN, so each initiator has
  *                 exactly one tag and the key stays within the codec's 63 characters
+ *   identity      lv-uuid: the target IQN and CHAP secrets derive from the id and the LV's uuid
+ *                 (targetIdentity.ts); absent on volumes created before that, which keep theirs
+ *   zeroing       volume: the byte offset from which the LV must still be zeroed before anyone
+ *                 may read it (a thick LV reuses the extents of deleted ones); set by the lvcreate
+ *                 (or before the lvextend) that brings the old blocks in, removed only once every
+ *                 byte from there to the end reads as zero. An LV with it is never exported.
  *
  * The serial and the target IQN are not stored: both are derived (buildUnitSerial of the LV's
- * uuid, buildTargetIqn of the id), and so are CHAP secrets (never stored). The worst-case ACL tag,
- * a 223-byte IQN with every ':' escaped to three characters, stays far below LVM's 1024.
+ * uuid, buildTargetIqn of the id and uuid), and so are CHAP secrets (never stored). The worst-case
+ * ACL tag, a 223-byte IQN with every ':' escaped to three characters, stays far below LVM's 1024.
  */
 export const TAG = {
   kind: 'kind',
@@ -35,6 +42,8 @@ export const TAG = {
   sourceKind: 'source-kind',
   sourceId: 'source-id',
   requestedSize: 'requested-size',
+  identity: 'identity',
+  zeroing: 'zeroing',
 } as const;
 
 const ACL_KEY_PREFIX = 'acl.';
@@ -58,6 +67,9 @@ export interface VolumeRecord extends Omit<AgentVolume, 'target'> {
   readonly initiators: readonly AgentInitiator[];
   /** The size its create asked for, when it was made from a content source (see TAG.requestedSize). */
   readonly requestedSizeBytes: number | undefined;
+  readonly identity: TargetIdentity;
+  /** Where the LV still has to be zeroed from (the `zeroing` tag); undefined when it reads as zero where nobody wrote. */
+  readonly zeroingFromBytes: number | undefined;
   readonly lv: LogicalVolume;
 }
 
@@ -66,6 +78,10 @@ export interface SnapshotRecord extends Omit<AgentSnapshot, 'readyToUse'> {
   readonly lv: LogicalVolume;
 }
 
+/**
+ * The tags of a new volume. A thick one is born with `zeroing=0`: its extents may hold a deleted
+ * volume's data, and lvcreate zeroes only the first 4 KiB (lvcreate(8), -Z).
+ */
 export function buildVolumeTags(v: {
   readonly name: string;
   readonly createdAt: Date;
@@ -79,6 +95,8 @@ export function buildVolumeTags(v: {
     [TAG.name]: v.name,
     [TAG.created]: String(v.createdAt.getTime()),
     [TAG.provisioning]: v.thin ? 'thin' : 'thick',
+    [TAG.identity]: 'lv-uuid',
+    ...(v.thin ? {} : { [TAG.zeroing]: '0' }),
     ...(v.contentSource ? { [TAG.sourceKind]: v.contentSource.kind, [TAG.sourceId]: v.contentSource.id } : {}),
     ...(v.contentSource && v.sizeBytes !== undefined ? { [TAG.requestedSize]: String(v.sizeBytes) } : {}),
   };
@@ -139,6 +157,8 @@ export function parseVolumeRecord(lv: LogicalVolume): VolumeRecord | undefined {
     createdAt: parseCreated(lv),
     initiators,
     requestedSizeBytes: parseRequestedSize(lv),
+    identity: parseIdentity(lv),
+    zeroingFromBytes: parseZeroing(lv),
     lv,
   };
 }
@@ -172,6 +192,20 @@ function parseRequestedSize(lv: LogicalVolume): number | undefined {
   const raw = lv.tags[TAG.requestedSize];
   if (raw === undefined) return undefined;
   if (!/^[1-9][0-9]{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw malformed(lv, `${TAG.requestedSize}=${JSON.stringify(raw)} is not a size in bytes`);
+  return Number(raw);
+}
+
+function parseIdentity(lv: LogicalVolume): TargetIdentity {
+  const raw = lv.tags[TAG.identity];
+  if (raw === undefined) return 'volume-id';
+  if (raw === 'lv-uuid') return raw;
+  throw malformed(lv, `${TAG.identity}=${JSON.stringify(raw)} is not lv-uuid`);
+}
+
+function parseZeroing(lv: LogicalVolume): number | undefined {
+  const raw = lv.tags[TAG.zeroing];
+  if (raw === undefined) return undefined;
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw malformed(lv, `${TAG.zeroing}=${JSON.stringify(raw)} is not a byte offset`);
   return Number(raw);
 }
 

@@ -5,6 +5,8 @@ import { deriveChapCredentials } from './deriveChapCredentials.ts';
 const key = Buffer.alloc(32, 7);
 const otherKey = Buffer.alloc(32, 8);
 const iqn = 'iqn.2026-11.io.example:worker-1';
+/** What the code before the LV uuid was mixed in derived for (key, 'v1', iqn). */
+const LEGACY_V1_PASSWORD = 'wj5OMY1Q5S2qwnUkkCxXtXKC';
 
 describe('deriveChapCredentials', () => {
   test('gives the same credentials for the same key, volume and initiator', () => {
@@ -26,6 +28,24 @@ describe('deriveChapCredentials', () => {
       assert.notEqual(other.password, base.password);
       assert.notEqual(other.mutualPassword, base.mutualPassword);
     }
+  });
+
+  test('changes every field with the LV uuid, so a volume created again under the same name gets new secrets', () => {
+    const old = deriveChapCredentials(key, 'v1', iqn, { mutual: true, lvUuid: 'Aaaaaa-1111-2222-3333-4444-5555-666666' });
+    const again = deriveChapCredentials(key, 'v1', iqn, { mutual: true, lvUuid: 'Bbbbbb-1111-2222-3333-4444-5555-666666' });
+    const legacy = deriveChapCredentials(key, 'v1', iqn, { mutual: true });
+    for (const other of [again, legacy]) {
+      assert.notEqual(other.username, old.username);
+      assert.notEqual(other.password, old.password);
+      assert.notEqual(other.mutualUsername, old.mutualUsername);
+      assert.notEqual(other.mutualPassword, old.mutualPassword);
+    }
+    assert.deepEqual(deriveChapCredentials(key, 'v1', iqn, { mutual: true, lvUuid: 'Aaaaaa-1111-2222-3333-4444-5555-666666' }), old, 'stable for one LV');
+  });
+
+  test('without an LV uuid, gives the secrets volumes made before the uuid was mixed in still use', () => {
+    // Pinned: an agent upgrade must not change the secrets of volumes already published.
+    assert.equal(deriveChapCredentials(key, 'v1', iqn, { mutual: false }).password, LEGACY_V1_PASSWORD);
   });
 
   test('keeps the mutual secret distinct from the initiator secret and within CHAP charset and length', () => {

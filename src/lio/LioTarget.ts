@@ -147,9 +147,10 @@ export class LioTarget {
    *  2. each ACL: mapped LUN links, mapped LUN dirs, the ACL dir
    *  3. each LUN: its backstore link, its dir; then each portal
    *  4. the TPG and the target dirs
-   *  5. the backstore (the kernel refuses while any other LUN still links it)
+   *  5. the backstore (the kernel refuses while any other LUN still links it), unless
+   *     keepBackstore: another target of the same backstore (a current one) still uses it
    */
-  async unexportVolume(targetIqn: string, backstoreName: string): Promise<ExportReport> {
+  async unexportVolume(targetIqn: string, backstoreName: string, opts: { readonly keepBackstore?: boolean } = {}): Promise<ExportReport> {
     const iqn = normalizeIqn(targetIqn, 'target IQN');
     const name = validateBackstoreName(backstoreName);
     const changes: string[] = [];
@@ -166,7 +167,7 @@ export class LioTarget {
       await this.#remove(tpgPath, changes);
     }
     await this.#remove(target, changes);
-    await this.#remove(backstoreDir(this.#hbaIndex, name), changes);
+    if (!opts.keepBackstore) await this.#remove(backstoreDir(this.#hbaIndex, name), changes);
     return { changes };
   }
 

@@ -338,6 +338,16 @@ describe('Lvm', () => {
     });
   });
 
+  describe('enableThinPoolZeroing', () => {
+    it('runs lvchange -Z y on the pool and returns the pool as lvm reports it afterwards', async () => {
+      const { runner, lvm } = setup();
+      runner.on(['lvm', 'lvchange'], {}).on([...LVS, 'vbs/pool'], { stdout: fixture('lvs-thin-pool.json') });
+      const pool = await lvm.enableThinPoolZeroing();
+      assert.deepEqual(runner.argvsMatching(['lvm', 'lvchange']), [['lvm', 'lvchange', '-Z', 'y', 'vbs/pool']]);
+      assert.equal(pool.isZeroing, true);
+    });
+  });
+
   describe('removeVolume', () => {
     it('removes without prompting', async () => {
       const { runner, lvm } = setup();

@@ -215,7 +215,8 @@ export class Lvm {
   /**
    * Creates a linear (thick) LV: `lvm lvcreate -y -W y -Z y -L <bytes>b -n <lv> [--addtag t]... <vg>`.
    * Thick LVs reuse extents of deleted LVs: only the first 4 KiB and known signatures are wiped
-   * (field notes 3.6), so callers that hand them to tenants must zero them.
+   * (lvcreate(8), -Z and -W), so callers that hand them to tenants must zero them (the agent
+   * does, docs/no-old-data.md).
    */
   async createThickVolume(req: CreateVolumeRequest, signal?: AbortSignal): Promise<LogicalVolume> {
     this.#validateNewLv(req.lvName);
@@ -348,6 +349,18 @@ export class Lvm {
     return this.#change(async () => {
       await this.#write(args, `snapshot ${this.#vg}/${req.sourceLv} as ${req.lvName}`, signal);
       return this.#reread(req.lvName, signal);
+    }, { movesExtents: false });
+  }
+
+  /**
+   * Makes the thin pool zero every block it provisions before a thin LV sees it:
+   * `lvm lvchange -Z y <vg>/<pool>` (lvmthin(7), "Zeroing"), online. Returns the pool as lvm
+   * reports it afterwards.
+   */
+  async enableThinPoolZeroing(signal?: AbortSignal): Promise<ThinPool> {
+    return this.#change(async () => {
+      await this.#write(['lvchange', '-Z', 'y', `${this.#vg}/${this.#pool}`], `turn on zeroing of thin pool ${this.#vg}/${this.#pool}`, signal);
+      return this.#toThinPool(await this.#reread(this.#pool, signal));
     }, { movesExtents: false });
   }
 

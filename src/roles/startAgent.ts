@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../agent/AgentVolumes.ts';
+import { BlkdiscardZeroer } from '../agent/zeroing/BlkdiscardZeroer.ts';
 import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
 import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
 import type { AgentVolumesPort } from '../agent/types.ts';
@@ -59,6 +60,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     chapKey,
     portal: config.portal,
     iqnPrefix: config.iqnPrefix,
+    zeroer: new BlkdiscardZeroer({ runner }),
     overprovisionRatio: config.overprovisionRatio,
     dataLimitPercent: config.dataLimitPercent,
     metadataLimitPercent: config.metadataLimitPercent,
@@ -99,15 +101,21 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
   const running = await serve({ server, endpoint: config.listen, log, credentials: serverCredentials(tls) });
 
   const stopReconcile = new AbortController();
-  /** True when the pass ran to the end; objects that failed are logged and retried next pass. */
+  /** Why the last pass failed, for readiness: e.g. a thin pool whose zeroing cannot be turned on. */
+  let lastReconcileError: string | undefined;
+  /** True when the pass ran to the end and the thin pool zeroes; objects that failed are logged and retried next pass. */
   const reconcileOnce = async (): Promise<boolean> => {
     try {
       const report = await volumes.reconcile(stopReconcile.signal);
       agentMetrics?.recordReconcile(report);
       if (report.repaired.length > 0 || report.removed.length > 0 || report.failed.length > 0) log.info({ report }, 'reconciled LIO with the volumes');
-      return true;
+      // A pool that does not zero would hand thin volumes deleted volumes' data: not ready until it does.
+      const pool = report.failed.find((f) => f.object === `${config.vgName}/${config.thinPoolName}`);
+      lastReconcileError = pool?.error;
+      return pool === undefined;
     } catch (err: unknown) {
       log.error({ err }, 'reconcile failed');
+      lastReconcileError = err instanceof Error ? err.message : String(err);
       agentMetrics?.recordReconcile('error');
       return false;
     }
@@ -128,7 +136,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     address: running.address,
     readiness: {
       name: 'storage agent',
-      check: async () => (reconciled ? undefined : 'the first reconcile of LIO with the volumes has not finished'),
+      check: async () => (reconciled ? undefined : `the first reconcile of LIO with the volumes has not finished${lastReconcileError === undefined ? '' : `: ${lastReconcileError}`}`),
     },
     async stop(graceMs: number) {
       stopReconcile.abort();

@@ -17,7 +17,7 @@ interface StoredLv {
   readonly origin: string | undefined;
 }
 
-type Method = 'getVolumeGroup' | 'readPoolAndVolumes' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
+type Method = 'getVolumeGroup' | 'readPoolAndVolumes' | 'enableThinPoolZeroing' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
 
 /**
  * Test support: the part of Lvm the agent uses, kept in memory and behaving as the real class
@@ -36,7 +36,7 @@ export class InMemoryLvm implements AgentLvm {
   readonly journal: string[];
   vgFreeBytes: number;
   poolSizeBytes: number;
-  pool: { dataPercent: number; metadataPercent: number; health: ThinPoolHealth; isActive: boolean } = { dataPercent: 0, metadataPercent: 0, health: 'ok', isActive: true };
+  pool: { dataPercent: number; metadataPercent: number; health: ThinPoolHealth; isActive: boolean; isZeroing: boolean } = { dataPercent: 0, metadataPercent: 0, health: 'ok', isActive: true, isZeroing: true };
   /** Whether something holds the LV open (lvremove then fails); default: nothing does. */
   isOpen: (lv: LogicalVolume) => Promise<boolean> = async () => false;
   readonly #lvs = new Map<string, StoredLv>();
@@ -134,8 +134,14 @@ export class InMemoryLvm implements AgentLvm {
       usedBytes: Math.floor((this.poolSizeBytes * this.pool.dataPercent) / 100),
       health: this.pool.health,
       isActive: this.pool.isActive,
-      isZeroing: true,
+      isZeroing: this.pool.isZeroing,
     };
+  }
+
+  async enableThinPoolZeroing(): Promise<ThinPool> {
+    await this.#enter('enableThinPoolZeroing', `zero pool ${this.thinPoolName}`);
+    this.pool.isZeroing = true;
+    return this.#poolView();
   }
 
   async findVolume(lvName: string): Promise<LogicalVolume | undefined> {

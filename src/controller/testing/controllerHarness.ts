@@ -30,6 +30,7 @@ import { statusFromWire } from '../remoteStorageAgent.ts';
 import type { StorageAgent, StorageNodeStatus } from '../StorageAgent.ts';
 import { StorageNodes } from '../StorageNodes.ts';
 import { MemoryRemovedStorageNodes } from './memoryRemovedStorageNodes.ts';
+import { RecordingZeroer } from '../../agent/testing/RecordingZeroer.ts';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -77,7 +78,7 @@ export class TestAgent implements StorageAgent {
     const portal = { ip: `192.168.1.${index + 1}`, port: 3260 };
     const ratio = opts.overprovisionRatio ?? 1;
     const silent = pino({ level: 'silent' });
-    this.volumes = new AgentVolumes({ lvm: this.lvm, lio: this.lio, chapKey: CHAP_KEY, portal, iqnPrefix: `iqn.2026-11.io.vbs-test.${opts.name}`, overprovisionRatio: ratio, log: silent });
+    this.volumes = new AgentVolumes({ lvm: this.lvm, lio: this.lio, chapKey: CHAP_KEY, portal, iqnPrefix: `iqn.2026-11.io.vbs-test.${opts.name}`, overprovisionRatio: ratio, zeroer: new RecordingZeroer(), log: silent });
     this.#reporter = new NodeStatusReporter({
       lvm: this.lvm,
       sampler: {
