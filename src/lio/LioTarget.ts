@@ -66,7 +66,7 @@ export class LioTarget {
    * Ensures the export exists as specified, in rtslib's order (field notes 4.2, 4.4):
    *  1. iblock backstore dir; `control` udev_path=<device> (only while not yet enabled)
    *  2. wwn/vpd_unit_serial, before enable and before any LUN link (the kernel refuses later)
-   *  3. backstore enable=1, then attributes (emulate_tpu/emulate_tpws for thin LVs)
+   *  3. backstore enable=1, then attributes (emulate_tpu/emulate_tpws for thin LVs; never unmap_zeroes_data)
    *  4. target dir, tpgt_1, TPG attributes (authentication=1, generate_node_acls=0, ...)
    *  5. lun/lun_0 linked to the backstore; np/<ip>:<port>
    *  6. per ACL: acls/<initiator>, cmdsn_depth (new ACLs only), CHAP auth, lun_0 mapped to the
@@ -94,8 +94,13 @@ export class LioTarget {
     }
     await this.#ensureSerial(backstore, s.backstoreName, s.serial, changes);
     if (!enabled) await this.#write(`${backstore}/enable`, '1', changes);
-    // Thin LVs advertise UNMAP/WRITE SAME; written after enable because the kernel checks the
-    // device's discard support when emulate_tpu is set.
+    // Thin LVs advertise UNMAP and WRITE SAME with UNMAP, so an initiator's discards (fstrim, a VM's
+    // trim) return blocks to the pool; written after enable because the kernel checks the device's
+    // discard support when emulate_tpu is set. Thick LVs do not: their extents stay allocated
+    // whatever is discarded. unmap_zeroes_data (LBPRZ, "unmapped blocks read as zeroes") is never
+    // claimed: LIO carries out an unmap as a discard of the LV, and dm-thin leaves a discard of less
+    // than a pool chunk undone, data in place (dm-thin.c process_discard_bio), so an initiator that
+    // trusted LBPRZ to zero 4 KiB would read old data back (docs/node-plugin.md, "Discards").
     await this.#ensureAttr(`${backstore}/attrib/emulate_tpu`, s.thin ? '1' : '0', changes);
     await this.#ensureAttr(`${backstore}/attrib/emulate_tpws`, s.thin ? '1' : '0', changes);
 
@@ -292,7 +297,8 @@ export class LioTarget {
       devicePath: await this.#readUdevPath(path),
       serial: parseVpdUnitSerialAttr((await this.#fs.readAttr(`${path}/wwn/vpd_unit_serial`)) ?? ''),
       enabled: shown(await this.#fs.readAttr(`${path}/enable`)) === '1',
-      thin: shown(await this.#fs.readAttr(`${path}/attrib/emulate_tpu`)) === '1',
+      // Both switches: an export that lost either is repaired by the next reconcile.
+      thin: shown(await this.#fs.readAttr(`${path}/attrib/emulate_tpu`)) === '1' && shown(await this.#fs.readAttr(`${path}/attrib/emulate_tpws`)) === '1',
     };
   }
 

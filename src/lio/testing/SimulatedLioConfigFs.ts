@@ -184,7 +184,7 @@ function defaultLayout(path: string): Layout | undefined {
       udev_path: '\n',
       alias: '\n',
       info: 'Status: DEACTIVATED  Max Queue Depth: 0  SectorSize: 512  HwMaxSectors: 1024\n        iBlock device: dm-0  readonly: 0\n',
-      attrib: { emulate_tpu: '0\n', emulate_tpws: '0\n', block_size: '512\n', queue_depth: '128\n' },
+      attrib: { emulate_tpu: '0\n', emulate_tpws: '0\n', unmap_zeroes_data: '0\n', block_size: '512\n', queue_depth: '128\n' },
       wwn: { vpd_unit_serial: 'T10 VPD Unit Serial Number: \n', vendor_id: 'LIO-ORG\n' },
       pr: {},
       alua: {},
