@@ -27,14 +27,15 @@ export interface LioTargetOptions {
   readonly hbaIndex?: number;
   /**
    * cmdsn_depth of new ACLs (the initiator's queue depth toward us); default 128, open-iscsi's
-   * node.session.cmds_max. Set only when an ACL is created (field notes 4.8).
+   * node.session.cmds_max. Set only when an ACL is created: the kernel reinstates an ACL's live
+   * sessions when it changes (target_core_tpg.c, core_tpg_set_initiator_node_queue_depth).
    */
   readonly cmdsnDepth?: number;
 }
 
 /**
  * TPG attributes of every export: CHAP enforced, explicit ACLs only (no demo mode), and demo
- * mode write-protected should it ever be switched on (field notes 4.7, 4.8).
+ * mode write-protected should it ever be switched on.
  */
 const TPG_ATTRIBUTES: readonly (readonly [string, string])[] = [
   ['authentication', '1'],
@@ -63,7 +64,7 @@ export class LioTarget {
   }
 
   /**
-   * Ensures the export exists as specified, in rtslib's order (field notes 4.2, 4.4):
+   * Ensures the export exists as specified, in the order rtslib (targetcli's library) builds one:
    *  1. iblock backstore dir; `control` udev_path=<device> (only while not yet enabled)
    *  2. wwn/vpd_unit_serial, before enable and before any LUN link (the kernel refuses later)
    *  3. backstore enable=1, then attributes (emulate_tpu/emulate_tpws for thin LVs; never unmap_zeroes_data)
@@ -147,7 +148,7 @@ export class LioTarget {
 
   /**
    * Removes an export in the reverse order of its creation, tolerating any half-built state and
-   * anything already gone (field notes 4.2):
+   * anything already gone:
    *  1. TPG enable=0 (ends its sessions)
    *  2. each ACL: mapped LUN links, mapped LUN dirs, the ACL dir
    *  3. each LUN: its backstore link, its dir; then each portal
@@ -237,7 +238,7 @@ export class LioTarget {
     const created = await this.#ensureDir(dir, changes);
     const mapped = mappedLunDir(targetIqn, acl.initiatorIqn);
     // A new ACL (or one a crash left without its LUN, hence without I/O) gets its queue depth now;
-    // writing cmdsn_depth on a live ACL forces session reinstatement (field notes 4.8).
+    // writing cmdsn_depth on a live ACL forces session reinstatement (core_tpg_set_initiator_node_queue_depth).
     if (created || !(await this.#fs.exists(mapped))) {
       await this.#ensureAttr(`${dir}/cmdsn_depth`, String(acl.cmdsnDepth ?? this.#cmdsnDepth), changes);
     }

@@ -6,7 +6,7 @@ import { FsConfigFs } from '../FsConfigFs.ts';
 
 /**
  * Test support: FsConfigFs on a temp dir plus the few kernel behaviours LioTarget depends on,
- * as observed on Linux 6.1 (see the vm-test-bed notes and target_core_configfs.c):
+ * as observed on Linux 6.1 in the test bed and written in target_core_configfs.c:
  * - mkdir creates the default children configfs would (tpgt_1/{acls,lun,np,attrib,...}) and
  *   rmdir removes them with their parent, but refuses (ENOTEMPTY) while user-made children remain;
  * - attributes read back as show() prints them ("1\n", "T10 VPD Unit Serial Number: x\n");
