@@ -3,7 +3,7 @@
 #
 # Idempotent: when every package is already installed it does not touch apt at all (about 1 s).
 # It never starts services on the host: the guest VM starts its own udevd and iscsid, and a host
-# without device-mapper/LIO modules has no use for them (see /work/shared/notes/vm-test-bed.md).
+# without device-mapper/LIO modules has no use for them (README.md, "The real-kernel test bed").
 set -euo pipefail
 
 readonly PACKAGES=(
@@ -19,6 +19,7 @@ readonly PACKAGES=(
   xfsprogs
   util-linux
   fio
+  qemu-utils        # qemu-img, qemu-io: the guest imports a sparse qcow2 as CDI's importer does
   procps
 )
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, statfs } from 'node:fs/promises';
+import { readFile, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
@@ -13,6 +13,7 @@ import type { CsiCluster } from '../support/csiCluster.ts';
 import { writeFileSynced } from '../support/diskIo.ts';
 import { stageAndPublish, unpublishAndUnstage } from '../support/kubeletCalls.ts';
 import { createStepClock, retryingAsCo } from '../support/stepClock.ts';
+import { lvOfVolume, thinMappedBytes } from '../support/thinUsage.ts';
 import type { Scenario } from './Scenario.ts';
 
 const MiB = 1024 * 1024;
@@ -22,7 +23,8 @@ const EXT4_RWO: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: ['no
  * Issue 5 item 7, the Kubernetes call sequence through the real roles as processes (a controller,
  * two agents, two node plugins, the second one a second "worker" under its own initiator name):
  * CreateVolume → ControllerPublish (worker 1) → NodeStage → NodePublish → write → ControllerExpand
- * → NodeExpand → device and filesystem grown, data intact → CreateSnapshot → CreateVolume from it
+ * → NodeExpand → device and filesystem grown, data intact → 32 MiB written, deleted and fstrimmed
+ * in the pod mount → the thin LV gives the space back → CreateSnapshot → CreateVolume from it
  * (larger) → ControllerPublish to worker 2 → NodeStage/NodePublish there → same checksum → teardown
  * in Kubernetes' order with every node call made twice → no session, node record, mount, dm
  * device, LIO target or ACL, LV or stage record left.
@@ -79,6 +81,21 @@ export const kubernetesSequenceScenario: Scenario = {
       assert.ok(fsBytes > 110 * MiB && fsBytes <= 128 * MiB, `df: the filesystem grew to about 128 MiB, got ${fsBytes}`);
       assert.equal(sha256(await readFile(join(a1.target, 'data.bin'))), checksum, 'data intact after the expansion');
       clock.note(`expanded online: device 128 MiB, filesystem ${fsBytes} bytes, data intact`);
+
+      // Deleted files give their space back to the thin pool: fstrim in the pod discards the free
+      // blocks through the dm device and the iSCSI LUN (UNMAP) down to dm-thin.
+      const srcLv = lvOfVolume(cluster.storage, src.volume_id);
+      const scratch = join(a1.target, 'scratch.bin');
+      await clock.timed('write 32 MiB + fsync', () => writeFileSynced(scratch, randomBytes(32 * MiB)));
+      const written = await thinMappedBytes(runner, srcLv.vg, srcLv.lv, ctx.signal);
+      await rm(scratch);
+      // The freed blocks reach ext4's free bitmap only once the journal commits the delete.
+      await runner.run({ file: 'sync', args: ['-f', a1.target], timeoutMs: 60_000 }, ctx.signal);
+      const trim = await clock.timed('fstrim the pod mount', () => runner.run({ file: 'fstrim', args: ['-v', a1.target], timeoutMs: 300_000 }, ctx.signal));
+      const trimmed = await thinMappedBytes(runner, srcLv.vg, srcLv.lv, ctx.signal);
+      clock.note(`fstrim: ${trim.stdout.trim()}; the LV mapped ${written} bytes after the write, ${trimmed} after delete + fstrim`);
+      assert.ok(written - trimmed >= 28 * MiB, `the thin LV gives back the deleted file's 32 MiB: ${written} -> ${trimmed} bytes mapped`);
+      assert.equal(sha256(await readFile(join(a1.target, 'data.bin'))), checksum, 'data intact after fstrim');
 
       // Snapshot, and a restore into a larger volume, attached to worker 2.
       const snap = (await clock.timed('CreateSnapshot snap-ks-1', () => ctl.createSnapshot({ name: 'snap-ks-1', source_volume_id: src.volume_id, parameters: {} }))).snapshot!;

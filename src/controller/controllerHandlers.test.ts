@@ -457,11 +457,12 @@ describe('Controller service over gRPC', () => {
   });
 
   describe('ControllerExpandVolume', () => {
-    test('grows to whole extents, never shrinks, and asks the node to expand filesystems only', async () => {
+    test('grows to whole extents, never shrinks, and asks the node to expand filesystems and block devices alike', async () => {
       await start();
       const id = (await create('pvc-1')).volume?.volume_id ?? '';
       const block = await csi.controller.controllerExpandVolume({ volume_id: id, capacity_range: { required_bytes: 150 * MiB + 1 }, volume_capability: BLOCK_RWO });
-      assert.deepEqual(block, { capacity_bytes: 152 * MiB, node_expansion_required: false });
+      // A block volume's device on the node keeps its old size until NodeExpandVolume rescans and reloads it.
+      assert.deepEqual(block, { capacity_bytes: 152 * MiB, node_expansion_required: true });
       const mount = await csi.controller.controllerExpandVolume({ volume_id: id, capacity_range: { required_bytes: 200 * MiB }, volume_capability: EXT4_RWO });
       assert.deepEqual(mount, { capacity_bytes: 200 * MiB, node_expansion_required: true });
       const smaller = await csi.controller.controllerExpandVolume({ volume_id: id, capacity_range: { required_bytes: 50 * MiB }, volume_capability: BLOCK_RWO });

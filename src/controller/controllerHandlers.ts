@@ -204,11 +204,13 @@ export function createControllerHandlers(
     ControllerExpandVolume: unary('ControllerExpandVolume', async (req) => {
       const volumeId = required(req.volume_id, 'volume_id');
       if (!req.capacity_range) throw new InvalidArgumentError('capacity_range is required');
-      const capability = req.volume_capability ? parseCapability(req.volume_capability) : undefined;
+      if (req.volume_capability) parseCapability(req.volume_capability);
       const volume = await service.expandVolume(volumeId, parseCapacityRange(req.capacity_range));
-      // A filesystem grows on the node (NodeExpandVolume); a raw block device only needs the
-      // node's rescan, which kubelet also triggers through NodeExpandVolume when asked.
-      return { capacity_bytes: volume.sizeBytes, node_expansion_required: capability?.access !== 'block' };
+      // Every volume needs the node: a filesystem grows there, and so does a raw block volume's
+      // device (the session's SCSI disk is rescanned and the dm device over it reloaded), which
+      // nothing else does. Kubernetes calls NodeExpandVolume for block volumes only when asked
+      // (https://github.com/kubernetes/kubernetes/pull/81807), with the publish path.
+      return { capacity_bytes: volume.sizeBytes, node_expansion_required: true };
     }),
     ControllerGetVolume: unary('ControllerGetVolume', async (req) => {
       const v = await service.getVolume(required(req.volume_id, 'volume_id'));

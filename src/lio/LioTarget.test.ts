@@ -96,6 +96,21 @@ describe('LioTarget', () => {
       assert.ok(indexOfOp(`write ${BS}/enable=1`) < indexOfOp(`write ${BS}/attrib/emulate_tpu=1`));
     });
 
+    test('never claims that unmapped blocks read as zeroes (LBPRZ): dm-thin leaves a sub-chunk discard undone', async () => {
+      await lio.exportVolume(SPEC);
+      assert.equal(await sim.raw(`${BS}/attrib/unmap_zeroes_data`), '0\n');
+      assert.equal(sim.ops.some((op) => op.includes('unmap_zeroes_data')), false);
+    });
+
+    test('reads an export that lost WRITE SAME with UNMAP as not thin, and exporting again puts it back', async () => {
+      await lio.exportVolume(SPEC);
+      await sim.poke(`${BS}/attrib/emulate_tpws`, '0\n');
+      assert.equal((await lio.readExport(TARGET))?.luns[0]?.backstore?.thin, false, 'reconcile compares this flag and re-exports');
+      const report = await lio.exportVolume(SPEC);
+      assert.deepEqual(report.changes, [`write ${BS}/attrib/emulate_tpws=1`]);
+      assert.equal((await lio.readExport(TARGET))?.luns[0]?.backstore?.thin, true);
+    });
+
     test('leaves UNMAP off for a volume that is not thin', async () => {
       await lio.exportVolume({ ...SPEC, thin: false });
       assert.equal(await sim.raw(`${BS}/attrib/emulate_tpu`), '0\n');

@@ -27,14 +27,15 @@ export interface LioTargetOptions {
   readonly hbaIndex?: number;
   /**
    * cmdsn_depth of new ACLs (the initiator's queue depth toward us); default 128, open-iscsi's
-   * node.session.cmds_max. Set only when an ACL is created (field notes 4.8).
+   * node.session.cmds_max. Set only when an ACL is created: the kernel reinstates an ACL's live
+   * sessions when it changes (target_core_tpg.c, core_tpg_set_initiator_node_queue_depth).
    */
   readonly cmdsnDepth?: number;
 }
 
 /**
  * TPG attributes of every export: CHAP enforced, explicit ACLs only (no demo mode), and demo
- * mode write-protected should it ever be switched on (field notes 4.7, 4.8).
+ * mode write-protected should it ever be switched on.
  */
 const TPG_ATTRIBUTES: readonly (readonly [string, string])[] = [
   ['authentication', '1'],
@@ -63,10 +64,10 @@ export class LioTarget {
   }
 
   /**
-   * Ensures the export exists as specified, in rtslib's order (field notes 4.2, 4.4):
+   * Ensures the export exists as specified, in the order rtslib (targetcli's library) builds one:
    *  1. iblock backstore dir; `control` udev_path=<device> (only while not yet enabled)
    *  2. wwn/vpd_unit_serial, before enable and before any LUN link (the kernel refuses later)
-   *  3. backstore enable=1, then attributes (emulate_tpu/emulate_tpws for thin LVs)
+   *  3. backstore enable=1, then attributes (emulate_tpu/emulate_tpws for thin LVs; never unmap_zeroes_data)
    *  4. target dir, tpgt_1, TPG attributes (authentication=1, generate_node_acls=0, ...)
    *  5. lun/lun_0 linked to the backstore; np/<ip>:<port>
    *  6. per ACL: acls/<initiator>, cmdsn_depth (new ACLs only), CHAP auth, lun_0 mapped to the
@@ -94,8 +95,13 @@ export class LioTarget {
     }
     await this.#ensureSerial(backstore, s.backstoreName, s.serial, changes);
     if (!enabled) await this.#write(`${backstore}/enable`, '1', changes);
-    // Thin LVs advertise UNMAP/WRITE SAME; written after enable because the kernel checks the
-    // device's discard support when emulate_tpu is set.
+    // Thin LVs advertise UNMAP and WRITE SAME with UNMAP, so an initiator's discards (fstrim, a VM's
+    // trim) return blocks to the pool; written after enable because the kernel checks the device's
+    // discard support when emulate_tpu is set. Thick LVs do not: their extents stay allocated
+    // whatever is discarded. unmap_zeroes_data (LBPRZ, "unmapped blocks read as zeroes") is never
+    // claimed: LIO carries out an unmap as a discard of the LV, and dm-thin leaves a discard of less
+    // than a pool chunk undone, data in place (dm-thin.c process_discard_bio), so an initiator that
+    // trusted LBPRZ to zero 4 KiB would read old data back (docs/node-plugin.md, "Discards").
     await this.#ensureAttr(`${backstore}/attrib/emulate_tpu`, s.thin ? '1' : '0', changes);
     await this.#ensureAttr(`${backstore}/attrib/emulate_tpws`, s.thin ? '1' : '0', changes);
 
@@ -142,7 +148,7 @@ export class LioTarget {
 
   /**
    * Removes an export in the reverse order of its creation, tolerating any half-built state and
-   * anything already gone (field notes 4.2):
+   * anything already gone:
    *  1. TPG enable=0 (ends its sessions)
    *  2. each ACL: mapped LUN links, mapped LUN dirs, the ACL dir
    *  3. each LUN: its backstore link, its dir; then each portal
@@ -233,7 +239,7 @@ export class LioTarget {
     const created = await this.#ensureDir(dir, changes);
     const mapped = mappedLunDir(targetIqn, acl.initiatorIqn);
     // A new ACL (or one a crash left without its LUN, hence without I/O) gets its queue depth now;
-    // writing cmdsn_depth on a live ACL forces session reinstatement (field notes 4.8).
+    // writing cmdsn_depth on a live ACL forces session reinstatement (core_tpg_set_initiator_node_queue_depth).
     if (created || !(await this.#fs.exists(mapped))) {
       await this.#ensureAttr(`${dir}/cmdsn_depth`, String(acl.cmdsnDepth ?? this.#cmdsnDepth), changes);
     }
@@ -293,7 +299,8 @@ export class LioTarget {
       devicePath: await this.#readUdevPath(path),
       serial: parseVpdUnitSerialAttr((await this.#fs.readAttr(`${path}/wwn/vpd_unit_serial`)) ?? ''),
       enabled: shown(await this.#fs.readAttr(`${path}/enable`)) === '1',
-      thin: shown(await this.#fs.readAttr(`${path}/attrib/emulate_tpu`)) === '1',
+      // Both switches: an export that lost either is repaired by the next reconcile.
+      thin: shown(await this.#fs.readAttr(`${path}/attrib/emulate_tpu`)) === '1' && shown(await this.#fs.readAttr(`${path}/attrib/emulate_tpws`)) === '1',
     };
   }
 

@@ -28,7 +28,10 @@ export interface ExportSpec {
   readonly portal: Portal;
   /** Maps LUN 0 write-protected for every ACL in this spec that does not set its own readOnly. */
   readonly readOnly?: boolean;
-  /** Thin LV: advertise UNMAP and WRITE SAME(unmap) so discards reach dm-thin (field notes 4.6). */
+  /**
+   * Thin LV: advertise UNMAP and WRITE SAME with UNMAP (emulate_tpu, emulate_tpws) so an initiator's
+   * discards reach dm-thin and free pool space; never LBPRZ (see LioTarget.exportVolume).
+   */
   readonly thin: boolean;
   readonly acls: readonly AclSpec[];
 }
@@ -62,6 +65,7 @@ export interface BackstoreSummary {
   readonly devicePath: string;
   readonly serial: string;
   readonly enabled: boolean;
+  /** UNMAP and WRITE SAME with UNMAP both advertised (emulate_tpu and emulate_tpws are 1). */
   readonly thin: boolean;
 }
 

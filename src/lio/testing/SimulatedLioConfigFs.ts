@@ -6,7 +6,7 @@ import { FsConfigFs } from '../FsConfigFs.ts';
 
 /**
  * Test support: FsConfigFs on a temp dir plus the few kernel behaviours LioTarget depends on,
- * as observed on Linux 6.1 (see the vm-test-bed notes and target_core_configfs.c):
+ * as observed on Linux 6.1 in the test bed and written in target_core_configfs.c:
  * - mkdir creates the default children configfs would (tpgt_1/{acls,lun,np,attrib,...}) and
  *   rmdir removes them with their parent, but refuses (ENOTEMPTY) while user-made children remain;
  * - attributes read back as show() prints them ("1\n", "T10 VPD Unit Serial Number: x\n");
@@ -184,7 +184,7 @@ function defaultLayout(path: string): Layout | undefined {
       udev_path: '\n',
       alias: '\n',
       info: 'Status: DEACTIVATED  Max Queue Depth: 0  SectorSize: 512  HwMaxSectors: 1024\n        iBlock device: dm-0  readonly: 0\n',
-      attrib: { emulate_tpu: '0\n', emulate_tpws: '0\n', block_size: '512\n', queue_depth: '128\n' },
+      attrib: { emulate_tpu: '0\n', emulate_tpws: '0\n', unmap_zeroes_data: '0\n', block_size: '512\n', queue_depth: '128\n' },
       wwn: { vpd_unit_serial: 'T10 VPD Unit Serial Number: \n', vendor_id: 'LIO-ORG\n' },
       pr: {},
       alua: {},
