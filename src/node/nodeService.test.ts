@@ -194,6 +194,20 @@ describe('Node service', () => {
       assert.deepEqual(host.calls, []);
     });
 
+    it('checks every required field before the volume id: a missing one is INVALID_ARGUMENT even for an unknown volume (csi-sanity)', async () => {
+      const unknown = 'fake-vol-id-0123456789';
+      await rejectsWith(csi.node.nodeStageVolume({ volume_id: unknown, volume_capability: EXT4, publish_context: PUBLISH_CONTEXT }), status.INVALID_ARGUMENT, /staging_target_path/);
+      await rejectsWith(csi.node.nodeStageVolume({ volume_id: unknown, staging_target_path: staging, publish_context: PUBLISH_CONTEXT }), status.INVALID_ARGUMENT, /volume_capability/);
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, staging_target_path: staging, volume_capability: EXT4 }), status.INVALID_ARGUMENT, /target_path/);
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, target_path: target, volume_capability: EXT4 }), status.INVALID_ARGUMENT, /staging_target_path/);
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, staging_target_path: staging, target_path: target }), status.INVALID_ARGUMENT, /volume_capability/);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: unknown }), status.INVALID_ARGUMENT, /volume_path/);
+      await rejectsWith(csi.node.nodeExpandVolume({ volume_id: unknown }), status.INVALID_ARGUMENT, /volume_path/);
+      // With every field there, the unknown id is NOT_FOUND.
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, staging_target_path: staging, target_path: target, volume_capability: EXT4 }), status.NOT_FOUND);
+      assert.deepEqual(host.calls, []);
+    });
+
     it('refuses to stage the same volume at a second staging path', async () => {
       await stage();
       await rejectsWith(stage(EXT4, { staging_target_path: join(host.dir, 'other') }), status.ALREADY_EXISTS);
@@ -361,10 +375,18 @@ describe('Node service', () => {
     });
 
     it('answers NOT_FOUND for a path that is not the volume\'s, or a volume not staged here, instead of reporting that filesystem', async () => {
-      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /not staged on this node/);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /not staged here/);
       await stage();
-      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /neither the staging path nor a target path/);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /neither its staging path nor one of its target paths/);
       await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: '/' }), status.NOT_FOUND);
+    });
+
+    it('answers NOT_FOUND, not INVALID_ARGUMENT, for a path that is not absolute (csi-sanity asks with "some/path")', async () => {
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: 'fake-vol-id-0123456789', volume_path: 'some/path' }), status.NOT_FOUND);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: 'some/path' }), status.NOT_FOUND, /not staged here/);
+      await stage();
+      await publish();
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: 'some/path' }), status.NOT_FOUND, /not published at "some\/path"/);
     });
 
     it('is healthy when staged, and reports a down session and a read-only filesystem, reading the session from sysfs', async () => {

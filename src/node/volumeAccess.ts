@@ -71,9 +71,11 @@ export function requireField(value: string | undefined, name: string): string {
   return value;
 }
 
-/** The volume id of a node call that needs the volume; an id this driver could not have issued is NOT_FOUND (the volume cannot exist). */
-export function requireVolumeId(volumeId: string | undefined): string {
-  const id = requireField(volumeId, 'volume_id');
+/**
+ * A volume id this driver could have issued; any other is NOT_FOUND (the volume cannot exist).
+ * Called after every required field was checked: a missing field is INVALID_ARGUMENT whatever the id.
+ */
+export function knownVolumeId(id: string): string {
   if (!parseVolumeId(id)) throw new NotFoundError(`volume ${JSON.stringify(id)} does not exist: not an id of this driver`);
   return id;
 }
