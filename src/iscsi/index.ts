@@ -6,6 +6,7 @@ export {
   buildLioNaaWwid,
   byPathDevice,
   findSessionDisk,
+  listSessionDisks,
   parseVpdPage80,
   readDeviceIdentity,
   readDeviceSerial,

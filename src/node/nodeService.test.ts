@@ -302,6 +302,20 @@ describe('Node service', () => {
       assert.deepEqual([...host.sessions.values()].map((s) => s.target.targetIqn), [other]);
     });
 
+    it('answers UNAVAILABLE, keeping the node and stage records, while the session outlives the logout', async () => {
+      await stage(BLOCK_RWX);
+      host.logoutMissesSession = true;
+      await rejectsWith(unstage(), status.UNAVAILABLE, /session 1 to .* is still logged in after the logout/);
+      assert.equal(host.sessions.size, 1);
+      assert.equal(host.nodeRecords.size, 1, 'the retry needs the node record to log out');
+      assert.ok(!host.calls.includes(`deleteNodeRecord ${IQN}`));
+      assert.equal((await readdir(host.stateDir)).length, 1, 'the stage record stays');
+      host.logoutMissesSession = false;
+      await unstage();
+      assert.equal(host.sessions.size + host.nodeRecords.size + host.dm.size, 0);
+      assert.deepEqual(await readdir(host.stateDir), []);
+    });
+
     it('leaves a staging path that holds another device\'s mount alone', async () => {
       host.mounts.set(staging, { source: '/dev/sdz', readOnly: false, fsType: 'ext4' });
       await rejectsWith(unstage(), status.FAILED_PRECONDITION, /mounted from \/dev\/sdz, not from volume/);

@@ -43,6 +43,11 @@ export class FakeNodeHost {
   readonly stateDir: string;
   /** Whether a login writes the session's identity to sysfs (targetname, ifacename, ...); off = an older kernel that iscsiadm must be asked about. */
   sessionIdentityInSysfs = true;
+  /**
+   * Whether `iscsiadm --logout` answers "no session" (exit 21) and leaves the session up, as it
+   * does when the session's portal or iface no longer matches the node record (the iface deleted).
+   */
+  logoutMissesSession = false;
   /** How often the steps asked iscsiadm for a session (`iscsiadm -m session -P 3`). */
   findSessionCalls = 0;
   #nextSid = 1;
@@ -174,6 +179,7 @@ export class FakeNodeHost {
       },
       logout: async (target) => {
         await this.#hook(`logout ${target.targetIqn}`);
+        if (this.logoutMissesSession) return { wasLoggedIn: false };
         const s = this.sessions.get(key(target));
         if (s) {
           await rm(join(this.sysRoot, 'class', 'iscsi_session', `session${s.sid}`), { recursive: true, force: true });
