@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Server, status } from '@grpc/grpc-js';
@@ -15,7 +15,7 @@ import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers } from './nodeService.ts';
 import { FakeNodeHost, silentLog } from './testing/FakeNodeHost.ts';
 import { StageRecordStore } from './stageRecord.ts';
-import { buildDmName } from './volumeAccess.ts';
+import { buildDmName, buildReadOnlyDmName } from './volumeAccess.ts';
 
 const VOLUME = 'store-a/vbs-vol-abcdefghijklmnopqrstuvwxyz';
 const IQN = 'iqn.2026-11.io.vbs-csi:vbs-vol-abcdefghijklmnopqrstuvwxyz';
@@ -228,12 +228,69 @@ describe('Node service', () => {
       await assert.rejects(stat(target), /ENOENT/);
     });
 
-    it('binds the dm device onto a target file for block volumes, read-only when asked', async () => {
+    it('binds the dm device onto a target file for block volumes', async () => {
+      await stage(BLOCK_RWX);
+      await publish(target, BLOCK_RWX);
+      assert.equal(host.calls.at(-1), `bind /dev/mapper/${DM} ${target}`);
+      assert.ok((await stat(target)).isFile());
+      await rejectsWith(publish(target, BLOCK_RWX, true), status.ALREADY_EXISTS, /read-write/);
+    });
+
+    it('gives a read-only block target a read-only dm device of its own over the volume\'s, and unpublish removes it', async () => {
+      await stage(BLOCK_RWX);
+      host.calls.length = 0;
+      await publish(target, BLOCK_RWX, true);
+      await publish(target, BLOCK_RWX, true);
+      const ro = buildReadOnlyDmName(DM, target);
+      const volumeDevice = `254:${host.dm.get(DM)!.kernelName.slice('dm-'.length)}`;
+      assert.deepEqual(host.calls, [`dm create ${ro} 2048 ${volumeDevice}`, `bind /dev/mapper/${ro} ${target} ro`], 'created and bound once');
+      assert.equal(host.dm.get(ro)?.readOnly, true, 'the kernel refuses writes to it');
+      assert.notEqual(host.mounts.get(target)?.source, `/dev/mapper/${DM}`, 'the writable device is not what the pod gets');
+      await rejectsWith(publish(target, BLOCK_RWX, false), status.ALREADY_EXISTS, /read-only/);
+      await unpublish();
+      await unpublish();
+      assert.ok(!host.dm.has(ro), 'the read-only device is gone');
+      assert.ok(host.dm.has(DM));
+      await unstage();
+      assert.equal(host.dm.size, 0);
+    });
+
+    it('removes a read-only device whose target is already gone (a crash between unmount and removal)', async () => {
       await stage(BLOCK_RWX);
       await publish(target, BLOCK_RWX, true);
+      host.mounts.delete(target);
+      host.dm.get(buildReadOnlyDmName(DM, target))!.openCount = 0;
+      await rm(target);
+      await unpublish();
+      assert.ok(!host.dm.has(buildReadOnlyDmName(DM, target)));
+    });
+
+    it('removes the read-only device it made when the bind mount fails', async () => {
+      await stage(BLOCK_RWX);
+      const ro = buildReadOnlyDmName(DM, target);
+      host.before.set(`bind /dev/mapper/${ro} ${target} ro`, async () => {
+        throw new Error('mount: permission denied');
+      });
+      await rejectsWith(publish(target, BLOCK_RWX, true), status.INTERNAL);
+      assert.ok(!host.dm.has(ro));
+    });
+
+    it('unstage removes a read-only device a crashed publish left, which holds the volume\'s device open', async () => {
+      await stage(BLOCK_RWX);
+      const ro = buildReadOnlyDmName(DM, target);
+      await host.deps().dmsetup.createLinear(ro, { sectors: 2048, device: `254:${host.dm.get(DM)!.kernelName.slice('dm-'.length)}` }, { readOnly: true });
+      await unstage();
+      assert.equal(host.dm.size, 0);
+      assert.equal(host.sessions.size, 0);
+    });
+
+    it('binds a volume staged read-only (a reader-only mode) to its own read-only device without another', async () => {
+      const ROX: VolumeCapability = { block: {}, access_mode: { mode: 'MULTI_NODE_READER_ONLY' } };
+      await stage(ROX);
+      await publish(target, ROX, true);
       assert.equal(host.calls.at(-1), `bind /dev/mapper/${DM} ${target} ro`);
-      assert.ok((await stat(target)).isFile());
-      await rejectsWith(publish(target, BLOCK_RWX, false), status.ALREADY_EXISTS, /read-only/);
+      assert.equal(host.dm.get(DM)?.readOnly, true);
+      assert.equal(host.dm.size, 1);
     });
 
     it('refuses a second target path for a single-writer volume but allows it for multi-writer', async () => {

@@ -9,6 +9,7 @@ import { recordTarget, sysfs } from './NodeDeps.ts';
 import { buildDmName } from './volumeAccess.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { findSessionId } from './findVolumeSession.ts';
+import { removeReadOnlyDevicesOf } from './readOnlyDevice.ts';
 
 export interface UnstageRequest {
   readonly volumeId: string;
@@ -22,7 +23,8 @@ export interface UnstageRequest {
  *  1. refuse while a target path from NodePublish is still mounted;
  *  2. unmount the staging path, only if what is mounted there is this volume's dm device: anything
  *     else (another volume's, another driver's, a host path) is left alone, FAILED_PRECONDITION;
- *  3. flush and remove the dm device;
+ *  3. remove the read-only dm devices of read-only block targets (NodeUnpublish removes each; one
+ *     is left only by a publish that crashed and was never retried), flush and remove the dm device;
  *  4. for this volume's session only (never another volume's: a host logs in to many targets):
  *     flush and delete its SCSI disks, log out, check that the session is really gone, delete the
  *     node record (and the CHAP secret in it);
@@ -47,6 +49,8 @@ export async function unstageVolume(deps: NodeDeps, req: UnstageRequest, ctx: St
   const dmName = record?.dmName ?? buildDmName(deps.initiatorName, req.volumeId);
   await unmountStaging(deps, req, dmName, signal);
   crashPoint('node.unstage.after-unmount');
+  // Read-only devices of read-only block targets sit on the volume's device and hold it open.
+  await removeReadOnlyDevicesOf(deps, dmName, ctx);
 
   const dm = await deps.dmsetup.info(dmName, signal);
   if (dm) {

@@ -90,3 +90,19 @@ export function knownVolumeId(id: string): string {
 export function buildDmName(initiatorName: string, volumeId: string): string {
   return `vbs-${createHash('sha256').update(`${initiatorName}\0${volumeId}`).digest('hex').slice(0, 20)}`;
 }
+
+/**
+ * The read-only device-mapper device a read-only block publish binds at one target path:
+ * `<volume's dm name>-ro-<16 hex of sha256(target path)>`. A read-only bind mount does not make a
+ * device node read-only (the mount flag guards the file, not writes through it to the device), so
+ * such a target gets a device the kernel itself refuses to write. Named from the target path, so
+ * NodeUnpublish (volume id and target path only) finds it; prefixed with the volume's dm name, so
+ * NodeUnstage finds every one of the volume.
+ */
+export function buildReadOnlyDmName(volumeDmName: string, targetPath: string): string {
+  return `${readOnlyDmPrefix(volumeDmName)}${createHash('sha256').update(targetPath).digest('hex').slice(0, 16)}`;
+}
+
+export function readOnlyDmPrefix(volumeDmName: string): string {
+  return `${volumeDmName}-ro-`;
+}

@@ -215,6 +215,7 @@ export class FakeNodeHost {
         await mkdir(join(this.sysRoot, 'block', kernelName, 'dm'), { recursive: true });
         await writeFile(join(this.sysRoot, 'block', kernelName, 'dm', 'name'), `${name}\n`);
         this.dm.set(name, { table: [line(mapping)], openCount: 0, readOnly: opts.readOnly ?? false, suspended: false, kernelName });
+        this.#holdDm(mapping.device, +1);
       },
       reloadLinear: async (name: string, mapping: LinearMapping) => {
         await this.#hook(`dm reload ${name} ${mapping.sectors} ${mapping.device}`);
@@ -223,7 +224,11 @@ export class FakeNodeHost {
       remove: async (name: string) => {
         await this.#hook(`dm remove ${name}`);
         const d = this.dm.get(name);
-        if (d) await rm(join(this.sysRoot, 'block', d.kernelName), { recursive: true, force: true });
+        if (d?.openCount) throw new Error(`device-mapper: remove ioctl on ${name} failed: Device or resource busy`);
+        if (d) {
+          await rm(join(this.sysRoot, 'block', d.kernelName), { recursive: true, force: true });
+          this.#holdDm(d.table[0]?.args[0] ?? '', -1);
+        }
         return this.dm.delete(name);
       },
       info: async (name: string): Promise<DmInfo | undefined> => {
@@ -293,6 +298,12 @@ export class FakeNodeHost {
         await this.#hook(`flush ${device}`);
       },
     };
+  }
+
+  /** A dm device stacked on another (254:<n>) holds it open, as the kernel counts it. */
+  #holdDm(majorMinor: string, delta: number): void {
+    const below = [...this.dm.values()].find((d) => `254:${d.kernelName.slice('dm-'.length)}` === majorMinor);
+    if (below) below.openCount += delta;
   }
 
   #open(device: string, delta: number): void {
