@@ -208,6 +208,8 @@ export const nodePluginScenario: Scenario = {
       }
       const sessions = (await iscsiadm.listSessionDetails(signal)).filter((s) => s.targetIqn === blockVol.target.iqn);
       assert.deepEqual(sessions.map((s) => s.ifaceName ?? 'default').sort(), ['default', WORKER2_IFACE].sort(), 'one session per initiator');
+      const nodeRecords = (await iscsiadm.listNodeRecords(signal)).filter((r) => r.targetIqn === blockVol.target.iqn);
+      assert.deepEqual(nodeRecords.map((r) => [r.portal.ip, r.portal.port, r.tpgt]), [[PORTAL.ip, PORTAL.port, 1], [PORTAL.ip, PORTAL.port, 1]], 'iscsiadm -m node lists the record of each iface');
       const [sa, sb] = sides as [(typeof sides)[0], (typeof sides)[0]];
       const chunkA = randomBytes(MiB);
       const chunkB = randomBytes(MiB);

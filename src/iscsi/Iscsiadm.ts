@@ -4,7 +4,8 @@ import { CommandFailedError } from '../exec/index.ts';
 import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
 import { OneAtATimePerKey } from './OneAtATime.ts';
 import type { IfaceListEntry } from './parseRecord.ts';
-import { parseIfaceList, parseRecord } from './parseRecord.ts';
+import { parseIfaceList, parseNodeList, parseRecord } from './parseRecord.ts';
+import type { NodeRecordEntry } from './parseRecord.ts';
 import type { IscsiSession, IscsiSessionDetail } from './parseSessions.ts';
 import { parseSessionList, parseSessionTree } from './parseSessions.ts';
 import type { IscsiPortal } from './portal.ts';
@@ -200,6 +201,12 @@ export class Iscsiadm {
         throw err;
       }
     }, signal);
+  }
+
+  /** `iscsiadm -m node`: every node record (one entry per record and iface); none (exit 21) is an empty list. */
+  async listNodeRecords(signal?: AbortSignal): Promise<NodeRecordEntry[]> {
+    const result = await this.#run({ args: ['-m', 'node'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+    return result.exitCode === 0 ? parseNodeList(result.stdout) : [];
   }
 
   /** `iscsiadm -m session`; no sessions (exit 21) is an empty list. */

@@ -373,6 +373,17 @@ describe('Node service', () => {
       assert.deepEqual(await readdir(host.stateDir), []);
     });
 
+    it('deletes a node record left without a session or a stage record (a rolled-back stage; the record holds the CHAP secret)', async () => {
+      await stage(BLOCK_RWX);
+      const deps = host.deps();
+      const [t] = [...host.sessions.values()].map((s) => s.target);
+      await deps.iscsiadm.logout(t!);
+      await deps.records.remove(VOLUME);
+      await unstage();
+      assert.equal(host.nodeRecords.size, 0, 'no node record, no CHAP secret left on the host');
+      assert.equal(host.dm.size, 0);
+    });
+
     it('leaves a staging path that holds another device\'s mount alone', async () => {
       host.mounts.set(staging, { source: '/dev/sdz', readOnly: false, fsType: 'ext4' });
       await rejectsWith(unstage(), status.FAILED_PRECONDITION, /mounted from \/dev\/sdz, not from volume/);

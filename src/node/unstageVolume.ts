@@ -100,14 +100,26 @@ async function unmountStaging(deps: NodeDeps, req: UnstageRequest, dmName: strin
   throw new FailedPreconditionError(`${req.stagingPath} is still mounted after unmounting it 8 times`);
 }
 
-/** The record's target, or every session of this iface whose target names the volume's LV. */
+/**
+ * The record's target; without one, every target on this iface whose IQN ends with the volume's
+ * LV id that has a session or a node record left (a stage rolled back with its stage record gone
+ * but its node record not deleted, or a lost state dir: the record holds the CHAP secret).
+ */
 async function targetsOf(deps: NodeDeps, volumeId: string, fromRecord: IscsiTarget[] | undefined, signal: AbortSignal): Promise<IscsiTarget[]> {
   if (fromRecord) return fromRecord;
   const ref = parseVolumeId(volumeId);
   if (!ref) return [];
   const iface = deps.iface ?? 'default';
-  const sessions = await deps.iscsiadm.listSessionDetails(signal);
-  return sessions
-    .filter((s) => s.targetIqn.endsWith(`:${ref.id}`) && (s.ifaceName ?? 'default') === iface)
-    .map((s) => ({ targetIqn: s.targetIqn, portal: s.portal, ...(s.tpgt !== undefined ? { tpgt: s.tpgt } : {}), ...(deps.iface !== undefined ? { iface: deps.iface } : {}) }));
+  const [sessions, records] = await Promise.all([deps.iscsiadm.listSessionDetails(signal), deps.iscsiadm.listNodeRecords(signal)]);
+  const found = [
+    ...sessions.filter((s) => (s.ifaceName ?? 'default') === iface),
+    // `iscsiadm -m node` does not say which iface a record is under: deleting it under ours is a no-op when it is not.
+    ...records,
+  ].filter((t) => t.targetIqn.endsWith(`:${ref.id}`));
+  const targets = new Map<string, IscsiTarget>();
+  for (const t of found) {
+    const key = `${t.targetIqn} ${t.portal.ip}:${t.portal.port},${t.tpgt ?? 1}`;
+    if (!targets.has(key)) targets.set(key, { targetIqn: t.targetIqn, portal: t.portal, ...(t.tpgt !== undefined ? { tpgt: t.tpgt } : {}), ...(deps.iface !== undefined ? { iface: deps.iface } : {}) });
+  }
+  return [...targets.values()];
 }

@@ -29,7 +29,7 @@ const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|
 export class FakeNodeHost {
   readonly calls: string[] = [];
   readonly luns = new Map<string, FakeLun>();
-  readonly nodeRecords = new Map<string, { chap: IscsiChap }>();
+  readonly nodeRecords = new Map<string, { chap: IscsiChap; target: IscsiTarget }>();
   readonly sessions = new Map<string, { sid: number; disk: string; target: IscsiTarget; lun: number; state: string }>();
   readonly dm = new Map<string, { table: DmTableLine[]; openCount: number; readOnly: boolean; suspended: boolean; kernelName: string }>();
   readonly mounts = new Map<string, { source: string; readOnly: boolean; fsType: string }>();
@@ -163,7 +163,7 @@ export class FakeNodeHost {
       ensureNodeRecord: async (spec: NodeRecordSpec) => {
         await this.#hook(`ensureNodeRecord ${spec.target.targetIqn}`);
         const created = !this.nodeRecords.has(key(spec.target));
-        this.nodeRecords.set(key(spec.target), { chap: spec.chap });
+        this.nodeRecords.set(key(spec.target), { chap: spec.chap, target: spec.target });
         return { created, updated: [] };
       },
       login: async (target) => {
@@ -197,6 +197,7 @@ export class FakeNodeHost {
         return s ? this.#detail(s) : undefined;
       },
       listSessionDetails: async () => [...this.sessions.values()].map((s) => this.#detail(s)),
+      listNodeRecords: async () => [...this.nodeRecords.values()].map((r) => ({ targetIqn: r.target.targetIqn, portal: r.target.portal, tpgt: 1 })),
       rescanSession: async (sid) => {
         await this.#hook(`rescan ${sid}`);
         const s = [...this.sessions.values()].find((x) => x.sid === sid);
