@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Server } from '@grpc/grpc-js';
+import { Server, status } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
@@ -255,6 +255,21 @@ export const nodePluginScenario: Scenario = {
       assert.equal(await dmsetup.info(roDm, signal), undefined, 'unpublish removed the read-only device');
       assert.equal(existsSync(roTarget), false);
       step('read-only block target: writes refused (EPERM), data unchanged, its device removed at unpublish');
+
+      // An unstage whose logout leaves the session is not done: with worker 2's iface deleted,
+      // iscsiadm cannot address the session's record ("Could not read iface info") and logs nothing
+      // out; NodeUnstage answers UNAVAILABLE and keeps the node record, and succeeds once it can.
+      await b.csi.node.nodeUnpublishVolume({ volume_id: blockId, target_path: sb.target });
+      await iscsiadm.deleteIface(WORKER2_IFACE, signal);
+      await assert.rejects(b.csi.node.nodeUnstageVolume({ volume_id: blockId, staging_target_path: sb.staging }), (err: { code?: number; details?: string }) => {
+        assert.equal(err.code, status.UNAVAILABLE, err.details);
+        assert.match(err.details ?? '', /still logged in after the logout/);
+        return true;
+      });
+      const survivors = (await iscsiadm.listSessionDetails(signal)).filter((s) => s.targetIqn === blockVol.target.iqn && s.ifaceName === WORKER2_IFACE);
+      assert.equal(survivors.length, 1, 'the session is still there, and unstage said so');
+      await iscsiadm.ensureIface({ name: WORKER2_IFACE, initiatorName: WORKER2_INITIATOR }, signal);
+      step('unstage with a session that outlived its logout: UNAVAILABLE, not OK');
 
       for (const s of sides) {
         for (let i = 0; i < 2; i++) await s.w.csi.node.nodeUnpublishVolume({ volume_id: blockId, target_path: s.target });
