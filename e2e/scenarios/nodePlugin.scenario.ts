@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Server, status } from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -256,11 +256,13 @@ export const nodePluginScenario: Scenario = {
       assert.equal(existsSync(roTarget), false);
       step('read-only block target: writes refused (EPERM), data unchanged, its device removed at unpublish');
 
-      // An unstage whose logout leaves the session is not done: with worker 2's iface deleted,
-      // iscsiadm cannot address the session's record ("Could not read iface info") and logs nothing
-      // out; NodeUnstage answers UNAVAILABLE and keeps the node record, and succeeds once it can.
+      // An unstage whose logout leaves the session is not done: with worker 2's iface file gone
+      // (iscsiadm refuses to delete an iface a session uses; config management or an operator
+      // need not ask), iscsiadm cannot address the session's record ("Could not read iface info")
+      // and logs nothing out; NodeUnstage answers UNAVAILABLE, keeps the node record, and succeeds
+      // once the iface is back.
       await b.csi.node.nodeUnpublishVolume({ volume_id: blockId, target_path: sb.target });
-      await iscsiadm.deleteIface(WORKER2_IFACE, signal);
+      await rm(join('/etc/iscsi/ifaces', WORKER2_IFACE));
       await assert.rejects(b.csi.node.nodeUnstageVolume({ volume_id: blockId, staging_target_path: sb.staging }), (err: { code?: number; details?: string }) => {
         assert.equal(err.code, status.UNAVAILABLE, err.details);
         assert.match(err.details ?? '', /still logged in after the logout/);
