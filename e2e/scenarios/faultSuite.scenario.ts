@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { withCsiCluster } from '../support/csiCluster.ts';
 import type { CsiCluster } from '../support/csiCluster.ts';
-import { writeFileSynced } from '../support/diskIo.ts';
+import { ddRead, ddWrite, writeFileSynced } from '../support/diskIo.ts';
 import { stageAndPublish, unpublishAndUnstage } from '../support/kubeletCalls.ts';
 import type { Attachment } from '../support/kubeletCalls.ts';
 import { createStepClock, retryingAsCo } from '../support/stepClock.ts';
@@ -17,6 +17,7 @@ import type { Scenario } from './Scenario.ts';
 const MiB = 1024 * 1024;
 const EXT4_RWO: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 const BLOCK_RWO: VolumeCapability = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
+const BLOCK_RWX: VolumeCapability = { block: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } };
 
 /**
  * Every crash point of the driver (src/faults/crashPoint.ts), by role. Each is armed once; the
@@ -47,6 +48,8 @@ export const FAULT_POINTS = {
     'node.stage.after-login',
     'node.stage.after-mkfs',
     'node.publish.after-mount',
+    'node.publish.after-readonly-device',
+    'node.unpublish.after-unmount',
     'node.expand.after-dm-reload',
     'node.unstage.after-unmount',
     'node.unstage.after-dm-remove',
@@ -185,6 +188,32 @@ export const faultSuiteScenario: Scenario = {
       for (const e of entries) assert.deepEqual(e.status?.published_node_ids, [w1.nodeId], `${e.volume?.volume_id} is published to worker 1, once`);
       const health = await clock.timed('ControllerGetVolumeHealth', () => ctl.controllerGetVolumeHealth({ volume_id: vol.volume_id }));
       assert.deepEqual(health.volume_health?.health_statuses, [], 'the source volume is healthy');
+
+      // A read-only block target (a VM's read-only disk) gets a read-only dm device of its own:
+      // the node is killed after making it, before binding it, and after unpublish removed the
+      // target, before removing the device; writes through the target fail either way.
+      const blk = (await step('CreateVolume pvc-fault-block (16 MiB block)', () =>
+        ctl.createVolume({ name: 'pvc-fault-block', capacity_range: { required_bytes: 16 * MiB }, volume_capabilities: [BLOCK_RWX], parameters: {} }),
+      )).volume!;
+      const pubB = await step('ControllerPublishVolume block to worker-1', () =>
+        ctl.controllerPublishVolume({ volume_id: blk.volume_id, node_id: w1.nodeId, volume_capability: BLOCK_RWX, readonly: false }),
+      );
+      const aB = await step('NodeStage + NodePublish block', () =>
+        stageAndPublish(clock, kubeletDir, w1, { volumeId: blk.volume_id, pvName: 'pvc-fault-block', podUid: 'pod-b', capability: BLOCK_RWX, publishContext: pubB.publish_context }),
+      );
+      const pattern = randomBytes(MiB);
+      await clock.timed('write 1 MiB through the block target', () => ddWrite(cluster.runner, ctx, aB.target, pattern, 0, ctx.signal));
+      const roTarget = join(dirname(aB.target), 'pod-b-ro');
+      const roPub = { volume_id: blk.volume_id, staging_target_path: aB.staging, target_path: roTarget, volume_capability: BLOCK_RWX, readonly: true };
+      await step('NodePublishVolume block read-only', () => w1.csi.node.nodePublishVolume(roPub));
+      await clock.timed('NodePublishVolume block read-only again', () => w1.csi.node.nodePublishVolume(roPub));
+      const write = await cluster.runner.run({ file: 'dd', args: ['if=/dev/zero', `of=${roTarget}`, 'bs=1M', 'count=1', 'oflag=direct', 'conv=notrunc'], timeoutMs: 60_000, okExitCodes: [0, 1] }, ctx.signal);
+      assert.equal(write.exitCode, 1, `a write through the read-only target fails: ${write.stderr}`);
+      assert.equal(sha256(await ddRead(cluster.runner, ctx, aB.target, 0, ctx.signal)), sha256(pattern), 'the block volume holds what was written before the read-only publish');
+      await step('NodeUnpublishVolume block read-only', () => w1.csi.node.nodeUnpublishVolume({ volume_id: blk.volume_id, target_path: roTarget }));
+      await clock.timed('NodeUnpublishVolume block read-only again', () => w1.csi.node.nodeUnpublishVolume({ volume_id: blk.volume_id, target_path: roTarget }));
+      await detach(step, clock, ctl, aB, w1.nodeId, pubB.publish_context['targetIqn']!, aclsOf);
+      await step('DeleteVolume pvc-fault-block', () => ctl.deleteVolume({ volume_id: blk.volume_id }));
 
       // Teardown in Kubernetes' order, crashes included.
       await detach(step, clock, ctl, aC, w1.nodeId, pubC.publish_context['targetIqn']!, aclsOf);

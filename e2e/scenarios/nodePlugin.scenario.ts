@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Server } from '@grpc/grpc-js';
+import { Server, status } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
@@ -26,7 +26,7 @@ import { findSessionIdInSysfs, Iscsiadm, readSessionStateInSysfs } from '../../s
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { Lvm } from '../../src/lvm/index.ts';
 import { Mounter } from '../../src/mount/index.ts';
-import { buildDmName, createNodeService } from '../../src/node/index.ts';
+import { buildDmName, buildReadOnlyDmName, createNodeService } from '../../src/node/index.ts';
 import type { NodeService } from '../../src/node/index.ts';
 import { ddRead, ddWrite, writeFileSynced } from '../support/diskIo.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
@@ -63,7 +63,9 @@ interface Worker {
  *     record left;
  *  2. a raw block volume (MULTI_NODE_MULTI_WRITER) staged and published under two initiator
  *     names at once (the second node service logs in through its own iface), written from both
- *     and each side reads the other's write; then both torn down twice.
+ *     and each side reads the other's write; a read-only publish of it on worker 1 refuses writes
+ *     (a read-only bind of the writable device would not: shown first) and leaves the data as it
+ *     was; then everything torn down twice.
  */
 export const nodePluginScenario: Scenario = {
   name: 'node plugin: stage, publish, online expand, stats and teardown of an ext4 volume; a raw block volume shared by two initiators',
@@ -207,6 +209,8 @@ export const nodePluginScenario: Scenario = {
       }
       const sessions = (await iscsiadm.listSessionDetails(signal)).filter((s) => s.targetIqn === blockVol.target.iqn);
       assert.deepEqual(sessions.map((s) => s.ifaceName ?? 'default').sort(), ['default', WORKER2_IFACE].sort(), 'one session per initiator');
+      const nodeRecords = (await iscsiadm.listNodeRecords(signal)).filter((r) => r.targetIqn === blockVol.target.iqn);
+      assert.deepEqual(nodeRecords.map((r) => [r.portal.ip, r.portal.port, r.tpgt]), [[PORTAL.ip, PORTAL.port, 1], [PORTAL.ip, PORTAL.port, 1]], 'iscsiadm -m node lists the record of each iface');
       const [sa, sb] = sides as [(typeof sides)[0], (typeof sides)[0]];
       const chunkA = randomBytes(MiB);
       const chunkB = randomBytes(MiB);
@@ -217,6 +221,58 @@ export const nodePluginScenario: Scenario = {
       const blockStats = await b.csi.node.nodeGetVolumeStats({ volume_id: blockId, volume_path: sb.target });
       assert.deepEqual(blockStats.usage.map((u) => [u.unit, u.total]), [['BYTES', 32 * MiB]]);
       step('block volume staged under two initiator names, written and read across both');
+
+      // A read-only publish: writes through it fail and change nothing. The premise first: a
+      // read-only bind mount of the volume's writable device node still lets writes through.
+      const dmA = buildDmName(a.service.nodeId, blockId);
+      const chunkFile = join(ctx.workDir, 'chunk-a.bin');
+      await writeFile(chunkFile, chunkA);
+      const ddOnto = (device: string) =>
+        runner.run({ file: 'dd', args: [`if=${chunkFile}`, `of=${device}`, 'bs=1M', 'count=1', 'oflag=direct', 'conv=fsync,notrunc'], timeoutMs: 60_000, okExitCodes: [0, 1] }, signal);
+      const scratch = join(kubelet, 'ro-bind-of-writable-device');
+      await writeFile(scratch, '');
+      await sh('mount', ['--bind', `/dev/mapper/${dmA}`, scratch]);
+      await sh('mount', ['-o', 'remount,bind,ro', scratch]);
+      const throughRoBind = await ddOnto(scratch); // the same bytes as are there: nothing changes
+      await sh('umount', [scratch]);
+      assert.equal(throughRoBind.exitCode, 0, `a read-only bind of a device node does not stop writes: ${throughRoBind.stderr}`);
+      const roTarget = join(kubelet, 'plugins', 'kubernetes.io', 'csi', 'volumeDevices', 'publish', 'blk-worker-1-ro', 'pod');
+      const roPub = { volume_id: blockId, staging_target_path: sa.staging, target_path: roTarget, volume_capability: BLOCK_RWX, readonly: true };
+      await timed('NodePublish block read-only', () => a.csi.node.nodePublishVolume(roPub));
+      await a.csi.node.nodePublishVolume(roPub);
+      const roDm = buildReadOnlyDmName(dmA, roTarget);
+      assert.equal((await dmsetup.info(roDm, signal))?.isReadOnly, true, 'the read-only target is a read-only dm device');
+      const direct = await ddOnto(roTarget);
+      assert.equal(direct.exitCode, 1, 'an O_DIRECT write through the read-only target fails');
+      assert.match(direct.stderr, /Operation not permitted|Read-only file system|Permission denied/, direct.stderr);
+      const buffered = await runner.run({ file: 'dd', args: ['if=/dev/zero', `of=${roTarget}`, 'bs=4k', 'count=1', 'conv=fsync,notrunc'], timeoutMs: 60_000, okExitCodes: [0, 1] }, signal);
+      assert.equal(buffered.exitCode, 1, `a buffered write of zeroes through the read-only target fails: ${buffered.stderr}`);
+      const discard = await runner.run({ file: 'blkdiscard', args: [roTarget], timeoutMs: 60_000, okExitCodes: [0, 1] }, signal);
+      assert.equal(discard.exitCode, 1, `a discard through the read-only target fails: ${discard.stderr}`);
+      ctx.log(`writes through the read-only target: dd direct: ${direct.stderr.trim().split('\n')[0]}; dd buffered: ${buffered.stderr.trim().split('\n')[0]}; blkdiscard: ${discard.stderr.trim()}`);
+      assert.equal(sha256(await ddRead(runner, ctx, roTarget, 0, signal)), sha256(chunkA), 'the read-only target reads the volume');
+      assert.equal(sha256(await ddRead(runner, ctx, sb.target, 0, signal)), sha256(chunkA), 'the data is unchanged');
+      for (let i = 0; i < 2; i++) await a.csi.node.nodeUnpublishVolume({ volume_id: blockId, target_path: roTarget });
+      assert.equal(await dmsetup.info(roDm, signal), undefined, 'unpublish removed the read-only device');
+      assert.equal(existsSync(roTarget), false);
+      step('read-only block target: writes refused (EPERM), data unchanged, its device removed at unpublish');
+
+      // An unstage whose logout leaves the session is not done: with worker 2's iface file gone
+      // (iscsiadm refuses to delete an iface a session uses; config management or an operator
+      // need not ask), iscsiadm cannot address the session's record ("Could not read iface info")
+      // and logs nothing out; NodeUnstage answers UNAVAILABLE, keeps the node record, and succeeds
+      // once the iface is back.
+      await b.csi.node.nodeUnpublishVolume({ volume_id: blockId, target_path: sb.target });
+      await rm(join('/etc/iscsi/ifaces', WORKER2_IFACE));
+      await assert.rejects(b.csi.node.nodeUnstageVolume({ volume_id: blockId, staging_target_path: sb.staging }), (err: { code?: number; details?: string }) => {
+        assert.equal(err.code, status.UNAVAILABLE, err.details);
+        assert.match(err.details ?? '', /still logged in after the logout/);
+        return true;
+      });
+      const survivors = (await iscsiadm.listSessionDetails(signal)).filter((s) => s.targetIqn === blockVol.target.iqn && s.ifaceName === WORKER2_IFACE);
+      assert.equal(survivors.length, 1, 'the session is still there, and unstage said so');
+      await iscsiadm.ensureIface({ name: WORKER2_IFACE, initiatorName: WORKER2_INITIATOR }, signal);
+      step('unstage with a session that outlived its logout: UNAVAILABLE, not OK');
 
       for (const s of sides) {
         for (let i = 0; i < 2; i++) await s.w.csi.node.nodeUnpublishVolume({ volume_id: blockId, target_path: s.target });

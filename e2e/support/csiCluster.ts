@@ -86,8 +86,8 @@ const STORAGE_NODES = [
   { name: 'storage-b', ip: '127.0.0.3' },
 ] as const;
 const AGENT_PORT = 9500;
-/** The node plugin's dm devices (buildDmName); LVM's own are `<vg>-<lv>` with doubled dashes. */
-const NODE_DM_NAME = /^vbs-[0-9a-f]{20}$/;
+/** The node plugin's dm devices (buildDmName, buildReadOnlyDmName); LVM's own are `<vg>-<lv>` with doubled dashes. */
+const NODE_DM_NAME = /^vbs-[0-9a-f]{20}(?:-ro-[0-9a-f]{16})?$/;
 const READY_DEADLINE_MS = 300_000;
 
 /**
@@ -207,9 +207,10 @@ export async function startCsiCluster(
     if (leftovers.length > 0) ctx.log(`cleaning up what is left: ${leftovers.join('; ')}`);
     if (kubeletMounted) await sh('umount', ['-R', '-l', kubeletDir]).catch(note('umount kubelet'));
     const dm = await sh('dmsetup', ['ls']).catch(() => ({ stdout: '' }));
-    for (const line of dm.stdout.split('\n')) {
-      const name = line.split('\t')[0]?.trim();
-      if (name !== undefined && NODE_DM_NAME.test(name)) await sh('dmsetup', ['remove', '--force', name]).catch(note(`dmsetup remove ${name}`));
+    // Read-only devices (-ro-) first: each holds its volume's device open.
+    const dmNames = dm.stdout.split('\n').map((line) => line.split('\t')[0]?.trim() ?? '').filter((name) => NODE_DM_NAME.test(name));
+    for (const name of dmNames.sort((x, y) => Number(y.includes('-ro-')) - Number(x.includes('-ro-')))) {
+      await sh('dmsetup', ['remove', '--force', name]).catch(note(`dmsetup remove ${name}`));
     }
     for (const s of await iscsiadm.listSessions(signal).catch(() => [])) {
       if (!s.targetIqn.startsWith(`${spec.iqnPrefix}:`)) continue;

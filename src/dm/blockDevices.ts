@@ -45,20 +45,27 @@ export async function readDeviceSectors(majorMinor: string, opts: BlockSysfsOpti
  * skip `dmsetup table` (a process spawn) when there is surely nothing to compare.
  */
 export async function hasDmDevice(name: string, opts: BlockSysfsOptions = {}): Promise<boolean> {
+  return (await listDmDeviceNames(opts)).includes(name);
+}
+
+/** The names of every device-mapper device the kernel has, from the same sysfs attribute. */
+export async function listDmDeviceNames(opts: BlockSysfsOptions = {}): Promise<string[]> {
   const blockDir = nodePath.join(opts.sysRoot ?? '/sys', 'block');
   let entries: string[];
   try {
     entries = await readdir(blockDir);
   } catch (err: unknown) {
-    if (codeOf(err) === 'ENOENT') return false;
+    if (codeOf(err) === 'ENOENT') return [];
     throw err;
   }
+  const names: string[] = [];
   for (const entry of entries) {
     if (!/^dm-[0-9]+$/.test(entry)) continue;
-    // A device removed between readdir and read has no name any more: it is not ours.
-    if ((await readOrUndefined(nodePath.join(blockDir, entry, 'dm', 'name')))?.trim() === name) return true;
+    // A device removed between readdir and read has no name any more.
+    const name = (await readOrUndefined(nodePath.join(blockDir, entry, 'dm', 'name')))?.trim();
+    if (name !== undefined && name !== '') names.push(name);
   }
-  return false;
+  return names;
 }
 
 /**

@@ -2,6 +2,6 @@ export { Dmsetup, dmDevicePath } from './Dmsetup.ts';
 export type { DmsetupOptions, LinearMapping } from './Dmsetup.ts';
 export { buildLinearTable, parseDmInfo, parseDmTable } from './parseDmsetup.ts';
 export type { DmInfo, DmTableLine } from './parseDmsetup.ts';
-export { deleteScsiDisk, hasDmDevice, readBlockGeometry, readDeviceSectors } from './blockDevices.ts';
+export { deleteScsiDisk, hasDmDevice, listDmDeviceNames, readBlockGeometry, readDeviceSectors } from './blockDevices.ts';
 export type { BlockGeometry, BlockSysfsOptions } from './blockDevices.ts';
 export { settleUdev } from './udev.ts';

@@ -284,16 +284,25 @@ describe('Iscsiadm ifaces', () => {
 });
 
 describe('Iscsiadm serialisation', () => {
-  /** A runner whose commands finish only when the test says so, tracking how many run at once. */
+  /**
+   * A runner whose commands on chosen targets (or all, with '*') finish only when the test says
+   * so; the others answer at once. Tracks how many gated commands run at once.
+   */
   class GatedRunner implements CommandRunner {
     inFlight = 0;
     maxInFlight = 0;
     readonly started: string[] = [];
     readonly #gates: (() => void)[] = [];
+    readonly #gated: readonly string[];
+    constructor(gated: readonly string[] = ['*']) {
+      this.#gated = gated;
+    }
     async run(cmd: Command): Promise<CommandResult> {
+      const t = cmd.args[cmd.args.indexOf('-T') + 1];
+      this.started.push(`${cmd.args.at(-1)!}${cmd.args.includes('-T') ? ` ${t}` : ''}`);
+      if (!this.#gated.includes('*') && !(cmd.args.includes('-T') && this.#gated.includes(t!))) return { stdout: '', stderr: '', exitCode: 0 };
       this.inFlight += 1;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-      this.started.push(cmd.args.at(-1)!);
       await new Promise<void>((resolve) => this.#gates.push(resolve));
       this.inFlight -= 1;
       return { stdout: '', stderr: '', exitCode: 0 };
@@ -304,14 +313,38 @@ describe('Iscsiadm serialisation', () => {
     }
   }
 
-  test('runs one iscsiadm at a time, in call order, even when called concurrently', async () => {
+  const OTHER: IscsiTarget = { targetIqn: 'iqn.2026-11.io.vbs:pvc-2', portal: { ip: '127.0.0.3', port: 3260 } };
+  const within = <T>(ms: number, what: string, p: Promise<T>): Promise<T> =>
+    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} waited more than ${ms} ms`)), ms).unref())]);
+
+  test('runs the calls on one target record one at a time, in call order, even when called concurrently', async () => {
     const runner = new GatedRunner();
     const iscsiadm = makeIscsiadm(runner);
-    const all = Promise.all([iscsiadm.login(TARGET), iscsiadm.rescanSession(1), iscsiadm.logout(TARGET)]);
+    const all = Promise.all([iscsiadm.login(TARGET), iscsiadm.logout(TARGET), iscsiadm.deleteNodeRecord(TARGET)]);
     for (let i = 0; i < 3; i++) await runner.releaseNext();
     await all;
     assert.equal(runner.maxInFlight, 1);
-    assert.deepEqual(runner.started, ['--login', '--rescan', '--logout']);
+    assert.deepEqual(runner.started, [`--login ${IQN}`, `--logout ${IQN}`, `delete ${IQN}`]);
+  });
+
+  test('a login blocked on one target delays nothing on another target, nor rescans and session listings', async () => {
+    const runner = new GatedRunner([IQN]);
+    const iscsiadm = makeIscsiadm(runner);
+    const stuck = iscsiadm.login(TARGET); // a dead portal: iscsiadm waits up to 90 s
+    const queuedBehind = iscsiadm.logout(TARGET);
+    await within(1000, 'work on another target', (async () => {
+      await iscsiadm.login(OTHER);
+      await iscsiadm.rescanSession(7);
+      await iscsiadm.logout(OTHER);
+      await iscsiadm.deleteNodeRecord(OTHER);
+      await iscsiadm.listSessionDetails();
+    })());
+    assert.deepEqual(runner.started, [`--login ${IQN}`, `--login ${OTHER.targetIqn}`, '--rescan', `--logout ${OTHER.targetIqn}`, `delete ${OTHER.targetIqn}`, '3']);
+    await runner.releaseNext();
+    await stuck;
+    await runner.releaseNext();
+    await queuedBehind;
+    assert.equal(runner.maxInFlight, 1, 'the logout of the stuck target waited for its login');
   });
 
   test('a caller aborted while waiting leaves the queue without running and without overlapping others', async () => {
@@ -320,14 +353,14 @@ describe('Iscsiadm serialisation', () => {
     const first = iscsiadm.login(TARGET);
     const controller = new AbortController();
     const second = iscsiadm.logout(TARGET, controller.signal);
-    const third = iscsiadm.rescanSession(2);
+    const third = iscsiadm.deleteNodeRecord(TARGET);
     controller.abort(new Error('deadline'));
     await assert.rejects(second, /deadline/);
     await runner.releaseNext();
     await first;
     await runner.releaseNext();
     await third;
-    assert.deepEqual(runner.started, ['--login', '--rescan']);
+    assert.deepEqual(runner.started, [`--login ${IQN}`, `delete ${IQN}`]);
     assert.equal(runner.maxInFlight, 1);
   });
 });

@@ -2,9 +2,10 @@ import { FailedPreconditionError, InvalidArgumentError } from '../errors.ts';
 import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
 import { CommandFailedError } from '../exec/index.ts';
 import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
-import { OneAtATime } from './OneAtATime.ts';
+import { OneAtATimePerKey } from './OneAtATime.ts';
 import type { IfaceListEntry } from './parseRecord.ts';
-import { parseIfaceList, parseRecord } from './parseRecord.ts';
+import { parseIfaceList, parseNodeList, parseRecord } from './parseRecord.ts';
+import type { NodeRecordEntry } from './parseRecord.ts';
 import type { IscsiSession, IscsiSessionDetail } from './parseSessions.ts';
 import { parseSessionList, parseSessionTree } from './parseSessions.ts';
 import type { IscsiPortal } from './portal.ts';
@@ -67,7 +68,11 @@ export interface IscsiadmOptions {
   /** Default "iscsiadm"; a host prefix (chroot/nsenter) belongs in the runner. */
   readonly file?: string;
   readonly timeoutsMs?: { readonly default?: number; readonly login?: number; readonly logout?: number };
-  /** Retries of commands that fail with "iSCSI database failure" (field notes 1.11); default 5 x 1000 ms. */
+  /**
+   * Retries of commands that fail with "iSCSI database failure" (ISCSI_ERR_IDBM: among others,
+   * open-iscsi's host-wide record lock not acquired within its 30 s, usr/idbm.c idbm_lock);
+   * default 5 x 1000 ms.
+   */
   readonly dbRetry?: { readonly attempts: number; readonly delayMs: number };
   /** Injected so tests need not wait. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -80,8 +85,19 @@ const TARGET_NAME = /^(?:iqn\.[0-9]{4}-[0-9]{2}\.[A-Za-z0-9.:-]+|eui\.[0-9A-Fa-f
 const CHAP_TEXT = /^[\x21-\x7e]{1,255}$/;
 
 /**
- * The only code that runs iscsiadm. Every call goes through one queue, because iscsiadm's node
- * database is not safe for concurrent writers (field notes 1.11); one instance per host.
+ * The only code that runs iscsiadm; one instance per host.
+ *
+ * Serialisation: calls on one target record (target IQN + portal, every iface's record of it)
+ * run one at a time, in call order, so a show/new/update, a login and a delete of that record
+ * never interleave. Calls on different records run side by side: a login to a dead portal (up to
+ * initial_login_retry_max x login_timeout, 90 s here) must not stall the stage, unstage or
+ * rescan of healthy volumes. That is safe because open-iscsi serialises its own record store:
+ * every read and write of a node or iface record takes a host-wide lock
+ * (usr/idbm.c idbm_lock: link() of /run/lock/iscsi/lock.write, 10 ms polls, up to 30 s, then
+ * "iSCSI database failure", which #run retries), and iscsiadm holds it only around the record
+ * file I/O, not while iscsid logs in (iscsid drives many logins at once from its event loop; it is
+ * how `iscsiadm -m node -L all` logs in to every record in parallel). Ifaces are serialised per
+ * iface name; a rescan per session; session listings read sysfs and take no lock at all.
  * Node records are created directly (`-o new`), never by sendtargets discovery, so the host
  * learns only the targets it is told to attach.
  */
@@ -91,7 +107,7 @@ export class Iscsiadm {
   readonly #timeouts: { readonly default: number; readonly login: number; readonly logout: number };
   readonly #dbRetry: { readonly attempts: number; readonly delayMs: number };
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  readonly #queue = new OneAtATime();
+  readonly #queues = new OneAtATimePerKey();
 
   constructor(opts: IscsiadmOptions) {
     this.#runner = opts.runner;
@@ -116,7 +132,7 @@ export class Iscsiadm {
     const chap = validateChap(spec.chap);
     const desired = desiredRecord(chap, spec.settings ?? {});
     const secrets = [chap.password, ...(chap.passwordIn ? [chap.passwordIn] : [])];
-    return this.#queue.run(async () => {
+    return this.#queues.run(recordKey(target), async () => {
       const shown = await this.#run({ args: [...nodeArgs(target), '-S'], secrets, okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal).catch((err: unknown) => {
         throw isMissingIface(err) ? new FailedPreconditionError(`iscsiadm iface ${target.iface} does not exist; create it with ensureIface first`) : err;
       });
@@ -138,7 +154,7 @@ export class Iscsiadm {
    */
   async login(target: IscsiTarget, signal?: AbortSignal): Promise<{ readonly alreadyLoggedIn: boolean }> {
     const t = validateTarget(target);
-    return this.#queue.run(async () => {
+    return this.#queues.run(recordKey(t), async () => {
       try {
         const result = await this.#run({ args: [...nodeArgs(t), '--login'], okExitCodes: [0, ISCSI_ERR.sessionExists], timeoutMs: this.#timeouts.login }, signal);
         return { alreadyLoggedIn: result.exitCode === ISCSI_ERR.sessionExists };
@@ -158,7 +174,7 @@ export class Iscsiadm {
    */
   async logout(target: IscsiTarget, signal?: AbortSignal): Promise<{ readonly wasLoggedIn: boolean }> {
     const t = validateTarget(target);
-    return this.#queue.run(async () => {
+    return this.#queues.run(recordKey(t), async () => {
       try {
         const result = await this.#run({ args: [...nodeArgs(t), '--logout'], okExitCodes: [0, ISCSI_ERR.noObjectsFound], timeoutMs: this.#timeouts.logout }, signal);
         return { wasLoggedIn: result.exitCode === 0 };
@@ -176,7 +192,7 @@ export class Iscsiadm {
    */
   async deleteNodeRecord(target: IscsiTarget, signal?: AbortSignal): Promise<boolean> {
     const t = validateTarget(target);
-    return this.#queue.run(async () => {
+    return this.#queues.run(recordKey(t), async () => {
       try {
         const result = await this.#run({ args: [...nodeArgs(t), '-o', 'delete'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
         return result.exitCode === 0;
@@ -187,20 +203,22 @@ export class Iscsiadm {
     }, signal);
   }
 
+  /** `iscsiadm -m node`: every node record (one entry per record and iface); none (exit 21) is an empty list. */
+  async listNodeRecords(signal?: AbortSignal): Promise<NodeRecordEntry[]> {
+    const result = await this.#run({ args: ['-m', 'node'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+    return result.exitCode === 0 ? parseNodeList(result.stdout) : [];
+  }
+
   /** `iscsiadm -m session`; no sessions (exit 21) is an empty list. */
   async listSessions(signal?: AbortSignal): Promise<IscsiSession[]> {
-    return this.#queue.run(async () => {
-      const result = await this.#run({ args: ['-m', 'session'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
-      return result.exitCode === 0 ? parseSessionList(result.stdout) : [];
-    }, signal);
+    const result = await this.#run({ args: ['-m', 'session'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+    return result.exitCode === 0 ? parseSessionList(result.stdout) : [];
   }
 
   /** `iscsiadm -m session -P 3`: sessions with iface, initiator name, states and attached disks. */
   async listSessionDetails(signal?: AbortSignal): Promise<IscsiSessionDetail[]> {
-    return this.#queue.run(async () => {
-      const result = await this.#run({ args: ['-m', 'session', '-P', '3'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
-      return result.exitCode === 0 ? parseSessionTree(result.stdout) : [];
-    }, signal);
+    const result = await this.#run({ args: ['-m', 'session', '-P', '3'], okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal);
+    return result.exitCode === 0 ? parseSessionTree(result.stdout) : [];
   }
 
   /** The session of this target, portal and iface, if logged in. */
@@ -215,12 +233,12 @@ export class Iscsiadm {
   /** Rescans one session's LUNs (`-m session -r <sid> --rescan`), e.g. after a login that found no LUN yet or a resize. */
   async rescanSession(sid: number, signal?: AbortSignal): Promise<void> {
     if (!Number.isSafeInteger(sid) || sid < 0) throw new InvalidArgumentError(`session id ${sid} must be a non-negative integer`);
-    await this.#queue.run(() => this.#run({ args: ['-m', 'session', '-r', String(sid), '--rescan'] }, signal), signal);
+    await this.#queues.run(`session ${sid}`, () => this.#run({ args: ['-m', 'session', '-r', String(sid), '--rescan'] }, signal), signal);
   }
 
   /** `iscsiadm -m iface`. */
   async listIfaces(signal?: AbortSignal): Promise<IfaceListEntry[]> {
-    return this.#queue.run(async () => parseIfaceList((await this.#run({ args: ['-m', 'iface'] }, signal)).stdout), signal);
+    return parseIfaceList((await this.#run({ args: ['-m', 'iface'] }, signal)).stdout);
   }
 
   /**
@@ -232,7 +250,7 @@ export class Iscsiadm {
     const name = validateIfaceName(spec.name);
     if (name === DEFAULT_IFACE) throw new InvalidArgumentError('the default iface takes its name from initiatorname.iscsi and cannot be changed here');
     const initiatorName = validateTargetName(spec.initiatorName, 'initiator name');
-    return this.#queue.run(async () => {
+    return this.#queues.run(`iface ${name}`, async () => {
       const existing = parseIfaceList((await this.#run({ args: ['-m', 'iface'] }, signal)).stdout).find((i) => i.name === name);
       if (!existing) await this.#run({ args: ['-m', 'iface', '-I', name, '-o', 'new'] }, signal);
       const updated = existing?.initiatorName !== initiatorName;
@@ -245,7 +263,7 @@ export class Iscsiadm {
   async deleteIface(name: string, signal?: AbortSignal): Promise<boolean> {
     const iface = validateIfaceName(name);
     if (iface === DEFAULT_IFACE) throw new InvalidArgumentError('the default iface cannot be deleted');
-    return this.#queue.run(async () => {
+    return this.#queues.run(`iface ${iface}`, async () => {
       const exists = parseIfaceList((await this.#run({ args: ['-m', 'iface'] }, signal)).stdout).some((i) => i.name === iface);
       if (exists) await this.#run({ args: ['-m', 'iface', '-I', iface, '-o', 'delete'] }, signal);
       return exists;
@@ -283,6 +301,14 @@ function validateTarget(target: IscsiTarget): ValidTarget {
     tpgt,
     iface: validateIfaceName(target.iface ?? DEFAULT_IFACE),
   };
+}
+
+/**
+ * The serialisation key of a target record: target and portal, so every iface's record of it
+ * (files in one directory, /etc/iscsi/nodes/<iqn>/<ip>,<port>,<tpgt>/) shares one queue.
+ */
+function recordKey(t: ValidTarget): string {
+  return `record ${t.targetIqn} ${formatPortalArg(t.portal, t.tpgt)}`;
 }
 
 /** The argv that selects exactly one node record: target, portal with its tag, iface. */

@@ -39,3 +39,31 @@ function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void
     );
   });
 }
+
+/**
+ * One OneAtATime per key: sections with the same key run one after another, in call order;
+ * sections with different keys run side by side. A key's queue is forgotten once nobody uses it.
+ */
+export class OneAtATimePerKey {
+  readonly #queues = new Map<string, { readonly queue: OneAtATime; users: number }>();
+
+  async run<T>(key: string, section: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let entry = this.#queues.get(key);
+    if (!entry) {
+      entry = { queue: new OneAtATime(), users: 0 };
+      this.#queues.set(key, entry);
+    }
+    entry.users += 1;
+    try {
+      return await entry.queue.run(section, signal);
+    } finally {
+      entry.users -= 1;
+      if (entry.users === 0) this.#queues.delete(key);
+    }
+  }
+
+  /** Keys with a section running or waiting (tests). */
+  get activeKeys(): number {
+    return this.#queues.size;
+  }
+}

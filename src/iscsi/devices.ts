@@ -65,6 +65,20 @@ export async function findSessionDisk(sid: number, lun: number, opts: SysfsOptio
   return undefined;
 }
 
+/** Every disk the kernel attached under iSCSI session `sid` (all its LUNs), from the same sysfs tree. */
+export async function listSessionDisks(sid: number, opts: SysfsOptions = {}): Promise<string[]> {
+  const sessionDir = nodePath.join(opts.sysRoot ?? '/sys', 'class', 'iscsi_session', `session${sid}`, 'device');
+  const disks: string[] = [];
+  for (const target of await readdirOrEmpty(sessionDir)) {
+    if (!/^target[0-9]+:[0-9]+:[0-9]+$/.test(target)) continue;
+    for (const unit of await readdirOrEmpty(nodePath.join(sessionDir, target))) {
+      if (!/^[0-9]+:[0-9]+:[0-9]+:[0-9]+$/.test(unit)) continue;
+      disks.push(...(await readdirOrEmpty(nodePath.join(sessionDir, target, unit, 'block'))));
+    }
+  }
+  return disks;
+}
+
 /**
  * Polls sysfs until the kernel has attached LUN `lun` of session `sid` and returns its device
  * path (/dev/sdX). Use it instead of waitForDevice when one host has several sessions to the same

@@ -6,6 +6,7 @@ export {
   buildLioNaaWwid,
   byPathDevice,
   findSessionDisk,
+  listSessionDisks,
   parseVpdPage80,
   readDeviceIdentity,
   readDeviceSerial,
@@ -14,8 +15,8 @@ export {
   waitForSessionDisk,
 } from './devices.ts';
 export type { DeviceIdentity, SysfsOptions, WaitForDeviceOptions } from './devices.ts';
-export { parseIfaceList, parseRecord } from './parseRecord.ts';
-export type { IfaceListEntry } from './parseRecord.ts';
+export { parseIfaceList, parseNodeList, parseRecord } from './parseRecord.ts';
+export type { IfaceListEntry, NodeRecordEntry } from './parseRecord.ts';
 export { parseSessionList, parseSessionTree } from './parseSessions.ts';
 export type { IscsiSession, IscsiSessionDetail, SessionDisk } from './parseSessions.ts';
 export { findSessionIdInSysfs, readSessionStateInSysfs } from './sessionSysfs.ts';

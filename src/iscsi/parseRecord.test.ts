@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseIfaceList, parseRecord } from './parseRecord.ts';
+import { parseIfaceList, parseNodeList, parseRecord } from './parseRecord.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -38,6 +38,16 @@ describe('parseIfaceList', () => {
       { name: 'vbs-e2e-second', transport: 'tcp', initiatorName: 'iqn.2026-11.io.vbs-e2e:second' },
       { name: 'default', transport: 'tcp', initiatorName: undefined },
       { name: 'iser', transport: 'iser', initiatorName: undefined },
+    ]);
+  });
+});
+
+describe('parseNodeList', () => {
+  test('reads target and portal of each record line, IPv6 included, and skips anything else', () => {
+    const out = '127.0.0.2:3260,1 iqn.2026-11.io.vbs:vbs-vol-a\n[fd00::2]:3260,1 iqn.2026-11.io.vbs:vbs-vol-b\niscsiadm: a warning here\n';
+    assert.deepEqual(parseNodeList(out), [
+      { targetIqn: 'iqn.2026-11.io.vbs:vbs-vol-a', portal: { ip: '127.0.0.2', port: 3260 }, tpgt: 1 },
+      { targetIqn: 'iqn.2026-11.io.vbs:vbs-vol-b', portal: { ip: 'fd00::2', port: 3260 }, tpgt: 1 },
     ]);
   });
 });

@@ -1,3 +1,6 @@
+import { parsePortal } from './portal.ts';
+import type { IscsiPortal } from './portal.ts';
+
 /**
  * Parses the "name = value" lines iscsiadm prints for one node or iface record
  * (`iscsiadm -m node -T <iqn> -p <portal> -I <iface>`), mapping "<empty>" to ''. With several
@@ -40,4 +43,27 @@ export function parseIfaceList(stdout: string): IfaceListEntry[] {
     out.push({ name: match[1]!, transport: match[2]!, initiatorName: initiator === '' || initiator === '<empty>' ? undefined : initiator });
   }
   return out;
+}
+
+/** One node record as `iscsiadm -m node` lists it. */
+export interface NodeRecordEntry {
+  readonly targetIqn: string;
+  readonly portal: IscsiPortal;
+  readonly tpgt: number | undefined;
+}
+
+/**
+ * Parses `iscsiadm -m node`: "127.0.0.2:3260,1 iqn.2026-11.io.vbs:pvc-1", one line per record and
+ * iface (the iface is not printed). Lines that do not match are ignored.
+ */
+export function parseNodeList(stdout: string): NodeRecordEntry[] {
+  const records: NodeRecordEntry[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^(\S+) (\S+)$/.exec(line.trim());
+    if (!match) continue;
+    const portal = parsePortal(match[1]!);
+    if (!portal) continue;
+    records.push({ targetIqn: match[2]!, portal: portal.portal, tpgt: portal.tpgt });
+  }
+  return records;
 }

@@ -6,7 +6,7 @@ import type { StageRecord, StageRecordStore } from './stageRecord.ts';
 
 /** Everything the node steps act through, injected so unit tests can fake the host. */
 export interface NodeDeps {
-  readonly iscsiadm: Pick<Iscsiadm, 'ensureIface' | 'ensureNodeRecord' | 'login' | 'logout' | 'deleteNodeRecord' | 'findSession' | 'listSessionDetails' | 'rescanSession'>;
+  readonly iscsiadm: Pick<Iscsiadm, 'ensureIface' | 'ensureNodeRecord' | 'login' | 'logout' | 'deleteNodeRecord' | 'findSession' | 'listSessionDetails' | 'listNodeRecords' | 'rescanSession'>;
   readonly mounter: Pick<Mounter, 'probeFilesystem' | 'formatIfBlank' | 'mount' | 'bindMount' | 'unmount' | 'findMount' | 'growFilesystem' | 'getFilesystemStats' | 'flushBuffers' | 'mountedDevice'>;
   readonly dmsetup: Pick<Dmsetup, 'createLinear' | 'reloadLinear' | 'remove' | 'info' | 'table'>;
   readonly records: StageRecordStore;

@@ -16,4 +16,4 @@ export type { NodeDeps } from './NodeDeps.ts';
 export { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
 export { StageRecordStore } from './stageRecord.ts';
 export type { StageRecord } from './stageRecord.ts';
-export { buildDmName } from './volumeAccess.ts';
+export { buildDmName, buildReadOnlyDmName } from './volumeAccess.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Server, status } from '@grpc/grpc-js';
@@ -15,7 +15,7 @@ import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers } from './nodeService.ts';
 import { FakeNodeHost, silentLog } from './testing/FakeNodeHost.ts';
 import { StageRecordStore } from './stageRecord.ts';
-import { buildDmName } from './volumeAccess.ts';
+import { buildDmName, buildReadOnlyDmName } from './volumeAccess.ts';
 
 const VOLUME = 'store-a/vbs-vol-abcdefghijklmnopqrstuvwxyz';
 const IQN = 'iqn.2026-11.io.vbs-csi:vbs-vol-abcdefghijklmnopqrstuvwxyz';
@@ -194,6 +194,20 @@ describe('Node service', () => {
       assert.deepEqual(host.calls, []);
     });
 
+    it('checks every required field before the volume id: a missing one is INVALID_ARGUMENT even for an unknown volume (csi-sanity)', async () => {
+      const unknown = 'fake-vol-id-0123456789';
+      await rejectsWith(csi.node.nodeStageVolume({ volume_id: unknown, volume_capability: EXT4, publish_context: PUBLISH_CONTEXT }), status.INVALID_ARGUMENT, /staging_target_path/);
+      await rejectsWith(csi.node.nodeStageVolume({ volume_id: unknown, staging_target_path: staging, publish_context: PUBLISH_CONTEXT }), status.INVALID_ARGUMENT, /volume_capability/);
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, staging_target_path: staging, volume_capability: EXT4 }), status.INVALID_ARGUMENT, /target_path/);
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, target_path: target, volume_capability: EXT4 }), status.INVALID_ARGUMENT, /staging_target_path/);
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, staging_target_path: staging, target_path: target }), status.INVALID_ARGUMENT, /volume_capability/);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: unknown }), status.INVALID_ARGUMENT, /volume_path/);
+      await rejectsWith(csi.node.nodeExpandVolume({ volume_id: unknown }), status.INVALID_ARGUMENT, /volume_path/);
+      // With every field there, the unknown id is NOT_FOUND.
+      await rejectsWith(csi.node.nodePublishVolume({ volume_id: unknown, staging_target_path: staging, target_path: target, volume_capability: EXT4 }), status.NOT_FOUND);
+      assert.deepEqual(host.calls, []);
+    });
+
     it('refuses to stage the same volume at a second staging path', async () => {
       await stage();
       await rejectsWith(stage(EXT4, { staging_target_path: join(host.dir, 'other') }), status.ALREADY_EXISTS);
@@ -214,12 +228,69 @@ describe('Node service', () => {
       await assert.rejects(stat(target), /ENOENT/);
     });
 
-    it('binds the dm device onto a target file for block volumes, read-only when asked', async () => {
+    it('binds the dm device onto a target file for block volumes', async () => {
+      await stage(BLOCK_RWX);
+      await publish(target, BLOCK_RWX);
+      assert.equal(host.calls.at(-1), `bind /dev/mapper/${DM} ${target}`);
+      assert.ok((await stat(target)).isFile());
+      await rejectsWith(publish(target, BLOCK_RWX, true), status.ALREADY_EXISTS, /read-write/);
+    });
+
+    it('gives a read-only block target a read-only dm device of its own over the volume\'s, and unpublish removes it', async () => {
+      await stage(BLOCK_RWX);
+      host.calls.length = 0;
+      await publish(target, BLOCK_RWX, true);
+      await publish(target, BLOCK_RWX, true);
+      const ro = buildReadOnlyDmName(DM, target);
+      const volumeDevice = `254:${host.dm.get(DM)!.kernelName.slice('dm-'.length)}`;
+      assert.deepEqual(host.calls, [`dm create ${ro} 2048 ${volumeDevice}`, `bind /dev/mapper/${ro} ${target} ro`], 'created and bound once');
+      assert.equal(host.dm.get(ro)?.readOnly, true, 'the kernel refuses writes to it');
+      assert.notEqual(host.mounts.get(target)?.source, `/dev/mapper/${DM}`, 'the writable device is not what the pod gets');
+      await rejectsWith(publish(target, BLOCK_RWX, false), status.ALREADY_EXISTS, /read-only/);
+      await unpublish();
+      await unpublish();
+      assert.ok(!host.dm.has(ro), 'the read-only device is gone');
+      assert.ok(host.dm.has(DM));
+      await unstage();
+      assert.equal(host.dm.size, 0);
+    });
+
+    it('removes a read-only device whose target is already gone (a crash between unmount and removal)', async () => {
       await stage(BLOCK_RWX);
       await publish(target, BLOCK_RWX, true);
+      host.mounts.delete(target);
+      host.dm.get(buildReadOnlyDmName(DM, target))!.openCount = 0;
+      await rm(target);
+      await unpublish();
+      assert.ok(!host.dm.has(buildReadOnlyDmName(DM, target)));
+    });
+
+    it('removes the read-only device it made when the bind mount fails', async () => {
+      await stage(BLOCK_RWX);
+      const ro = buildReadOnlyDmName(DM, target);
+      host.before.set(`bind /dev/mapper/${ro} ${target} ro`, async () => {
+        throw new Error('mount: permission denied');
+      });
+      await rejectsWith(publish(target, BLOCK_RWX, true), status.INTERNAL);
+      assert.ok(!host.dm.has(ro));
+    });
+
+    it('unstage removes a read-only device a crashed publish left, which holds the volume\'s device open', async () => {
+      await stage(BLOCK_RWX);
+      const ro = buildReadOnlyDmName(DM, target);
+      await host.deps().dmsetup.createLinear(ro, { sectors: 2048, device: `254:${host.dm.get(DM)!.kernelName.slice('dm-'.length)}` }, { readOnly: true });
+      await unstage();
+      assert.equal(host.dm.size, 0);
+      assert.equal(host.sessions.size, 0);
+    });
+
+    it('binds a volume staged read-only (a reader-only mode) to its own read-only device without another', async () => {
+      const ROX: VolumeCapability = { block: {}, access_mode: { mode: 'MULTI_NODE_READER_ONLY' } };
+      await stage(ROX);
+      await publish(target, ROX, true);
       assert.equal(host.calls.at(-1), `bind /dev/mapper/${DM} ${target} ro`);
-      assert.ok((await stat(target)).isFile());
-      await rejectsWith(publish(target, BLOCK_RWX, false), status.ALREADY_EXISTS, /read-only/);
+      assert.equal(host.dm.get(DM)?.readOnly, true);
+      assert.equal(host.dm.size, 1);
     });
 
     it('refuses a second target path for a single-writer volume but allows it for multi-writer', async () => {
@@ -286,6 +357,31 @@ describe('Node service', () => {
       await host.deps().records.remove(VOLUME); // as if the record was lost
       await unstage();
       assert.deepEqual([...host.sessions.values()].map((s) => s.target.targetIqn), [other]);
+    });
+
+    it('answers UNAVAILABLE, keeping the node and stage records, while the session outlives the logout', async () => {
+      await stage(BLOCK_RWX);
+      host.logoutMissesSession = true;
+      await rejectsWith(unstage(), status.UNAVAILABLE, /session 1 to .* is still logged in after the logout/);
+      assert.equal(host.sessions.size, 1);
+      assert.equal(host.nodeRecords.size, 1, 'the retry needs the node record to log out');
+      assert.ok(!host.calls.includes(`deleteNodeRecord ${IQN}`));
+      assert.equal((await readdir(host.stateDir)).length, 1, 'the stage record stays');
+      host.logoutMissesSession = false;
+      await unstage();
+      assert.equal(host.sessions.size + host.nodeRecords.size + host.dm.size, 0);
+      assert.deepEqual(await readdir(host.stateDir), []);
+    });
+
+    it('deletes a node record left without a session or a stage record (a rolled-back stage; the record holds the CHAP secret)', async () => {
+      await stage(BLOCK_RWX);
+      const deps = host.deps();
+      const [t] = [...host.sessions.values()].map((s) => s.target);
+      await deps.iscsiadm.logout(t!);
+      await deps.records.remove(VOLUME);
+      await unstage();
+      assert.equal(host.nodeRecords.size, 0, 'no node record, no CHAP secret left on the host');
+      assert.equal(host.dm.size, 0);
     });
 
     it('leaves a staging path that holds another device\'s mount alone', async () => {
@@ -361,10 +457,18 @@ describe('Node service', () => {
     });
 
     it('answers NOT_FOUND for a path that is not the volume\'s, or a volume not staged here, instead of reporting that filesystem', async () => {
-      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /not staged on this node/);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /not staged here/);
       await stage();
-      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /neither the staging path nor a target path/);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: host.dir }), status.NOT_FOUND, /neither its staging path nor one of its target paths/);
       await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: '/' }), status.NOT_FOUND);
+    });
+
+    it('answers NOT_FOUND, not INVALID_ARGUMENT, for a path that is not absolute (csi-sanity asks with "some/path")', async () => {
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: 'fake-vol-id-0123456789', volume_path: 'some/path' }), status.NOT_FOUND);
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: 'some/path' }), status.NOT_FOUND, /not staged here/);
+      await stage();
+      await publish();
+      await rejectsWith(csi.node.nodeGetVolumeStats({ volume_id: VOLUME, volume_path: 'some/path' }), status.NOT_FOUND, /not published at "some\/path"/);
     });
 
     it('is healthy when staged, and reports a down session and a read-only filesystem, reading the session from sysfs', async () => {

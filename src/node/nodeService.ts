@@ -13,7 +13,7 @@ import type { NodeDeps } from './NodeDeps.ts';
 import { publishVolume, unpublishVolume } from './publishVolume.ts';
 import { stageVolume } from './stageVolume.ts';
 import { unstageVolume } from './unstageVolume.ts';
-import { parseVolumeCapability, requireField, requireVolumeId } from './volumeAccess.ts';
+import { knownVolumeId, parseVolumeCapability, requireField } from './volumeAccess.ts';
 import { volumeHealth } from './volumeHealth.ts';
 import { volumeStats } from './volumeStats.ts';
 
@@ -37,8 +37,11 @@ export interface NodeServiceOptions {
 }
 
 /**
- * The CSI Node service. Handlers check the request's fields, take the volume's fail-fast lock
- * (a second call on a volume that is busy gets ABORTED at once; field notes 5.1) and call one
+ * The CSI Node service. Handlers check that every required field is there and well-formed before
+ * they look at the volume id: a missing field is INVALID_ARGUMENT even for a volume that does not
+ * exist (csi-sanity, https://github.com/kubernetes-csi/csi-test/blob/master/pkg/sanity/node.go).
+ * Then they take the volume's fail-fast lock (a second call on a busy volume gets ABORTED at once
+ * and kubelet retries, rather than queueing behind a login that may take minutes) and call one
  * step function each. Read-only calls (stats, health, info) take no lock.
  */
 export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
@@ -49,10 +52,11 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
 
   return {
     NodeStageVolume: unary('NodeStageVolume', async (req, ctx) => {
-      const volumeId = requireVolumeId(req.volume_id);
+      const id = requireField(req.volume_id, 'volume_id');
       const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
       const { access, accessMode } = parseVolumeCapability(req.volume_capability);
       const publishContext = parsePublishContext(req.publish_context);
+      const volumeId = knownVolumeId(id);
       await exclusive(volumeId, () => stageVolume(deps, { volumeId, stagingPath, access, accessMode, publishContext }, ctx));
       return {};
     }),
@@ -65,10 +69,11 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
     }),
 
     NodePublishVolume: unary('NodePublishVolume', async (req, ctx) => {
-      const volumeId = requireVolumeId(req.volume_id);
+      const id = requireField(req.volume_id, 'volume_id');
       const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
       const targetPath = requireField(req.target_path, 'target_path');
       const { access, accessMode } = parseVolumeCapability(req.volume_capability);
+      const volumeId = knownVolumeId(id);
       await exclusive(volumeId, () => publishVolume(deps, { volumeId, stagingPath, targetPath, access, accessMode, readOnly: req.readonly }, ctx));
       return {};
     }),
@@ -81,21 +86,23 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
     }),
 
     NodeExpandVolume: unary('NodeExpandVolume', async (req, ctx) => {
-      const volumeId = requireVolumeId(req.volume_id);
+      const id = requireField(req.volume_id, 'volume_id');
       const volumePath = requireField(req.volume_path, 'volume_path');
+      const volumeId = knownVolumeId(id);
       const requiredBytes = req.capacity_range?.required_bytes ?? 0;
       const { capacityBytes } = await exclusive(volumeId, () => expandVolume(deps, { volumeId, volumePath, requiredBytes }, ctx));
       return { capacity_bytes: capacityBytes };
     }),
 
     NodeGetVolumeStats: unary('NodeGetVolumeStats', async (req) => {
-      const volumeId = requireVolumeId(req.volume_id);
-      const usage = await volumeStats(deps, volumeId, requireField(req.volume_path, 'volume_path'));
+      const id = requireField(req.volume_id, 'volume_id');
+      const volumePath = requireField(req.volume_path, 'volume_path');
+      const usage = await volumeStats(deps, knownVolumeId(id), volumePath);
       return { usage };
     }),
 
     NodeGetVolumeHealth: unary('NodeGetVolumeHealth', async (req, ctx) => {
-      const volumeId = requireVolumeId(req.volume_id);
+      const volumeId = knownVolumeId(requireField(req.volume_id, 'volume_id'));
       return { volume_health: { volume_id: volumeId, health_statuses: await volumeHealth(deps, volumeId, ctx.signal) } };
     }),
 

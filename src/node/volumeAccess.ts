@@ -71,9 +71,11 @@ export function requireField(value: string | undefined, name: string): string {
   return value;
 }
 
-/** The volume id of a node call that needs the volume; an id this driver could not have issued is NOT_FOUND (the volume cannot exist). */
-export function requireVolumeId(volumeId: string | undefined): string {
-  const id = requireField(volumeId, 'volume_id');
+/**
+ * A volume id this driver could have issued; any other is NOT_FOUND (the volume cannot exist).
+ * Called after every required field was checked: a missing field is INVALID_ARGUMENT whatever the id.
+ */
+export function knownVolumeId(id: string): string {
   if (!parseVolumeId(id)) throw new NotFoundError(`volume ${JSON.stringify(id)} does not exist: not an id of this driver`);
   return id;
 }
@@ -87,4 +89,20 @@ export function requireVolumeId(volumeId: string | undefined): string {
  */
 export function buildDmName(initiatorName: string, volumeId: string): string {
   return `vbs-${createHash('sha256').update(`${initiatorName}\0${volumeId}`).digest('hex').slice(0, 20)}`;
+}
+
+/**
+ * The read-only device-mapper device a read-only block publish binds at one target path:
+ * `<volume's dm name>-ro-<16 hex of sha256(target path)>`. A read-only bind mount does not make a
+ * device node read-only (the mount flag guards the file, not writes through it to the device), so
+ * such a target gets a device the kernel itself refuses to write. Named from the target path, so
+ * NodeUnpublish (volume id and target path only) finds it; prefixed with the volume's dm name, so
+ * NodeUnstage finds every one of the volume.
+ */
+export function buildReadOnlyDmName(volumeDmName: string, targetPath: string): string {
+  return `${readOnlyDmPrefix(volumeDmName)}${createHash('sha256').update(targetPath).digest('hex').slice(0, 16)}`;
+}
+
+export function readOnlyDmPrefix(volumeDmName: string): string {
+  return `${volumeDmName}-ro-`;
 }

@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { NotFoundError } from '../errors.ts';
 import { readDeviceSectors } from '../dm/index.ts';
-import { validateAbsolutePath } from '../mount/index.ts';
 import type { VolumeUsage } from '../generated/csi/v1/VolumeUsage.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { sysfs } from './NodeDeps.ts';
@@ -9,17 +8,19 @@ import { sysfs } from './NodeDeps.ts';
 /**
  * NodeGetVolumeStats: bytes and inodes of a mounted filesystem (statfs); the size of a block
  * volume (the device bound onto the target file, read from sysfs). The path must be the volume's
- * staging path or one of its target paths on this node, else NOT_FOUND (spec: "the volume does
- * not exist on the specified volume_path"): any other path would report a filesystem that is not
- * the volume's, a host one included. A path that does not exist is NOT_FOUND too. Health is
- * NodeGetVolumeHealth's job in CSI 1.13 (VolumeCondition is gone).
+ * staging path or one of its target paths on this node, else NOT_FOUND (spec, NodeGetVolumeStats
+ * errors: "Indicates that the volume does not exist or is not published at the given path"): any
+ * other path would report a filesystem that is not the volume's, a host one included. That holds
+ * for a path that is not absolute too: it cannot be one of the volume's paths, which stage and
+ * publish checked, so it is NOT_FOUND, not INVALID_ARGUMENT (csi-sanity asks with "some/path").
+ * A path that does not exist is NOT_FOUND too. Health is NodeGetVolumeHealth's job in CSI 1.13
+ * (VolumeCondition is gone).
  */
 export async function volumeStats(deps: NodeDeps, volumeId: string, volumePath: string): Promise<VolumeUsage[]> {
-  validateAbsolutePath(volumePath, 'volume_path');
   const record = await deps.records.read(volumeId);
-  if (!record) throw new NotFoundError(`volume ${volumeId} is not staged on this node`);
+  if (!record) throw new NotFoundError(`volume ${volumeId} does not exist on this node (it is not staged here)`);
   if (volumePath !== record.stagingPath && !record.publishedPaths.includes(volumePath)) {
-    throw new NotFoundError(`${volumePath} is neither the staging path nor a target path of volume ${volumeId} on this node`);
+    throw new NotFoundError(`volume ${volumeId} is not published at ${JSON.stringify(volumePath)}: it is neither its staging path nor one of its target paths on this node`);
   }
   let st;
   try {

@@ -50,9 +50,10 @@ export interface SideEffectFingerprint {
   readonly nodeFiles: readonly string[];
 }
 
-/** Commands that only look: findmnt, dmsetup info/table, iscsiadm's session list, udevadm settle. */
+/** Commands that only look: findmnt, dmsetup info/table, iscsiadm's session and node-record lists, udevadm settle. */
 export function isReadOnlyCommand(argv: readonly string[]): boolean {
   const [file, a1, a2] = argv;
+  if (file === 'iscsiadm' && a1 === '-m' && a2 === 'node' && argv.length === 3) return true;
   if (file === 'findmnt' || file === 'blkid') return true;
   if (file === 'udevadm') return a1 === 'settle';
   if (file === 'dmsetup') return a1 === 'info' || a1 === 'table';
@@ -212,6 +213,8 @@ function scriptedNodeHost(foreignMount: string): FakeRunner {
     .on(['dmsetup', 'info'], { exitCode: 1, stderr: 'Device does not exist.\nCommand failed.\n' })
     .on(['dmsetup', 'table'], { exitCode: 1, stderr: 'Device does not exist.\nCommand failed.\n' })
     .on(['iscsiadm', '-m', 'session'], { exitCode: 21, stderr: 'iscsiadm: No active sessions.\n' })
+    // The list of node records only; any other `-m node` command (one that changes a record) stays unscripted.
+    .on(['iscsiadm', '-m', 'node'], (cmd) => (cmd.args.length === 2 ? { exitCode: 21, stderr: 'iscsiadm: No records found\n' } : { exitCode: 99, stderr: `unscripted: ${cmd.args.join(' ')}\n` }))
     .on(['udevadm', 'settle'], {});
 }
 

@@ -379,7 +379,9 @@ const node: BadInputCase[] = [
     ['no volume id', (f) => ({ volume_id: '', volume_path: f.dir }), 'INVALID_ARGUMENT'],
     ...HOSTILE_IDS.map(([what, id]): Row => [`a volume id with ${what}`, (f) => ({ volume_id: id, volume_path: f.dir }), 'NOT_FOUND']),
     ['no volume path', (f) => ({ volume_id: f.volumeId, volume_path: '' }), 'INVALID_ARGUMENT'],
-    ...BAD_PATHS.map(([what, path]): Row => [`a volume path that is ${what}`, (f) => ({ volume_id: f.volumeId, volume_path: path(f) }), 'INVALID_ARGUMENT']),
+    // Not one of the volume's paths: the spec's NOT_FOUND ("not published at the given path"), as
+    // csi-sanity asks with "some/path"; no such path reaches the filesystem.
+    ...BAD_PATHS.map(([what, path]): Row => [`a volume path that is ${what}`, (f) => ({ volume_id: f.volumeId, volume_path: path(f) }), 'NOT_FOUND']),
     ['a volume path that does not exist', (f) => ({ volume_id: f.volumeId, volume_path: `${f.dir}/nothing-here` }), 'NOT_FOUND'],
     ['a volume not staged here, at a directory that exists', (f) => ({ volume_id: f.volumeId, volume_path: f.dir }), 'NOT_FOUND'],
     ['a volume not staged here, at the host\'s root', (f) => ({ volume_id: f.volumeId, volume_path: '/' }), 'NOT_FOUND'],

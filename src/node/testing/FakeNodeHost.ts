@@ -29,7 +29,7 @@ const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|
 export class FakeNodeHost {
   readonly calls: string[] = [];
   readonly luns = new Map<string, FakeLun>();
-  readonly nodeRecords = new Map<string, { chap: IscsiChap }>();
+  readonly nodeRecords = new Map<string, { chap: IscsiChap; target: IscsiTarget }>();
   readonly sessions = new Map<string, { sid: number; disk: string; target: IscsiTarget; lun: number; state: string }>();
   readonly dm = new Map<string, { table: DmTableLine[]; openCount: number; readOnly: boolean; suspended: boolean; kernelName: string }>();
   readonly mounts = new Map<string, { source: string; readOnly: boolean; fsType: string }>();
@@ -43,6 +43,11 @@ export class FakeNodeHost {
   readonly stateDir: string;
   /** Whether a login writes the session's identity to sysfs (targetname, ifacename, ...); off = an older kernel that iscsiadm must be asked about. */
   sessionIdentityInSysfs = true;
+  /**
+   * Whether `iscsiadm --logout` answers "no session" (exit 21) and leaves the session up, as it
+   * does when the session's portal or iface no longer matches the node record (the iface deleted).
+   */
+  logoutMissesSession = false;
   /** How often the steps asked iscsiadm for a session (`iscsiadm -m session -P 3`). */
   findSessionCalls = 0;
   #nextSid = 1;
@@ -158,7 +163,7 @@ export class FakeNodeHost {
       ensureNodeRecord: async (spec: NodeRecordSpec) => {
         await this.#hook(`ensureNodeRecord ${spec.target.targetIqn}`);
         const created = !this.nodeRecords.has(key(spec.target));
-        this.nodeRecords.set(key(spec.target), { chap: spec.chap });
+        this.nodeRecords.set(key(spec.target), { chap: spec.chap, target: spec.target });
         return { created, updated: [] };
       },
       login: async (target) => {
@@ -174,6 +179,7 @@ export class FakeNodeHost {
       },
       logout: async (target) => {
         await this.#hook(`logout ${target.targetIqn}`);
+        if (this.logoutMissesSession) return { wasLoggedIn: false };
         const s = this.sessions.get(key(target));
         if (s) {
           await rm(join(this.sysRoot, 'class', 'iscsi_session', `session${s.sid}`), { recursive: true, force: true });
@@ -191,6 +197,7 @@ export class FakeNodeHost {
         return s ? this.#detail(s) : undefined;
       },
       listSessionDetails: async () => [...this.sessions.values()].map((s) => this.#detail(s)),
+      listNodeRecords: async () => [...this.nodeRecords.values()].map((r) => ({ targetIqn: r.target.targetIqn, portal: r.target.portal, tpgt: 1 })),
       rescanSession: async (sid) => {
         await this.#hook(`rescan ${sid}`);
         const s = [...this.sessions.values()].find((x) => x.sid === sid);
@@ -209,6 +216,7 @@ export class FakeNodeHost {
         await mkdir(join(this.sysRoot, 'block', kernelName, 'dm'), { recursive: true });
         await writeFile(join(this.sysRoot, 'block', kernelName, 'dm', 'name'), `${name}\n`);
         this.dm.set(name, { table: [line(mapping)], openCount: 0, readOnly: opts.readOnly ?? false, suspended: false, kernelName });
+        this.#holdDm(mapping.device, +1);
       },
       reloadLinear: async (name: string, mapping: LinearMapping) => {
         await this.#hook(`dm reload ${name} ${mapping.sectors} ${mapping.device}`);
@@ -217,7 +225,11 @@ export class FakeNodeHost {
       remove: async (name: string) => {
         await this.#hook(`dm remove ${name}`);
         const d = this.dm.get(name);
-        if (d) await rm(join(this.sysRoot, 'block', d.kernelName), { recursive: true, force: true });
+        if (d?.openCount) throw new Error(`device-mapper: remove ioctl on ${name} failed: Device or resource busy`);
+        if (d) {
+          await rm(join(this.sysRoot, 'block', d.kernelName), { recursive: true, force: true });
+          this.#holdDm(d.table[0]?.args[0] ?? '', -1);
+        }
         return this.dm.delete(name);
       },
       info: async (name: string): Promise<DmInfo | undefined> => {
@@ -287,6 +299,12 @@ export class FakeNodeHost {
         await this.#hook(`flush ${device}`);
       },
     };
+  }
+
+  /** A dm device stacked on another (254:<n>) holds it open, as the kernel counts it. */
+  #holdDm(majorMinor: string, delta: number): void {
+    const below = [...this.dm.values()].find((d) => `254:${d.kernelName.slice('dm-'.length)}` === majorMinor);
+    if (below) below.openCount += delta;
   }
 
   #open(device: string, delta: number): void {
