@@ -58,7 +58,7 @@ async function exerciseLvm(ctx: ScenarioContext, runner: CommandRunner): Promise
   const pool = await lvm.getThinPool(signal);
   assert.equal(pool.health, 'ok');
   assert.equal(pool.isActive, true);
-  assert.equal(pool.isZeroing, true, 'a new thin pool zeroes new blocks (field notes 3.6)');
+  assert.equal(pool.isZeroing, true, 'a new thin pool zeroes new blocks (docs/field-notes.md 3.6)');
   assert.equal(pool.sizeBytes, 1024 * MiB);
 
   // Create: the size is rounded up to whole extents and the real size comes back.
@@ -104,7 +104,7 @@ async function exerciseLvm(ctx: ScenarioContext, runner: CommandRunner): Promise
   assert.equal(snap.origin, lvName);
   assert.equal(snap.sizeBytes, grown.sizeBytes);
   await runner.run({ file: 'lvm', args: ['lvchange', '-ay', `${VG}/${snapName}`], timeoutMs: 60_000 }, signal);
-  assert.equal((await lvm.findVolume(snapName, signal))?.isActive, false, 'plain lvchange -ay skips a skip-flagged LV (field notes 3.5)');
+  assert.equal((await lvm.findVolume(snapName, signal))?.isActive, false, 'plain lvchange -ay skips a skip-flagged LV (docs/field-notes.md 3.5)');
   const activeSnap = await lvm.activate(snapName, signal);
   assert.equal(activeSnap.isActive, true);
   assert.equal(await checksumOf(activeSnap.devicePath), checksum, 'the snapshot holds the data');

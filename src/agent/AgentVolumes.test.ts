@@ -147,7 +147,7 @@ describe('AgentVolumes', () => {
     lio = new RecordingLio(target, journal);
     lvm = new InMemoryLvm({ journal, poolSizeBytes: 1024 * MiB });
     zeroer = new RecordingZeroer(journal);
-    // LIO's iblock backstore holds the LV open while it is enabled (field notes 4.3).
+    // LIO's iblock backstore holds the LV open while it is enabled (docs/field-notes.md 4.3).
     lvm.isOpen = async (lv) => (await sim.readAttr(`core/iblock_0/${lv.name}/enable`))?.trim() === '1';
     volumes = make();
   });

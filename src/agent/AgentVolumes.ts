@@ -114,14 +114,14 @@ const RECONCILE_LOCK = 'reconcile';
  *
  * LVM is the database: every fact lives in LV tags (volumeTags.ts); the target IQN, the unit
  * serial and the CHAP secrets are derived, so reconcile() rebuilds LIO from `lvs` alone after a
- * reboot, with identical IQNs, serials and credentials (field notes 4.1).
+ * reboot, with identical IQNs, serials and credentials (docs/field-notes.md 4.1).
  *
  * Concurrency: each call takes a fail-fast lock on the object it changes (the LV id, which is
  * derived from the CO's name for creates) and answers OperationPendingError (ABORTED) while
  * another call holds it; LVM metadata changes, with the capacity check that precedes a create,
  * run one at a time under one VG-wide queue, so a burst of creates cannot overfill the pool.
  * Sources of clones and snapshots are not locked: many clones of one golden image may run
- * together (field notes 6.5); the VG queue orders them against a delete of that source.
+ * together (docs/field-notes.md 6.5); the VG queue orders them against a delete of that source.
  */
 export class AgentVolumes implements AgentVolumesPort {
   readonly #lvm: AgentLvm;
@@ -422,7 +422,7 @@ export class AgentVolumes implements AgentVolumesPort {
 
   /**
    * Revokes one initiator (ControllerUnpublish, the fence): its tag FIRST, then its ACL, whose
-   * removal ends its sessions at once (field notes 4.8). A crash in between leaves an ACL without
+   * removal ends its sessions at once (docs/field-notes.md 4.8). A crash in between leaves an ACL without
    * a tag, which the next reconcile removes. Already revoked, or a volume already gone, is
    * success; the ACL is removed even then.
    */
@@ -572,7 +572,7 @@ export class AgentVolumes implements AgentVolumesPort {
       throw new OutOfRangeError(`volume ${JSON.stringify(name)} of ${sizeBytes} bytes (after rounding) would be smaller than its source ${source.id} of ${from.sizeBytes} bytes; request at least that`);
     }
     await this.#admit(true, sizeBytes, signal);
-    // Active and without the activation-skip flag: it is exported now and must come back after a reboot (field notes 3.5).
+    // Active and without the activation-skip flag: it is exported now and must come back after a reboot (docs/field-notes.md 3.5).
     const lv = await this.#lvm.createThinSnapshot({ sourceLv: source.id, lvName: id, activate: true, tags }, signal);
     if (lv.sizeBytes >= sizeBytes) return { lv, created: true };
     // The LV has its source's size; its requested-size tag lets the retry finish the extend.
@@ -605,7 +605,7 @@ export class AgentVolumes implements AgentVolumesPort {
   /**
    * Activates the LV if needed (under the VG queue), then ensures its export with an ACL for every
    * initiator its tags allow. The ACLs go in before the TPG is enabled: a target rebuilt after a
-   * reboot must not take an initiator's reconnect before its ACL exists (field notes 4.2). ACLs no
+   * reboot must not take an initiator's reconnect before its ACL exists (docs/field-notes.md 4.2). ACLs no
    * tag allows are left alone here; reconcile removes them.
    */
   async #ensureExport(record: VolumeRecord, signal: AbortSignal | undefined): Promise<{ readonly record: VolumeRecord; readonly changes: number }> {

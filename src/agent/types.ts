@@ -66,7 +66,7 @@ export interface ReconcileReport {
   readonly repaired: readonly string[];
   /** LIO targets (ours) whose volume no longer exists, removed. */
   readonly removed: readonly string[];
-  /** Per-object failures; one failure does not stop the others (field notes 4.1). */
+  /** Per-object failures; one failure does not stop the others (docs/field-notes.md 4.1). */
   readonly failed: readonly { readonly object: string; readonly error: string }[];
 }
 

@@ -4,7 +4,7 @@ import { checkThinAdmission, computeThinPoolStatus } from './status/index.ts';
 import type { ThinCapacityPolicy } from './status/index.ts';
 
 /**
- * Admission of new space, pure (field notes 3.3, 3.4): the node status module's pool capacity
+ * Admission of new space, pure (docs/field-notes.md 3.3, 3.4): the node status module's pool capacity
  * (what GetNodeStatus reports to placement) decides, so the agent refuses exactly what it does
  * not advertise; this adds what an operator can do about a refusal.
  */

@@ -43,12 +43,12 @@ export function validateContentSource(source: AgentContentSource | undefined): A
   throw new InvalidArgumentError(`content source kind ${JSON.stringify((source as { kind: unknown }).kind)} is neither snapshot nor volume`);
 }
 
-/** Lowercased and validated: LIO matches ACL names byte for byte (field notes 4.9). */
+/** Lowercased and validated: LIO matches ACL names byte for byte (docs/field-notes.md 4.9). */
 export function normalizeInitiatorIqn(raw: string): string {
   return normalizeIqn(raw, 'initiator IQN');
 }
 
-/** Rounds up to whole extents, as lvcreate/lvextend will (field notes 3.8). */
+/** Rounds up to whole extents, as lvcreate/lvextend will (docs/field-notes.md 3.8). */
 export function roundUpToExtent(sizeBytes: number, extentSizeBytes: number): number {
   return Math.ceil(sizeBytes / extentSizeBytes) * extentSizeBytes;
 }

@@ -6,7 +6,7 @@ export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
 /** A volume created with no capacity range. */
 export const DEFAULT_VOLUME_BYTES = GiB;
-/** xfsprogs refuses filesystems under 300 MiB (field notes 2.4). */
+/** xfsprogs refuses filesystems under 300 MiB (docs/field-notes.md 2.4). */
 export const XFS_MIN_BYTES = 300 * MiB;
 
 export interface CapacityRange {

@@ -9,7 +9,7 @@ import { isValidIqn } from '../lio/iqn.ts';
  * annotation and no RBAC, and a publish cannot race the node plugin's registration. The agents'
  * ACL lists are then exactly the `published_node_ids` of ListVolumes and ControllerGetVolume.
  * The Kubernetes node name travels separately (VolumeAttachment.spec.nodeName); initiator names
- * must be unique per node anyway (field notes 1.13). RFC 3720 caps an IQN at 223 bytes, inside
+ * must be unique per node anyway (docs/field-notes.md 1.13). RFC 3720 caps an IQN at 223 bytes, inside
  * CSI's 256-byte node id limit.
  */
 export function parseNodeId(nodeId: string): string | undefined {

@@ -44,7 +44,7 @@ const MOUNT_FLAG = /^[A-Za-z0-9_.=:/+-]{1,256}$/;
  * Checks one capability and returns the reason it is unsupported, or the parsed capability.
  *
  * Writers on several nodes are allowed only for raw block: KubeVirt live migration attaches one
- * block volume to two nodes for a moment (field notes 6.1), but two nodes mounting one ext4 or
+ * block volume to two nodes for a moment (docs/field-notes.md 6.1), but two nodes mounting one ext4 or
  * XFS filesystem corrupt it, since neither is a cluster filesystem. Readers on several nodes
  * may mount, read-only.
  */

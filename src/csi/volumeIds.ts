@@ -3,7 +3,7 @@ import { isSnapshotId, isVolumeId } from '../agent/volumeTags.ts';
 /**
  * CSI volume and snapshot ids: `<storage node>/<LV id>`, e.g. `store-a/vbs-vol-abcd…`. Every
  * later call gets nothing but this id, so it must say which agent owns the LV: the controller
- * keeps no database (field notes 5.3). The LV id is derived from the CO's name by the agent, so
+ * keeps no database (docs/field-notes.md 5.3). The LV id is derived from the CO's name by the agent, so
  * a retried CreateVolume finds the same LV on any agent.
  *
  * CSI allows ids of 128 bytes; the LV id takes 36 with its separator (a snapshot's vbs-snap- is one

@@ -26,7 +26,7 @@ const MISSING = /Device does not exist|No such device or address/i;
 
 /**
  * The only code that runs dmsetup. Every call passes --noudevsync: in a container without udev a
- * udev-synchronised dmsetup waits for cookies that never complete (field notes 3.1). Nodes in
+ * udev-synchronised dmsetup waits for cookies that never complete (docs/field-notes.md 3.1). Nodes in
  * /dev/mapper are made by libdevmapper itself at create (--verifyudev), so they exist whether or
  * not udev runs, and whenever udev gets to the event.
  */

@@ -70,7 +70,7 @@ export async function listDmDeviceNames(opts: BlockSysfsOptions = {}): Promise<s
 
 /**
  * Deletes a SCSI disk from the kernel (`echo 1 > /sys/block/<disk>/device/delete`) so no stale
- * device is left at a LUN that may be reused for another volume (field notes 1.6, 1.10). Flush it
+ * device is left at a LUN that may be reused for another volume (docs/field-notes.md 1.6, 1.10). Flush it
  * first. A disk that is already gone counts as deleted: returns false.
  */
 export async function deleteScsiDisk(disk: string, opts: BlockSysfsOptions = {}): Promise<boolean> {

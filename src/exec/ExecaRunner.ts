@@ -8,7 +8,7 @@ export interface ExecaRunnerOptions {
   readonly log: Logger;
   /**
    * Prepended to every command, e.g. ['nsenter', '-t', '1', '-m', '--'] so a containerised
-   * agent runs the host's lvm (field notes 3.1). Configuration, never a global.
+   * agent runs the host's lvm (docs/field-notes.md 3.1). Configuration, never a global.
    */
   readonly prefix?: readonly string[];
 }

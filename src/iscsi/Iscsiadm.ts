@@ -44,7 +44,7 @@ export interface IscsiChap {
 }
 
 /**
- * Session settings stored in the node record; they take effect at the next login (field notes 1.7).
+ * Session settings stored in the node record; they take effect at the next login (docs/field-notes.md 1.7).
  * Leave one out to keep what iscsid.conf gave the record.
  */
 export interface SessionSettings {
@@ -125,7 +125,7 @@ export class Iscsiadm {
    * setting that differs as `-n/-v` pairs (all of them for a new record), or none when all match.
    * open-iscsi 2.1 applies the pairs in one write, all or none (an unknown name fails the call and
    * changes nothing; checked in the test bed with 2.1.8). node.startup=manual keeps the host from
-   * logging back in to every past target after a reboot (field notes 1.2).
+   * logging back in to every past target after a reboot (docs/field-notes.md 1.2).
    */
   async ensureNodeRecord(spec: NodeRecordSpec, signal?: AbortSignal): Promise<{ readonly created: boolean; readonly updated: readonly string[] }> {
     const target = validateTarget(spec.target);
@@ -186,7 +186,7 @@ export class Iscsiadm {
   }
 
   /**
-   * Deletes the node record (and the CHAP secret stored in it, field notes 1.14). A missing record
+   * Deletes the node record (and the CHAP secret stored in it, docs/field-notes.md 1.14). A missing record
    * (exit 21) or iface (exit 3) is success. Delete records before their iface: once the iface is
    * gone, `-I` can no longer address them.
    */

@@ -23,7 +23,7 @@ export interface WaitForDeviceOptions {
 /**
  * Polls until `path` (a udev link) exists and returns the device it resolves to, e.g. /dev/sdb.
  * udev creates the links asynchronously after login/rescan, so we look again instead of sleeping
- * a fixed time (field notes 1.5). Fails with UnavailableError at the deadline.
+ * a fixed time (docs/field-notes.md 1.5). Fails with UnavailableError at the deadline.
  */
 export async function waitForDevice(path: string, opts: WaitForDeviceOptions): Promise<string> {
   const pollMs = opts.pollMs ?? 200;
@@ -49,7 +49,7 @@ export interface SysfsOptions {
 /**
  * The disk (e.g. "sdb") the kernel attached for LUN `lun` of iSCSI session `sid`, found through
  * sysfs (session<sid>/device/target<h>:<c>:<t>/<h>:<c>:<t>:<lun>/block/<disk>) rather than a udev
- * link, so a stale or lagging link cannot hand us another volume's disk (field notes 1.5, 1.6).
+ * link, so a stale or lagging link cannot hand us another volume's disk (docs/field-notes.md 1.5, 1.6).
  */
 export async function findSessionDisk(sid: number, lun: number, opts: SysfsOptions = {}): Promise<string | undefined> {
   const sessionDir = nodePath.join(opts.sysRoot ?? '/sys', 'class', 'iscsi_session', `session${sid}`, 'device');
@@ -151,7 +151,7 @@ export async function readDeviceSerial(device: string, opts: SysfsOptions = {}):
 
 /**
  * Fails closed unless the device is the LUN with this serial: compares VPD page 0x80, or, if the
- * kernel did not read that page, the wwid LIO derives from the serial (field notes 1.6). Call it
+ * kernel did not read that page, the wwid LIO derives from the serial (docs/field-notes.md 1.6). Call it
  * before mkfs or mount; a reused LUN number or a stale udev link would otherwise hand us another
  * volume's disk.
  */

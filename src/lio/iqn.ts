@@ -18,7 +18,7 @@ export function isValidIqn(name: string): boolean {
 /**
  * Lowercases and trims an IQN, then validates it. LIO compares ACL names byte for byte and keeps
  * a mixed-case ACL directory as given, so every IQN must pass through here before it becomes a
- * configfs name (field notes 4.9).
+ * configfs name (docs/field-notes.md 4.9).
  */
 export function normalizeIqn(raw: string, what = 'IQN'): string {
   const name = raw.trim().toLowerCase();

@@ -21,7 +21,7 @@ export function validateUnitSerial(serial: string): string {
 
 /**
  * A stable unit serial for a volume: the same volume id always yields the same serial, so an
- * export rebuilt after a storage-node reboot presents the same identity (field notes 4.1, 4.4).
+ * export rebuilt after a storage-node reboot presents the same identity (docs/field-notes.md 4.1, 4.4).
  * Format: an RFC 9562 version 8 (custom) UUID built from SHA-256 of the volume id.
  */
 export function buildUnitSerial(volumeId: string): string {

@@ -48,7 +48,7 @@ export function validateChap(chap: ChapCredentials, initiatorIqn: string): ChapC
   if (chap.mutualUserid === undefined || chap.mutualPassword === undefined) return { userid: chap.userid, password: chap.password };
   if (!CHAP_TEXT.test(chap.mutualUserid) || chap.mutualUserid === 'NULL') throw bad('mutual userid');
   if (!CHAP_TEXT.test(chap.mutualPassword) || chap.mutualPassword === 'NULL') throw bad('mutual password');
-  // open-iscsi refuses mutual CHAP when both directions share a secret (field notes 1.14).
+  // open-iscsi refuses mutual CHAP when both directions share a secret (docs/field-notes.md 1.14).
   if (chap.mutualPassword === chap.password) throw new InvalidArgumentError(`mutual CHAP for ${initiatorIqn} must use a different secret than the initiator's`);
   return { userid: chap.userid, password: chap.password, mutualUserid: chap.mutualUserid, mutualPassword: chap.mutualPassword };
 }

@@ -3,7 +3,7 @@ import { OperationPendingError } from '../errors.ts';
 /**
  * Per-object try-locks that fail fast (ceph-csi idlocker.go VolumeLocks): a CO retries, so a
  * second call on an object that is busy gets ABORTED at once instead of queueing behind an lvcreate
- * or a login (field notes 5.1). Check and insert happen in one synchronous step: an `await` between
+ * or a login (docs/field-notes.md 5.1). Check and insert happen in one synchronous step: an `await` between
  * them would reopen the race (democratic-csi's mistake). Keys are the caller's: a CSI name, a
  * volume id, a target path.
  */

@@ -56,7 +56,7 @@ export interface CreateThinSnapshotRequest {
   readonly tags?: LvTags;
   /**
    * false: a parked CSI snapshot, created with the activation-skip flag and inactive, so it is
-   * never opened by accident (field notes 3.5). true: a clone or restore that will be exported,
+   * never opened by accident (docs/field-notes.md 3.5). true: a clone or restore that will be exported,
    * created without the flag and active, so it also comes back after a reboot.
    */
   readonly activate: boolean;
@@ -199,7 +199,7 @@ export class Lvm {
   /**
    * Creates a thin LV in the pool and returns it as lvm reports it afterwards (real size):
    * `lvm lvcreate -y -W y --type thin --thinpool <pool> -V <bytes>b -n <lv> [--addtag t]... <vg>`.
-   * `-W y -y` so a stale signature never turns into an interactive prompt (field notes 3.8).
+   * `-W y -y` so a stale signature never turns into an interactive prompt (docs/field-notes.md 3.8).
    */
   async createThinVolume(req: CreateVolumeRequest, signal?: AbortSignal): Promise<LogicalVolume> {
     this.#validateNewLv(req.lvName);

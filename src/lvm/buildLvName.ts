@@ -15,7 +15,7 @@ const HASH_CHARS = 26;
  * The LV name for a volume or snapshot, derived from an id of any length and alphabet (the
  * CSI name, usually): `vbs-vol-<26 base32 chars>`. Deterministic, so a retried CreateVolume
  * computes the same name; short, so the device-mapper name stays far below its 127-character
- * limit whatever the VG is called (field notes 3.7). The CSI name itself travels in a tag.
+ * limit whatever the VG is called (docs/field-notes.md 3.7). The CSI name itself travels in a tag.
  */
 export function buildLvName(id: string, kind: LvKind): string {
   const digest = createHash('sha256').update(id, 'utf8').digest();

@@ -17,11 +17,11 @@ export interface LvAttr {
   readonly isOpen: boolean | undefined;
   /** Position 7. */
   readonly targetType: 'cache' | 'mirror' | 'raid' | 'snapshot' | 'thin' | 'unknown' | 'virtual' | 'none';
-  /** Position 8: newly allocated blocks are zeroed before use (thin pools: -Z y, field notes 3.6). */
+  /** Position 8: newly allocated blocks are zeroed before use (thin pools: -Z y, docs/field-notes.md 3.6). */
   readonly isZeroing: boolean;
-  /** Position 9. For thin pools 'out-of-data' and 'metadata-read-only' are the alarms (field notes 3.3). */
+  /** Position 9. For thin pools 'out-of-data' and 'metadata-read-only' are the alarms (docs/field-notes.md 3.3). */
   readonly health: LvHealth;
-  /** Position 10: 'k', the activation-skip flag thin snapshots get by default (field notes 3.5). */
+  /** Position 10: 'k', the activation-skip flag thin snapshots get by default (docs/field-notes.md 3.5). */
   readonly hasActivationSkip: boolean;
 }
 

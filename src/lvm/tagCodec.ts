@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../errors.ts';
 
 /**
  * LV tags carry our metadata (the CSI name above all) so a lookup by name is one `lvs` call
- * (field notes 3.7). A tag reads `vbs.<key>=<value>`, e.g. `vbs.name=pvc-0b5c…`.
+ * (docs/field-notes.md 3.7). A tag reads `vbs.<key>=<value>`, e.g. `vbs.name=pvc-0b5c…`.
  *
  * Why this encoding: LVM allows only [A-Za-z0-9_+.\-/=!:#&] in tags, while a CSI name may be
  * any UTF-8 up to 128 bytes. The value is escaped byte by byte: [A-Za-z0-9_.-] pass through

@@ -52,7 +52,7 @@ export interface LogicalVolume {
   readonly devicePath: string;
 }
 
-/** Health of a thin pool: anything but 'ok' means new writes or new thin LVs will fail (field notes 3.3). */
+/** Health of a thin pool: anything but 'ok' means new writes or new thin LVs will fail (docs/field-notes.md 3.3). */
 export type ThinPoolHealth = 'ok' | 'out-of-data' | 'metadata-read-only' | 'failed' | 'partial' | 'unknown' | 'check-needed';
 
 /** A thin pool and how full it is. */

@@ -13,7 +13,7 @@ import { validateAbsolutePath, validateDevicePath } from './validatePaths.ts';
 export const SUPPORTED_FS_TYPES = ['ext4', 'xfs'] as const;
 export type FsType = (typeof SUPPORTED_FS_TYPES)[number];
 
-/** What is on a device, read from the device itself (field notes 2.1). Anything but 'blank' holds data. */
+/** What is on a device, read from the device itself (docs/field-notes.md 2.1). Anything but 'blank' holds data. */
 export type FilesystemProbe =
   | { readonly kind: 'blank'; readonly sizeBytes: number }
   | { readonly kind: 'filesystem'; readonly sizeBytes: number; readonly fsType: string; readonly uuid: string | undefined; readonly label: string | undefined }
@@ -44,7 +44,7 @@ export interface MounterOptions {
   readonly probeTimeoutMs?: number;
   /** For mount and umount. Default 60 s. */
   readonly mountTimeoutMs?: number;
-  /** For mkfs, resize2fs, xfs_growfs. Default 10 min: big volumes over iSCSI are slow (field notes 2.2). */
+  /** For mkfs, resize2fs, xfs_growfs. Default 10 min: big volumes over iSCSI are slow (docs/field-notes.md 2.2). */
   readonly formatTimeoutMs?: number;
   /** Resolves device symlinks (/dev/disk/by-path/...) to compare with findmnt's SOURCE. Default fs.realpath. */
   readonly realpath?: (path: string) => Promise<string>;
@@ -114,7 +114,7 @@ export class Mounter {
   }
 
   /**
-   * Reads what the device holds, failing closed (field notes 2.1):
+   * Reads what the device holds, failing closed (docs/field-notes.md 2.1):
    * 1. `blockdev --getsize64 <dev>` (or readDeviceSizeBytes): the device must exist and be
    *    non-empty; `blkid -p` alone exits 2 ("nothing found") for a path that does not exist, which
    *    would read as blank.
@@ -145,10 +145,10 @@ export class Mounter {
    * FailedPreconditionError, never a format.
    * - ext4: `mkfs.ext4 -F -m0 -E nodiscard,lazy_itable_init=1[,lazy_journal_init=1] <dev>`
    * - xfs:  `mkfs.xfs -K <dev>`
-   * nodiscard/-K: discarding a big thin LV over iSCSI can outlast the RPC (field notes 2.2).
-   * -m0: no root-reserved blocks on a volume the pod should get whole (field notes 6.7).
+   * nodiscard/-K: discarding a big thin LV over iSCSI can outlast the RPC (docs/field-notes.md 2.2).
+   * -m0: no root-reserved blocks on a volume the pod should get whole (docs/field-notes.md 6.7).
    * lazy_journal_init skips zeroing the journal, safe only when the volume was never written,
-   * so only with `isFreshVolume` (a thin LV from a zeroing pool reads zeros, field notes 3.6).
+   * so only with `isFreshVolume` (a thin LV from a zeroing pool reads zeros, docs/field-notes.md 3.6).
    */
   async formatIfBlank(device: string, fsType: string, opts: { readonly isFreshVolume?: boolean } = {}, signal?: AbortSignal): Promise<{ readonly formatted: boolean }> {
     const type = validateFsType(fsType);
@@ -174,7 +174,7 @@ export class Mounter {
 
   /**
    * `mount -t <fs> -o <options> <dev> <target>`. XFS always gets `nouuid`, so a clone or restored
-   * snapshot mounts next to its origin (field notes 2.3). If the target is already mounted from
+   * snapshot mounts next to its origin (docs/field-notes.md 2.3). If the target is already mounted from
    * the same device with the same read-only state, nothing is done; if from anything else, the
    * call fails rather than stacking a second mount.
    */
@@ -206,7 +206,7 @@ export class Mounter {
   /**
    * `mount --bind <source> <target>`, then for read-only `mount -o remount,bind,ro <target>`
    * (a bind mount ignores ro on the first call on older kernels and util-linux). The source may
-   * be a directory or a device (raw block volumes are bind-mounted onto a file, field notes 2.7).
+   * be a directory or a device (raw block volumes are bind-mounted onto a file, docs/field-notes.md 2.7).
    * A target that is already a mount point is left alone: findmnt cannot name a bind mount's
    * source reliably (a device shows as "devtmpfs[/sdb]"), so the caller, which knows what it
    * staged, decides whether that mount is the right one.
@@ -322,7 +322,7 @@ export class Mounter {
 
   /**
    * `blockdev --flushbufs <dev>`: writes the kernel's dirty buffers of the device out before it is
-   * removed (field notes 1.10). A device that no longer exists has nothing to flush.
+   * removed (docs/field-notes.md 1.10). A device that no longer exists has nothing to flush.
    */
   async flushBuffers(device: string, signal?: AbortSignal): Promise<void> {
     validateDevicePath(device);

@@ -9,7 +9,7 @@ import type { MountInfo } from './parseFindmntJson.ts';
  *   filesystem (a bind mount of a device file reads "devtmpfs[/dm-0]"), as findmnt does;
  * - OPTIONS: the per-mount options (6) then the superblock's (11), "rw"/"ro" once at the front,
  *   and "ro" when either says ro (libmount merge_optstr): a filesystem the kernel remounted
- *   read-only after I/O errors shows "ro" only in (11), and must read as read-only (field notes 1.8).
+ *   read-only after I/O errors shows "ro" only in (11), and must read as read-only (docs/field-notes.md 1.8).
  * Paths are unescaped (the kernel writes space, tab, newline and backslash as \ooo). Mounts come
  * in the file's order, so a stacked mount's visible (topmost) entry comes last. Throws on a line
  * of any other shape.

@@ -18,7 +18,7 @@ export interface ExpandRequest {
 }
 
 /**
- * NodeExpandVolume, online (field notes 1.12, 5.7):
+ * NodeExpandVolume, online (docs/field-notes.md 1.12, 5.7):
  *  1. rescan this volume's session only;
  *  2. wait until the kernel reports the SCSI disk at the requested size (deadline);
  *  3. reload the dm table with the new length and resume (the pod's device grows in place);

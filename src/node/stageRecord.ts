@@ -6,7 +6,7 @@ import type { VolumeAccess, AccessMode } from './volumeAccess.ts';
 
 /**
  * What NodeStage did, kept on the host: NodeUnstage receives only the volume id and staging path,
- * and a restarted plugin must still find the session to log out of (field notes 1.3, 5.2). It
+ * and a restarted plugin must still find the session to log out of (docs/field-notes.md 1.3, 5.2). It
  * holds no secret: CHAP credentials live in the node record, which unstage deletes.
  */
 export interface StageRecord {

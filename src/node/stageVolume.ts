@@ -32,7 +32,7 @@ export interface StageRequest {
  *     session id from sysfs (iscsiadm only if sysfs does not show it);
  *  3. wait for the LUN's disk under this session in sysfs (not the by-path link: two sessions to
  *     one target share it);
- *  4. verify the disk's unit serial against publish_context before touching it (field notes 1.6);
+ *  4. verify the disk's unit serial against publish_context before touching it (docs/field-notes.md 1.6);
  *  5. the dm linear device vbs-… over the disk (created, or reloaded if the disk came back as
  *     another sdX); everything above uses /dev/mapper/vbs-…, which dmsetup makes at create;
  *  6. mount volumes: mkfs only if blkid finds the device blank, mount with the capability's
@@ -116,7 +116,7 @@ async function attach(deps: NodeDeps, target: IscsiTarget, pc: PublishContext, u
   if (!login.alreadyLoggedIn) undo.push('login', () => deps.iscsiadm.logout(target));
   const sid = await findSessionId(deps, target, signal);
   if (sid === undefined) throw new UnavailableError(`logged in to ${target.targetIqn} but neither sysfs nor iscsiadm shows a session for it; retry`);
-  // A session that existed before may predate the LUN (or its resize): look again (field notes 1.5).
+  // A session that existed before may predate the LUN (or its resize): look again (docs/field-notes.md 1.5).
   if (login.alreadyLoggedIn) await deps.iscsiadm.rescanSession(sid, signal);
   return sid;
 }
@@ -155,7 +155,7 @@ async function ensureFilesystemMounted(
   const mountOpts = { fsType: access.fsType, options: access.mountFlags, readOnly: record.readOnly };
   if (mounted) {
     // Same device and ro/rw: done. Anything else (a zombie mount, a read-only remount after I/O
-    // errors) is FAILED_PRECONDITION from mount(), never silently handed to a pod (field notes 1.8).
+    // errors) is FAILED_PRECONDITION from mount(), never silently handed to a pod (docs/field-notes.md 1.8).
     await deps.mounter.mount(device, record.stagingPath, mountOpts, signal);
     return;
   }

@@ -40,7 +40,7 @@ const MODES: readonly AccessMode[] = [
 /**
  * Reads a volume_capability. A filesystem can be mounted read-write on one node only: ext4 and
  * XFS are not cluster filesystems, so multi-node writers are offered for block only (KubeVirt's
- * live migration; field notes 6.1).
+ * live migration; docs/field-notes.md 6.1).
  */
 export function parseVolumeCapability(cap: VolumeCapability__Output | null | undefined): ParsedCapability {
   if (!cap) throw new InvalidArgumentError('volume_capability is required');

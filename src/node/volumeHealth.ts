@@ -13,7 +13,7 @@ export type HealthEntry = Required<_csi_v1_VolumeHealth_VolumeHealthEntry> & { r
  *   then fails): INACCESSIBLE;
  * - the dm device missing: INACCESSIBLE; suspended: DEGRADED (I/O waits);
  * - the staging filesystem mounted read-only although the volume is read-write (ext4 errors=
- *   remount-ro after an I/O error, field notes 1.8): DEGRADED, writes fail until it is restaged.
+ *   remount-ro after an I/O error, docs/field-notes.md 1.8): DEGRADED, writes fail until it is restaged.
  */
 export async function volumeHealth(deps: NodeDeps, volumeId: string, signal: AbortSignal): Promise<HealthEntry[]> {
   const record = await deps.records.read(volumeId);

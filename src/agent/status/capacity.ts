@@ -6,9 +6,9 @@ import type { LogicalVolume } from '../../lvm/index.ts';
 export interface ThinCapacityPolicy {
   /** Provisioned (virtual) bytes may reach pool size × this; 1 = no over-provisioning. */
   readonly overprovisionRatio: number;
-  /** No new thin volume once the pool's data use is at or above this percent (field notes 3.3). */
+  /** No new thin volume once the pool's data use is at or above this percent (docs/field-notes.md 3.3). */
   readonly dataLimitPercent: number;
-  /** Same for metadata, whose exhaustion can make the pool read-only (field notes 3.3). */
+  /** Same for metadata, whose exhaustion can make the pool read-only (docs/field-notes.md 3.3). */
   readonly metadataLimitPercent: number;
 }
 
@@ -37,7 +37,7 @@ export function validateThinCapacityPolicy(policy: ThinCapacityPolicy): void {
 }
 
 /**
- * The pool's capacity as placement and admission see it (field notes 3.4: pool-based, never
+ * The pool's capacity as placement and admission see it (docs/field-notes.md 3.4: pool-based, never
  * VG free space):
  *   allocatable = max(0, floor(size × ratio) − provisioned),
  * and 0 while the pool is unhealthy or its data or metadata use is at or over its limit,
