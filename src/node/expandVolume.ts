@@ -26,10 +26,11 @@ export interface ExpandRequest {
  * Returns the device's size. Idempotent: a second call finds nothing to grow.
  */
 export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, signal }: StepContext): Promise<{ readonly capacityBytes: number }> {
-  validateAbsolutePath(req.volumePath, 'volume_path');
   validateRequiredBytes(req.requiredBytes);
+  // The volume before the path's form: an unknown volume is NOT_FOUND whatever path it names (csi-test pkg/sanity node.go).
   const record = await deps.records.read(req.volumeId);
   if (!record) throw new NotFoundError(`volume ${req.volumeId} is not staged on this node`);
+  validateAbsolutePath(req.volumePath, 'volume_path');
   try {
     await access(req.volumePath);
   } catch {

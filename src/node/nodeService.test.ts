@@ -440,6 +440,12 @@ describe('Node service', () => {
     it('answers NOT_FOUND for a volume that is not staged here', async () => {
       await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging }), status.NOT_FOUND);
     });
+
+    it('answers NOT_FOUND for a volume that is not staged here even at a relative path (csi-test pkg/sanity node.go)', async () => {
+      await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: 'some/path' }), status.NOT_FOUND);
+      await stage();
+      await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: 'some/path' }), status.INVALID_ARGUMENT, /volume_path/);
+    });
   });
 
   describe('NodeGetVolumeStats and NodeGetVolumeHealth', () => {
