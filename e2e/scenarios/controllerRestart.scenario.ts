@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
+import { parseTargetName } from '../../src/agent/targetIdentity.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { pollUntil } from '../vm/poll.ts';
 import { ControllerBed, MiB, grpcCodeOf, retryCsi } from '../support/controllerBed.ts';
@@ -86,8 +87,10 @@ export const controllerRestartScenario: Scenario = {
       // What lvm and LIO say: exactly one LV per name, a target for each, no other target.
       const lvs = (await bed.lvs()).filter((lv) => lv.tags['kind'] === 'volume');
       assert.deepEqual(lvs.map((lv) => lv.tags['name']).sort(), [...names].sort(), 'exactly one LV per name across both VGs');
+      // A target is named `<prefix>:<LV name>.<key of the LV's uuid>` (src/agent/targetIdentity.ts): compare by the LV it names.
       const expectedTargets = lvs.map((lv) => `${bed.nodes.find((n) => n.vg === lv.vg)!.iqnPrefix}:${lv.name}`).sort();
-      assert.deepEqual(await bed.inspect.lioTargets(bed.iqnPrefixes), expectedTargets, 'one LIO target per LV and no orphan target');
+      const targets = (await bed.inspect.lioTargets(bed.iqnPrefixes)).map(targetOfLv).sort();
+      assert.deepEqual(targets, expectedTargets, 'one LIO target per LV and no orphan target');
       for (const id of ids) {
         const lv = lvs.find((x) => x.name === id.split('/')[1]);
         assert.equal(lv?.vg, bed.node(id.split('/')[0]!).vg, `${id} names the storage node whose VG holds it`);
@@ -116,7 +119,7 @@ async function silentStorageNode(bed: ControllerBed, signal: AbortSignal): Promi
   const onDisk = async (volumeId: string) => {
     const [node, lvName] = volumeId.split('/') as [string, string];
     const lv = (await bed.lvs()).find((x) => x.name === lvName);
-    const exp = (await lio.listExports()).find((e) => e.targetIqn === `${bed.node(node).iqnPrefix}:${lvName}`);
+    const exp = (await lio.listExports()).find((e) => targetOfLv(e.targetIqn) === `${bed.node(node).iqnPrefix}:${lvName}`);
     return { lv: lv !== undefined, acl: exp?.acls.map((a) => a.initiatorIqn) ?? [] };
   };
   const publish = (volumeId: string) => csi().controllerPublishVolume({ volume_id: volumeId, node_id: WORKER, volume_capability: BLOCK, readonly: false });
@@ -209,4 +212,11 @@ async function silentStorageNode(bed: ControllerBed, signal: AbortSignal): Promi
     await retry(() => remove(id2));
   });
   assert.deepEqual(await bed.leftovers(), { lvs: [], targets: [], sessions: [] }, 'nothing is left');
+}
+
+/** `<prefix>:<LV name>` of the LV a target IQN names (its uuid key dropped); the IQN itself when it is not one of ours. */
+function targetOfLv(targetIqn: string): string {
+  const colon = targetIqn.lastIndexOf(':');
+  const parsed = parseTargetName(targetIqn.slice(colon + 1));
+  return parsed ? `${targetIqn.slice(0, colon)}:${parsed.objectId}` : targetIqn;
 }
