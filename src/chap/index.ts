@@ -1,2 +1,3 @@
 export { deriveChapCredentials, MIN_CHAP_KEY_BYTES } from './deriveChapCredentials.ts';
 export type { DerivedChap } from './deriveChapCredentials.ts';
+export type { ChapCredentials } from './ChapCredentials.ts';
