@@ -5,10 +5,11 @@ import { pino } from 'pino';
 import { IoLoadSampler, NodeStatusReporter, checkThinAdmission, listVgBlockDevices, readBlockStat } from '../../src/agent/status/index.ts';
 import type { BlockDevice } from '../../src/agent/status/index.ts';
 import { ExecaRunner } from '../../src/exec/index.ts';
-import { Lvm, buildLvName } from '../../src/lvm/index.ts';
+import { Lvm } from '../../src/lvm/index.ts';
 import type { DeviceIoLoad__Output } from '../../src/generated/vbs/agent/v1/DeviceIoLoad.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario } from './Scenario.ts';
+import { buildAgentId } from '../../src/agentApi/ids.ts';
 
 const VG = 'vbs-status';
 const POOL = 'pool';
@@ -35,7 +36,7 @@ export const agentStatusScenario: Scenario = {
     const sh = (file: string, args: readonly string[]) => runner.run({ file, args, timeoutMs: 120_000 }, signal);
     const lvm = new Lvm({ runner, vgName: VG, thinPoolName: POOL });
     const sampler = new IoLoadSampler({ lvm, log, intervalMs: 200, windowS: 2 });
-    const lvName = buildLvName(`status-${Date.now().toString(36)}`, 'volume');
+    const lvName = buildAgentId(`status-${Date.now().toString(36)}`, 'volume');
     const reporter = new NodeStatusReporter({
       lvm,
       sampler,

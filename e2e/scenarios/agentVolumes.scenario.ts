@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
 import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
-import type { AgentTarget } from '../../src/agent/types.ts';
-import type { DerivedChap } from '../../src/chap/index.ts';
+import type { AgentTarget } from '../../src/agentApi/types.ts';
+import type { ChapCredentials } from '../../src/chap/index.ts';
 import { FailedPreconditionError } from '../../src/errors.ts';
 import { CommandFailedError, ExecaRunner } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
@@ -78,7 +78,7 @@ export const agentVolumesScenario: Scenario = {
     const step = (what: string): void => ctx.log(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
 
     /** Node record with the derived credentials, login, the session's disk, its serial checked. */
-    const attach = async (target: AgentTarget, chap: DerivedChap): Promise<{ it: IscsiTarget; device: string; sid: number }> => {
+    const attach = async (target: AgentTarget, chap: ChapCredentials): Promise<{ it: IscsiTarget; device: string; sid: number }> => {
       const it: IscsiTarget = { targetIqn: target.iqn, portal: target.portal };
       if (!targets.some((t) => t.targetIqn === it.targetIqn && t.iface === undefined)) targets.push(it);
       await iscsiadm.ensureNodeRecord({ target: it, chap: toIscsiChap(chap), settings: SESSION }, signal);
@@ -109,7 +109,7 @@ export const agentVolumesScenario: Scenario = {
 
       const exported = await agent.exportVolume({ volumeId: vol.id, initiatorIqn: initiator, readOnly: false, mutualChap: true }, signal);
       assert.deepEqual(exported.target, vol.target);
-      assert.ok(exported.chap.mutualPassword, 'mutual CHAP credentials');
+      assert.ok(exported.chap.mutual?.password, 'mutual CHAP credentials');
       const main = await attach(vol.target, exported.chap);
       step(`logged in to ${vol.id} as ${initiator}: ${main.device}`);
 
@@ -314,10 +314,10 @@ async function teardown(
   await t.disk?.destroy(ctx.log);
 }
 
-function toIscsiChap(chap: DerivedChap): IscsiChap {
+function toIscsiChap(chap: ChapCredentials): IscsiChap {
   recordChap('exported by the in-process agent', chap);
-  return chap.mutualUsername !== undefined && chap.mutualPassword !== undefined
-    ? { username: chap.username, password: chap.password, usernameIn: chap.mutualUsername, passwordIn: chap.mutualPassword }
+  return chap.mutual !== undefined
+    ? { username: chap.username, password: chap.password, usernameIn: chap.mutual.username, passwordIn: chap.mutual.password }
     : { username: chap.username, password: chap.password };
 }
 

@@ -8,12 +8,13 @@ import { ExecaRunner } from '../../src/exec/index.ts';
 import { Iscsiadm, byPathDevice, readInitiatorName, verifyDeviceSerial, waitForDevice } from '../../src/iscsi/index.ts';
 import type { IscsiTarget } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget, buildTargetIqn, buildUnitSerial } from '../../src/lio/index.ts';
-import { Lvm, buildLvName } from '../../src/lvm/index.ts';
+import { Lvm } from '../../src/lvm/index.ts';
 import { Mounter } from '../../src/mount/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { recordChap } from '../support/secretLedger.ts';
 import type { Scenario } from './Scenario.ts';
+import { buildAgentId } from '../../src/agentApi/ids.ts';
 
 const VG = 'vbs-smoke';
 const POOL = 'pool';
@@ -40,7 +41,7 @@ export const dataPathScenario: Scenario = {
     const mounter = new Mounter({ runner });
 
     const volumeId = `smoke-${randomBytes(4).toString('hex')}`;
-    const lvName = buildLvName(volumeId, 'volume');
+    const lvName = buildAgentId(volumeId, 'volume');
     const targetIqn = buildTargetIqn('iqn.2026-11.io.vbs-csi', volumeId);
     const serial = buildUnitSerial(volumeId);
     const initiatorIqn = await readInitiatorName();

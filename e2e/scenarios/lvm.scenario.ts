@@ -7,8 +7,9 @@ import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from '../../src/errors.ts';
-import { LVS_FIELDS, Lvm, buildLvName, encodeTag } from '../../src/lvm/index.ts';
+import { LVS_FIELDS, Lvm, encodeTag } from '../../src/lvm/index.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
+import { buildAgentId } from '../../src/agentApi/ids.ts';
 
 const VG = 'vbs-e2e-lvm';
 const POOL = 'pool';
@@ -62,7 +63,7 @@ async function exerciseLvm(ctx: ScenarioContext, runner: CommandRunner): Promise
   assert.equal(pool.sizeBytes, 1024 * MiB);
 
   // Create: the size is rounded up to whole extents and the real size comes back.
-  const lvName = buildLvName(CSI_NAME, 'volume');
+  const lvName = buildAgentId(CSI_NAME, 'volume');
   const requestedBytes = 100_000_000;
   const created = await lvm.createThinVolume({ lvName, sizeBytes: requestedBytes, tags: { name: CSI_NAME } }, signal);
   ctx.log(`created ${created.name} (${created.sizeBytes} bytes) tags ${JSON.stringify(created.rawTags)}`);
@@ -97,7 +98,7 @@ async function exerciseLvm(ctx: ScenarioContext, runner: CommandRunner): Promise
   assert.equal(await checksumOf(grown.devicePath), checksum, 'extend kept the data');
 
   // A parked snapshot: skip-flagged and inactive; plain -ay leaves it inactive; -K activates it.
-  const snapName = buildLvName(SNAPSHOT_NAME, 'snapshot');
+  const snapName = buildAgentId(SNAPSHOT_NAME, 'snapshot');
   const snap = await lvm.createThinSnapshot({ sourceLv: lvName, lvName: snapName, tags: { name: SNAPSHOT_NAME }, activate: false }, signal);
   assert.equal(snap.attr.hasActivationSkip, true);
   assert.equal(snap.isActive, false);
@@ -115,7 +116,7 @@ async function exerciseLvm(ctx: ScenarioContext, runner: CommandRunner): Promise
   assert.equal(await checksumOf(activeSnap.devicePath), checksum, 'the snapshot is independent of its origin');
 
   // A clone from the snapshot (a restore): active, no skip flag, same data.
-  const cloneName = buildLvName(`${CSI_NAME}-restored`, 'volume');
+  const cloneName = buildAgentId(`${CSI_NAME}-restored`, 'volume');
   const clone = await lvm.createThinSnapshot({ sourceLv: snapName, lvName: cloneName, tags: { name: `${CSI_NAME}-restored` }, activate: true }, signal);
   assert.equal(clone.isActive, true);
   assert.equal(clone.attr.hasActivationSkip, false);

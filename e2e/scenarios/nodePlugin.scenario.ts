@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
 import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
-import type { AgentTarget } from '../../src/agent/types.ts';
-import type { DerivedChap } from '../../src/chap/index.ts';
+import type { AgentTarget } from '../../src/agentApi/types.ts';
+import type { ChapCredentials } from '../../src/chap/index.ts';
 import { buildPublishContext } from '../../src/csi/publishContext.ts';
 import { runReadinessChecks } from '../../src/csi/readiness.ts';
 import { formatObjectId } from '../../src/csi/volumeIds.ts';
@@ -310,7 +310,7 @@ async function startWorker(ctx: ScenarioContext, log: Logger, name: string, opts
   return { name, service, server: running, csi: connectCsi(running.address, 180_000), iface: opts.iscsiIface };
 }
 
-function toPublishContext(target: AgentTarget, chap: DerivedChap): Record<string, string> {
+function toPublishContext(target: AgentTarget, chap: ChapCredentials): Record<string, string> {
   recordChap(`publish_context of ${target.iqn}`, chap);
   return buildPublishContext({
     targetPortal: `${target.portal.ip}:${target.portal.port}`,
@@ -319,7 +319,7 @@ function toPublishContext(target: AgentTarget, chap: DerivedChap): Record<string
     serial: target.serial,
     chapUsername: chap.username,
     chapPassword: chap.password,
-    ...(chap.mutualUsername !== undefined && chap.mutualPassword !== undefined ? { chapMutualUsername: chap.mutualUsername, chapMutualPassword: chap.mutualPassword } : {}),
+    ...(chap.mutual !== undefined ? { chapMutualUsername: chap.mutual.username, chapMutualPassword: chap.mutual.password } : {}),
   });
 }
 

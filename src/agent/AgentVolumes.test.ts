@@ -15,12 +15,12 @@ import {
 import { ConfigFsError, LioTarget, buildTargetIqn, buildUnitSerial } from '../lio/index.ts';
 import type { AclSpec, ExportReport, ExportSpec, ExportSummary } from '../lio/index.ts';
 import { SimulatedLioConfigFs } from '../lio/testing/SimulatedLioConfigFs.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import { AgentVolumes } from './AgentVolumes.ts';
 import type { AgentLio } from './AgentVolumes.ts';
 import { InMemoryLvm } from './testing/InMemoryLvm.ts';
 import { RecordingZeroer } from './testing/RecordingZeroer.ts';
-import type { AgentVolume } from './types.ts';
+import type { AgentVolume } from '../agentApi/types.ts';
 import { lvUuidKey } from './targetIdentity.ts';
 import { buildAclTag, buildAclTagKey } from './volumeTags.ts';
 
@@ -160,7 +160,7 @@ describe('AgentVolumes', () => {
   describe('createVolume', () => {
     test('creates a tagged thin LV and exports it with no initiator allowed', async () => {
       const vol = await create('pvc-1', 100 * MiB + 1);
-      const id = buildLvName('pvc-1', 'volume');
+      const id = buildAgentId('pvc-1', 'volume');
       const lv = await lvm.findVolume(id);
       assert.ok(lv);
       assert.deepEqual(vol, {
@@ -193,7 +193,7 @@ describe('AgentVolumes', () => {
       await create('pvc-1', 100 * MiB);
       await assert.rejects(create('pvc-1', 200 * MiB), AlreadyExistsError);
       await assert.rejects(create('pvc-1', 100 * MiB, { thick: true }), AlreadyExistsError);
-      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: buildLvName('pvc-1', 'volume') });
+      const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: buildAgentId('pvc-1', 'volume') });
       await assert.rejects(create('pvc-1', 100 * MiB, { contentSource: { kind: 'snapshot', id: snap.id } }), AlreadyExistsError);
     });
 
@@ -201,7 +201,7 @@ describe('AgentVolumes', () => {
       lio.failures.set('exportVolume', new Error('agent died'));
       lvm.isOpen = async () => true; // the crashed agent could not even roll back
       await assert.rejects(create('pvc-1'), /agent died/);
-      const id = buildLvName('pvc-1', 'volume');
+      const id = buildAgentId('pvc-1', 'volume');
       assert.ok(await lvm.findVolume(id), 'the LV outlived the failed export');
       journal.length = 0;
       const vol = await create('pvc-1');
@@ -214,7 +214,7 @@ describe('AgentVolumes', () => {
       await assert.rejects(create('pvc-1'), ConfigFsError);
       assert.deepEqual(lvm.names(), []);
       assert.deepEqual(await target.listExports(), []);
-      assert.equal(await sim.exists(`core/iblock_0/${buildLvName('pvc-1', 'volume')}`), false, 'the backstore was removed before the LV');
+      assert.equal(await sim.exists(`core/iblock_0/${buildAgentId('pvc-1', 'volume')}`), false, 'the backstore was removed before the LV');
       // And a retry simply works.
       const vol = await create('pvc-1');
       assert.equal((await exportOf(vol.target.iqn))?.enabled, true);
@@ -222,7 +222,7 @@ describe('AgentVolumes', () => {
 
     test('never removes an LV that existed before the call, even when its export fails', async () => {
       const vol = await create('pvc-1');
-      const id = buildLvName('pvc-1', 'volume');
+      const id = buildAgentId('pvc-1', 'volume');
       await target.unexportVolume(vol.target.iqn, id);
       lio.failures.set('exportVolume', new Error('configfs trouble'));
       await assert.rejects(create('pvc-1'), /configfs trouble/);
@@ -242,7 +242,7 @@ describe('AgentVolumes', () => {
       lvm.pool.dataPercent = 10;
       lvm.pool.metadataPercent = 85;
       await assert.rejects(create('small', 4 * MiB), /metadata 85% at or over the 80% limit/);
-      assert.equal(await lvm.findVolume(buildLvName('small', 'volume')), undefined);
+      assert.equal(await lvm.findVolume(buildAgentId('small', 'volume')), undefined);
     });
 
     test('refuses a thick volume larger than the free space of the VG', async () => {
@@ -298,7 +298,7 @@ describe('AgentVolumes', () => {
       lvm.failNext('extendVolume', new Error('agent killed'));
       lvm.failNext('removeVolume', new Error('agent killed'));
       await assert.rejects(create('restored', 200 * MiB + 1, fromSnap), /agent killed/);
-      const id = buildLvName('restored', 'volume');
+      const id = buildAgentId('restored', 'volume');
       assert.equal((await lvm.findVolume(id))?.sizeBytes, 100 * MiB, 'the crash left the LV at its source size');
       const restored = await create('restored', 200 * MiB + 1, fromSnap);
       assert.equal(restored.sizeBytes, 204 * MiB, 'the retry (same request, same rounding) grew it');
@@ -333,15 +333,15 @@ describe('AgentVolumes', () => {
     test('refuses a request smaller than the source with OUT_OF_RANGE', async () => {
       const src = await create('pvc-1', 100 * MiB);
       await assert.rejects(create('clone', 50 * MiB, { contentSource: { kind: 'volume', id: src.id } }), OutOfRangeError);
-      assert.equal(await lvm.findVolume(buildLvName('clone', 'volume')), undefined);
+      assert.equal(await lvm.findVolume(buildAgentId('clone', 'volume')), undefined);
     });
 
     test('answers NOT_FOUND for a source that is not here, or not of the kind named', async () => {
       const src = await create('pvc-1');
-      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'snapshot', id: buildLvName('nope', 'snapshot') } }), NotFoundError);
-      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'volume', id: buildLvName('nope', 'volume') } }), NotFoundError);
-      lvm.seed({ name: buildLvName('imposter', 'snapshot'), sizeBytes: 100 * MiB, tags: { kind: 'volume', name: 'x' } });
-      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'snapshot', id: buildLvName('imposter', 'snapshot') } }), NotFoundError);
+      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'snapshot', id: buildAgentId('nope', 'snapshot') } }), NotFoundError);
+      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'volume', id: buildAgentId('nope', 'volume') } }), NotFoundError);
+      lvm.seed({ name: buildAgentId('imposter', 'snapshot'), sizeBytes: 100 * MiB, tags: { kind: 'volume', name: 'x' } });
+      await assert.rejects(create('c', 100 * MiB, { contentSource: { kind: 'snapshot', id: buildAgentId('imposter', 'snapshot') } }), NotFoundError);
       assert.ok(src);
     });
 
@@ -369,13 +369,13 @@ describe('AgentVolumes', () => {
     test('checks the added bytes against the pool and answers NOT_FOUND for a missing volume', async () => {
       const vol = await create('pvc-1', 1024 * MiB);
       await assert.rejects(volumes.expandVolume(vol.id, 3000 * MiB), ResourceExhaustedError);
-      await assert.rejects(volumes.expandVolume(buildLvName('nope', 'volume'), MiB), NotFoundError);
+      await assert.rejects(volumes.expandVolume(buildAgentId('nope', 'volume'), MiB), NotFoundError);
       await assert.rejects(volumes.expandVolume('nope', MiB), InvalidArgumentError);
     });
   });
 
   describe('a new volume never shows old data', () => {
-    const thickId = buildLvName('thick-1', 'volume');
+    const thickId = buildAgentId('thick-1', 'volume');
 
     test('a thick volume is zeroed end to end before its first export, and only then untagged', async () => {
       const vol = await create('thick-1', 100 * MiB, { thick: true });
@@ -460,7 +460,7 @@ describe('AgentVolumes', () => {
       assert.equal(again.id, first.id, 'the id derives from the name');
       assert.notEqual(again.target.iqn, first.target.iqn);
       assert.notEqual(againChap.password, firstChap.password);
-      assert.notEqual(againChap.mutualPassword, firstChap.mutualPassword);
+      assert.notEqual(againChap.mutual?.password, firstChap.mutual?.password);
       assert.equal(await exportOf(first.target.iqn), undefined, 'nothing answers at the old IQN');
     });
 
@@ -477,7 +477,7 @@ describe('AgentVolumes', () => {
     });
 
     test('a volume made before identity tags keeps its target IQN and CHAP secrets (no outage on upgrade)', async () => {
-      const id = buildLvName('old-1', 'volume');
+      const id = buildAgentId('old-1', 'volume');
       const aclTag = buildAclTag({ iqn: NODE_A, readOnly: false, mutualChap: false });
       const lv = lvm.seed({ name: id, sizeBytes: 64 * MiB, tags: { kind: 'volume', name: 'old-1', created: '1', provisioning: 'thin', [aclTag.key]: aclTag.value } });
       const legacyIqn = buildTargetIqn(PREFIX, id);
@@ -507,7 +507,7 @@ describe('AgentVolumes', () => {
     });
 
     test('reconcile reports the pool with the fix in its message when zeroing cannot be turned on, and still repairs the rest', async () => {
-      const id = buildLvName('pvc-1', 'volume');
+      const id = buildAgentId('pvc-1', 'volume');
       lvm.seed({ name: id, sizeBytes: 64 * MiB, tags: { kind: 'volume', name: 'pvc-1', identity: 'lv-uuid' } });
       lvm.pool.isZeroing = false;
       lvm.failNext('enableThinPoolZeroing', new FailedPreconditionError('lvchange refused'));
@@ -540,7 +540,7 @@ describe('AgentVolumes', () => {
     });
 
     test('succeeds for a volume that is already gone, and for an id this agent never gives out', async () => {
-      await volumes.deleteVolume(buildLvName('never-created', 'volume'));
+      await volumes.deleteVolume(buildAgentId('never-created', 'volume'));
       await volumes.deleteVolume('some-other-driver-id');
       const vol = await create('pvc-1');
       await volumes.deleteVolume(vol.id);
@@ -573,7 +573,7 @@ describe('AgentVolumes', () => {
       await within(2_000, volumes.createSnapshot({ name: 'snap-o', sourceVolumeId: other.id }), 'a snapshot waited for it');
       held.release();
       await deleting;
-      assert.deepEqual(lvm.names(), [b.id, other.id, buildLvName('snap-o', 'snapshot')].sort());
+      assert.deepEqual(lvm.names(), [b.id, other.id, buildAgentId('snap-o', 'snapshot')].sort());
     });
 
     test('an unexport past its deadline answers UNAVAILABLE and keeps the volume locked until it ends; the retry finishes the delete', { timeout: 10_000 }, async () => {
@@ -592,11 +592,11 @@ describe('AgentVolumes', () => {
       held.release();
       await retryWhilePending(() => volumes.deleteVolume(vol.id)); // as the CO retries ABORTED
       assert.equal(await target.readExport(vol.target.iqn), undefined);
-      assert.deepEqual(lvm.names(), [buildLvName('pvc-2', 'volume')]);
+      assert.deepEqual(lvm.names(), [buildAgentId('pvc-2', 'volume')]);
     });
 
     test('does not delete an LV that merely has a volume-shaped name', async () => {
-      const name = buildLvName('operator', 'volume');
+      const name = buildAgentId('operator', 'volume');
       lvm.seed({ name, sizeBytes: MiB });
       await assert.rejects(volumes.deleteVolume(name), FailedPreconditionError);
       assert.deepEqual(lvm.names(), [name]);
@@ -608,7 +608,7 @@ describe('AgentVolumes', () => {
       const vol = await create('pvc-1', 100 * MiB);
       await volumes.expandVolume(vol.id, 120 * MiB);
       const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: vol.id });
-      assert.deepEqual(snap, { id: buildLvName('snap-1', 'snapshot'), name: 'snap-1', sourceVolumeId: vol.id, sizeBytes: 120 * MiB, createdAt: NOW, readyToUse: true });
+      assert.deepEqual(snap, { id: buildAgentId('snap-1', 'snapshot'), name: 'snap-1', sourceVolumeId: vol.id, sizeBytes: 120 * MiB, createdAt: NOW, readyToUse: true });
       const lv = await lvm.findVolume(snap.id);
       assert.equal(lv?.isActive, false);
       assert.equal(lv?.attr.hasActivationSkip, true);
@@ -621,7 +621,7 @@ describe('AgentVolumes', () => {
       const snap = await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: a.id });
       assert.deepEqual(await volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: a.id }), snap);
       await assert.rejects(volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: b.id }), AlreadyExistsError);
-      await assert.rejects(volumes.createSnapshot({ name: 'snap-2', sourceVolumeId: buildLvName('gone', 'volume') }), NotFoundError);
+      await assert.rejects(volumes.createSnapshot({ name: 'snap-2', sourceVolumeId: buildAgentId('gone', 'volume') }), NotFoundError);
     });
 
     test('refuses to snapshot a thick volume', async () => {
@@ -669,7 +669,7 @@ describe('AgentVolumes', () => {
       assert.equal(acl?.initiatorIqn, NODE_A, 'the IQN is lowercased');
       assert.equal(acl?.chapUserid, chap.username);
       assert.equal(acl?.chapPassword, chap.password);
-      assert.equal(acl?.mutualUserid, chap.mutualUsername);
+      assert.equal(acl?.mutualUserid, chap.mutual?.username);
       assert.deepEqual(acl?.mappedLuns, [{ lun: 0, readOnly: false }]);
       assert.deepEqual((await volumes.getVolume(vol.id)).initiators, [{ iqn: NODE_A, readOnly: false, mutualChap: true }]);
     });
@@ -689,7 +689,7 @@ describe('AgentVolumes', () => {
     test('export refuses a malformed IQN and a missing volume', async () => {
       const vol = await create('pvc-1');
       await assert.rejects(volumes.exportVolume({ volumeId: vol.id, initiatorIqn: 'iqn.bad name', readOnly: false, mutualChap: false }), InvalidArgumentError);
-      await assert.rejects(volumes.exportVolume({ volumeId: buildLvName('gone', 'volume'), initiatorIqn: NODE_A, readOnly: false, mutualChap: false }), NotFoundError);
+      await assert.rejects(volumes.exportVolume({ volumeId: buildAgentId('gone', 'volume'), initiatorIqn: NODE_A, readOnly: false, mutualChap: false }), NotFoundError);
     });
 
     test('unexport removes the tag first, then the ACL (the fence); already removed is success', async () => {
@@ -702,7 +702,7 @@ describe('AgentVolumes', () => {
       assert.deepEqual((await exportOf(vol.target.iqn))?.acls.map((a) => a.initiatorIqn), [NODE_B]);
       assert.deepEqual((await volumes.getVolume(vol.id)).initiators.map((i) => i.iqn), [NODE_B]);
       await volumes.unexportVolume({ volumeId: vol.id, initiatorIqn: NODE_A });
-      await volumes.unexportVolume({ volumeId: buildLvName('gone', 'volume'), initiatorIqn: NODE_A });
+      await volumes.unexportVolume({ volumeId: buildAgentId('gone', 'volume'), initiatorIqn: NODE_A });
     });
 
     test('unexport still removes the ACL when its tag is already gone (a crash between the two)', async () => {
@@ -771,7 +771,7 @@ describe('AgentVolumes', () => {
 
     test('removes an orphan target under our prefix with its backstore, and leaves foreign targets alone', async () => {
       const vol = await create('pvc-1');
-      const goneId = buildLvName('deleted-behind-our-back', 'volume');
+      const goneId = buildAgentId('deleted-behind-our-back', 'volume');
       const orphanIqn = buildTargetIqn(PREFIX, goneId);
       const spec = { backstoreName: goneId, devicePath: `/dev/vg0/${goneId}`, serial: buildUnitSerial('x'), portal: PORTAL, thin: true, acls: [] };
       await target.exportVolume({ ...spec, targetIqn: orphanIqn });
@@ -827,7 +827,7 @@ describe('AgentVolumes', () => {
       const held = lvm.hold('createThinVolume');
       const first = create('pvc-1');
       await held.entered;
-      const id = buildLvName('pvc-1', 'volume');
+      const id = buildAgentId('pvc-1', 'volume');
       await assert.rejects(create('pvc-1'), OperationPendingError);
       await assert.rejects(volumes.deleteVolume(id), OperationPendingError);
       await assert.rejects(volumes.exportVolume({ volumeId: id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false }), OperationPendingError);
@@ -837,7 +837,7 @@ describe('AgentVolumes', () => {
     });
 
     test('getVolume of a volume whose create is in flight is ABORTED, and NOT_FOUND when nothing is in flight', async () => {
-      const id = buildLvName('pvc-1', 'volume');
+      const id = buildAgentId('pvc-1', 'volume');
       await assert.rejects(volumes.getVolume(id), NotFoundError);
       const held = lvm.hold('createThinVolume');
       const first = create('pvc-1');
@@ -850,7 +850,7 @@ describe('AgentVolumes', () => {
 
     test('getSnapshot of a snapshot being taken is ABORTED; afterwards it returns the snapshot', async () => {
       const vol = await create('pvc-1');
-      const id = buildLvName('snap-1', 'snapshot');
+      const id = buildAgentId('snap-1', 'snapshot');
       await assert.rejects(volumes.getSnapshot(id), NotFoundError);
       const held = lvm.hold('createThinSnapshot');
       const taking = volumes.createSnapshot({ name: 'snap-1', sourceVolumeId: vol.id });

@@ -1,26 +1,15 @@
 import type { Logger } from 'pino';
 import { MIN_CHAP_KEY_BYTES, deriveChapCredentials } from '../chap/index.ts';
-import type { DerivedChap } from '../chap/index.ts';
+import type { ChapCredentials } from '../chap/index.ts';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OperationPendingError, OutOfRangeError, UnavailableError } from '../errors.ts';
 import { LUN_ID, buildTargetIqn, buildUnitSerial, normalizeIqn, validatePortal } from '../lio/index.ts';
-import type { AclSpec, ChapCredentials, LioTarget } from '../lio/index.ts';
+import type { AclSpec, LioTarget } from '../lio/index.ts';
 import { AsyncMutex, KeyedLocks } from '../locks/index.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId, isSnapshotId, isVolumeId } from '../agentApi/ids.ts';
 import type { LogicalVolume, Lvm } from '../lvm/index.ts';
 import { findOrphanExports, isExportInSync } from './planReconcile.ts';
 import type { DesiredExport } from './planReconcile.ts';
-import type {
-  AgentContentSource,
-  AgentInitiator,
-  AgentPortal,
-  AgentSnapshot,
-  AgentTarget,
-  AgentVolume,
-  AgentVolumesPort,
-  CreateAgentVolumeRequest,
-  ExportAgentVolumeRequest,
-  ReconcileReport,
-} from './types.ts';
+import type { AgentVolumesDomain, ReconcileReport } from './types.ts';
 import {
   normalizeInitiatorIqn,
   roundUpToExtent,
@@ -33,18 +22,7 @@ import {
 import { sumProvisionedBytes, validateThickAdmission, validateThinAdmission } from './validateAdmission.ts';
 import { validateThinCapacityPolicy } from './status/index.ts';
 import type { ThinCapacityPolicy } from './status/index.ts';
-import {
-  TAG,
-  buildAclTag,
-  buildAclTagKey,
-  buildSnapshotTags,
-  buildVolumeTags,
-  classifyLv,
-  isSnapshotId,
-  isVolumeId,
-  parseSnapshotRecord,
-  parseVolumeRecord,
-} from './volumeTags.ts';
+import { TAG, buildAclTag, buildAclTagKey, buildSnapshotTags, buildVolumeTags, classifyLv, parseSnapshotRecord, parseVolumeRecord } from './volumeTags.ts';
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { matchExistingVolume } from './matchExistingVolume.ts';
@@ -53,6 +31,7 @@ import { buildTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
 import { settlesWithin } from './settlesWithin.ts';
 import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
 import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
+import type { AgentContentSource, AgentExport, AgentInitiator, AgentPortal, AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from '../agentApi/types.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -123,7 +102,7 @@ const RECONCILE_LOCK = 'reconcile';
  * Sources of clones and snapshots are not locked: many clones of one golden image may run
  * together (docs/field-notes.md 6.5); the VG queue orders them against a delete of that source.
  */
-export class AgentVolumes implements AgentVolumesPort {
+export class AgentVolumes implements AgentVolumesDomain {
   readonly #lvm: AgentLvm;
   readonly #lio: AgentLio;
   readonly #chapKey: Buffer;
@@ -183,7 +162,7 @@ export class AgentVolumes implements AgentVolumesPort {
     const source = validateContentSource(req.contentSource);
     const thin = !req.thick;
     if (source && !thin) throw new InvalidArgumentError('a volume made from a snapshot or a volume is a thin snapshot of it and cannot be thick');
-    const id = buildLvName(name, 'volume');
+    const id = buildAgentId(name, 'volume');
     return this.#locks.runExclusive(id, async () => {
       const { lv, created } = await this.#vgQueue.runExclusive(() => this.#findOrCreateVolumeLv({ id, name, sizeBytes, thin, source }, signal), signal);
       // A crash here leaves an LV without its export: the retry must find the LV and export it.
@@ -341,7 +320,7 @@ export class AgentVolumes implements AgentVolumesPort {
   async createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }, signal?: AbortSignal): Promise<AgentSnapshot> {
     const name = validateName(req.name, 'snapshot name');
     const sourceVolumeId = validateVolumeId(req.sourceVolumeId);
-    const id = buildLvName(name, 'snapshot');
+    const id = buildAgentId(name, 'snapshot');
     return this.#locks.runExclusive(id, async () => {
       const record = await this.#vgQueue.runExclusive(async () => {
         const existing = await this.#lvm.findVolume(id, signal);
@@ -403,7 +382,7 @@ export class AgentVolumes implements AgentVolumesPort {
    * Tag before ACL: a crash in between leaves a tag whose ACL reconcile adds, never an ACL that
    * no tag accounts for. Returns the target and the derived credentials (never stored).
    */
-  async exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: DerivedChap }> {
+  async exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<AgentExport> {
     const id = validateVolumeId(req.volumeId);
     const initiator: AgentInitiator = { iqn: normalizeInitiatorIqn(req.initiatorIqn), readOnly: req.readOnly, mutualChap: req.mutualChap };
     return this.#locks.runExclusive(id, async () => {
@@ -702,15 +681,15 @@ export class AgentVolumes implements AgentVolumesPort {
           readOnly: initiator.readOnly,
           userid: chap.username,
           password: chap.password,
-          mutualUserid: chap.mutualUsername,
-          mutualPassword: chap.mutualPassword,
+          mutualUserid: chap.mutual?.username,
+          mutualPassword: chap.mutual?.password,
         };
       }),
     };
   }
 
   /** Over the LV's uuid too (targetIdentity.ts), so a volume created again under the same name gets new secrets. */
-  #deriveChap(record: VolumeRecord, initiator: AgentInitiator): DerivedChap {
+  #deriveChap(record: VolumeRecord, initiator: AgentInitiator): ChapCredentials {
     return deriveChapCredentials(this.#chapKey, record.id, initiator.iqn, {
       mutual: initiator.mutualChap,
       ...(record.identity === 'lv-uuid' ? { lvUuid: record.lv.uuid } : {}),
@@ -766,10 +745,10 @@ function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {
   return record;
 }
 
-function buildAclSpec(initiatorIqn: string, chap: DerivedChap): AclSpec {
-  const credentials: ChapCredentials =
-    chap.mutualUsername !== undefined && chap.mutualPassword !== undefined
-      ? { userid: chap.username, password: chap.password, mutualUserid: chap.mutualUsername, mutualPassword: chap.mutualPassword }
+function buildAclSpec(initiatorIqn: string, chap: ChapCredentials): AclSpec {
+  const credentials: AclSpec['chap'] =
+    chap.mutual !== undefined
+      ? { userid: chap.username, password: chap.password, mutualUserid: chap.mutual.username, mutualPassword: chap.mutual.password }
       : { userid: chap.username, password: chap.password };
   return { initiatorIqn, chap: credentials };
 }

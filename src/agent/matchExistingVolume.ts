@@ -1,5 +1,5 @@
 import { AlreadyExistsError } from '../errors.ts';
-import type { AgentContentSource } from './types.ts';
+import type { AgentContentSource } from '../agentApi/types.ts';
 import type { VolumeRecord } from './volumeTags.ts';
 
 export interface WantedVolume {

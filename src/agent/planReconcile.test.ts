@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ExportSummary } from '../lio/index.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import { findOrphanExports, isExportInSync } from './planReconcile.ts';
 import type { DesiredExport } from './planReconcile.ts';
 
 const PREFIX = 'iqn.2026-11.io.vbs-test';
 const PORTAL = { ip: '127.0.0.2', port: 3260 };
-const ID = buildLvName('pvc-1', 'volume');
+const ID = buildAgentId('pvc-1', 'volume');
 const IQN = `${PREFIX}:${ID}`;
 const NODE_A = 'iqn.1993-08.org.debian:01:node-a';
 
@@ -62,17 +62,17 @@ describe('findOrphanExports', () => {
     targetIqn,
     luns: [{ lun: 0, backstore: { plugin: 'iblock', hbaIndex: 0, name, devicePath, serial: 's', enabled: true, thin: true } }],
   });
-  const gone = buildLvName('gone', 'volume');
-  const snap = buildLvName('snap', 'snapshot');
+  const gone = buildAgentId('gone', 'volume');
+  const snap = buildAgentId('snap', 'snapshot');
 
   test('finds our targets that no volume wants and reports look-alikes without touching them', () => {
     const exports = [
       SUMMARY,
       other(`${PREFIX}:${gone}`, gone, `/dev/vg0/${gone}`),
       other(`${PREFIX}:${snap}`, snap, `/dev/vg0/${snap}`),
-      { ...other(`${PREFIX}:${buildLvName('half', 'volume')}`, '', ''), luns: [] },
+      { ...other(`${PREFIX}:${buildAgentId('half', 'volume')}`, '', ''), luns: [] },
       other(`${PREFIX}:hand-made`, 'hand-made', '/dev/sdb'),
-      other(`${PREFIX}:${buildLvName('elsewhere', 'volume')}`, buildLvName('elsewhere', 'volume'), '/dev/other-vg/lv'),
+      other(`${PREFIX}:${buildAgentId('elsewhere', 'volume')}`, buildAgentId('elsewhere', 'volume'), '/dev/other-vg/lv'),
       other('iqn.2003-01.org.linux-iscsi.host:sn.1', 'foreign', '/dev/vg0/foreign'),
       other(`${PREFIX}x:${gone}`, gone, `/dev/vg0/${gone}`),
     ];
@@ -80,9 +80,9 @@ describe('findOrphanExports', () => {
     assert.deepEqual(orphans, [
       { targetIqn: `${PREFIX}:${gone}`, objectId: gone },
       { targetIqn: `${PREFIX}:${snap}`, objectId: snap },
-      { targetIqn: `${PREFIX}:${buildLvName('half', 'volume')}`, objectId: buildLvName('half', 'volume') },
+      { targetIqn: `${PREFIX}:${buildAgentId('half', 'volume')}`, objectId: buildAgentId('half', 'volume') },
     ]);
-    assert.deepEqual(unrecognized, [`${PREFIX}:hand-made`, `${PREFIX}:${buildLvName('elsewhere', 'volume')}`]);
+    assert.deepEqual(unrecognized, [`${PREFIX}:hand-made`, `${PREFIX}:${buildAgentId('elsewhere', 'volume')}`]);
   });
   test('knows targets named after an LV uuid too: an earlier LV of a wanted id is an orphan, an odd suffix is not ours', () => {
     const current = `${PREFIX}:${ID}.0123456789ab`;

@@ -1,5 +1,5 @@
 import type { ExportSummary } from '../lio/index.ts';
-import type { AgentPortal } from './types.ts';
+import type { AgentPortal } from '../agentApi/types.ts';
 import { parseTargetName } from './targetIdentity.ts';
 
 /** One ACL as the LV tags say it must be, with its derived CHAP credentials. */

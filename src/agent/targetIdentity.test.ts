@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError } from '../errors.ts';
 import { buildTargetIqn, isValidIqn } from '../lio/index.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import { buildTargetName, lvUuidKey, parseTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
 
-const ID = buildLvName('pvc-1', 'volume');
+const ID = buildAgentId('pvc-1', 'volume');
 const UUID = 'Zr1Yq8-TlJr-Kp0u-9WqE-Xx3b-Nn5o-AbCdEf';
 
 describe('targetIdentity', () => {
@@ -31,7 +31,7 @@ describe('targetIdentity', () => {
     validateTargetIqnPrefix('iqn.2026-11.io.vbs-csi');
     const longest = `iqn.2026-11.${'a'.repeat(148)}`; // 160 characters, the config's limit
     validateTargetIqnPrefix(longest);
-    const iqn = buildTargetIqn(longest, buildTargetName({ id: buildLvName('s', 'snapshot'), identity: 'lv-uuid', lvUuid: UUID }));
+    const iqn = buildTargetIqn(longest, buildTargetName({ id: buildAgentId('s', 'snapshot'), identity: 'lv-uuid', lvUuid: UUID }));
     assert.ok(isValidIqn(iqn));
     assert.throws(() => validateTargetIqnPrefix(`iqn.2026-11.${'a'.repeat(180)}`), InvalidArgumentError);
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.ts';
 import { buildTargetIqn } from '../lio/index.ts';
-import { isSnapshotId, isVolumeId } from './volumeTags.ts';
+import { isSnapshotId, isVolumeId } from '../agentApi/ids.ts';
 
 /**
  * What a volume's target IQN and CHAP secrets are derived from:

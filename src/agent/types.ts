@@ -1,65 +1,6 @@
-import type { DerivedChap } from '../chap/index.ts';
+import type { AgentVolumesPort } from '../agentApi/types.ts';
 
-/**
- * The storage agent's domain, as the gRPC handlers (src/agent/handlers) see it. Ids are the LV
- * names the agent chose; names are the CO's idempotency keys, kept in LV tags. Methods throw the
- * domain errors of src/errors.ts (NotFoundError, AlreadyExistsError, ResourceExhaustedError,
- * FailedPreconditionError, OperationPendingError, InvalidArgumentError).
- */
-
-export interface AgentPortal {
-  readonly ip: string;
-  readonly port: number;
-}
-
-export type AgentContentSource = { readonly kind: 'snapshot'; readonly id: string } | { readonly kind: 'volume'; readonly id: string };
-
-export interface AgentTarget {
-  readonly iqn: string;
-  readonly portal: AgentPortal;
-  readonly lun: number;
-  readonly serial: string;
-}
-
-export interface AgentInitiator {
-  readonly iqn: string;
-  readonly readOnly: boolean;
-  readonly mutualChap: boolean;
-}
-
-export interface AgentVolume {
-  readonly id: string;
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly thin: boolean;
-  readonly contentSource: AgentContentSource | undefined;
-  readonly createdAt: Date;
-  readonly target: AgentTarget;
-  readonly initiators: readonly AgentInitiator[];
-}
-
-export interface AgentSnapshot {
-  readonly id: string;
-  readonly name: string;
-  readonly sourceVolumeId: string;
-  readonly sizeBytes: number;
-  readonly createdAt: Date;
-  readonly readyToUse: boolean;
-}
-
-export interface CreateAgentVolumeRequest {
-  readonly name: string;
-  readonly sizeBytes: number;
-  readonly thick: boolean;
-  readonly contentSource?: AgentContentSource;
-}
-
-export interface ExportAgentVolumeRequest {
-  readonly volumeId: string;
-  readonly initiatorIqn: string;
-  readonly readOnly: boolean;
-  readonly mutualChap: boolean;
-}
+/** The agent's own side of its domain: what src/agentApi's contract does not cover. */
 
 export interface ReconcileReport {
   /** Exports created or repaired to match the LV tags. */
@@ -70,18 +11,8 @@ export interface ReconcileReport {
   readonly failed: readonly { readonly object: string; readonly error: string }[];
 }
 
-export interface AgentVolumesPort {
-  createVolume(req: CreateAgentVolumeRequest, signal?: AbortSignal): Promise<AgentVolume>;
-  expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume>;
-  deleteVolume(id: string, signal?: AbortSignal): Promise<void>;
-  getVolume(id: string, signal?: AbortSignal): Promise<AgentVolume>;
-  listVolumes(signal?: AbortSignal): Promise<AgentVolume[]>;
-  createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }, signal?: AbortSignal): Promise<AgentSnapshot>;
-  deleteSnapshot(id: string, signal?: AbortSignal): Promise<void>;
-  getSnapshot(id: string, signal?: AbortSignal): Promise<AgentSnapshot>;
-  listSnapshots(filter: { readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<AgentSnapshot[]>;
-  exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: DerivedChap }>;
-  unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void>;
+/** The volume API plus what only the agent itself runs. */
+export interface AgentVolumesDomain extends AgentVolumesPort {
   /** Makes LIO match the LV tags: run at start (before ready) and periodically. */
   reconcile(signal?: AbortSignal): Promise<ReconcileReport>;
 }

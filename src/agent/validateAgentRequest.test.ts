@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import { MAX_VOLUME_BYTES, normalizeInitiatorIqn, roundUpToExtent, validateContentSource, validateName, validateSizeBytes, validateVolumeId } from './validateAgentRequest.ts';
 
 describe('validateAgentRequest', () => {
@@ -20,12 +20,12 @@ describe('validateAgentRequest', () => {
   });
 
   test('ids must be ones this agent gives out', () => {
-    const id = buildLvName('pvc', 'volume');
+    const id = buildAgentId('pvc', 'volume');
     assert.equal(validateVolumeId(id), id);
-    assert.throws(() => validateVolumeId(buildLvName('pvc', 'snapshot')), InvalidArgumentError);
+    assert.throws(() => validateVolumeId(buildAgentId('pvc', 'snapshot')), InvalidArgumentError);
     assert.throws(() => validateVolumeId('-rf'), InvalidArgumentError);
-    assert.throws(() => validateContentSource({ kind: 'volume', id: buildLvName('s', 'snapshot') }), InvalidArgumentError);
-    assert.deepEqual(validateContentSource({ kind: 'snapshot', id: buildLvName('s', 'snapshot') }), { kind: 'snapshot', id: buildLvName('s', 'snapshot') });
+    assert.throws(() => validateContentSource({ kind: 'volume', id: buildAgentId('s', 'snapshot') }), InvalidArgumentError);
+    assert.deepEqual(validateContentSource({ kind: 'snapshot', id: buildAgentId('s', 'snapshot') }), { kind: 'snapshot', id: buildAgentId('s', 'snapshot') });
   });
 
   test('initiator IQNs are lowercased and validated', () => {

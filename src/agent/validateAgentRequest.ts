@@ -1,8 +1,8 @@
 import { validateObjectName } from '../csi/objectNames.ts';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import { normalizeIqn } from '../lio/index.ts';
-import type { AgentContentSource } from './types.ts';
-import { isSnapshotId, isVolumeId } from './volumeTags.ts';
+import type { AgentContentSource } from '../agentApi/types.ts';
+import { isSnapshotId, isVolumeId } from '../agentApi/ids.ts';
 
 
 /**

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FailedPreconditionError } from '../errors.ts';
-import { MAX_TAG_LENGTH, buildLvName, encodeTag } from '../lvm/index.ts';
+import { MAX_TAG_LENGTH, encodeTag } from '../lvm/index.ts';
 import type { LvTags } from '../lvm/index.ts';
 import { InMemoryLvm } from './testing/InMemoryLvm.ts';
 import { buildAclTag, buildSnapshotTags, buildVolumeTags, classifyLv, parseSnapshotRecord, parseVolumeRecord } from './volumeTags.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 
 const MiB = 1024 * 1024;
-const VOL = buildLvName('pvc-1', 'volume');
-const SNAP = buildLvName('snap-1', 'snapshot');
+const VOL = buildAgentId('pvc-1', 'volume');
+const SNAP = buildAgentId('snap-1', 'snapshot');
 const CREATED = new Date('2026-11-23T12:00:00.000Z');
 const lvWith = (name: string, tags: LvTags, thin = true) => new InMemoryLvm().seed({ name, sizeBytes: 8 * MiB, thin, tags });
 

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { FailedPreconditionError } from '../errors.ts';
 import { isValidIqn } from '../lio/index.ts';
 import type { LogicalVolume, LvTags } from '../lvm/index.ts';
+import { isSnapshotId, isVolumeId } from '../agentApi/ids.ts';
 import type { TargetIdentity } from './targetIdentity.ts';
-import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } from './types.ts';
+import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } from '../agentApi/types.ts';
 
 /**
  * LVM is the agent's database: every fact about a volume or snapshot is an LV tag, written with
@@ -48,18 +49,6 @@ export const TAG = {
 
 const ACL_KEY_PREFIX = 'acl.';
 const ACL_VALUE = /^(rw|ro)\.(chap|mutual)\.(.+)$/;
-
-/** Ids the agent gives out: buildLvName's `vbs-vol-`/`vbs-snap-` + 26 base32 characters. */
-const VOLUME_ID = /^vbs-vol-[a-z2-7]{26}$/;
-const SNAPSHOT_ID = /^vbs-snap-[a-z2-7]{26}$/;
-
-export function isVolumeId(id: string): boolean {
-  return VOLUME_ID.test(id);
-}
-
-export function isSnapshotId(id: string): boolean {
-  return SNAPSHOT_ID.test(id);
-}
 
 /** A volume as its LV and tags describe it (the target is derived, not stored). */
 export interface VolumeRecord extends Omit<AgentVolume, 'target'> {

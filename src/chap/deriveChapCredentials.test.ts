@@ -26,7 +26,7 @@ describe('deriveChapCredentials', () => {
     ]) {
       assert.notEqual(other.username, base.username);
       assert.notEqual(other.password, base.password);
-      assert.notEqual(other.mutualPassword, base.mutualPassword);
+      assert.notEqual(other.mutual?.password, base.mutual?.password);
     }
   });
 
@@ -37,8 +37,8 @@ describe('deriveChapCredentials', () => {
     for (const other of [again, legacy]) {
       assert.notEqual(other.username, old.username);
       assert.notEqual(other.password, old.password);
-      assert.notEqual(other.mutualUsername, old.mutualUsername);
-      assert.notEqual(other.mutualPassword, old.mutualPassword);
+      assert.notEqual(other.mutual?.username, old.mutual?.username);
+      assert.notEqual(other.mutual?.password, old.mutual?.password);
     }
     assert.deepEqual(deriveChapCredentials(key, 'v1', iqn, { mutual: true, lvUuid: 'Aaaaaa-1111-2222-3333-4444-5555-666666' }), old, 'stable for one LV');
   });
@@ -50,10 +50,10 @@ describe('deriveChapCredentials', () => {
 
   test('keeps the mutual secret distinct from the initiator secret and within CHAP charset and length', () => {
     const c = deriveChapCredentials(key, 'v1', iqn, { mutual: true });
-    assert.notEqual(c.mutualPassword, c.password);
-    assert.notEqual(c.mutualUsername, c.username);
-    for (const s of [c.password, c.mutualPassword ?? '']) assert.match(s, /^[A-Za-z0-9_-]{24}$/);
-    assert.equal(deriveChapCredentials(key, 'v1', iqn, { mutual: false }).mutualPassword, undefined);
+    assert.notEqual(c.mutual?.password, c.password);
+    assert.notEqual(c.mutual?.username, c.username);
+    for (const s of [c.password, c.mutual?.password ?? '']) assert.match(s, /^[A-Za-z0-9_-]{24}$/);
+    assert.equal(deriveChapCredentials(key, 'v1', iqn, { mutual: false }).mutual, undefined);
   });
 
   test('refuses a key shorter than 32 bytes', () => {

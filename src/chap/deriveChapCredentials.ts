@@ -1,11 +1,5 @@
 import { createHmac } from 'node:crypto';
-
-export interface DerivedChap {
-  readonly username: string;
-  readonly password: string;
-  readonly mutualUsername?: string;
-  readonly mutualPassword?: string;
-}
+import type { ChapCredentials } from './ChapCredentials.ts';
 
 /** Shorter keys make every volume's secret guessable together; 32 bytes is HMAC-SHA256's block-safe minimum we accept. */
 export const MIN_CHAP_KEY_BYTES = 32;
@@ -21,7 +15,7 @@ export const MIN_CHAP_KEY_BYTES = 32;
  * got the same id (a volume deleted and created again under the same CSI name), so a stale
  * session of the old one cannot log in to the new one (docs/no-old-data.md). Without it the secrets are those of volumes made before it was mixed in.
  */
-export function deriveChapCredentials(key: Buffer, volumeId: string, initiatorIqn: string, opts: { mutual: boolean; lvUuid?: string }): DerivedChap {
+export function deriveChapCredentials(key: Buffer, volumeId: string, initiatorIqn: string, opts: { mutual: boolean; lvUuid?: string }): ChapCredentials {
   if (key.length < MIN_CHAP_KEY_BYTES) throw new Error(`the CHAP key must be at least ${MIN_CHAP_KEY_BYTES} bytes`);
   if (opts.lvUuid === '') throw new Error('the LV uuid must not be empty');
   const initiator = initiatorIqn.toLowerCase(); // LIO matches initiator names in lowercase
@@ -29,5 +23,5 @@ export function deriveChapCredentials(key: Buffer, volumeId: string, initiatorIq
   const mac = (label: string) => createHmac('sha256', key).update(`${label}\0${volume}\0${initiator}`).digest('base64url');
   const base = { username: `vbs-${mac('username').slice(0, 16)}`, password: mac('password').slice(0, 24) };
   if (!opts.mutual) return base;
-  return { ...base, mutualUsername: `vbs-t-${mac('mutual-username').slice(0, 16)}`, mutualPassword: mac('mutual-password').slice(0, 24) };
+  return { ...base, mutual: { username: `vbs-t-${mac('mutual-username').slice(0, 16)}`, password: mac('mutual-password').slice(0, 24) } };
 }

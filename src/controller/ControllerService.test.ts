@@ -3,7 +3,7 @@ import { afterEach, describe, test } from 'node:test';
 import type { Capability } from '../csi/volumeCapabilities.ts';
 import { parseVolumeId } from '../csi/volumeIds.ts';
 import { AlreadyExistsError, NotFoundError, OperationPendingError, UnavailableError } from '../errors.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import type { CreateVolumeInput } from './ControllerService.ts';
 import { MiB, TestCluster } from './testing/controllerHarness.ts';
 import type { TestAgentOptions } from './testing/controllerHarness.ts';
@@ -53,7 +53,7 @@ describe('ControllerService', () => {
       for (const h of holds) h.release();
       const vol = await first;
       assert.deepEqual(await restarted.createVolume(input('pvc-1')), vol, 'once done, the restarted controller finds it');
-      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [buildLvName('pvc-1', 'volume')]);
+      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [buildAgentId('pvc-1', 'volume')]);
       assert.equal(cluster.agents.flatMap((a) => a.lvm.calls).filter((c) => c === 'createThinVolume').length, 1, 'one lvcreate');
     });
 
@@ -66,7 +66,7 @@ describe('ControllerService', () => {
       assert.equal(await agent.lio.readExport(iqn), undefined);
       assert.deepEqual(await cluster.service.createVolume(input('pvc-1')), vol);
       assert.equal((await agent.lio.readExport(iqn))?.enabled, true, 'the retry exported it');
-      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [buildLvName('pvc-1', 'volume')]);
+      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()), [buildAgentId('pvc-1', 'volume')]);
     });
   });
 
@@ -92,10 +92,10 @@ describe('ControllerService', () => {
       agent.lvm.failNext('extendVolume', new Error('agent killed'));
       agent.lvm.failNext('removeVolume', new Error('agent killed'));
       await assert.rejects(cluster.service.createVolume(input('restored', 200 * MiB, { source })), /agent killed/);
-      assert.equal((await agent.lvm.findVolume(buildLvName('restored', 'volume')))?.sizeBytes, 100 * MiB);
+      assert.equal((await agent.lvm.findVolume(buildAgentId('restored', 'volume')))?.sizeBytes, 100 * MiB);
       const restored = await cluster.newService().createVolume(input('restored', 200 * MiB, { source }));
       assert.equal(restored.volume.sizeBytes, 200 * MiB, 'the answer carries the grown size');
-      assert.equal((await agent.lvm.findVolume(buildLvName('restored', 'volume')))?.sizeBytes, 200 * MiB);
+      assert.equal((await agent.lvm.findVolume(buildAgentId('restored', 'volume')))?.sizeBytes, 200 * MiB);
       assert.equal((await agent.lio.readExport(restored.volume.target.iqn))?.enabled, true);
       await assert.rejects(cluster.service.createVolume(input('restored', 300 * MiB, { source })), AlreadyExistsError);
     });
@@ -155,7 +155,7 @@ describe('ControllerService', () => {
     test('getVolume of a node no agent answers as is UNAVAILABLE, even when every agent answered; of a node declared removed, NOT_FOUND', async () => {
       await start();
       await cluster.nodes.refresh();
-      const id = `store-z/${buildLvName('x', 'volume')}`;
+      const id = `store-z/${buildAgentId('x', 'volume')}`;
       await assert.rejects(cluster.service.getVolume(id), UnavailableError);
       cluster.agent('store-b').down = 'connection refused';
       await assert.rejects(cluster.newService().getVolume(id), UnavailableError);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AgentSnapshot, AgentVolume } from '../agent/types.ts';
+import type { AgentSnapshot, AgentVolume, StorageAgent } from '../agentApi/types.ts';
 import { isReadOnlyMode, isSingleNodeMode } from '../csi/volumeCapabilities.ts';
 import type { Capability } from '../csi/volumeCapabilities.ts';
 import { DEFAULT_ZONE, parseNodeId } from '../csi/nodeIds.ts';
@@ -16,12 +16,11 @@ import {
   UnavailableError,
 } from '../errors.ts';
 import { KeyedLocks } from '../locks/index.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import { PlacementReservations, choosePlacement } from '../placement/index.ts';
 import type { PlacementRequest } from '../placement/index.ts';
 import { XFS_MIN_BYTES, chooseVolumeSize, fitsRange } from './capacityRange.ts';
 import type { CapacityRange } from './capacityRange.ts';
-import type { StorageAgent } from './StorageAgent.ts';
 import type { StorageNodes } from './StorageNodes.ts';
 import type { VolumeParameters } from './volumeParameters.ts';
 
@@ -268,7 +267,7 @@ export class ControllerService {
         serial: target.serial,
         chapUsername: chap.username,
         chapPassword: chap.password,
-        ...(chap.mutualUsername !== undefined && chap.mutualPassword !== undefined ? { chapMutualUsername: chap.mutualUsername, chapMutualPassword: chap.mutualPassword } : {}),
+        ...(chap.mutual !== undefined ? { chapMutualUsername: chap.mutual.username, chapMutualPassword: chap.mutual.password } : {}),
       });
     });
   }
@@ -478,7 +477,7 @@ export class ControllerService {
    */
   async #findByName<K extends 'volume' | 'snapshot'>(name: string, kind: K): Promise<{ readonly node: string; readonly object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined> {
     await this.#ensureFreshUnlessSilent();
-    const id = buildLvName(name, kind);
+    const id = buildAgentId(name, kind);
     const found: { node: string; object: AgentVolume | AgentSnapshot }[] = [];
     const skipped: string[] = [];
     await Promise.all(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NotFoundError, UnavailableError } from '../errors.ts';
 import { staticAgents } from './agentDiscovery.ts';
-import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
+import type { StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
 import { StorageNodes } from './StorageNodes.ts';
 import { captureLog } from './testing/controllerHarness.ts';
 import { MemoryRemovedStorageNodes } from './testing/memoryRemovedStorageNodes.ts';

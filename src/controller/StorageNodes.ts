@@ -3,7 +3,7 @@ import { NotFoundError, UnavailableError } from '../errors.ts';
 import type { StorageNodeCandidate } from '../placement/index.ts';
 import type { AgentDiscovery } from './agentDiscovery.ts';
 import type { RemovedStorageNode, RemovedStorageNodes } from './removedStorageNodes/RemovedStorageNodes.ts';
-import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
+import type { StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
 import { DEFAULT_ZONE } from '../csi/nodeIds.ts';
 import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
 

@@ -7,7 +7,7 @@ import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
 import type { CreateVolumeRequest } from '../generated/csi/v1/CreateVolumeRequest.ts';
 import type { VolumeCapability } from '../generated/csi/v1/VolumeCapability.ts';
 import type { CsiApi } from '../grpc/csiServiceClients.ts';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import { CONTROLLER_CAPABILITIES } from './controllerHandlers.ts';
 import { duplicateNodeIdGuard } from './nodeIdGuard.ts';
 import { GiB, MiB, TestCluster, serveController } from './testing/controllerHarness.ts';
@@ -83,7 +83,7 @@ describe('Controller service over gRPC', () => {
       ({ csi, close } = await serveController(cluster));
       assert.deepEqual(await create('pvc-1', { capacity_range: { required_bytes: 100 * MiB + 1 } }), first);
       const lvs = cluster.agents.flatMap((a) => a.lvm.names());
-      assert.deepEqual(lvs, [buildLvName('pvc-1', 'volume')], 'one LV in the whole cluster');
+      assert.deepEqual(lvs, [buildAgentId('pvc-1', 'volume')], 'one LV in the whole cluster');
     });
 
     test('answers ALREADY_EXISTS for the same name with another size', async () => {
@@ -100,7 +100,7 @@ describe('Controller service over gRPC', () => {
       assert.equal(ok.volume?.capacity_bytes, 104 * MiB);
       const defaulted = await create('pvc-4', { capacity_range: null });
       assert.equal(defaulted.volume?.capacity_bytes, GiB, 'no range: the default size');
-      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()).sort(), [buildLvName('pvc-3', 'volume'), buildLvName('pvc-4', 'volume')].sort());
+      assert.deepEqual(cluster.agents.flatMap((a) => a.lvm.names()).sort(), [buildAgentId('pvc-3', 'volume'), buildAgentId('pvc-4', 'volume')].sort());
     });
 
     test('gives xfs at least its 300 MiB minimum, and OUT_OF_RANGE when the limit forbids it', async () => {
@@ -149,10 +149,10 @@ describe('Controller service over gRPC', () => {
 
     test('answers NOT_FOUND for a source on a removed node or missing on its node, UNAVAILABLE on a node that does not answer', async () => {
       await start();
-      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-z/${buildLvName('s', 'snapshot')}` } } }), status.UNAVAILABLE, /store-z is not answering/);
+      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-z/${buildAgentId('s', 'snapshot')}` } } }), status.UNAVAILABLE, /store-z is not answering/);
       await cluster.removed.add({ name: 'store-z', note: '' });
-      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-z/${buildLvName('s', 'snapshot')}` } } }), status.NOT_FOUND, /declared removed/);
-      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-a/${buildLvName('s', 'snapshot')}` } } }), status.NOT_FOUND);
+      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-z/${buildAgentId('s', 'snapshot')}` } } }), status.NOT_FOUND, /declared removed/);
+      await rejectsWith(create('r', { volume_content_source: { snapshot: { snapshot_id: `store-a/${buildAgentId('s', 'snapshot')}` } } }), status.NOT_FOUND);
       await rejectsWith(create('r', { volume_content_source: { volume: { volume_id: 'garbage' } } }), status.NOT_FOUND);
     });
 
@@ -194,9 +194,9 @@ describe('Controller service over gRPC', () => {
     test('succeeds for garbage ids, unknown volumes, volumes of removed nodes, and twice', async () => {
       await start();
       await csi.controller.deleteVolume({ volume_id: 'garbage' });
-      await csi.controller.deleteVolume({ volume_id: `store-a/${buildLvName('nope', 'volume')}` });
+      await csi.controller.deleteVolume({ volume_id: `store-a/${buildAgentId('nope', 'volume')}` });
       await cluster.removed.add({ name: 'store-z', note: '' });
-      await csi.controller.deleteVolume({ volume_id: `store-z/${buildLvName('nope', 'volume')}` });
+      await csi.controller.deleteVolume({ volume_id: `store-z/${buildAgentId('nope', 'volume')}` });
       const vol = await create('pvc-1');
       const id = vol.volume?.volume_id ?? '';
       await csi.controller.deleteVolume({ volume_id: id });
@@ -227,11 +227,11 @@ describe('Controller service over gRPC', () => {
       const id = (await create('pvc-1')).volume?.volume_id ?? '';
       const publish = (volumeId: string, nodeId: string, cap: VolumeCapability | null = BLOCK_RWO) =>
         csi.controller.controllerPublishVolume({ volume_id: volumeId, node_id: nodeId, volume_capability: cap, readonly: false });
-      await rejectsWith(publish(`store-a/${buildLvName('nope', 'volume')}`, WORKER_1), status.NOT_FOUND);
+      await rejectsWith(publish(`store-a/${buildAgentId('nope', 'volume')}`, WORKER_1), status.NOT_FOUND);
       await rejectsWith(publish('garbage', WORKER_1), status.NOT_FOUND);
-      await rejectsWith(publish(`store-z/${buildLvName('nope', 'volume')}`, WORKER_1), status.UNAVAILABLE, /store-z is not answering/);
+      await rejectsWith(publish(`store-z/${buildAgentId('nope', 'volume')}`, WORKER_1), status.UNAVAILABLE, /store-z is not answering/);
       await cluster.removed.add({ name: 'store-z', note: '' });
-      await rejectsWith(publish(`store-z/${buildLvName('nope', 'volume')}`, WORKER_1), status.NOT_FOUND, /declared removed/);
+      await rejectsWith(publish(`store-z/${buildAgentId('nope', 'volume')}`, WORKER_1), status.NOT_FOUND, /declared removed/);
       await rejectsWith(publish(id, 'worker-1'), status.NOT_FOUND, /iqn/);
       await rejectsWith(publish(id, WORKER_1, null), status.INVALID_ARGUMENT, /volume_capability/);
       await rejectsWith(publish('', WORKER_1), status.INVALID_ARGUMENT);
@@ -327,7 +327,7 @@ describe('Controller service over gRPC', () => {
       assert.deepEqual(await iqns(), []);
       const exported = await agent.lio.readExport((await agent.volumes.getVolume(lvId)).target.iqn);
       assert.deepEqual(exported?.acls, [], 'no ACL left in LIO');
-      await csi.controller.controllerUnpublishVolume({ volume_id: `store-a/${buildLvName('nope', 'volume')}`, node_id: WORKER_1 });
+      await csi.controller.controllerUnpublishVolume({ volume_id: `store-a/${buildAgentId('nope', 'volume')}`, node_id: WORKER_1 });
       await csi.controller.controllerUnpublishVolume({ volume_id: 'garbage', node_id: WORKER_1 });
       agent.down = 'connection refused';
       await rejectsWith(csi.controller.controllerUnpublishVolume({ volume_id: id, node_id: WORKER_1 }), status.UNAVAILABLE);
@@ -473,7 +473,7 @@ describe('Controller service over gRPC', () => {
     test('answers NOT_FOUND for an unknown volume and INVALID_ARGUMENT without capacity_range', async () => {
       await start();
       const id = (await create('pvc-1')).volume?.volume_id ?? '';
-      await rejectsWith(csi.controller.controllerExpandVolume({ volume_id: `store-a/${buildLvName('nope', 'volume')}`, capacity_range: { required_bytes: GiB } }), status.NOT_FOUND);
+      await rejectsWith(csi.controller.controllerExpandVolume({ volume_id: `store-a/${buildAgentId('nope', 'volume')}`, capacity_range: { required_bytes: GiB } }), status.NOT_FOUND);
       await rejectsWith(csi.controller.controllerExpandVolume({ volume_id: 'garbage', capacity_range: { required_bytes: GiB } }), status.NOT_FOUND);
       await rejectsWith(csi.controller.controllerExpandVolume({ volume_id: id }), status.INVALID_ARGUMENT, /capacity_range/);
       await rejectsWith(csi.controller.controllerExpandVolume({ volume_id: id, capacity_range: { required_bytes: 150 * MiB, limit_bytes: 149 * MiB } }), status.OUT_OF_RANGE);
@@ -506,7 +506,7 @@ describe('Controller service over gRPC', () => {
       const b = (await create('pvc-b')).volume?.volume_id ?? '';
       await csi.controller.createSnapshot({ name: 'snap-1', source_volume_id: a });
       await rejectsWith(csi.controller.createSnapshot({ name: 'snap-1', source_volume_id: b }), status.ALREADY_EXISTS);
-      await rejectsWith(csi.controller.createSnapshot({ name: 'snap-2', source_volume_id: `store-a/${buildLvName('nope', 'volume')}` }), status.NOT_FOUND);
+      await rejectsWith(csi.controller.createSnapshot({ name: 'snap-2', source_volume_id: `store-a/${buildAgentId('nope', 'volume')}` }), status.NOT_FOUND);
       await rejectsWith(csi.controller.createSnapshot({ name: 'snap-2', source_volume_id: 'garbage' }), status.NOT_FOUND);
       await rejectsWith(csi.controller.createSnapshot({ name: '', source_volume_id: a }), status.INVALID_ARGUMENT);
       await rejectsWith(csi.controller.createSnapshot({ name: 'snap-3', source_volume_id: '' }), status.INVALID_ARGUMENT);
@@ -522,14 +522,14 @@ describe('Controller service over gRPC', () => {
       assert.deepEqual(await ids({ snapshot_id: sa }), [sa]);
       assert.deepEqual(await ids({ source_volume_id: b }), [sb]);
       assert.deepEqual(await ids({ snapshot_id: sa, source_volume_id: b }), []);
-      assert.deepEqual(await ids({ snapshot_id: `store-a/${buildLvName('nope', 'snapshot')}` }), []);
-      await rejectsWith(ids({ snapshot_id: `store-z/${buildLvName('nope', 'snapshot')}` }), status.UNAVAILABLE);
+      assert.deepEqual(await ids({ snapshot_id: `store-a/${buildAgentId('nope', 'snapshot')}` }), []);
+      await rejectsWith(ids({ snapshot_id: `store-z/${buildAgentId('nope', 'snapshot')}` }), status.UNAVAILABLE);
       await cluster.removed.add({ name: 'store-z', note: '' });
-      assert.deepEqual(await ids({ snapshot_id: `store-z/${buildLvName('nope', 'snapshot')}` }), []);
-      assert.deepEqual(await ids({ source_volume_id: `store-z/${buildLvName('nope', 'volume')}` }), []);
+      assert.deepEqual(await ids({ snapshot_id: `store-z/${buildAgentId('nope', 'snapshot')}` }), []);
+      assert.deepEqual(await ids({ source_volume_id: `store-z/${buildAgentId('nope', 'volume')}` }), []);
       assert.deepEqual(await ids({ snapshot_id: 'garbage' }), []);
       assert.deepEqual(await ids({ source_volume_id: 'garbage' }), []);
-      assert.deepEqual(await ids({ source_volume_id: `store-b/${buildLvName('nope', 'volume')}` }), []);
+      assert.deepEqual(await ids({ source_volume_id: `store-b/${buildAgentId('nope', 'volume')}` }), []);
     });
   });
 
@@ -601,7 +601,7 @@ describe('Controller service over gRPC', () => {
       assert.match(rwxMount.message, /Block/);
       const badParam = await csi.controller.validateVolumeCapabilities({ volume_id: id, volume_capabilities: [BLOCK_RWO], parameters: { tire: 'x' } });
       assert.equal(badParam.confirmed, null);
-      await rejectsWith(csi.controller.validateVolumeCapabilities({ volume_id: `store-a/${buildLvName('nope', 'volume')}`, volume_capabilities: [BLOCK_RWO] }), status.NOT_FOUND);
+      await rejectsWith(csi.controller.validateVolumeCapabilities({ volume_id: `store-a/${buildAgentId('nope', 'volume')}`, volume_capabilities: [BLOCK_RWO] }), status.NOT_FOUND);
       await rejectsWith(csi.controller.validateVolumeCapabilities({ volume_id: 'garbage', volume_capabilities: [BLOCK_RWO] }), status.NOT_FOUND);
       await rejectsWith(csi.controller.validateVolumeCapabilities({ volume_id: id, volume_capabilities: [] }), status.INVALID_ARGUMENT);
     });

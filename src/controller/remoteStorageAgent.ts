@@ -1,6 +1,6 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import type { AgentContentSource, AgentSnapshot, AgentVolume } from '../agent/types.ts';
+import type { AgentContentSource, AgentSnapshot, AgentVolume, StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
 import { OperationPendingError, UnavailableError } from '../errors.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
 import type { Snapshot__Output } from '../generated/vbs/agent/v1/Snapshot.ts';
@@ -9,7 +9,6 @@ import type { Timestamp__Output } from '../generated/google/protobuf/Timestamp.t
 import { DEFAULT_AGENT_DEADLINES, connectAgent } from '../grpc/agentClients.ts';
 import type { AgentDeadlines } from '../grpc/agentClients.ts';
 import { domainErrorClassFor, isServiceError } from '../grpc/toGrpcStatus.ts';
-import type { StorageAgent, StorageNodeStatus } from './StorageAgent.ts';
 
 /**
  * A storage agent reached over gRPC with mutual TLS. Wire messages become the agent's domain
@@ -57,7 +56,7 @@ export function remoteStorageAgent(address: string, channelCredentials: ChannelC
           chap: {
             username: chap.username,
             password: chap.password,
-            ...(chap.mutual_username !== '' ? { mutualUsername: chap.mutual_username, mutualPassword: chap.mutual_password } : {}),
+            ...(chap.mutual_username !== '' ? { mutual: { username: chap.mutual_username, password: chap.mutual_password } } : {}),
           },
         };
       }),

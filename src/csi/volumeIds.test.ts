@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildLvName } from '../lvm/index.ts';
+import { buildAgentId } from '../agentApi/ids.ts';
 import { MAX_STORAGE_NODE_NAME, formatObjectId, isStorageNodeName, parseSnapshotId, parseVolumeId } from './volumeIds.ts';
 
-const VOL = buildLvName('pvc-1', 'volume');
-const SNAP = buildLvName('snap-1', 'snapshot');
+const VOL = buildAgentId('pvc-1', 'volume');
+const SNAP = buildAgentId('snap-1', 'snapshot');
 
 describe('volume and snapshot ids', () => {
   it('round-trip <storage node>/<LV id> and tell volumes from snapshots', () => {

@@ -1,4 +1,4 @@
-import { isSnapshotId, isVolumeId } from '../agent/volumeTags.ts';
+import { isSnapshotId, isVolumeId } from '../agentApi/ids.ts';
 
 /**
  * CSI volume and snapshot ids: `<storage node>/<LV id>`, e.g. `store-a/vbs-vol-abcd…`. Every

@@ -8,8 +8,6 @@ export { parseVgsReport, VGS_FIELDS } from './parseVgsReport.ts';
 export { parsePvsReport, PVS_FIELDS } from './parsePvsReport.ts';
 export { encodeTag, decodeTag, decodeTags, TAG_PREFIX, MAX_TAG_LENGTH } from './tagCodec.ts';
 export type { DecodedTag } from './tagCodec.ts';
-export { buildLvName } from './buildLvName.ts';
-export type { LvKind } from './buildLvName.ts';
 export { validateLvName, validateVgName, validateDmNameLength, buildDmName } from './validateNames.ts';
 export { classifyLvmError } from './lvmErrors.ts';
 export { LvmReportError } from './LvmReportError.ts';

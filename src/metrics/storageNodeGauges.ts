@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { StorageNodes } from '../controller/StorageNodes.ts';
-import type { StorageNodeStatus } from '../controller/StorageAgent.ts';
+import type { StorageNodeStatus } from '../agentApi/types.ts';
 import { nodeGauge } from './nodeGauge.ts';
 
 /** What the gauges read: the controller's last view of its agents, never a poll of its own. */

@@ -5,7 +5,7 @@ import { AgentVolumes } from '../agent/AgentVolumes.ts';
 import { BlkdiscardZeroer } from '../agent/zeroing/BlkdiscardZeroer.ts';
 import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
 import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
-import type { AgentVolumesPort } from '../agent/types.ts';
+import type { AgentVolumesPort } from '../agentApi/types.ts';
 import { classifyLv } from '../agent/volumeTags.ts';
 import { MIN_CHAP_KEY_BYTES } from '../chap/index.ts';
 import type { AgentConfig } from '../config/parseAgentConfig.ts';
@@ -172,6 +172,5 @@ function untilReconciled(volumes: AgentVolumesPort, isReconciled: () => boolean)
     listSnapshots: guard(volumes.listSnapshots.bind(volumes)),
     exportVolume: guard(volumes.exportVolume.bind(volumes)),
     unexportVolume: guard(volumes.unexportVolume.bind(volumes)),
-    reconcile: volumes.reconcile.bind(volumes),
   };
 }

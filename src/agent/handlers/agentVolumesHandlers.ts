@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AgentVolumesHandlers } from '../../generated/vbs/agent/v1/AgentVolumes.ts';
 import { unaryAdapter } from '../../grpc/adaptUnary.ts';
 import type { CallObserver } from '../../grpc/adaptUnary.ts';
-import type { AgentVolumesPort } from '../types.ts';
+import type { AgentVolumesPort } from '../../agentApi/types.ts';
 import { contentSourceFromWire, requireField, requireSize, snapshotToWire, targetToWire, volumeToWire } from './toWire.ts';
 
 /**
@@ -68,8 +68,8 @@ export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logge
         chap: {
           username: chap.username,
           password: chap.password,
-          mutual_username: chap.mutualUsername ?? '',
-          mutual_password: chap.mutualPassword ?? '',
+          mutual_username: chap.mutual?.username ?? '',
+          mutual_password: chap.mutual?.password ?? '',
         },
       };
     }),

@@ -4,7 +4,7 @@ import type { Target } from '../../generated/vbs/agent/v1/Target.ts';
 import type { ContentSource, ContentSource__Output } from '../../generated/vbs/agent/v1/ContentSource.ts';
 import type { Timestamp } from '../../generated/google/protobuf/Timestamp.ts';
 import { InvalidArgumentError } from '../../errors.ts';
-import type { AgentContentSource, AgentSnapshot, AgentTarget, AgentVolume } from '../types.ts';
+import type { AgentContentSource, AgentSnapshot, AgentTarget, AgentVolume } from '../../agentApi/types.ts';
 
 /** Pure conversions between the agent's domain objects and its wire messages. */
 

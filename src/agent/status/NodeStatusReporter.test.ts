@@ -28,7 +28,7 @@ const IO_LOAD: IoLoad__Output = {
   devices: [{ device: 'loop0', ...ZERO_RATES, write_iops: 12, write_bytes_per_second: 3 * MiB, utilization: 0.4, average_latency_ms: 2.5 }],
 };
 
-/** Classifies by the LV names buildLvName makes; the real agent decides by its tags. */
+/** Classifies by the LV names buildAgentId makes; the real agent decides by its tags. */
 const classifyByName = (lv: LogicalVolume) => (lv.name.startsWith('vbs-vol-') ? 'volume' : lv.name.startsWith('vbs-snap-') ? 'snapshot' : undefined);
 
 /**

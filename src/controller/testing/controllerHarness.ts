@@ -8,9 +8,8 @@ import type { Logger } from 'pino';
 import { AgentVolumes } from '../../agent/AgentVolumes.ts';
 import { NodeStatusReporter } from '../../agent/status/index.ts';
 import { InMemoryLvm } from '../../agent/testing/InMemoryLvm.ts';
-import type { AgentSnapshot, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from '../../agent/types.ts';
 import { classifyLv } from '../../agent/volumeTags.ts';
-import type { DerivedChap } from '../../chap/index.ts';
+import type { ChapCredentials } from '../../chap/index.ts';
 import { parseSnapshotId, parseVolumeId } from '../../csi/volumeIds.ts';
 import { UnavailableError } from '../../errors.ts';
 import { connectCsi } from '../../grpc/csiServiceClients.ts';
@@ -19,7 +18,7 @@ import { loadCsiProto } from '../../grpc/loadProtos.ts';
 import { serve } from '../../grpc/serve.ts';
 import type { RunningServer } from '../../grpc/serve.ts';
 import { LioTarget } from '../../lio/index.ts';
-import type { AgentTarget } from '../../agent/types.ts';
+import type { AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest, StorageAgent, StorageNodeStatus } from '../../agentApi/types.ts';
 import type { NodeStatus__Output } from '../../generated/vbs/agent/v1/NodeStatus.ts';
 import { SimulatedLioConfigFs } from '../../lio/testing/SimulatedLioConfigFs.ts';
 import { staticAgents } from '../agentDiscovery.ts';
@@ -27,7 +26,6 @@ import { ControllerService } from '../ControllerService.ts';
 import type { NodeIdGuard } from '../ControllerService.ts';
 import { createControllerHandlers } from '../controllerHandlers.ts';
 import { statusFromWire } from '../remoteStorageAgent.ts';
-import type { StorageAgent, StorageNodeStatus } from '../StorageAgent.ts';
 import { StorageNodes } from '../StorageNodes.ts';
 import { MemoryRemovedStorageNodes } from './memoryRemovedStorageNodes.ts';
 import { RecordingZeroer } from '../../agent/testing/RecordingZeroer.ts';
@@ -142,7 +140,7 @@ export class TestAgent implements StorageAgent {
   listSnapshots(filter: { readonly sourceVolumeId?: string }): Promise<AgentSnapshot[]> {
     return this.#call('listSnapshots', () => this.volumes.listSnapshots(filter));
   }
-  exportVolume(req: ExportAgentVolumeRequest): Promise<{ readonly target: AgentTarget; readonly chap: DerivedChap }> {
+  exportVolume(req: ExportAgentVolumeRequest): Promise<{ readonly target: AgentTarget; readonly chap: ChapCredentials }> {
     return this.#call('exportVolume', () => this.volumes.exportVolume(req));
   }
   unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }): Promise<void> {

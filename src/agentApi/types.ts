@@ -1,0 +1,110 @@
+import type { ChapCredentials } from '../chap/ChapCredentials.ts';
+
+/**
+ * The controller–agent contract in domain terms: what the agent's gRPC service implements
+ * (src/agent) and what the controller consumes (src/controller), with no gRPC in it. Ids are the
+ * LV names the agent chose (ids.ts); names are the CO's idempotency keys, kept in LV tags. Methods
+ * throw the domain errors of src/errors.ts (NotFoundError, AlreadyExistsError,
+ * ResourceExhaustedError, FailedPreconditionError, OperationPendingError, InvalidArgumentError);
+ * over the network a transport failure is UnavailableError.
+ */
+
+export interface AgentPortal {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export type AgentContentSource = { readonly kind: 'snapshot'; readonly id: string } | { readonly kind: 'volume'; readonly id: string };
+
+export interface AgentTarget {
+  readonly iqn: string;
+  readonly portal: AgentPortal;
+  readonly lun: number;
+  readonly serial: string;
+}
+
+export interface AgentInitiator {
+  readonly iqn: string;
+  readonly readOnly: boolean;
+  readonly mutualChap: boolean;
+}
+
+export interface AgentVolume {
+  readonly id: string;
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly thin: boolean;
+  readonly contentSource: AgentContentSource | undefined;
+  readonly createdAt: Date;
+  readonly target: AgentTarget;
+  readonly initiators: readonly AgentInitiator[];
+}
+
+export interface AgentSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly sourceVolumeId: string;
+  readonly sizeBytes: number;
+  readonly createdAt: Date;
+  readonly readyToUse: boolean;
+}
+
+export interface CreateAgentVolumeRequest {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly thick: boolean;
+  readonly contentSource?: AgentContentSource;
+}
+
+export interface ExportAgentVolumeRequest {
+  readonly volumeId: string;
+  readonly initiatorIqn: string;
+  readonly readOnly: boolean;
+  readonly mutualChap: boolean;
+}
+
+/** What an Export answers, and what AgentCredentials gives a node plugin: the target and the initiator's CHAP credentials for it. */
+export interface AgentExport {
+  readonly target: AgentTarget;
+  readonly chap: ChapCredentials;
+}
+
+/** The AgentVolumes service: the agent implements it, the controller calls it (in tests, in process). */
+export interface AgentVolumesPort {
+  createVolume(req: CreateAgentVolumeRequest, signal?: AbortSignal): Promise<AgentVolume>;
+  expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume>;
+  deleteVolume(id: string, signal?: AbortSignal): Promise<void>;
+  getVolume(id: string, signal?: AbortSignal): Promise<AgentVolume>;
+  listVolumes(signal?: AbortSignal): Promise<AgentVolume[]>;
+  createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }, signal?: AbortSignal): Promise<AgentSnapshot>;
+  deleteSnapshot(id: string, signal?: AbortSignal): Promise<void>;
+  getSnapshot(id: string, signal?: AbortSignal): Promise<AgentSnapshot>;
+  listSnapshots(filter: { readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<AgentSnapshot[]>;
+  exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<AgentExport>;
+  unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void>;
+}
+
+/** What the controller needs to know about a storage node to place volumes on it (the AgentStatus service, condensed). */
+export interface StorageNodeStatus {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly extentSizeBytes: number;
+  /** What the thin pool may still promise (over-provisioning ratio and fill limits applied). */
+  readonly thinAllocatableBytes: number;
+  readonly vgFreeBytes: number;
+  readonly thinPoolHealth: string;
+  readonly utilization: number;
+  readonly averageLatencyMs: number;
+  readonly volumeCount: number;
+}
+
+/**
+ * One storage agent as the controller uses it: the agent's volume API (the same port its gRPC
+ * service implements, so tests can put a real in-process AgentVolumes behind it) plus its status.
+ * Every call takes the caller's AbortSignal: over gRPC, aborting it cancels the call.
+ */
+export interface StorageAgent extends AgentVolumesPort {
+  getNodeStatus(signal?: AbortSignal): Promise<StorageNodeStatus>;
+  close(): void;
+}
