@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
-import { connectAgent } from '../../src/grpc/agentClients.ts';
+import { connectAgentWire } from '../../src/agentApi/client.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
@@ -149,7 +149,7 @@ export async function startThreeAgentCluster(
     let allocatable = 0;
     for (const [i, n] of nodes.entries()) {
       const agent = processes[i];
-      const api = connectAgent(`${n.ip}:${AGENT_PORT}`, clientCredentials(certs.clientMaterial), 30_000);
+      const api = connectAgentWire(`${n.ip}:${AGENT_PORT}`, clientCredentials(certs.clientMaterial), 30_000);
       clients.push(api);
       allocatable += await pollUntil(
         async () => {

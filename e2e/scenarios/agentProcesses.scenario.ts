@@ -6,8 +6,8 @@ import { credentials, status as grpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
-import { connectAgent } from '../../src/grpc/agentClients.ts';
-import type { AgentApi } from '../../src/grpc/agentClients.ts';
+import { connectAgentWire } from '../../src/agentApi/client.ts';
+import type { AgentWireApi } from '../../src/agentApi/client.ts';
 import { Iscsiadm, byPathDevice, readInitiatorName, verifyDeviceSerial, waitForDevice } from '../../src/iscsi/index.ts';
 import type { IscsiTarget } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
@@ -49,7 +49,7 @@ export const agentProcessesScenario: Scenario = {
 
     const vgs: LoopVolumeGroup[] = [];
     const agents = new Map<string, AgentProcess>();
-    const clients: AgentApi[] = [];
+    const clients: AgentWireApi[] = [];
     const sessions: IscsiTarget[] = [];
     const controllerCreds = clientCredentials(tls.controller);
     const start = async (node: (typeof NODES)[number], env: Record<string, string> = {}) => {
@@ -68,7 +68,7 @@ export const agentProcessesScenario: Scenario = {
       return agent;
     };
     const client = (node: (typeof NODES)[number]) => {
-      const c = connectAgent(`${node.ip}:9500`, controllerCreds, 60_000);
+      const c = connectAgentWire(`${node.ip}:9500`, controllerCreds, 60_000);
       clients.push(c);
       return c;
     };
@@ -96,7 +96,7 @@ export const agentProcessesScenario: Scenario = {
         ['another CA', clientCredentials(tls.rogue)],
         ['no client certificate', credentials.createSsl(Buffer.from(tls.controller.caPem))],
       ] as const) {
-        const intruder = connectAgent(`${nodeA.ip}:9500`, creds, 10_000);
+        const intruder = connectAgentWire(`${nodeA.ip}:9500`, creds, 10_000);
         await assert.rejects(intruder.getNodeStatus(), (err: ServiceError) => err.code === grpcStatus.UNAVAILABLE, `a client with ${what} got in`);
         intruder.close();
         ctx.log(`a client with ${what} is refused`);
@@ -185,7 +185,7 @@ export const agentProcessesScenario: Scenario = {
   },
 };
 
-async function waitReady(ctx: ScenarioContext, api: AgentApi, agent: AgentProcess) {
+async function waitReady(ctx: ScenarioContext, api: AgentWireApi, agent: AgentProcess) {
   return pollUntil(
     async () => {
       if (agent.hasExited()) throw new Error(`${agent.name} exited before it was ready:\n${agent.output()}`);
@@ -196,7 +196,7 @@ async function waitReady(ctx: ScenarioContext, api: AgentApi, agent: AgentProces
   );
 }
 
-async function attachAndCheck(ctx: ScenarioContext, api: AgentApi, iscsiadm: Iscsiadm, volumeId: string, initiatorIqn: string, sessions: IscsiTarget[]) {
+async function attachAndCheck(ctx: ScenarioContext, api: AgentWireApi, iscsiadm: Iscsiadm, volumeId: string, initiatorIqn: string, sessions: IscsiTarget[]) {
   const { target, chap } = await api.exportVolume({ volume_id: volumeId, initiator_iqn: initiatorIqn });
   if (chap) recordChap(`Export of ${volumeId}`, { password: chap.password, mutualPassword: chap.mutual_password });
   assert.ok(target?.portal && chap, 'Export returns the target and CHAP credentials');

@@ -6,8 +6,8 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { execa } from 'execa';
 import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
-import { connectAgent } from '../../src/grpc/agentClients.ts';
-import type { AgentApi } from '../../src/grpc/agentClients.ts';
+import { connectAgentWire } from '../../src/agentApi/client.ts';
+import type { AgentWireApi } from '../../src/agentApi/client.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
@@ -79,7 +79,7 @@ export class ControllerBed {
   readonly #t0 = performance.now();
   readonly #vgs: LoopVolumeGroup[] = [];
   readonly #agents = new Map<string, DriverProcess>();
-  readonly #agentApis = new Map<string, AgentApi>();
+  readonly #agentApis = new Map<string, AgentWireApi>();
   readonly #processes: DriverProcess[] = [];
   #certs: ClusterCertificates | undefined;
   #chapKeyPath = '';
@@ -330,10 +330,10 @@ export class ControllerBed {
     return this.#certs;
   }
 
-  #agentApi(name: string): AgentApi {
+  #agentApi(name: string): AgentWireApi {
     let api = this.#agentApis.get(name);
     if (!api) {
-      api = connectAgent(`${this.node(name).ip}:9500`, clientCredentials(this.#requireCerts().clientMaterial), 30_000);
+      api = connectAgentWire(`${this.node(name).ip}:9500`, clientCredentials(this.#requireCerts().clientMaterial), 30_000);
       this.#agentApis.set(name, api);
     }
     return api;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
-import { connectAgent } from '../../src/grpc/agentClients.ts';
-import type { AgentApi } from '../../src/grpc/agentClients.ts';
+import { connectAgentWire } from '../../src/agentApi/client.ts';
+import type { AgentWireApi } from '../../src/agentApi/client.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
 import { Iscsiadm } from '../../src/iscsi/index.ts';
@@ -69,7 +69,7 @@ export interface CsiCluster {
   /** The agent process of a storage node (the current one after a restart). */
   agentProcess(storageNode: string): DriverProcess;
   /** An mTLS client of a storage node's agent, with the controller's certificate. */
-  agentClient(storageNode: string): AgentApi;
+  agentClient(storageNode: string): AgentWireApi;
   /**
    * SIGKILL the storage node's agent; with `wipeLio`, also drop its LIO targets and deactivate
    * its VG (what a reboot of the storage node leaves); start it again and wait until it is ready.
@@ -147,10 +147,10 @@ export async function startCsiCluster(
     agents.set(node.name, agent);
     return agent;
   };
-  const agentClient = (name: string): AgentApi => {
+  const agentClient = (name: string): AgentWireApi => {
     const node = storage.find((n) => n.name === name);
     if (!node) throw new Error(`no storage node ${name}`);
-    const c = connectAgent(`${node.ip}:${AGENT_PORT}`, clientCredentials(certs!.clientMaterial), 30_000);
+    const c = connectAgentWire(`${node.ip}:${AGENT_PORT}`, clientCredentials(certs!.clientMaterial), 30_000);
     clients.push(c);
     return c;
   };

@@ -1,5 +1,5 @@
 import { UnavailableError } from '../errors.ts';
-import { connectAgent } from '../grpc/agentClients.ts';
+import { connectAgentWire } from '../agentApi/client.ts';
 import { connectCsi } from '../grpc/csiServiceClients.ts';
 import type { CsiApi } from '../grpc/csiServiceClients.ts';
 import { clientCredentials, loadTlsFiles } from '../tls/index.ts';
@@ -100,7 +100,7 @@ async function dispatch(command: CliCommand, ctx: CommandContext, deps: CliDeps)
       if (deps.connectAgent) return nodes(command, ctx, deps.connectAgent);
       const material = await loadTlsFiles(command.tls);
       const creds = clientCredentials(material, command.agentServerName === undefined ? {} : { expectedServerName: command.agentServerName });
-      return nodes(command, ctx, (address) => connectAgent(address, creds, ctx.globals.timeoutMs));
+      return nodes(command, ctx, (address) => connectAgentWire(address, creds, ctx.globals.timeoutMs));
     }
   }
 }

@@ -87,6 +87,9 @@ const DEFAULT_NAME_GUARD_MS = 300_000;
  *
  * Locks fail fast (ABORTED): CreateVolume and CreateSnapshot by name, everything else by volume or
  * snapshot id, so operations on one volume are serialized and different volumes run in parallel.
+ *
+ * Each method takes the CSI call's AbortSignal and hands it to every agent call it makes: a call
+ * the CO gave up on (deadline, cancel) is cancelled on the agent too, instead of running on.
  */
 export class ControllerService {
   readonly #nodes: StorageNodes;
@@ -134,18 +137,18 @@ export class ControllerService {
    *  4. the agent creates and exports it; an agent that says RESOURCE_EXHAUSTED (our figures were
    *     stale) is left out and placement runs once more on fresh figures
    */
-  async createVolume(input: CreateVolumeInput, log: Logger = this.#log): Promise<ControllerVolume> {
+  async createVolume(input: CreateVolumeInput, log: Logger = this.#log, signal?: AbortSignal): Promise<ControllerVolume> {
     return this.#locks.runExclusive(`volume-name:${input.name}`, async () => {
       const sourceRef = input.source ? this.#sourceRef(input.source) : undefined;
       if (sourceRef && !input.parameters.thin) throw new InvalidArgumentError('a clone or a restore is a thin snapshot of its source; it cannot use provisioning=thick');
       // The name first: a retry must find its volume even when the source is gone since.
       const minimumBytes = input.capabilities.some((c) => c.access === 'mount' && c.fsType === 'xfs') ? XFS_MIN_BYTES : 0;
-      const existing = await this.#findByName(input.name, 'volume');
+      const existing = await this.#findByName(input.name, 'volume', signal);
       if (existing) {
         const sizeBytes = this.#checkCompatible(existing, input, sourceRef, minimumBytes);
-        return this.#toControllerVolume(existing.node, await this.#ensureExported(existing.node, existing.object, sizeBytes));
+        return this.#toControllerVolume(existing.node, await this.#ensureExported(existing.node, existing.object, sizeBytes, signal));
       }
-      const source = sourceRef ? await this.#resolveSource(sourceRef) : undefined;
+      const source = sourceRef ? await this.#resolveSource(sourceRef, signal) : undefined;
 
       const excluded = new Set<string>();
       for (let attempt = 1; ; attempt++) {
@@ -174,7 +177,7 @@ export class ControllerService {
             sizeBytes,
             thick: !input.parameters.thin,
             ...(source ? { contentSource: { kind: source.kind, id: source.ref.id } } : {}),
-          });
+          }, signal);
           this.#reservations.settle(reservation);
           log.info({ name: input.name, volumeId: formatObjectId({ node: decision.node, id: volume.id }), sizeBytes: volume.sizeBytes, node: decision.node }, 'volume created');
           return this.#toControllerVolume(decision.node, volume);
@@ -195,7 +198,7 @@ export class ControllerService {
    * DeleteVolume: an id that is not ours, a volume already gone, or one on a storage node declared
    * removed is success (CSI); a node that does not answer is UNAVAILABLE, never success.
    */
-  async deleteVolume(volumeId: string): Promise<void> {
+  async deleteVolume(volumeId: string, signal?: AbortSignal): Promise<void> {
     const ref = parseVolumeId(volumeId);
     if (!ref) return;
     await this.#locks.runExclusive(volumeId, async () => {
@@ -203,7 +206,7 @@ export class ControllerService {
       if (!agent) return;
       let volume: AgentVolume | undefined;
       try {
-        volume = await agent.getVolume(ref.id);
+        volume = await agent.getVolume(ref.id, signal);
       } catch (err: unknown) {
         if (!(err instanceof NotFoundError)) throw err;
       }
@@ -213,17 +216,17 @@ export class ControllerService {
         );
       }
       // Also when the LV is gone: the agent removes a target a crash may have left behind.
-      await agent.deleteVolume(ref.id);
+      await agent.deleteVolume(ref.id, signal);
     });
   }
 
   /** ControllerExpandVolume: grows to at least requiredBytes (whole extents), never shrinks. */
-  async expandVolume(volumeId: string, range: CapacityRange): Promise<AgentVolume> {
+  async expandVolume(volumeId: string, range: CapacityRange, signal?: AbortSignal): Promise<AgentVolume> {
     const ref = this.#requireVolumeRef(volumeId);
     if (range.requiredBytes <= 0) throw new InvalidArgumentError('capacity_range.required_bytes is required to expand a volume');
     return this.#locks.runExclusive(volumeId, async () => {
       const agent = await this.#requireAgent(ref.node, volumeId);
-      const current = await agent.getVolume(ref.id);
+      const current = await agent.getVolume(ref.id, signal);
       if (current.sizeBytes >= range.requiredBytes) {
         if (range.limitBytes > 0 && current.sizeBytes > range.limitBytes) {
           throw new OutOfRangeError(`volume ${volumeId} is already ${current.sizeBytes} bytes, above limit_bytes ${range.limitBytes}; volumes never shrink`);
@@ -232,7 +235,7 @@ export class ControllerService {
       }
       const extent = this.#nodes.status(ref.node)?.extentSizeBytes ?? 0;
       const sizeBytes = chooseVolumeSize(range, { minimumBytes: 0, extentSizeBytes: extent });
-      return agent.expandVolume(ref.id, sizeBytes);
+      return agent.expandVolume(ref.id, sizeBytes, signal);
     });
   }
 
@@ -241,14 +244,14 @@ export class ControllerService {
    * CHAP credentials derived for that volume and initiator. A single-node mode published to
    * another node is FAILED_PRECONDITION; the same node with other read-only-ness is ALREADY_EXISTS.
    */
-  async publishVolume(volumeId: string, nodeId: string, capability: Capability, readonlyFlag: boolean): Promise<Record<string, string>> {
+  async publishVolume(volumeId: string, nodeId: string, capability: Capability, readonlyFlag: boolean, signal?: AbortSignal): Promise<Record<string, string>> {
     const ref = this.#requireVolumeRef(volumeId);
     const iqn = parseNodeId(nodeId);
     if (!iqn) throw new NotFoundError(`node ${JSON.stringify(nodeId)} is not a node of this driver: its node ids are iSCSI initiator names (iqn.…)`);
     await this.#nodeIdGuard?.checkUnique(nodeId);
     return this.#locks.runExclusive(volumeId, async () => {
       const agent = await this.#requireAgent(ref.node, volumeId);
-      const volume = await agent.getVolume(ref.id);
+      const volume = await agent.getVolume(ref.id, signal);
       const readOnly = readonlyFlag || isReadOnlyMode(capability.mode);
       const mine = volume.initiators.find((i) => i.iqn === iqn);
       if (mine && mine.readOnly !== readOnly) {
@@ -258,7 +261,7 @@ export class ControllerService {
       if (isSingleNodeMode(capability.mode) && others.length > 0) {
         throw new FailedPreconditionError(`volume ${volumeId} is published to ${others.join(', ')} and its access mode ${capability.mode} allows one node`);
       }
-      const { target, chap } = await agent.exportVolume({ volumeId: ref.id, initiatorIqn: iqn, readOnly, mutualChap: false });
+      const { target, chap } = await agent.exportVolume({ volumeId: ref.id, initiatorIqn: iqn, readOnly, mutualChap: false }, signal);
       const host = target.portal.ip.includes(':') ? `[${target.portal.ip}]` : target.portal.ip;
       return buildPublishContext({
         targetPortal: `${host}:${target.portal.port}`,
@@ -278,7 +281,7 @@ export class ControllerService {
    * or whose storage node was declared removed, is success; a storage node that does not answer is
    * UNAVAILABLE, never a success that did not fence.
    */
-  async unpublishVolume(volumeId: string, nodeId: string): Promise<void> {
+  async unpublishVolume(volumeId: string, nodeId: string, signal?: AbortSignal): Promise<void> {
     const ref = parseVolumeId(volumeId);
     if (!ref) return;
     const iqn = nodeId === '' ? undefined : parseNodeId(nodeId);
@@ -288,20 +291,20 @@ export class ControllerService {
       if (!agent) return;
       let volume: AgentVolume;
       try {
-        volume = await agent.getVolume(ref.id);
+        volume = await agent.getVolume(ref.id, signal);
       } catch (err: unknown) {
         if (err instanceof NotFoundError) return;
         throw err;
       }
       const initiators = iqn ? [iqn] : volume.initiators.map((i) => i.iqn);
-      for (const initiator of initiators) await agent.unexportVolume({ volumeId: ref.id, initiatorIqn: initiator });
+      for (const initiator of initiators) await agent.unexportVolume({ volumeId: ref.id, initiatorIqn: initiator }, signal);
     });
   }
 
-  async getVolume(volumeId: string): Promise<ControllerVolume> {
+  async getVolume(volumeId: string, signal?: AbortSignal): Promise<ControllerVolume> {
     const ref = this.#requireVolumeRef(volumeId);
     const agent = await this.#requireAgent(ref.node, volumeId);
-    return this.#toControllerVolume(ref.node, await agent.getVolume(ref.id));
+    return this.#toControllerVolume(ref.node, await agent.getVolume(ref.id, signal));
   }
 
   /**
@@ -309,9 +312,9 @@ export class ControllerService {
    * knows does not answer (a partial list would tell the CO its volumes are not published). A node
    * declared removed is not waited for; one that answers is listed (its volumes are real).
    */
-  async listVolumes(): Promise<ControllerVolume[]> {
+  async listVolumes(signal?: AbortSignal): Promise<ControllerVolume[]> {
     const agents = await this.#allAgents();
-    const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listVolumes()).map((v) => this.#toControllerVolume(name, v))));
+    const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listVolumes(signal)).map((v) => this.#toControllerVolume(name, v))));
     return lists.flat().sort((a, b) => compare(a.volumeId, b.volumeId));
   }
 
@@ -319,38 +322,38 @@ export class ControllerService {
    * CreateSnapshot: lock the name; a snapshot of that name anywhere is returned when it is of the
    * same volume, ALREADY_EXISTS otherwise; else the source's agent takes a thin snapshot.
    */
-  async createSnapshot(name: string, sourceVolumeId: string): Promise<ControllerSnapshot> {
+  async createSnapshot(name: string, sourceVolumeId: string, signal?: AbortSignal): Promise<ControllerSnapshot> {
     const ref = this.#requireVolumeRef(sourceVolumeId);
     return this.#locks.runExclusive(`snapshot-name:${name}`, async () => {
-      const existing = await this.#findByName(name, 'snapshot');
+      const existing = await this.#findByName(name, 'snapshot', signal);
       if (existing) {
         const snap = this.#toControllerSnapshot(existing.node, existing.object);
         if (snap.sourceVolumeId !== sourceVolumeId) throw new AlreadyExistsError(`snapshot ${JSON.stringify(name)} already exists, of volume ${snap.sourceVolumeId}`);
         return snap;
       }
       const agent = await this.#requireAgent(ref.node, sourceVolumeId);
-      return this.#toControllerSnapshot(ref.node, await agent.createSnapshot({ name, sourceVolumeId: ref.id }));
+      return this.#toControllerSnapshot(ref.node, await agent.createSnapshot({ name, sourceVolumeId: ref.id }, signal));
     });
   }
 
-  async deleteSnapshot(snapshotId: string): Promise<void> {
+  async deleteSnapshot(snapshotId: string, signal?: AbortSignal): Promise<void> {
     const ref = parseSnapshotId(snapshotId);
     if (!ref) return;
     await this.#locks.runExclusive(snapshotId, async () => {
       const agent = await this.#agentOrUndefined(ref.node);
-      if (agent) await agent.deleteSnapshot(ref.id);
+      if (agent) await agent.deleteSnapshot(ref.id, signal);
     });
   }
 
   /** Snapshots, all or filtered; an id that is not ours filters everything out (CSI: empty list, not an error). */
-  async listSnapshots(filter: { readonly snapshotId?: string; readonly sourceVolumeId?: string }): Promise<ControllerSnapshot[]> {
+  async listSnapshots(filter: { readonly snapshotId?: string; readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<ControllerSnapshot[]> {
     if (filter.snapshotId !== undefined) {
       const ref = parseSnapshotId(filter.snapshotId);
       if (!ref) return [];
       const agent = await this.#agentOrUndefined(ref.node);
       if (!agent) return [];
       try {
-        const snap = this.#toControllerSnapshot(ref.node, await agent.getSnapshot(ref.id));
+        const snap = this.#toControllerSnapshot(ref.node, await agent.getSnapshot(ref.id, signal));
         return filter.sourceVolumeId === undefined || snap.sourceVolumeId === filter.sourceVolumeId ? [snap] : [];
       } catch (err: unknown) {
         if (err instanceof NotFoundError) return [];
@@ -362,10 +365,10 @@ export class ControllerService {
       if (!ref) return [];
       const agent = await this.#agentOrUndefined(ref.node);
       if (!agent) return [];
-      return (await agent.listSnapshots({ sourceVolumeId: ref.id })).map((s) => this.#toControllerSnapshot(ref.node, s)).sort((a, b) => compare(a.snapshotId, b.snapshotId));
+      return (await agent.listSnapshots({ sourceVolumeId: ref.id }, signal)).map((s) => this.#toControllerSnapshot(ref.node, s)).sort((a, b) => compare(a.snapshotId, b.snapshotId));
     }
     const agents = await this.#allAgents();
-    const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listSnapshots({})).map((s) => this.#toControllerSnapshot(name, s))));
+    const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listSnapshots({}, signal)).map((s) => this.#toControllerSnapshot(name, s))));
     return lists.flat().sort((a, b) => compare(a.snapshotId, b.snapshotId));
   }
 
@@ -395,11 +398,11 @@ export class ControllerService {
    * Health of a volume: DEGRADED when its node's thin pool is past its limits, INACCESSIBLE when
    * its storage node does not answer (known or not), NOT_FOUND when gone or on a removed node.
    */
-  async getVolumeHealth(volumeId: string): Promise<{ readonly status: 'DEGRADED' | 'INACCESSIBLE'; readonly reason: string; readonly message: string }[]> {
+  async getVolumeHealth(volumeId: string, signal?: AbortSignal): Promise<{ readonly status: 'DEGRADED' | 'INACCESSIBLE'; readonly reason: string; readonly message: string }[]> {
     const ref = this.#requireVolumeRef(volumeId);
     try {
       const agent = await this.#requireAgent(ref.node, volumeId);
-      await agent.getVolume(ref.id);
+      await agent.getVolume(ref.id, signal);
     } catch (err: unknown) {
       if (err instanceof UnavailableError) return [{ status: 'INACCESSIBLE', reason: 'StorageNodeUnreachable', message: err.message }];
       throw err;
@@ -458,11 +461,11 @@ export class ControllerService {
     return { kind: source.kind, ref };
   }
 
-  async #resolveSource(source: Omit<ResolvedSource, 'sizeBytes'>): Promise<ResolvedSource> {
+  async #resolveSource(source: Omit<ResolvedSource, 'sizeBytes'>, signal: AbortSignal | undefined): Promise<ResolvedSource> {
     const { ref } = source;
     const id = formatObjectId(ref);
     const agent = await this.#requireAgent(ref.node, id);
-    const sizeBytes = source.kind === 'snapshot' ? (await agent.getSnapshot(ref.id)).sizeBytes : (await agent.getVolume(ref.id)).sizeBytes;
+    const sizeBytes = source.kind === 'snapshot' ? (await agent.getSnapshot(ref.id, signal)).sizeBytes : (await agent.getVolume(ref.id, signal)).sizeBytes;
     return { kind: source.kind, ref, sizeBytes };
   }
 
@@ -475,7 +478,7 @@ export class ControllerService {
    * is skipped with a warning: refusing every create while a storage node is down for good would
    * be worse, and a create only goes to an agent that answered this poll.
    */
-  async #findByName<K extends 'volume' | 'snapshot'>(name: string, kind: K): Promise<{ readonly node: string; readonly object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined> {
+  async #findByName<K extends 'volume' | 'snapshot'>(name: string, kind: K, signal: AbortSignal | undefined): Promise<{ readonly node: string; readonly object: K extends 'volume' ? AgentVolume : AgentSnapshot } | undefined> {
     await this.#ensureFreshUnlessSilent();
     const id = buildAgentId(name, kind);
     const found: { node: string; object: AgentVolume | AgentSnapshot }[] = [];
@@ -483,7 +486,7 @@ export class ControllerService {
     await Promise.all(
       this.#nodes.reachable().map(async ({ name: node, agent }) => {
         try {
-          found.push({ node, object: kind === 'volume' ? await agent.getVolume(id) : await agent.getSnapshot(id) });
+          found.push({ node, object: kind === 'volume' ? await agent.getVolume(id, signal) : await agent.getSnapshot(id, signal) });
         } catch (err: unknown) {
           if (err instanceof NotFoundError) return;
           if (err instanceof UnavailableError) skipped.push(`${node}: ${err.message}`);
@@ -513,9 +516,9 @@ export class ControllerService {
    * The agent's create of the same volume finds the LV and exports it, so a retry converges at
    * once instead of at the agent's next reconcile.
    */
-  async #ensureExported(node: string, v: AgentVolume, sizeBytes: number): Promise<AgentVolume> {
+  async #ensureExported(node: string, v: AgentVolume, sizeBytes: number, signal: AbortSignal | undefined): Promise<AgentVolume> {
     const agent = await this.#nodes.agentOf(node);
-    return agent.createVolume({ name: v.name, sizeBytes, thick: !v.thin, ...(v.contentSource ? { contentSource: v.contentSource } : {}) });
+    return agent.createVolume({ name: v.name, sizeBytes, thick: !v.thin, ...(v.contentSource ? { contentSource: v.contentSource } : {}) }, signal);
   }
 
   /**

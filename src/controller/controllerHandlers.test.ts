@@ -6,6 +6,7 @@ import { parsePublishContext } from '../csi/publishContext.ts';
 import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
 import type { CreateVolumeRequest } from '../generated/csi/v1/CreateVolumeRequest.ts';
 import type { VolumeCapability } from '../generated/csi/v1/VolumeCapability.ts';
+import { connectCsi } from '../grpc/csiServiceClients.ts';
 import type { CsiApi } from '../grpc/csiServiceClients.ts';
 import { buildAgentId } from '../agentApi/ids.ts';
 import { CONTROLLER_CAPABILITIES } from './controllerHandlers.ts';
@@ -34,10 +35,11 @@ describe('Controller service over gRPC', () => {
   let cluster: TestCluster;
   let csi: CsiApi;
   let close: () => Promise<void>;
+  let address: string;
 
   const start = async (agents: readonly TestAgentOptions[] = [{ name: 'store-a' }, { name: 'store-b' }], statusMaxAgeMs = 0, nameGuardMs?: number): Promise<void> => {
     cluster = await TestCluster.create({ agents, statusMaxAgeMs, ...(nameGuardMs !== undefined ? { nameGuardMs } : {}) });
-    ({ csi, close } = await serveController(cluster));
+    ({ csi, close, address } = await serveController(cluster));
   };
   afterEach(async () => {
     await close();
@@ -80,7 +82,7 @@ describe('Controller service over gRPC', () => {
       assert.deepEqual(again, first);
       cluster.service = cluster.newService();
       await close();
-      ({ csi, close } = await serveController(cluster));
+      ({ csi, close, address } = await serveController(cluster));
       assert.deepEqual(await create('pvc-1', { capacity_range: { required_bytes: 100 * MiB + 1 } }), first);
       const lvs = cluster.agents.flatMap((a) => a.lvm.names());
       assert.deepEqual(lvs, [buildAgentId('pvc-1', 'volume')], 'one LV in the whole cluster');
@@ -190,6 +192,39 @@ describe('Controller service over gRPC', () => {
     });
   });
 
+  describe("the CSI call's cancellation", () => {
+    test('reaches the agent: every agent call of a CSI call gets its signal, and a CO deadline aborts the agent call', async () => {
+      await start([{ name: 'store-a' }]);
+      const agent = cluster.agent('store-a');
+      const created = await create('pvc-1');
+      const volumeId = created.volume?.volume_id ?? '';
+      const from = agent.calls.length;
+      await csi.controller.controllerGetVolume({ volume_id: volumeId });
+      const signals = agent.signals.slice(from).filter((_s, i) => agent.calls[from + i] !== 'getNodeStatus');
+      assert.ok(signals.length > 0 && signals.every((s) => s instanceof AbortSignal), 'every volume call carried a signal');
+
+      let heldSignal: AbortSignal | undefined;
+      const released = new Promise<void>((resolve) => {
+        agent.beforeCall = async (method, signal) => {
+          if (method !== 'getVolume') return;
+          heldSignal = signal;
+          // An agent stuck behind its VG mutex: only the cancellation lets it go.
+          await new Promise<void>((done) => signal?.addEventListener('abort', () => done(), { once: true }));
+          resolve();
+        };
+      });
+      const impatient = connectCsi(address, 300);
+      try {
+        await rejectsWith(impatient.controller.controllerGetVolume({ volume_id: volumeId }), status.DEADLINE_EXCEEDED);
+        await released; // never settles (the test times out) unless the CO's deadline reached the agent call
+        assert.equal(heldSignal?.aborted, true);
+      } finally {
+        agent.beforeCall = undefined;
+        impatient.close();
+      }
+    });
+  });
+
   describe('DeleteVolume', () => {
     test('succeeds for garbage ids, unknown volumes, volumes of removed nodes, and twice', async () => {
       await start();
@@ -250,7 +285,7 @@ describe('Controller service over gRPC', () => {
       });
       cluster.service = cluster.newService(cluster.nodes);
       await close();
-      ({ csi, close } = await serveController(cluster));
+      ({ csi, close, address } = await serveController(cluster));
       await rejectsWith(
         csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false }),
         status.FAILED_PRECONDITION,
@@ -352,7 +387,7 @@ describe('Controller service over gRPC', () => {
       cluster.nodes = cluster.newNodes();
       cluster.service = cluster.newService(cluster.nodes);
       await close();
-      ({ csi, close } = await serveController(cluster));
+      ({ csi, close, address } = await serveController(cluster));
     };
     const withoutAgent = (name: string) => {
       const address = cluster.agent(name).address;

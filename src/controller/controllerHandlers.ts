@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { timestampOf } from '../agent/handlers/toWire.ts';
+import { timestampOf } from '../grpc/timestamps.ts';
 import { TOPOLOGY_ZONE_KEY } from '../csi/nodeIds.ts';
 import { validateObjectName } from '../csi/objectNames.ts';
 import { checkCapability, parseCapabilities, parseCapability } from '../csi/volumeCapabilities.ts';
@@ -133,27 +133,28 @@ export function createControllerHandlers(
           preferredZones: zones.preferred,
         },
         ctx.log,
+        ctx.signal,
       );
       return { volume: volumeToCsi(volume) };
     }),
-    DeleteVolume: unary('DeleteVolume', async (req) => {
-      await service.deleteVolume(required(req.volume_id, 'volume_id'));
+    DeleteVolume: unary('DeleteVolume', async (req, { signal }) => {
+      await service.deleteVolume(required(req.volume_id, 'volume_id'), signal);
       return {};
     }),
-    ControllerPublishVolume: unary('ControllerPublishVolume', async (req) => {
+    ControllerPublishVolume: unary('ControllerPublishVolume', async (req, { signal }) => {
       const volumeId = required(req.volume_id, 'volume_id');
       const nodeId = required(req.node_id, 'node_id');
       const capability = parseCapability(req.volume_capability);
-      return { publish_context: await service.publishVolume(volumeId, nodeId, capability, req.readonly) };
+      return { publish_context: await service.publishVolume(volumeId, nodeId, capability, req.readonly, signal) };
     }),
-    ControllerUnpublishVolume: unary('ControllerUnpublishVolume', async (req) => {
-      await service.unpublishVolume(required(req.volume_id, 'volume_id'), req.node_id);
+    ControllerUnpublishVolume: unary('ControllerUnpublishVolume', async (req, { signal }) => {
+      await service.unpublishVolume(required(req.volume_id, 'volume_id'), req.node_id, signal);
       return {};
     }),
-    ValidateVolumeCapabilities: unary('ValidateVolumeCapabilities', async (req) => {
+    ValidateVolumeCapabilities: unary('ValidateVolumeCapabilities', async (req, { signal }) => {
       const volumeId = required(req.volume_id, 'volume_id');
       if (req.volume_capabilities.length === 0) throw new InvalidArgumentError('volume_capabilities is required');
-      await service.getVolume(volumeId);
+      await service.getVolume(volumeId, signal);
       let parameters;
       try {
         parameters = parseVolumeParameters(req.parameters);
@@ -167,8 +168,8 @@ export function createControllerHandlers(
         message: '',
       };
     }),
-    ListVolumes: unary('ListVolumes', async (req) => {
-      const { page, next } = paginate(await service.listVolumes(), (v) => v.volumeId, req.max_entries, req.starting_token, ids.isVolumeId);
+    ListVolumes: unary('ListVolumes', async (req, { signal }) => {
+      const { page, next } = paginate(await service.listVolumes(signal), (v) => v.volumeId, req.max_entries, req.starting_token, ids.isVolumeId);
       return {
         entries: page.map((v) => ({ volume: volumeToCsi(v), status: { published_node_ids: v.volume.initiators.map((i) => i.iqn) } })),
         next_token: next,
@@ -184,41 +185,41 @@ export function createControllerHandlers(
     ControllerGetCapabilities: unary('ControllerGetCapabilities', async () => ({
       capabilities: CAPABILITY_MESSAGES,
     })),
-    CreateSnapshot: unary('CreateSnapshot', async (req) => {
+    CreateSnapshot: unary('CreateSnapshot', async (req, { signal }) => {
       const name = validateObjectName(required(req.name, 'name'), 'name');
       if (Object.keys(req.parameters).length > 0) throw new InvalidArgumentError(`snapshot parameters are not supported: ${Object.keys(req.parameters).join(', ')}`);
-      return { snapshot: snapshotToCsi(await service.createSnapshot(name, required(req.source_volume_id, 'source_volume_id'))) };
+      return { snapshot: snapshotToCsi(await service.createSnapshot(name, required(req.source_volume_id, 'source_volume_id'), signal)) };
     }),
-    DeleteSnapshot: unary('DeleteSnapshot', async (req) => {
-      await service.deleteSnapshot(required(req.snapshot_id, 'snapshot_id'));
+    DeleteSnapshot: unary('DeleteSnapshot', async (req, { signal }) => {
+      await service.deleteSnapshot(required(req.snapshot_id, 'snapshot_id'), signal);
       return {};
     }),
-    ListSnapshots: unary('ListSnapshots', async (req) => {
+    ListSnapshots: unary('ListSnapshots', async (req, { signal }) => {
       const all = await service.listSnapshots({
         ...(req.snapshot_id !== '' ? { snapshotId: req.snapshot_id } : {}),
         ...(req.source_volume_id !== '' ? { sourceVolumeId: req.source_volume_id } : {}),
-      });
+      }, signal);
       const { page, next } = paginate(all, (s) => s.snapshotId, req.max_entries, req.starting_token, ids.isSnapshotId);
       return { entries: page.map((s) => ({ snapshot: snapshotToCsi(s) })), next_token: next };
     }),
-    ControllerExpandVolume: unary('ControllerExpandVolume', async (req) => {
+    ControllerExpandVolume: unary('ControllerExpandVolume', async (req, { signal }) => {
       const volumeId = required(req.volume_id, 'volume_id');
       if (!req.capacity_range) throw new InvalidArgumentError('capacity_range is required');
       if (req.volume_capability) parseCapability(req.volume_capability);
-      const volume = await service.expandVolume(volumeId, parseCapacityRange(req.capacity_range));
+      const volume = await service.expandVolume(volumeId, parseCapacityRange(req.capacity_range), signal);
       // Every volume needs the node: a filesystem grows there, and so does a raw block volume's
       // device (the session's SCSI disk is rescanned and the dm device over it reloaded), which
       // nothing else does. Kubernetes calls NodeExpandVolume for block volumes only when asked
       // (https://github.com/kubernetes/kubernetes/pull/81807), with the publish path.
       return { capacity_bytes: volume.sizeBytes, node_expansion_required: true };
     }),
-    ControllerGetVolume: unary('ControllerGetVolume', async (req) => {
-      const v = await service.getVolume(required(req.volume_id, 'volume_id'));
+    ControllerGetVolume: unary('ControllerGetVolume', async (req, { signal }) => {
+      const v = await service.getVolume(required(req.volume_id, 'volume_id'), signal);
       return { volume: volumeToCsi(v), status: { published_node_ids: v.volume.initiators.map((i) => i.iqn) } };
     }),
-    ControllerGetVolumeHealth: unary('ControllerGetVolumeHealth', async (req) => {
+    ControllerGetVolumeHealth: unary('ControllerGetVolumeHealth', async (req, { signal }) => {
       const volumeId = required(req.volume_id, 'volume_id');
-      const health = await service.getVolumeHealth(volumeId);
+      const health = await service.getVolumeHealth(volumeId, signal);
       return { volume_health: { volume_id: volumeId, health_statuses: [...health] } };
     }),
     ControllerListVolumeHealth: unimplemented('ControllerListVolumeHealth'),

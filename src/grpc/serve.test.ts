@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { adaptUnary } from './adaptUnary.ts';
-import { connectAgent } from './agentClients.ts';
+import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
 import { loadAgentProto } from './loadProtos.ts';
 import { serve } from './serve.ts';
 import { serveOverMutualTls } from './testing/serveOverMutualTls.ts';
@@ -19,8 +19,9 @@ describe('serve', () => {
       GetNodeStatus: adaptUnary('GetNodeStatus', log, async () => ({ node_name: 'n1' })),
     });
     const { running, clientCreds } = await serveOverMutualTls(server, log);
-    const client = connectAgent(running.address, clientCreds);
-    assert.equal((await client.getNodeStatus()).node_name, 'n1'); // the channel stays open, as a controller's does
+    const client = new (loadAgentProto().vbs.agent.v1.AgentStatus)(running.address, clientCreds);
+    const answer = await new Promise<NodeStatus__Output | undefined>((resolve, reject) => client.GetNodeStatus({}, (err, res) => (err ? reject(err) : resolve(res))));
+    assert.equal(answer?.node_name, 'n1'); // the channel stays open, as a controller's does
     const started = Date.now();
     await running.shutdown(60_000);
     const tookMs = Date.now() - started;

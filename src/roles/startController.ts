@@ -3,7 +3,7 @@ import type { ControllerConfig } from '../config/parseControllerConfig.ts';
 import { ControllerService } from '../controller/ControllerService.ts';
 import { createControllerHandlers } from '../controller/controllerHandlers.ts';
 import { dnsAgents, staticAgents } from '../controller/agentDiscovery.ts';
-import { remoteStorageAgent } from '../controller/remoteStorageAgent.ts';
+import { connectAgent } from '../agentApi/client.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
 import { duplicateNodeIdGuard } from '../controller/nodeIdGuard.ts';
 import { openRemovedStorageNodes } from '../controller/removedStorageNodes/index.ts';
@@ -44,7 +44,7 @@ export async function startController(
   const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
   const nodes = new StorageNodes({
     discover: config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses),
-    connect: (address) => remoteStorageAgent(address, creds),
+    connect: (address) => connectAgent(address, creds),
     log,
     ...(removed ? { removed } : {}),
   });

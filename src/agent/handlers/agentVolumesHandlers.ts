@@ -3,7 +3,17 @@ import type { AgentVolumesHandlers } from '../../generated/vbs/agent/v1/AgentVol
 import { unaryAdapter } from '../../grpc/adaptUnary.ts';
 import type { CallObserver } from '../../grpc/adaptUnary.ts';
 import type { AgentVolumesPort } from '../../agentApi/types.ts';
-import { contentSourceFromWire, requireField, requireSize, snapshotToWire, targetToWire, volumeToWire } from './toWire.ts';
+import {
+  createVolumeRequestFromWire,
+  exportRequestFromWire,
+  exportToWire,
+  requireField,
+  requireSize,
+  snapshotFilterFromWire,
+  snapshotToWire,
+  volumeInitiatorFromWire,
+  volumeToWire,
+} from '../../agentApi/wire.ts';
 
 /**
  * The AgentVolumes gRPC service: field checks and wire conversion only. The domain
@@ -12,19 +22,9 @@ import { contentSourceFromWire, requireField, requireSize, snapshotToWire, targe
 export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logger, calls?: CallObserver): AgentVolumesHandlers {
   const unary = unaryAdapter(log, { calls });
   return {
-    CreateVolume: unary('agent.CreateVolume', async (req, { signal }) => {
-      const source = contentSourceFromWire(req.content_source);
-      const volume = await volumes.createVolume(
-        {
-          name: requireField(req.name, 'name'),
-          sizeBytes: requireSize(req.size_bytes, 'size_bytes'),
-          thick: req.thick,
-          ...(source ? { contentSource: source } : {}),
-        },
-        signal,
-      );
-      return { volume: volumeToWire(volume) };
-    }),
+    CreateVolume: unary('agent.CreateVolume', async (req, { signal }) => ({
+      volume: volumeToWire(await volumes.createVolume(createVolumeRequestFromWire(req), signal)),
+    })),
     ExpandVolume: unary('agent.ExpandVolume', async (req, { signal }) => ({
       volume: volumeToWire(await volumes.expandVolume(requireField(req.id, 'id'), requireSize(req.size_bytes, 'size_bytes'), signal)),
     })),
@@ -51,30 +51,11 @@ export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logge
       snapshot: snapshotToWire(await volumes.getSnapshot(requireField(req.id, 'id'), signal)),
     })),
     ListSnapshots: unary('agent.ListSnapshots', async (req, { signal }) => ({
-      snapshots: (await volumes.listSnapshots(req.source_volume_id ? { sourceVolumeId: req.source_volume_id } : {}, signal)).map(snapshotToWire),
+      snapshots: (await volumes.listSnapshots(snapshotFilterFromWire(req), signal)).map(snapshotToWire),
     })),
-    Export: unary('agent.Export', async (req, { signal }) => {
-      const { target, chap } = await volumes.exportVolume(
-        {
-          volumeId: requireField(req.volume_id, 'volume_id'),
-          initiatorIqn: requireField(req.initiator_iqn, 'initiator_iqn'),
-          readOnly: req.read_only,
-          mutualChap: req.mutual_chap,
-        },
-        signal,
-      );
-      return {
-        target: targetToWire(target),
-        chap: {
-          username: chap.username,
-          password: chap.password,
-          mutual_username: chap.mutual?.username ?? '',
-          mutual_password: chap.mutual?.password ?? '',
-        },
-      };
-    }),
+    Export: unary('agent.Export', async (req, { signal }) => exportToWire(await volumes.exportVolume(exportRequestFromWire(req), signal))),
     Unexport: unary('agent.Unexport', async (req, { signal }) => {
-      await volumes.unexportVolume({ volumeId: requireField(req.volume_id, 'volume_id'), initiatorIqn: requireField(req.initiator_iqn, 'initiator_iqn') }, signal);
+      await volumes.unexportVolume(volumeInitiatorFromWire(req), signal);
       return {};
     }),
   };

@@ -25,7 +25,7 @@ import { staticAgents } from '../agentDiscovery.ts';
 import { ControllerService } from '../ControllerService.ts';
 import type { NodeIdGuard } from '../ControllerService.ts';
 import { createControllerHandlers } from '../controllerHandlers.ts';
-import { statusFromWire } from '../remoteStorageAgent.ts';
+import { statusFromWire } from '../../agentApi/wire.ts';
 import { StorageNodes } from '../StorageNodes.ts';
 import { MemoryRemovedStorageNodes } from './memoryRemovedStorageNodes.ts';
 import { RecordingZeroer } from '../../agent/testing/RecordingZeroer.ts';
@@ -61,6 +61,10 @@ export class TestAgent implements StorageAgent {
   down: string | undefined;
   /** Calls by method name, for asserting what the controller asked. */
   readonly calls: string[] = [];
+  /** The AbortSignal each call in `calls` came with. */
+  readonly signals: (AbortSignal | undefined)[] = [];
+  /** Set: runs before each call (after it is recorded), e.g. to hold it until its signal aborts. */
+  beforeCall: ((method: string, signal: AbortSignal | undefined) => Promise<void>) | undefined;
   readonly #reporter: NodeStatusReporter;
 
   private constructor(opts: TestAgentOptions, index: number, sim: SimulatedLioConfigFs) {
@@ -100,51 +104,53 @@ export class TestAgent implements StorageAgent {
     return new TestAgent(opts, index, await SimulatedLioConfigFs.create());
   }
 
-  async #call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  async #call<T>(method: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     this.calls.push(method);
+    this.signals.push(signal);
     if (this.down !== undefined) throw new UnavailableError(`storage agent ${this.address}: ${this.down}`);
+    await this.beforeCall?.(method, signal);
     return fn();
   }
 
-  getNodeStatus(): Promise<StorageNodeStatus> {
-    return this.#call('getNodeStatus', async () => statusFromWire(await this.#reporter.getNodeStatus()));
+  getNodeStatus(signal?: AbortSignal): Promise<StorageNodeStatus> {
+    return this.#call('getNodeStatus', signal, async () => statusFromWire(await this.#reporter.getNodeStatus()));
   }
   /** The status as the agent's GetNodeStatus answers on the wire, to serve this agent over gRPC. */
   wireNodeStatus(signal?: AbortSignal): Promise<NodeStatus__Output> {
     return this.#reporter.getNodeStatus(signal);
   }
-  createVolume(req: CreateAgentVolumeRequest): Promise<AgentVolume> {
-    return this.#call('createVolume', () => this.volumes.createVolume(req));
+  createVolume(req: CreateAgentVolumeRequest, signal?: AbortSignal): Promise<AgentVolume> {
+    return this.#call('createVolume', signal, () => this.volumes.createVolume(req, signal));
   }
-  expandVolume(id: string, sizeBytes: number): Promise<AgentVolume> {
-    return this.#call('expandVolume', () => this.volumes.expandVolume(id, sizeBytes));
+  expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume> {
+    return this.#call('expandVolume', signal, () => this.volumes.expandVolume(id, sizeBytes, signal));
   }
-  deleteVolume(id: string): Promise<void> {
-    return this.#call('deleteVolume', () => this.volumes.deleteVolume(id));
+  deleteVolume(id: string, signal?: AbortSignal): Promise<void> {
+    return this.#call('deleteVolume', signal, () => this.volumes.deleteVolume(id, signal));
   }
-  getVolume(id: string): Promise<AgentVolume> {
-    return this.#call('getVolume', () => this.volumes.getVolume(id));
+  getVolume(id: string, signal?: AbortSignal): Promise<AgentVolume> {
+    return this.#call('getVolume', signal, () => this.volumes.getVolume(id, signal));
   }
-  listVolumes(): Promise<AgentVolume[]> {
-    return this.#call('listVolumes', () => this.volumes.listVolumes());
+  listVolumes(signal?: AbortSignal): Promise<AgentVolume[]> {
+    return this.#call('listVolumes', signal, () => this.volumes.listVolumes(signal));
   }
-  createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }): Promise<AgentSnapshot> {
-    return this.#call('createSnapshot', () => this.volumes.createSnapshot(req));
+  createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }, signal?: AbortSignal): Promise<AgentSnapshot> {
+    return this.#call('createSnapshot', signal, () => this.volumes.createSnapshot(req, signal));
   }
-  deleteSnapshot(id: string): Promise<void> {
-    return this.#call('deleteSnapshot', () => this.volumes.deleteSnapshot(id));
+  deleteSnapshot(id: string, signal?: AbortSignal): Promise<void> {
+    return this.#call('deleteSnapshot', signal, () => this.volumes.deleteSnapshot(id, signal));
   }
-  getSnapshot(id: string): Promise<AgentSnapshot> {
-    return this.#call('getSnapshot', () => this.volumes.getSnapshot(id));
+  getSnapshot(id: string, signal?: AbortSignal): Promise<AgentSnapshot> {
+    return this.#call('getSnapshot', signal, () => this.volumes.getSnapshot(id, signal));
   }
-  listSnapshots(filter: { readonly sourceVolumeId?: string }): Promise<AgentSnapshot[]> {
-    return this.#call('listSnapshots', () => this.volumes.listSnapshots(filter));
+  listSnapshots(filter: { readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<AgentSnapshot[]> {
+    return this.#call('listSnapshots', signal, () => this.volumes.listSnapshots(filter, signal));
   }
-  exportVolume(req: ExportAgentVolumeRequest): Promise<{ readonly target: AgentTarget; readonly chap: ChapCredentials }> {
-    return this.#call('exportVolume', () => this.volumes.exportVolume(req));
+  exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: ChapCredentials }> {
+    return this.#call('exportVolume', signal, () => this.volumes.exportVolume(req, signal));
   }
-  unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }): Promise<void> {
-    return this.#call('unexportVolume', () => this.volumes.unexportVolume(req));
+  unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void> {
+    return this.#call('unexportVolume', signal, () => this.volumes.unexportVolume(req, signal));
   }
   close(): void {}
 
@@ -245,7 +251,7 @@ export class TestCluster {
 }
 
 /** The Controller service of a cluster on a real grpc-js server (unix socket), called through connectCsi. */
-export async function serveController(cluster: TestCluster): Promise<{ csi: CsiApi; close: () => Promise<void> }> {
+export async function serveController(cluster: TestCluster): Promise<{ csi: CsiApi; address: string; close: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'vbs-ctrl-'));
   const server = new Server();
   server.addService(
@@ -259,6 +265,7 @@ export async function serveController(cluster: TestCluster): Promise<{ csi: CsiA
   const csi = connectCsi(running.address, 10_000);
   return {
     csi,
+    address: running.address,
     close: async () => {
       csi.close();
       await running.shutdown(0);
