@@ -1,7 +1,7 @@
 import { Server } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { createAgentVolumesHandlers } from '../../src/agent/handlers/agentVolumesHandlers.ts';
-import { GiB, TestAgent } from '../../src/controller/testing/controllerHarness.ts';
+import { GiB, TestAgent } from '../../test/cluster/controllerHarness.ts';
 import { formatObjectId } from '../../src/csi/volumeIds.ts';
 import { adaptUnary } from '../../src/grpc/adaptUnary.ts';
 import { loadAgentProto } from '../../src/grpc/loadProtos.ts';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import { buildAgentId } from '../agentApi/ids.ts';
-import { MAX_VOLUME_BYTES, normalizeInitiatorIqn, roundUpToExtent, validateContentSource, validateName, validateSizeBytes, validateVolumeId } from './validateAgentRequest.ts';
+import { MAX_VOLUME_BYTES } from '../agentApi/limits.ts';
+import { normalizeInitiatorIqn, roundUpToExtent, validateContentSource, validateName, validateSizeBytes, validateVolumeId } from './validateAgentRequest.ts';
 
 describe('validateAgentRequest', () => {
   test('names are 1 to 128 bytes of UTF-8, counted in bytes', () => {

@@ -3,13 +3,7 @@ import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import { normalizeIqn } from '../lio/index.ts';
 import type { AgentContentSource } from '../agentApi/types.ts';
 import { isSnapshotId, isVolumeId } from '../agentApi/ids.ts';
-
-
-/**
- * The largest volume the agent accepts: 1 PiB. Far beyond any pool here, and far inside what
- * JavaScript numbers hold exactly (2^53) and what dm-thin addresses; anything above is a typo.
- */
-export const MAX_VOLUME_BYTES = 2 ** 50;
+import { MAX_VOLUME_BYTES } from '../agentApi/limits.ts';
 
 /** A CO name (validateObjectName); the tag codec escapes whatever else it holds. */
 export function validateName(name: string, what: string): string {

@@ -5,8 +5,8 @@ import { parseVolumeId } from '../csi/volumeIds.ts';
 import { AlreadyExistsError, NotFoundError, OperationPendingError, UnavailableError } from '../errors.ts';
 import { buildAgentId } from '../agentApi/ids.ts';
 import type { CreateVolumeInput } from './ControllerService.ts';
-import { MiB, TestCluster } from './testing/controllerHarness.ts';
-import type { TestAgentOptions } from './testing/controllerHarness.ts';
+import { MiB, TestCluster } from '../../test/cluster/controllerHarness.ts';
+import type { TestAgentOptions } from '../../test/cluster/controllerHarness.ts';
 import { parseVolumeParameters } from './volumeParameters.ts';
 
 const BLOCK: Capability = { access: 'block', mode: 'SINGLE_NODE_WRITER' };

@@ -4,7 +4,7 @@ import { NotFoundError, UnavailableError } from '../errors.ts';
 import { staticAgents } from './agentDiscovery.ts';
 import type { StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
 import { StorageNodes } from './StorageNodes.ts';
-import { captureLog } from './testing/controllerHarness.ts';
+import { captureLog } from '../../test/cluster/controllerHarness.ts';
 import { MemoryRemovedStorageNodes } from './testing/memoryRemovedStorageNodes.ts';
 
 const GiB = 1024 ** 3;

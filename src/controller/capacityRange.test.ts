@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_VOLUME_BYTES } from '../agent/validateAgentRequest.ts';
+import { MAX_VOLUME_BYTES } from '../agentApi/limits.ts';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import { DEFAULT_VOLUME_BYTES, MiB, XFS_MIN_BYTES, chooseVolumeSize, fitsRange, parseCapacityRange } from './capacityRange.ts';
 

@@ -1,4 +1,4 @@
-import { MAX_VOLUME_BYTES } from '../agent/validateAgentRequest.ts';
+import { MAX_VOLUME_BYTES } from '../agentApi/limits.ts';
 import { InvalidArgumentError, OutOfRangeError } from '../errors.ts';
 import type { CapacityRange__Output } from '../generated/csi/v1/CapacityRange.ts';
 

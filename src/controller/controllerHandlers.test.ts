@@ -11,8 +11,8 @@ import type { CsiApi } from '../grpc/csiServiceClients.ts';
 import { buildAgentId } from '../agentApi/ids.ts';
 import { CONTROLLER_CAPABILITIES } from './controllerHandlers.ts';
 import { duplicateNodeIdGuard } from './nodeIdGuard.ts';
-import { GiB, MiB, TestCluster, serveController } from './testing/controllerHarness.ts';
-import type { TestAgentOptions } from './testing/controllerHarness.ts';
+import { GiB, MiB, TestCluster, serveController } from '../../test/cluster/controllerHarness.ts';
+import type { TestAgentOptions } from '../../test/cluster/controllerHarness.ts';
 
 const BLOCK_RWO: VolumeCapability = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 const BLOCK_RWX: VolumeCapability = { block: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } };

@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GiB, MiB, TestCluster } from '../controller/testing/controllerHarness.ts';
+import { GiB, MiB, TestCluster } from '../../test/cluster/controllerHarness.ts';
 import { createMetricsRegistry } from './createMetricsRegistry.ts';
 import { registerStorageNodeGauges } from './storageNodeGauges.ts';
 

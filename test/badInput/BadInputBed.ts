@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { createAgentVolumesHandlers } from '../../src/agent/handlers/agentVolumesHandlers.ts';
 import { NodeStatusReporter } from '../../src/agent/status/index.ts';
 import { classifyLv } from '../../src/agent/volumeTags.ts';
-import { GiB, TestCluster } from '../../src/controller/testing/controllerHarness.ts';
+import { GiB, TestCluster } from '../cluster/controllerHarness.ts';
 import { createControllerHandlers } from '../../src/controller/controllerHandlers.ts';
 import { createIdentityHandlers } from '../../src/csi/identityService.ts';
 import { parseSnapshotId, parseVolumeId } from '../../src/csi/volumeIds.ts';

@@ -8,8 +8,8 @@ import { pino } from 'pino';
 import type { DriverConfig } from '../config/parseConfig.ts';
 import { connectIdentity } from '../grpc/csiClients.ts';
 import type { IdentityApi } from '../grpc/csiClients.ts';
-import type { RunningDriver } from '../roles/runDriver.ts';
-import { startDriver } from '../roles/runDriver.ts';
+import type { RunningDriver } from './runDriver.ts';
+import { startDriver } from './runDriver.ts';
 
 describe('Identity service over a unix socket', () => {
   let dir: string;

@@ -3,17 +3,17 @@ import assert from 'node:assert/strict';
 import { Server, credentials, status } from '@grpc/grpc-js';
 import type { ChannelOptions, ServiceError } from '@grpc/grpc-js';
 import { pino } from 'pino';
-import { loadAgentProto } from '../grpc/loadProtos.ts';
-import { serve } from '../grpc/serve.ts';
-import type { RunningServer } from '../grpc/serve.ts';
-import { unary } from '../grpc/csiClients.ts';
+import { loadAgentProto } from './loadProtos.ts';
+import { serve } from './serve.ts';
+import type { RunningServer } from './serve.ts';
+import { unary } from './csiClients.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
-import { createCertificateAuthority, issueCertificate } from './createCertificates.ts';
-import type { LeafCertificateOptions } from './createCertificates.ts';
-import { clientCredentials, serverCredentials } from './credentials.ts';
-import type { ClientTlsOptions } from './credentials.ts';
-import type { PemPair } from './pemPair.ts';
-import type { TlsMaterial } from './loadTlsFiles.ts';
+import { createCertificateAuthority, issueCertificate } from '../tls/createCertificates.ts';
+import type { LeafCertificateOptions } from '../tls/createCertificates.ts';
+import { clientCredentials, serverCredentials } from '../tls/credentials.ts';
+import type { ClientTlsOptions } from '../tls/credentials.ts';
+import type { PemPair } from '../tls/pemPair.ts';
+import type { TlsMaterial } from '../tls/loadTlsFiles.ts';
 
 // A real grpc-js server on 127.0.0.1 with the agent's AgentStatus service behind mutual TLS,
 // and clients holding certificates made at test time. Every refusal must come from the TLS
