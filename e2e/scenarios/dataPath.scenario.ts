@@ -45,7 +45,7 @@ export const dataPathScenario: Scenario = {
     const targetIqn = buildTargetIqn('iqn.2026-11.io.vbs-csi', volumeId);
     const serial = buildUnitSerial(volumeId);
     const initiatorIqn = await readInitiatorName();
-    const chap = recordChap('chosen by the data path scenario', { userid: `vbs-${randomBytes(4).toString('hex')}`, password: randomBytes(12).toString('base64url') });
+    const chap = recordChap('chosen by the data path scenario', { username: `vbs-${randomBytes(4).toString('hex')}`, password: randomBytes(12).toString('base64url') });
     const target: IscsiTarget = { targetIqn, portal: PORTAL };
     const mountPath = join(ctx.workDir, 'mnt');
     let disk: LoopVolumeGroup | undefined;
@@ -71,7 +71,7 @@ export const dataPathScenario: Scenario = {
       });
       ctx.log(`exported as ${targetIqn} on ${PORTAL.ip}:${PORTAL.port} for ${initiatorIqn}`);
 
-      await iscsiadm.ensureNodeRecord({ target, chap: { username: chap.userid, password: chap.password } }, signal);
+      await iscsiadm.ensureNodeRecord({ target, chap: { username: chap.username, password: chap.password } }, signal);
       await iscsiadm.login(target, signal);
       const device = await waitForDevice(byPathDevice(PORTAL, targetIqn, 0), { deadlineMs: 30_000, pollMs: 100, signal });
       assert.equal(await verifyDeviceSerial(device, serial), 'vpd_pg80', 'the LUN is identified by its serial before it is touched');

@@ -58,7 +58,7 @@ export const lioIscsiScenario: Scenario = {
     const initiator = await readInitiatorName();
     const targetIqn = buildTargetIqn('iqn.2026-11.io.vbs-e2e', 'lio-scenario');
     const serial = buildUnitSerial('e2e/lio-scenario');
-    const chap = { userid: 'e2e-initiator', password: secret(), mutualUserid: 'e2e-target', mutualPassword: secret() };
+    const chap = { username: 'e2e-initiator', password: secret(), mutual: { username: 'e2e-target', password: secret() } };
     const target: IscsiTarget = { targetIqn, portal: PORTAL };
     const otherTarget: IscsiTarget = { ...target, iface: OTHER_IFACE };
     ctx.log(`initiator ${initiator}, target ${targetIqn}, serial ${serial}`);
@@ -96,11 +96,11 @@ export const lioIscsiScenario: Scenario = {
       assert.deepEqual(others, []);
       assert.equal(summary?.enabled, true);
       assert.deepEqual(summary?.luns[0]?.backstore, { plugin: 'iblock', hbaIndex: 0, name: BACKSTORE, devicePath: loop, serial, enabled: true, thin: true });
-      assert.deepEqual(summary?.acls.map((a) => [a.initiatorIqn, a.chapUserid, a.mutualUserid]), [[initiator, chap.userid, chap.mutualUserid]]);
+      assert.deepEqual(summary?.acls.map((a) => [a.initiatorIqn, a.chapUserid, a.mutualUserid]), [[initiator, chap.username, chap.mutual.username]]);
       assert.equal(JSON.stringify(summary).includes(chap.password), false, 'the summary must not carry the CHAP secret');
 
       // The right initiator with the right secrets gets in and sees the LUN with our serial.
-      const nodeChap = { username: chap.userid, password: chap.password, usernameIn: chap.mutualUserid, passwordIn: chap.mutualPassword };
+      const nodeChap = { username: chap.username, password: chap.password, usernameIn: chap.mutual.username, passwordIn: chap.mutual.password };
       const record = await iscsiadm.ensureNodeRecord({ target, chap: nodeChap, settings: { replacementTimeoutS: 15, loginTimeoutS: 10, initialLoginRetryMax: 1 } }, signal);
       ctx.log(`node record: created=${record.created} updated=${record.updated.join(',')}`);
       assert.equal(record.created, true);
@@ -151,14 +151,14 @@ export const lioIscsiScenario: Scenario = {
       // A second initiator name on this host gets its own ACL on the live export and a second
       // session to the same LUN. Both sessions share one by-path name, so their disks are found
       // through sysfs. Then removing that ACL fences the second path while the first keeps working.
-      const secondChap = { userid: 'e2e-second', password: secret() };
+      const secondChap = { username: 'e2e-second', password: secret() };
       const added = await lio.addAcl(targetIqn, { initiatorIqn: SECOND_INITIATOR, chap: secondChap });
       assert.ok(added.changes.length > 0);
       const secondTarget: IscsiTarget = { ...target, iface: SECOND_IFACE };
       await iscsiadm.ensureIface({ name: SECOND_IFACE, initiatorName: SECOND_INITIATOR }, signal);
       // A short replacement_timeout so I/O on the fenced path fails within seconds instead of queueing.
       await iscsiadm.ensureNodeRecord(
-        { target: secondTarget, chap: { username: secondChap.userid, password: secondChap.password }, settings: { replacementTimeoutS: 2, noopOutIntervalS: 1, noopOutTimeoutS: 1, loginTimeoutS: 5, initialLoginRetryMax: 1 } },
+        { target: secondTarget, chap: { username: secondChap.username, password: secondChap.password }, settings: { replacementTimeoutS: 2, noopOutIntervalS: 1, noopOutTimeoutS: 1, loginTimeoutS: 5, initialLoginRetryMax: 1 } },
         signal,
       );
       assert.deepEqual(await iscsiadm.login(secondTarget, signal), { alreadyLoggedIn: false });

@@ -50,12 +50,15 @@ describe('secret ledger', () => {
     const ctx = { targetIqn: 'iqn.x:y', chapUsername: 'vbs-user', chapPassword: 'p1-xxxxxxxxxxxx', chapMutualUsername: 'vbs-t-user', chapMutualPassword: 'p2-xxxxxxxxxxxx' };
     assert.equal(recordPublishContext('pvc on w1', ctx), ctx);
     recordChap('chosen', { username: 'u', password: 'p3-xxxxxxxxxxxx', usernameIn: 'v', passwordIn: 'p4-xxxxxxxxxxxx' });
+    recordChap('derived', { username: 'u', password: 'p5-xxxxxxxxxxxx', mutual: { username: 'v', password: 'p6-xxxxxxxxxxxx' } });
     recordPublishContext('none', undefined);
     assert.deepEqual(readLedger(ledger.path).map((e) => [e.kind, e.label, e.value]), [
       ['chap-secret', 'pvc on w1', 'p1-xxxxxxxxxxxx'],
       ['chap-secret', 'pvc on w1 (mutual)', 'p2-xxxxxxxxxxxx'],
       ['chap-secret', 'chosen', 'p3-xxxxxxxxxxxx'],
       ['chap-secret', 'chosen (mutual)', 'p4-xxxxxxxxxxxx'],
+      ['chap-secret', 'derived', 'p5-xxxxxxxxxxxx'],
+      ['chap-secret', 'derived (mutual)', 'p6-xxxxxxxxxxxx'],
     ]);
   });
 
@@ -63,7 +66,7 @@ describe('secret ledger', () => {
     const ledger = freshLedger();
     const sim = await SimulatedLioConfigFs.create();
     const lio = new LioTarget({ configFs: sim });
-    const chap = { userid: 'vbs-in', password: 'acl-password-1', mutualUserid: 'vbs-out', mutualPassword: 'acl-password-2' };
+    const chap = { username: 'vbs-in', password: 'acl-password-1', mutual: { username: 'vbs-out', password: 'acl-password-2' } };
     const acls = [{ initiatorIqn: 'iqn.2026-11.io.test:worker', chap }];
     await lio.exportVolume({ backstoreName: 'vol', devicePath: '/dev/vg0/vol', serial: '01234567-89ab-cdef-0123-456789abcdef', targetIqn: 'iqn.2026-11.io.demo:vol', portal: { ip: '127.0.0.1', port: 3260 }, thin: true, acls });
     try {

@@ -108,8 +108,11 @@ export function recordSecret<T extends Buffer | string>(kind: SecretKind, label:
 }
 
 /** Records the CHAP passwords of derived or chosen credentials (usernames are not secret) and returns them. */
-export function recordChap<T extends { readonly password: string; readonly mutualPassword?: string | undefined; readonly passwordIn?: string | undefined }>(label: string, chap: T): T {
+export function recordChap<
+  T extends { readonly password: string; readonly mutual?: { readonly password: string } | undefined; readonly mutualPassword?: string | undefined; readonly passwordIn?: string | undefined },
+>(label: string, chap: T): T {
   recordSecret('chap-secret', label, chap.password);
+  if (chap.mutual?.password) recordSecret('chap-secret', `${label} (mutual)`, chap.mutual.password);
   if (chap.mutualPassword) recordSecret('chap-secret', `${label} (mutual)`, chap.mutualPassword);
   if (chap.passwordIn) recordSecret('chap-secret', `${label} (mutual)`, chap.passwordIn);
   return chap;

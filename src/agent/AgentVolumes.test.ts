@@ -760,7 +760,7 @@ describe('AgentVolumes', () => {
     test('removes an ACL no tag allows and restores a changed CHAP secret', async () => {
       const vol = await create('pvc-1');
       await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
-      await target.addAcl(vol.target.iqn, { initiatorIqn: NODE_B, chap: { userid: 'stray', password: 'stray-secret-123' } });
+      await target.addAcl(vol.target.iqn, { initiatorIqn: NODE_B, chap: { username: 'stray', password: 'stray-secret-123' } });
       await sim.poke(`iscsi/${vol.target.iqn}/tpgt_1/acls/${NODE_A}/auth/password`, 'tampered\n');
       const report = await volumes.reconcile();
       assert.deepEqual(report.repaired, [vol.id]);

@@ -674,17 +674,7 @@ export class AgentVolumes implements AgentVolumesDomain {
       devicePath: record.lv.devicePath,
       serial: buildUnitSerial(record.lv.uuid),
       thin: record.thin,
-      acls: record.initiators.map((initiator) => {
-        const chap = this.#deriveChap(record, initiator);
-        return {
-          initiatorIqn: initiator.iqn,
-          readOnly: initiator.readOnly,
-          userid: chap.username,
-          password: chap.password,
-          mutualUserid: chap.mutual?.username,
-          mutualPassword: chap.mutual?.password,
-        };
-      }),
+      acls: record.initiators.map((initiator) => ({ initiatorIqn: initiator.iqn, readOnly: initiator.readOnly, chap: this.#deriveChap(record, initiator) })),
     };
   }
 
@@ -746,11 +736,7 @@ function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {
 }
 
 function buildAclSpec(initiatorIqn: string, chap: ChapCredentials): AclSpec {
-  const credentials: AclSpec['chap'] =
-    chap.mutual !== undefined
-      ? { userid: chap.username, password: chap.password, mutualUserid: chap.mutual.username, mutualPassword: chap.mutual.password }
-      : { userid: chap.username, password: chap.password };
-  return { initiatorIqn, chap: credentials };
+  return { initiatorIqn, chap };
 }
 
 function toAgentSnapshot(s: SnapshotRecord): AgentSnapshot {

@@ -17,7 +17,7 @@ const DESIRED: DesiredExport = {
   devicePath: `/dev/vg0/${ID}`,
   serial: '0a1b2c3d-2345-8678-9abc-def012345678',
   thin: true,
-  acls: [{ initiatorIqn: NODE_A, readOnly: false, userid: 'u', password: 'p', mutualUserid: undefined, mutualPassword: undefined }],
+  acls: [{ initiatorIqn: NODE_A, readOnly: false, chap: { username: 'u', password: 'p' } }],
 };
 
 const SUMMARY: ExportSummary = {

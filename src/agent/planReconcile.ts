@@ -1,3 +1,4 @@
+import type { ChapCredentials } from '../chap/index.ts';
 import type { ExportSummary } from '../lio/index.ts';
 import type { AgentPortal } from '../agentApi/types.ts';
 import { parseTargetName } from './targetIdentity.ts';
@@ -6,10 +7,7 @@ import { parseTargetName } from './targetIdentity.ts';
 export interface DesiredAcl {
   readonly initiatorIqn: string;
   readonly readOnly: boolean;
-  readonly userid: string;
-  readonly password: string;
-  readonly mutualUserid: string | undefined;
-  readonly mutualPassword: string | undefined;
+  readonly chap: ChapCredentials;
 }
 
 /** One volume's export as its LV says it must be. */
@@ -43,10 +41,10 @@ export function isExportInSync(desired: DesiredExport, summary: ExportSummary | 
     if (!have) return false;
     const [mapped, ...otherMapped] = have.mappedLuns;
     return (
-      have.chapUserid === want.userid &&
-      have.chapPassword === want.password &&
-      (have.mutualUserid ?? '') === (want.mutualUserid ?? '') &&
-      (have.mutualPassword ?? '') === (want.mutualPassword ?? '') &&
+      have.chapUserid === want.chap.username &&
+      have.chapPassword === want.chap.password &&
+      (have.mutualUserid ?? '') === (want.chap.mutual?.username ?? '') &&
+      (have.mutualPassword ?? '') === (want.chap.mutual?.password ?? '') &&
       mapped !== undefined &&
       otherMapped.length === 0 &&
       mapped.lun === 0 &&

@@ -10,8 +10,8 @@ const TPG = `iscsi/${TARGET}/tpgt_1`;
 const BS = 'core/iblock_0/pvc-1';
 const NODE_A = 'iqn.1993-08.org.debian:01:node-a';
 const NODE_B = 'iqn.1993-08.org.debian:01:node-b';
-const ACL_A: AclSpec = { initiatorIqn: NODE_A, chap: { userid: 'user-a', password: 'secret-a-123456' } };
-const ACL_B: AclSpec = { initiatorIqn: NODE_B, chap: { userid: 'user-b', password: 'secret-b-123456', mutualUserid: 'tgt-b', mutualPassword: 'mutual-b-123456' } };
+const ACL_A: AclSpec = { initiatorIqn: NODE_A, chap: { username: 'user-a', password: 'secret-a-123456' } };
+const ACL_B: AclSpec = { initiatorIqn: NODE_B, chap: { username: 'user-b', password: 'secret-b-123456', mutual: { username: 'tgt-b', password: 'mutual-b-123456' } } };
 const SPEC: ExportSpec = {
   backstoreName: 'pvc-1',
   devicePath: '/dev/vg0/pvc-1',
@@ -166,10 +166,10 @@ describe('LioTarget', () => {
 
     test('clears mutual CHAP that is no longer wanted by writing NULL', async () => {
       await lio.exportVolume({ ...SPEC, acls: [ACL_B] });
-      await lio.exportVolume({ ...SPEC, acls: [{ ...ACL_B, chap: { userid: 'user-b', password: 'secret-b-123456' } }] });
+      await lio.exportVolume({ ...SPEC, acls: [{ ...ACL_B, chap: { username: 'user-b', password: 'secret-b-123456' } }] });
       assert.equal(await sim.raw(`${TPG}/acls/${NODE_B}/auth/userid_mutual`), 'NULL\n');
       assert.equal(await sim.raw(`${TPG}/acls/${NODE_B}/auth/password_mutual`), 'NULL\n');
-      const again = await lio.exportVolume({ ...SPEC, acls: [{ ...ACL_B, chap: { userid: 'user-b', password: 'secret-b-123456' } }] });
+      const again = await lio.exportVolume({ ...SPEC, acls: [{ ...ACL_B, chap: { username: 'user-b', password: 'secret-b-123456' } }] });
       assert.deepEqual(again.changes, []);
     });
 

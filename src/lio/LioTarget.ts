@@ -243,10 +243,10 @@ export class LioTarget {
     if (created || !(await this.#fs.exists(mapped))) {
       await this.#ensureAttr(`${dir}/cmdsn_depth`, String(acl.cmdsnDepth ?? this.#cmdsnDepth), changes);
     }
-    await this.#ensureAuth(`${dir}/auth/userid`, acl.chap.userid, changes, false);
+    await this.#ensureAuth(`${dir}/auth/userid`, acl.chap.username, changes, false);
     await this.#ensureAuth(`${dir}/auth/password`, acl.chap.password, changes, true);
-    await this.#ensureAuth(`${dir}/auth/userid_mutual`, acl.chap.mutualUserid ?? '', changes, false);
-    await this.#ensureAuth(`${dir}/auth/password_mutual`, acl.chap.mutualPassword ?? '', changes, true);
+    await this.#ensureAuth(`${dir}/auth/userid_mutual`, acl.chap.mutual?.username ?? '', changes, false);
+    await this.#ensureAuth(`${dir}/auth/password_mutual`, acl.chap.mutual?.password ?? '', changes, true);
     await this.#ensureDir(mapped, changes);
     await this.#ensureSingleLink(mapped, `lun_${LUN_ID}`, lunDir(targetIqn), changes);
     // After the link: before it, the kernel has no mapping to apply write_protect to.

@@ -6,6 +6,6 @@ export type { LioTargetOptions } from './LioTarget.ts';
 export { MAX_IQN_BYTES, buildTargetIqn, isValidIqn, normalizeIqn } from './iqn.ts';
 export { LUN_ID, TPG_TAG, aclDir, backstoreDir, buildPortalName, hbaDir, lunDir, mappedLunDir, parsePortalName, portalDir, targetDir, tpgDir } from './lioPaths.ts';
 export type { Portal } from './lioPaths.ts';
-export type { AclSpec, AclSummary, BackstoreSummary, ChapCredentials, ExportReport, ExportSpec, ExportSummary, LunSummary } from './types.ts';
+export type { AclSpec, AclSummary, BackstoreSummary, ExportReport, ExportSpec, ExportSummary, LunSummary } from './types.ts';
 export { buildUnitSerial, isValidUnitSerial, parseVpdUnitSerialAttr, validateUnitSerial } from './unitSerial.ts';
 export { validateBackstoreName, validateChap, validateDevicePath, validateExportSpec, validatePortal } from './validateExportSpec.ts';

@@ -1,12 +1,6 @@
 import type { Portal } from './lioPaths.ts';
+import type { ChapCredentials } from '../chap/ChapCredentials.ts';
 
-/** CHAP for one initiator. The mutual pair, if given, is what the target answers with. */
-export interface ChapCredentials {
-  readonly userid: string;
-  readonly password: string;
-  readonly mutualUserid?: string;
-  readonly mutualPassword?: string;
-}
 
 export interface AclSpec {
   readonly initiatorIqn: string;

@@ -11,7 +11,7 @@ const valid: ExportSpec = {
   targetIqn: 'iqn.2026-11.io.vbs:pvc-1',
   portal: { ip: '127.0.0.2', port: 3260 },
   thin: true,
-  acls: [{ initiatorIqn: 'iqn.1993-08.org.debian:01:abc', chap: { userid: 'user1', password: 'secret-1234567' } }],
+  acls: [{ initiatorIqn: 'iqn.1993-08.org.debian:01:abc', chap: { username: 'user1', password: 'secret-1234567' } }],
 };
 
 describe('validateExportSpec', () => {
@@ -33,12 +33,12 @@ describe('validateExportSpec', () => {
     { name: 'refuses a portal address that is not an IP', spec: { ...valid, portal: { ip: 'storage-1', port: 3260 } } },
     { name: 'refuses port 0', spec: { ...valid, portal: { ip: '127.0.0.2', port: 0 } } },
     { name: 'refuses a CHAP password with a trailing newline', spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, password: 'secret-1234567\n' } }] } },
-    { name: 'refuses an empty CHAP userid', spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, userid: '' } }] } },
+    { name: 'refuses an empty CHAP userid', spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, username: '' } }] } },
     { name: 'refuses "NULL" as a CHAP password, which the kernel reads as "clear"', spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, password: 'NULL' } }] } },
-    { name: 'refuses a mutual userid without a mutual password', spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, mutualUserid: 'target' } }] } },
+    { name: 'refuses a mutual userid with an empty mutual password', spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, mutual: { username: 'target', password: '' } } }] } },
     {
       name: 'refuses mutual CHAP that reuses the initiator secret',
-      spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, mutualUserid: 'target', mutualPassword: chap.password } }] },
+      spec: { ...valid, acls: [{ ...valid.acls[0]!, chap: { ...chap, mutual: { username: 'target', password: chap.password } } }] },
     },
     { name: 'refuses the same initiator twice, even in different case', spec: { ...valid, acls: [valid.acls[0]!, { ...valid.acls[0]!, initiatorIqn: 'iqn.1993-08.org.debian:01:ABC' }] } },
     { name: 'refuses a cmdsn_depth above the kernel limit of 512', spec: { ...valid, acls: [{ ...valid.acls[0]!, cmdsnDepth: 1024 }] } },

@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import { InvalidArgumentError } from '../errors.ts';
 import { normalizeIqn } from './iqn.ts';
 import type { Portal } from './lioPaths.ts';
-import type { AclSpec, ChapCredentials, ExportSpec } from './types.ts';
+import type { ChapCredentials } from '../chap/ChapCredentials.ts';
+import type { AclSpec, ExportSpec } from './types.ts';
 import { validateUnitSerial } from './unitSerial.ts';
 
 /** Backstore names: an LVM-style name without '/', not starting with '.' or '-'. */
@@ -40,17 +41,14 @@ export function validatePortal(portal: Portal): Portal {
 export function validateChap(chap: ChapCredentials, initiatorIqn: string): ChapCredentials {
   const bad = (field: string) =>
     new InvalidArgumentError(`CHAP ${field} for ${initiatorIqn} must be 1-255 printable ASCII characters without spaces`);
-  if (!CHAP_TEXT.test(chap.userid) || chap.userid === 'NULL') throw bad('userid');
+  if (!CHAP_TEXT.test(chap.username) || chap.username === 'NULL') throw bad('userid');
   if (!CHAP_TEXT.test(chap.password) || chap.password === 'NULL') throw bad('password');
-  const hasUser = chap.mutualUserid !== undefined;
-  const hasPassword = chap.mutualPassword !== undefined;
-  if (hasUser !== hasPassword) throw new InvalidArgumentError(`mutual CHAP for ${initiatorIqn} needs both a userid and a password`);
-  if (chap.mutualUserid === undefined || chap.mutualPassword === undefined) return { userid: chap.userid, password: chap.password };
-  if (!CHAP_TEXT.test(chap.mutualUserid) || chap.mutualUserid === 'NULL') throw bad('mutual userid');
-  if (!CHAP_TEXT.test(chap.mutualPassword) || chap.mutualPassword === 'NULL') throw bad('mutual password');
+  if (chap.mutual === undefined) return { username: chap.username, password: chap.password };
+  if (!CHAP_TEXT.test(chap.mutual.username) || chap.mutual.username === 'NULL') throw bad('mutual userid');
+  if (!CHAP_TEXT.test(chap.mutual.password) || chap.mutual.password === 'NULL') throw bad('mutual password');
   // open-iscsi refuses mutual CHAP when both directions share a secret (docs/field-notes.md 1.14).
-  if (chap.mutualPassword === chap.password) throw new InvalidArgumentError(`mutual CHAP for ${initiatorIqn} must use a different secret than the initiator's`);
-  return { userid: chap.userid, password: chap.password, mutualUserid: chap.mutualUserid, mutualPassword: chap.mutualPassword };
+  if (chap.mutual.password === chap.password) throw new InvalidArgumentError(`mutual CHAP for ${initiatorIqn} must use a different secret than the initiator's`);
+  return { username: chap.username, password: chap.password, mutual: { username: chap.mutual.username, password: chap.mutual.password } };
 }
 
 export function validateCmdsnDepth(depth: number): number {
