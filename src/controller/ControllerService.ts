@@ -90,6 +90,7 @@ const DEFAULT_NAME_GUARD_MS = 300_000;
  *
  * Each method takes the CSI call's AbortSignal and hands it to every agent call it makes: a call
  * the CO gave up on (deadline, cancel) is cancelled on the agent too, instead of running on.
+ * Status polls (StorageNodes) are shared by concurrent calls and take no one caller's signal.
  */
 export class ControllerService {
   readonly #nodes: StorageNodes;

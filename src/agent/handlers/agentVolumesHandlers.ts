@@ -16,7 +16,8 @@ import {
 } from '../../agentApi/wire.ts';
 
 /**
- * The AgentVolumes gRPC service: field checks and wire conversion only. The domain
+ * The AgentVolumes gRPC service: field checks and wire conversion only (both in src/agentApi/wire.ts,
+ * the contract's one converter). The domain
  * (AgentVolumes) owns idempotency, locking and rollback; its errors become codes in adaptUnary.
  */
 export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logger, calls?: CallObserver): AgentVolumesHandlers {
