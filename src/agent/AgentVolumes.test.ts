@@ -788,6 +788,29 @@ describe('AgentVolumes', () => {
       assert.equal(await sim.exists('core/iblock_0/foreign-bs'), true);
     });
 
+    test('an orphan target whose removal the kernel blocks does not stall reconcile; it stays locked until the removal ends', { timeout: 10_000 }, async () => {
+      volumes = make({ unexportDeadlineMs: 50 });
+      const vol = await create('pvc-1');
+      await target.unexportVolume(vol.target.iqn, vol.id); // needs a repair in the same run
+      const goneId = buildLvName('deleted-behind-our-back', 'volume');
+      const orphanIqn = buildTargetIqn(PREFIX, goneId);
+      await target.exportVolume({ backstoreName: goneId, devicePath: `/dev/vg0/${goneId}`, serial: buildUnitSerial('x'), portal: PORTAL, thin: true, acls: [], targetIqn: orphanIqn });
+      const held = lio.holdUnexport();
+      const report = await within(2_000, volumes.reconcile(), 'reconcile waited for the blocked removal');
+      assert.deepEqual(report.repaired, [vol.id]);
+      assert.deepEqual(report.failed.map((f) => f.object), [goneId]);
+      assert.match(report.failed[0]!.error, /has not finished after 0\.05 s/);
+      const again = await within(2_000, volumes.reconcile(), 'a second reconcile waited for it');
+      assert.deepEqual(again.failed, [], 'the orphan is busy (locked by its removal), left for a later run');
+      held.release();
+      for (const deadline = Date.now() + 2_000; (await target.readExport(orphanIqn)) !== undefined; ) {
+        assert.ok(Date.now() < deadline, 'the released removal never finished');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const after = await volumes.reconcile();
+      assert.deepEqual(after.failed, [], 'the lock was released when the removal ended');
+    });
+
     test('skips a volume whose lock is held and collects per-volume failures without stopping', async () => {
       const a = await create('pvc-a');
       const b = await create('pvc-b');

@@ -285,12 +285,13 @@ export class AgentVolumes implements AgentVolumesPort {
   }
 
   /** A delete answered while its unexport still runs: the volume stays locked until the kernel lets go. */
-  #releaseWhenUnexported(id: string, unexport: Promise<unknown>): void {
-    this.#log.warn({ volumeId: id, deadlineMs: this.#unexportDeadlineMs }, 'unexport of a deleted volume is blocked in the kernel; the volume stays locked until it ends');
+  #releaseWhenUnexported(id: string, unexport: Promise<unknown>, by: 'delete' | 'reconcile' = 'delete'): void {
+    const retry = by === 'delete' ? 'a retried delete' : 'the next reconcile';
+    this.#log.warn({ volumeId: id, deadlineMs: this.#unexportDeadlineMs, by }, 'an unexport is blocked in the kernel; the object stays locked until it ends');
     void unexport
       .then(
-        () => this.#log.info({ volumeId: id }, 'the blocked unexport finished; a retried delete removes the LV'),
-        (err: unknown) => this.#log.warn({ volumeId: id, err }, 'the blocked unexport failed; a retried delete tries again'),
+        () => this.#log.info({ volumeId: id, by }, `the blocked unexport finished; ${retry} goes on`),
+        (err: unknown) => this.#log.warn({ volumeId: id, by, err }, `the blocked unexport failed; ${retry} tries again`),
       )
       .finally(() => this.#locks.release(id));
   }
@@ -459,20 +460,26 @@ export class AgentVolumes implements AgentVolumesPort {
       const repaired: string[] = [];
       const removed: string[] = [];
       const failed: { object: string; error: string }[] = [];
-      const attempt = async (object: string, fn: () => Promise<void>): Promise<void> => {
+      // `fn` may hand back work still running (a blocked unexport): the object stays locked until it ends.
+      const attempt = async (object: string, fn: () => Promise<{ readonly stillRunning: Promise<unknown> } | void>): Promise<void> => {
         signal?.throwIfAborted();
         if (!this.#locks.tryAcquire(object)) {
           this.#log.debug({ object }, 'reconcile: busy, left for the next run');
           return;
         }
+        let stillRunning: Promise<unknown> | undefined;
         try {
-          await fn();
+          stillRunning = (await fn())?.stillRunning;
+          if (stillRunning) {
+            failed.push({ object, error: `removing its target has not finished after ${this.#unexportDeadlineMs / 1000} s (the kernel is draining its I/O); reconcile goes on without it` });
+          }
         } catch (err: unknown) {
           if (signal?.aborted) throw err;
           this.#log.warn({ object, err }, 'reconcile: could not repair');
           failed.push({ object, error: err instanceof Error ? err.message : String(err) });
         } finally {
-          this.#locks.release(object);
+          if (stillRunning) this.#releaseWhenUnexported(object, stillRunning, 'reconcile');
+          else this.#locks.release(object);
         }
       };
 
@@ -515,8 +522,10 @@ export class AgentVolumes implements AgentVolumesPort {
           const record = lv && this.#tryParse(lv, parseVolumeRecord);
           if (record && record.zeroingFromBytes !== 0 && this.#targetIqnOf(record) === orphan.targetIqn) return;
           // The backstore is named after the id: while an LV of that id is a volume, it may be its current export's.
-          const report = await this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId, { keepBackstore: record !== undefined });
-          if (report.changes.length > 0) removed.push(orphan.targetIqn);
+          const unexport = this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId, { keepBackstore: record !== undefined });
+          // Like DeleteVolume: a removal the kernel blocks must not stall reconcile (and readiness) for every other volume.
+          if (!(await settlesWithin(unexport, this.#unexportDeadlineMs))) return { stillRunning: unexport };
+          if ((await unexport).changes.length > 0) removed.push(orphan.targetIqn);
         });
       }
       if (repaired.length > 0 || removed.length > 0 || failed.length > 0) this.#log.info({ repaired, removed, failed }, 'reconcile: LIO changed to match the LV tags');
