@@ -241,6 +241,21 @@ export const agentVolumesScenario: Scenario = {
       const whole = await readBytes(runner, ctx, thickPath.device, 0, thickMiB * MiB, signal);
       assert.equal(whole.length, thickMiB * MiB);
       assert.ok(whole.every((b) => b === 0), 'every byte of the new thick volume reads as zero through iSCSI');
+      // 7a'. Growth onto a deleted LV's extents, seen by the session that stays logged in: they are
+      // zeroed before lvextend adds them, so no rescan can ever show the old tenant's data.
+      const nextExtents = await byHand([]);
+      await sh('dd', [`if=${patternFile}`, `of=/dev/${VG}/old-tenant`, 'bs=1M', 'oflag=direct', 'conv=fsync']);
+      await sh('lvm', ['lvremove', '-y', `${VG}/old-tenant`]);
+      assert.equal((await agent.expandVolume(thick.id, 2 * thickMiB * MiB, signal)).sizeBytes, 2 * thickMiB * MiB);
+      const thickRanges = (await sh('lvm', ['lvs', '--segments', '--noheadings', '-o', 'seg_pe_ranges', `${VG}/${thick.id}`])).stdout.trim().split(/\s+/);
+      // lvm merges adjacent segments (…:130-137 and …:138-145 become …:130-145): compare extent by extent.
+      assert.deepEqual(extentsIn(thickRanges), extentsIn([extents, nextExtents]), 'the volume grew onto the deleted LV\'s extents');
+      assert.deepEqual((await lvm.listVolumes({ maxAgeMs: 0 }, signal)).map((lv) => lv.name).filter((n) => n.startsWith('vbs-grow-')), [], 'no growth LV left');
+      await iscsiadm.rescanSession(thickPath.sid, signal);
+      await pollUntil(async () => (await deviceSize(runner, thickPath.device, signal)) === 2 * thickMiB * MiB, 30_000, signal, 'the initiator never saw the grown thick volume');
+      const added = await readBytes(runner, ctx, thickPath.device, thickMiB * MiB, thickMiB * MiB, signal);
+      assert.ok(added.length === thickMiB * MiB && added.every((b) => b === 0), 'the added extents read as zeroes through the live session');
+      step(`thick volume grown onto a deleted LV's extents (${nextExtents}): the live session reads zeroes there`);
       await iscsiadm.logout({ targetIqn: thick.target.iqn, portal: thick.target.portal }, signal);
       step(`thick volume on a deleted LV's extents (${extents}) reads ${thickMiB} MiB of zeroes through iSCSI`);
 
@@ -334,6 +349,17 @@ async function readBytes(runner: CommandRunner, ctx: ScenarioContext, device: st
   const bs = offset % MiB === 0 && length % MiB === 0 ? MiB : 4096;
   await runner.run({ file: 'dd', args: [`if=${device}`, `of=${out}`, `bs=${bs}`, `skip=${offset / bs}`, `count=${length / bs}`, 'iflag=direct'], timeoutMs: 60_000 }, signal);
   return readFile(out);
+}
+
+/** Every physical extent of `PV:first-last` ranges, as `PV:n`, sorted. */
+function extentsIn(ranges: readonly string[]): string[] {
+  return ranges
+    .flatMap((range) => {
+      const [pv, span] = [range.slice(0, range.lastIndexOf(':')), range.slice(range.lastIndexOf(':') + 1)];
+      const [first, last] = span.split('-').map(Number) as [number, number];
+      return Array.from({ length: last - first + 1 }, (_, i) => `${pv}:${first + i}`);
+    })
+    .sort();
 }
 
 async function deviceSize(runner: CommandRunner, device: string, signal: AbortSignal): Promise<number> {

@@ -31,6 +31,8 @@ export const FAULT_POINTS = {
     'agent.create-volume.after-clone-lv',
     'agent.export-volume.after-tag',
     'agent.expand-volume.after-lvextend',
+    'agent.expand-volume.after-growth-lv',
+    'agent.expand-volume.after-growth-lv-removed',
     'agent.create-snapshot.after-lv',
     'agent.unexport-volume.after-tag',
     'agent.delete-volume.after-unexport',
@@ -109,6 +111,12 @@ export const faultSuiteScenario: Scenario = {
       )).volume!;
       const [thickLv] = await lvsNamed('pvc-fault-thick');
       assert.equal(thickLv?.tags['zeroing'], undefined, 'zeroed and untagged after the crash and the retry');
+      // Its expand: the agent dies holding zeroed-to-be extents in a growth LV, and again after removing it before lvextend.
+      await step('ControllerExpandVolume pvc-fault-thick to 64 MiB', () =>
+        ctl.controllerExpandVolume({ volume_id: thick.volume_id, capacity_range: { required_bytes: 64 * MiB }, volume_capability: BLOCK_RWO }),
+      );
+      assert.equal((await lvsNamed('pvc-fault-thick'))[0]?.sizeBytes, 64 * MiB, 'the thick LV grew once to 64 MiB');
+      assert.deepEqual((await inspect.lvs(vgs)).map((lv) => lv.name).filter((name) => name.startsWith('vbs-grow-')), [], 'no growth LV left behind');
       await step('DeleteVolume pvc-fault-thick', () => ctl.deleteVolume({ volume_id: thick.volume_id }));
 
       // Stage, publish, write.

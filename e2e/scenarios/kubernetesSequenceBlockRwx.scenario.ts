@@ -83,6 +83,10 @@ export const kubernetesSequenceBlockRwxScenario: Scenario = {
       // The VM disk is resized while the VM runs on both nodes: the controller grows the LV, and
       // kubelet calls NodeExpandVolume on each node with the publish path (a device file) and, for
       // a block volume, no staging path. The device the VM opens must grow in place.
+      // A second pod on worker 1 has the same disk read-only (its own read-only dm device): it must grow too.
+      const roTarget = `${s1.target}-readonly`;
+      const roPublish = { volume_id: vol.volume_id, staging_target_path: s1.staging, target_path: roTarget, volume_capability: BLOCK_RWX, readonly: true };
+      await clock.timed('worker-1: NodePublishVolume read-only to a second pod', () => w1.csi.node.nodePublishVolume(roPublish));
       const cexp = await clock.timed('ControllerExpandVolume pvc-vm-disk to 48 MiB', () =>
         ctl.controllerExpandVolume({ volume_id: vol.volume_id, capacity_range: { required_bytes: 48 * MiB }, volume_capability: BLOCK_RWX }),
       );
@@ -95,6 +99,12 @@ export const kubernetesSequenceBlockRwxScenario: Scenario = {
         await clock.timed(`${side.worker.name}: NodeExpandVolume again`, () => side.worker.csi.node.nodeExpandVolume(expand));
         assert.equal(await blockdevSize(cluster, side.target), 48 * MiB, `blockdev --getsize64 ${side.target} on ${side.worker.name}: the published device grew`);
       }
+      await clock.timed('worker-1: NodeExpandVolume at the read-only target', () =>
+        w1.csi.node.nodeExpandVolume({ volume_id: vol.volume_id, volume_path: roTarget, capacity_range: { required_bytes: 48 * MiB }, volume_capability: BLOCK_RWX }),
+      );
+      assert.equal(await blockdevSize(cluster, roTarget), 48 * MiB, `blockdev --getsize64 ${roTarget}: the read-only device grew too`);
+      await assert.rejects(ddWrite(runner, ctx, roTarget, randomBytes(MiB), 0, signal), 'the grown read-only device still refuses writes');
+      await clock.timed('worker-1: NodeUnpublishVolume the read-only target', () => w1.csi.node.nodeUnpublishVolume({ volume_id: vol.volume_id, target_path: roTarget }));
       assert.equal(sha256(await ddRead(runner, ctx, s1.target, 0, signal)), sha256(chunk1), 'data written before the resize is intact');
       assert.equal(sha256(await ddRead(runner, ctx, s2.target, 1, signal)), sha256(chunk2), 'data written before the resize is intact');
       const tail = randomBytes(MiB);

@@ -23,6 +23,7 @@ import { RecordingZeroer } from './testing/RecordingZeroer.ts';
 import type { AgentVolume } from '../agentApi/types.ts';
 import { lvUuidKey } from './targetIdentity.ts';
 import { buildAclTag, buildAclTagKey } from './volumeTags.ts';
+import { growthLvNameOf } from './thickGrowth.ts';
 
 const MiB = 1024 * 1024;
 const PREFIX = 'iqn.2026-11.io.vbs-test';
@@ -103,6 +104,17 @@ async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
     return await Promise.race([p, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+async function retryWhilePendingValue<T>(fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      if (!(err instanceof OperationPendingError)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 }
 
@@ -440,14 +452,44 @@ describe('AgentVolumes', () => {
       held.release();
     });
 
-    test('expanding a thick volume zeroes the added extents before it answers', async () => {
+    test('expanding a thick volume zeroes the added extents before they join it, so no rescan ever shows them unzeroed', async () => {
       const vol = await create('thick-1', 100 * MiB, { thick: true });
+      const growth = growthLvNameOf(thickId);
       journal.length = 0;
       const grown = await volumes.expandVolume(vol.id, 200 * MiB);
       assert.equal(grown.sizeBytes, 200 * MiB);
       const lines = journal.filter((l) => l.startsWith('lvm') || l.startsWith('zero'));
-      assert.deepEqual(lines, [`lvm addtag ${thickId} zeroing`, `lvm extend ${thickId} ${200 * MiB}`, `zero /dev/vg0/${thickId} ${100 * MiB}+${100 * MiB}`, `lvm deltag ${thickId} zeroing`]);
-      assert.equal((await lvm.findVolume(thickId))?.tags['zeroing'], undefined);
+      // The fake hands out extents upwards: the volume has 0-24, the growth LV gets 25-49.
+      assert.deepEqual(lines, [
+        `lvm create thick ${growth} ${100 * MiB}`,
+        `zero /dev/vg0/${growth} 0+${100 * MiB}`,
+        `lvm deltag ${growth} zeroing`,
+        `lvm remove ${growth}`,
+        `lvm extend ${thickId} ${200 * MiB} from /dev/sdb:25-49`,
+      ]);
+      assert.deepEqual(await lvm.physicalExtentRanges(thickId), ['/dev/sdb:0-24', '/dev/sdb:25-49'], 'the volume grew onto exactly the zeroed extents');
+      assert.deepEqual(lvm.names(), [thickId], 'no growth LV left');
+    });
+
+    test('a thick expand whose zeroing outlives the wait answers ABORTED, never grows the volume meanwhile, and its retry finishes', async () => {
+      volumes = new AgentVolumes({ lvm, lio, chapKey: KEY, portal: PORTAL, iqnPrefix: PREFIX, overprovisionRatio: 2, zeroer, zeroingWaitMs: 20, log: pino({ level: 'silent' }), clock: () => NOW });
+      const vol = await create('thick-1', 100 * MiB, { thick: true });
+      const held = zeroer.hold();
+      await assert.rejects(volumes.expandVolume(vol.id, 200 * MiB), (err: unknown) => err instanceof OperationPendingError && /being zeroed before they join it/.test(err.message));
+      assert.equal((await lvm.findVolume(thickId))?.sizeBytes, 100 * MiB, 'the volume (and so the LUN) keeps its size while the zeroing runs');
+      held.release();
+      const grown = await retryWhilePendingValue(() => volumes.expandVolume(vol.id, 200 * MiB));
+      assert.equal(grown.sizeBytes, 200 * MiB);
+      assert.deepEqual(lvm.names(), [thickId]);
+    });
+
+    test('deleting a thick volume removes the growth LV an interrupted expand left', async () => {
+      const vol = await create('thick-1', 100 * MiB, { thick: true });
+      lvm.failNext('physicalExtentRanges', new Error('killed'));
+      await assert.rejects(volumes.expandVolume(vol.id, 200 * MiB), /killed/);
+      assert.deepEqual(lvm.names(), [growthLvNameOf(thickId), thickId].sort());
+      await volumes.deleteVolume(vol.id);
+      assert.deepEqual(lvm.names(), []);
     });
 
     test('a volume created again under the same name gets another target IQN and other CHAP secrets', async () => {
@@ -534,7 +576,7 @@ describe('AgentVolumes', () => {
       await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
       journal.length = 0;
       await volumes.deleteVolume(vol.id);
-      assert.deepEqual(journal, [`lio unexport ${vol.id}`, `lvm remove ${vol.id}`]);
+      assert.deepEqual(journal, [`lio unexport ${vol.id}`, `lvm remove ${vol.id}`], 'a thin volume has no growth LV to look for');
       assert.deepEqual(lvm.names(), []);
       assert.deepEqual(await target.listExports(), []);
     });
@@ -786,6 +828,29 @@ describe('AgentVolumes', () => {
       assert.deepEqual(left, [foreignIqn, oddIqn, vol.target.iqn].sort());
       assert.equal(await sim.exists(`core/iblock_0/${goneId}`), false);
       assert.equal(await sim.exists('core/iblock_0/foreign-bs'), true);
+    });
+
+    test('an orphan target whose removal the kernel blocks does not stall reconcile; it stays locked until the removal ends', { timeout: 10_000 }, async () => {
+      volumes = make({ unexportDeadlineMs: 50 });
+      const vol = await create('pvc-1');
+      await target.unexportVolume(vol.target.iqn, vol.id); // needs a repair in the same run
+      const goneId = buildAgentId('deleted-behind-our-back', 'volume');
+      const orphanIqn = buildTargetIqn(PREFIX, goneId);
+      await target.exportVolume({ backstoreName: goneId, devicePath: `/dev/vg0/${goneId}`, serial: buildUnitSerial('x'), portal: PORTAL, thin: true, acls: [], targetIqn: orphanIqn });
+      const held = lio.holdUnexport();
+      const report = await within(2_000, volumes.reconcile(), 'reconcile waited for the blocked removal');
+      assert.deepEqual(report.repaired, [vol.id]);
+      assert.deepEqual(report.failed.map((f) => f.object), [goneId]);
+      assert.match(report.failed[0]!.error, /has not finished after 0\.05 s/);
+      const again = await within(2_000, volumes.reconcile(), 'a second reconcile waited for it');
+      assert.deepEqual(again.failed, [], 'the orphan is busy (locked by its removal), left for a later run');
+      held.release();
+      for (const deadline = Date.now() + 2_000; (await target.readExport(orphanIqn)) !== undefined; ) {
+        assert.ok(Date.now() < deadline, 'the released removal never finished');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const after = await volumes.reconcile();
+      assert.deepEqual(after.failed, [], 'the lock was released when the removal ended');
     });
 
     test('skips a volume whose lock is held and collects per-volume failures without stopping', async () => {

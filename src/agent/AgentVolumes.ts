@@ -32,6 +32,7 @@ import { settlesWithin } from './settlesWithin.ts';
 import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
 import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
 import type { AgentContentSource, AgentExport, AgentInitiator, AgentPortal, AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from '../agentApi/types.ts';
+import { growthLvNameOf } from './thickGrowth.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -47,6 +48,7 @@ export type AgentLvm = Pick<
   | 'createThickVolume'
   | 'createThinSnapshot'
   | 'extendVolume'
+  | 'physicalExtentRanges'
   | 'activate'
   | 'removeVolume'
   | 'addTags'
@@ -181,30 +183,81 @@ export class AgentVolumes implements AgentVolumesDomain {
    * Grows a volume to at least sizeBytes (rounded up to whole extents) and returns it with its
    * real size; never shrinks (a smaller or equal size returns it unchanged). Thin growth passes
    * the same admission as a create, for the added bytes. LIO's iblock backstore reads the device
-   * size on every READ CAPACITY, so the initiator sees the new size after a rescan.
-   * A thick LV's new extents may hold a deleted volume's data: the `zeroing` tag names where they
-   * start before lvextend brings them in, and they are zeroed before this call (or its retry)
-   * answers, so the CO never asks a node to grow its device over them.
+   * size on every READ CAPACITY, so the initiator sees the new size after a rescan — any initiator,
+   * at any rescan: a thick volume's added extents are therefore zeroed before they join it (#extendThick).
    */
   async expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume> {
     validateVolumeId(id);
     validateSizeBytes(sizeBytes);
     return this.#locks.runExclusive(id, async () => {
-      // Zeroing left over from a create or an earlier expand comes first.
-      await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
-      const record = await this.#vgQueue.runExclusive(async () => {
-        const current = await this.#requireVolume(id, signal);
-        const target = roundUpToExtent(sizeBytes, await this.#extentSize(signal));
-        if (target <= current.sizeBytes) return current;
-        await this.#admit(current.thin, target - current.sizeBytes, signal);
-        if (!current.thin) await this.#lvm.addTags(id, { [TAG.zeroing]: String(current.sizeBytes) }, signal);
-        return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal));
-      }, signal);
-      // The LV grew but the caller never hears it: the retry finds it big enough already (and a
-      // thick one still tagged, so it zeroes the new extents first).
+      // Zeroing left over from a create (or an expand by an older agent, which tagged the volume) comes first.
+      const current = await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
+      const target = roundUpToExtent(sizeBytes, await this.#extentSize(signal));
+      if (target <= current.sizeBytes) return this.#toAgentVolume(current);
+      const record = current.thin ? await this.#extendThin(id, target, signal) : await this.#extendThick(current, target, signal);
+      // The LV grew but the caller never hears it: the retry finds it big enough already.
       crashPoint('agent.expand-volume.after-lvextend');
-      return this.#toAgentVolume(await this.#settleZeroing(record, signal));
+      return this.#toAgentVolume(record);
     });
+  }
+
+  async #extendThin(id: string, target: number, signal: AbortSignal | undefined): Promise<VolumeRecord> {
+    return this.#vgQueue.runExclusive(async () => {
+      const current = await this.#requireVolume(id, signal);
+      if (target <= current.sizeBytes) return current;
+      await this.#admit(true, target - current.sizeBytes, signal);
+      return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal));
+    }, signal);
+  }
+
+  /**
+   * Thick growth, in an order where no initiator can ever read the added extents unzeroed:
+   *  1. under the VG queue, an LV of the added size (`vbs-grow-…`, tagged zeroing=0) takes the
+   *     extents; one left by an earlier try of the same size is reused, another size replaced;
+   *  2. it is zeroed like a new thick volume (ABORTED with the progress past the wait, the job goes on);
+   *  3. under the VG queue, its extent ranges are read, it is removed, and lvextend takes exactly
+   *     those ranges (lvextend's PV arguments), so the volume grows onto zeroed extents only.
+   * A crash after 3's removal leaves the volume at its old size and no growth LV: the retry starts
+   * over on whatever extents are free. DeleteVolume removes a growth LV left behind.
+   */
+  async #extendThick(current: VolumeRecord, target: number, signal: AbortSignal | undefined): Promise<VolumeRecord> {
+    const id = current.id;
+    const growth = growthLvNameOf(id);
+    const addedBytes = target - current.sizeBytes;
+    const left = await this.#lvm.findVolume(growth, signal);
+    if (left && left.sizeBytes !== addedBytes) await this.#zeroing.cancel(growth); // outside the queue: the job's end takes it
+    let lv = await this.#vgQueue.runExclusive(async () => {
+      const existing = await this.#lvm.findVolume(growth, signal);
+      if (existing?.sizeBytes === addedBytes) return existing;
+      if (existing) await this.#lvm.removeVolume(growth, signal);
+      await this.#admit(false, addedBytes, signal);
+      return this.#lvm.createThickVolume({ lvName: growth, sizeBytes: addedBytes, tags: { [TAG.zeroing]: '0' } }, signal);
+    }, signal);
+    // Extents held, not zeroed: the retry reuses them (and zeroes them again, from the start).
+    crashPoint('agent.expand-volume.after-growth-lv');
+    if (lv.tags[TAG.zeroing] !== undefined) {
+      if (!lv.isActive) lv = await this.#vgQueue.runExclusive(() => this.#lvm.activate(growth, signal), signal);
+      const uuid = lv.uuid;
+      const job = this.#zeroing.ensure({ id: growth, lvUuid: uuid, devicePath: lv.devicePath, fromBytes: 0, toBytes: lv.sizeBytes }, (jobSignal) =>
+        this.#vgQueue.runExclusive(async () => {
+          const now = await this.#lvm.findVolume(growth, jobSignal);
+          if (now?.uuid !== uuid) throw new Error(`LV ${growth} was replaced while it was being zeroed`);
+          await this.#lvm.deleteTags(growth, [TAG.zeroing], jobSignal);
+        }, jobSignal),
+      );
+      if (!(await settlesWithin(job.done, this.#zeroingWaitMs, signal))) {
+        throw new OperationPendingError(id, `the ${addedBytes} bytes volume ${id} grows by are being zeroed before they join it (${job.zeroedBytes()} done); retry, the zeroing goes on meanwhile`);
+      }
+    }
+    return this.#vgQueue.runExclusive(async () => {
+      const zeroed = await this.#lvm.findVolume(growth, signal);
+      if (zeroed?.uuid !== lv.uuid || zeroed.tags[TAG.zeroing] !== undefined) throw new OperationPendingError(id, `the extents volume ${id} grows onto changed while they were zeroed; retry`);
+      const ranges = await this.#lvm.physicalExtentRanges(growth, signal);
+      await this.#lvm.removeVolume(growth, signal);
+      // Extents zeroed and free again, the volume not grown: the retry starts over.
+      crashPoint('agent.expand-volume.after-growth-lv-removed');
+      return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal, { fromExtents: ranges }));
+    }, signal);
   }
 
   /**
@@ -228,6 +281,7 @@ export class AgentVolumes implements AgentVolumesDomain {
     try {
       // A zeroing job holds the device open and would remove the tag of a gone LV: stop it first (outside the VG queue it needs to finish).
       await this.#zeroing.cancel(id);
+      await this.#zeroing.cancel(growthLvNameOf(id));
       const lv = await this.#vgQueue.runExclusive(() => this.#findDeletableVolume(id, signal), signal);
       // Also when the LV is gone: a crash may have left its target behind.
       const targetIqn = this.#targetIqnOfLv(id, lv);
@@ -243,7 +297,11 @@ export class AgentVolumes implements AgentVolumesDomain {
       // An LV with no export left: the retry must still remove it.
       crashPoint('agent.delete-volume.after-unexport');
       await this.#vgQueue.runExclusive(async () => {
-        if (await this.#findDeletableVolume(id, signal)) await this.#lvm.removeVolume(id, signal);
+        const volume = await this.#findDeletableVolume(id, signal);
+        if (!volume) return;
+        // An expand's unfinished growth (#extendThick) goes first: removed after the volume, a crash between would orphan it.
+        if (!volume.isThin && (await this.#lvm.findVolume(growthLvNameOf(id), signal))) await this.#lvm.removeVolume(growthLvNameOf(id), signal);
+        await this.#lvm.removeVolume(id, signal);
       }, signal);
     } finally {
       if (stillUnexporting) this.#releaseWhenUnexported(id, stillUnexporting);
@@ -264,12 +322,13 @@ export class AgentVolumes implements AgentVolumesDomain {
   }
 
   /** A delete answered while its unexport still runs: the volume stays locked until the kernel lets go. */
-  #releaseWhenUnexported(id: string, unexport: Promise<unknown>): void {
-    this.#log.warn({ volumeId: id, deadlineMs: this.#unexportDeadlineMs }, 'unexport of a deleted volume is blocked in the kernel; the volume stays locked until it ends');
+  #releaseWhenUnexported(id: string, unexport: Promise<unknown>, by: 'delete' | 'reconcile' = 'delete'): void {
+    const retry = by === 'delete' ? 'a retried delete' : 'the next reconcile';
+    this.#log.warn({ volumeId: id, deadlineMs: this.#unexportDeadlineMs, by }, 'an unexport is blocked in the kernel; the object stays locked until it ends');
     void unexport
       .then(
-        () => this.#log.info({ volumeId: id }, 'the blocked unexport finished; a retried delete removes the LV'),
-        (err: unknown) => this.#log.warn({ volumeId: id, err }, 'the blocked unexport failed; a retried delete tries again'),
+        () => this.#log.info({ volumeId: id, by }, `the blocked unexport finished; ${retry} goes on`),
+        (err: unknown) => this.#log.warn({ volumeId: id, by, err }, `the blocked unexport failed; ${retry} tries again`),
       )
       .finally(() => this.#locks.release(id));
   }
@@ -438,20 +497,26 @@ export class AgentVolumes implements AgentVolumesDomain {
       const repaired: string[] = [];
       const removed: string[] = [];
       const failed: { object: string; error: string }[] = [];
-      const attempt = async (object: string, fn: () => Promise<void>): Promise<void> => {
+      // `fn` may hand back work still running (a blocked unexport): the object stays locked until it ends.
+      const attempt = async (object: string, fn: () => Promise<{ readonly stillRunning: Promise<unknown> } | void>): Promise<void> => {
         signal?.throwIfAborted();
         if (!this.#locks.tryAcquire(object)) {
           this.#log.debug({ object }, 'reconcile: busy, left for the next run');
           return;
         }
+        let stillRunning: Promise<unknown> | undefined;
         try {
-          await fn();
+          stillRunning = (await fn())?.stillRunning;
+          if (stillRunning) {
+            failed.push({ object, error: `removing its target has not finished after ${this.#unexportDeadlineMs / 1000} s (the kernel is draining its I/O); reconcile goes on without it` });
+          }
         } catch (err: unknown) {
           if (signal?.aborted) throw err;
           this.#log.warn({ object, err }, 'reconcile: could not repair');
           failed.push({ object, error: err instanceof Error ? err.message : String(err) });
         } finally {
-          this.#locks.release(object);
+          if (stillRunning) this.#releaseWhenUnexported(object, stillRunning, 'reconcile');
+          else this.#locks.release(object);
         }
       };
 
@@ -494,8 +559,10 @@ export class AgentVolumes implements AgentVolumesDomain {
           const record = lv && this.#tryParse(lv, parseVolumeRecord);
           if (record && record.zeroingFromBytes !== 0 && this.#targetIqnOf(record) === orphan.targetIqn) return;
           // The backstore is named after the id: while an LV of that id is a volume, it may be its current export's.
-          const report = await this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId, { keepBackstore: record !== undefined });
-          if (report.changes.length > 0) removed.push(orphan.targetIqn);
+          const unexport = this.#lio.unexportVolume(orphan.targetIqn, orphan.objectId, { keepBackstore: record !== undefined });
+          // Like DeleteVolume: a removal the kernel blocks must not stall reconcile (and readiness) for every other volume.
+          if (!(await settlesWithin(unexport, this.#unexportDeadlineMs))) return { stillRunning: unexport };
+          if ((await unexport).changes.length > 0) removed.push(orphan.targetIqn);
         });
       }
       if (repaired.length > 0 || removed.length > 0 || failed.length > 0) this.#log.info({ repaired, removed, failed }, 'reconcile: LIO changed to match the LV tags');

@@ -28,6 +28,12 @@ describe('Dmsetup', () => {
     ]);
   });
 
+  it('reloads a read-only device read-only again', async () => {
+    const runner = new FakeRunner().on(['dmsetup'], {});
+    await new Dmsetup({ runner }).reloadLinear('vbs-abc-ro', { sectors: 4096, device: '254:3' }, undefined, { readOnly: true });
+    assert.deepEqual(runner.argvs[0], ['dmsetup', 'reload', 'vbs-abc-ro', '--noudevsync', '--readonly', '--table', '0 4096 linear 254:3 0']);
+  });
+
   it('treats removing a device that does not exist as done', async () => {
     const runner = new FakeRunner().once(['dmsetup', 'remove'], {}).once(['dmsetup', 'remove'], GONE);
     const dm = new Dmsetup({ runner });

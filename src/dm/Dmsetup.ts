@@ -59,11 +59,12 @@ export class Dmsetup {
    * Loads a new table and makes it live: `dmsetup reload` (inactive slot) then `dmsetup resume`,
    * which suspends the device, flushes in-flight I/O, swaps the tables and resumes; openers never
    * see the device go away. How NodeExpand grows the device, and how a mirror or a migration can
-   * later swap what lies beneath it.
+   * later swap what lies beneath it. A read-only device needs `readOnly` again: each table load
+   * sets its own mode, and a load without --readonly would make the device writable.
    */
-  async reloadLinear(name: string, mapping: LinearMapping, signal?: AbortSignal): Promise<void> {
+  async reloadLinear(name: string, mapping: LinearMapping, signal?: AbortSignal, opts: { readonly readOnly?: boolean } = {}): Promise<void> {
     validateName(name);
-    await this.#run(['reload', name, '--noudevsync', '--table', linearTable(mapping)], signal);
+    await this.#run(['reload', name, '--noudevsync', ...(opts.readOnly ? ['--readonly'] : []), '--table', linearTable(mapping)], signal);
     await this.resume(name, signal);
   }
 

@@ -251,6 +251,15 @@ describe('Lvm', () => {
     });
   });
 
+  describe('physicalExtentRanges', () => {
+    it('reads one PV:first-last range per segment', async () => {
+      const { runner, lvm } = setup();
+      runner.on(['lvm', 'lvs', '--segments'], { stdout: '  /dev/vdb:0-24\n  /dev/vdb:60-84\n' });
+      assert.deepEqual(await lvm.physicalExtentRanges('vbs-grow-aaaa'), ['/dev/vdb:0-24', '/dev/vdb:60-84']);
+      assert.deepEqual(runner.argvsMatching(['lvm', 'lvs', '--segments']), [['lvm', 'lvs', '--segments', '--noheadings', '-o', 'seg_pe_ranges', 'vbs/vbs-grow-aaaa']]);
+    });
+  });
+
   describe('extendVolume', () => {
     it('grows the LV to the rounded size and returns the size lvm reports afterwards', async () => {
       const { runner, lvm } = setup();
@@ -262,6 +271,21 @@ describe('Lvm', () => {
       const lv = await lvm.extendVolume('vbs-vol-aaaa', 209_000_000);
       assert.deepEqual(runner.argvsMatching(['lvm', 'lvextend']), [['lvm', 'lvextend', '-L', '209715200b', 'vbs/vbs-vol-aaaa']]);
       assert.equal(lv.sizeBytes, 209715200);
+    });
+
+    it('takes the new extents only from the ranges given, and refuses a range that is not one', async () => {
+      const { runner, lvm } = setup();
+      const grown = lvsReport('vbs-vol-aaaa').stdout!.replace('"lv_size":"104857600"', '"lv_size":"209715200"');
+      runner.on(VGS, VG_REPORT);
+      runner.once([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
+      runner.on(['lvm', 'lvextend'], {});
+      runner.once([...LVS, 'vbs/vbs-vol-aaaa'], { stdout: grown });
+      await lvm.extendVolume('vbs-vol-aaaa', 209715200, undefined, { fromExtents: ['/dev/vdb:25-49'] });
+      assert.deepEqual(runner.argvsMatching(['lvm', 'lvextend']), [['lvm', 'lvextend', '-L', '209715200b', 'vbs/vbs-vol-aaaa', '/dev/vdb:25-49']]);
+      runner.on([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
+      for (const bad of ['--alloc=anywhere', '/dev/vdb:49-25', '/dev/../etc:1-2', 'vdb:1-2']) {
+        await assert.rejects(lvm.extendVolume('vbs-vol-aaaa', 209715200, undefined, { fromExtents: [bad] }), InvalidArgumentError, bad);
+      }
     });
 
     for (const size of [{ what: 'the same size', bytes: 104857600 }, { what: 'a smaller size', bytes: 4194304 }, { what: 'a size that rounds to the current one', bytes: 104857599 }]) {

@@ -319,15 +319,30 @@ export class Lvm {
    * reports it afterwards. Never shrinks: a size at or below the current one returns the LV as
    * it is, without running lvextend. `lvm lvextend -L <bytes>b <vg>/<lv>`.
    */
-  async extendVolume(lvName: string, sizeBytes: number, signal?: AbortSignal): Promise<LogicalVolume> {
+  async extendVolume(lvName: string, sizeBytes: number, signal?: AbortSignal, opts: { readonly fromExtents?: readonly string[] } = {}): Promise<LogicalVolume> {
     const current = await this.findVolume(lvName, signal);
     if (!current) throw new NotFoundError(`volume ${this.#vg}/${lvName} not found`);
     const target = await this.#roundUpToExtent(sizeBytes, signal);
     if (target <= current.sizeBytes) return current;
+    // `lvextend ... <vg>/<lv> PV:first-last...` takes new extents only from those ranges (lvextend(8), PV arguments).
+    const ranges = (opts.fromExtents ?? []).map(validateExtentRange);
     return this.#change(async () => {
-      await this.#write(['lvextend', '-L', `${target}b`, `${this.#vg}/${lvName}`], `extend volume ${this.#vg}/${lvName}`, signal);
+      await this.#write(['lvextend', '-L', `${target}b`, `${this.#vg}/${lvName}`, ...ranges], `extend volume ${this.#vg}/${lvName}`, signal);
       return this.#reread(lvName, signal);
     }, { movesExtents: true });
+  }
+
+  /**
+   * The physical extents an LV occupies, one `PV:first-last` range per segment, in the form
+   * lvextend and lvcreate take as PV arguments: `lvm lvs --segments --noheadings -o seg_pe_ranges <vg>/<lv>`.
+   */
+  async physicalExtentRanges(lvName: string, signal?: AbortSignal): Promise<string[]> {
+    validateLvNameForLookup(lvName);
+    const stdout = await this.#read(['lvs', '--segments', '--noheadings', '-o', 'seg_pe_ranges', `${this.#vg}/${lvName}`], `read the extents of ${this.#vg}/${lvName}`, signal);
+    return stdout
+      .split(/\s+/)
+      .filter((range) => range !== '')
+      .map(validateExtentRange);
   }
 
   /**
@@ -522,4 +537,11 @@ function buildThinPoolHealth(lv: LogicalVolume): ThinPoolHealth {
     default:
       return 'unknown';
   }
+}
+
+/** `/dev/<pv>:<first>-<last>`, as lvs prints seg_pe_ranges; anything else never reaches lvextend's argv. */
+function validateExtentRange(range: string): string {
+  const match = /^(\/dev\/[A-Za-z0-9_.+/-]+):(\d+)-(\d+)$/.exec(range);
+  if (!match || range.includes('..') || Number(match[2]) > Number(match[3])) throw new InvalidArgumentError(`${JSON.stringify(range)} is not a physical extent range (/dev/PV:first-last)`);
+  return range;
 }

@@ -9,6 +9,7 @@ import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import { recordTarget, sysfs } from './NodeDeps.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { findSessionId } from './findVolumeSession.ts';
+import { growReadOnlyDevicesOf } from './readOnlyDevice.ts';
 
 export interface ExpandRequest {
   readonly volumeId: string;
@@ -21,7 +22,8 @@ export interface ExpandRequest {
  * NodeExpandVolume, online (docs/field-notes.md 1.12, 5.7):
  *  1. rescan this volume's session only;
  *  2. wait until the kernel reports the SCSI disk at the requested size (deadline);
- *  3. reload the dm table with the new length and resume (the pod's device grows in place);
+ *  3. reload the dm table with the new length and resume (the pod's device grows in place), then
+ *     the read-only devices of read-only block targets over it;
  *  4. mount volumes: resize2fs / xfs_growfs. Block volumes stop after step 3.
  * Returns the device's size. Idempotent: a second call finds nothing to grow.
  */
@@ -51,6 +53,7 @@ export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, si
     // The device grew, the filesystem not yet: the retry finds nothing to reload and grows the filesystem.
     crashPoint('node.expand.after-dm-reload');
   }
+  await growReadOnlyDevicesOf(deps, record, geometry.sectors, { log, signal });
   if (record.access.kind === 'mount') {
     await deps.mounter.growFilesystem(dmDevicePath(record.dmName), record.stagingPath, record.access.fsType, signal);
   }

@@ -423,6 +423,20 @@ describe('Node service', () => {
       assert.equal(host.dm.get(DM)?.table[0]?.sectors, 8192);
     });
 
+    it('grows the read-only device of a read-only block target too, and keeps it read-only', async () => {
+      await stage(BLOCK_RWX);
+      const roTarget = `${target}-ro`;
+      await publish(roTarget, BLOCK_RWX, true);
+      const ro = buildReadOnlyDmName(DM, roTarget);
+      await host.resizeLun(IQN, 8192);
+      await csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: roTarget, capacity_range: { required_bytes: 8192 * 512 } });
+      assert.equal(host.dm.get(ro)?.table[0]?.sectors, 8192, 'the read-only target sees the new size');
+      assert.equal(host.dm.get(ro)?.readOnly, true, 'and still refuses writes');
+      host.calls.length = 0;
+      await csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: roTarget });
+      assert.ok(!host.calls.some((c) => c.startsWith('dm reload')), 'nothing to grow the second time');
+    });
+
     it('gives up with UNAVAILABLE when the LUN never reaches the requested size', async () => {
       await stage();
       await rejectsWith(csi.node.nodeExpandVolume({ volume_id: VOLUME, volume_path: staging, capacity_range: { required_bytes: 1 << 30 } }), status.UNAVAILABLE, /ControllerExpandVolume/);

@@ -40,6 +40,26 @@ export async function ensureReadOnlyDevice(
 }
 
 /**
+ * NodeExpandVolume: every read-only device of the volume grows with it, or a read-only block
+ * target (a VM's read-only disk) would keep its old size. Reloaded read-only again (Dmsetup.reloadLinear).
+ */
+export async function growReadOnlyDevicesOf(deps: NodeDeps, record: StageRecord, sectors: number, { log, signal }: StepContext): Promise<void> {
+  const prefix = readOnlyDmPrefix(record.dmName);
+  const names = (await listDmDeviceNames(sysfs(deps))).filter((n) => n.startsWith(prefix));
+  if (names.length === 0) return;
+  const volume = await deps.dmsetup.info(record.dmName, signal);
+  if (!volume) throw new FailedPreconditionError(`volume ${record.volumeId} has no device ${dmDevicePath(record.dmName)}; stage it again`);
+  for (const name of names) {
+    const table = await deps.dmsetup.table(name, signal);
+    if (!table) continue; // removed meanwhile by an unpublish
+    const mapped = table.reduce((sum, line) => sum + line.sectors, 0);
+    if (mapped >= sectors) continue;
+    await deps.dmsetup.reloadLinear(name, { sectors, device: `${volume.major}:${volume.minor}` }, signal, { readOnly: true });
+    log.info({ dm: name, fromSectors: mapped, toSectors: sectors }, 'read-only dm device grown');
+  }
+}
+
+/**
  * Removes a read-only device; one that does not exist is done. Still open (something holds the
  * device node beyond the CO's target): FAILED_PRECONDITION, it stays.
  */

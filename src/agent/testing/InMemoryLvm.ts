@@ -15,9 +15,11 @@ interface StoredLv {
   isActive: boolean;
   readonly hasActivationSkip: boolean;
   readonly origin: string | undefined;
+  /** Thick LVs: the physical extents they occupy, `/dev/sdb:first-last` per segment. */
+  extents: string[];
 }
 
-type Method = 'getVolumeGroup' | 'readPoolAndVolumes' | 'enableThinPoolZeroing' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
+type Method = 'physicalExtentRanges' | 'getVolumeGroup' | 'readPoolAndVolumes' | 'enableThinPoolZeroing' | 'findVolume' | 'listVolumes' | 'createThinVolume' | 'createThickVolume' | 'createThinSnapshot' | 'extendVolume' | 'activate' | 'removeVolume' | 'addTags' | 'deleteTags';
 
 /**
  * Test support: the part of Lvm the agent uses, kept in memory and behaving as the real class
@@ -45,6 +47,8 @@ export class InMemoryLvm implements AgentLvm {
   readonly #entered = new Map<Method, () => void>();
   /** Every call, reads included, by method name. */
   readonly calls: Method[] = [];
+  /** Thick allocations take extents from here up, never reusing one (enough to tell ranges apart). */
+  #nextExtent = 0;
 
   constructor(opts: { vgName?: string; thinPoolName?: string; extentSizeBytes?: number; vgFreeBytes?: number; poolSizeBytes?: number; journal?: string[] } = {}) {
     this.vgName = opts.vgName ?? 'vg0';
@@ -86,6 +90,7 @@ export class InMemoryLvm implements AgentLvm {
       isActive: lv.isActive ?? true,
       hasActivationSkip: lv.hasActivationSkip ?? false,
       origin: lv.origin,
+      extents: lv.thin === false ? this.#allocate(this.#round(lv.sizeBytes)) : [],
     });
     return this.#view(this.#lvs.get(lv.name)!);
   }
@@ -185,21 +190,49 @@ export class InMemoryLvm implements AgentLvm {
       isActive: req.activate,
       hasActivationSkip: !req.activate,
       origin: req.sourceLv,
+      extents: [],
     };
     this.#lvs.set(lv.name, lv);
     return this.#view(lv);
   }
 
-  async extendVolume(lvName: string, sizeBytes: number): Promise<LogicalVolume> {
-    await this.#enter('extendVolume', `extend ${lvName} ${sizeBytes}`);
+  async extendVolume(lvName: string, sizeBytes: number, _signal?: AbortSignal, opts: { readonly fromExtents?: readonly string[] } = {}): Promise<LogicalVolume> {
+    const from = opts.fromExtents ?? [];
+    await this.#enter('extendVolume', `extend ${lvName} ${sizeBytes}${from.length > 0 ? ` from ${from.join(' ')}` : ''}`);
     const lv = this.#lvs.get(lvName);
     if (!lv) throw new NotFoundError(`Logical volume ${lvName} not found in volume group ${this.vgName}.`);
     const target = this.#round(sizeBytes);
     if (target > lv.sizeBytes) {
-      if (!lv.thin) this.vgFreeBytes -= target - lv.sizeBytes;
+      if (!lv.thin) {
+        const added = target - lv.sizeBytes;
+        if (from.length > 0) {
+          // As lvextend with PV ranges: only those extents, which must be free and enough.
+          const inUse = new Set([...this.#lvs.values()].flatMap((other) => other.extents));
+          const taken = from.find((range) => inUse.has(range));
+          if (taken) throw new FailedPreconditionError(`extents ${taken} are in use (simulated)`);
+          const count = from.reduce((sum, range) => sum + extentCount(range), 0);
+          if (count * this.extentSizeBytes < added) throw new ResourceExhaustedError(`Insufficient suitable allocatable extents (simulated): ${count} in ${from.join(' ')}`);
+          lv.extents.push(...from);
+        } else {
+          lv.extents.push(...this.#allocate(added));
+        }
+        this.vgFreeBytes -= added;
+      }
       lv.sizeBytes = target;
     }
     return this.#view(lv);
+  }
+
+  async physicalExtentRanges(lvName: string): Promise<string[]> {
+    await this.#enter('physicalExtentRanges');
+    return [...this.#require(lvName).extents];
+  }
+
+  #allocate(bytes: number): string[] {
+    const count = Math.ceil(bytes / this.extentSizeBytes);
+    const range = `/dev/sdb:${this.#nextExtent}-${this.#nextExtent + count - 1}`;
+    this.#nextExtent += count;
+    return [range];
   }
 
   async activate(lvName: string): Promise<LogicalVolume> {
@@ -250,6 +283,7 @@ export class InMemoryLvm implements AgentLvm {
       isActive: true,
       hasActivationSkip: false,
       origin: undefined,
+      extents: thin ? [] : this.#allocate(this.#round(req.sizeBytes)),
     };
     this.#lvs.set(lv.name, lv);
     return this.#view(lv);
@@ -304,4 +338,9 @@ export class InMemoryLvm implements AgentLvm {
 function newUuid(): string {
   const hex = randomBytes(16).toString('hex');
   return `${hex.slice(0, 6)}-${hex.slice(6, 10)}-${hex.slice(10, 14)}-${hex.slice(14, 18)}-${hex.slice(18, 22)}-${hex.slice(22, 26)}-${hex.slice(26, 32)}`;
+}
+
+function extentCount(range: string): number {
+  const [first, last] = range.slice(range.lastIndexOf(':') + 1).split('-').map(Number) as [number, number];
+  return last - first + 1;
 }

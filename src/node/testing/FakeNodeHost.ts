@@ -218,9 +218,11 @@ export class FakeNodeHost {
         this.dm.set(name, { table: [line(mapping)], openCount: 0, readOnly: opts.readOnly ?? false, suspended: false, kernelName });
         this.#holdDm(mapping.device, +1);
       },
-      reloadLinear: async (name: string, mapping: LinearMapping) => {
-        await this.#hook(`dm reload ${name} ${mapping.sectors} ${mapping.device}`);
-        this.dm.get(name)!.table = [line(mapping)];
+      reloadLinear: async (name: string, mapping: LinearMapping, _signal?: AbortSignal, opts: { readonly readOnly?: boolean } = {}) => {
+        await this.#hook(`dm reload ${name} ${mapping.sectors} ${mapping.device}${opts.readOnly ? ' ro' : ''}`);
+        const d = this.dm.get(name)!;
+        d.table = [line(mapping)];
+        d.readOnly = opts.readOnly ?? false;
       },
       remove: async (name: string) => {
         await this.#hook(`dm remove ${name}`);
