@@ -6,6 +6,7 @@ import { dataPathScenario } from './dataPath.scenario.ts';
 import { lvmScenario } from './lvm.scenario.ts';
 import { agentVolumesScenario } from './agentVolumes.scenario.ts';
 import { agentStatusScenario } from './agentStatus.scenario.ts';
+import { agentStuckUnexportScenario } from './agentStuckUnexport.scenario.ts';
 import { agentProcessesScenario } from './agentProcesses.scenario.ts';
 import { nodePluginScenario } from './nodePlugin.scenario.ts';
 import { demoScenario } from './demo.scenario.ts';
@@ -31,6 +32,7 @@ export const scenarios: readonly Scenario[] = [
   lvmScenario,
   agentStatusScenario,
   agentVolumesScenario,
+  agentStuckUnexportScenario,
   agentProcessesScenario,
   nodePluginScenario,
   demoScenario,
