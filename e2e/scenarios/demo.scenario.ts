@@ -57,10 +57,15 @@ export const demoScenario: Scenario = {
       createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: 'vbs-demo', fileMiB: 1280, poolMiB: 1024, signal: ctx.signal }),
     );
     const ca = await createCertificateAuthority({ commonName: 'demo CA', validDays: 2 });
-    const leaf = await issueCertificate(ca, { commonName: 'demo', ipAddresses: ['127.0.0.5'], usages: 'both', validDays: 1 });
+    // As `vbs-csi certs --out DIR --controller controller --agent demo,ip=127.0.0.5` lays them out:
+    // the all-in-one finds controller.crt/.key next to ca.crt for its controller.
+    const leaf = await issueCertificate(ca, { commonName: 'demo', ipAddresses: ['127.0.0.5'], usages: 'server', identity: { kind: 'agent', storageNode: 'demo' }, validDays: 1 });
+    const controllerLeaf = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
     await writeFile(file('ca.crt'), ca.certPem);
     await writeFile(file('demo.crt'), leaf.certPem);
     await writeFile(file('demo.key'), recordSecret('tls-private-key', 'demo key', leaf.keyPem), { mode: 0o600 });
+    await writeFile(file('controller.crt'), controllerLeaf.certPem);
+    await writeFile(file('controller.key'), recordSecret('tls-private-key', 'demo controller key', controllerLeaf.keyPem), { mode: 0o600 });
     await writeFile(file('chap.key'), recordSecret('chap-key', 'demo CHAP key', randomBytes(32)), { mode: 0o600 });
     const socket = file('csi.sock');
     const driver = execa(

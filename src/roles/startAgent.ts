@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../agent/AgentVolumes.ts';
+import { createAgentServer } from '../agent/createAgentServer.ts';
 import { BlkdiscardZeroer } from '../agent/zeroing/BlkdiscardZeroer.ts';
 import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
 import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
@@ -20,6 +20,7 @@ import { FsConfigFs, LioTarget } from '../lio/index.ts';
 import { Lvm } from '../lvm/index.ts';
 import { AgentMetrics } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
+import { checkOwnIdentity } from '../tls/checkOwnIdentity.ts';
 import { loadTlsFiles, serverCredentials } from '../tls/index.ts';
 
 /**
@@ -49,6 +50,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
   const log = rootLog.child({ component: 'agent', storageNode: config.nodeName });
   const chapKey = await readChapKey(config.chapKeyPath);
   const tls = await loadTlsFiles(config.tls);
+  checkOwnIdentity(tls, { kind: 'agent', storageNode: config.nodeName }, `vbs-csi certs --agent ${config.nodeName},ip=ADDRESS (the storage node name is --storage-node-name)`);
   log.info({ subject: tls.subject, subjectAltName: tls.subjectAltName, validTo: tls.validTo }, 'agent certificate');
 
   const runner = new ExecaRunner({ log });
@@ -88,7 +90,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     : undefined;
 
   const proto = loadAgentProto();
-  const server = new Server();
+  const server = createAgentServer(log);
   server.addService(proto.vbs.agent.v1.AgentStatus.service, {
     GetNodeStatus: adaptUnary('agent.GetNodeStatus', log, async (_req, { signal }) => (lastStatus = await status.getNodeStatus(signal)), {
       calls: metrics?.calls.forService('vbs.agent.v1.AgentStatus'),

@@ -5,6 +5,7 @@ import { createControllerHandlers } from '../controller/controllerHandlers.ts';
 import { dnsAgents, staticAgents } from '../controller/agentDiscovery.ts';
 import { remoteStorageAgent } from '../controller/remoteStorageAgent.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
+import { ServerIdentityRecorder, withCheckedIdentity } from '../controller/checkAgentIdentity.ts';
 import { duplicateNodeIdGuard } from '../controller/nodeIdGuard.ts';
 import { openRemovedStorageNodes } from '../controller/removedStorageNodes/index.ts';
 import { findKubeConfig, loadKubeClient } from '../kube/kubeClient.ts';
@@ -13,7 +14,8 @@ import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller.ts';
 import { registerStorageNodeGauges } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
-import { clientCredentials, loadTlsFiles } from '../tls/index.ts';
+import { clientCredentials } from '../tls/index.ts';
+import { loadControllerTls } from './loadControllerTls.ts';
 
 export interface RunningController {
   readonly handlers: ControllerHandlers;
@@ -36,15 +38,20 @@ export async function startController(
   metrics: ProcessMetrics | undefined,
   opts: { readonly driverName: string; readonly env?: Readonly<Record<string, string | undefined>> },
 ): Promise<RunningController> {
-  const tls = await loadTlsFiles({ caPath: config.tls.caPath, certPath: config.tls.certPath, keyPath: config.tls.keyPath });
-  const creds = clientCredentials(tls, config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {});
+  const tls = await loadControllerTls(config);
+  // One set of credentials per agent, so each remembers the identity its agent's certificate names.
+  const connect = (address: string) => {
+    const seen = new ServerIdentityRecorder();
+    const creds = clientCredentials(tls, { onServerCertificate: seen.record, ...(config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {}) });
+    return withCheckedIdentity(address, remoteStorageAgent(address, creds), () => seen.current());
+  };
   const env = opts.env ?? process.env;
   const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
   const kube = kubeSource ? await loadKubeClient(kubeSource) : undefined;
   const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
   const nodes = new StorageNodes({
     discover: config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses),
-    connect: (address) => remoteStorageAgent(address, creds),
+    connect,
     log,
     ...(removed ? { removed } : {}),
   });

@@ -1,4 +1,5 @@
 import { checkServerIdentity } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { ServerCredentials, credentials } from '@grpc/grpc-js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { TlsMaterial } from './loadTlsFiles.ts';
@@ -31,14 +32,24 @@ export function serverCredentials(material: TlsMaterial): ServerCredentials {
 export interface ClientTlsOptions {
   /** Check the server certificate against this name instead of the host being dialled. */
   readonly expectedServerName?: string;
+  /**
+   * Told the server's certificate at each handshake, after the chain and the host name were
+   * accepted: the controller reads the agent's identity from it (src/controller/checkAgentIdentity.ts).
+   */
+  readonly onServerCertificate?: (cert: PeerCertificate) => void;
 }
 
 export function clientCredentials(material: TlsMaterial, opts: ClientTlsOptions = {}): ChannelCredentials {
-  const { expectedServerName } = opts;
-  return credentials.createSsl(
-    Buffer.from(material.caPem),
-    Buffer.from(material.keyPem),
-    Buffer.from(material.certPem),
-    expectedServerName === undefined ? {} : { checkServerIdentity: (_host, cert) => checkServerIdentity(expectedServerName, cert) },
-  );
+  const { expectedServerName, onServerCertificate } = opts;
+  const check =
+    expectedServerName === undefined && onServerCertificate === undefined
+      ? {}
+      : {
+          checkServerIdentity: (host: string, cert: PeerCertificate) => {
+            const refused = checkServerIdentity(expectedServerName ?? host, cert);
+            if (refused === undefined) onServerCertificate?.(cert);
+            return refused;
+          },
+        };
+  return credentials.createSsl(Buffer.from(material.caPem), Buffer.from(material.keyPem), Buffer.from(material.certPem), check);
 }
