@@ -12,9 +12,9 @@ import { findKubeConfig, loadKubeClient } from '../kube/kubeClient.ts';
 import { listCsiNodeIds } from '../kube/listCsiNodeIds.ts';
 import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller.ts';
-import { registerStorageNodeGauges } from '../metrics/index.ts';
+import { TlsExpiryMetrics, registerStorageNodeGauges } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
-import { clientCredentials } from '../tls/index.ts';
+import { ReloadingTls, reloadingClientCredentials } from '../tls/index.ts';
 import { loadControllerTls } from './loadControllerTls.ts';
 
 export interface RunningController {
@@ -38,11 +38,12 @@ export async function startController(
   metrics: ProcessMetrics | undefined,
   opts: { readonly driverName: string; readonly env?: Readonly<Record<string, string | undefined>> },
 ): Promise<RunningController> {
-  const tls = await loadControllerTls(config);
+  const expiry = metrics ? new TlsExpiryMetrics(metrics.registry) : undefined;
+  const tls = await ReloadingTls.open(() => loadControllerTls(config), { log, onLoaded: (loaded) => expiry?.record('controller', loaded) });
   // One set of credentials per agent, so each remembers the identity its agent's certificate names.
   const connect = (address: string) => {
     const seen = new ServerIdentityRecorder();
-    const creds = clientCredentials(tls, { onServerCertificate: seen.record, ...(config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {}) });
+    const creds = reloadingClientCredentials(tls, { onServerCertificate: seen.record, ...(config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {}) });
     return withCheckedIdentity(address, remoteStorageAgent(address, creds), () => seen.current());
   };
   const env = opts.env ?? process.env;
@@ -83,5 +84,11 @@ export async function startController(
     },
     'controller started',
   );
-  return { handlers, stop: () => nodes.stop() };
+  return {
+    handlers,
+    stop: () => {
+      nodes.stop();
+      tls.stop();
+    },
+  };
 }
