@@ -1,13 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import type { ServiceError, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import type { ServiceError, sendUnaryData } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { loadAgentProto } from '../grpc/loadProtos.ts';
 import { serve } from '../grpc/serve.ts';
 import type { RunningServer } from '../grpc/serve.ts';
 import { unary } from '../grpc/csiClients.ts';
-import { toGrpcStatus } from '../grpc/toGrpcStatus.ts';
+import { adaptUnary } from '../grpc/adaptUnary.ts';
 import { clientCredentials, createCertificateAuthority, issueCertificate, serverCredentials } from '../tls/index.ts';
 import type { PemPair, TlsMaterial } from '../tls/index.ts';
 import { requireNodeCaller } from './callerPolicy.ts';
@@ -44,16 +44,13 @@ describe('agent authorization by caller identity', () => {
     };
     server.addService(proto.AgentStatus.service, { GetNodeStatus: record('GetNodeStatus', { node_name: 'agent-a', ready: true }) });
     server.addService(proto.AgentVolumes.service, { ListVolumes: record('ListVolumes', { volumes: [] }) });
+    // As the chap handler is built: adaptUnary hands it the caller's identity (ctx.caller).
     server.addService(proto.AgentCredentials.service, {
-      GetChapCredentials: (call: ServerUnaryCall<{ initiator_iqn: string }, object>, cb: sendUnaryData<object>) => {
+      GetChapCredentials: adaptUnary('agent.GetChapCredentials', pino({ level: 'silent' }), async (request: { initiator_iqn: string }, ctx) => {
         handled.push('GetChapCredentials');
-        try {
-          requireNodeCaller(call, call.request.initiator_iqn);
-          cb(null, {});
-        } catch (err: unknown) {
-          cb(toGrpcStatus(err, 'test'));
-        }
-      },
+        requireNodeCaller(ctx.caller, request.initiator_iqn);
+        return {};
+      }),
     });
     running = await serve({ server, endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 }, log: pino({ level: 'silent' }), credentials: serverCredentials(mat(agent)) });
     port = Number(running.address.split(':').pop());
