@@ -138,7 +138,7 @@ export const demoScenario: Scenario = {
       );
       const volumeId = created.volumeId;
       ctx.log(`volume ${volumeId}, ${created.capacityBytes} bytes`);
-      await timed('vbs-csi nodes', () => show(['nodes', '--agents', '127.0.0.5:9500', '--tls-ca', file('ca.crt'), '--client-tls-cert', file('demo.crt'), '--client-tls-key', file('demo.key')]));
+      await timed('vbs-csi nodes', () => show(['nodes', '--agents', '127.0.0.5:9500', '--tls-ca', file('ca.crt'), '--client-tls-cert', file('controller.crt'), '--client-tls-key', file('controller.key')]));
 
       const attach = async (id: string, tag: string) => {
         const target = file(`pod-${tag}/mount`);
