@@ -47,3 +47,13 @@ export class OperationPendingError extends Error {
 export class UnavailableError extends Error {
   override readonly name = 'UnavailableError';
 }
+
+/** The caller presented no identity this server knows (a certificate without a vbs-csi URI). */
+export class UnauthenticatedError extends Error {
+  override readonly name = 'UnauthenticatedError';
+}
+
+/** The caller's identity is known and may not do this (docs/security.md, authorization by identity). */
+export class PermissionDeniedError extends Error {
+  override readonly name = 'PermissionDeniedError';
+}

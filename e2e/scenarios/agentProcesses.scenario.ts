@@ -101,6 +101,16 @@ export const agentProcessesScenario: Scenario = {
         intruder.close();
         ctx.log(`a client with ${what} is refused`);
       }
+      // Identities: the cluster CA is not enough; the agent authorizes by the certificate's URI.
+      for (const [what, creds, code] of [
+        ['a node plugin identity', tls.node, grpcStatus.PERMISSION_DENIED],
+        ['no vbs-csi identity', tls.anonymous, grpcStatus.UNAUTHENTICATED],
+      ] as const) {
+        const caller = connectAgentWire(`${nodeA.ip}:9500`, clientCredentials(creds), 10_000);
+        await assert.rejects(caller.listVolumes(), (err: ServiceError) => err.code === code, `a client with ${what} was not refused with ${grpcStatus[code]}`);
+        caller.close();
+        ctx.log(`a client with ${what} is refused with ${grpcStatus[code]}`);
+      }
 
       // A volume on each node; the same request again returns the same volume.
       const va = (await a.createVolume({ name: 'pvc-a1', size_bytes: 64 * MiB })).volume!;
@@ -222,6 +232,10 @@ async function stopAgent(agent: AgentProcess, sig: 'SIGTERM' | 'SIGKILL') {
 interface Certificates {
   readonly controller: TlsMaterial;
   readonly rogue: TlsMaterial;
+  /** From the cluster CA, but a node plugin's: AgentVolumes must refuse it (PERMISSION_DENIED). */
+  readonly node: TlsMaterial;
+  /** From the cluster CA, with no vbs-csi identity: UNAUTHENTICATED. */
+  readonly anonymous: TlsMaterial;
   readonly caPath: string;
   readonly leaves: ReadonlyMap<string, { readonly cert: string; readonly key: string }>;
 }
@@ -232,7 +246,7 @@ async function makeCertificates(dir: string): Promise<Certificates> {
   const ca = await createCertificateAuthority({ commonName: 'vbs-e2e cluster CA', validDays: 2 });
   const leaves = new Map<string, { cert: string; key: string }>();
   for (const node of NODES) {
-    const leaf = await issueCertificate(ca, { commonName: node.name, dnsNames: [], ipAddresses: [node.ip], usages: 'server', validDays: 1 });
+    const leaf = await issueCertificate(ca, { commonName: node.name, dnsNames: [], ipAddresses: [node.ip], usages: 'server', identity: { kind: 'agent', storageNode: node.name }, validDays: 1 });
     const files = { cert: join(dir, `${node.name}.crt`), key: join(dir, `${node.name}.key`) };
     await writeFile(files.cert, leaf.certPem);
     await writeFile(files.key, recordSecret('tls-private-key', `${node.name} key`, leaf.keyPem), { mode: 0o600 });
@@ -240,10 +254,14 @@ async function makeCertificates(dir: string): Promise<Certificates> {
   }
   const caPath = join(dir, 'ca.crt');
   await writeFile(caPath, ca.certPem);
-  const controller = await issueCertificate(ca, { commonName: 'controller', dnsNames: [], ipAddresses: [], usages: 'client', validDays: 1 });
+  const controller = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
   const otherCa = await createCertificateAuthority({ commonName: 'someone else', validDays: 2 });
-  const rogue = await issueCertificate(otherCa, { commonName: 'controller', dnsNames: [], ipAddresses: [], usages: 'client', validDays: 1 });
+  const rogue = await issueCertificate(otherCa, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
+  const node = await issueCertificate(ca, { commonName: 'worker', usages: 'client', identity: { kind: 'node', initiatorIqn: 'iqn.2026-01.io.vbs-e2e:worker' }, validDays: 1 });
+  const anonymous = await issueCertificate(ca, { commonName: 'controller', usages: 'client', validDays: 1 });
   return {
+    node: { caPem: ca.certPem, certPem: node.certPem, keyPem: recordSecret('tls-private-key', 'node plugin key', node.keyPem) },
+    anonymous: { caPem: ca.certPem, certPem: anonymous.certPem, keyPem: recordSecret('tls-private-key', 'identity-less client key', anonymous.keyPem) },
     controller: { caPem: ca.certPem, certPem: controller.certPem, keyPem: recordSecret('tls-private-key', 'controller key', controller.keyPem) },
     rogue: { caPem: ca.certPem, certPem: rogue.certPem, keyPem: recordSecret('tls-private-key', 'rogue client key', rogue.keyPem) },
     caPath,

@@ -57,10 +57,15 @@ export const demoScenario: Scenario = {
       createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: 'vbs-demo', fileMiB: 1280, poolMiB: 1024, signal: ctx.signal }),
     );
     const ca = await createCertificateAuthority({ commonName: 'demo CA', validDays: 2 });
-    const leaf = await issueCertificate(ca, { commonName: 'demo', ipAddresses: ['127.0.0.5'], usages: 'both', validDays: 1 });
+    // As `vbs-csi certs --out DIR --controller controller --agent demo,ip=127.0.0.5` lays them out:
+    // the all-in-one finds controller.crt/.key next to ca.crt for its controller.
+    const leaf = await issueCertificate(ca, { commonName: 'demo', ipAddresses: ['127.0.0.5'], usages: 'server', identity: { kind: 'agent', storageNode: 'demo' }, validDays: 1 });
+    const controllerLeaf = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
     await writeFile(file('ca.crt'), ca.certPem);
     await writeFile(file('demo.crt'), leaf.certPem);
     await writeFile(file('demo.key'), recordSecret('tls-private-key', 'demo key', leaf.keyPem), { mode: 0o600 });
+    await writeFile(file('controller.crt'), controllerLeaf.certPem);
+    await writeFile(file('controller.key'), recordSecret('tls-private-key', 'demo controller key', controllerLeaf.keyPem), { mode: 0o600 });
     await writeFile(file('chap.key'), recordSecret('chap-key', 'demo CHAP key', randomBytes(32)), { mode: 0o600 });
     const socket = file('csi.sock');
     const driver = execa(
@@ -133,7 +138,7 @@ export const demoScenario: Scenario = {
       );
       const volumeId = created.volumeId;
       ctx.log(`volume ${volumeId}, ${created.capacityBytes} bytes`);
-      await timed('vbs-csi nodes', () => show(['nodes', '--agents', '127.0.0.5:9500', '--tls-ca', file('ca.crt'), '--client-tls-cert', file('demo.crt'), '--client-tls-key', file('demo.key')]));
+      await timed('vbs-csi nodes', () => show(['nodes', '--agents', '127.0.0.5:9500', '--tls-ca', file('ca.crt'), '--client-tls-cert', file('controller.crt'), '--client-tls-key', file('controller.key')]));
 
       const attach = async (id: string, tag: string) => {
         const target = file(`pod-${tag}/mount`);

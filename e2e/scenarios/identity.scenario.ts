@@ -29,11 +29,16 @@ export const identityScenario: Scenario = {
     const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
     const vg = await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: 'vbs-identity', fileMiB: 256, poolMiB: 128, signal: ctx.signal });
     const ca = await createCertificateAuthority({ commonName: 'e2e CA', validDays: 2 });
-    const leaf = await issueCertificate(ca, { commonName: 'all-in-one', ipAddresses: ['127.0.0.4'], usages: 'both', validDays: 1 });
+    // The agent's certificate names its storage node (the node id by default); the controller
+    // inside uses controller.crt/.key next to ca.crt, as `vbs-csi certs --controller controller` writes them.
+    const leaf = await issueCertificate(ca, { commonName: 'all-in-one', ipAddresses: ['127.0.0.4'], usages: 'server', identity: { kind: 'agent', storageNode: 'e2e-guest' }, validDays: 1 });
+    const controllerLeaf = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
     const file = (name: string) => join(ctx.workDir, name);
     await writeFile(file('ca.crt'), ca.certPem);
     await writeFile(file('node.crt'), leaf.certPem);
     await writeFile(file('node.key'), recordSecret('tls-private-key', 'all-in-one key', leaf.keyPem), { mode: 0o600 });
+    await writeFile(file('controller.crt'), controllerLeaf.certPem);
+    await writeFile(file('controller.key'), recordSecret('tls-private-key', 'all-in-one controller key', controllerLeaf.keyPem), { mode: 0o600 });
     await writeFile(file('chap.key'), recordSecret('chap-key', 'all-in-one CHAP key', randomBytes(32)), { mode: 0o600 });
     const agentFlags = [
       '--vg', 'vbs-identity', '--portal', '127.0.0.4', '--agent-listen', 'tcp://127.0.0.4:9500', '--iqn-prefix', 'iqn.2026-11.io.vbs-identity',

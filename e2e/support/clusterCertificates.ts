@@ -18,7 +18,7 @@ export interface ClusterCertificates {
   readonly clientMaterial: TlsMaterial;
 }
 
-/** A development cluster CA in `dir`, a server certificate per agent and one client certificate. */
+/** A development cluster CA in `dir`, a server certificate per agent (urn:vbs-csi:agent:NAME) and the controller's (urn:vbs-csi:controller). */
 export async function makeClusterCertificates(dir: string, agents: readonly { readonly name: string; readonly ip: string }[]): Promise<ClusterCertificates> {
   await mkdir(dir, { recursive: true });
   const ca = await createCertificateAuthority({ commonName: 'vbs-e2e cluster CA', validDays: 2 });
@@ -31,9 +31,9 @@ export async function makeClusterCertificates(dir: string, agents: readonly { re
   };
   const agentFiles = new Map<string, CertificateFiles>();
   for (const a of agents) {
-    agentFiles.set(a.name, await write(a.name, await issueCertificate(ca, { commonName: a.name, dnsNames: [], ipAddresses: [a.ip], usages: 'server', validDays: 1 })));
+    agentFiles.set(a.name, await write(a.name, await issueCertificate(ca, { commonName: a.name, ipAddresses: [a.ip], usages: 'server', identity: { kind: 'agent', storageNode: a.name }, validDays: 1 })));
   }
-  const client = await issueCertificate(ca, { commonName: 'controller', dnsNames: [], ipAddresses: [], usages: 'client', validDays: 1 });
+  const client = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
   const caPath = join(dir, 'ca.crt');
   await writeFile(caPath, ca.certPem);
   return { caPath, agents: agentFiles, client: await write('controller', client), clientMaterial: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem } };

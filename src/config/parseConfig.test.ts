@@ -146,15 +146,15 @@ describe('parseConfig for the controller', () => {
     assert.ok(!r.ok && r.errors.some((e) => e.includes('exclusive')));
   });
 
-  test('all-in-one calls its own agent with the agent certificate unless told otherwise', () => {
+  test('all-in-one calls its own agent with the controller certificate next to --tls-ca unless told otherwise', () => {
     const r = parseConfig(
       ['all-in-one', '--node-id', 'n1', '--initiator-name', 'iqn.2026-11.io.test:n1', '--vg', 'vg1', '--portal', '127.0.0.2', '--agent-listen', 'tcp://0.0.0.0:9600',
-        '--tls-ca', '/ca', '--tls-cert', '/a.crt', '--tls-key', '/a.key', '--chap-key-file', '/chap'],
+        '--tls-ca', '/pki/ca.crt', '--tls-cert', '/pki/a.crt', '--tls-key', '/pki/a.key', '--chap-key-file', '/chap'],
       {},
     );
     assert.ok(r.ok, !r.ok ? r.errors.join('; ') : '');
     assert.deepEqual(r.config.controller?.agentAddresses, ['127.0.0.1:9600']);
-    assert.deepEqual(r.config.controller?.tls, { caPath: '/ca', certPath: '/a.crt', keyPath: '/a.key' });
+    assert.deepEqual(r.config.controller?.tls, { caPath: '/pki/ca.crt', certPath: '/pki/controller.crt', keyPath: '/pki/controller.key' });
   });
 
   test('serves no metrics unless --metrics-address is given, and then on that host and port', () => {

@@ -142,7 +142,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const runsController = role === 'controller' || role === 'all-in-one';
   // all-in-one's controller calls its own agent, over the same mutual TLS as in a cluster.
   const localAgent = role === 'all-in-one' && agent?.listen.kind === 'tcp' ? [`${agent.listen.host === '0.0.0.0' ? '127.0.0.1' : agent.listen.host}:${agent.listen.port}`] : [];
-  const controller = runsController ? parseControllerConfig(value, { defaultAgents: localAgent, useAgentTls: role === 'all-in-one' }, errors) : undefined;
+  const controller = runsController ? parseControllerConfig(value, { defaultAgents: localAgent, allInOne: role === 'all-in-one' }, errors) : undefined;
 
   const node = needsNodeId ? parseNodeConfig(value, errors) : undefined;
 

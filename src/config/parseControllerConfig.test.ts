@@ -6,11 +6,11 @@ import type { ControllerOptionName } from './parseControllerConfig.ts';
 type Name = ControllerOptionName | 'tls-ca' | 'tls-cert' | 'tls-key';
 const TLS = { 'tls-ca': '/etc/vbs/ca.crt', 'client-tls-cert': '/etc/vbs/controller.crt', 'client-tls-key': '/etc/vbs/controller.key' };
 
-function parse(given: Partial<Record<Name, string>>, opts: { defaultAgents?: string[]; useAgentTls?: boolean } = {}) {
+function parse(given: Partial<Record<Name, string>>, opts: { defaultAgents?: string[]; allInOne?: boolean } = {}) {
   const errors: string[] = [];
   const config = parseControllerConfig(
     (name) => given[name] ?? (name in CONTROLLER_OPTIONS ? CONTROLLER_OPTIONS[name as ControllerOptionName].fallback : undefined),
-    { defaultAgents: opts.defaultAgents ?? [], useAgentTls: opts.useAgentTls ?? false },
+    { defaultAgents: opts.defaultAgents ?? [], allInOne: opts.allInOne ?? false },
     errors,
   );
   return { config, errors };
@@ -38,11 +38,19 @@ describe('parseControllerConfig', () => {
     assert.deepEqual(parse({ ...TLS }, { defaultAgents: ['127.0.0.1:9500'] }).config?.agentAddresses, ['127.0.0.1:9500']);
   });
 
-  it('in all-in-one, uses the agent certificate as the client certificate unless told otherwise', () => {
-    const { config, errors } = parse({ agents: 'a:9500', 'tls-ca': '/ca', 'tls-cert': '/agent.crt', 'tls-key': '/agent.key' }, { useAgentTls: true });
+  it('in all-in-one, uses controller.crt and controller.key next to --tls-ca unless told otherwise', () => {
+    // The agent's own certificate (urn:vbs-csi:agent:NAME) may call nothing: never the default.
+    const { config, errors } = parse({ agents: 'a:9500', 'tls-ca': '/pki/ca.crt', 'tls-cert': '/pki/agent.crt', 'tls-key': '/pki/agent.key' }, { allInOne: true });
     assert.deepEqual(errors, []);
-    assert.deepEqual(config?.tls, { caPath: '/ca', certPath: '/agent.crt', keyPath: '/agent.key' });
-    assert.equal(parse({ agents: 'a:9500', 'tls-ca': '/ca', 'tls-cert': '/agent.crt', 'tls-key': '/agent.key' }).errors.length, 2, 'the controller role has no fallback');
+    assert.deepEqual(config?.tls, { caPath: '/pki/ca.crt', certPath: '/pki/controller.crt', keyPath: '/pki/controller.key' });
+    assert.equal(config?.clientTlsBesideCa, true);
+    const given = parse({ agents: 'a:9500', ...TLS }, { allInOne: true });
+    assert.deepEqual(given.config?.tls, { caPath: '/etc/vbs/ca.crt', certPath: '/etc/vbs/controller.crt', keyPath: '/etc/vbs/controller.key' });
+    assert.equal(given.config?.clientTlsBesideCa, false);
+    assert.match(parse({ agents: 'a:9500', 'tls-ca': '/ca', 'client-tls-cert': '/c.crt' }, { allInOne: true }).errors.join('\n'), /--client-tls-cert and --client-tls-key go together/);
+    const controllerRole = parse({ agents: 'a:9500', 'tls-ca': '/ca', 'tls-cert': '/agent.crt', 'tls-key': '/agent.key' }).errors;
+    assert.equal(controllerRole.length, 2, 'the controller role has no default');
+    assert.match(controllerRole[0]!, /--client-tls-cert is required: .* as urn:vbs-csi:controller \(vbs-csi certs --controller controller\)/);
   });
 
   it('reports every problem at once', () => {

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { isAbsolute } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { parseRemovedStorageNodesSpec } from './removedStorageNodesSpec.ts';
 import type { RemovedStorageNodesSpec } from './removedStorageNodesSpec.ts';
 
@@ -11,6 +11,12 @@ export interface ControllerConfig {
   /** Check agent certificates against this name instead of the address dialled (DNS discovery gives pod IPs). */
   readonly agentServerName: string | undefined;
   readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string };
+  /**
+   * all-in-one without --client-tls-cert/--client-tls-key: the controller certificate is the
+   * controller.crt/controller.key that `vbs-csi certs --out DIR --controller controller` writes
+   * next to DIR/ca.crt (start-up explains what to do when they are not there).
+   */
+  readonly clientTlsBesideCa: boolean;
   readonly statusIntervalMs: number;
   /**
    * Where operators record storage nodes removed for good (docs/storage-node-removal.md);
@@ -46,12 +52,14 @@ export function parseHostPort(text: string): { readonly host: string; readonly p
 
 /**
  * Validates the controller section (pure). Agents come from --agents (a fixed list) or
- * --agents-dns (a headless Service), not both. The client certificate defaults to the agent's
- * own (`fallbackTls`) in all-in-one, where one certificate with both usages serves both sides.
+ * --agents-dns (a headless Service), not both. In all-in-one the client certificate defaults to
+ * controller.crt and controller.key in --tls-ca's directory: the agent authorizes callers by the
+ * identity in their certificate (src/agent/callerPolicy.ts), and its own server certificate
+ * (urn:vbs-csi:agent:NAME) may call nothing, so the controller inside needs its own.
  */
 export function parseControllerConfig(
   value: (name: ControllerOptionName | 'tls-ca' | 'tls-cert' | 'tls-key') => string | undefined,
-  opts: { readonly defaultAgents: readonly string[]; readonly useAgentTls: boolean },
+  opts: { readonly defaultAgents: readonly string[]; readonly allInOne: boolean },
   errors: string[],
 ): ControllerConfig | undefined {
   const start = errors.length;
@@ -76,13 +84,24 @@ export function parseControllerConfig(
   const serverName = value('agent-server-name');
   if (serverName !== undefined && !HOST_NAME.test(serverName)) errors.push(`--agent-server-name ${JSON.stringify(serverName)} is not a host name`);
 
-  const file = (name: 'tls-ca' | 'client-tls-cert' | 'client-tls-key', fallback: 'tls-cert' | 'tls-key' | undefined): string => {
-    const v = value(name) ?? (opts.useAgentTls && fallback ? value(fallback) : undefined);
-    if (v === undefined || v === '') errors.push(`--${name} is required: the controller calls the agents with mutual TLS (vbs-csi certs --client controller)`);
-    else if (!isAbsolute(v) && !v.startsWith('.')) errors.push(`--${name} ${JSON.stringify(v)}: expected a file path`);
+  const file = (name: 'tls-ca' | 'client-tls-cert' | 'client-tls-key'): string => {
+    const v = value(name);
+    if (v === undefined || v === '') {
+      if (name === 'tls-ca' || !opts.allInOne) errors.push(`--${name} is required: the controller calls the agents with mutual TLS as urn:vbs-csi:controller (vbs-csi certs --controller controller)`);
+    } else if (!isAbsolute(v) && !v.startsWith('.')) errors.push(`--${name} ${JSON.stringify(v)}: expected a file path`);
     return v ?? '';
   };
-  const tls = { caPath: file('tls-ca', undefined), certPath: file('client-tls-cert', 'tls-cert'), keyPath: file('client-tls-key', 'tls-key') };
+  const caPath = file('tls-ca');
+  let certPath = file('client-tls-cert');
+  let keyPath = file('client-tls-key');
+  const clientTlsBesideCa = opts.allInOne && certPath === '' && keyPath === '' && caPath !== '';
+  if (clientTlsBesideCa) {
+    certPath = join(dirname(caPath), 'controller.crt');
+    keyPath = join(dirname(caPath), 'controller.key');
+  } else if (opts.allInOne && (certPath === '') !== (keyPath === '')) {
+    errors.push(`--client-tls-cert and --client-tls-key go together (or give neither: the all-in-one then uses controller.crt and controller.key next to --tls-ca)`);
+  }
+  const tls = { caPath, certPath, keyPath };
 
   const intervalText = value('status-interval-seconds') ?? '10';
   const interval = Number(intervalText);
@@ -103,6 +122,7 @@ export function parseControllerConfig(
     agentsDns,
     agentServerName: serverName,
     tls: Object.freeze(tls),
+    clientTlsBesideCa,
     statusIntervalMs: interval * 1000,
     removedStorageNodes,
   });

@@ -3,6 +3,8 @@ import { status } from '@grpc/grpc-js';
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { stripSecrets } from '../log/stripSecrets.ts';
+import { identityOfPeerCertificate } from '../tls/identity.ts';
+import type { CallerIdentity } from '../tls/identity.ts';
 import { toGrpcStatus } from './toGrpcStatus.ts';
 
 /** What every handler receives besides its request. */
@@ -11,6 +13,12 @@ export interface CallContext {
   readonly log: Logger;
   /** Aborted when the client cancels or its deadline passes; pass it on to long steps. */
   readonly signal: AbortSignal;
+  /**
+   * Who is calling, from the client certificate (src/tls/identity.ts); undefined without TLS or
+   * without an identity. The agent's server has already authorized the method (callerPolicy.ts);
+   * handlers that answer about one initiator check it against the request (requireNodeCaller).
+   */
+  readonly caller: CallerIdentity | undefined;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -54,7 +62,8 @@ export function adaptUnary<Req, Res>(method: string, log: Logger, handler: Unary
     };
     callLog.debug({ request: stripSecrets(call.request) }, 'request');
     inFlight++;
-    handler(call.request, { requestId, log: callLog, signal: abort.signal })
+    const caller = identityOfPeerCertificate(call.getAuthContext?.()?.sslPeerCertificate);
+    handler(call.request, { requestId, log: callLog, signal: abort.signal, caller })
       .finally(() => inFlight--)
       .then(
       (response) => {

@@ -7,7 +7,9 @@ import {
   NotFoundError,
   OperationPendingError,
   OutOfRangeError,
+  PermissionDeniedError,
   ResourceExhaustedError,
+  UnauthenticatedError,
   UnavailableError,
 } from '../errors.ts';
 
@@ -38,6 +40,15 @@ const DOMAIN_CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, sta
 ];
 
 /**
+ * Refusals of the caller. Not in DOMAIN_CODES: an agent refusing the controller is the
+ * controller's misconfiguration, never the CO's, so it must not be relayed as the same error.
+ */
+const AUTH_CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, status]> = [
+  [UnauthenticatedError, status.UNAUTHENTICATED],
+  [PermissionDeniedError, status.PERMISSION_DENIED],
+];
+
+/**
  * The domain error class a gRPC code stands for (the inverse of the table above), so an error
  * relayed from another server (an agent) becomes the same error the controller would have thrown.
  */
@@ -54,7 +65,7 @@ export function domainErrorClassFor(code: status): (new (message: string) => Err
 export function toGrpcStatus(err: unknown, requestId: string): GrpcStatus {
   if (err instanceof GrpcStatusError) return { code: err.code, details: err.message };
   if (isServiceError(err)) return { code: err.code, details: err.details };
-  for (const [ErrorClass, code] of DOMAIN_CODES) {
+  for (const [ErrorClass, code] of [...DOMAIN_CODES, ...AUTH_CODES]) {
     if (err instanceof ErrorClass) return { code, details: err.message };
   }
   if (err instanceof Error && err.name === 'AbortError') {

@@ -18,6 +18,8 @@ export { createMetricsRegistry } from './createMetricsRegistry.ts';
 export { serveMetrics } from './serveMetrics.ts';
 export type { RunningMetricsServer } from './serveMetrics.ts';
 export { registerStorageNodeGauges } from './storageNodeGauges.ts';
+export { TlsExpiryMetrics } from './TlsExpiryMetrics.ts';
+export type { TlsExpirySource } from './TlsExpiryMetrics.ts';
 export type { StorageNodesView } from './storageNodeGauges.ts';
 
 /** The process's registry and the call metrics every role's services report to. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../agent/AgentVolumes.ts';
+import { createAgentServer } from '../agent/createAgentServer.ts';
 import { BlkdiscardZeroer } from '../agent/zeroing/BlkdiscardZeroer.ts';
 import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
 import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
@@ -18,9 +18,10 @@ import { loadAgentProto } from '../grpc/loadProtos.ts';
 import { serve } from '../grpc/serve.ts';
 import { FsConfigFs, LioTarget } from '../lio/index.ts';
 import { Lvm } from '../lvm/index.ts';
-import { AgentMetrics } from '../metrics/index.ts';
+import { AgentMetrics, TlsExpiryMetrics } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
-import { loadTlsFiles, serverCredentials } from '../tls/index.ts';
+import { checkOwnIdentity } from '../tls/checkOwnIdentity.ts';
+import { ReloadingTls, loadTlsFiles, reloadingServerCredentials } from '../tls/index.ts';
 
 /**
  * How old the lvm report the agent answers lookups, admission and status from may grow
@@ -48,8 +49,18 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?: ProcessMetrics): Promise<RunningAgent> {
   const log = rootLog.child({ component: 'agent', storageNode: config.nodeName });
   const chapKey = await readChapKey(config.chapKeyPath);
-  const tls = await loadTlsFiles(config.tls);
-  log.info({ subject: tls.subject, subjectAltName: tls.subjectAltName, validTo: tls.validTo }, 'agent certificate');
+  const expiry = metrics ? new TlsExpiryMetrics(metrics.registry) : undefined;
+  // Checked at start and at each reload: its certificate must name this storage node.
+  const tls = await ReloadingTls.open(
+    async () => {
+      const loaded = await loadTlsFiles(config.tls);
+      checkOwnIdentity(loaded, { kind: 'agent', storageNode: config.nodeName }, `vbs-csi certs --agent ${config.nodeName},ip=ADDRESS (the storage node name is --storage-node-name)`);
+      return loaded;
+    },
+    { log, onLoaded: (loaded) => expiry?.record('agent', loaded) },
+  );
+  const first = tls.current();
+  log.info({ subject: first.subject, subjectAltName: first.subjectAltName, validTo: first.validTo }, 'agent certificate');
 
   const runner = new ExecaRunner({ log });
   const lvm = new Lvm({ runner, vgName: config.vgName, thinPoolName: config.thinPoolName, reportMaxAgeMs: LVM_REPORT_MAX_AGE_MS });
@@ -88,7 +99,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     : undefined;
 
   const proto = loadAgentProto();
-  const server = new Server();
+  const server = createAgentServer(log);
   server.addService(proto.vbs.agent.v1.AgentStatus.service, {
     GetNodeStatus: adaptUnary('agent.GetNodeStatus', log, async (_req, { signal }) => (lastStatus = await status.getNodeStatus(signal)), {
       calls: metrics?.calls.forService('vbs.agent.v1.AgentStatus'),
@@ -98,7 +109,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     proto.vbs.agent.v1.AgentVolumes.service,
     createAgentVolumesHandlers(untilReconciled(volumes, () => reconciled), log, metrics?.calls.forService('vbs.agent.v1.AgentVolumes')),
   );
-  const running = await serve({ server, endpoint: config.listen, log, credentials: serverCredentials(tls) });
+  const running = await serve({ server, endpoint: config.listen, log, credentials: reloadingServerCredentials(tls) });
 
   const stopReconcile = new AbortController();
   /** Why the last pass failed, for readiness: e.g. a thin pool whose zeroing cannot be turned on. */
@@ -143,6 +154,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
       clearTimeout(timer);
       await sampler.stop();
       await running.shutdown(graceMs);
+      tls.stop();
     },
   };
 }

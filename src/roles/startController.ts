@@ -5,15 +5,17 @@ import { createControllerHandlers } from '../controller/controllerHandlers.ts';
 import { dnsAgents, staticAgents } from '../controller/agentDiscovery.ts';
 import { connectAgent } from '../agentApi/client.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
+import { ServerIdentityRecorder, withCheckedIdentity } from '../controller/checkAgentIdentity.ts';
 import { duplicateNodeIdGuard } from '../controller/nodeIdGuard.ts';
 import { openRemovedStorageNodes } from '../controller/removedStorageNodes/index.ts';
 import { findKubeConfig, loadKubeClient } from '../kube/kubeClient.ts';
 import { listCsiNodeIds } from '../kube/listCsiNodeIds.ts';
 import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller.ts';
-import { registerStorageNodeGauges } from '../metrics/index.ts';
+import { TlsExpiryMetrics, registerStorageNodeGauges } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
-import { clientCredentials, loadTlsFiles } from '../tls/index.ts';
+import { ReloadingTls, reloadingClientCredentials } from '../tls/index.ts';
+import { loadControllerTls } from './loadControllerTls.ts';
 
 export interface RunningController {
   readonly handlers: ControllerHandlers;
@@ -36,15 +38,21 @@ export async function startController(
   metrics: ProcessMetrics | undefined,
   opts: { readonly driverName: string; readonly env?: Readonly<Record<string, string | undefined>> },
 ): Promise<RunningController> {
-  const tls = await loadTlsFiles({ caPath: config.tls.caPath, certPath: config.tls.certPath, keyPath: config.tls.keyPath });
-  const creds = clientCredentials(tls, config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {});
+  const expiry = metrics ? new TlsExpiryMetrics(metrics.registry) : undefined;
+  const tls = await ReloadingTls.open(() => loadControllerTls(config), { log, onLoaded: (loaded) => expiry?.record('controller', loaded) });
+  // One set of credentials per agent, so each remembers the identity its agent's certificate names.
+  const connect = (address: string) => {
+    const seen = new ServerIdentityRecorder();
+    const creds = reloadingClientCredentials(tls, { onServerCertificate: seen.record, ...(config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {}) });
+    return withCheckedIdentity(address, connectAgent(address, creds), () => seen.current());
+  };
   const env = opts.env ?? process.env;
   const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
   const kube = kubeSource ? await loadKubeClient(kubeSource) : undefined;
   const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
   const nodes = new StorageNodes({
     discover: config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses),
-    connect: (address) => connectAgent(address, creds),
+    connect,
     log,
     ...(removed ? { removed } : {}),
   });
@@ -76,5 +84,11 @@ export async function startController(
     },
     'controller started',
   );
-  return { handlers, stop: () => nodes.stop() };
+  return {
+    handlers,
+    stop: () => {
+      nodes.stop();
+      tls.stop();
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import { InvalidArgumentError } from '../errors.ts';
 import { checkCertificateAuthority, createCertificateAuthority, issueCertificate } from './createCertificates.ts';
 import type { PemPair } from './pemPair.ts';
+import { identityOfSubjectAltName } from './identity.ts';
 import { x509 } from './x509.ts';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -138,6 +139,28 @@ describe('issueCertificate', () => {
     const now = new Date(Date.now() - 10 * DAY_MS);
     const old = new X509Certificate((await issueCertificate(ca, { commonName: 'c', usages: 'client', validDays: 1, now })).certPem);
     assert.ok(new Date(old.validTo).getTime() < Date.now());
+  });
+
+  test('writes the identity as the one subjectAltName URI, after the host names, that identityOfSubjectAltName reads back', async () => {
+    const server = await issueCertificate(ca, { commonName: 'agent-a', ipAddresses: ['127.0.0.2'], usages: 'server', identity: { kind: 'agent', storageNode: 'agent-a' }, validDays: 1 });
+    const controller = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
+    const node = await issueCertificate(ca, { commonName: 'worker-1', usages: 'client', identity: { kind: 'node', initiatorIqn: 'iqn.2026-01.io.example:Worker-1' }, validDays: 1 });
+    assert.equal(new X509Certificate(server.certPem).subjectAltName, 'IP Address:127.0.0.2, URI:urn:vbs-csi:agent:agent-a');
+    assert.equal(new X509Certificate(controller.certPem).subjectAltName, 'URI:urn:vbs-csi:controller');
+    assert.equal(new X509Certificate(node.certPem).subjectAltName, 'URI:urn:vbs-csi:node:iqn.2026-01.io.example:worker-1');
+    assert.deepEqual(identityOfSubjectAltName(new X509Certificate(node.certPem).subjectAltName), { kind: 'node', initiatorIqn: 'iqn.2026-01.io.example:worker-1' });
+  });
+
+  test('refuses an identity whose role does not fit the usages, or that is malformed', async () => {
+    await assert.rejects(
+      issueCertificate(ca, { commonName: 'a', ipAddresses: ['127.0.0.1'], usages: 'both', identity: { kind: 'agent', storageNode: 'a' }, validDays: 1 }),
+      /urn:vbs-csi:agent:a must have usages 'server' only/,
+    );
+    await assert.rejects(
+      issueCertificate(ca, { commonName: 'c', ipAddresses: ['127.0.0.1'], usages: 'server', identity: { kind: 'controller' }, validDays: 1 }),
+      /must have usages 'client' only/,
+    );
+    await assert.rejects(issueCertificate(ca, { commonName: 'n', usages: 'client', identity: { kind: 'node', initiatorIqn: 'worker-1' }, validDays: 1 }), /not an iSCSI initiator name/);
   });
 
   test('refuses a server certificate that names no DNS name or IP address', async () => {

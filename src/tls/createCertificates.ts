@@ -2,6 +2,8 @@ import { KeyObject, X509Certificate as NodeX509Certificate, createPrivateKey, ra
 import type { webcrypto } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.ts';
 import { checkCommonName, checkDnsName, checkIpAddress, checkValidDays } from './certificateNames.ts';
+import { identityUri } from './identity.ts';
+import type { CallerIdentity } from './identity.ts';
 import { pemPair } from './pemPair.ts';
 import type { PemPair } from './pemPair.ts';
 import { x509 } from './x509.ts';
@@ -35,6 +37,12 @@ export interface LeafCertificateOptions {
   readonly ipAddresses?: readonly string[];
   /** server: TLS server authentication (agents); client: TLS client authentication (the controller). */
   readonly usages: CertificateUsage;
+  /**
+   * Who the holder is (src/tls/identity.ts), written as the one subjectAltName URI peers authorize
+   * by. An agent's identity needs usages 'server'; the controller's and a node's need 'client':
+   * one certificate is never both, so an agent's key cannot call another agent.
+   */
+  readonly identity?: CallerIdentity;
   readonly validDays: number;
   readonly now?: Date;
 }
@@ -75,6 +83,7 @@ export async function issueCertificate(ca: PemPair, opts: LeafCertificateOptions
       `certificate ${JSON.stringify(commonName)} is for a server but names no DNS name or IP address; clients check the address they dial against these`,
     );
   }
+  const uri = opts.identity === undefined ? undefined : identityUriFor(commonName, opts.identity, opts.usages);
   const { notBefore, notAfter } = validity(opts.now ?? new Date(), checkValidDays(opts.validDays, 'certificate'));
   const { certificate: caCert, signingKey } = await openCertificateAuthority(ca);
   if (notAfter > caCert.notAfter) {
@@ -92,11 +101,12 @@ export async function issueCertificate(ca: PemPair, opts: LeafCertificateOptions
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
   ];
-  if (dnsNames.length + ipAddresses.length > 0) {
+  if (dnsNames.length + ipAddresses.length > 0 || uri !== undefined) {
     extensions.push(
       new x509.SubjectAlternativeNameExtension([
         ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
         ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+        ...(uri === undefined ? [] : [{ type: 'url' as const, value: uri }]),
       ]),
     );
   }
@@ -142,6 +152,21 @@ async function openCertificateAuthority(ca: PemPair): Promise<{ certificate: x50
   }
   if (!nodeCertificate.checkPrivateKey(key)) throw new InvalidArgumentError('the CA key does not belong to the CA certificate');
   return { certificate, signingKey: key.toCryptoKey(KEY_ALGORITHM, false, ['sign']) };
+}
+
+/** The identity's URI, after checking that the usages fit the role (agents serve, the others call). */
+function identityUriFor(commonName: string, identity: CallerIdentity, usages: CertificateUsage): string {
+  let uri: string;
+  try {
+    uri = identityUri(identity);
+  } catch (err: unknown) {
+    throw new InvalidArgumentError(`certificate ${JSON.stringify(commonName)}: ${(err as Error).message}`);
+  }
+  const needed: CertificateUsage = identity.kind === 'agent' ? 'server' : 'client';
+  if (usages !== needed) {
+    throw new InvalidArgumentError(`certificate ${JSON.stringify(commonName)} for ${uri} must have usages '${needed}' only, not '${usages}'`);
+  }
+  return uri;
 }
 
 function extendedKeyUsages(usages: CertificateUsage): x509.ExtendedKeyUsage[] {

@@ -1,7 +1,9 @@
 import { checkServerIdentity } from 'node:tls';
-import { ServerCredentials, credentials } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
+import { ServerCredentials, credentials, experimental } from '@grpc/grpc-js';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { TlsMaterial } from './loadTlsFiles.ts';
+import type { ReloadingTls } from './ReloadingTls.ts';
 
 /**
  * grpc-js credentials for the agent link, both sides authenticated by the cluster CA.
@@ -31,14 +33,41 @@ export function serverCredentials(material: TlsMaterial): ServerCredentials {
 export interface ClientTlsOptions {
   /** Check the server certificate against this name instead of the host being dialled. */
   readonly expectedServerName?: string;
+  /**
+   * Told the server's certificate at each handshake, after the chain and the host name were
+   * accepted: the controller reads the agent's identity from it (src/controller/checkAgentIdentity.ts).
+   */
+  readonly onServerCertificate?: (cert: PeerCertificate) => void;
 }
 
 export function clientCredentials(material: TlsMaterial, opts: ClientTlsOptions = {}): ChannelCredentials {
-  const { expectedServerName } = opts;
-  return credentials.createSsl(
-    Buffer.from(material.caPem),
-    Buffer.from(material.keyPem),
-    Buffer.from(material.certPem),
-    expectedServerName === undefined ? {} : { checkServerIdentity: (_host, cert) => checkServerIdentity(expectedServerName, cert) },
-  );
+  return credentials.createSsl(Buffer.from(material.caPem), Buffer.from(material.keyPem), Buffer.from(material.certPem), verifyOptions(opts));
+}
+
+/**
+ * serverCredentials over files that are reloaded when they change (ReloadingTls): each new
+ * connection gets the files in use at that moment. The same provider serves as CA and identity
+ * provider (grpc-js 1.14 swaps the two arguments of createCertificateProviderServerCredentials
+ * internally, which one object for both makes harmless).
+ */
+export function reloadingServerCredentials(tls: ReloadingTls): ServerCredentials {
+  return experimental.createCertificateProviderServerCredentials(tls, tls, true);
+}
+
+/** clientCredentials over files that are reloaded when they change. */
+export function reloadingClientCredentials(tls: ReloadingTls, opts: ClientTlsOptions = {}): ChannelCredentials {
+  return experimental.createCertificateProviderChannelCredentials(tls, tls, verifyOptions(opts));
+}
+
+function verifyOptions(opts: ClientTlsOptions): { checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined } {
+  const { expectedServerName, onServerCertificate } = opts;
+  return expectedServerName === undefined && onServerCertificate === undefined
+    ? {}
+    : {
+        checkServerIdentity: (host: string, cert: PeerCertificate) => {
+          const refused = checkServerIdentity(expectedServerName ?? host, cert);
+          if (refused === undefined) onServerCertificate?.(cert);
+          return refused;
+        },
+      };
 }

@@ -3,7 +3,8 @@ export type { CertificateAuthorityOptions, CertificateUsage, LeafCertificateOpti
 export type { PemPair } from './pemPair.ts';
 export { loadTlsFiles, TlsFileError } from './loadTlsFiles.ts';
 export type { LoadedTls, TlsFilePaths, TlsMaterial } from './loadTlsFiles.ts';
-export { clientCredentials, serverCredentials } from './credentials.ts';
+export { clientCredentials, reloadingClientCredentials, reloadingServerCredentials, serverCredentials } from './credentials.ts';
+export { ReloadingTls } from './ReloadingTls.ts';
 export type { ClientTlsOptions } from './credentials.ts';
 export { runCertsCommand } from './runCertsCommand.ts';
 export type { TextSink } from './runCertsCommand.ts';

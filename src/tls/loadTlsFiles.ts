@@ -31,6 +31,10 @@ export interface LoadedTls extends TlsMaterial {
   /** "DNS:agent-a.example, IP Address:10.0.0.5", as node:crypto shows it; empty when none. */
   readonly subjectAltName: string;
   readonly validTo: Date;
+  /** Serial number of this side's certificate (hex, as node:crypto shows it): tells a reload took. */
+  readonly serialNumber: string;
+  /** When the first CA certificate in the bundle expires: after it, no peer is accepted. */
+  readonly caValidTo: Date;
 }
 
 /** A TLS file is missing, unreadable or wrong; the message names the file and the problem (never its content). */
@@ -92,6 +96,8 @@ export async function loadTlsFiles(paths: TlsFilePaths, now: Date = new Date()):
       issuer: leaf.issuer,
       subjectAltName: leaf.subjectAltName ?? '',
       validTo,
+      serialNumber: leaf.serialNumber,
+      caValidTo: new Date(Math.min(...cas.map((c) => new Date(c.validTo).getTime()))),
     },
     keyText,
   );

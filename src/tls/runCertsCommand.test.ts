@@ -54,25 +54,34 @@ describe('runCertsCommand', () => {
       ['--out', dir, '--agent', 'agent-a,ip=10.0.0'],
       ['--out', dir, '--agent', 'agent-a,port=1'],
       ['--out', dir, '--agent', 'ca'],
-      ['--out', dir, '--agent', 'x', '--client', 'x'],
+      ['--out', dir, '--agent', 'x', '--controller', 'x'],
       ['--out', dir, '--days', '0'],
       ['--out', dir, '--ca-days', 'ten'],
       ['--out', dir, 'positional'],
+      ['--out', dir, '--client', 'controller'],
+      ['--out', dir, '--controller', 'a', '--controller', 'b'],
+      ['--out', dir, '--controller', 'controller,ip=10.0.0.1'],
+      ['--out', dir, '--node', 'worker-1'],
+      ['--out', dir, '--node', 'worker-1,iqn=worker-1'],
+      ['--out', dir, '--node', 'worker-1,iqn=iqn.2026-01.a:b,iqn=iqn.2026-01.a:c'],
+      ['--out', dir, '--agent', 'agent-a,iqn=iqn.2026-01.a:b'],
     ]) {
       const { code, stdout, stderr } = await run(...argv);
       assert.equal(code, 2, argv.join(' '));
       assert.equal(stdout, '');
       assert.match(stderr, /^vbs-csi certs: .+\n[\s\S]*Usage: vbs-csi certs/, argv.join(' '));
     }
-    const { stderr } = await run('--agent', 'Agent_A', '--client', 'b,ip=1.2.3.4.5');
+    const { stderr } = await run('--agent', 'Agent_A', '--agent', 'b,ip=1.2.3.4.5', '--client', 'controller', '--node', 'w,iqn=nope');
     assert.match(stderr, /--out DIR is required/);
+    assert.match(stderr, /--client is gone: .* use --controller NAME for the controller, --node NAME,iqn=IQN for a node plugin/);
+    assert.match(stderr, /--node "w,iqn=nope": node identity "nope" is not an iSCSI initiator name/);
     assert.match(stderr, /"Agent_A"/);
     assert.match(stderr, /"1\.2\.3\.4\.5" is not an IPv4 or IPv6 address/);
     await assert.rejects(stat(dir), { code: 'ENOENT' });
   });
 
   test('makes a CA and the agent and client certificates, keys readable by the owner only', async () => {
-    const { code, stdout } = await run('--out', dir, '--agent', 'agent-a,ip=127.0.0.2,dns=agent-a.vbs-agent.vbs-system.svc', '--client', 'controller');
+    const { code, stdout } = await run('--out', dir, '--agent', 'agent-a,ip=127.0.0.2,dns=agent-a.vbs-agent.vbs-system.svc', '--controller', 'controller');
     assert.equal(code, 0);
     assert.deepEqual((await readdir(dir)).sort(), ['agent-a.crt', 'agent-a.key', 'ca.crt', 'ca.key', 'controller.crt', 'controller.key']);
     assert.equal((await stat(dir)).mode & 0o777, 0o700);
@@ -86,7 +95,8 @@ describe('runCertsCommand', () => {
     assert.ok(ca.ca);
     assert.ok(agent.checkIssued(ca) && agent.verify(ca.publicKey));
     assert.ok(controller.checkIssued(ca) && controller.verify(ca.publicKey));
-    assert.equal(agent.subjectAltName, 'DNS:agent-a, DNS:agent-a.vbs-agent.vbs-system.svc, IP Address:127.0.0.2');
+    assert.equal(agent.subjectAltName, 'DNS:agent-a, DNS:agent-a.vbs-agent.vbs-system.svc, IP Address:127.0.0.2, URI:urn:vbs-csi:agent:agent-a');
+    assert.equal(controller.subjectAltName, 'URI:urn:vbs-csi:controller');
     assert.deepEqual(agent.keyUsage, ['1.3.6.1.5.5.7.3.1']);
     assert.deepEqual(controller.keyUsage, ['1.3.6.1.5.5.7.3.2']);
     // The default validities: 825 days for leaves, 3650 for the CA.
@@ -100,8 +110,17 @@ describe('runCertsCommand', () => {
     assert.equal(loaded.subject, 'CN=agent-a');
   });
 
+  test('issues node plugin certificates naming their initiator, in lowercase as LIO compares it', async () => {
+    const { code, stdout } = await run('--out', dir, '--node', 'worker-1,iqn=iqn.2004-10.com.ubuntu:01:Worker1', '--node', 'worker-2,iqn=iqn.2004-10.com.ubuntu:01:worker2');
+    assert.equal(code, 0);
+    assert.equal((await cert('worker-1.crt')).subjectAltName, 'URI:urn:vbs-csi:node:iqn.2004-10.com.ubuntu:01:worker1');
+    assert.equal((await cert('worker-2.crt')).subjectAltName, 'URI:urn:vbs-csi:node:iqn.2004-10.com.ubuntu:01:worker2');
+    assert.deepEqual((await cert('worker-1.crt')).keyUsage, ['1.3.6.1.5.5.7.3.2']);
+    assert.match(stdout, /wrote .*worker-1\.crt: node CN=worker-1, URI:urn:vbs-csi:node:/);
+  });
+
   test('honours --days, --ca-days and --ca-name for a new CA', async () => {
-    assert.equal((await run('--out', dir, '--ca-days', '30', '--ca-name', 'dev CA', '--days', '7', '--client', 'c')).code, 0);
+    assert.equal((await run('--out', dir, '--ca-days', '30', '--ca-name', 'dev CA', '--days', '7', '--controller', 'c')).code, 0);
     assert.equal((await cert('ca.crt')).subject, 'CN=dev CA');
     const days = (c: X509Certificate) => Math.round((new Date(c.validTo).getTime() - Date.now()) / 86_400_000);
     assert.equal(days(await cert('ca.crt')), 30);
@@ -123,7 +142,7 @@ describe('runCertsCommand', () => {
   test('refuses to overwrite a certificate without --force, and replaces it with --force', async () => {
     await run('--out', dir, '--agent', 'agent-a,ip=127.0.0.2');
     const before = await read('agent-a.crt');
-    const refused = await run('--out', dir, '--agent', 'agent-a,ip=127.0.0.9', '--client', 'controller');
+    const refused = await run('--out', dir, '--agent', 'agent-a,ip=127.0.0.9', '--controller', 'controller');
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /refusing to overwrite:\n.*agent-a\.crt exists; pass --force/);
     assert.equal(await read('agent-a.crt'), before);
@@ -131,52 +150,52 @@ describe('runCertsCommand', () => {
 
     const caCrt = await read('ca.crt');
     assert.equal((await run('--out', dir, '--agent', 'agent-a,ip=127.0.0.9', '--force')).code, 0);
-    assert.equal((await cert('agent-a.crt')).subjectAltName, 'DNS:agent-a, IP Address:127.0.0.9');
+    assert.equal((await cert('agent-a.crt')).subjectAltName, 'DNS:agent-a, IP Address:127.0.0.9, URI:urn:vbs-csi:agent:agent-a');
     assert.equal(await read('ca.crt'), caCrt, '--force alone never replaces the CA');
     assert.equal((await stat(join(dir, 'agent-a.key'))).mode & 0o777, 0o600);
     assert.deepEqual((await readdir(dir)).filter((n) => n.includes('.tmp-')), []);
   });
 
   test('refuses to replace an existing CA unless --new-ca comes with --force', async () => {
-    await run('--out', dir, '--client', 'controller');
+    await run('--out', dir, '--controller', 'controller');
     const caCrt = await read('ca.crt');
     const refused = await run('--out', dir, '--new-ca');
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /ca\.crt exists; pass --force with --new-ca to replace the CA/);
     assert.equal(await read('ca.crt'), caCrt);
 
-    assert.equal((await run('--out', dir, '--new-ca', '--force', '--client', 'controller')).code, 0);
+    assert.equal((await run('--out', dir, '--new-ca', '--force', '--controller', 'controller')).code, 0);
     const newCa = await cert('ca.crt');
     assert.notEqual(newCa.fingerprint256, new X509Certificate(caCrt).fingerprint256);
     assert.ok((await cert('controller.crt')).verify(newCa.publicKey));
   });
 
   test('refuses a directory holding only half a CA', async () => {
-    await run('--out', dir, '--client', 'controller');
+    await run('--out', dir, '--controller', 'controller');
     await rm(join(dir, 'ca.key'));
-    const { code, stderr } = await run('--out', dir, '--client', 'other');
+    const { code, stderr } = await run('--out', dir, '--controller', 'other');
     assert.equal(code, 1);
     assert.match(stderr, /ca\.key is missing next to .*ca\.crt/);
   });
 
   test('refuses a CA whose key does not match, without printing either', async () => {
-    await run('--out', dir, '--client', 'controller');
+    await run('--out', dir, '--controller', 'controller');
     const other = join(root, 'other');
-    await run('--out', other, '--client', 'x');
+    await run('--out', other, '--controller', 'x');
     await rename(join(other, 'ca.key'), join(dir, 'ca.key'));
-    const { code, stderr } = await run('--out', dir, '--client', 'another');
+    const { code, stderr } = await run('--out', dir, '--controller', 'another');
     assert.equal(code, 1);
     assert.match(stderr, /cannot use the CA in .*: the CA key does not belong to the CA certificate/);
   });
 
   test('fails with exit 1, writing nothing (not even a new CA), when a certificate would outlive the CA', async () => {
-    const tooLong = await run('--out', dir, '--ca-days', '10', '--client', 'controller');
+    const tooLong = await run('--out', dir, '--ca-days', '10', '--controller', 'controller');
     assert.equal(tooLong.code, 1);
     assert.match(tooLong.stderr, /"controller" would be valid until .* after its CA expires .*ask for fewer days/);
     assert.deepEqual(await readdir(dir), []);
 
-    assert.equal((await run('--out', dir, '--ca-days', '10', '--days', '5', '--client', 'controller')).code, 0);
-    const { code, stderr } = await run('--out', dir, '--client', 'late', '--days', '11');
+    assert.equal((await run('--out', dir, '--ca-days', '10', '--days', '5', '--controller', 'controller')).code, 0);
+    const { code, stderr } = await run('--out', dir, '--controller', 'late', '--days', '11');
     assert.equal(code, 1);
     assert.match(stderr, /"late" would be valid until .* after its CA expires/);
     await assert.rejects(stat(join(dir, 'late.crt')), { code: 'ENOENT' });

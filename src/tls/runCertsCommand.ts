@@ -89,9 +89,10 @@ async function makeCertificates(args: CertsArgs, out: TextSink): Promise<void> {
       dnsNames: cert.dnsNames,
       ipAddresses: cert.ipAddresses,
       usages: cert.usages,
+      identity: cert.identity,
       validDays: args.days,
     });
-    const role = cert.usages === 'server' ? 'agent' : 'client';
+    const role = cert.identity.kind;
     files.push({ path: join(dir, `${cert.name}.key`), pem: leaf.keyPem, mode: KEY_MODE, describe: `${role} key` });
     files.push({ path: join(dir, `${cert.name}.crt`), pem: leaf.certPem, mode: CERT_MODE, describe: `${role} ${describe(leaf.certPem)}` });
   }
@@ -100,7 +101,7 @@ async function makeCertificates(args: CertsArgs, out: TextSink): Promise<void> {
     await writeAtomically(file.path, file.pem, file.mode, args.force);
     out.write(`wrote ${file.path}: ${file.describe}\n`);
   }
-  if (files.length === 0) out.write('nothing to issue: pass --agent or --client\n');
+  if (files.length === 0) out.write('nothing to issue: pass --agent, --controller or --node\n');
 }
 
 /** "CN=agent-a, DNS:agent-a, IP Address:127.0.0.2, valid until 2029-02-25T11:54:57.000Z" */

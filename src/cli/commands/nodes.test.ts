@@ -33,8 +33,8 @@ describe('vbs-csi nodes', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vbs-cli-nodes-'));
     const ca = await createCertificateAuthority({ commonName: 'test CA', validDays: 2 });
-    const agentCert = await issueCertificate(ca, { commonName: 'agent', ipAddresses: ['127.0.0.1'], usages: 'server', validDays: 1 });
-    const client = await issueCertificate(ca, { commonName: 'controller', usages: 'client', validDays: 1 });
+    const agentCert = await issueCertificate(ca, { commonName: 'agent', ipAddresses: ['127.0.0.1'], usages: 'server', identity: { kind: 'agent', storageNode: 'agent' }, validDays: 1 });
+    const client = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
     await writeFile(join(dir, 'ca.crt'), ca.certPem);
     await writeFile(join(dir, 'controller.crt'), client.certPem);
     await writeFile(join(dir, 'controller.key'), client.keyPem, { mode: 0o600 });

@@ -10,8 +10,8 @@ import type { RunningServer } from '../serve.ts';
  */
 export async function serveOverMutualTls(server: Server, log: Logger): Promise<{ running: RunningServer; clientCreds: ChannelCredentials }> {
   const ca = await createCertificateAuthority({ commonName: 'test CA', validDays: 2 });
-  const agentCert = await issueCertificate(ca, { commonName: 'agent', ipAddresses: ['127.0.0.1'], usages: 'server', validDays: 1 });
-  const clientCert = await issueCertificate(ca, { commonName: 'controller', usages: 'client', validDays: 1 });
+  const agentCert = await issueCertificate(ca, { commonName: 'agent', ipAddresses: ['127.0.0.1'], usages: 'server', identity: { kind: 'agent', storageNode: 'agent' }, validDays: 1 });
+  const clientCert = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
   const running = await serve({
     server,
     endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 },
