@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { MIN_CHAP_KEY_BYTES, deriveChapCredentials } from '../chap/index.ts';
-import type { DerivedChap } from '../chap/index.ts';
+import type { ChapCredentials as ChapShape, DerivedChap } from '../chap/index.ts';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, OperationPendingError, OutOfRangeError, UnavailableError } from '../errors.ts';
 import { LUN_ID, buildTargetIqn, buildUnitSerial, normalizeIqn, validatePortal } from '../lio/index.ts';
 import type { AclSpec, ChapCredentials, LioTarget } from '../lio/index.ts';
@@ -16,6 +16,7 @@ import type {
   AgentSnapshot,
   AgentTarget,
   AgentVolume,
+  AgentCredentialsPort,
   AgentVolumesPort,
   CreateAgentVolumeRequest,
   ExportAgentVolumeRequest,
@@ -123,7 +124,7 @@ const RECONCILE_LOCK = 'reconcile';
  * Sources of clones and snapshots are not locked: many clones of one golden image may run
  * together (docs/field-notes.md 6.5); the VG queue orders them against a delete of that source.
  */
-export class AgentVolumes implements AgentVolumesPort {
+export class AgentVolumes implements AgentVolumesPort, AgentCredentialsPort {
   readonly #lvm: AgentLvm;
   readonly #lio: AgentLio;
   readonly #chapKey: Buffer;
@@ -418,6 +419,29 @@ export class AgentVolumes implements AgentVolumesPort {
       await this.#lio.addAcl(this.#targetIqnOf(record), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
       return { target: this.#target(record), chap };
     });
+  }
+
+  /**
+   * The CHAP credentials of one initiator on one volume, for that initiator's node plugin
+   * (AgentCredentials; the handler has checked the caller is that node). Only while the volume's
+   * tags hold an ACL for the initiator: a worker learns the secrets of what is published to it,
+   * nothing else (docs/security.md). Derived as exportVolume derives them (mutual when the ACL
+   * is), so they match the ACL reconcile keeps in LIO. Reads only: no lock.
+   */
+  async chapCredentials(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: ChapShape }> {
+    const id = validateVolumeId(req.volumeId);
+    const iqn = normalizeInitiatorIqn(req.initiatorIqn);
+    const record = await this.#requireVolume(id, signal);
+    const initiator = record.initiators.find((i) => i.iqn === iqn);
+    if (!initiator) {
+      throw new FailedPreconditionError(`volume ${id} is not published to ${iqn}: ControllerPublishVolume must export it to this node first (a VolumeAttachment for this node)`);
+    }
+    const derived = this.#deriveChap(record, initiator);
+    const chap: ChapShape =
+      derived.mutualUsername !== undefined && derived.mutualPassword !== undefined
+        ? { username: derived.username, password: derived.password, mutual: { username: derived.mutualUsername, password: derived.mutualPassword } }
+        : { username: derived.username, password: derived.password };
+    return { target: this.#target(record), chap };
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { DerivedChap } from '../chap/index.ts';
+import type { ChapCredentials, DerivedChap } from '../chap/index.ts';
 
 /**
  * The storage agent's domain, as the gRPC handlers (src/agent/handlers) see it. Ids are the LV
@@ -84,4 +84,10 @@ export interface AgentVolumesPort {
   unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void>;
   /** Makes LIO match the LV tags: run at start (before ready) and periodically. */
   reconcile(signal?: AbortSignal): Promise<ReconcileReport>;
+}
+
+/** What AgentCredentials serves node plugins (apart from AgentVolumesPort: the controller never asks for secrets). */
+export interface AgentCredentialsPort {
+  /** The credentials of an initiator the volume is exported to; FailedPreconditionError when it is not, NotFoundError without the volume. */
+  chapCredentials(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: ChapCredentials }>;
 }

@@ -3,6 +3,8 @@ import { status } from '@grpc/grpc-js';
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { stripSecrets } from '../log/stripSecrets.ts';
+import { identityOfPeerCertificate } from '../tls/identity.ts';
+import type { CallerIdentity } from '../tls/identity.ts';
 import { toGrpcStatus } from './toGrpcStatus.ts';
 
 /** What every handler receives besides its request. */
@@ -11,6 +13,11 @@ export interface CallContext {
   readonly log: Logger;
   /** Aborted when the client cancels or its deadline passes; pass it on to long steps. */
   readonly signal: AbortSignal;
+  /**
+   * Who is calling, from the client certificate the TLS handshake verified (src/tls/identity.ts);
+   * undefined without TLS or without one of our identities. Read on demand: most calls never ask.
+   */
+  readonly caller: () => CallerIdentity | undefined;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -54,7 +61,7 @@ export function adaptUnary<Req, Res>(method: string, log: Logger, handler: Unary
     };
     callLog.debug({ request: stripSecrets(call.request) }, 'request');
     inFlight++;
-    handler(call.request, { requestId, log: callLog, signal: abort.signal })
+    handler(call.request, { requestId, log: callLog, signal: abort.signal, caller: () => callerOf(call) })
       .finally(() => inFlight--)
       .then(
       (response) => {
@@ -78,4 +85,10 @@ export function adaptUnary<Req, Res>(method: string, log: Logger, handler: Unary
 /** adaptUnary with a service's logger and options bound: `const unary = unaryAdapter(log, { calls })`. */
 export function unaryAdapter(log: Logger, opts: UnaryOptions = {}) {
   return <Req, Res>(method: string, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> => adaptUnary(method, log, handler, opts);
+}
+
+/** The verified client certificate's identity; a call without TLS (unix socket, tests) has none. */
+function callerOf(call: ServerUnaryCall<unknown, unknown>): CallerIdentity | undefined {
+  const auth = typeof call.getAuthContext === 'function' ? call.getAuthContext() : undefined;
+  return identityOfPeerCertificate(auth?.sslPeerCertificate);
 }

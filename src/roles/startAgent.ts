@@ -3,6 +3,7 @@ import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AgentVolumes } from '../agent/AgentVolumes.ts';
 import { BlkdiscardZeroer } from '../agent/zeroing/BlkdiscardZeroer.ts';
+import { createAgentCredentialsHandlers } from '../agent/handlers/agentCredentialsHandlers.ts';
 import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
 import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
 import type { AgentVolumesPort } from '../agent/types.ts';
@@ -97,6 +98,15 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
   server.addService(
     proto.vbs.agent.v1.AgentVolumes.service,
     createAgentVolumesHandlers(untilReconciled(volumes, () => reconciled), log, metrics?.calls.forService('vbs.agent.v1.AgentVolumes')),
+  );
+  // Node plugins ask for the CHAP secrets of what is published to them (docs/security.md).
+  server.addService(
+    proto.vbs.agent.v1.AgentCredentials.service,
+    createAgentCredentialsHandlers(
+      { chapCredentials: (req, signal) => (reconciled ? volumes.chapCredentials(req, signal) : Promise.reject(new UnavailableError('the agent is restoring its iSCSI exports after a start; retry in a few seconds'))) },
+      log,
+      metrics?.calls.forService('vbs.agent.v1.AgentCredentials'),
+    ),
   );
   const running = await serve({ server, endpoint: config.listen, log, credentials: serverCredentials(tls) });
 

@@ -2,6 +2,7 @@ import { KeyObject, X509Certificate as NodeX509Certificate, createPrivateKey, ra
 import type { webcrypto } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.ts';
 import { checkCommonName, checkDnsName, checkIpAddress, checkValidDays } from './certificateNames.ts';
+import { parseIdentityUri } from './identity.ts';
 import { pemPair } from './pemPair.ts';
 import type { PemPair } from './pemPair.ts';
 import { x509 } from './x509.ts';
@@ -33,6 +34,11 @@ export interface LeafCertificateOptions {
   readonly dnsNames?: readonly string[];
   /** Addresses the peer may dial this certificate's owner at (subjectAltName iPAddress). */
   readonly ipAddresses?: readonly string[];
+  /**
+   * subjectAltName URIs: the caller identity (src/tls/identity.ts, e.g. urn:vbs-csi:node:<iqn>).
+   * They do not make a server certificate dialable: that still needs a DNS name or IP address.
+   */
+  readonly uris?: readonly string[];
   /** server: TLS server authentication (agents); client: TLS client authentication (the controller). */
   readonly usages: CertificateUsage;
   readonly validDays: number;
@@ -70,6 +76,7 @@ export async function issueCertificate(ca: PemPair, opts: LeafCertificateOptions
   const commonName = checkCommonName(opts.commonName);
   const dnsNames = (opts.dnsNames ?? []).map(checkDnsName);
   const ipAddresses = (opts.ipAddresses ?? []).map(checkIpAddress);
+  const uris = (opts.uris ?? []).map(checkUri);
   if (opts.usages !== 'client' && dnsNames.length + ipAddresses.length === 0) {
     throw new InvalidArgumentError(
       `certificate ${JSON.stringify(commonName)} is for a server but names no DNS name or IP address; clients check the address they dial against these`,
@@ -92,11 +99,12 @@ export async function issueCertificate(ca: PemPair, opts: LeafCertificateOptions
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
   ];
-  if (dnsNames.length + ipAddresses.length > 0) {
+  if (dnsNames.length + ipAddresses.length + uris.length > 0) {
     extensions.push(
       new x509.SubjectAlternativeNameExtension([
         ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
         ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+        ...uris.map((value) => ({ type: 'url' as const, value })),
       ]),
     );
   }
@@ -168,4 +176,10 @@ async function generateKeyPair(): Promise<webcrypto.CryptoKeyPair> {
 /** PKCS#8 PEM ("BEGIN PRIVATE KEY"), which OpenSSL, grpc-js and node:crypto all read. */
 function exportPrivateKey(key: webcrypto.CryptoKey): string {
   return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/** Only our identity URIs (one of src/tls/identity.ts's forms), so a typo cannot mint an unknown identity. */
+function checkUri(uri: string): string {
+  if (parseIdentityUri(uri) === undefined) throw new InvalidArgumentError(`${JSON.stringify(uri)} is not a vbs-csi identity URI (urn:vbs-csi:controller, urn:vbs-csi:node:<iqn>, urn:vbs-csi:agent:<node>)`);
+  return uri;
 }
