@@ -7,12 +7,12 @@ import { pino } from 'pino';
 import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
 import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
 import type { AgentTarget } from '../../src/agent/types.ts';
-import type { DerivedChap } from '../../src/chap/index.ts';
+import type { ChapCredentials, DerivedChap } from '../../src/chap/index.ts';
 import { FailedPreconditionError } from '../../src/errors.ts';
 import { CommandFailedError, ExecaRunner } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
 import { IscsiLoginRefusedError, Iscsiadm, readInitiatorName, verifyDeviceSerial, waitForSessionDisk } from '../../src/iscsi/index.ts';
-import type { IscsiChap, IscsiTarget, SessionSettings } from '../../src/iscsi/index.ts';
+import type { IscsiTarget, SessionSettings } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { Lvm } from '../../src/lvm/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
@@ -314,10 +314,10 @@ async function teardown(
   await t.disk?.destroy(ctx.log);
 }
 
-function toIscsiChap(chap: DerivedChap): IscsiChap {
+function toIscsiChap(chap: DerivedChap): ChapCredentials {
   recordChap('exported by the in-process agent', chap);
   return chap.mutualUsername !== undefined && chap.mutualPassword !== undefined
-    ? { username: chap.username, password: chap.password, usernameIn: chap.mutualUsername, passwordIn: chap.mutualPassword }
+    ? { username: chap.username, password: chap.password, mutual: { username: chap.mutualUsername, password: chap.mutualPassword } }
     : { username: chap.username, password: chap.password };
 }
 

@@ -12,6 +12,9 @@ import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
 import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { Iscsiadm, readInitiatorName } from '../iscsi/index.ts';
 import { Mounter, readBlockDeviceSizeBytes } from '../mount/index.ts';
+import { loadTlsFiles } from '../tls/index.ts';
+import type { ChapSource } from './chapSource.ts';
+import { GrpcChapSource } from './grpcChapSource.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
 import { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
@@ -42,15 +45,21 @@ export interface NodeService {
 export async function createNodeService(
   config: NodeConfig,
   log: Logger,
-  opts: { readonly runner?: CommandRunner; readonly calls?: CallObserver | undefined } = {},
+  opts: {
+    readonly runner?: CommandRunner;
+    readonly calls?: CallObserver | undefined;
+    /** Where CHAP credentials come from; default: the agents over mutual TLS with config.tls. */
+    readonly chapSource?: ChapSource;
+  } = {},
 ): Promise<NodeService> {
   const runner = opts.runner ?? new ExecaRunner({ log });
   const initiatorName = config.initiatorName ?? (await readInitiatorName());
   const nodeId = parseNodeId(initiatorName);
   if (!nodeId) throw new Error(`initiator name ${JSON.stringify(initiatorName)} is not a lowercase iSCSI qualified name; it cannot be the CSI node id`);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const chap = opts.chapSource ?? (await grpcChapSource(config, log));
   const deps: NodeDeps = {
-    iscsiadm: new Iscsiadm({ runner }),
+    iscsiadm: new Iscsiadm({ runner, nodeRecordDir: config.iscsiNodeDir }),
     // Our own runner has no host prefix, so mount runs in this process's mount namespace and sees
     // its /dev and /sys: the mount table and device sizes are read here instead of spawning
     // findmnt and blockdev. An injected runner (a host prefix) keeps the commands.
@@ -59,6 +68,7 @@ export async function createNodeService(
     ),
     dmsetup: new Dmsetup({ runner }),
     records: new StageRecordStore({ dir: config.stateDir }),
+    chap,
     initiatorName: nodeId,
     iface: config.iscsiIface,
     sessionSettings: NODE_SESSION_SETTINGS,
@@ -72,6 +82,14 @@ export async function createNodeService(
     nodeCapabilities: NODE_CAPABILITIES,
     nodeId,
   };
+}
+
+/** The node's certificate loaded (a bad one fails here, before any socket opens) into a GrpcChapSource. */
+export async function grpcChapSource(config: NodeConfig, log: Logger): Promise<GrpcChapSource> {
+  if (!config.tls) throw new Error('the node plugin has no certificate to fetch CHAP credentials from the agents with (--tls-ca, --tls-cert, --tls-key)');
+  const tls = await loadTlsFiles(config.tls);
+  log.info({ subject: tls.subject, subjectAltName: tls.subjectAltName, validTo: tls.validTo }, 'node certificate');
+  return new GrpcChapSource({ tls });
 }
 
 /** Ready when device-mapper is usable: every staged volume goes through a dm device. */
