@@ -65,7 +65,8 @@ describe('Iscsiadm.ensureNodeRecord', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const make = (runner: CommandRunner, sleeps: number[] = []) =>
     new Iscsiadm({ runner, dbRetry: { attempts: 3, delayMs: 1000 }, sleep: async (ms) => void sleeps.push(ms), nodeRecordDir: join(dir, 'nodes'), lockDir: join(dir, 'lock') });
-  const recordValue = (name: string) => parseRecord(readFileSync(file, 'utf8')).get(name);
+  /** A field the file leaves out is empty, as open-iscsi reads it. */
+  const recordValue = (name: string) => parseRecord(readFileSync(file, 'utf8')).get(name) ?? '';
 
   test('creates a missing record with -o new, sets every non-secret setting in one update, the secrets in the file, and reads them back', async () => {
     const runner = simulatedIscsiadm(dir);
@@ -102,6 +103,7 @@ describe('Iscsiadm.ensureNodeRecord', () => {
     for (const argv of runner.argvs) assert.ok(!argv.some((a) => /secret-|mutual-/.test(a)), argv.join(' '));
     assert.equal(recordValue('node.session.auth.password'), 'secret-b-654321');
     assert.equal(recordValue('node.session.auth.password_in'), '', 'mutual CHAP cleared');
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /^node\.session\.auth\.password(_in)? = <empty>$/m, 'never "<empty>" in the file: open-iscsi would read it as the password');
     assert.equal(recordValue('node.session.auth.username_in'), '');
   });
 

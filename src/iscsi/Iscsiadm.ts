@@ -158,12 +158,15 @@ export class Iscsiadm {
       if (changes.length > 0) {
         await this.#run({ args: [...nodeArgs(target), '-o', 'update', ...changes.flatMap(([name, value]) => ['-n', name, '-v', value])], secrets }, signal);
       }
-      const secretChanges = (Object.entries(secretFields) as [keyof NodeRecordSecrets, string][]).filter(([name, value]) => current.get(name) !== value).map(([name]) => name);
+      // A field the show leaves out is empty; a new record gets both written, whatever iscsid.conf gave it.
+      const secretChanges = (Object.entries(secretFields) as [keyof NodeRecordSecrets, string][])
+        .filter(([name, value]) => created || (current.get(name) ?? '') !== value)
+        .map(([name]) => name);
       if (secretChanges.length > 0) {
         const path = nodeRecordPath(this.#nodeRecordDir, target);
         await withIdbmLock({ lockDir: this.#lockDir }, () => writeNodeRecordSecrets(path, secretFields), signal);
         const readBack = parseRecord((await this.#run({ args: [...nodeArgs(target), '-S'], secrets }, signal)).stdout);
-        const wrong = secretChanges.filter((name) => readBack.get(name) !== secretFields[name]);
+        const wrong = secretChanges.filter((name) => (readBack.get(name) ?? '') !== secretFields[name]);
         if (wrong.length > 0) {
           throw new FailedPreconditionError(`open-iscsi does not read back the CHAP secrets written to ${path} (${wrong.join(', ')}): is --iscsi-node-dir the directory this host's open-iscsi keeps node records in?`);
         }

@@ -26,7 +26,7 @@ export function nodeRecordPath(dir: string, t: { readonly targetIqn: string; rea
  * passwords never appear in any process's argv (`iscsiadm -v <password>` is readable in
  * /proc/<pid>/cmdline by every user of the host). The caller holds open-iscsi's record lock
  * (withIdbmLock). Every other line is kept as iscsiadm wrote it; a field missing from the file is
- * added before "# END RECORD". The new content goes to a 0600 file beside the record, then is
+ * added before "# END RECORD", an empty one removed (as open-iscsi writes empty fields). The new content goes to a 0600 file beside the record, then is
  * renamed over it: a crash leaves the old record or the new, never half of one.
  */
 export async function writeNodeRecordSecrets(path: string, secrets: NodeRecordSecrets): Promise<void> {
@@ -40,7 +40,13 @@ export async function writeNodeRecordSecrets(path: string, secrets: NodeRecordSe
   const lines = (await readFile(path, 'utf8')).split('\n');
   for (const [name, value] of Object.entries(secrets)) {
     const at = lines.findIndex((l) => l.startsWith(`${name} = `) || l.trim() === `${name} =`);
-    const line = `${name} = ${value === '' ? '<empty>' : value}`;
+    // open-iscsi leaves empty fields out of record files ("<empty>" is only how -S prints them;
+    // written into the file it would be read as that very string, a password).
+    if (value === '') {
+      if (at >= 0) lines.splice(at, 1);
+      continue;
+    }
+    const line = `${name} = ${value}`;
     if (at >= 0) lines[at] = line;
     else {
       const end = lines.findIndex((l) => l.startsWith('# END RECORD'));
