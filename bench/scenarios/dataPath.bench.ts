@@ -51,7 +51,7 @@ export const dataPathBench: Scenario = {
       const volumeId = created.volume?.volume_id ?? '';
       const localDevice = `/dev/${driver.vg.vgName}/${lvNameOf(volumeId)}`;
       const pub = await csi.controller.controllerPublishVolume({ volume_id: volumeId, node_id: nodeId, volume_capability: BLOCK_RWO, readonly: false });
-      const lun = rawLunOf(pub.publish_context);
+      const lun = await rawLunOf(pub.publish_context, nodeId);
       await clock.timed(`write all ${SIZE_MIB} MiB once on the LV (thin blocks provisioned before any read)`, () =>
         sh('dd', ['if=/dev/zero', `of=${localDevice}`, 'bs=1M', `count=${SIZE_MIB}`, 'oflag=direct', 'status=none']),
       );

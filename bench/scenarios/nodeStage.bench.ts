@@ -56,7 +56,7 @@ export const nodeStageBench: Scenario = {
         const target = join(dir, 'pod', 'mount');
         const rawMount = join(dir, 'raw-mount');
         for (const d of [staging, target, rawMount]) await mkdir(d, { recursive: true });
-        const lun = rawLunOf(byHand.publishContext);
+        const lun = await rawLunOf(byHand.publishContext, nodeId);
 
         let driverLog = '';
         const driverAttach = async () => {

@@ -5,27 +5,28 @@ import { pollUntil } from '../../e2e/vm/poll.ts';
 import { parsePublishContext } from '../../src/csi/publishContext.ts';
 import { byPathDevice, parsePortal, waitForDevice } from '../../src/iscsi/index.ts';
 import type { Iscsiadm, IscsiTarget } from '../../src/iscsi/index.ts';
+import type { ChapCredentials } from '../../src/chap/index.ts';
+import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 
-/** A LUN as the raw baseline logs in to it: by hand, with the CHAP credentials ControllerPublish derived. */
+/** A LUN as the raw baseline logs in to it: by hand, with the CHAP credentials of the driver's ACL. */
 export interface RawLun {
   readonly target: IscsiTarget;
   readonly lun: number;
-  readonly chap: { readonly username: string; readonly password: string; readonly usernameIn?: string; readonly passwordIn?: string };
+  readonly chap: ChapCredentials;
 }
 
-export function rawLunOf(publishContext: Readonly<Record<string, string>>): RawLun {
+/**
+ * The LUN publish_context names, with the credentials read from the target's ACL for this
+ * initiator (the bench runs on the storage host; publish_context carries no secret).
+ */
+export async function rawLunOf(publishContext: Readonly<Record<string, string>>, initiatorIqn: string): Promise<RawLun> {
   const pc = parsePublishContext(publishContext);
   const portal = parsePortal(pc.targetPortal)?.portal;
   if (portal === undefined) throw new Error(`publish_context has an unreadable portal ${JSON.stringify(pc.targetPortal)}`);
-  return {
-    target: { targetIqn: pc.targetIqn, portal },
-    lun: pc.lun,
-    chap: {
-      username: pc.chapUsername,
-      password: pc.chapPassword,
-      ...(pc.chapMutualUsername !== undefined && pc.chapMutualPassword !== undefined ? { usernameIn: pc.chapMutualUsername, passwordIn: pc.chapMutualPassword } : {}),
-    },
-  };
+  const acl = (await new LioTarget({ configFs: new FsConfigFs() }).readExport(pc.targetIqn, { includeSecrets: true }))?.acls.find((a) => a.initiatorIqn === initiatorIqn.toLowerCase());
+  if (!acl?.chapPassword) throw new Error(`no ACL with CHAP for ${initiatorIqn} on ${pc.targetIqn}`);
+  const mutual = acl.mutualUserid !== undefined && acl.mutualPassword ? { mutual: { username: acl.mutualUserid, password: acl.mutualPassword } } : {};
+  return { target: { targetIqn: pc.targetIqn, portal }, lun: pc.lun, chap: { username: acl.chapUserid, password: acl.chapPassword, ...mutual } };
 }
 
 /**

@@ -20,6 +20,7 @@ import { scenarios as e2eScenarios } from '../scenarios/index.ts';
 import { selectScenarios } from '../scenarios/selectScenarios.ts';
 import { ledgerPath, SecretLedger, useSuiteLedger } from '../support/secretLedger.ts';
 import { suiteLogDir } from '../support/suiteLogs.ts';
+import { argvSamplesPath, startArgvSampler } from '../support/argvSampler.ts';
 import { runScenario } from './runScenario.ts';
 
 const WORK_ROOT = '/tmp/vbs-e2e';
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
   // Every secret the scenarios make or see, for the secrets scan at the end (not in the log dir).
   const ledger = new SecretLedger(ledgerPath(WORK_ROOT));
   useSuiteLedger(ledger);
+  // Every command line of the run, for the secrets scan: no secret may be in any argv.
+  const sampler = startArgvSampler(PROJECT_ROOT, argvSamplesPath(WORK_ROOT));
 
   for (const scenario of selected) {
     append({ started: scenario.name });
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
     append(result);
     console.log(`vbs-e2e: scenario ${result.ok ? 'PASS' : 'FAIL'} (${result.durationMs} ms): ${scenario.name}`);
   }
+  sampler.stop();
   append({ done: true });
 }
 

@@ -12,7 +12,7 @@ import { FailedPreconditionError } from '../../src/errors.ts';
 import { CommandFailedError, ExecaRunner } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
 import { IscsiLoginRefusedError, Iscsiadm, readInitiatorName, verifyDeviceSerial, waitForSessionDisk } from '../../src/iscsi/index.ts';
-import type { IscsiChap, IscsiTarget, SessionSettings } from '../../src/iscsi/index.ts';
+import type { IscsiTarget, SessionSettings } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { Lvm } from '../../src/lvm/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
@@ -329,11 +329,9 @@ async function teardown(
   await t.disk?.destroy(ctx.log);
 }
 
-function toIscsiChap(chap: ChapCredentials): IscsiChap {
-  recordChap('exported by the in-process agent', chap);
-  return chap.mutual !== undefined
-    ? { username: chap.username, password: chap.password, usernameIn: chap.mutual.username, passwordIn: chap.mutual.password }
-    : { username: chap.username, password: chap.password };
+/** The credentials as the node record takes them (the one shape), recorded for the secrets scan. */
+function toIscsiChap(chap: ChapCredentials): ChapCredentials {
+  return recordChap('exported by the in-process agent', chap);
 }
 
 /** sha256 of the first DATA_MIB MiB, read with O_DIRECT so the page cache cannot answer. */

@@ -1,3 +1,4 @@
+import type { ChapCredentials } from '../../src/chap/index.ts';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
@@ -100,7 +101,7 @@ export const lioIscsiScenario: Scenario = {
       assert.equal(JSON.stringify(summary).includes(chap.password), false, 'the summary must not carry the CHAP secret');
 
       // The right initiator with the right secrets gets in and sees the LUN with our serial.
-      const nodeChap = { username: chap.username, password: chap.password, usernameIn: chap.mutual.username, passwordIn: chap.mutual.password };
+      const nodeChap: ChapCredentials = chap;
       const record = await iscsiadm.ensureNodeRecord({ target, chap: nodeChap, settings: { replacementTimeoutS: 15, loginTimeoutS: 10, initialLoginRetryMax: 1 } }, signal);
       ctx.log(`node record: created=${record.created} updated=${record.updated.join(',')}`);
       assert.equal(record.created, true);

@@ -19,10 +19,13 @@ import type { CommandRunner } from '../../src/exec/index.ts';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
-import { loadCsiProto } from '../../src/grpc/loadProtos.ts';
 import { serve } from '../../src/grpc/serve.ts';
 import type { RunningServer } from '../../src/grpc/serve.ts';
-import { findSessionIdInSysfs, Iscsiadm, readSessionStateInSysfs } from '../../src/iscsi/index.ts';
+import { findSessionIdInSysfs, Iscsiadm, readInitiatorName, readSessionStateInSysfs } from '../../src/iscsi/index.ts';
+import { createAgentCredentialsHandlers } from '../../src/agent/handlers/agentCredentialsHandlers.ts';
+import { loadAgentProto, loadCsiProto } from '../../src/grpc/loadProtos.ts';
+import { serverCredentials } from '../../src/tls/index.ts';
+import { makeNodeCertificates } from '../support/clusterCertificates.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { Lvm } from '../../src/lvm/index.ts';
 import { Mounter } from '../../src/mount/index.ts';
@@ -92,6 +95,8 @@ export const nodePluginScenario: Scenario = {
     };
     const workers: Worker[] = [];
     const volumeIds: string[] = [];
+    let agentAddress = '';
+    let stopCreds: () => Promise<void> = async () => undefined;
     let disk: LoopVolumeGroup | undefined;
 
     try {
@@ -100,8 +105,19 @@ export const nodePluginScenario: Scenario = {
       await sh('mount', ['-t', 'tmpfs', 'kubelet', kubelet]);
       disk = await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: VG, fileMiB: 1024, poolMiB: 512, signal });
       await agent.reconcile(signal);
+      // The node plugins fetch CHAP credentials from the agent over mutual TLS, each with its
+      // node certificate, as in a cluster: the agent checks the caller is the initiator asked about.
+      const tlsDir = join(ctx.workDir, 'tls');
+      const hostInitiator = await readInitiatorName();
+      const certs = await makeNodeCertificates(tlsDir, STORE, [hostInitiator, WORKER2_INITIATOR]);
+      const credsServer = new Server();
+      credsServer.addService(loadAgentProto().vbs.agent.v1.AgentCredentials.service, createAgentCredentialsHandlers(agent, log.child({ c: 'agent-credentials' })));
+      const creds = await serve({ server: credsServer, endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 }, log, credentials: serverCredentials(certs.agent) });
+      agentAddress = creds.address;
+      stopCreds = () => creds.shutdown(1000);
+      const tlsOf = (iqn: string) => ({ caPath: certs.caPath, ...certs.nodes.get(iqn)! });
 
-      const a = await startWorker(ctx, log, 'worker-1', { initiatorName: undefined, iscsiIface: undefined });
+      const a = await startWorker(ctx, log, 'worker-1', { initiatorName: undefined, iscsiIface: undefined, tls: tlsOf(hostInitiator) });
       workers.push(a);
       assert.deepEqual(await runReadinessChecks(a.service.readiness, 5_000), { ready: true, problems: [] });
       const info = await a.csi.node.nodeGetInfo({});
@@ -113,7 +129,7 @@ export const nodePluginScenario: Scenario = {
       volumeIds.push(vol.id);
       const volumeId = formatObjectId({ node: STORE, id: vol.id });
       const exported = await agent.exportVolume({ volumeId: vol.id, initiatorIqn: a.service.nodeId, readOnly: false, mutualChap: true }, signal);
-      const publishContext = toPublishContext(exported.target, exported.chap);
+      const publishContext = toPublishContext(exported.target, exported.chap, agentAddress);
       const staging = join(kubelet, 'plugins', 'vbs', 'staging', 'fs1');
       const target = join(kubelet, 'pods', 'pod-1', 'volumes', 'fs1', 'mount');
       await mkdir(staging, { recursive: true });
@@ -189,7 +205,7 @@ export const nodePluginScenario: Scenario = {
       step('ext4 volume torn down: no session, mount, dm device, node record or stage record');
 
       // 2. A raw block volume under two initiator names at once.
-      const b = await startWorker(ctx, log, 'worker-2', { initiatorName: WORKER2_INITIATOR, iscsiIface: WORKER2_IFACE });
+      const b = await startWorker(ctx, log, 'worker-2', { initiatorName: WORKER2_INITIATOR, iscsiIface: WORKER2_IFACE, tls: tlsOf(WORKER2_INITIATOR) });
       workers.push(b);
       const blockVol = await agent.createVolume({ name: `pvc-block-${randomBytes(3).toString('hex')}`, sizeBytes: 32 * MiB, thick: false }, signal);
       volumeIds.push(blockVol.id);
@@ -199,7 +215,7 @@ export const nodePluginScenario: Scenario = {
         const exp = await agent.exportVolume({ volumeId: blockVol.id, initiatorIqn: w.service.nodeId, readOnly: false, mutualChap: false }, signal);
         const s = { w, staging: join(kubelet, 'plugins', 'vbs', 'staging', `blk-${w.name}`), target: join(kubelet, 'plugins', 'kubernetes.io', 'csi', 'volumeDevices', 'publish', `blk-${w.name}`, 'pod') };
         await mkdir(s.staging, { recursive: true });
-        const req = { volume_id: blockId, staging_target_path: s.staging, volume_capability: BLOCK_RWX, publish_context: toPublishContext(exp.target, exp.chap) };
+        const req = { volume_id: blockId, staging_target_path: s.staging, volume_capability: BLOCK_RWX, publish_context: toPublishContext(exp.target, exp.chap, agentAddress) };
         await timed(`NodeStage block ${w.name}`, () => w.csi.node.nodeStageVolume(req));
         await w.csi.node.nodeStageVolume(req);
         const pub = { volume_id: blockId, staging_target_path: s.staging, target_path: s.target, volume_capability: BLOCK_RWX, readonly: false };
@@ -293,6 +309,7 @@ export const nodePluginScenario: Scenario = {
         w.csi.close();
         await w.server.shutdown(1000).catch(note(`server ${w.name}`));
       }
+      await stopCreds().catch(note('agent credentials server'));
       await iscsiadm.deleteIface(WORKER2_IFACE, signal).catch(note('iface'));
       for (const id of volumeIds) await agent.deleteVolume(id, signal).catch(note(`delete ${id}`));
       await disk?.destroy(ctx.log);
@@ -301,25 +318,29 @@ export const nodePluginScenario: Scenario = {
   },
 };
 
-async function startWorker(ctx: ScenarioContext, log: Logger, name: string, opts: { initiatorName: string | undefined; iscsiIface: string | undefined }): Promise<Worker> {
+async function startWorker(
+  ctx: ScenarioContext,
+  log: Logger,
+  name: string,
+  opts: { initiatorName: string | undefined; iscsiIface: string | undefined; tls: { caPath: string; certPath: string; keyPath: string } },
+): Promise<Worker> {
   const wlog = log.child({ c: name });
-  const service = await createNodeService({ ...opts, zone: 'default', stateDir: join(ctx.workDir, `state-${name}`), deviceWaitMs: 60_000 }, wlog);
+  const service = await createNodeService({ ...opts, zone: 'default', stateDir: join(ctx.workDir, `state-${name}`), deviceWaitMs: 60_000, iscsiNodeDir: '/etc/iscsi/nodes' }, wlog);
   const server = new Server();
   server.addService(loadCsiProto().csi.v1.Node.service, service.handlers);
   const running = await serve({ server, endpoint: { kind: 'unix', path: join(ctx.workDir, `${name}.sock`) }, log: wlog });
   return { name, service, server: running, csi: connectCsi(running.address, 180_000), iface: opts.iscsiIface };
 }
 
-function toPublishContext(target: AgentTarget, chap: ChapCredentials): Record<string, string> {
-  recordChap(`publish_context of ${target.iqn}`, chap);
+/** What ControllerPublish would answer: the target and the agent's address, never the credentials (recorded for the secrets scan). */
+function toPublishContext(target: AgentTarget, chap: ChapCredentials, agentAddress: string): Record<string, string> {
+  recordChap(`ACL of ${target.iqn}`, chap);
   return buildPublishContext({
     targetPortal: `${target.portal.ip}:${target.portal.port}`,
     targetIqn: target.iqn,
     lun: target.lun,
     serial: target.serial,
-    chapUsername: chap.username,
-    chapPassword: chap.password,
-    ...(chap.mutual !== undefined ? { chapMutualUsername: chap.mutual.username, chapMutualPassword: chap.mutual.password } : {}),
+    agentAddress,
   });
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { argvSamplesPath, countIscsiadm, readArgvSamples } from '../support/argvSampler.ts';
 import { checkCoverage } from '../support/secretCoverage.ts';
 import type { SecretExpectation } from '../support/secretCoverage.ts';
 import { ledgerPath, readLedger } from '../support/secretLedger.ts';
@@ -49,7 +50,7 @@ const EXPECTATIONS = new Map<string, SecretExpectation>(
   ] as const satisfies readonly (readonly [Scenario, SecretExpectation])[]).map(([s, e]) => [s.name, e]),
 );
 
-export const SECRETS_SCAN_SCENARIO_NAME = 'secrets scan: no CHAP key, CHAP password or TLS private key the suite used appears in any log it wrote';
+export const SECRETS_SCAN_SCENARIO_NAME = 'secrets scan: no CHAP key, CHAP password or TLS private key the suite used appears in any log it wrote or any command line it ran';
 
 /**
  * Runs last. Every secret the suite made or was handed is in the run's ledger (CHAP keys, the
@@ -58,7 +59,9 @@ export const SECRETS_SCAN_SCENARIO_NAME = 'secrets scan: no CHAP key, CHAP passw
  * every driver process's stdout and stderr, CLI runs; e2e/support/suiteLogs.ts). This scans each
  * log for each secret in every form it could leak in (raw, hex, base64, PEM body lines, the DER,
  * JSON-escaped; e2e/support/secretScan.ts) and fails listing each hit by file, line and secret
- * label, never the secret.
+ * label, never the secret. It also scans every command line the run's argv sampler saw
+ * (e2e/support/argvSampler.ts polls /proc/<pid>/cmdline for the whole run) and requires it to have
+ * seen iscsiadm runs whenever a scenario that logs in ran.
  *
  * It cannot pass vacuously (e2e/support/secretCoverage.ts): each scenario that ran must have
  * recorded at least one secret of each kind it is known to use (EXPECTATIONS) and, if it starts
@@ -76,7 +79,13 @@ export const secretsScanScenario: Scenario = {
     const ran = logs.scenarios.map((s) => s.name);
     const scenarioOf = new Map(logs.scenarios.map((s) => [s.scenarioDir, s.name]));
     const processLogs = new Map<string, number>();
-    const files = [...logs.scenarios, ...logs.processes].map((f) => ({ file: f.path, content: readFileSync(f.path) }));
+    // Every command line seen during the run (/proc/*/cmdline, readable by any user of a host):
+    // `iscsiadm -v <password>` would leak there without touching any log.
+    const argvFile = argvSamplesPath(root);
+    const samples = readArgvSamples(argvFile);
+    const iscsiadmRuns = countIscsiadm(samples);
+    const argvText = { file: `${argvFile} (/proc/*/cmdline samples)`, content: Buffer.from(samples.map((x) => x.argv.join(' ')).join('\n')) };
+    const files = [...[...logs.scenarios, ...logs.processes].map((f) => ({ file: f.path, content: readFileSync(f.path) })), argvText];
     const sizes = new Map(files.map((f) => [f.file, f.content.length]));
     for (const p of logs.processes) {
       const owner = scenarioOf.get(p.scenarioDir);
@@ -84,6 +93,7 @@ export const secretsScanScenario: Scenario = {
     }
     ctx.log(`ledger: ${describeLedger(ledger)}`);
     ctx.log(`logs: ${logs.scenarios.length} scenario log(s), ${logs.processes.length} process log(s)`);
+    ctx.log(`argv: ${samples.length} command line(s) sampled, ${iscsiadmRuns} of them iscsiadm`);
     for (const name of ran) ctx.log(`  ran: ${name} (${processLogs.get(name) ?? 0} process log(s))`);
 
     const coverage = checkCoverage({ self: SECRETS_SCAN_SCENARIO_NAME, ran, ledger, processLogs, expectations: EXPECTATIONS });
@@ -93,8 +103,12 @@ export const secretsScanScenario: Scenario = {
     const report = scanForSecrets(uniqueSecrets(ledger), files);
     ctx.log(`scanned ${report.files} file(s), ${report.bytes} bytes, for ${report.secrets} secret(s) in ${Math.round(performance.now() - started)} ms: ${report.hits.length} hit(s)`);
 
+    // A scan of argv that saw no iscsiadm proves nothing about CHAP passwords on command lines.
+    const loggedIn = ran.filter((name) => EXPECTATIONS.get(name)?.kinds.includes('chap-secret'));
+    const argvProblems = loggedIn.length > 0 && iscsiadmRuns === 0 ? [`the argv sampler saw no iscsiadm run although ${loggedIn.join(', ')} logged in`] : [];
     const failures = [
       ...coverage.problems.map((p) => `not covered: ${p}`),
+      ...argvProblems.map((p) => `not covered: ${p}`),
       ...report.unscannable.map((u) => `too short to scan: ${u.kind} "${u.label}" (${u.preview})`),
       ...report.hits.map((h) => `LEAK ${describeHit(h)}`),
     ];

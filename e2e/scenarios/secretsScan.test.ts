@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { afterEach, describe, test } from 'node:test';
+import { argvSamplesPath } from '../support/argvSampler.ts';
 import { ledgerPath, recordSecret, SecretLedger, useSuiteLedger } from '../support/secretLedger.ts';
 import { createScenarioLog, persistOutput, suiteLogDir } from '../support/suiteLogs.ts';
 import { identityScenario } from './identity.scenario.ts';
@@ -32,8 +33,14 @@ function suiteRun() {
     await secretsScanScenario.run(ctx);
     return lines;
   };
-  return { begin, scan };
+  /** What the argv sampler would have written: one command line per sample. */
+  const sampleArgv = (...argvs: string[][]): void => {
+    for (const [i, argv] of argvs.entries()) appendFileSync(argvSamplesPath(root), `${JSON.stringify({ pid: 100 + i, argv })}\n`);
+  };
+  return { begin, scan, sampleArgv };
 }
+
+const ISCSIADM_UPDATE = ['iscsiadm', '-m', 'node', '-T', 'iqn.2026-11.io.x:t', '-o', 'update', '-n', 'node.session.auth.username', '-v', 'u'];
 
 describe('the secrets scan scenario', () => {
   afterEach(() => useSuiteLedger(undefined));
@@ -43,8 +50,28 @@ describe('the secrets scan scenario', () => {
     const lio = run.begin(lioIscsiScenario.name);
     recordSecret('chap-secret', 'chosen', PASSWORD);
     appendFileSync(lio.log, 'login with CHAP user e2e-initiator: ok\n');
+    run.sampleArgv(ISCSIADM_UPDATE, ['node', 'e2e/guest/runScenarios.ts']);
     const lines = await run.scan();
-    assert.ok(lines.some((l) => /^scanned 2 file\(s\), \d+ bytes, for 1 secret\(s\) in \d+ ms: 0 hit\(s\)$/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /^scanned 3 file\(s\), \d+ bytes, for 1 secret\(s\) in \d+ ms: 0 hit\(s\)$/.test(l)), lines.join('\n'));
+    assert.ok(lines.includes('argv: 2 command line(s) sampled, 1 of them iscsiadm'), lines.join('\n'));
+  });
+
+  test('fails when a CHAP password was on a command line, though no log has it', async () => {
+    const run = suiteRun();
+    run.begin(lioIscsiScenario.name);
+    recordSecret('chap-secret', 'chosen', PASSWORD);
+    run.sampleArgv([...ISCSIADM_UPDATE, '-n', 'node.session.auth.password', '-v', PASSWORD]);
+    const err = await run.scan().then(() => undefined, (e: unknown) => e as Error);
+    assert.match(err?.message ?? '', /LEAK .*argv-samples\.jsonl \(\/proc\/\*\/cmdline samples\):1: chap-secret "chosen"/);
+  });
+
+  test('fails when a scenario logged in but the argv sampler saw no iscsiadm (a scan that proves nothing)', async () => {
+    const run = suiteRun();
+    run.begin(lioIscsiScenario.name);
+    recordSecret('chap-secret', 'chosen', PASSWORD);
+    run.sampleArgv(['node', 'e2e/guest/runScenarios.ts']);
+    const err = await run.scan().then(() => undefined, (e: unknown) => e as Error);
+    assert.match(err?.message ?? '', /not covered: the argv sampler saw no iscsiadm run although LIO export/);
   });
 
   test('fails when a CHAP password is in a scenario log, naming file, line and label but not the password', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/index.ts';
 import type { TlsMaterial } from '../../src/tls/index.ts';
@@ -16,10 +16,20 @@ export interface ClusterCertificates {
   /** The controller's client certificate, as files and as material for in-scenario clients. */
   readonly client: CertificateFiles;
   readonly clientMaterial: TlsMaterial;
+  /** Node plugin client certificates (urn:vbs-csi:node:<iqn>), by initiator name. */
+  readonly nodes: ReadonlyMap<string, CertificateFiles>;
 }
 
-/** A development cluster CA in `dir`, a server certificate per agent (urn:vbs-csi:agent:NAME) and the controller's (urn:vbs-csi:controller). */
-export async function makeClusterCertificates(dir: string, agents: readonly { readonly name: string; readonly ip: string }[]): Promise<ClusterCertificates> {
+/**
+ * A development cluster CA in `dir`, a server certificate per agent (its IP, and its identity
+ * urn:vbs-csi:agent:<name> that node plugins check), the controller's client certificate, and a
+ * client certificate per node plugin initiator (urn:vbs-csi:node:<iqn>).
+ */
+export async function makeClusterCertificates(
+  dir: string,
+  agents: readonly { readonly name: string; readonly ip: string }[],
+  initiators: readonly string[] = [],
+): Promise<ClusterCertificates> {
   await mkdir(dir, { recursive: true });
   const ca = await createCertificateAuthority({ commonName: 'vbs-e2e cluster CA', validDays: 2 });
   recordSecret('tls-private-key', 'cluster CA key', ca.keyPem);
@@ -36,5 +46,24 @@ export async function makeClusterCertificates(dir: string, agents: readonly { re
   const client = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
   const caPath = join(dir, 'ca.crt');
   await writeFile(caPath, ca.certPem);
-  return { caPath, agents: agentFiles, client: await write('controller', client), clientMaterial: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem } };
+  const nodes = new Map<string, CertificateFiles>();
+  for (const [i, iqn] of initiators.entries()) {
+    nodes.set(iqn, await write(`node-${i + 1}`, await issueCertificate(ca, { commonName: `node-${i + 1}`, identity: { kind: 'node', initiatorIqn: iqn }, usages: 'client', validDays: 1 })));
+  }
+  return { caPath, agents: agentFiles, client: await write('controller', client), clientMaterial: { caPem: ca.certPem, certPem: client.certPem, keyPem: client.keyPem }, nodes };
+}
+
+/**
+ * For a scenario that serves an in-process agent's AgentCredentials: a CA, that agent's server
+ * certificate (127.0.0.1, urn:vbs-csi:agent:<storageNode>) as material, and node certificates as files.
+ */
+export async function makeNodeCertificates(
+  dir: string,
+  storageNode: string,
+  initiators: readonly string[],
+): Promise<{ readonly caPath: string; readonly agent: TlsMaterial; readonly nodes: ReadonlyMap<string, { readonly certPath: string; readonly keyPath: string }> }> {
+  const certs = await makeClusterCertificates(dir, [{ name: storageNode, ip: '127.0.0.1' }], initiators);
+  const agentFiles = certs.agents.get(storageNode)!;
+  const agent = { caPem: await readFile(certs.caPath, 'utf8'), certPem: await readFile(agentFiles.cert, 'utf8'), keyPem: await readFile(agentFiles.key, 'utf8') };
+  return { caPath: certs.caPath, agent, nodes: new Map([...certs.nodes].map(([iqn, f]) => [iqn, { certPath: f.cert, keyPath: f.key }])) };
 }

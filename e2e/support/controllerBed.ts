@@ -12,6 +12,7 @@ import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { clientCredentials } from '../../src/tls/index.ts';
+import { readInitiatorName } from '../../src/iscsi/index.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { ScenarioContext } from '../scenarios/Scenario.ts';
 import { makeClusterCertificates } from './clusterCertificates.ts';
@@ -341,7 +342,8 @@ export class ControllerBed {
 
   async #startStorage(): Promise<void> {
     const { ctx } = this;
-    this.#certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), this.nodes);
+    // The node plugin (worker-1, the host's initiator name) fetches CHAP credentials with its own certificate.
+    this.#certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), this.nodes, [await readInitiatorName()]);
     this.#chapKeyPath = join(ctx.workDir, 'chap.key');
     await writeFile(this.#chapKeyPath, recordSecret('chap-key', 'bed CHAP key', randomBytes(32)), { mode: 0o600 });
     for (const n of this.nodes) {
@@ -394,11 +396,16 @@ export class ControllerBed {
     await this.#runner.run({ file: 'mount', args: ['-t', 'tmpfs', 'kubelet', kubelet], timeoutMs: 30_000 }, ctx.signal);
     this.#kubeletMounted = true;
     const socket = join(ctx.workDir, 'node.sock');
+    const certs = this.#requireCerts();
+    const nodeCert = [...certs.nodes.values()][0]!;
     const proc = startDriverProcess({
       ctx,
       name: 'node-plugin',
       role: 'node',
-      args: ['--node-id', 'worker-1', '--endpoint', `unix://${socket}`, '--state-dir', join(ctx.workDir, 'node-state')],
+      args: [
+        '--node-id', 'worker-1', '--endpoint', `unix://${socket}`, '--state-dir', join(ctx.workDir, 'node-state'),
+        '--tls-ca', certs.caPath, '--tls-cert', nodeCert.cert, '--tls-key', nodeCert.key,
+      ],
     });
     this.#processes.push(proc);
     const csi = connectCsi(`unix://${socket}`, 180_000);

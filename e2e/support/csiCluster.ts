@@ -8,7 +8,7 @@ import { connectAgentWire } from '../../src/agentApi/client.ts';
 import type { AgentWireApi } from '../../src/agentApi/client.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
-import { Iscsiadm } from '../../src/iscsi/index.ts';
+import { Iscsiadm, readInitiatorName } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
 import { clientCredentials } from '../../src/tls/index.ts';
 import { pollUntil } from '../vm/poll.ts';
@@ -229,7 +229,10 @@ export async function startCsiCluster(
     await mkdir(kubeletDir, { recursive: true });
     await sh('mount', ['-t', 'tmpfs', 'kubelet', kubeletDir]);
     kubeletMounted = true;
-    certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), storage);
+    // Each node plugin fetches CHAP credentials from the agents with a certificate naming its initiator.
+    const hostInitiator = await readInitiatorName();
+    const initiatorOf = (w: WorkerSpec): string => (w.initiatorName ?? hostInitiator).toLowerCase();
+    certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), storage, [...new Set(spec.workers.map(initiatorOf))]);
     await writeFile(chapKeyPath, recordSecret('chap-key', 'cluster CHAP key', randomBytes(32)), { mode: 0o600 });
     for (const node of storage) vgs.push(await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: node.vg, fileMiB: 1024, poolMiB: spec.poolMiB ?? 512, signal }));
 
@@ -248,6 +251,7 @@ export async function startCsiCluster(
         '--node-id', w.name, '--endpoint', `unix://${socket}`, '--state-dir', stateDir,
         ...(w.initiatorName ? ['--initiator-name', w.initiatorName] : []),
         ...(w.iscsiIface ? ['--iscsi-iface', w.iscsiIface] : []),
+        '--tls-ca', certs.caPath, '--tls-cert', certs.nodes.get(initiatorOf(w))!.cert, '--tls-key', certs.nodes.get(initiatorOf(w))!.key,
       ]);
       nodeProcesses.push(process);
       const csi = connectCsi(`unix://${socket}`, 240_000);

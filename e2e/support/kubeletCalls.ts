@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VolumeCapability } from '../../src/generated/csi/v1/VolumeCapability.ts';
 import type { ClusterWorker } from './csiCluster.ts';
-import { recordPublishContext } from './secretLedger.ts';
+import { recordTargetChapSecrets } from './secretLedger.ts';
 import type { StepClock } from './stepClock.ts';
 
 /** A volume staged and published on one worker, with kubelet's paths. */
@@ -33,7 +33,9 @@ export async function stageAndPublish(
   const staging = block ? join(csiDir, 'volumeDevices', 'staging', req.pvName) : join(csiDir, 'vbs.csi.io', req.pvName, 'globalmount');
   const target = block ? join(csiDir, 'volumeDevices', 'publish', req.pvName, req.podUid) : join(root, 'pods', req.podUid, 'volumes', 'kubernetes.io~csi', req.pvName, 'mount');
   await mkdir(staging, { recursive: true });
-  const stage = { volume_id: req.volumeId, staging_target_path: staging, volume_capability: req.capability, publish_context: recordPublishContext(`${req.pvName} on ${worker.name}`, req.publishContext) };
+  // The secrets the node plugin will fetch from the agent, for the secrets scan.
+  await recordTargetChapSecrets(`${req.pvName} on ${worker.name}`, req.publishContext['targetIqn']);
+  const stage = { volume_id: req.volumeId, staging_target_path: staging, volume_capability: req.capability, publish_context: req.publishContext };
   await clock.timed(`${worker.name}: NodeStageVolume ${req.pvName}`, () => worker.csi.node.nodeStageVolume(stage));
   await clock.timed(`${worker.name}: NodeStageVolume ${req.pvName} again`, () => worker.csi.node.nodeStageVolume(stage));
   const publish = { volume_id: req.volumeId, staging_target_path: staging, target_path: target, volume_capability: req.capability, readonly: false };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { LioTarget } from '../../src/lio/index.ts';
 import { SimulatedLioConfigFs } from '../../src/lio/testing/SimulatedLioConfigFs.ts';
-import { parseLedger, readLedger, recordChap, recordLioChapSecrets, recordPublishContext, recordSecret, SecretLedger, useSuiteLedger } from './secretLedger.ts';
+import { parseLedger, readLedger, recordChap, recordLioChapSecrets, recordSecret, recordTargetChapSecrets, SecretLedger, useSuiteLedger } from './secretLedger.ts';
 
 const key = Buffer.from('00ff10ee20dd30cc40bb50aa60997088', 'hex');
 
@@ -45,16 +45,11 @@ describe('secret ledger', () => {
     assert.deepEqual(readLedger(ledger.path).map((e) => `${e.scenario}:${e.label}`), ['a:stage 0', 'b:again']);
   });
 
-  test('records the CHAP passwords of a publish_context and of credentials, not the usernames', () => {
+  test('records the CHAP passwords of credentials, not the usernames', () => {
     const ledger = freshLedger();
-    const ctx = { targetIqn: 'iqn.x:y', chapUsername: 'vbs-user', chapPassword: 'p1-xxxxxxxxxxxx', chapMutualUsername: 'vbs-t-user', chapMutualPassword: 'p2-xxxxxxxxxxxx' };
-    assert.equal(recordPublishContext('pvc on w1', ctx), ctx);
     recordChap('chosen', { username: 'u', password: 'p3-xxxxxxxxxxxx', usernameIn: 'v', passwordIn: 'p4-xxxxxxxxxxxx' });
     recordChap('derived', { username: 'u', password: 'p5-xxxxxxxxxxxx', mutual: { username: 'v', password: 'p6-xxxxxxxxxxxx' } });
-    recordPublishContext('none', undefined);
     assert.deepEqual(readLedger(ledger.path).map((e) => [e.kind, e.label, e.value]), [
-      ['chap-secret', 'pvc on w1', 'p1-xxxxxxxxxxxx'],
-      ['chap-secret', 'pvc on w1 (mutual)', 'p2-xxxxxxxxxxxx'],
       ['chap-secret', 'chosen', 'p3-xxxxxxxxxxxx'],
       ['chap-secret', 'chosen (mutual)', 'p4-xxxxxxxxxxxx'],
       ['chap-secret', 'derived', 'p5-xxxxxxxxxxxx'],
@@ -72,9 +67,14 @@ describe('secret ledger', () => {
     try {
       await recordLioChapSecrets('demo', 'iqn.2026-11.io.demo', lio);
       await recordLioChapSecrets('other', 'iqn.2026-11.io.other', lio);
+      ledger.beginScenario('next'); // the same secrets again, recorded again under a new scenario
+      await recordTargetChapSecrets('pvc on w1', 'iqn.2026-11.io.demo:vol', lio);
+      await recordTargetChapSecrets('gone', 'iqn.2026-11.io.demo:gone', lio);
       assert.deepEqual(readLedger(ledger.path).map((e) => [e.label, e.value]), [
         ['demo: iqn.2026-11.io.demo:vol for iqn.2026-11.io.test:worker', 'acl-password-1'],
         ['demo: iqn.2026-11.io.demo:vol for iqn.2026-11.io.test:worker (mutual)', 'acl-password-2'],
+        ['pvc on w1: iqn.2026-11.io.demo:vol for iqn.2026-11.io.test:worker', 'acl-password-1'],
+        ['pvc on w1: iqn.2026-11.io.demo:vol for iqn.2026-11.io.test:worker (mutual)', 'acl-password-2'],
       ]);
     } finally {
       await sim.destroy();

@@ -118,11 +118,16 @@ export function recordChap<
   return chap;
 }
 
-/** Records the CHAP passwords of a ControllerPublish publish_context (what NodeStage is given) and returns it. */
-export function recordPublishContext<T extends Readonly<Record<string, string>> | undefined>(label: string, publishContext: T): T {
-  const password = publishContext?.['chapPassword'];
-  if (password) recordChap(label, { password, mutualPassword: publishContext?.['chapMutualPassword'] });
-  return publishContext;
+/**
+ * Records the CHAP passwords of the LIO ACLs of one target: what a node plugin fetches from the
+ * agent for a volume ControllerPublish exported (publish_context names the target, never a secret).
+ */
+export async function recordTargetChapSecrets(label: string, targetIqn: string | undefined, lio = new LioTarget({ configFs: new FsConfigFs() })): Promise<void> {
+  if (!suiteLedger || targetIqn === undefined) return;
+  const exp = await lio.readExport(targetIqn, { includeSecrets: true });
+  for (const acl of exp?.acls ?? []) {
+    if (acl.chapPassword) recordChap(`${label}: ${targetIqn} for ${acl.initiatorIqn}`, { password: acl.chapPassword, mutualPassword: acl.mutualPassword });
+  }
 }
 
 /**

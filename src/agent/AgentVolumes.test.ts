@@ -747,6 +747,23 @@ describe('AgentVolumes', () => {
       await volumes.unexportVolume({ volumeId: buildAgentId('gone', 'volume'), initiatorIqn: NODE_A });
     });
 
+    test('chapCredentials: what the ACL holds, mutual when the ACL is, only while the volume is exported to that initiator', async () => {
+      const vol = await create('pvc-1');
+      await assert.rejects(volumes.chapCredentials({ volumeId: vol.id, initiatorIqn: NODE_A }), FailedPreconditionError, 'not published yet');
+      await assert.rejects(volumes.chapCredentials({ volumeId: buildAgentId('gone', 'volume'), initiatorIqn: NODE_A }), NotFoundError);
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true });
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_B, readOnly: false, mutualChap: false });
+      const a = await volumes.chapCredentials({ volumeId: vol.id, initiatorIqn: NODE_A.toUpperCase() });
+      const acl = (await exportOf(vol.target.iqn))?.acls.find((x) => x.initiatorIqn === NODE_A);
+      assert.deepEqual(a.target, vol.target);
+      assert.deepEqual(a.chap, { username: acl?.chapUserid, password: acl?.chapPassword, mutual: { username: acl?.mutualUserid, password: acl?.mutualPassword } });
+      const b = await volumes.chapCredentials({ volumeId: vol.id, initiatorIqn: NODE_B });
+      assert.equal(b.chap.mutual, undefined, 'an ACL without mutual CHAP stays without');
+      assert.equal(b.chap.password, (await exportOf(vol.target.iqn))?.acls.find((x) => x.initiatorIqn === NODE_B)?.chapPassword);
+      await volumes.unexportVolume({ volumeId: vol.id, initiatorIqn: NODE_A });
+      await assert.rejects(volumes.chapCredentials({ volumeId: vol.id, initiatorIqn: NODE_A }), FailedPreconditionError, 'unpublished: no more secrets');
+    });
+
     test('unexport still removes the ACL when its tag is already gone (a crash between the two)', async () => {
       const vol = await create('pvc-1');
       await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });

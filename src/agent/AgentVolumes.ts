@@ -31,7 +31,7 @@ import { buildTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
 import { settlesWithin } from './settlesWithin.ts';
 import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
 import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
-import type { AgentContentSource, AgentExport, AgentInitiator, AgentPortal, AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from '../agentApi/types.ts';
+import type { AgentContentSource, AgentCredentialsPort, AgentExport, AgentInitiator, AgentPortal, AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from '../agentApi/types.ts';
 import { growthLvNameOf } from './thickGrowth.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
@@ -104,7 +104,7 @@ const RECONCILE_LOCK = 'reconcile';
  * Sources of clones and snapshots are not locked: many clones of one golden image may run
  * together (docs/field-notes.md 6.5); the VG queue orders them against a delete of that source.
  */
-export class AgentVolumes implements AgentVolumesDomain {
+export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
   readonly #lvm: AgentLvm;
   readonly #lio: AgentLio;
   readonly #chapKey: Buffer;
@@ -456,6 +456,24 @@ export class AgentVolumes implements AgentVolumesDomain {
       await this.#lio.addAcl(this.#targetIqnOf(record), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
       return { target: this.#target(record), chap };
     });
+  }
+
+  /**
+   * The CHAP credentials of one initiator on one volume, for that initiator's node plugin
+   * (AgentCredentials; the handler has checked the caller is that node). Only while the volume's
+   * tags hold an ACL for the initiator: a worker learns the secrets of what is published to it,
+   * nothing else (docs/security.md). Derived as exportVolume derives them (mutual when the ACL
+   * is), so they match the ACL reconcile keeps in LIO. Reads only: no lock.
+   */
+  async chapCredentials(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<AgentExport> {
+    const id = validateVolumeId(req.volumeId);
+    const iqn = normalizeInitiatorIqn(req.initiatorIqn);
+    const record = await this.#requireVolume(id, signal);
+    const initiator = record.initiators.find((i) => i.iqn === iqn);
+    if (!initiator) {
+      throw new FailedPreconditionError(`volume ${id} is not published to ${iqn}: ControllerPublishVolume must export it to this node first (a VolumeAttachment for this node)`);
+    }
+    return { target: this.#target(record), chap: this.#deriveChap(record, initiator) };
   }
 
   /**

@@ -100,6 +100,15 @@ export interface StorageNodeStatus {
 }
 
 /**
+ * What the agent's AgentCredentials service serves node plugins, apart from AgentVolumesPort so the
+ * controller's view of an agent never includes secrets (docs/security.md).
+ */
+export interface AgentCredentialsPort {
+  /** The credentials of an initiator the volume is exported to; FailedPreconditionError when it is not, NotFoundError without the volume. */
+  chapCredentials(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<AgentExport>;
+}
+
+/**
  * One storage agent as the controller uses it: the agent's volume API (the same port its gRPC
  * service implements, so tests can put a real in-process AgentVolumes behind it) plus its status.
  * Every call takes the caller's AbortSignal: over gRPC, aborting it cancels the call.

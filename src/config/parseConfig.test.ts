@@ -4,6 +4,9 @@ import { parseConfig } from './parseConfig.ts';
 
 const CONTROLLER_FLAGS = ['--agents', '10.0.0.5:9500', '--tls-ca', '/etc/vbs/ca.crt', '--client-tls-cert', '/etc/vbs/c.crt', '--client-tls-key', '/etc/vbs/c.key'];
 
+/** The node role's certificate (it fetches CHAP credentials from agents with it). */
+const NODE_TLS = ['--tls-ca', '/tls/ca.crt', '--tls-cert', '/tls/node.crt', '--tls-key', '/tls/node.key'];
+
 describe('parseConfig', () => {
   test('uses the defaults when only a role is given', () => {
     const r = parseConfig(['controller', ...CONTROLLER_FLAGS], {});
@@ -16,7 +19,7 @@ describe('parseConfig', () => {
   });
 
   test('takes flags over environment variables', () => {
-    const r = parseConfig(['node', '--endpoint', 'tcp://127.0.0.1:9000', '--node-id', 'w1'], {
+    const r = parseConfig(['node', '--endpoint', 'tcp://127.0.0.1:9000', '--node-id', 'w1', ...NODE_TLS], {
       CSI_ENDPOINT: 'unix:///other.sock',
       VBS_NODE_ID: 'from-env',
       VBS_LOG_LEVEL: 'debug',
@@ -158,10 +161,10 @@ describe('parseConfig for the controller', () => {
   });
 
   test('serves no metrics unless --metrics-address is given, and then on that host and port', () => {
-    const off = parseConfig(['node', '--node-id', 'w1'], {});
+    const off = parseConfig(['node', '--node-id', 'w1', ...NODE_TLS], {});
     assert.ok(off.ok);
     assert.equal(off.config.metrics, undefined);
-    const on = parseConfig(['node', '--node-id', 'w1', '--metrics-address', '0.0.0.0:9809'], {});
+    const on = parseConfig(['node', '--node-id', 'w1', ...NODE_TLS, '--metrics-address', '0.0.0.0:9809'], {});
     assert.ok(on.ok);
     assert.deepEqual(on.config.metrics, { host: '0.0.0.0', port: 9809 });
   });

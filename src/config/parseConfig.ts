@@ -144,7 +144,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const localAgent = role === 'all-in-one' && agent?.listen.kind === 'tcp' ? [`${agent.listen.host === '0.0.0.0' ? '127.0.0.1' : agent.listen.host}:${agent.listen.port}`] : [];
   const controller = runsController ? parseControllerConfig(value, { defaultAgents: localAgent, allInOne: role === 'all-in-one' }, errors) : undefined;
 
-  const node = needsNodeId ? parseNodeConfig(value, errors) : undefined;
+  const node = needsNodeId ? parseNodeConfig(value, errors, { role: role === 'all-in-one' ? 'all-in-one' : 'node' }) : undefined;
 
   if (errors.length > 0 || !role || !endpoint || !logLevel || (runsAgent && !agent) || (runsController && !controller) || (needsNodeId && !node)) {
     return { ok: false, errors };

@@ -3,16 +3,28 @@ import { describe, it } from 'node:test';
 import { NODE_OPTIONS, parseNodeConfig } from './parseNodeConfig.ts';
 import type { NodeOptionName } from './parseNodeConfig.ts';
 
-function parse(given: Partial<Record<NodeOptionName, string>>) {
+type Name = NodeOptionName | 'tls-ca' | 'tls-cert' | 'tls-key';
+const TLS = { 'tls-ca': '/tls/ca.crt', 'tls-cert': '/tls/node.crt', 'tls-key': '/tls/node.key' };
+
+function parse(given: Partial<Record<Name, string>>, role: 'node' | 'all-in-one' = 'node', withTls = true) {
   const errors: string[] = [];
-  const config = parseNodeConfig((name) => given[name] ?? NODE_OPTIONS[name].fallback, errors);
+  const all: Partial<Record<Name, string>> = { ...(withTls ? TLS : {}), ...given };
+  const config = parseNodeConfig((name) => all[name] ?? (name in NODE_OPTIONS ? NODE_OPTIONS[name as NodeOptionName].fallback : undefined), errors, { role });
   return { config, errors };
 }
 
 describe('parseNodeConfig', () => {
   it('applies the defaults: host initiator name read later, default iface, zone, state dir, 60 s device wait', () => {
     assert.deepEqual(parse({}), {
-      config: { initiatorName: undefined, iscsiIface: undefined, zone: 'default', stateDir: '/var/lib/vbs-csi/node', deviceWaitMs: 60_000 },
+      config: {
+        initiatorName: undefined,
+        iscsiIface: undefined,
+        zone: 'default',
+        stateDir: '/var/lib/vbs-csi/node',
+        deviceWaitMs: 60_000,
+        tls: { caPath: '/tls/ca.crt', certPath: '/tls/node.crt', keyPath: '/tls/node.key' },
+        iscsiNodeDir: '/etc/iscsi/nodes',
+      },
       errors: [],
     });
   });
@@ -34,5 +46,19 @@ describe('parseNodeConfig', () => {
 
   it('refuses an iface without an initiator name of its own', () => {
     assert.match(parse({ 'iscsi-iface': 'vbs-w2' }).errors.join(), /--iscsi-iface needs --initiator-name/);
+  });
+
+  it('role node needs its certificate (it fetches CHAP credentials from agents); all-in-one may ask its own agent in-process', () => {
+    assert.match(parse({}, 'node', false).errors.join('\n'), /--tls-ca is required.*\n.*--tls-cert is required.*\n.*--tls-key is required/);
+    assert.deepEqual(parse({ 'tls-ca': '/ca' }, 'all-in-one', false), { config: parse({}, 'all-in-one', false).config, errors: [] });
+    assert.equal(parse({ 'tls-ca': '/ca' }, 'all-in-one', false).config?.tls, undefined);
+    const aio = parse({ 'tls-ca': '/ca', 'node-tls-cert': '/n.crt', 'node-tls-key': '/n.key' }, 'all-in-one', false);
+    assert.deepEqual(aio.config?.tls, { caPath: '/ca', certPath: '/n.crt', keyPath: '/n.key' });
+    assert.match(parse({ 'tls-ca': '/ca', 'node-tls-cert': '/n.crt' }, 'all-in-one', false).errors.join(), /--node-tls-key is required/);
+  });
+
+  it('takes the node record directory as an absolute path', () => {
+    assert.equal(parse({ 'iscsi-node-dir': '/var/lib/iscsi/nodes' }).config?.iscsiNodeDir, '/var/lib/iscsi/nodes');
+    for (const bad of ['nodes', '/etc/../x']) assert.match(parse({ 'iscsi-node-dir': bad }).errors.join(), /--iscsi-node-dir/);
   });
 });

@@ -19,6 +19,15 @@ export interface NodeConfig {
   readonly stateDir: string;
   /** How long NodeStage and NodeExpand wait for the kernel to attach or resize the LUN. */
   readonly deviceWaitMs: number;
+  /**
+   * The node's mutual-TLS material for asking agents for CHAP credentials: the cluster CA and a
+   * certificate naming urn:vbs-csi:node:<initiator name> (`vbs-csi certs --node`). Role node:
+   * --tls-ca/--tls-cert/--tls-key, required. all-in-one: --node-tls-cert/--node-tls-key with
+   * --tls-ca, optional: without them the node asks the agent in its own process, and only it.
+   */
+  readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string } | undefined;
+  /** open-iscsi's node record directory, where the CHAP secrets are written (never on a command line). */
+  readonly iscsiNodeDir: string;
 }
 
 /** The node plugin's options: flag name → environment variable and default (undefined = none). */
@@ -28,6 +37,9 @@ export const NODE_OPTIONS = {
   zone: { env: 'VBS_ZONE', fallback: 'default' },
   'state-dir': { env: 'VBS_NODE_STATE_DIR', fallback: '/var/lib/vbs-csi/node' },
   'device-wait-seconds': { env: 'VBS_DEVICE_WAIT_SECONDS', fallback: '60' },
+  'iscsi-node-dir': { env: 'VBS_ISCSI_NODE_DIR', fallback: '/etc/iscsi/nodes' },
+  'node-tls-cert': { env: 'VBS_NODE_TLS_CERT', fallback: undefined },
+  'node-tls-key': { env: 'VBS_NODE_TLS_KEY', fallback: undefined },
 } as const;
 export type NodeOptionName = keyof typeof NODE_OPTIONS;
 
@@ -39,7 +51,11 @@ const ZONE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
  * Validates the node section of the configuration (pure). `value` returns a flag, else its
  * environment variable, else the default; every problem is appended to `errors`.
  */
-export function parseNodeConfig(value: (name: NodeOptionName) => string | undefined, errors: string[]): NodeConfig | undefined {
+export function parseNodeConfig(
+  value: (name: NodeOptionName | 'tls-ca' | 'tls-cert' | 'tls-key') => string | undefined,
+  errors: string[],
+  opts: { readonly role: 'node' | 'all-in-one' } = { role: 'node' },
+): NodeConfig | undefined {
   const start = errors.length;
 
   const rawInitiator = value('initiator-name');
@@ -67,6 +83,29 @@ export function parseNodeConfig(value: (name: NodeOptionName) => string | undefi
   const waitSeconds = Number(waitText);
   if (!/^\d+$/.test(waitText) || waitSeconds < 1 || waitSeconds > 600) errors.push(`--device-wait-seconds ${JSON.stringify(waitText)}: expected whole seconds from 1 to 600`);
 
+  const iscsiNodeDir = value('iscsi-node-dir') ?? '';
+  if (!isAbsolute(iscsiNodeDir) || iscsiNodeDir.split('/').some((p) => p === '..' || p === '.')) {
+    errors.push(`--iscsi-node-dir ${JSON.stringify(iscsiNodeDir)}: expected open-iscsi's node record directory as an absolute path (/etc/iscsi/nodes, or /var/lib/iscsi/nodes on Fedora)`);
+  }
+
+  const tls = parseNodeTls(value, errors, opts.role);
+
   if (errors.length > start) return undefined;
-  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000 });
+  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir });
+}
+
+/** The node certificate's files; see NodeConfig.tls for which flags each role reads. */
+function parseNodeTls(value: (name: NodeOptionName | 'tls-ca' | 'tls-cert' | 'tls-key') => string | undefined, errors: string[], role: 'node' | 'all-in-one'): NodeConfig['tls'] {
+  const [certFlag, keyFlag] = role === 'node' ? (['tls-cert', 'tls-key'] as const) : (['node-tls-cert', 'node-tls-key'] as const);
+  const ca = value('tls-ca');
+  const cert = value(certFlag);
+  const key = value(keyFlag);
+  if (role === 'all-in-one' && (cert === undefined || cert === '') && (key === undefined || key === '')) return undefined;
+  const why = 'the node plugin fetches CHAP credentials from the agents with mutual TLS and a certificate naming its initiator (vbs-csi certs --node NAME,iqn=IQN)';
+  const path = (flag: string, v: string | undefined): string => {
+    if (v === undefined || v === '') errors.push(`--${flag} is required: ${why}`);
+    else if (!isAbsolute(v)) errors.push(`--${flag} ${JSON.stringify(v)}: expected an absolute path`);
+    return v ?? '';
+  };
+  return { caPath: path('tls-ca', ca), certPath: path(certFlag, cert), keyPath: path(keyFlag, key) };
 }

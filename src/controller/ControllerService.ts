@@ -242,7 +242,8 @@ export class ControllerService {
 
   /**
    * ControllerPublishVolume: lets the node's initiator (its node id) log in to the volume, with
-   * CHAP credentials derived for that volume and initiator. A single-node mode published to
+   * (mutual) CHAP credentials the agent derives for that volume and initiator and hands only to
+   * that node's plugin; publish_context says where the target and that agent are. A single-node mode published to
    * another node is FAILED_PRECONDITION; the same node with other read-only-ness is ALREADY_EXISTS.
    */
   async publishVolume(volumeId: string, nodeId: string, capability: Capability, readonlyFlag: boolean, signal?: AbortSignal): Promise<Record<string, string>> {
@@ -262,17 +263,15 @@ export class ControllerService {
       if (isSingleNodeMode(capability.mode) && others.length > 0) {
         throw new FailedPreconditionError(`volume ${volumeId} is published to ${others.join(', ')} and its access mode ${capability.mode} allows one node`);
       }
-      const { target, chap } = await agent.exportVolume({ volumeId: ref.id, initiatorIqn: iqn, readOnly, mutualChap: false }, signal);
+      // Mutual CHAP for new exports; an ACL made before keeps what it has, so a live session and
+      // its node record are never switched under it.
+      const mutualChap = mine?.mutualChap ?? true;
+      const { target } = await agent.exportVolume({ volumeId: ref.id, initiatorIqn: iqn, readOnly, mutualChap }, signal);
+      const agentAddress = this.#nodes.addressOf(ref.node);
+      if (agentAddress === undefined) throw new UnavailableError(`storage node ${ref.node} has no discovered agent address to give the node plugin; retry`);
       const host = target.portal.ip.includes(':') ? `[${target.portal.ip}]` : target.portal.ip;
-      return buildPublishContext({
-        targetPortal: `${host}:${target.portal.port}`,
-        targetIqn: target.iqn,
-        lun: target.lun,
-        serial: target.serial,
-        chapUsername: chap.username,
-        chapPassword: chap.password,
-        ...(chap.mutual !== undefined ? { chapMutualUsername: chap.mutual.username, chapMutualPassword: chap.mutual.password } : {}),
-      });
+      // No CHAP here: publish_context is stored in plain text; the node asks the agent (docs/security.md).
+      return buildPublishContext({ targetPortal: `${host}:${target.portal.port}`, targetIqn: target.iqn, lun: target.lun, serial: target.serial, agentAddress });
     });
   }
 

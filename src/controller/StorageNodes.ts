@@ -173,6 +173,14 @@ export class StorageNodes {
     throw new UnavailableError(this.#notAnswering(name));
   }
 
+  /**
+   * host:port this controller reaches a storage node's agent at, for the node plugin to ask it
+   * for CHAP credentials (publish_context agentAddress); undefined when no discovered agent is it.
+   */
+  addressOf(name: string): string | undefined {
+    return this.#byName(name)?.address;
+  }
+
   /** Why a node without an answering agent is UNAVAILABLE, and what an operator can do. */
   #notAnswering(name: string): string {
     const known = this.#known.get(name);

@@ -300,7 +300,7 @@ describe('Controller service over gRPC', () => {
       await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_2, volume_capability: BLOCK_RWO, readonly: false });
     });
 
-    test('returns a publish_context with portal, IQN, LUN, serial and CHAP that parsePublishContext reads back; idempotent', async () => {
+    test('returns a publish_context with portal, IQN, LUN, serial and the agent address (no CHAP) that parsePublishContext reads back; idempotent', async () => {
       await start();
       const vol = (await create('pvc-1')).volume;
       const id = vol?.volume_id ?? '';
@@ -312,10 +312,21 @@ describe('Controller service over gRPC', () => {
       assert.equal(ctx.targetIqn, agentVolume.target.iqn);
       assert.equal(ctx.lun, 0);
       assert.equal(ctx.serial, agentVolume.target.serial);
-      assert.ok(ctx.chapUsername.length > 0 && ctx.chapPassword.length >= 12);
-      assert.deepEqual(agentVolume.initiators, [{ iqn: WORKER_1, readOnly: false, mutualChap: false }]);
+      assert.ok(/^[^:]+:\d+$/.test(ctx.agentAddress), ctx.agentAddress);
+      assert.deepEqual(Object.keys(res.publish_context).filter((k) => /chap|pass|secret/i.test(k)), [], 'no secret in publish_context (stored in plain text by Kubernetes)');
+      assert.deepEqual(agentVolume.initiators, [{ iqn: WORKER_1, readOnly: false, mutualChap: true }], 'mutual CHAP for new exports');
       const again = await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: EXT4_RWO, readonly: false });
       assert.deepEqual(again, res);
+    });
+
+    test('keeps the non-mutual ACL of an export made before mutual CHAP was turned on', async () => {
+      await start();
+      const id = (await create('pvc-1')).volume?.volume_id ?? '';
+      const agent = cluster.agent(nodeOf(id) ?? '');
+      const lvId = parseVolumeId(id)?.id ?? '';
+      await agent.volumes.exportVolume({ volumeId: lvId, initiatorIqn: WORKER_1, readOnly: false, mutualChap: false });
+      await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: EXT4_RWO, readonly: false });
+      assert.deepEqual((await agent.volumes.getVolume(lvId)).initiators, [{ iqn: WORKER_1, readOnly: false, mutualChap: false }]);
     });
 
     test('refuses a single-node volume on a second node (FAILED_PRECONDITION) and another read-only-ness on the same node (ALREADY_EXISTS)', async () => {
@@ -343,7 +354,7 @@ describe('Controller service over gRPC', () => {
       const id = (await create('pvc-1', { volume_capabilities: [EXT4_ROX] })).volume?.volume_id ?? '';
       await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: EXT4_ROX, readonly: false });
       const agentVolume = await cluster.agent(nodeOf(id) ?? '').volumes.getVolume(parseVolumeId(id)?.id ?? '');
-      assert.deepEqual(agentVolume.initiators, [{ iqn: WORKER_1, readOnly: true, mutualChap: false }]);
+      assert.deepEqual(agentVolume.initiators, [{ iqn: WORKER_1, readOnly: true, mutualChap: true }]);
     });
 
     test('unpublish removes the ACL, is idempotent, empties all with no node id, and succeeds for an unknown volume', async () => {
@@ -368,12 +379,14 @@ describe('Controller service over gRPC', () => {
       await rejectsWith(csi.controller.controllerUnpublishVolume({ volume_id: id, node_id: WORKER_1 }), status.UNAVAILABLE);
     });
 
-    test('never writes the CHAP password of a publish_context to the log', async () => {
+    test('never writes the CHAP passwords of the ACL it made to the log', async () => {
       await start();
       const id = (await create('pvc-1')).volume?.volume_id ?? '';
-      const res = await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false });
-      const password = res.publish_context['chapPassword'] ?? '';
-      assert.ok(password.length > 0);
+      await csi.controller.controllerPublishVolume({ volume_id: id, node_id: WORKER_1, volume_capability: BLOCK_RWO, readonly: false });
+      const { chap } = await cluster.agent(nodeOf(id) ?? '').volumes.chapCredentials({ volumeId: parseVolumeId(id)?.id ?? '', initiatorIqn: WORKER_1 });
+      const password = chap.password;
+      assert.ok(password.length > 0 && chap.mutual !== undefined);
+      assert.equal(cluster.lines.filter((l) => l.includes(chap.mutual?.password ?? '-')).length, 0);
       assert.ok(cluster.lines.some((l) => l.includes('"level":20')), 'debug lines were captured');
       assert.ok(cluster.lines.some((l) => l.includes('ControllerPublishVolume')));
       assert.equal(cluster.lines.filter((l) => l.includes(password)).length, 0);

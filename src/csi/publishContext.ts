@@ -1,10 +1,13 @@
 import { InvalidArgumentError } from '../errors.ts';
 
 /**
- * What ControllerPublishVolume hands NodeStageVolume through the CO (Kubernetes keeps it in the
- * VolumeAttachment's status): how to reach and check the LUN, and the CHAP credentials derived
- * for this volume and this initiator. The credentials are useless to any other initiator, and the
- * key names contain "chap" so log redaction (src/log/stripSecrets) always removes their values.
+ * What ControllerPublishVolume hands NodeStageVolume through the CO: how to reach and check the
+ * LUN, and which agent to ask for the CHAP credentials. Never the credentials themselves:
+ * Kubernetes keeps publish_context in plain text in VolumeAttachment.status.attachmentMetadata,
+ * readable by anyone who may get VolumeAttachments (and exported by kube-state-metrics), so the
+ * node plugin fetches them from the agent over mutual TLS with its own node certificate
+ * (docs/security.md). A context from an older controller that still carries chap* keys is read
+ * without them: they are ignored, never used.
  */
 export interface PublishContext {
   /** ip:port (IPv6 in brackets). */
@@ -13,39 +16,25 @@ export interface PublishContext {
   readonly lun: number;
   /** The LUN's unit serial (VPD 0x80): the node refuses a disk whose serial differs. */
   readonly serial: string;
-  readonly chapUsername: string;
-  readonly chapPassword: string;
-  /** Set when the target must authenticate itself too (mutual CHAP). */
-  readonly chapMutualUsername?: string;
-  readonly chapMutualPassword?: string;
+  /** host:port of the storage agent that owns the volume, as the controller reaches it. */
+  readonly agentAddress: string;
 }
 
-export const PUBLISH_CONTEXT_KEYS = {
-  targetPortal: 'targetPortal',
-  targetIqn: 'targetIqn',
-  lun: 'lun',
-  serial: 'serial',
-  chapUsername: 'chapUsername',
-  chapPassword: 'chapPassword',
-  chapMutualUsername: 'chapMutualUsername',
-  chapMutualPassword: 'chapMutualPassword',
-} as const;
-
 export function buildPublishContext(ctx: PublishContext): Record<string, string> {
-  const out: Record<string, string> = {
+  return {
     targetPortal: ctx.targetPortal,
     targetIqn: ctx.targetIqn,
     lun: String(ctx.lun),
     serial: ctx.serial,
-    chapUsername: ctx.chapUsername,
-    chapPassword: ctx.chapPassword,
+    agentAddress: ctx.agentAddress,
   };
-  if (ctx.chapMutualUsername !== undefined && ctx.chapMutualPassword !== undefined) {
-    out['chapMutualUsername'] = ctx.chapMutualUsername;
-    out['chapMutualPassword'] = ctx.chapMutualPassword;
-  }
-  return out;
 }
+
+/** host:port, the host a DNS name or an address (IPv6 in brackets): what grpc-js dials. */
+const AGENT_ADDRESS = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?):[0-9]{1,5}$/;
+
+/** An IQN as RFC 3720 3.2.6.3.1 allows it (checked before the node asks any agent about it). */
+const TARGET_IQN = /^iqn\.[0-9]{4}-[0-9]{2}\.[A-Za-z0-9.:-]+$/;
 
 /** Reads a publish_context back; a missing or malformed key is InvalidArgumentError naming it. */
 export function parsePublishContext(raw: Readonly<Record<string, string>> | undefined): PublishContext {
@@ -53,24 +42,24 @@ export function parsePublishContext(raw: Readonly<Record<string, string>> | unde
   const need = (key: string): string => {
     const v = map[key];
     if (v === undefined || v === '') {
-      throw new InvalidArgumentError(`publish_context has no ${key}: was the volume published by this driver's ControllerPublishVolume?`);
+      throw new InvalidArgumentError(`publish_context has no ${key}: was the volume published by this driver's ControllerPublishVolume (of this version)?`);
     }
     return v;
   };
   const lunText = need('lun');
   if (!/^\d{1,5}$/.test(lunText)) throw new InvalidArgumentError(`publish_context lun ${JSON.stringify(lunText)} is not a LUN number`);
-  const mutualUser = map['chapMutualUsername'];
-  const mutualPass = map['chapMutualPassword'];
-  if ((mutualUser === undefined) !== (mutualPass === undefined)) {
-    throw new InvalidArgumentError('publish_context has only half of the mutual CHAP credentials');
+  const agentAddress = need('agentAddress');
+  const port = Number(agentAddress.slice(agentAddress.lastIndexOf(':') + 1));
+  if (!AGENT_ADDRESS.test(agentAddress) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`publish_context agentAddress ${JSON.stringify(agentAddress)} is not host:port`);
   }
+  const targetIqn = need('targetIqn');
+  if (!TARGET_IQN.test(targetIqn) || targetIqn.length > 223) throw new InvalidArgumentError(`publish_context targetIqn ${JSON.stringify(targetIqn)} is not an iSCSI qualified name`);
   return {
     targetPortal: need('targetPortal'),
-    targetIqn: need('targetIqn'),
+    targetIqn,
     lun: Number(lunText),
     serial: need('serial'),
-    chapUsername: need('chapUsername'),
-    chapPassword: need('chapPassword'),
-    ...(mutualUser !== undefined && mutualPass !== undefined ? { chapMutualUsername: mutualUser, chapMutualPassword: mutualPass } : {}),
+    agentAddress,
   };
 }

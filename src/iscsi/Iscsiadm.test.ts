@@ -1,6 +1,8 @@
-import { describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
 import { FailedPreconditionError, InvalidArgumentError } from '../errors.ts';
 import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
@@ -8,12 +10,14 @@ import { CommandFailedError, redactArgs } from '../exec/index.ts';
 import { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
 import { Iscsiadm } from './Iscsiadm.ts';
 import type { IscsiTarget } from './Iscsiadm.ts';
+import { parseRecord } from './parseRecord.ts';
 
 const RECORD = readFileSync(new URL('./fixtures/node-record-tpgt1-default.txt', import.meta.url), 'utf8');
 const IQN = 'iqn.2026-11.io.vbs:pvc-1';
 const TARGET: IscsiTarget = { targetIqn: IQN, portal: { ip: '127.0.0.2', port: 3260 } };
 const NODE = ['iscsiadm', '-m', 'node', '-T', IQN, '-p', '127.0.0.2:3260,1', '-I', 'default'];
 const CHAP = { username: 'user-a', password: 'secret-a-123456' };
+const MUTUAL = { ...CHAP, mutual: { username: 'tgt', password: 'mutual-123456' } };
 
 function withValues(record: string, values: Record<string, string>): string {
   let out = record;
@@ -25,13 +29,48 @@ function makeIscsiadm(runner: CommandRunner, sleeps: number[] = []): Iscsiadm {
   return new Iscsiadm({ runner, dbRetry: { attempts: 3, delayMs: 1000 }, sleep: async (ms) => void sleeps.push(ms) });
 }
 
+/**
+ * iscsiadm over a real record file in a temp dir, as open-iscsi keeps it: `-S` prints it, `-o new`
+ * writes iscsid.conf's defaults (the fixture), `-o update` applies its -n/-v pairs.
+ */
+function simulatedIscsiadm(dir: string, initial?: string): FakeRunner {
+  const file = join(dir, 'nodes', IQN, '127.0.0.2,3260,1', 'default');
+  if (initial !== undefined) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, initial, { mode: 0o600 });
+  }
+  return new FakeRunner()
+    .on([...NODE, '-S'], () => (existsSync(file) ? { stdout: readFileSync(file, 'utf8') } : { exitCode: 21, stderr: 'iscsiadm: No records found\n' }))
+    .on([...NODE, '-o', 'new'], () => {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, RECORD, { mode: 0o600 });
+      return { stdout: 'New iSCSI node [...] added\n' };
+    })
+    .on([...NODE, '-o', 'update'], (cmd) => {
+      let text = readFileSync(file, 'utf8');
+      const args = cmd.args.slice(NODE.length + 1);
+      for (let i = 0; i < args.length; i += 4) text = withValues(text, { [args[i + 1] as string]: args[i + 3] === '' ? '<empty>' : (args[i + 3] as string) });
+      writeFileSync(file, text);
+      return {};
+    });
+}
+
 describe('Iscsiadm.ensureNodeRecord', () => {
-  test('creates a missing record with -o new, then writes every setting in one update without showing it again', async () => {
-    const runner = new FakeRunner()
-      .once([...NODE, '-S'], { exitCode: 21, stderr: 'iscsiadm: No records found\n' })
-      .once([...NODE, '-o', 'new'], { stdout: 'New iSCSI node [...] added\n' })
-      .on([...NODE, '-o', 'update'], {});
-    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15, noopOutIntervalS: 5 } });
+  let dir: string;
+  let file: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vbs-iscsiadm-'));
+    file = join(dir, 'nodes', IQN, '127.0.0.2,3260,1', 'default');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const make = (runner: CommandRunner, sleeps: number[] = []) =>
+    new Iscsiadm({ runner, dbRetry: { attempts: 3, delayMs: 1000 }, sleep: async (ms) => void sleeps.push(ms), nodeRecordDir: join(dir, 'nodes'), lockDir: join(dir, 'lock') });
+  /** A field the file leaves out is empty, as open-iscsi reads it. */
+  const recordValue = (name: string) => parseRecord(readFileSync(file, 'utf8')).get(name) ?? '';
+
+  test('creates a missing record with -o new, sets every non-secret setting in one update, the secrets in the file, and reads them back', async () => {
+    const runner = simulatedIscsiadm(dir);
+    const result = await make(runner).ensureNodeRecord({ target: TARGET, chap: MUTUAL, settings: { replacementTimeoutS: 15, noopOutIntervalS: 5 } });
     assert.equal(result.created, true);
     assert.deepEqual(runner.argvs, [
       [...NODE, '-S'],
@@ -42,36 +81,53 @@ describe('Iscsiadm.ensureNodeRecord', () => {
         '-n', 'node.conn[0].startup', '-v', 'manual',
         '-n', 'node.session.auth.authmethod', '-v', 'CHAP',
         '-n', 'node.session.auth.username', '-v', 'user-a',
-        '-n', 'node.session.auth.password', '-v', 'secret-a-123456',
-        '-n', 'node.session.auth.username_in', '-v', '',
-        '-n', 'node.session.auth.password_in', '-v', '',
+        '-n', 'node.session.auth.username_in', '-v', 'tgt',
         '-n', 'node.session.timeo.replacement_timeout', '-v', '15',
         '-n', 'node.conn[0].timeo.noop_out_interval', '-v', '5',
       ],
+      [...NODE, '-S'],
     ]);
+    assert.equal(recordValue('node.session.auth.password'), 'secret-a-123456');
+    assert.equal(recordValue('node.session.auth.password_in'), 'mutual-123456');
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'the record stays readable by root only');
+    assert.deepEqual(readdirSync(dirname(file)), ['default'], 'no temp file left');
+    assert.equal(existsSync(join(dir, 'lock', 'lock.write')), false, "open-iscsi's lock released");
     assert.equal(result.updated.length, 9);
   });
 
-  test('updates an existing record with one call that carries only the settings that differ', async () => {
-    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
-    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15, noopOutIntervalS: 5 } });
+  test('no password ever reaches a command line', async () => {
+    const runner = simulatedIscsiadm(dir);
+    const iscsiadm = make(runner);
+    await iscsiadm.ensureNodeRecord({ target: TARGET, chap: MUTUAL });
+    await iscsiadm.ensureNodeRecord({ target: TARGET, chap: { ...CHAP, password: 'secret-b-654321' } });
+    for (const argv of runner.argvs) assert.ok(!argv.some((a) => /secret-|mutual-/.test(a)), argv.join(' '));
+    assert.equal(recordValue('node.session.auth.password'), 'secret-b-654321');
+    assert.equal(recordValue('node.session.auth.password_in'), '', 'mutual CHAP cleared');
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /^node\.session\.auth\.password(_in)? = <empty>$/m, 'never "<empty>" in the file: open-iscsi would read it as the password');
+    assert.equal(recordValue('node.session.auth.username_in'), '');
+  });
+
+  test('updates an existing record with one call that carries only the non-secret settings that differ', async () => {
+    const runner = simulatedIscsiadm(dir, RECORD);
+    const result = await make(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15, noopOutIntervalS: 5 } });
     assert.equal(result.created, false);
-    assert.deepEqual(result.updated, ['node.session.auth.authmethod', 'node.session.auth.username', 'node.session.auth.password', 'node.session.timeo.replacement_timeout']);
+    assert.deepEqual(result.updated, ['node.session.auth.authmethod', 'node.session.auth.username', 'node.session.timeo.replacement_timeout', 'node.session.auth.password']);
     assert.deepEqual(runner.argvsMatching([...NODE, '-o', 'update']), [
       [
         ...NODE, '-o', 'update',
         '-n', 'node.session.auth.authmethod', '-v', 'CHAP',
         '-n', 'node.session.auth.username', '-v', 'user-a',
-        '-n', 'node.session.auth.password', '-v', 'secret-a-123456',
         '-n', 'node.session.timeo.replacement_timeout', '-v', '15',
       ],
     ]);
+    const text = readFileSync(file, 'utf8');
+    assert.equal(text.split('\n').filter((l) => l.startsWith('node.session.auth.password ')).length, 1, 'the line replaced, not added');
+    assert.ok(text.trimEnd().endsWith('# END RECORD'));
   });
 
   test('sets node.startup=manual when iscsid.conf made the record automatic', async () => {
-    const automatic = withValues(RECORD, { 'node.startup': 'automatic', 'node.conn[0].startup': 'automatic' });
-    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: automatic }).on([...NODE, '-o', 'update'], {});
-    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP });
+    const runner = simulatedIscsiadm(dir, withValues(RECORD, { 'node.startup': 'automatic', 'node.conn[0].startup': 'automatic' }));
+    const result = await make(runner).ensureNodeRecord({ target: TARGET, chap: CHAP });
     assert.deepEqual(result.updated.slice(0, 2), ['node.startup', 'node.conn[0].startup']);
     assert.deepEqual(runner.argvsMatching([...NODE, '-o', 'update'])[0]?.slice(NODE.length, NODE.length + 6), ['-o', 'update', '-n', 'node.startup', '-v', 'manual']);
   });
@@ -84,47 +140,46 @@ describe('Iscsiadm.ensureNodeRecord', () => {
       'node.session.timeo.replacement_timeout': '15',
     });
     const runner = new FakeRunner().once([...NODE, '-S'], { stdout: ready });
-    const result = await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15 } });
+    const result = await make(runner).ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: 15 } });
     assert.deepEqual(result, { created: false, updated: [] });
     assert.equal(runner.calls.length, 1);
   });
 
-  test('sets and later clears mutual CHAP', async () => {
-    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
-    await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
-    assert.ok(runner.argvs.some((a) => a.join(' ').includes('-n node.session.auth.password_in -v mutual-123456')));
-
-    const mutual = withValues(RECORD, { 'node.session.auth.username_in': 'tgt', 'node.session.auth.password_in': 'mutual-123456' });
-    const clearing = new FakeRunner().once([...NODE, '-S'], { stdout: mutual }).on([...NODE, '-o', 'update'], {});
-    await makeIscsiadm(clearing).ensureNodeRecord({ target: TARGET, chap: CHAP });
-    assert.deepEqual(clearing.argvsMatching([...NODE, '-o', 'update']), [
-      [...NODE, '-o', 'update', '-n', 'node.session.auth.authmethod', '-v', 'CHAP', '-n', 'node.session.auth.username', '-v', 'user-a', '-n', 'node.session.auth.password', '-v', 'secret-a-123456', '-n', 'node.session.auth.username_in', '-v', '', '-n', 'node.session.auth.password_in', '-v', ''],
-    ]);
+  test('fails, naming the directory, when open-iscsi does not read back the secrets written', async () => {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, RECORD);
+    // An iscsiadm that reads its records elsewhere: the show never changes.
+    const runner = new FakeRunner().on([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
+    await assert.rejects(make(runner).ensureNodeRecord({ target: TARGET, chap: CHAP }), (err: unknown) => err instanceof FailedPreconditionError && /--iscsi-node-dir/.test(err.message));
   });
 
-  test('hands every CHAP secret to the runner as a secret so it is redacted', async () => {
-    const runner = new FakeRunner().once([...NODE, '-S'], { stdout: RECORD }).on([...NODE, '-o', 'update'], {});
-    await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
+  test('waits for the record lock open-iscsi holds, and writes only after it is released', async () => {
+    const runner = simulatedIscsiadm(dir, RECORD);
+    mkdirSync(join(dir, 'lock'));
+    writeFileSync(join(dir, 'lock', 'lock'), '');
+    linkSync(join(dir, 'lock', 'lock'), join(dir, 'lock', 'lock.write')); // iscsiadm holds it
+    const done = make(runner).ensureNodeRecord({ target: TARGET, chap: CHAP });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(recordValue('node.session.auth.password'), '', 'nothing written under the lock of another');
+    rmSync(join(dir, 'lock', 'lock.write'));
+    await done;
+    assert.equal(recordValue('node.session.auth.password'), 'secret-a-123456');
+  });
+
+  test('hands every CHAP secret to the runner as a secret so the shown record is redacted', async () => {
+    const runner = simulatedIscsiadm(dir, RECORD);
+    await make(runner).ensureNodeRecord({ target: TARGET, chap: MUTUAL });
     for (const cmd of runner.calls) assert.deepEqual(cmd.secrets, ['secret-a-123456', 'mutual-123456'], cmd.args.join(' '));
-  });
-
-  test('a batched update logs no secret: the runner redacts every password value in it', async () => {
-    const runner = new FakeRunner().once([...NODE, '-S'], { exitCode: 21 }).once([...NODE, '-o', 'new'], {}).on([...NODE, '-o', 'update'], {});
-    await makeIscsiadm(runner).ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 'tgt', passwordIn: 'mutual-123456' } });
-    const [update] = runner.calls.filter((c) => c.args.includes('update'));
-    assert.ok(update);
-    const logged = redactArgs(update.args, update.secrets).join(' ');
-    assert.ok(!logged.includes('secret-a-123456') && !logged.includes('mutual-123456'), logged);
-    assert.match(logged, /-n node\.session\.auth\.password -v \*\*\* .*-n node\.session\.auth\.password_in -v \*\*\*/);
   });
 
   test('retries an update that hits "iSCSI database failure" and then succeeds', async () => {
     const sleeps: number[] = [];
+    const ready = withValues(RECORD, { 'node.session.auth.authmethod': 'CHAP', 'node.session.auth.password': 'secret-a-123456' });
     const runner = new FakeRunner()
-      .once([...NODE, '-S'], { stdout: withValues(RECORD, { 'node.session.auth.authmethod': 'CHAP', 'node.session.auth.username': 'user-a' }) })
+      .once([...NODE, '-S'], { stdout: ready })
       .once([...NODE, '-o', 'update'], { exitCode: 6, stderr: 'iscsiadm: Could not execute operation on all records: encountered iSCSI database failure\n' })
       .once([...NODE, '-o', 'update'], {});
-    await makeIscsiadm(runner, sleeps).ensureNodeRecord({ target: TARGET, chap: CHAP });
+    await make(runner, sleeps).ensureNodeRecord({ target: TARGET, chap: CHAP });
     assert.equal(runner.argvsMatching([...NODE, '-o', 'update']).length, 2);
     assert.deepEqual(sleeps, [1000]);
   });
@@ -132,24 +187,36 @@ describe('Iscsiadm.ensureNodeRecord', () => {
   test('gives up after the configured number of attempts', async () => {
     const sleeps: number[] = [];
     const runner = new FakeRunner().on([...NODE, '-S'], { exitCode: 6, stderr: 'encountered iSCSI database failure' });
-    await assert.rejects(makeIscsiadm(runner, sleeps).ensureNodeRecord({ target: TARGET, chap: CHAP }), CommandFailedError);
+    await assert.rejects(make(runner, sleeps).ensureNodeRecord({ target: TARGET, chap: CHAP }), CommandFailedError);
     assert.equal(runner.calls.length, 3);
     assert.deepEqual(sleeps, [1000, 1000]);
   });
 
   test('addresses the record by portal tag and iface so two initiator names get two records', async () => {
-    const runner = new FakeRunner().once(['iscsiadm', '-m', 'node', '-T', IQN, '-p', '[fd00::2]:3260,1', '-I', 'second', '-S'], { stdout: RECORD }).on(['iscsiadm', '-m', 'node'], {});
-    await makeIscsiadm(runner).ensureNodeRecord({ target: { ...TARGET, portal: { ip: 'fd00::2', port: 3260 }, iface: 'second' }, chap: CHAP });
+    const ipv6File = join(dir, 'nodes', IQN, 'fd00::2,3260,1', 'second');
+    mkdirSync(dirname(ipv6File), { recursive: true });
+    writeFileSync(ipv6File, RECORD);
+    const runner = new FakeRunner()
+      .on(['iscsiadm', '-m', 'node', '-T', IQN, '-p', '[fd00::2]:3260,1', '-I', 'second', '-S'], () => ({ stdout: readFileSync(ipv6File, 'utf8') }))
+      .on(['iscsiadm', '-m', 'node'], {});
+    await make(runner).ensureNodeRecord({ target: { ...TARGET, portal: { ip: 'fd00::2', port: 3260 }, iface: 'second' }, chap: CHAP });
     assert.ok(runner.argvs.every((a) => a.includes('[fd00::2]:3260,1') && a.includes('second')));
+    assert.match(readFileSync(ipv6File, 'utf8'), /^node\.session\.auth\.password = secret-a-123456$/m, 'open-iscsi lays IPv6 record dirs out without brackets');
   });
 
+  test('refuses a relative or dotted record directory', () => {
+    for (const nodeRecordDir of ['nodes', '/etc/iscsi/../x']) assert.throws(() => new Iscsiadm({ runner: new FakeRunner(), nodeRecordDir }), InvalidArgumentError);
+  });
+});
+
+describe('Iscsiadm argument checks', () => {
   const invalid: { name: string; run: (i: Iscsiadm) => Promise<unknown> }[] = [
     { name: 'refuses a target IQN with a space', run: (i) => i.ensureNodeRecord({ target: { ...TARGET, targetIqn: 'iqn.2026-11.io.vbs:a b' }, chap: CHAP }) },
     { name: 'refuses a target name that looks like an option', run: (i) => i.login({ ...TARGET, targetIqn: '--op=delete' }) },
     { name: 'refuses a host name as portal', run: (i) => i.login({ ...TARGET, portal: { ip: 'storage-1', port: 3260 } }) },
     { name: 'refuses an iface name with a slash', run: (i) => i.logout({ ...TARGET, iface: '../x' }) },
     { name: 'refuses a CHAP password with a newline', run: (i) => i.ensureNodeRecord({ target: TARGET, chap: { ...CHAP, password: 'pw\n' } }) },
-    { name: 'refuses mutual CHAP reusing the same secret', run: (i) => i.ensureNodeRecord({ target: TARGET, chap: { ...CHAP, usernameIn: 't', passwordIn: CHAP.password } }) },
+    { name: 'refuses mutual CHAP reusing the same secret', run: (i) => i.ensureNodeRecord({ target: TARGET, chap: { ...CHAP, mutual: { username: 't', password: CHAP.password } } }) },
     { name: 'refuses a negative replacement timeout', run: (i) => i.ensureNodeRecord({ target: TARGET, chap: CHAP, settings: { replacementTimeoutS: -1 } }) },
   ];
   for (const c of invalid) {

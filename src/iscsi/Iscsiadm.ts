@@ -11,6 +11,10 @@ import { parseSessionList, parseSessionTree } from './parseSessions.ts';
 import type { IscsiPortal } from './portal.ts';
 import { formatPortalArg, validatePortal } from './portal.ts';
 import { sleep } from './sleep.ts';
+import type { ChapCredentials } from '../chap/index.ts';
+import { DEFAULT_ISCSI_LOCK_DIR, withIdbmLock } from './idbmLock.ts';
+import { DEFAULT_NODE_RECORD_DIR, nodeRecordPath, writeNodeRecordSecrets } from './nodeRecordSecrets.ts';
+import type { NodeRecordSecrets } from './nodeRecordSecrets.ts';
 
 /** iscsiadm exit codes (open-iscsi include/iscsi_err.h) that mean something to us. */
 export const ISCSI_ERR = {
@@ -35,13 +39,6 @@ export interface IscsiTarget {
   readonly iface?: string;
 }
 
-export interface IscsiChap {
-  readonly username: string;
-  readonly password: string;
-  /** Mutual CHAP: what the target must answer with. */
-  readonly usernameIn?: string;
-  readonly passwordIn?: string;
-}
 
 /**
  * Session settings stored in the node record; they take effect at the next login (docs/field-notes.md 1.7).
@@ -59,7 +56,8 @@ export interface SessionSettings {
 
 export interface NodeRecordSpec {
   readonly target: IscsiTarget;
-  readonly chap: IscsiChap;
+  /** `mutual`, when set, becomes the record's username_in/password_in: the target must prove itself too. */
+  readonly chap: ChapCredentials;
   readonly settings?: SessionSettings;
 }
 
@@ -74,6 +72,13 @@ export interface IscsiadmOptions {
    * default 5 x 1000 ms.
    */
   readonly dbRetry?: { readonly attempts: number; readonly delayMs: number };
+  /**
+   * open-iscsi's node record directory (NODE_CONFIG_DIR: /etc/iscsi/nodes on Debian and Ubuntu,
+   * /var/lib/iscsi/nodes on Fedora and RHEL), where the CHAP secrets are written directly.
+   */
+  readonly nodeRecordDir?: string;
+  /** open-iscsi's lock directory (default /run/lock/iscsi); unit tests point both at temp dirs. */
+  readonly lockDir?: string;
   /** Injected so tests need not wait. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -108,6 +113,8 @@ export class Iscsiadm {
   readonly #dbRetry: { readonly attempts: number; readonly delayMs: number };
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #queues = new OneAtATimePerKey();
+  readonly #nodeRecordDir: string;
+  readonly #lockDir: string;
 
   constructor(opts: IscsiadmOptions) {
     this.#runner = opts.runner;
@@ -115,23 +122,30 @@ export class Iscsiadm {
     this.#timeouts = { default: 15_000, login: 90_000, logout: 30_000, ...opts.timeoutsMs };
     this.#dbRetry = opts.dbRetry ?? { attempts: 5, delayMs: 1000 };
     this.#sleep = opts.sleep ?? sleep;
+    this.#nodeRecordDir = validateDir(opts.nodeRecordDir ?? DEFAULT_NODE_RECORD_DIR, 'node record directory');
+    this.#lockDir = validateDir(opts.lockDir ?? DEFAULT_ISCSI_LOCK_DIR, 'iSCSI lock directory');
   }
 
   /**
    * Ensures a node record for the target with CHAP, node.startup=manual and the given session
-   * settings. Steps: show the record (`-S` so secrets can be compared); if missing, create it with
-   * `-o new` (which never applies `-n/-v`, and on an existing record resets it to iscsid.conf's
-   * defaults, so it is only run after the show found none); then one `-o update` carrying every
-   * setting that differs as `-n/-v` pairs (all of them for a new record), or none when all match.
-   * open-iscsi 2.1 applies the pairs in one write, all or none (an unknown name fails the call and
-   * changes nothing; checked in the test bed with 2.1.8). node.startup=manual keeps the host from
-   * logging back in to every past target after a reboot (docs/field-notes.md 1.2).
+   * settings. Steps: show the record (`-S` so secrets can be compared: they go to stdout, never
+   * argv); if missing, create it with `-o new` (which never applies `-n/-v`, and on an existing
+   * record resets it to iscsid.conf's defaults, so it is only run after the show found none); then
+   * one `-o update` carrying every non-secret setting that differs as `-n/-v` pairs (all of them
+   * for a new record), or none when all match. open-iscsi 2.1 applies the pairs in one write, all
+   * or none (checked in the test bed with 2.1.8). node.startup=manual keeps the host from logging
+   * back in to every past target after a reboot (docs/field-notes.md 1.2).
+   * The passwords are never on a command line (/proc/<pid>/cmdline is world-readable): when they
+   * differ they are written into the record file under open-iscsi's own record lock
+   * (nodeRecordSecrets.ts, idbmLock.ts), then the record is shown again to prove open-iscsi reads
+   * back exactly what was written.
    */
   async ensureNodeRecord(spec: NodeRecordSpec, signal?: AbortSignal): Promise<{ readonly created: boolean; readonly updated: readonly string[] }> {
     const target = validateTarget(spec.target);
     const chap = validateChap(spec.chap);
     const desired = desiredRecord(chap, spec.settings ?? {});
-    const secrets = [chap.password, ...(chap.passwordIn ? [chap.passwordIn] : [])];
+    const secretFields = desiredSecrets(chap);
+    const secrets = [chap.password, ...(chap.mutual ? [chap.mutual.password] : [])];
     return this.#queues.run(recordKey(target), async () => {
       const shown = await this.#run({ args: [...nodeArgs(target), '-S'], secrets, okExitCodes: [0, ISCSI_ERR.noObjectsFound] }, signal).catch((err: unknown) => {
         throw isMissingIface(err) ? new FailedPreconditionError(`iscsiadm iface ${target.iface} does not exist; create it with ensureIface first`) : err;
@@ -144,7 +158,20 @@ export class Iscsiadm {
       if (changes.length > 0) {
         await this.#run({ args: [...nodeArgs(target), '-o', 'update', ...changes.flatMap(([name, value]) => ['-n', name, '-v', value])], secrets }, signal);
       }
-      return { created, updated: changes.map(([name]) => name) };
+      // A field the show leaves out is empty; a new record gets both written, whatever iscsid.conf gave it.
+      const secretChanges = (Object.entries(secretFields) as [keyof NodeRecordSecrets, string][])
+        .filter(([name, value]) => created || (current.get(name) ?? '') !== value)
+        .map(([name]) => name);
+      if (secretChanges.length > 0) {
+        const path = nodeRecordPath(this.#nodeRecordDir, target);
+        await withIdbmLock({ lockDir: this.#lockDir }, () => writeNodeRecordSecrets(path, secretFields), signal);
+        const readBack = parseRecord((await this.#run({ args: [...nodeArgs(target), '-S'], secrets }, signal)).stdout);
+        const wrong = secretChanges.filter((name) => (readBack.get(name) ?? '') !== secretFields[name]);
+        if (wrong.length > 0) {
+          throw new FailedPreconditionError(`open-iscsi does not read back the CHAP secrets written to ${path} (${wrong.join(', ')}): is --iscsi-node-dir the directory this host's open-iscsi keeps node records in?`);
+        }
+      }
+      return { created, updated: [...changes.map(([name]) => name), ...secretChanges] };
     }, signal);
   }
 
@@ -326,19 +353,33 @@ function validateIfaceName(name: string): string {
   return name;
 }
 
-function validateChap(chap: IscsiChap): IscsiChap {
+function validateChap(chap: ChapCredentials): ChapCredentials {
   const bad = (field: string) => new InvalidArgumentError(`CHAP ${field} must be 1-255 printable ASCII characters without spaces`);
   if (!CHAP_TEXT.test(chap.username)) throw bad('username');
   if (!CHAP_TEXT.test(chap.password)) throw bad('password');
-  if ((chap.usernameIn === undefined) !== (chap.passwordIn === undefined)) throw new InvalidArgumentError('mutual CHAP needs both usernameIn and passwordIn');
-  if (chap.usernameIn !== undefined && !CHAP_TEXT.test(chap.usernameIn)) throw bad('usernameIn');
-  if (chap.passwordIn !== undefined && !CHAP_TEXT.test(chap.passwordIn)) throw bad('passwordIn');
-  if (chap.passwordIn !== undefined && chap.passwordIn === chap.password) throw new InvalidArgumentError('mutual CHAP must use a different secret in each direction');
+  if (chap.mutual !== undefined) {
+    if (!CHAP_TEXT.test(chap.mutual.username)) throw bad('mutual username');
+    if (!CHAP_TEXT.test(chap.mutual.password)) throw bad('mutual password');
+    if (chap.mutual.password === chap.password) throw new InvalidArgumentError('mutual CHAP must use a different secret in each direction');
+  }
   return chap;
 }
 
+/** An absolute, normalised directory: it becomes part of the paths the secrets are written to. */
+function validateDir(dir: string, what: string): string {
+  if (!dir.startsWith('/') || dir.split('/').some((part) => part === '..' || part === '.') || /[\0\n]/.test(dir)) {
+    throw new InvalidArgumentError(`${what} ${JSON.stringify(dir)} must be an absolute path without . or .. parts`);
+  }
+  return dir.length > 1 ? dir.replace(/\/+$/, '') : dir;
+}
+
+/** The secret fields, written to the record file, never passed to iscsiadm. */
+function desiredSecrets(chap: ChapCredentials): NodeRecordSecrets {
+  return { 'node.session.auth.password': chap.password, 'node.session.auth.password_in': chap.mutual?.password ?? '' };
+}
+
 /** The node-record settings we own, in the order they are applied. */
-function desiredRecord(chap: IscsiChap, settings: SessionSettings): (readonly [string, string])[] {
+function desiredRecord(chap: ChapCredentials, settings: SessionSettings): (readonly [string, string])[] {
   const seconds = (name: string, value: number | undefined, min: number): (readonly [string, string])[] => {
     if (value === undefined) return [];
     if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer of at least ${min}`);
@@ -349,9 +390,7 @@ function desiredRecord(chap: IscsiChap, settings: SessionSettings): (readonly [s
     ['node.conn[0].startup', 'manual'],
     ['node.session.auth.authmethod', 'CHAP'],
     ['node.session.auth.username', chap.username],
-    ['node.session.auth.password', chap.password],
-    ['node.session.auth.username_in', chap.usernameIn ?? ''],
-    ['node.session.auth.password_in', chap.passwordIn ?? ''],
+    ['node.session.auth.username_in', chap.mutual?.username ?? ''],
     ...seconds('node.session.timeo.replacement_timeout', settings.replacementTimeoutS, 0),
     ...seconds('node.conn[0].timeo.noop_out_interval', settings.noopOutIntervalS, 0),
     ...seconds('node.conn[0].timeo.noop_out_timeout', settings.noopOutTimeoutS, 0),

@@ -1,5 +1,5 @@
 export { ISCSI_ERR, Iscsiadm } from './Iscsiadm.ts';
-export type { IscsiChap, IscsiTarget, IscsiadmOptions, NodeRecordSpec, SessionSettings } from './Iscsiadm.ts';
+export type { IscsiTarget, IscsiadmOptions, NodeRecordSpec, SessionSettings } from './Iscsiadm.ts';
 export { IscsiLoginRefusedError } from './IscsiLoginRefusedError.ts';
 export { DEFAULT_INITIATOR_NAME_FILE, parseInitiatorName, readInitiatorName } from './initiatorName.ts';
 export {
@@ -23,3 +23,5 @@ export { findSessionIdInSysfs, readSessionStateInSysfs } from './sessionSysfs.ts
 export type { SessionKey } from './sessionSysfs.ts';
 export { DEFAULT_ISCSI_PORT, formatPortalArg, parsePortal, validatePortal } from './portal.ts';
 export type { IscsiPortal } from './portal.ts';
+export { DEFAULT_ISCSI_LOCK_DIR } from './idbmLock.ts';
+export { DEFAULT_NODE_RECORD_DIR } from './nodeRecordSecrets.ts';

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Dmsetup } from '../dm/index.ts';
 import type { Iscsiadm, IscsiTarget, SessionSettings } from '../iscsi/index.ts';
 import type { Mounter } from '../mount/index.ts';
+import type { ChapSource } from './chapSource.ts';
 import type { StageRecord, StageRecordStore } from './stageRecord.ts';
 
 /** Everything the node steps act through, injected so unit tests can fake the host. */
@@ -10,6 +11,8 @@ export interface NodeDeps {
   readonly mounter: Pick<Mounter, 'probeFilesystem' | 'formatIfBlank' | 'mount' | 'bindMount' | 'unmount' | 'findMount' | 'growFilesystem' | 'getFilesystemStats' | 'flushBuffers' | 'mountedDevice'>;
   readonly dmsetup: Pick<Dmsetup, 'createLinear' | 'reloadLinear' | 'remove' | 'info' | 'table'>;
   readonly records: StageRecordStore;
+  /** Where a volume's CHAP credentials come from: its agent, never publish_context (docs/security.md). */
+  readonly chap: ChapSource;
   /** This node's initiator name (lowercase IQN) = its CSI node id. */
   readonly initiatorName: string;
   /** The open-iscsi iface to log in through; undefined = default. */

@@ -12,6 +12,10 @@ import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
 import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { Iscsiadm, readInitiatorName } from '../iscsi/index.ts';
 import { Mounter, readBlockDeviceSizeBytes } from '../mount/index.ts';
+import { loadTlsFiles } from '../tls/index.ts';
+import { describeIdentity, identityOfSubjectAltName, identityUri } from '../tls/identity.ts';
+import type { ChapSource } from './chapSource.ts';
+import { GrpcChapSource } from './grpcChapSource.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
 import { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
@@ -42,15 +46,21 @@ export interface NodeService {
 export async function createNodeService(
   config: NodeConfig,
   log: Logger,
-  opts: { readonly runner?: CommandRunner; readonly calls?: CallObserver | undefined } = {},
+  opts: {
+    readonly runner?: CommandRunner;
+    readonly calls?: CallObserver | undefined;
+    /** Where CHAP credentials come from; default: the agents over mutual TLS with config.tls. */
+    readonly chapSource?: ChapSource;
+  } = {},
 ): Promise<NodeService> {
   const runner = opts.runner ?? new ExecaRunner({ log });
   const initiatorName = config.initiatorName ?? (await readInitiatorName());
   const nodeId = parseNodeId(initiatorName);
   if (!nodeId) throw new Error(`initiator name ${JSON.stringify(initiatorName)} is not a lowercase iSCSI qualified name; it cannot be the CSI node id`);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const chap = opts.chapSource ?? (await grpcChapSource(config, log, nodeId));
   const deps: NodeDeps = {
-    iscsiadm: new Iscsiadm({ runner }),
+    iscsiadm: new Iscsiadm({ runner, nodeRecordDir: config.iscsiNodeDir }),
     // Our own runner has no host prefix, so mount runs in this process's mount namespace and sees
     // its /dev and /sys: the mount table and device sizes are read here instead of spawning
     // findmnt and blockdev. An injected runner (a host prefix) keeps the commands.
@@ -59,6 +69,7 @@ export async function createNodeService(
     ),
     dmsetup: new Dmsetup({ runner }),
     records: new StageRecordStore({ dir: config.stateDir }),
+    chap,
     initiatorName: nodeId,
     iface: config.iscsiIface,
     sessionSettings: NODE_SESSION_SETTINGS,
@@ -72,6 +83,25 @@ export async function createNodeService(
     nodeCapabilities: NODE_CAPABILITIES,
     nodeId,
   };
+}
+
+/** The node's certificate loaded (a bad one fails here, before any socket opens) into a GrpcChapSource. */
+export async function grpcChapSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcChapSource> {
+  if (!config.tls) throw new Error('the node plugin has no certificate to fetch CHAP credentials from the agents with (--tls-ca, --tls-cert, --tls-key)');
+  const tls = await loadTlsFiles(config.tls);
+  if (initiatorIqn !== undefined) checkNodeIdentity(tls.subjectAltName, config.tls.certPath, initiatorIqn);
+  log.info({ subject: tls.subject, subjectAltName: tls.subjectAltName, validTo: tls.validTo }, 'node certificate');
+  return new GrpcChapSource({ tls });
+}
+
+/** Fails at start, not at the first stage, when the certificate is not this initiator's node identity. */
+export function checkNodeIdentity(subjectAltName: string, certPath: string, initiatorIqn: string): void {
+  const id = identityOfSubjectAltName(subjectAltName);
+  if (id?.kind !== 'node' || id.initiatorIqn !== initiatorIqn.toLowerCase()) {
+    throw new Error(
+      `${certPath} is ${describeIdentity(id)}, not this node's identity ${identityUri({ kind: 'node', initiatorIqn })}: the agents would refuse it the CHAP credentials (vbs-csi certs --node NAME,iqn=${initiatorIqn})`,
+    );
+  }
 }
 
 /** Ready when device-mapper is usable: every staged volume goes through a dm device. */

@@ -22,7 +22,7 @@ const IQN = 'iqn.2026-11.io.vbs-csi:vbs-vol-abcdefghijklmnopqrstuvwxyz';
 const SERIAL = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const DM = buildDmName('iqn.2026-11.io.test:worker-1', VOLUME);
 const PUBLISH_CONTEXT = buildPublishContext({
-  targetPortal: '127.0.0.2:3260', targetIqn: IQN, lun: 0, serial: SERIAL, chapUsername: 'vbs-user', chapPassword: 'secret-secret-1',
+  targetPortal: '127.0.0.2:3260', targetIqn: IQN, lun: 0, serial: SERIAL, agentAddress: '10.0.0.5:9500',
 });
 const EXT4: VolumeCapability = { mount: { fs_type: 'ext4', mount_flags: ['noatime'] }, access_mode: { mode: 'SINGLE_NODE_SINGLE_WRITER' } };
 const BLOCK_RWX: VolumeCapability = { block: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' } };
@@ -97,6 +97,24 @@ describe('Node service', () => {
       ]);
       assert.equal([...host.nodeRecords.values()][0]?.chap.password, 'secret-secret-1');
       assert.equal(host.findSessionCalls, 0, 'the session id comes from sysfs, not from iscsiadm');
+    });
+
+    it("gets the CHAP credentials (mutual included) from the volume's agent, never from publish_context", async () => {
+      await stage();
+      assert.deepEqual(host.chapRequests, [
+        { volumeId: 'vbs-vol-abcdefghijklmnopqrstuvwxyz', storageNode: 'store-a', agentAddress: '10.0.0.5:9500', initiatorIqn: 'iqn.2026-11.io.test:worker-1' },
+      ]);
+      assert.deepEqual([...host.nodeRecords.values()][0]?.chap, host.chap, 'the node record holds what the agent answered, mutual included');
+    });
+
+    it('refuses to log in when the agent does not hand out credentials (not published here), or names another target', async () => {
+      host.luns.clear();
+      await rejectsWith(stage(), status.FAILED_PRECONDITION, /not published/);
+      assert.equal(host.nodeRecords.size, 0, 'no node record without credentials');
+      host.addLun({ targetIqn: `iqn.2026-11.io.vbs-csi:other:vbs-vol-abcdefghijklmnopqrstuvwxyz`, lun: 0, serial: SERIAL, sectors: 2048 });
+      await rejectsWith(stage(), status.FAILED_PRECONDITION, /publish_context names/);
+      assert.equal(host.nodeRecords.size, 0);
+      assert.equal(host.sessions.size, 0);
     });
 
     it('asks iscsiadm for the session when sysfs does not show who a session belongs to', async () => {

@@ -15,6 +15,7 @@ import { buildDmName, isReadOnlyMode } from './volumeAccess.ts';
 import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { findSessionId } from './findVolumeSession.ts';
+import { parseVolumeId } from '../csi/volumeIds.ts';
 
 export interface StageRequest {
   readonly volumeId: string;
@@ -27,7 +28,8 @@ export interface StageRequest {
 /**
  * NodeStageVolume. Steps, each a no-op when already done, so a retried call converges:
  *  1. write the stage record (before login: a crash after it still leaves unstage a way back);
- *  2. the iface (if configured), then the node record with CHAP, node.startup=manual and the
+ *  2. the iface (if configured), the CHAP credentials from the volume's agent (mutual TLS with
+ *     this node's certificate; never from publish_context), then the node record with CHAP, node.startup=manual and the
  *     session settings; login (already logged in = fine, and then a rescan of that session); the
  *     session id from sysfs (iscsiadm only if sysfs does not show it);
  *  3. wait for the LUN's disk under this session in sysfs (not the by-path link: two sessions to
@@ -47,6 +49,8 @@ export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepCo
   const { log, signal } = ctx;
   validateAbsolutePath(req.stagingPath, 'staging_target_path');
   const pc = req.publishContext;
+  const ref = parseVolumeId(req.volumeId);
+  if (!ref) throw new InvalidArgumentError(`volume id ${JSON.stringify(req.volumeId)} is not one of this driver's (<storage node>/vbs-vol-…)`);
   const portal = parsePortal(pc.targetPortal);
   if (!portal) throw new InvalidArgumentError(`publish_context targetPortal ${JSON.stringify(pc.targetPortal)} is not ip:port`);
   const readOnly = isReadOnlyMode(req.accessMode);
@@ -72,7 +76,7 @@ export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepCo
       undo.push('stage record', () => deps.records.remove(req.volumeId));
     }
     const target = recordTarget(record);
-    const sid = await attach(deps, target, pc, undo, ctx);
+    const sid = await attach(deps, target, { ...ref, agentAddress: pc.agentAddress }, undo, ctx);
     // Logged in, nothing above the session yet: the retry must reuse the session, not add one.
     crashPoint('node.stage.after-login');
     const disk = await waitForSessionDisk(sid, pc.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
@@ -102,14 +106,22 @@ function checkCompatible(existing: StageRecord, wanted: StageRecord): void {
   }
 }
 
-/** Step 2: iface, node record, login; returns the session id. */
-async function attach(deps: NodeDeps, target: IscsiTarget, pc: PublishContext, undo: Rollback, { signal }: StepContext): Promise<number> {
+/**
+ * Step 2: iface, CHAP credentials from the volume's agent (this node's certificate; the agent
+ * answers only while the volume is published here), node record, login; returns the session id.
+ */
+async function attach(
+  deps: NodeDeps,
+  target: IscsiTarget,
+  agent: { readonly node: string; readonly id: string; readonly agentAddress: string },
+  undo: Rollback,
+  { signal }: StepContext,
+): Promise<number> {
   if (deps.iface !== undefined) await deps.iscsiadm.ensureIface({ name: deps.iface, initiatorName: deps.initiatorName }, signal);
-  const chap = {
-    username: pc.chapUsername,
-    password: pc.chapPassword,
-    ...(pc.chapMutualUsername !== undefined && pc.chapMutualPassword !== undefined ? { usernameIn: pc.chapMutualUsername, passwordIn: pc.chapMutualPassword } : {}),
-  };
+  const { chap, targetIqn } = await deps.chap.fetch({ volumeId: agent.id, storageNode: agent.node, agentAddress: agent.agentAddress, initiatorIqn: deps.initiatorName }, signal);
+  if (targetIqn !== target.targetIqn) {
+    throw new FailedPreconditionError(`the agent of ${agent.node} says volume ${agent.id} is exported as ${targetIqn}, but publish_context names ${target.targetIqn}; publish the volume again`);
+  }
   const nodeRecord = await deps.iscsiadm.ensureNodeRecord({ target, chap, settings: deps.sessionSettings }, signal);
   if (nodeRecord.created) undo.push('node record', () => deps.iscsiadm.deleteNodeRecord(target));
   const login = await deps.iscsiadm.login(target, signal);

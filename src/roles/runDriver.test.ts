@@ -11,7 +11,7 @@ import { startDriver } from './runDriver.ts';
 
 /** Parsed as from flags, then only the Identity service (no node section), so no host tools are needed. */
 function identityOnly(dir: string, metrics: DriverConfig['metrics']): DriverConfig {
-  const parsed = parseConfig(['node', '--node-id', 'n1', '--endpoint', `unix://${join(dir, 'csi.sock')}`, '--log-level', 'silent'], {});
+  const parsed = parseConfig(['node', '--node-id', 'n1', '--endpoint', `unix://${join(dir, 'csi.sock')}`, '--log-level', 'silent', '--tls-ca', '/tls/ca.crt', '--tls-cert', '/tls/n.crt', '--tls-key', '/tls/n.key'], {});
   assert.ok(parsed.ok, !parsed.ok ? parsed.errors.join('; ') : '');
   return { ...parsed.config, node: undefined, metrics };
 }

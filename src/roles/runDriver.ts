@@ -14,6 +14,8 @@ import { startAgent } from './startAgent.ts';
 import { startController } from './startController.ts';
 import type { RunningController } from './startController.ts';
 import { createNodeService } from '../node/index.ts';
+import { grpcChapSource } from '../node/createNodeService.ts';
+import { LocalChapSource } from '../node/localChapSource.ts';
 
 /** What one role contributes to the process: readiness checks and plugin capabilities. */
 export interface RoleParts {
@@ -79,7 +81,13 @@ export async function startDriver(config: DriverConfig, log: Logger, opts: { ver
     const parts = opts.parts ?? roleParts(config);
     const csi = loadCsiProto();
     const server = new Server();
-    const node = config.node ? await createNodeService(config.node, log.child({ component: 'node' }), { calls: metrics?.calls.forService('csi.v1.Node') }) : undefined;
+    const nodeLog = log.child({ component: 'node' });
+    // all-in-one: its own agent in-process; other agents only with a node certificate.
+    const chapSource =
+      config.node && agent && config.agent
+        ? new LocalChapSource({ agent: agent.credentials, storageNode: config.agent.nodeName, ...(config.node.tls ? { remote: await grpcChapSource(config.node, nodeLog) } : {}) })
+        : undefined;
+    const node = config.node ? await createNodeService(config.node, nodeLog, { calls: metrics?.calls.forService('csi.v1.Node'), ...(chapSource ? { chapSource } : {}) }) : undefined;
     controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics, { driverName: config.driverName }) : undefined;
     server.addService(
       csi.csi.v1.Identity.service,

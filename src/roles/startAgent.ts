@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import { AgentVolumes } from '../agent/AgentVolumes.ts';
 import { createAgentServer } from '../agent/createAgentServer.ts';
 import { BlkdiscardZeroer } from '../agent/zeroing/BlkdiscardZeroer.ts';
+import { createAgentCredentialsHandlers } from '../agent/handlers/agentCredentialsHandlers.ts';
 import { createAgentVolumesHandlers } from '../agent/handlers/agentVolumesHandlers.ts';
 import { IoLoadSampler, NodeStatusReporter } from '../agent/status/index.ts';
-import type { AgentVolumesPort } from '../agentApi/types.ts';
+import type { AgentCredentialsPort, AgentVolumesPort } from '../agentApi/types.ts';
 import { classifyLv } from '../agent/volumeTags.ts';
 import { MIN_CHAP_KEY_BYTES } from '../chap/index.ts';
 import type { AgentConfig } from '../config/parseAgentConfig.ts';
@@ -35,6 +36,8 @@ export interface RunningAgent {
   /** Ready once the first reconcile has made LIO match the LV tags. */
   readonly readiness: ReadinessCheck;
   readonly address: string;
+  /** The agent's credentials service, for an all-in-one node plugin in the same process. */
+  readonly credentials: AgentCredentialsPort;
   stop(graceMs: number): Promise<void>;
 }
 
@@ -109,6 +112,12 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     proto.vbs.agent.v1.AgentVolumes.service,
     createAgentVolumesHandlers(untilReconciled(volumes, () => reconciled), log, metrics?.calls.forService('vbs.agent.v1.AgentVolumes')),
   );
+  const credentials: AgentCredentialsPort = {
+    chapCredentials: (req, signal) =>
+      reconciled ? volumes.chapCredentials(req, signal) : Promise.reject(new UnavailableError('the agent is restoring its iSCSI exports after a start; retry in a few seconds')),
+  };
+  // Node plugins ask for the CHAP secrets of what is published to them (docs/security.md).
+  server.addService(proto.vbs.agent.v1.AgentCredentials.service, createAgentCredentialsHandlers(credentials, log, metrics?.calls.forService('vbs.agent.v1.AgentCredentials')));
   const running = await serve({ server, endpoint: config.listen, log, credentials: reloadingServerCredentials(tls) });
 
   const stopReconcile = new AbortController();
@@ -145,6 +154,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
 
   return {
     address: running.address,
+    credentials,
     readiness: {
       name: 'storage agent',
       check: async () => (reconciled ? undefined : `the first reconcile of LIO with the volumes has not finished${lastReconcileError === undefined ? '' : `: ${lastReconcileError}`}`),

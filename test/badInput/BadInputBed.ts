@@ -8,6 +8,7 @@ import { createAgentVolumesHandlers } from '../../src/agent/handlers/agentVolume
 import { NodeStatusReporter } from '../../src/agent/status/index.ts';
 import { classifyLv } from '../../src/agent/volumeTags.ts';
 import { GiB, TestCluster } from '../cluster/controllerHarness.ts';
+import type { ChapSource } from '../../src/node/chapSource.ts';
 import { createControllerHandlers } from '../../src/controller/controllerHandlers.ts';
 import { createIdentityHandlers } from '../../src/csi/identityService.ts';
 import { parseSnapshotId, parseVolumeId } from '../../src/csi/volumeIds.ts';
@@ -111,9 +112,9 @@ export class BadInputBed {
       createControllerHandlers(cluster.service, silent, { isVolumeId: (id) => parseVolumeId(id) !== undefined, isSnapshotId: (id) => parseSnapshotId(id) !== undefined }),
     );
     const node = await createNodeService(
-      { initiatorName: WORKER_IQN, iscsiIface: undefined, zone: 'zone-a', stateDir: join(nodeRoot, 'state'), deviceWaitMs: 200 },
+      { initiatorName: WORKER_IQN, iscsiIface: undefined, zone: 'zone-a', stateDir: join(nodeRoot, 'state'), deviceWaitMs: 200, tls: undefined, iscsiNodeDir: join(nodeRoot, 'iscsi-nodes') },
       silent,
-      { runner },
+      { runner, chapSource: inProcessChapSource(cluster) },
     );
     csiServer.addService(csi.Node.service, node.handlers);
     const csiRunning = await serve({ server: csiServer, endpoint: { kind: 'unix', path: join(dir, 'csi.sock') }, log: silent });
@@ -221,4 +222,14 @@ function scriptedNodeHost(foreignMount: string): FakeRunner {
 async function listTree(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   return entries.map((e) => `${relative(root, join(e.parentPath, e.name))}${e.isDirectory() ? '/' : ''}`).sort();
+}
+
+/** The node asks the in-process agent of the volume's storage node, as a node plugin asks it over mutual TLS. */
+function inProcessChapSource(cluster: TestCluster): ChapSource {
+  return {
+    fetch: async (req, signal) => {
+      const { chap, target } = await cluster.agent(req.storageNode).volumes.chapCredentials({ volumeId: req.volumeId, initiatorIqn: req.initiatorIqn }, signal);
+      return { chap, targetIqn: target.iqn };
+    },
+  };
 }

@@ -117,8 +117,7 @@ const PUBLISH_CONTEXT = {
   targetIqn: 'iqn.2026-11.io.vbs-test.store-a:vbs-vol-aaaaaaaaaaaaaaaaaaaaaaaaaa',
   lun: '0',
   serial: 'c0ffee00c0ffee00c0ffee00c0ffee00',
-  chapUsername: 'vbs-user',
-  chapPassword: 'secret-secret-1',
+  agentAddress: '192.168.1.1:9500',
 };
 
 /** Malformed publish contexts, each refused before the node runs iscsiadm. */
@@ -130,11 +129,12 @@ const BAD_PUBLISH_CONTEXTS: readonly (readonly [string, Record<string, string>])
   ['a lun past 65535', { ...PUBLISH_CONTEXT, lun: '9999999' }],
   ['a portal that is a host name', { ...PUBLISH_CONTEXT, targetPortal: 'evil.example.com:3260' }],
   ['a portal port past 65535', { ...PUBLISH_CONTEXT, targetPortal: '192.168.1.1:99999' }],
-  ['half of the mutual CHAP credentials', { ...PUBLISH_CONTEXT, chapMutualUsername: 'x' }],
+  ['an agent address with a scheme', { ...PUBLISH_CONTEXT, agentAddress: 'dns:///evil.example.com:9500' }],
+  ['an agent address without a port', { ...PUBLISH_CONTEXT, agentAddress: '192.168.1.1' }],
+  ['an agent address with a newline', { ...PUBLISH_CONTEXT, agentAddress: 'a\nb:1' }],
   ['a target IQN with a path in it', { ...PUBLISH_CONTEXT, targetIqn: 'iqn.2026-11.io.x:../../etc/passwd' }],
   ['a target IQN with a newline', { ...PUBLISH_CONTEXT, targetIqn: 'iqn.2026-11.io.x:a\nnode.startup=automatic' }],
-  ['a CHAP password with a newline', { ...PUBLISH_CONTEXT, chapPassword: 'secret\nnode.startup=automatic' }],
-  ['a 4 KiB CHAP user name', { ...PUBLISH_CONTEXT, chapUsername: KiB4 }],
+  ['a 4 KiB agent address', { ...PUBLISH_CONTEXT, agentAddress: `${KiB4}:1` }],
 ];
 
 /** Paths a CO must never hand the node, each INVALID_ARGUMENT. */

@@ -12,7 +12,8 @@ type Cmd<N extends CliCommand['name']> = Extract<CliCommand, { name: N }>;
  * `attach`: what the CO does to give a pod a volume, on this host: ControllerPublishVolume to this
  * node's id (NodeGetInfo), NodeStageVolume at a staging dir under --work-dir, NodePublishVolume at
  * --target. Each call is idempotent, so after a failure running it again continues, and `detach`
- * undoes whatever was done. publish_context carries CHAP secrets: it is never printed unredacted.
+ * undoes whatever was done. publish_context carries no secret (the node fetches CHAP from the agent), and is still printed
+ * through stripSecrets.
  */
 export async function attach(cmd: Cmd<'attach'>, ctx: CommandContext): Promise<number> {
   const { controller, node } = ctx.csi();

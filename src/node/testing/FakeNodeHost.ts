@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { DmInfo, DmTableLine, LinearMapping } from '../../dm/index.ts';
 import { FailedPreconditionError } from '../../errors.ts';
-import type { IscsiChap, IscsiSessionDetail, IscsiTarget, NodeRecordSpec } from '../../iscsi/index.ts';
+import type { ChapCredentials } from '../../chap/index.ts';
+import type { IscsiSessionDetail, IscsiTarget, NodeRecordSpec } from '../../iscsi/index.ts';
+import type { ChapRequest, ChapSource } from '../chapSource.ts';
 import type { FilesystemProbe, FilesystemStats, MountInfo, MountOptions } from '../../mount/index.ts';
 import type { NodeDeps } from '../NodeDeps.ts';
 import { StageRecordStore } from '../stageRecord.ts';
@@ -29,7 +31,11 @@ const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|
 export class FakeNodeHost {
   readonly calls: string[] = [];
   readonly luns = new Map<string, FakeLun>();
-  readonly nodeRecords = new Map<string, { chap: IscsiChap; target: IscsiTarget }>();
+  readonly nodeRecords = new Map<string, { chap: ChapCredentials; target: IscsiTarget }>();
+  /** What the fake agent handed out, in order (ChapSource). */
+  readonly chapRequests: ChapRequest[] = [];
+  /** The credentials the fake agent answers with. */
+  chap: ChapCredentials = { username: 'vbs-user', password: 'secret-secret-1', mutual: { username: 'vbs-t-target', password: 'mutual-secret-2' } };
   readonly sessions = new Map<string, { sid: number; disk: string; target: IscsiTarget; lun: number; state: string }>();
   readonly dm = new Map<string, { table: DmTableLine[]; openCount: number; readOnly: boolean; suspended: boolean; kernelName: string }>();
   readonly mounts = new Map<string, { source: string; readOnly: boolean; fsType: string }>();
@@ -86,6 +92,7 @@ export class FakeNodeHost {
       mounter: this.#mounter(),
       dmsetup: this.#dmsetup(),
       records: new StageRecordStore({ dir: this.stateDir }),
+      chap: this.#chapSource(),
       initiatorName: 'iqn.2026-11.io.test:worker-1',
       iface: undefined,
       sessionSettings: { replacementTimeoutS: 180 },
@@ -151,6 +158,23 @@ export class FakeNodeHost {
       transport: 'tcp', sid: s.sid, portal: s.target.portal, tpgt: 1, targetIqn: s.target.targetIqn, persistentPortal: s.target.portal,
       ifaceName: s.target.iface ?? 'default', initiatorName: undefined, connectionState: s.state === 'LOGGED_IN' ? 'LOGGED IN' : 'TRANSPORT WAIT',
       sessionState: s.state, hostNumber: s.sid, disks: [{ lun: s.lun, device: s.disk, state: 'running' }],
+    };
+  }
+
+  /**
+   * The volume's agent: it answers for a LUN whose target IQN ends in the volume's agent id (as
+   * LIO targets of this driver do), else FailedPrecondition, as an agent does for a volume not
+   * published to this node.
+   */
+  #chapSource(): ChapSource {
+    return {
+      fetch: async (req) => {
+        await this.before.get(`chap ${req.volumeId}`)?.(); // not in `calls`: the agent is not the host
+        this.chapRequests.push(req);
+        const lun = [...this.luns.values()].find((l) => l.targetIqn.endsWith(`:${req.volumeId}`));
+        if (!lun) throw new FailedPreconditionError(`volume ${req.volumeId} is not published to ${req.initiatorIqn}`);
+        return { chap: this.chap, targetIqn: lun.targetIqn };
+      },
     };
   }
 

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+import type { AgentCredentialsHandlers } from '../../generated/vbs/agent/v1/AgentCredentials.ts';
+import type { AgentCredentialsPort } from '../../agentApi/types.ts';
+import { exportToWire, requireField } from '../../agentApi/wire.ts';
+import { unaryAdapter } from '../../grpc/adaptUnary.ts';
+import type { CallObserver } from '../../grpc/adaptUnary.ts';
+import { requireNodeCaller } from '../callerPolicy.ts';
+
+/**
+ * The AgentCredentials gRPC service: CHAP secrets for node plugins, so they never travel through
+ * the CO (docs/security.md). Field checks first, then the caller: the server's policy
+ * (callerPolicy.ts) admits only node identities, and only the node identity of the initiator
+ * asked about (`urn:vbs-csi:node:<iqn>` in its verified client certificate) gets an answer, so a
+ * worker can learn the secrets of its own initiator and no other. Whether the volume is published
+ * to that initiator is the domain's check (AgentVolumes.chapCredentials).
+ */
+export function createAgentCredentialsHandlers(credentials: AgentCredentialsPort, log: Logger, calls?: CallObserver): AgentCredentialsHandlers {
+  const unary = unaryAdapter(log, { calls });
+  return {
+    GetChapCredentials: unary('agent.GetChapCredentials', async (req, { signal, caller }) => {
+      const volumeId = requireField(req.volume_id, 'volume_id');
+      const initiatorIqn = requireField(req.initiator_iqn, 'initiator_iqn');
+      requireNodeCaller(caller, initiatorIqn);
+      return exportToWire(await credentials.chapCredentials({ volumeId, initiatorIqn }, signal));
+    }),
+  };
+}
