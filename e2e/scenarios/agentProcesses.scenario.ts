@@ -43,7 +43,7 @@ export const agentProcessesScenario: Scenario = {
     const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
     const iscsiadm = new Iscsiadm({ runner, timeoutsMs: { login: 60_000 } });
     const initiatorIqn = await readInitiatorName();
-    const tls = await makeCertificates(join(ctx.workDir, 'tls'));
+    const tls = await makeCertificates(join(ctx.workDir, 'tls'), initiatorIqn);
     const chapKeyPath = join(ctx.workDir, 'chap.key');
     await writeFile(chapKeyPath, recordSecret('chap-key', 'agents\' CHAP key', randomBytes(32)), { mode: 0o600 });
 
@@ -69,6 +69,12 @@ export const agentProcessesScenario: Scenario = {
     };
     const client = (node: (typeof NODES)[number]) => {
       const c = connectAgentWire(`${node.ip}:9500`, controllerCreds, 60_000);
+      clients.push(c);
+      return c;
+    };
+    // This host's node plugin identity: what may fetch the CHAP credentials of its own initiator.
+    const nodeClient = (node: (typeof NODES)[number]) => {
+      const c = connectAgentWire(`${node.ip}:9500`, clientCredentials(tls.node), 60_000);
       clients.push(c);
       return c;
     };
@@ -125,7 +131,7 @@ export const agentProcessesScenario: Scenario = {
       const written = randomBytes(8 * MiB);
       const dataFile = join(ctx.workDir, 'written.bin');
       await writeFile(dataFile, written);
-      const targetA = await attachAndCheck(ctx, a, iscsiadm, va.id, initiatorIqn, sessions);
+      const targetA = await attachAndCheck(ctx, a, nodeClient(nodeA), iscsiadm, va.id, initiatorIqn, sessions);
       await runner.run({ file: 'dd', args: [`if=${dataFile}`, `of=${targetA.device}`, 'bs=1M', 'oflag=direct', 'status=none'], timeoutMs: 60_000 }, signal);
       await detach(iscsiadm, targetA.target, signal);
       ctx.log(`8 MiB written to ${va.id}`);
@@ -164,7 +170,7 @@ export const agentProcessesScenario: Scenario = {
       const rebooted = await start(nodeA);
       const a4 = client(nodeA);
       await waitReady(ctx, a4, rebooted);
-      const again = await attachAndCheck(ctx, a4, iscsiadm, va.id, initiatorIqn, sessions);
+      const again = await attachAndCheck(ctx, a4, nodeClient(nodeA), iscsiadm, va.id, initiatorIqn, sessions);
       assert.equal(again.target.targetIqn, va.target!.iqn, 'the same target IQN');
       const readFileBack = join(ctx.workDir, 'read.bin');
       await runner.run(
@@ -206,10 +212,13 @@ async function waitReady(ctx: ScenarioContext, api: AgentWireApi, agent: AgentPr
   );
 }
 
-async function attachAndCheck(ctx: ScenarioContext, api: AgentWireApi, iscsiadm: Iscsiadm, volumeId: string, initiatorIqn: string, sessions: IscsiTarget[]) {
-  const { target, chap } = await api.exportVolume({ volume_id: volumeId, initiator_iqn: initiatorIqn });
-  if (chap) recordChap(`Export of ${volumeId}`, { password: chap.password, mutualPassword: chap.mutual_password });
-  assert.ok(target?.portal && chap, 'Export returns the target and CHAP credentials');
+/** ControllerPublish's Export (the controller's identity: the target, no secret), then the node plugin's GetChapCredentials (its own identity), then the login. */
+async function attachAndCheck(ctx: ScenarioContext, api: AgentWireApi, nodeApi: AgentWireApi, iscsiadm: Iscsiadm, volumeId: string, initiatorIqn: string, sessions: IscsiTarget[]) {
+  const { target } = await api.exportVolume({ volume_id: volumeId, initiator_iqn: initiatorIqn });
+  assert.ok(target?.portal, 'Export returns the target');
+  const { chap } = await nodeApi.getChapCredentials(volumeId, initiatorIqn);
+  if (chap) recordChap(`credentials of ${volumeId}`, { password: chap.password, mutualPassword: chap.mutual_password });
+  assert.ok(chap, 'the node plugin identity of this initiator gets its CHAP credentials');
   const iscsiTarget: IscsiTarget = { targetIqn: target.iqn, portal: { ip: target.portal.ip, port: target.portal.port } };
   await iscsiadm.ensureNodeRecord({ target: iscsiTarget, chap: { username: chap.username, password: chap.password } }, ctx.signal);
   await iscsiadm.login(iscsiTarget, ctx.signal);
@@ -232,7 +241,7 @@ async function stopAgent(agent: AgentProcess, sig: 'SIGTERM' | 'SIGKILL') {
 interface Certificates {
   readonly controller: TlsMaterial;
   readonly rogue: TlsMaterial;
-  /** From the cluster CA, but a node plugin's: AgentVolumes must refuse it (PERMISSION_DENIED). */
+  /** This host's node plugin identity: AgentVolumes must refuse it (PERMISSION_DENIED); it may fetch its own initiator's CHAP credentials. */
   readonly node: TlsMaterial;
   /** From the cluster CA, with no vbs-csi identity: UNAUTHENTICATED. */
   readonly anonymous: TlsMaterial;
@@ -241,7 +250,7 @@ interface Certificates {
 }
 
 /** A cluster CA with a server certificate per agent (its portal IP in the SAN) and a controller client certificate; plus a client of another CA. */
-async function makeCertificates(dir: string): Promise<Certificates> {
+async function makeCertificates(dir: string, initiatorIqn: string): Promise<Certificates> {
   await mkdir(dir, { recursive: true });
   const ca = await createCertificateAuthority({ commonName: 'vbs-e2e cluster CA', validDays: 2 });
   const leaves = new Map<string, { cert: string; key: string }>();
@@ -257,7 +266,7 @@ async function makeCertificates(dir: string): Promise<Certificates> {
   const controller = await issueCertificate(ca, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
   const otherCa = await createCertificateAuthority({ commonName: 'someone else', validDays: 2 });
   const rogue = await issueCertificate(otherCa, { commonName: 'controller', usages: 'client', identity: { kind: 'controller' }, validDays: 1 });
-  const node = await issueCertificate(ca, { commonName: 'worker', usages: 'client', identity: { kind: 'node', initiatorIqn: 'iqn.2026-01.io.vbs-e2e:worker' }, validDays: 1 });
+  const node = await issueCertificate(ca, { commonName: 'worker', usages: 'client', identity: { kind: 'node', initiatorIqn }, validDays: 1 });
   const anonymous = await issueCertificate(ca, { commonName: 'controller', usages: 'client', validDays: 1 });
   return {
     node: { caPem: ca.certPem, certPem: node.certPem, keyPem: recordSecret('tls-private-key', 'node plugin key', node.keyPem) },

@@ -14,6 +14,7 @@ import { Lvm } from '../../src/lvm/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { recordChap, recordSecret } from '../support/secretLedger.ts';
+import { exportForLogin } from '../support/exportForLogin.ts';
 import type { Scenario } from './Scenario.ts';
 
 const VG = 'vbs-stuck';
@@ -58,7 +59,7 @@ export const agentStuckUnexportScenario: Scenario = {
       await agent.reconcile(signal);
       const vol = await agent.createVolume({ name: 'pvc-stuck', sizeBytes: 16 * MiB, thick: false }, signal);
       ids.push(vol.id);
-      const { chap } = await agent.exportVolume({ volumeId: vol.id, initiatorIqn: initiator, readOnly: false, mutualChap: true }, signal);
+      const { chap } = await exportForLogin(agent, { volumeId: vol.id, initiatorIqn: initiator, readOnly: false, mutualChap: true }, signal);
       recordChap('exported by the stuck-unexport agent', chap);
       it = { targetIqn: vol.target.iqn, portal: vol.target.portal };
       await iscsiadm.ensureNodeRecord({ target: it, chap, settings: SESSION }, signal);

@@ -18,6 +18,7 @@ import { Lvm } from '../../src/lvm/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { recordChap, recordSecret } from '../support/secretLedger.ts';
+import { exportForLogin } from '../support/exportForLogin.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-agentvol';
@@ -107,7 +108,7 @@ export const agentVolumesScenario: Scenario = {
       assert.deepEqual(await agent.createVolume({ name: `pvc-e2e-${suffix}`, sizeBytes: 64 * MiB, thick: false }, signal), vol, 'a retried create returns the same volume');
       step(`created ${vol.id}: ${vol.target.iqn}, serial ${vol.target.serial}`);
 
-      const exported = await agent.exportVolume({ volumeId: vol.id, initiatorIqn: initiator, readOnly: false, mutualChap: true }, signal);
+      const exported = await exportForLogin(agent, { volumeId: vol.id, initiatorIqn: initiator, readOnly: false, mutualChap: true }, signal);
       assert.deepEqual(exported.target, vol.target);
       assert.ok(exported.chap.mutual?.password, 'mutual CHAP credentials');
       const main = await attach(vol.target, exported.chap);
@@ -148,7 +149,7 @@ export const agentVolumesScenario: Scenario = {
       step(`restored ${restored.id} (128 MiB) and cloned ${clone.id}`);
 
       // 4a. A wrong secret is refused, then the right one gets in.
-      const restoredExport = await agent.exportVolume({ volumeId: restored.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal);
+      const restoredExport = await exportForLogin(agent, { volumeId: restored.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal);
       const restoredIt: IscsiTarget = { targetIqn: restored.target.iqn, portal: restored.target.portal };
       targets.push(restoredIt);
       await iscsiadm.ensureNodeRecord({ target: restoredIt, chap: { username: restoredExport.chap.username, password: `${restoredExport.chap.password}x` }, settings: SESSION }, signal);
@@ -158,7 +159,7 @@ export const agentVolumesScenario: Scenario = {
       assert.equal(await deviceSize(runner, restoredPath.device, signal), 128 * MiB);
       assert.equal(await readChecksum(runner, ctx, restoredPath.device, signal), checksum, 'the restore holds the snapshot data');
 
-      const cloneExport = await agent.exportVolume({ volumeId: clone.id, initiatorIqn: initiator, readOnly: true, mutualChap: false }, signal);
+      const cloneExport = await exportForLogin(agent, { volumeId: clone.id, initiatorIqn: initiator, readOnly: true, mutualChap: false }, signal);
       const clonePath = await attach(clone.target, cloneExport.chap);
       assert.equal(await readChecksum(runner, ctx, clonePath.device, signal), checksum, 'the clone holds the volume data');
       assert.notEqual(await dd(runner, ['if=/dev/zero', `of=${clonePath.device}`, 'bs=4096', 'count=1', 'oflag=direct'], signal), 0, 'a read-only export refuses writes');
@@ -236,7 +237,7 @@ export const agentVolumesScenario: Scenario = {
       volumeIds.push(thick.id);
       assert.equal((await sh('lvm', ['lvs', '--noheadings', '-o', 'seg_pe_ranges', `${VG}/${thick.id}`])).stdout.trim(), extents, 'the thick volume got the old extents');
       assert.equal((await lvm.findVolume(thick.id, signal))?.tags['zeroing'], undefined, 'untagged once zeroed');
-      const thickExport = await agent.exportVolume({ volumeId: thick.id, initiatorIqn: initiator, readOnly: true, mutualChap: false }, signal);
+      const thickExport = await exportForLogin(agent, { volumeId: thick.id, initiatorIqn: initiator, readOnly: true, mutualChap: false }, signal);
       const thickPath = await attach(thick.target, thickExport.chap);
       const whole = await readBytes(runner, ctx, thickPath.device, 0, thickMiB * MiB, signal);
       assert.equal(whole.length, thickMiB * MiB);
@@ -263,13 +264,13 @@ export const agentVolumesScenario: Scenario = {
       const reuseName = `reuse-e2e-${suffix}`;
       const first = await agent.createVolume({ name: reuseName, sizeBytes: 16 * MiB, thick: false }, signal);
       volumeIds.push(first.id); // the same id as the volume created again below
-      const firstChap = (await agent.exportVolume({ volumeId: first.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal)).chap;
+      const firstChap = (await exportForLogin(agent, { volumeId: first.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal)).chap;
       const firstPath = await attach(first.target, firstChap);
       assert.equal(await dd(runner, ['if=/dev/zero', `of=${firstPath.device}`, 'bs=4096', 'count=1', 'oflag=direct'], signal), 0);
       await agent.unexportVolume({ volumeId: first.id, initiatorIqn: initiator }, signal);
       await agent.deleteVolume(first.id, signal);
       const second = await agent.createVolume({ name: reuseName, sizeBytes: 16 * MiB, thick: false }, signal);
-      const secondChap = (await agent.exportVolume({ volumeId: second.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal)).chap;
+      const secondChap = (await exportForLogin(agent, { volumeId: second.id, initiatorIqn: initiator, readOnly: false, mutualChap: false }, signal)).chap;
       assert.equal(second.id, first.id, 'same name, same id');
       assert.notEqual(second.target.iqn, first.target.iqn, 'another target IQN');
       assert.notEqual(secondChap.password, firstChap.password, 'another CHAP secret');

@@ -36,6 +36,7 @@ import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { recordChap, recordSecret } from '../support/secretLedger.ts';
 import { pollUntil } from '../vm/poll.ts';
+import { exportForLogin } from '../support/exportForLogin.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-nodeplug';
@@ -128,7 +129,7 @@ export const nodePluginScenario: Scenario = {
       const vol = await agent.createVolume({ name: `pvc-node-${randomBytes(3).toString('hex')}`, sizeBytes: 64 * MiB, thick: false }, signal);
       volumeIds.push(vol.id);
       const volumeId = formatObjectId({ node: STORE, id: vol.id });
-      const exported = await agent.exportVolume({ volumeId: vol.id, initiatorIqn: a.service.nodeId, readOnly: false, mutualChap: true }, signal);
+      const exported = await exportForLogin(agent, { volumeId: vol.id, initiatorIqn: a.service.nodeId, readOnly: false, mutualChap: true }, signal);
       const publishContext = toPublishContext(exported.target, exported.chap, agentAddress);
       const staging = join(kubelet, 'plugins', 'vbs', 'staging', 'fs1');
       const target = join(kubelet, 'pods', 'pod-1', 'volumes', 'fs1', 'mount');
@@ -212,7 +213,7 @@ export const nodePluginScenario: Scenario = {
       const blockId = formatObjectId({ node: STORE, id: blockVol.id });
       const sides = [] as { w: Worker; staging: string; target: string }[];
       for (const w of [a, b]) {
-        const exp = await agent.exportVolume({ volumeId: blockVol.id, initiatorIqn: w.service.nodeId, readOnly: false, mutualChap: false }, signal);
+        const exp = await exportForLogin(agent, { volumeId: blockVol.id, initiatorIqn: w.service.nodeId, readOnly: false, mutualChap: false }, signal);
         const s = { w, staging: join(kubelet, 'plugins', 'vbs', 'staging', `blk-${w.name}`), target: join(kubelet, 'plugins', 'kubernetes.io', 'csi', 'volumeDevices', 'publish', `blk-${w.name}`, 'pod') };
         await mkdir(s.staging, { recursive: true });
         const req = { volume_id: blockId, staging_target_path: s.staging, volume_capability: BLOCK_RWX, publish_context: toPublishContext(exp.target, exp.chap, agentAddress) };

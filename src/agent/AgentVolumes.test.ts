@@ -494,11 +494,13 @@ describe('AgentVolumes', () => {
 
     test('a volume created again under the same name gets another target IQN and other CHAP secrets', async () => {
       const first = await create('pvc-1');
-      const firstChap = (await volumes.exportVolume({ volumeId: first.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true })).chap;
+      await volumes.exportVolume({ volumeId: first.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true });
+      const firstChap = (await volumes.chapCredentials({ volumeId: first.id, initiatorIqn: NODE_A })).chap;
       await volumes.unexportVolume({ volumeId: first.id, initiatorIqn: NODE_A });
       await volumes.deleteVolume(first.id);
       const again = await create('pvc-1');
-      const againChap = (await volumes.exportVolume({ volumeId: again.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true })).chap;
+      await volumes.exportVolume({ volumeId: again.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: true });
+      const againChap = (await volumes.chapCredentials({ volumeId: again.id, initiatorIqn: NODE_A })).chap;
       assert.equal(again.id, first.id, 'the id derives from the name');
       assert.notEqual(again.target.iqn, first.target.iqn);
       assert.notEqual(againChap.password, firstChap.password);
@@ -698,7 +700,7 @@ describe('AgentVolumes', () => {
   });
 
   describe('exportVolume and unexportVolume', () => {
-    test('export writes the initiator tag first, then the ACL with derived CHAP, and returns the target and credentials', async () => {
+    test('export writes the initiator tag first, then the ACL with derived CHAP, and returns the target only; the credentials are for the node', async () => {
       const vol = await create('pvc-1');
       journal.length = 0;
       const res = await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: 'IQN.1993-08.org.Debian:01:Node-A', readOnly: false, mutualChap: true });
@@ -706,7 +708,8 @@ describe('AgentVolumes', () => {
       const aclAt = journal.indexOf(`lio addAcl ${NODE_A}`);
       assert.ok(tagAt >= 0 && aclAt > tagAt, `tag before ACL:\n${journal.join('\n')}`);
       const chap = deriveChapCredentials(KEY, vol.id, NODE_A, { mutual: true, lvUuid: (await lvm.findVolume(vol.id))!.uuid });
-      assert.deepEqual(res, { target: vol.target, chap });
+      assert.deepEqual(res, { target: vol.target }, 'no secret in what the controller gets');
+      assert.deepEqual(await volumes.chapCredentials({ volumeId: vol.id, initiatorIqn: NODE_A }), { target: vol.target, chap });
       const acl = (await exportOf(vol.target.iqn))?.acls[0];
       assert.equal(acl?.initiatorIqn, NODE_A, 'the IQN is lowercased');
       assert.equal(acl?.chapUserid, chap.username);

@@ -439,9 +439,10 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
    *  3. the initiator's tag, FIRST, under the VG queue (replacing its flags if they changed)
    *  4. then the LIO ACL with CHAP derived from the cluster key, LUN 0 write-protected if readOnly
    * Tag before ACL: a crash in between leaves a tag whose ACL reconcile adds, never an ACL that
-   * no tag accounts for. Returns the target and the derived credentials (never stored).
+   * no tag accounts for. Returns the target only: the credentials (derived, never stored) go to
+   * the initiator's node plugin through chapCredentials, never to the controller.
    */
-  async exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<AgentExport> {
+  async exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget }> {
     const id = validateVolumeId(req.volumeId);
     const initiator: AgentInitiator = { iqn: normalizeInitiatorIqn(req.initiatorIqn), readOnly: req.readOnly, mutualChap: req.mutualChap };
     return this.#locks.runExclusive(id, async () => {
@@ -454,7 +455,7 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
       crashPoint('agent.export-volume.after-tag');
       const chap = this.#deriveChap(record, initiator);
       await this.#lio.addAcl(this.#targetIqnOf(record), buildAclSpec(initiator.iqn, chap), { readOnly: initiator.readOnly });
-      return { target: this.#target(record), chap };
+      return { target: this.#target(record) };
     });
   }
 

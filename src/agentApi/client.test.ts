@@ -20,7 +20,7 @@ import { serveOverMutualTls } from '../grpc/testing/serveOverMutualTls.ts';
 import { toGrpcStatus } from '../grpc/toGrpcStatus.ts';
 import { connectAgent, connectAgentWire, toDomainError } from './client.ts';
 import type { AgentExport, AgentVolume } from './types.ts';
-import { exportToWire, volumeToWire } from './wire.ts';
+import { credentialsToWire, volumeToWire } from './wire.ts';
 
 const log = pino({ level: 'silent' });
 const proto = () => loadAgentProto().vbs.agent.v1;
@@ -135,7 +135,7 @@ describe('connectAgent', () => {
     const asked: unknown[] = [];
     const GetChapCredentials = adaptUnary('GetChapCredentials', log, async (req: { volume_id: string; initiator_iqn: string }) => {
       asked.push(req);
-      return exportToWire(mutual);
+      return credentialsToWire(mutual);
     });
     await withAgent({ AgentCredentials: { GetChapCredentials } }, async (address, creds) => {
       const client = connectAgent(address, creds);

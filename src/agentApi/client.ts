@@ -22,7 +22,8 @@ import { domainErrorClassFor, isServiceError } from '../grpc/toGrpcStatus.ts';
 import type { AgentExport, StorageAgent } from './types.ts';
 import {
   createVolumeRequestToWire,
-  exportFromWire,
+  credentialsFromWire,
+  exportResponseFromWire,
   exportRequestToWire,
   snapshotFilterToWire,
   snapshotFromWire,
@@ -141,10 +142,10 @@ export function connectAgent(address: string, channelCredentials: ChannelCredent
     getSnapshot: (id, signal) => call(`GetSnapshot ${id}`, async () => snapshotFromWire((await api.getSnapshot(id, signal)).snapshot)),
     listSnapshots: (filter, signal) =>
       call('ListSnapshots', async () => (await api.listSnapshots(snapshotFilterToWire(filter).source_volume_id, signal)).snapshots.map((s) => snapshotFromWire(s))),
-    exportVolume: (req, signal) => call(`Export ${req.volumeId}`, async () => exportFromWire(await api.exportVolume(exportRequestToWire(req), signal))),
+    exportVolume: (req, signal) => call(`Export ${req.volumeId}`, async () => exportResponseFromWire(await api.exportVolume(exportRequestToWire(req), signal))),
     unexportVolume: (req, signal) => call(`Unexport ${req.volumeId}`, async () => void (await api.unexportVolume(req.volumeId, req.initiatorIqn, signal))),
     getChapCredentials: (volumeId, initiatorIqn, signal) =>
-      call(`GetChapCredentials ${volumeId}`, async () => exportFromWire(await api.getChapCredentials(volumeId, initiatorIqn, signal))),
+      call(`GetChapCredentials ${volumeId}`, async () => credentialsFromWire(await api.getChapCredentials(volumeId, initiatorIqn, signal))),
     close: () => api.close(),
   };
 }

@@ -63,7 +63,7 @@ export interface ExportAgentVolumeRequest {
   readonly mutualChap: boolean;
 }
 
-/** What an Export answers, and what AgentCredentials gives a node plugin: the target and the initiator's CHAP credentials for it. */
+/** What AgentCredentials gives a node plugin: the target and the initiator's CHAP credentials for it. */
 export interface AgentExport {
   readonly target: AgentTarget;
   readonly chap: ChapCredentials;
@@ -80,7 +80,8 @@ export interface AgentVolumesPort {
   deleteSnapshot(id: string, signal?: AbortSignal): Promise<void>;
   getSnapshot(id: string, signal?: AbortSignal): Promise<AgentSnapshot>;
   listSnapshots(filter: { readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<AgentSnapshot[]>;
-  exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<AgentExport>;
+  /** The target only: the credentials go to the initiator's node plugin (AgentCredentialsPort), never to the controller. */
+  exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget }>;
   unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void>;
 }
 

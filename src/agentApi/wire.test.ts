@@ -19,10 +19,12 @@ import {
   chapToWire,
   createVolumeRequestFromWire,
   createVolumeRequestToWire,
-  exportFromWire,
+  exportResponseFromWire,
+  credentialsFromWire,
   exportRequestFromWire,
   exportRequestToWire,
-  exportToWire,
+  exportResponseToWire,
+  credentialsToWire,
   requireSize,
   snapshotFilterFromWire,
   snapshotFilterToWire,
@@ -107,13 +109,15 @@ describe('wire conversion round trips', () => {
     }
   });
 
-  test("an export's target and CHAP credentials, one-way and mutual", () => {
+  test("an export's target (no secret on the controller's link), and a node's target and CHAP credentials, one-way and mutual", () => {
+    assert.deepEqual(exportResponseFromWire(viaResponse('Export', exportResponseToWire({ target })) as ExportResponse__Output), { target });
     const oneWay: AgentExport = { target, chap: { username: 'vbs-aaaa', password: 'secret-one-123456789012' } };
     const mutual: AgentExport = { target, chap: { ...oneWay.chap, mutual: { username: 'vbs-t-bbbb', password: 'secret-two-123456789012' } } };
+    // A volume export carrying credentials would not even encode them: the field is reserved.
+    assert.equal(Object.keys(viaResponse('Export', { ...exportResponseToWire({ target }), chap: oneWay.chap } as never) as object).includes('chap'), false);
     for (const e of [oneWay, mutual]) {
-      assert.deepEqual(exportFromWire(viaResponse('Export', exportToWire(e)) as ExportResponse__Output), e);
       const creds = v1.AgentCredentials.service.GetChapCredentials as unknown as { responseSerialize: (m: unknown) => Buffer; responseDeserialize: (b: Buffer) => unknown };
-      assert.deepEqual(exportFromWire(creds.responseDeserialize(creds.responseSerialize(exportToWire(e))) as GetChapCredentialsResponse__Output), e);
+      assert.deepEqual(credentialsFromWire(creds.responseDeserialize(creds.responseSerialize(credentialsToWire(e))) as GetChapCredentialsResponse__Output), e);
       assert.deepEqual(chapFromWire(chapToWire(e.chap) as ChapCredentials__Output), e.chap);
     }
   });
@@ -147,8 +151,9 @@ describe('wire conversion round trips', () => {
 
   test('an answer without the parts the controller needs is an error, not a half-filled object', () => {
     assert.throws(() => volumeFromWire(null), /no volume/);
-    assert.throws(() => exportFromWire({ target: null, chap: chapToWire({ username: 'u', password: 'p' }) } as ExportResponse__Output), /no target/);
-    assert.throws(() => exportFromWire({ target: targetToWire(target), chap: null } as ExportResponse__Output), /no chap/);
+    assert.throws(() => exportResponseFromWire({ target: null } as ExportResponse__Output), /no target/);
+    assert.throws(() => credentialsFromWire({ target: null, chap: chapToWire({ username: 'u', password: 'p' }) } as GetChapCredentialsResponse__Output), /no target/);
+    assert.throws(() => credentialsFromWire({ target: targetToWire(target), chap: null } as GetChapCredentialsResponse__Output), /no chap/);
   });
 
   test("a node status, as the agent's reporter sends it, condensed for placement", () => {

@@ -6,6 +6,7 @@ import type { CreateVolumeRequest, CreateVolumeRequest__Output } from '../genera
 import type { ExportRequest, ExportRequest__Output } from '../generated/vbs/agent/v1/ExportRequest.ts';
 import type { ExportResponse, ExportResponse__Output } from '../generated/vbs/agent/v1/ExportResponse.ts';
 import type { GetChapCredentialsResponse } from '../generated/vbs/agent/v1/GetChapCredentialsResponse.ts';
+import type { GetChapCredentialsResponse__Output } from '../generated/vbs/agent/v1/GetChapCredentialsResponse.ts';
 import type { Initiator, Initiator__Output } from '../generated/vbs/agent/v1/Initiator.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
 import type { Snapshot, Snapshot__Output } from '../generated/vbs/agent/v1/Snapshot.ts';
@@ -90,16 +91,23 @@ export function chapFromWire(wire: WireChapOutput | null): ChapCredentials {
   return c.mutual_username === '' ? base : { ...base, mutual: { username: c.mutual_username, password: c.mutual_password } };
 }
 
-/** Export's answer; GetChapCredentials answers the same pair. */
-export function exportToWire(e: AgentExport): ExportResponse & GetChapCredentialsResponse {
+/** Export's answer: the target, no secret. */
+export function exportResponseToWire(e: { readonly target: AgentTarget }): ExportResponse {
+  return { target: targetToWire(e.target) };
+}
+
+export function exportResponseFromWire(wire: ExportResponse__Output): { readonly target: AgentTarget } {
+  return { target: targetFromWire(wire.target) };
+}
+
+/** GetChapCredentials' answer: the target and the initiator's credentials for it. */
+export function credentialsToWire(e: AgentExport): GetChapCredentialsResponse {
   return { target: targetToWire(e.target), chap: chapToWire(e.chap) };
 }
 
-export function exportFromWire(wire: ExportResponse__Output): AgentExport {
+export function credentialsFromWire(wire: GetChapCredentialsResponse__Output): AgentExport {
   return { target: targetFromWire(wire.target), chap: chapFromWire(wire.chap) };
 }
-
-// --- volumes and snapshots --------------------------------------------------------------------
 
 export function initiatorToWire(i: AgentInitiator): Initiator {
   return { iqn: i.iqn, read_only: i.readOnly, mutual_chap: i.mutualChap };

@@ -1,6 +1,6 @@
 import { credentials, status } from '@grpc/grpc-js';
 import { connectAgentWire } from '../agentApi/client.ts';
-import { exportFromWire } from '../agentApi/wire.ts';
+import { credentialsFromWire } from '../agentApi/wire.ts';
 import type { ChapCredentials } from '../chap/index.ts';
 import { UnavailableError } from '../errors.ts';
 import { domainErrorClassFor, GrpcStatusError, isServiceError } from '../grpc/toGrpcStatus.ts';
@@ -45,7 +45,7 @@ export class GrpcChapSource implements ChapSource {
       if (!answer.chap || answer.chap.username === '' || answer.chap.password === '' || !answer.target?.iqn) {
         throw new UnavailableError(`the agent of ${req.storageNode} answered without CHAP credentials or target for ${req.volumeId}; retry`);
       }
-      const { chap, target } = exportFromWire(answer);
+      const { chap, target } = credentialsFromWire(answer);
       return { chap, targetIqn: target.iqn };
     } catch (err: unknown) {
       throw relayed(err, req);

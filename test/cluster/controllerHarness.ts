@@ -146,7 +146,7 @@ export class TestAgent implements StorageAgent {
   listSnapshots(filter: { readonly sourceVolumeId?: string }, signal?: AbortSignal): Promise<AgentSnapshot[]> {
     return this.#call('listSnapshots', signal, () => this.volumes.listSnapshots(filter, signal));
   }
-  exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget; readonly chap: ChapCredentials }> {
+  exportVolume(req: ExportAgentVolumeRequest, signal?: AbortSignal): Promise<{ readonly target: AgentTarget }> {
     return this.#call('exportVolume', signal, () => this.volumes.exportVolume(req, signal));
   }
   unexportVolume(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<void> {

@@ -52,9 +52,10 @@ describe('the controller–agent contract over gRPC', () => {
 
     const mutual = await client.exportVolume({ volumeId: vol.id, initiatorIqn: 'iqn.1993-08.org.debian:01:w1', readOnly: true, mutualChap: true });
     assert.deepEqual(mutual, await agent.volumes.exportVolume({ volumeId: vol.id, initiatorIqn: 'iqn.1993-08.org.debian:01:w1', readOnly: true, mutualChap: true }));
-    assert.ok(mutual.chap.mutual, 'mutual CHAP credentials arrive in the one shape');
-    const oneWay = await client.exportVolume({ volumeId: vol.id, initiatorIqn: 'iqn.1993-08.org.debian:01:w2', readOnly: false, mutualChap: false });
-    assert.equal(oneWay.chap.mutual, undefined);
+    assert.deepEqual(Object.keys(mutual), ['target'], 'the controller gets the target, never a secret');
+    assert.ok((await agent.volumes.chapCredentials({ volumeId: vol.id, initiatorIqn: 'iqn.1993-08.org.debian:01:w1' })).chap.mutual, 'the ACL is mutual');
+    await client.exportVolume({ volumeId: vol.id, initiatorIqn: 'iqn.1993-08.org.debian:01:w2', readOnly: false, mutualChap: false });
+    assert.equal((await agent.volumes.chapCredentials({ volumeId: vol.id, initiatorIqn: 'iqn.1993-08.org.debian:01:w2' })).chap.mutual, undefined);
 
     assert.deepEqual(await client.getVolume(vol.id), await agent.volumes.getVolume(vol.id));
     assert.deepEqual(await client.listVolumes(), await agent.volumes.listVolumes());

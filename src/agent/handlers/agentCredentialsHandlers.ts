@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AgentCredentialsHandlers } from '../../generated/vbs/agent/v1/AgentCredentials.ts';
 import type { AgentCredentialsPort } from '../../agentApi/types.ts';
-import { exportToWire, requireField } from '../../agentApi/wire.ts';
+import { credentialsToWire, requireField } from '../../agentApi/wire.ts';
 import { unaryAdapter } from '../../grpc/adaptUnary.ts';
 import type { CallObserver } from '../../grpc/adaptUnary.ts';
 import { requireNodeCaller } from '../callerPolicy.ts';
@@ -21,7 +21,7 @@ export function createAgentCredentialsHandlers(credentials: AgentCredentialsPort
       const volumeId = requireField(req.volume_id, 'volume_id');
       const initiatorIqn = requireField(req.initiator_iqn, 'initiator_iqn');
       requireNodeCaller(caller, initiatorIqn);
-      return exportToWire(await credentials.chapCredentials({ volumeId, initiatorIqn }, signal));
+      return credentialsToWire(await credentials.chapCredentials({ volumeId, initiatorIqn }, signal));
     }),
   };
 }

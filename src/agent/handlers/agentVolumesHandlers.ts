@@ -6,7 +6,7 @@ import type { AgentVolumesPort } from '../../agentApi/types.ts';
 import {
   createVolumeRequestFromWire,
   exportRequestFromWire,
-  exportToWire,
+  exportResponseToWire,
   requireField,
   requireSize,
   snapshotFilterFromWire,
@@ -54,7 +54,7 @@ export function createAgentVolumesHandlers(volumes: AgentVolumesPort, log: Logge
     ListSnapshots: unary('agent.ListSnapshots', async (req, { signal }) => ({
       snapshots: (await volumes.listSnapshots(snapshotFilterFromWire(req), signal)).map(snapshotToWire),
     })),
-    Export: unary('agent.Export', async (req, { signal }) => exportToWire(await volumes.exportVolume(exportRequestFromWire(req), signal))),
+    Export: unary('agent.Export', async (req, { signal }) => exportResponseToWire(await volumes.exportVolume(exportRequestFromWire(req), signal))),
     Unexport: unary('agent.Unexport', async (req, { signal }) => {
       await volumes.unexportVolume(volumeInitiatorFromWire(req), signal);
       return {};
