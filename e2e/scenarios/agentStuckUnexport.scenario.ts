@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { pino } from 'pino';
-import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
-import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
 import { OperationPendingError, UnavailableError } from '../../src/errors.ts';
-import { ExecaRunner } from '../../src/exec/index.ts';
-import { Iscsiadm, readInitiatorName, waitForSessionDisk } from '../../src/iscsi/index.ts';
+import { readInitiatorName, waitForSessionDisk } from '../../src/iscsi/index.ts';
 import type { IscsiTarget, SessionSettings } from '../../src/iscsi/index.ts';
-import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
-import { Lvm } from '../../src/lvm/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
-import { recordChap, recordSecret } from '../support/secretLedger.ts';
+import { recordChap } from '../support/secretLedger.ts';
 import { exportForLogin } from '../support/exportForLogin.ts';
+import { inProcessAgent } from '../support/inProcessAgent.ts';
 import type { Scenario } from './Scenario.ts';
 
 const VG = 'vbs-stuck';
@@ -41,14 +35,7 @@ export const agentStuckUnexportScenario: Scenario = {
   timeoutMs: 300_000,
   async run(ctx) {
     const { signal } = ctx;
-    const log = pino({ level: 'info', base: null, timestamp: false }, { write: (line: string) => ctx.log(`agent ${line.trim()}`) });
-    const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
-    const sh = (file: string, args: readonly string[], timeoutMs = 60_000) => runner.run({ file, args, timeoutMs }, signal);
-    const lvm = new Lvm({ runner, vgName: VG, thinPoolName: 'pool' });
-    const lio = new LioTarget({ configFs: new FsConfigFs() });
-    const iscsiadm = new Iscsiadm({ runner, timeoutsMs: { login: 60_000 } });
-    const chapKey = recordSecret('chap-key', 'stuck-unexport agent key', randomBytes(32));
-    const agent = new AgentVolumes({ lvm, lio, chapKey, portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, zeroer: new BlkdiscardZeroer({ runner }), unexportDeadlineMs: UNEXPORT_DEADLINE_MS, log });
+    const { runner, sh, lvm, lio, iscsiadm, agent } = inProcessAgent(ctx, { vg: VG, portal: PORTAL, iqnPrefix: IQN_PREFIX, unexportDeadlineMs: UNEXPORT_DEADLINE_MS });
     const initiator = await readInitiatorName();
     let disk: LoopVolumeGroup | undefined;
     let suspended: string | undefined;

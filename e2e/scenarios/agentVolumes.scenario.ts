@@ -3,22 +3,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
-import { BlkdiscardZeroer } from '../../src/agent/zeroing/BlkdiscardZeroer.ts';
+import type { AgentVolumes } from '../../src/agent/AgentVolumes.ts';
 import type { AgentTarget } from '../../src/agentApi/types.ts';
 import type { ChapCredentials } from '../../src/chap/index.ts';
 import { FailedPreconditionError } from '../../src/errors.ts';
-import { CommandFailedError, ExecaRunner } from '../../src/exec/index.ts';
+import { CommandFailedError } from '../../src/exec/index.ts';
 import type { CommandRunner } from '../../src/exec/index.ts';
 import { IscsiLoginRefusedError, Iscsiadm, readInitiatorName, verifyDeviceSerial, waitForSessionDisk } from '../../src/iscsi/index.ts';
 import type { IscsiTarget, SessionSettings } from '../../src/iscsi/index.ts';
-import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
-import { Lvm } from '../../src/lvm/index.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
-import { recordChap, recordSecret } from '../support/secretLedger.ts';
+import { recordChap } from '../support/secretLedger.ts';
 import { exportForLogin } from '../support/exportForLogin.ts';
+import { inProcessAgent } from '../support/inProcessAgent.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-agentvol';
@@ -61,13 +58,7 @@ export const agentVolumesScenario: Scenario = {
   timeoutMs: 480_000,
   async run(ctx) {
     const { signal } = ctx;
-    const log = pino({ level: 'info', base: null, timestamp: false }, { write: (line: string) => ctx.log(`agent ${line.trim()}`) });
-    const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
-    const sh = (file: string, args: readonly string[]) => runner.run({ file, args, timeoutMs: 60_000 }, signal);
-    const lvm = new Lvm({ runner, vgName: VG, thinPoolName: POOL });
-    const lio = new LioTarget({ configFs: new FsConfigFs() });
-    const iscsiadm = new Iscsiadm({ runner, timeoutsMs: { login: 60_000 } });
-    const agent = new AgentVolumes({ lvm, lio, chapKey: recordSecret('chap-key', 'in-process agent key', randomBytes(32)), portal: PORTAL, iqnPrefix: IQN_PREFIX, overprovisionRatio: 4, zeroer: new BlkdiscardZeroer({ runner }), log });
+    const { runner, sh, lvm, lio, iscsiadm, agent } = inProcessAgent(ctx, { vg: VG, pool: POOL, portal: PORTAL, iqnPrefix: IQN_PREFIX });
     const initiator = await readInitiatorName();
     const suffix = randomBytes(3).toString('hex');
     const targets: IscsiTarget[] = [];

@@ -119,14 +119,7 @@ async function retryWhilePendingValue<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function retryWhilePending(fn: () => Promise<void>): Promise<void> {
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err: unknown) {
-      if (!(err instanceof OperationPendingError)) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
+  await retryWhilePendingValue(fn);
 }
 
 describe('AgentVolumes', () => {

@@ -261,25 +261,26 @@ describe('Lvm', () => {
   });
 
   describe('extendVolume', () => {
-    it('grows the LV to the rounded size and returns the size lvm reports afterwards', async () => {
-      const { runner, lvm } = setup();
+    /** An LV of 100 MiB that lvextend grows to 200 MiB. */
+    const growable = () => {
+      const bed = setup();
       const grown = lvsReport('vbs-vol-aaaa').stdout!.replace('"lv_size":"104857600"', '"lv_size":"209715200"');
-      runner.on(VGS, VG_REPORT);
-      runner.once([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
-      runner.on(['lvm', 'lvextend'], {});
-      runner.once([...LVS, 'vbs/vbs-vol-aaaa'], { stdout: grown });
+      bed.runner.on(VGS, VG_REPORT);
+      bed.runner.once([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
+      bed.runner.on(['lvm', 'lvextend'], {});
+      bed.runner.once([...LVS, 'vbs/vbs-vol-aaaa'], { stdout: grown });
+      return bed;
+    };
+
+    it('grows the LV to the rounded size and returns the size lvm reports afterwards', async () => {
+      const { runner, lvm } = growable();
       const lv = await lvm.extendVolume('vbs-vol-aaaa', 209_000_000);
       assert.deepEqual(runner.argvsMatching(['lvm', 'lvextend']), [['lvm', 'lvextend', '-L', '209715200b', 'vbs/vbs-vol-aaaa']]);
       assert.equal(lv.sizeBytes, 209715200);
     });
 
     it('takes the new extents only from the ranges given, and refuses a range that is not one', async () => {
-      const { runner, lvm } = setup();
-      const grown = lvsReport('vbs-vol-aaaa').stdout!.replace('"lv_size":"104857600"', '"lv_size":"209715200"');
-      runner.on(VGS, VG_REPORT);
-      runner.once([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
-      runner.on(['lvm', 'lvextend'], {});
-      runner.once([...LVS, 'vbs/vbs-vol-aaaa'], { stdout: grown });
+      const { runner, lvm } = growable();
       await lvm.extendVolume('vbs-vol-aaaa', 209715200, undefined, { fromExtents: ['/dev/vdb:25-49'] });
       assert.deepEqual(runner.argvsMatching(['lvm', 'lvextend']), [['lvm', 'lvextend', '-L', '209715200b', 'vbs/vbs-vol-aaaa', '/dev/vdb:25-49']]);
       runner.on([...LVS, 'vbs/vbs-vol-aaaa'], lvsReport('vbs-vol-aaaa'));
