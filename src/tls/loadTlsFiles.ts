@@ -57,11 +57,16 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE
  * and it must be within its validity period.
  */
 export async function loadTlsFiles(paths: TlsFilePaths, now: Date = new Date()): Promise<LoadedTls> {
-  const [caText, certText, keyText] = await Promise.all([
+  // Read together, but report the first bad file in a fixed order (CA, certificate, key) so the
+  // same broken directory always produces the same sentence.
+  const read = await Promise.allSettled([
     readPem(paths.caPath, 'CA certificate'),
     readPem(paths.certPath, 'certificate'),
     readPem(paths.keyPath, 'private key'),
   ]);
+  const failed = read.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [caText, certText, keyText] = read.map((r) => (r as PromiseFulfilledResult<string>).value) as [string, string, string];
 
   const cas = parseCertificates(paths.caPath, caText, 'CA certificate');
   const notCa = cas.find((c) => !c.ca);
