@@ -95,6 +95,12 @@ export interface StorageNodeStatus {
   readonly thinAllocatableBytes: number;
   readonly vgFreeBytes: number;
   readonly thinPoolHealth: string;
+  /**
+   * Fraction (0..1) of the thin pool's data and metadata space in use (lvm's data_percent and
+   * metadata_percent / 100); absent when the agent reported no pool (0 would read as "empty").
+   */
+  readonly thinPoolDataUsedRatio?: number;
+  readonly thinPoolMetadataUsedRatio?: number;
   readonly utilization: number;
   readonly averageLatencyMs: number;
   readonly volumeCount: number;

@@ -167,7 +167,7 @@ describe('wire conversion round trips', () => {
     };
     assert.deepEqual(statusFromWire(status.responseDeserialize(status.responseSerialize(wire)) as NodeStatus__Output), {
       name: 'store-a', ready: true, labels: { tier: 'ssd', zone: 'z1' }, extentSizeBytes: 4 * 2 ** 20, thinAllocatableBytes: 3 * 2 ** 39, vgFreeBytes: 2 ** 40,
-      thinPoolHealth: 'ok', utilization: 0.25, averageLatencyMs: 1.5, volumeCount: 7,
+      thinPoolHealth: 'ok', thinPoolDataUsedRatio: 0.1, thinPoolMetadataUsedRatio: 0.02, utilization: 0.25, averageLatencyMs: 1.5, volumeCount: 7,
     });
   });
 

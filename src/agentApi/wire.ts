@@ -228,6 +228,7 @@ export function statusFromWire(s: NodeStatus__Output): StorageNodeStatus {
     thinAllocatableBytes: Number(s.thin_pool?.allocatable_bytes ?? 0),
     vgFreeBytes: Number(s.volume_group?.free_bytes ?? 0),
     thinPoolHealth: s.thin_pool?.health ?? 'unknown',
+    ...(s.thin_pool ? { thinPoolDataUsedRatio: s.thin_pool.data_percent / 100, thinPoolMetadataUsedRatio: s.thin_pool.metadata_percent / 100 } : {}),
     utilization: s.io_load?.utilization ?? 0,
     averageLatencyMs: s.io_load?.average_latency_ms ?? 0,
     volumeCount: s.volume_count,

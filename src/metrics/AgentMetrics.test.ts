@@ -39,9 +39,10 @@ describe('AgentMetrics', () => {
   test('gauges show readiness and load at once, and capacity once a status has been reported', async () => {
     const { state, lines } = setup();
     assert.deepEqual(await lines('vbs_csi_agent_ready{'), ['vbs_csi_agent_ready{node="store-a"} 0']);
-    assert.deepEqual(await lines('vbs_csi_agent_utilization{'), ['vbs_csi_agent_utilization{node="store-a"} 0.4']);
-    assert.deepEqual(await lines('vbs_csi_agent_latency_ms{'), ['vbs_csi_agent_latency_ms{node="store-a"} 3.5']);
+    assert.deepEqual(await lines('vbs_csi_agent_disk_utilization_ratio{'), ['vbs_csi_agent_disk_utilization_ratio{node="store-a"} 0.4']);
+    assert.deepEqual(await lines('vbs_csi_agent_disk_latency_seconds{'), ['vbs_csi_agent_disk_latency_seconds{node="store-a"} 0.0035'], 'milliseconds from the sampler, seconds in the metric');
     assert.deepEqual(await lines('vbs_csi_agent_volumes{'), [], 'no capacity before the first status');
+    assert.deepEqual(await lines('vbs_csi_agent_thin_pool_data_used_ratio{'), [], 'no fill before the first status');
 
     state.ready = true;
     state.status = {
@@ -53,5 +54,7 @@ describe('AgentMetrics', () => {
     assert.deepEqual(await lines('vbs_csi_agent_volumes{'), ['vbs_csi_agent_volumes{node="store-a"} 3']);
     assert.deepEqual(await lines('vbs_csi_agent_vg_free_bytes{'), ['vbs_csi_agent_vg_free_bytes{node="store-a"} 4000']);
     assert.deepEqual(await lines('vbs_csi_agent_thin_allocatable_bytes{'), ['vbs_csi_agent_thin_allocatable_bytes{node="store-a"} 20000']);
+    assert.deepEqual(await lines('vbs_csi_agent_thin_pool_data_used_ratio{'), ['vbs_csi_agent_thin_pool_data_used_ratio{node="store-a"} 0.1'], 'percent from lvm, ratio in the metric');
+    assert.deepEqual(await lines('vbs_csi_agent_thin_pool_metadata_used_ratio{'), ['vbs_csi_agent_thin_pool_metadata_used_ratio{node="store-a"} 0.05']);
   });
 });

@@ -44,10 +44,14 @@ export class AgentMetrics {
         const value = read();
         return value === undefined ? [] : [[node, value] as const];
       });
+    // Named as https://prometheus.io/docs/practices/naming/ asks (docs/metrics.md lists them all).
     gauge('vbs_csi_agent_ready', '1 once the first reconcile has finished and the agent takes volume calls, else 0', () => (source.ready() ? 1 : 0));
-    gauge('vbs_csi_agent_utilization', 'Smoothed busy fraction (0..1) of the disks under the volume group', () => source.load().utilization);
-    gauge('vbs_csi_agent_latency_ms', 'Smoothed average I/O latency in milliseconds of the disks under the volume group', () => source.load().average_latency_ms);
-    gauge('vbs_csi_agent_thin_allocatable_bytes', 'Bytes the thin pool may still promise, as in the last status report', () => source.lastStatus()?.thin_pool?.allocatable_bytes);
+    gauge('vbs_csi_agent_disk_utilization_ratio', 'Smoothed busy fraction (0..1) of the busiest disk under the volume group', () => source.load().utilization);
+    gauge('vbs_csi_agent_disk_latency_seconds', 'Smoothed average I/O latency in seconds of the disks under the volume group', () => source.load().average_latency_ms / 1000);
+    const pool = () => source.lastStatus()?.thin_pool ?? undefined;
+    gauge('vbs_csi_agent_thin_allocatable_bytes', 'Bytes the thin pool may still promise, as in the last status report', () => pool()?.allocatable_bytes);
+    gauge('vbs_csi_agent_thin_pool_data_used_ratio', 'Fraction (0..1) of the thin pool\'s data space in use, as in the last status report', () => ratio(pool()?.data_percent));
+    gauge('vbs_csi_agent_thin_pool_metadata_used_ratio', 'Fraction (0..1) of the thin pool\'s metadata space in use, as in the last status report', () => ratio(pool()?.metadata_percent));
     gauge('vbs_csi_agent_vg_free_bytes', 'Unallocated bytes in the volume group, as in the last status report', () => source.lastStatus()?.volume_group?.free_bytes);
     gauge('vbs_csi_agent_volumes', 'CSI volumes on this storage node, as in the last status report', () => source.lastStatus()?.volume_count);
   }
@@ -63,4 +67,9 @@ export class AgentMetrics {
       if (objects.length > 0) this.#changes.inc({ kind }, objects.length);
     }
   }
+}
+
+/** lvm reports percent (0..100); Prometheus asks for ratios (0..1). */
+function ratio(percent: number | undefined): number | undefined {
+  return percent === undefined ? undefined : percent / 100;
 }

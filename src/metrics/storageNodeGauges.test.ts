@@ -25,6 +25,7 @@ describe('storage node gauges', () => {
     clusters.push(cluster);
     cluster.agent('store-a').load.averageLatencyMs = 7;
     await cluster.agent('store-a').volumes.createVolume({ name: 'pvc-1', sizeBytes: 64 * MiB, thick: false });
+    Object.assign(cluster.agent('store-a').lvm.pool, { dataPercent: 42.5, metadataPercent: 12 });
     const registry = createMetricsRegistry({ processMetrics: false });
     registerStorageNodeGauges(registry, cluster.nodes);
 
@@ -34,8 +35,11 @@ describe('storage node gauges', () => {
     assert.ok(statusA);
     assert.deepEqual(await series(registry, 'vbs_csi_storage_node_up'), ['store-a 1', 'store-b 1']);
     assert.deepEqual(await series(registry, 'vbs_csi_storage_node_volumes'), ['store-a 1', 'store-b 0']);
-    assert.deepEqual(await series(registry, 'vbs_csi_storage_node_utilization'), ['store-a 0.25', 'store-b 0']);
-    assert.deepEqual(await series(registry, 'vbs_csi_storage_node_latency_ms'), ['store-a 7', 'store-b 0']);
+    assert.deepEqual(await series(registry, 'vbs_csi_storage_node_disk_utilization_ratio'), ['store-a 0.25', 'store-b 0']);
+    assert.deepEqual(await series(registry, 'vbs_csi_storage_node_disk_latency_seconds'), ['store-a 0.007', 'store-b 0'], 'milliseconds reported, seconds exposed');
+    assert.deepEqual(await series(registry, 'vbs_csi_storage_node_thin_pool_healthy'), ['store-a 1', 'store-b 1']);
+    assert.deepEqual(await series(registry, 'vbs_csi_storage_node_thin_pool_data_used_ratio'), ['store-a 0.425', 'store-b 0'], 'lvm reports percent, the metric is a ratio');
+    assert.deepEqual(await series(registry, 'vbs_csi_storage_node_thin_pool_metadata_used_ratio'), ['store-a 0.12', 'store-b 0']);
     assert.deepEqual((await series(registry, 'vbs_csi_storage_node_vg_free_bytes'))[0], `store-a ${statusA.vgFreeBytes}`);
     const allocatable = await series(registry, 'vbs_csi_storage_node_thin_allocatable_bytes');
     assert.equal(allocatable[0], `store-a ${statusA.thinAllocatableBytes}`);
