@@ -5,7 +5,9 @@ import { type K8sObject, MODELS, render, yamlFilesIn } from './support.ts';
 /**
  * Kinds from CRDs that kubernetes-models (the Kubernetes OpenAPI schemas) does not carry and for which no
  * validating model is published on the npm registry: checked structurally here, field by field, instead.
- * (snapshot.storage.k8s.io: external-snapshotter's CRDs; kubevirt.io and cdi.kubevirt.io: KubeVirt/CDI's.)
+ * (snapshot.storage.k8s.io: external-snapshotter's CRDs; kubevirt.io and cdi.kubevirt.io: KubeVirt/CDI's;
+ * monitoring.coreos.com: the Prometheus Operator's, fields as in its API reference
+ * https://prometheus-operator.dev/docs/api-reference/api/.)
  */
 const STRUCTURAL: Record<string, (o: K8sObject) => void> = {
   'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': (o) => {
@@ -43,7 +45,65 @@ const STRUCTURAL: Record<string, (o: K8sObject) => void> = {
     }
     assert.ok(['copy', 'snapshot', 'csi-clone', undefined].includes(spec.cloneStrategy));
   },
+  'monitoring.coreos.com/v1/PodMonitor': (o) => {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec']);
+    const spec = o['spec'] as Record<string, unknown>;
+    onlyKeys(spec, ['selector', 'namespaceSelector', 'podMetricsEndpoints', 'jobLabel', 'podTargetLabels', 'sampleLimit']);
+    labelSelector(spec['selector']);
+    const ns = spec['namespaceSelector'] as Record<string, unknown>;
+    onlyKeys(ns, ['any', 'matchNames']);
+    const endpoints = spec['podMetricsEndpoints'] as Record<string, unknown>[];
+    assert.ok(Array.isArray(endpoints) && endpoints.length > 0, 'podMetricsEndpoints');
+    for (const e of endpoints) {
+      onlyKeys(e, ['port', 'portNumber', 'path', 'scheme', 'interval', 'scrapeTimeout', 'honorLabels', 'relabelings', 'metricRelabelings']);
+      assert.equal(typeof e['port'], 'string', 'port is a container port name');
+      assert.ok(['http', 'https', undefined].includes(e['scheme'] as string));
+      if (e['interval'] !== undefined) assert.match(e['interval'] as string, PROM_DURATION);
+      for (const r of (e['relabelings'] ?? []) as Record<string, unknown>[]) {
+        onlyKeys(r, ['sourceLabels', 'separator', 'targetLabel', 'regex', 'modulus', 'replacement', 'action']);
+        assert.ok((r['sourceLabels'] as unknown[]).every((l) => typeof l === 'string' && /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l)));
+        assert.match(r['targetLabel'] as string, /^[a-zA-Z_][a-zA-Z0-9_]*$/);
+      }
+    }
+  },
+  'monitoring.coreos.com/v1/PrometheusRule': (o) => {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec']);
+    const spec = o['spec'] as Record<string, unknown>;
+    onlyKeys(spec, ['groups']);
+    const groups = spec['groups'] as Record<string, unknown>[];
+    assert.ok(Array.isArray(groups) && groups.length > 0);
+    assert.equal(new Set(groups.map((g) => g['name'])).size, groups.length, 'group names are unique');
+    for (const g of groups) {
+      onlyKeys(g, ['name', 'interval', 'rules', 'limit', 'partial_response_strategy']);
+      assert.equal(typeof g['name'], 'string');
+      for (const r of g['rules'] as Record<string, unknown>[]) {
+        onlyKeys(r, ['alert', 'record', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations']);
+        assert.ok((typeof r['alert'] === 'string') !== (typeof r['record'] === 'string'), 'alert or record');
+        assert.ok(typeof r['expr'] === 'string' && r['expr'].length > 0, 'expr');
+        if (r['for'] !== undefined) assert.match(r['for'] as string, PROM_DURATION);
+        for (const map of [r['labels'], r['annotations']]) {
+          if (map === undefined) continue;
+          for (const [k, v] of Object.entries(map as Record<string, unknown>)) {
+            assert.match(k, /^[a-zA-Z_][a-zA-Z0-9_]*$/);
+            assert.equal(typeof v, 'string', `${k} is a string`);
+          }
+        }
+      }
+    }
+  },
 };
+
+/** Prometheus' duration syntax (https://prometheus.io/docs/prometheus/latest/configuration/configuration/#duration). */
+const PROM_DURATION = /^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$/;
+
+function labelSelector(sel: unknown): void {
+  const s = sel as Record<string, unknown>;
+  onlyKeys(s, ['matchLabels', 'matchExpressions']);
+  for (const e of (s['matchExpressions'] ?? []) as Record<string, unknown>[]) {
+    onlyKeys(e, ['key', 'operator', 'values']);
+    assert.ok(['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(e['operator'] as string));
+  }
+}
 
 function onlyKeys(o: object, allowed: readonly string[]): void {
   const extra = Object.keys(o).filter((k) => !allowed.includes(k));
@@ -78,6 +138,11 @@ const RENDERINGS: Record<string, readonly string[]> = {
     '--set', 'storageClass.allowedTopologies[0].matchLabelExpressions[0].key=topology.vbs.csi.io/zone',
     '--set', 'storageClass.allowedTopologies[0].matchLabelExpressions[0].values[0]=a',
   ],
+  'chart with monitoring (the Prometheus Operator API present)': [
+    '--api-versions', 'monitoring.coreos.com/v1/PodMonitor',
+    '--api-versions', 'monitoring.coreos.com/v1/PrometheusRule',
+    '--set', 'monitoring.podMonitor.enabled=true,monitoring.prometheusRule.enabled=true',
+  ],
 };
 
 describe('every object validates against the Kubernetes OpenAPI schemas (kubernetes-models)', () => {
@@ -102,11 +167,21 @@ describe('every object validates against the Kubernetes OpenAPI schemas (kuberne
 
   it('only the CRD kinds listed above are checked structurally; every built-in kind gets its schema', () => {
     const kinds = new Map<string, string>();
-    for (const objects of [render([]), ...yamlFilesIn('manifests').values(), ...yamlFilesIn('examples').values()]) {
+    for (const objects of [...Object.values(RENDERINGS).map((args) => render(args)), ...yamlFilesIn('manifests').values(), ...yamlFilesIn('examples').values()]) {
       for (const o of objects) kinds.set(`${o.apiVersion}/${o.kind}`, validate(o, 'all'));
     }
     const structural = [...kinds].filter(([, how]) => how === 'structural').map(([k]) => k).sort();
     assert.deepEqual(structural, Object.keys(STRUCTURAL).sort());
+  });
+
+  it('a malformed PrometheusRule or PodMonitor is caught by its structural check', () => {
+    const objects = render(RENDERINGS['chart with monitoring (the Prometheus Operator API present)']);
+    const rule = structuredClone(objects.find((o) => o.kind === 'PrometheusRule')) as K8sObject & { spec: { groups: { rules: Record<string, unknown>[] }[] } };
+    rule.spec.groups[0]!.rules[0]!['for'] = '5 minutes';
+    assert.throws(() => validate(rule, 'broken'), /5 minutes/);
+    const monitor = structuredClone(objects.find((o) => o.kind === 'PodMonitor')) as K8sObject & { spec: Record<string, unknown> };
+    monitor.spec['endpoints'] = monitor.spec['podMetricsEndpoints'];
+    assert.throws(() => validate(monitor, 'broken'), /unknown fields endpoints/);
   });
 
   it('a wrong field type is caught (the validator is live, not a no-op)', () => {
