@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * vbs-csi: one program, several roles (controller, node, agent, all-in-one), and `vbs-csi certs`
- * to make the development CA and mTLS certificates; `vbs-csi volume|snapshot|attach|detach|nodes`
+ * to make the development CA and mTLS certificates; `vbs-csi volume|snapshot|attach|detach|nodes|preflight`
  * is the operator CLI (src/cli, docs/cli.md).
  * Flags and environment become a validated config; all problems are printed before anything starts.
  * Each branch imports only what it runs: an operator's CLI command need not load the agent, the

@@ -8,6 +8,10 @@ import { isStorageNodeName } from '../csi/volumeIds.ts';
 import { grpcAddress, parseEndpoint } from '../grpc/endpoint.ts';
 import { parseSize } from './parseSize.ts';
 import { checkRemovalNote } from '../controller/removedStorageNodes/RemovedStorageNodes.ts';
+import { DEFAULT_DRIVER_NAME } from '../config/parseConfig.ts';
+
+/** Which role's needs preflight checks: node (worker: iSCSI initiator) or agent (storage node: LIO, thin pools). */
+export type PreflightRole = 'node' | 'agent';
 
 /** rwo: one node reads and writes · rwx-block: many nodes write a raw block device (KubeVirt live migration) · rox: many nodes read. */
 export type AccessChoice = 'rwo' | 'rwx-block' | 'rox';
@@ -54,7 +58,20 @@ export type CliCommand =
     }
   | { readonly name: 'nodes remove'; readonly node: string; readonly note: string; readonly record: RemovedStorageNodesSpec }
   | { readonly name: 'nodes restore'; readonly node: string; readonly record: RemovedStorageNodesSpec }
-  | { readonly name: 'nodes removed'; readonly record: RemovedStorageNodesSpec };
+  | { readonly name: 'nodes removed'; readonly record: RemovedStorageNodesSpec }
+  | {
+      readonly name: 'preflight';
+      readonly roles: readonly PreflightRole[];
+      /** Where the host's files are: / on the host, /proc/1/root in a pod with hostPID. */
+      readonly hostRoot: string;
+      /** Run lvm in the host's namespaces (nsenter -t 1), for a pod whose image lvm reads the container's /etc/lvm. */
+      readonly hostExec: boolean;
+      /** Also compare this host's initiator name with the CSINodes of the cluster. */
+      readonly cluster: boolean;
+      /** This host's Kubernetes node name; undefined: NODE_NAME, then the host name (resolved by the command). */
+      readonly nodeName: string | undefined;
+      readonly driverName: string;
+    };
 
 export interface CliGlobals {
   /** grpc-js address of the CSI endpoint (unix:///csi/csi.sock). */
@@ -138,6 +155,12 @@ const SPECS: readonly CommandSpec[] = [
     positionals: [],
     options: { agents: { type: 'string' }, 'agent-server-name': { type: 'string' }, 'tls-ca': { type: 'string' }, 'client-tls-cert': { type: 'string' }, 'client-tls-key': { type: 'string' } },
   },
+  {
+    name: 'preflight',
+    usage: 'preflight [--role node|agent|all (default node)] [--cluster] [--node-name NAME] [--driver-name NAME] [--host-root DIR (default /)] [--host-exec]',
+    positionals: [],
+    options: { role: { type: 'string' }, cluster: { type: 'boolean' }, 'node-name': { type: 'string' }, 'driver-name': { type: 'string' }, 'host-root': { type: 'string' }, 'host-exec': { type: 'boolean' } },
+  },
 ];
 
 export function cliUsageText(): string {
@@ -156,6 +179,7 @@ Global options:
 Sizes: bytes, or 512Mi, 1Gi, 2Ti (binary), 10G (decimal).
 nodes also reads VBS_AGENTS, VBS_TLS_CA, VBS_CLIENT_TLS_CERT, VBS_CLIENT_TLS_KEY, VBS_AGENT_SERVER_NAME;
 nodes remove|restore|removed read VBS_REMOVED_STORAGE_NODES (docs/storage-node-removal.md).
+preflight checks this host (modules, iscsid, initiator name, lvm filter, multipath) and exits 7 when a check fails.
 Exit status: 0 done, 1 failed, 2 usage error, 3 invalid request, 4 not found, 5 already exists,
 6 no capacity, 7 failed precondition, 75 try again (busy, unavailable or deadline). See docs/cli.md.`;
 }
@@ -317,6 +341,8 @@ function buildCommand(
       if (noteProblem !== undefined) errors.push(`--note: ${noteProblem}`);
       return { name, node: arg, note, record };
     }
+    case 'preflight':
+      return preflightCommand(str, values, env, errors);
     case 'nodes': {
       const list = str('agents') ?? env['VBS_AGENTS'] ?? '';
       const agents = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -335,6 +361,18 @@ function buildCommand(
       };
     }
   }
+}
+
+function preflightCommand(str: (n: string) => string | undefined, values: Values, env: Readonly<Record<string, string | undefined>>, errors: string[]): CliCommand {
+  const roleText = str('role') ?? 'node';
+  const roles: PreflightRole[] = roleText === 'all' ? ['node', 'agent'] : roleText === 'node' || roleText === 'agent' ? [roleText] : [];
+  if (roles.length === 0) errors.push(`--role ${JSON.stringify(roleText)}: expected node (a worker), agent (a storage node) or all`);
+  const hostRoot = str('host-root') ?? '/';
+  if (!isAbsolute(hostRoot) || normalize(hostRoot) !== hostRoot || hostRoot.includes('\0')) errors.push(`--host-root ${JSON.stringify(hostRoot)}: expected an absolute, normalised path`);
+  const nodeName = str('node-name') ?? (env['NODE_NAME'] || undefined);
+  if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) errors.push(`--node-name ${JSON.stringify(nodeName)}: expected a Kubernetes node name`);
+  const driverName = str('driver-name') ?? DEFAULT_DRIVER_NAME;
+  return { name: 'preflight', roles, hostRoot, hostExec: values['host-exec'] === true, cluster: values['cluster'] === true, nodeName, driverName };
 }
 
 function volumeKind(str: (n: string) => string | undefined, values: Values, errors: string[]): { volume: VolumeKind; access: AccessChoice } {

@@ -7,6 +7,10 @@ import { attach, detach } from './commands/attach.ts';
 import type { AgentStatusSource } from './commands/nodes.ts';
 import { nodes } from './commands/nodes.ts';
 import { nodesRemove, nodesRemoved, nodesRestore } from './commands/removedNodes.ts';
+import { preflight } from './commands/preflight.ts';
+import type { PreflightCommand } from './commands/preflight.ts';
+import { gatherHostFacts } from './preflight/gatherHostFacts.ts';
+import type { PreflightFacts } from './preflight/facts.ts';
 import { snapshotCreate, snapshotDelete, snapshotList } from './commands/snapshot.ts';
 import { volumeCreate, volumeDelete, volumeDescribe, volumeExpand, volumeList } from './commands/volume.ts';
 import type { CommandContext, TextSink } from './CommandContext.ts';
@@ -23,6 +27,8 @@ export interface CliDeps {
   readonly connectCsi?: (address: string, deadlineMs: number) => CsiApi;
   /** Defaults to connectAgent over mutual TLS from the --tls-* files. */
   readonly connectAgent?: (address: string) => AgentStatusSource;
+  /** Defaults to reading this host (src/cli/preflight/gatherHostFacts.ts); tests give facts. */
+  readonly gatherPreflightFacts?: (cmd: PreflightCommand) => Promise<PreflightFacts>;
   /** Milliseconds, for the progress timings. */
   readonly now?: () => number;
 }
@@ -96,6 +102,8 @@ async function dispatch(command: CliCommand, ctx: CommandContext, deps: CliDeps)
       return nodesRestore(command, ctx, deps.env);
     case 'nodes removed':
       return nodesRemoved(command, ctx, deps.env);
+    case 'preflight':
+      return preflight(command, ctx, deps.gatherPreflightFacts ?? ((cmd) => gatherHostFacts(cmd, deps.env)));
     case 'nodes': {
       if (deps.connectAgent) return nodes(command, ctx, deps.connectAgent);
       const material = await loadTlsFiles(command.tls);

@@ -11,3 +11,6 @@ export type { DecodedTag } from './tagCodec.ts';
 export { validateLvName, validateVgName, validateDmNameLength, buildDmName } from './validateNames.ts';
 export { classifyLvmError } from './lvmErrors.ts';
 export { LvmReportError } from './LvmReportError.ts';
+export { filterAccepts, parseDeviceScanConfig, parseDevicesFile, parseFilterRule } from './deviceScanConfig.ts';
+export type { DeviceScanConfig, DevicesFileEntry, FilterRule } from './deviceScanConfig.ts';
+export { readDeviceScanConfig } from './readDeviceScanConfig.ts';
