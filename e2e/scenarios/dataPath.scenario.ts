@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
@@ -15,6 +15,8 @@ import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import { recordChap } from '../support/secretLedger.ts';
 import type { Scenario } from './Scenario.ts';
 import { buildAgentId } from '../../src/agentApi/ids.ts';
+import { execa } from 'execa';
+import type { ScenarioContext } from './Scenario.ts';
 
 const VG = 'vbs-smoke';
 const POOL = 'pool';
@@ -76,6 +78,7 @@ export const dataPathScenario: Scenario = {
       const device = await waitForDevice(byPathDevice(PORTAL, targetIqn, 0), { deadlineMs: 30_000, pollMs: 100, signal });
       assert.equal(await verifyDeviceSerial(device, serial), 'vpd_pg80', 'the LUN is identified by its serial before it is touched');
       ctx.log(`logged in: ${device} carries serial ${serial}`);
+      await checkPreflight(ctx, device);
 
       assert.deepEqual(await mounter.formatIfBlank(device, 'ext4', { isFreshVolume: true }, signal), { formatted: true });
       assert.deepEqual(await mounter.formatIfBlank(device, 'ext4', { isFreshVolume: true }, signal), { formatted: false }, 'a formatted disk is never formatted again');
@@ -118,4 +121,30 @@ export const dataPathScenario: Scenario = {
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * `vbs-csi preflight` on this real host with an iSCSI disk logged in: the test bed's lvm allow-list
+ * (e2e/guest/boot.sh) passes, and lvm's default-style "reject iSCSI, accept the rest" filter (given
+ * through LVM_SYSTEM_DIR, which lvm reads) fails on the real disk's names.
+ */
+async function checkPreflight(ctx: ScenarioContext, device: string): Promise<void> {
+  const preflight = async (env: Record<string, string>) => {
+    const r = await execa('node', [join(ctx.projectRoot, 'src/main.ts'), 'preflight', '--role', 'all', '--json'], { reject: false, cancelSignal: ctx.signal, env, stdin: 'ignore' });
+    ctx.log(`preflight → exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
+    const checks = (JSON.parse(r.stdout) as { checks: { check: string; status: string; detail: string }[] }).checks;
+    return { exitCode: r.exitCode, checks, lvm: checks.find((c) => c.check === 'lvm keeps iSCSI disks out')! };
+  };
+  const good = await preflight({});
+  assert.deepEqual(good.checks.filter((c) => c.status !== 'ok'), [], 'the test bed passes every preflight check');
+  assert.equal(good.exitCode, 0);
+  assert.match(good.lvm.detail, /rejects the logged-in devices/);
+
+  const confDir = await mkdtemp(join(ctx.workDir, 'lvmconf-'));
+  await writeFile(join(confDir, 'lvm.conf'), 'devices {\n\tglobal_filter = [ "r|/dev/disk/by-path/.*-iscsi-.*|", "a|.*|" ]\n}\n');
+  const bad = await preflight({ LVM_SYSTEM_DIR: confDir });
+  assert.equal(bad.exitCode, 7, 'a filter that accepts /dev/sdX fails preflight');
+  assert.equal(bad.lvm.status, 'fail');
+  assert.match(bad.lvm.detail, /logged-in device \/dev\/disk\/by-path\/.*-iscsi-/);
+  ctx.log(`preflight: ok with the test bed's filter; with reject-then-accept-all it fails on ${device}`);
 }
