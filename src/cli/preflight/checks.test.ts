@@ -63,6 +63,7 @@ describe('preflight checks', () => {
     assert.match(thin.fix ?? '', /modprobe dm_thin_pool.*modules-load\.d/);
     assert.equal(byCheck(results, 'kernel module target_core_mod').status, 'ok');
     assert.ok(!results.some((r) => r.check === 'iscsid'), 'a storage node does not log in');
+    assert.equal(byCheck(results, 'lvm does not scan inside LVs').status, 'ok');
     assert.equal(preflightExitCode(results), 7);
   });
 
@@ -143,6 +144,15 @@ describe('preflight checks', () => {
       assert.equal(listed.status, 'fail');
       assert.match(listed.fix ?? '', /lvmdevices --deldev \/dev\/sdc/);
       assert.equal(lvmCheck(config, {}, undefined).status, 'fail', 'no devices file: lvm uses none, and the filters accept everything');
+    });
+
+    it('a storage node that scans inside LVs fails; one without lvm cannot serve at all', () => {
+      const agent = { roles: new Set(['agent'] as const) };
+      const scanning = byCheck(run(goodWorker({ lvm: { kind: 'config', config: lvmConfig('["a|^/dev/vdb$|","r|.*|"]', '["a|.*|"]', '\tscan_lvs=1\n'), devicesFileText: undefined } }), agent), 'lvm does not scan inside LVs');
+      assert.equal(scanning.status, 'fail');
+      assert.match(scanning.fix ?? '', /scan_lvs = 0/);
+      assert.equal(byCheck(run(goodWorker({ lvm: { kind: 'absent' } }), agent), 'lvm does not scan inside LVs').status, 'fail');
+      assert.ok(!run(goodWorker()).some((r) => r.check.startsWith('lvm does not scan')), 'a worker has no LVs of ours');
     });
 
     it('no lvm on the host passes; an unreadable configuration is unknown', () => {

@@ -57,6 +57,7 @@ export function preflightChecks(facts: PreflightFacts, opts: PreflightOptions): 
     if (facts.cluster !== undefined) results.push(initiatorUniqueCheck(facts, opts));
   }
   results.push(lvmFilterCheck(facts));
+  if (opts.roles.has('agent')) results.push(scanLvsCheck(facts));
   if (opts.roles.has('node')) results.push(multipathCheck(facts));
   return results;
 }
@@ -157,6 +158,14 @@ function lvmFilterCheck(facts: PreflightFacts): CheckResult {
     return { check, status: 'warn', detail: `only devices/filter rejects the ${which} devices; global_filter ${show(config.globalFilter)} accepts them`, fix: 'move the rules to devices/global_filter: with lvm 2.02, pvscan and lvmetad apply global_filter only' };
   }
   return { check, status: 'ok', detail: `global_filter ${show(config.globalFilter)} rejects the ${which} devices` };
+}
+
+/** On a storage node the volumes are LVs: a tenant's VG inside one must not come up on the host. */
+function scanLvsCheck(facts: PreflightFacts): CheckResult {
+  const check = 'lvm does not scan inside LVs';
+  if (facts.lvm.kind !== 'config') return { check, status: facts.lvm.kind === 'absent' ? 'fail' : 'unknown', detail: facts.lvm.kind === 'absent' ? 'lvm is not installed: the storage agent needs lvm2' : `cannot read lvm's configuration: ${facts.lvm.message}`, ...(facts.lvm.kind === 'absent' ? { fix: 'apt-get install lvm2 (or your distribution\'s lvm2 package)' } : {}) };
+  if (!facts.lvm.config.scanLvs) return { check, status: 'ok', detail: 'scan_lvs = 0' };
+  return { check, status: 'fail', detail: 'scan_lvs = 1: a VG a tenant made inside a volume is found, and may be activated, on this storage node', fix: 'set devices { scan_lvs = 0 } in /etc/lvm/lvm.conf (the default since lvm 2.03)' };
 }
 
 function show(rules: readonly FilterRule[]): string {
