@@ -29,6 +29,9 @@ const STRUCTURAL: Record<string, (o: K8sObject) => void> = {
     for (const disk of vmi.domain.devices.disks) assert.ok(volumes.has(disk.name), `disk ${disk.name} has a volume`);
     for (const v of vmi.volumes as unknown as Record<string, unknown>[]) assert.equal(Object.keys(v).length, 2, 'a volume is a name and one source');
   },
+  'kubevirt.io/v1/VirtualMachineInstanceMigration': (o) => {
+    assert.equal(typeof (o['spec'] as { vmiName?: unknown }).vmiName, 'string', 'spec.vmiName');
+  },
   'cdi.kubevirt.io/v1beta1/DataVolume': (o) => {
     const spec = o['spec'] as Record<string, unknown>;
     assert.ok(('source' in spec) !== ('sourceRef' in spec), 'source or sourceRef');
