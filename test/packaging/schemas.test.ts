@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { crdSchemaErrors, isCrdSchemaGroup } from './crdSchemas.ts';
 import { type K8sObject, MODELS, render, yamlFilesIn } from './support.ts';
 
 /**
  * Kinds from CRDs that kubernetes-models (the Kubernetes OpenAPI schemas) does not carry and for which no
  * validating model is published on the npm registry: checked structurally here, field by field, instead.
- * (snapshot.storage.k8s.io: external-snapshotter's CRDs; kubevirt.io and cdi.kubevirt.io: KubeVirt/CDI's.)
+ * (snapshot.storage.k8s.io: external-snapshotter's CRDs.) KubeVirt's and CDI's kinds are validated against
+ * their released CRD schemas instead (crdSchemas.ts, crdSchemas.test.ts).
  */
 const STRUCTURAL: Record<string, (o: K8sObject) => void> = {
   'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': (o) => {
@@ -21,31 +23,6 @@ const STRUCTURAL: Record<string, (o: K8sObject) => void> = {
     assert.equal(Object.keys(source).length, 1, 'exactly one source');
     assert.ok(typeof source['persistentVolumeClaimName'] === 'string' || typeof source['volumeSnapshotContentName'] === 'string');
   },
-  'kubevirt.io/v1/VirtualMachine': (o) => {
-    const spec = o['spec'] as Record<string, unknown>;
-    assert.ok(('runStrategy' in spec) !== ('running' in spec), 'runStrategy or running, not both');
-    const vmi = (spec['template'] as { spec: { domain: { devices: { disks: { name: string }[] } }; volumes: { name: string }[] } }).spec;
-    const volumes = new Set(vmi.volumes.map((v) => v.name));
-    for (const disk of vmi.domain.devices.disks) assert.ok(volumes.has(disk.name), `disk ${disk.name} has a volume`);
-    for (const v of vmi.volumes as unknown as Record<string, unknown>[]) assert.equal(Object.keys(v).length, 2, 'a volume is a name and one source');
-  },
-  'kubevirt.io/v1/VirtualMachineInstanceMigration': (o) => {
-    assert.equal(typeof (o['spec'] as { vmiName?: unknown }).vmiName, 'string', 'spec.vmiName');
-  },
-  'cdi.kubevirt.io/v1beta1/DataVolume': (o) => {
-    const spec = o['spec'] as Record<string, unknown>;
-    assert.ok(('source' in spec) !== ('sourceRef' in spec), 'source or sourceRef');
-    assert.ok(('storage' in spec) !== ('pvc' in spec), 'storage or pvc');
-    assert.equal(Object.keys(spec['source'] as object).length, 1, 'exactly one source kind');
-  },
-  'cdi.kubevirt.io/v1beta1/StorageProfile': (o) => {
-    const spec = o['spec'] as { claimPropertySets: { volumeMode: string; accessModes: string[] }[]; cloneStrategy?: string };
-    for (const set of spec.claimPropertySets) {
-      assert.ok(['Block', 'Filesystem'].includes(set.volumeMode));
-      for (const m of set.accessModes) assert.ok(['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'].includes(m));
-    }
-    assert.ok(['copy', 'snapshot', 'csi-clone', undefined].includes(spec.cloneStrategy));
-  },
 };
 
 function onlyKeys(o: object, allowed: readonly string[]): void {
@@ -53,7 +30,7 @@ function onlyKeys(o: object, allowed: readonly string[]): void {
   assert.deepEqual(extra, [], `unknown fields ${extra.join(', ')}`);
 }
 
-function validate(o: K8sObject, where: string): 'schema' | 'structural' {
+function validate(o: K8sObject, where: string): 'schema' | 'crd schema' | 'structural' {
   const key = `${o.apiVersion}/${o.kind}`;
   const model = MODELS.get(key);
   const label = `${where}: ${o.kind} ${o.metadata?.name}`;
@@ -61,6 +38,10 @@ function validate(o: K8sObject, where: string): 'schema' | 'structural' {
   if (model) {
     assert.doesNotThrow(() => new model(o).validate(), `${label} against the ${key} schema`);
     return 'schema';
+  }
+  if (isCrdSchemaGroup(o.apiVersion)) {
+    assert.deepEqual(crdSchemaErrors(o), [], `${label} against the ${key} CRD schema`);
+    return 'crd schema';
   }
   const check = STRUCTURAL[key];
   assert.ok(check, `${label}: no schema and no structural check for ${key}`);
