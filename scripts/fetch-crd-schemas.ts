@@ -16,7 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
@@ -143,11 +143,24 @@ function cached(release: CrdRelease): boolean {
   }
 }
 
+/**
+ * The go command: on PATH, else under $GOROOT, else where Go's own installer puts it. A non-interactive
+ * shell (CI's `bash .ci/run`) may lack the PATH entry a login shell's profile adds.
+ */
+function goCommand(): string {
+  const onPath = (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'go')));
+  if (onPath) return 'go';
+  for (const candidate of [process.env['GOROOT'] && join(process.env['GOROOT'], 'bin', 'go'), '/usr/local/go/bin/go']) {
+    if (candidate && existsSync(candidate)) return candidate;
+  }
+  return 'go';
+}
+
 /** Downloads one release module into a throw-away module cache and returns its directory. */
 function downloadModule(release: CrdRelease, modCache: string): string {
   let out: string;
   try {
-    out = execFileSync('go', ['mod', 'download', '-json', `${release.module}@${release.version}`], {
+    out = execFileSync(goCommand(), ['mod', 'download', '-json', `${release.module}@${release.version}`], {
       cwd: modCache,
       encoding: 'utf8',
       maxBuffer: 16 * 1024 * 1024,
