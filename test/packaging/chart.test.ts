@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { chartDir, find, helm, type K8sObject, render } from './support.ts';
+import { chartDir, find, helm, type K8sObject, render, SNAPSHOT_API } from './support.ts';
 
 interface Container {
   name: string;
@@ -32,6 +35,20 @@ const hostPaths = (w: Workload): Map<string, string> => {
   }
   return out;
 };
+
+/** NOTES.txt as `helm install` prints it, rendered by helm template (install takes no --api-versions). */
+function notes(args: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vbs-csi-notes-'));
+  try {
+    cpSync(chartDir, join(dir, 'vbs-csi'), { recursive: true });
+    writeFileSync(join(dir, 'vbs-csi', 'templates', 'notes-probe.yaml'), 'notes: {{ include "vbs-csi.notes" . | toJson }}\n');
+    const { status, output } = helm(['template', 'vbs-csi', join(dir, 'vbs-csi'), '--namespace', 'vbs-csi', '--show-only', 'templates/notes-probe.yaml', ...args]);
+    assert.equal(status, 0, output);
+    return JSON.parse(output.slice(output.indexOf('notes: ') + 'notes: '.length)) as string;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('charts/vbs-csi', () => {
   const objects = render();
@@ -102,13 +119,40 @@ describe('charts/vbs-csi', () => {
     assert.equal(svc.spec.ports[0]?.port, 9500);
   });
 
-  it('offers an expandable, wait-for-consumer StorageClass and a VolumeSnapshotClass for the driver', () => {
+  it('offers an expandable, wait-for-consumer StorageClass', () => {
     const sc = find(objects, 'StorageClass', 'vbs-thin');
     assert.equal(sc['provisioner'], 'vbs.csi.io');
     assert.equal(sc['allowVolumeExpansion'], true);
     assert.equal(sc['volumeBindingMode'], 'WaitForFirstConsumer');
-    assert.deepEqual(sc['parameters'], { provisioning: 'thin', fsType: 'ext4' });
-    assert.equal(find(objects, 'VolumeSnapshotClass', 'vbs-snapshot')['driver'], 'vbs.csi.io');
+  });
+
+  it('renders the VolumeSnapshotClass only where the snapshot API exists', () => {
+    assert.equal(objects.filter((o) => o.kind === 'VolumeSnapshotClass').length, 0, 'no snapshot API (helm template knows no cluster): no class');
+    const withApi = render(['--api-versions', SNAPSHOT_API]);
+    const vsc = find(withApi, 'VolumeSnapshotClass', 'vbs-snapshot');
+    assert.equal(vsc['driver'], 'vbs.csi.io');
+    assert.equal(vsc['deletionPolicy'], 'Delete');
+    // Another group version of the API is not enough: the class is snapshot.storage.k8s.io/v1.
+    assert.equal(render(['--api-versions', 'snapshot.storage.k8s.io/v1beta1/VolumeSnapshotClass']).filter((o) => o.kind === 'VolumeSnapshotClass').length, 0);
+    assert.equal(render(['--api-versions', SNAPSHOT_API, '--set', 'volumeSnapshotClass.create=false']).filter((o) => o.kind === 'VolumeSnapshotClass').length, 0);
+    // Everything else is the same with and without the API.
+    const others = (list: readonly K8sObject[]) => list.filter((o) => o.kind !== 'VolumeSnapshotClass').map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(others(withApi), others(objects));
+  });
+
+  it('NOTES.txt says which snapshot API is missing and how to check, or that the class is installed', () => {
+    const installed = helm(['install', 'vbs-csi', chartDir, '--dry-run=client', '--namespace', 'vbs-csi']);
+    assert.equal(installed.status, 0, installed.output);
+    const without = installed.output.slice(installed.output.indexOf('NOTES:'));
+    assert.equal(without.replace(/^NOTES:\n/, '').trim(), notes([]).trim(), 'NOTES.txt is the vbs-csi.notes template');
+    assert.match(without, /no VolumeSnapshotClass was installed: this cluster does not serve snapshot\.storage\.k8s\.io\/v1/);
+    assert.match(without, /kubectl api-resources --api-group=snapshot\.storage\.k8s\.io/);
+    assert.match(without, /snapshot-controller/);
+    assert.match(without, /kubectl get csidriver vbs\.csi\.io/);
+    const withApi = notes(['--api-versions', SNAPSHOT_API]);
+    assert.doesNotMatch(withApi, /WARNING/);
+    assert.match(withApi, /VolumeSnapshotClass "vbs-snapshot" is installed/);
+    assert.doesNotMatch(notes(['--set', 'volumeSnapshotClass.create=false']), /VolumeSnapshotClass/, 'not asked for: nothing to say');
   });
 
   it('mounts the Secrets it names, and renders none by default', () => {
