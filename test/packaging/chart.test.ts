@@ -67,6 +67,7 @@ describe('charts/vbs-csi', () => {
       volumeLifecycleModes: ['Persistent'],
       requiresRepublish: false,
       storageCapacity: true,
+      seLinuxMount: true,
     });
   });
 
