@@ -20,7 +20,7 @@ const LIVEZ = '127.0.0.1:19813';
  */
 export const nodeModulesScenario: Scenario = {
   name: 'a node without iscsi_tcp stays alive and not ready, and loads the module itself with --load-kernel-modules',
-  timeoutMs: 150_000,
+  timeoutMs: 240_000,
   async run(ctx) {
     const initiator = await readInitiatorName();
     const certs = await makeClusterCertificates(join(ctx.workDir, 'tls'), [], [initiator]);
@@ -91,13 +91,18 @@ async function startNode(ctx: ScenarioContext, label: string, tlsFlags: readonly
   const chunks: string[] = [];
   driver.all?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   const output = () => chunks.join('');
-  await pollUntil(
-    () => {
-      if (driver.exitCode !== null) throw new Error(`${label} exited early (code ${driver.exitCode}):\n${output()}`);
-      return existsSync(socket) ? true : undefined;
-    },
-    { deadlineMs: Date.now() + 45_000, what: `${label}'s socket`, signal: ctx.signal },
-  );
+  try {
+    await pollUntil(
+      () => {
+        if (driver.exitCode !== null) throw new Error(`${label} exited early (code ${driver.exitCode}):\n${output()}`);
+        return existsSync(socket) ? true : undefined;
+      },
+      { deadlineMs: Date.now() + 90_000, what: `${label}'s socket`, signal: ctx.signal },
+    );
+  } catch (err: unknown) {
+    driver.kill('SIGKILL');
+    throw new Error(`${label} did not serve: ${err instanceof Error ? err.message : String(err)}\n--- its output ---\n${output()}`);
+  }
   const client = connectIdentity(`unix://${socket}`, 10_000);
   return {
     client,
