@@ -11,10 +11,10 @@ Check the install:
 
 The pods need, on the hosts:
   - every worker: iscsid running, a unique /etc/iscsi/initiatorname.iscsi, the iscsi_tcp module
-    (the node plugin loads it when it can; until it is there the node pod stays not ready);
+    ({{ if .Values.node.loadKernelModules }}the node plugin loads it when it can; {{ end }}until it is there the node pod stays not ready, it does not restart);
   - storage nodes (nodes matching agent.nodeSelector): the volume group "{{ .Values.agent.vg }}" with
     thin pool "{{ .Values.agent.thinPool }}", configfs, and the modules dm_thin_pool, target_core_mod,
-    target_core_iblock, iscsi_target_mod (the agent loads them when it can).
+    target_core_iblock, iscsi_target_mod{{ if .Values.agent.loadKernelModules }} (the agent loads them when it can){{ end }}.
   A pod that stays not ready says why in its log:
     kubectl -n {{ .Release.Namespace }} logs ds/{{ $fullname }}-node -c vbs-csi
     kubectl -n {{ .Release.Namespace }} logs ds/{{ $fullname }}-agent -c vbs-csi
