@@ -100,10 +100,11 @@ export async function startDriver(
 ): Promise<RunningDriver> {
   // Liveness first: a role whose start is slow (the agent's first LIO rebuild) is alive meanwhile.
   const health = config.health ? await serveHealth({ ...config.health, log }) : undefined;
-  if (config.loadKernelModules) {
-    await loadKernelModules(roleModules(config.role), { runner: opts.runner ?? new ExecaRunner({ log }), log, ...(opts.sysRoot ? { sysRoot: opts.sysRoot } : {}) });
-  }
   try {
+    // A module that cannot be loaded is logged, not thrown: readiness says so (src/roles/kernelModules.ts).
+    if (config.loadKernelModules) {
+      await loadKernelModules(roleModules(config.role), { runner: opts.runner ?? new ExecaRunner({ log }), log, ...(opts.sysRoot ? { sysRoot: opts.sysRoot } : {}) });
+    }
     return await startRole(config, log, opts, health);
   } catch (err: unknown) {
     await health?.close();
