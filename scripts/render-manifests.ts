@@ -5,6 +5,8 @@
  *
  *   manifests/vbs-csi.yaml          Namespace + `helm template vbs-csi charts/vbs-csi --namespace vbs-csi`
  *   manifests/secrets.example.yaml  the chart's Secrets with placeholders (secrets.create=true)
+ *   manifests/volumesnapshotclass.yaml  the VolumeSnapshotClass, apart: it needs the snapshot CRDs, which
+ *                                   a bare cluster lacks (the chart renders it only where the API exists)
  *
  * Usage: node scripts/render-manifests.ts [--check]   (--check: exit 1 if manifests/ is stale, write nothing)
  */
@@ -65,6 +67,9 @@ function renderSecretsExample(): string {
   }
 }
 
+/** The API version the chart's VolumeSnapshotClass waits for (templates/volumesnapshotclass.yaml). */
+export const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1/VolumeSnapshotClass';
+
 /** File name in manifests/ → the content it must have. */
 export function renderManifests(): Map<string, string> {
   return new Map([
@@ -72,6 +77,10 @@ export function renderManifests(): Map<string, string> {
     [
       'secrets.example.yaml',
       `${HEADER}# Example only: create the real Secrets from \`vbs-csi certs\` output or with cert-manager.\n${renderSecretsExample()}`,
+    ],
+    [
+      'volumesnapshotclass.yaml',
+      `${HEADER}# Apply only once the cluster serves snapshot.storage.k8s.io/v1 (external-snapshotter's CRDs and snapshot-controller).\n${helmTemplate(['--show-only', 'templates/volumesnapshotclass.yaml', '--api-versions', SNAPSHOT_API])}`,
     ],
   ]);
 }

@@ -61,7 +61,7 @@ const cleanup: (() => Promise<void>)[] = [async () => rm(workDir, { recursive: t
 try {
   const started = Date.now();
   process.stderr.write(`preparing: ${AGENTS.length} agents with ${many} volumes (a snapshot every ${SNAPSHOT_EVERY}, published every ${PUBLISH_EVERY}), ${many} stage records...\n`);
-  const certs = await makeClusterCertificates(join(workDir, 'certs'), AGENTS.map((name) => ({ name, ip: '127.0.0.1' })));
+  const certs = await makeClusterCertificates(join(workDir, 'certs'), AGENTS.map((name) => ({ name, ip: '127.0.0.1' })), [BENCH_WORKER_IQN]);
   const agentsWith = async (volumes: number) => {
     const agents = await startSimulatedAgents({ names: AGENTS, volumes, snapshotEvery: SNAPSHOT_EVERY, publishEvery: PUBLISH_EVERY, certs });
     cleanup.unshift(() => agents.close());
@@ -87,7 +87,7 @@ try {
     for (const volumes of order) {
       process.stderr.write(`repetition ${repetition + 1}/${repeat}: node with ${volumes} stage records\n`);
       const node = volumes === 0 ? nodeFew : nodeMany;
-      runs.push(await runNode(settings, { volumes, repetition }, node.stateDir, node.volumes));
+      runs.push(await runNode(settings, { volumes, repetition }, node.stateDir, node.volumes, certs));
     }
   }
 

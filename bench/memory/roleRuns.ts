@@ -54,9 +54,12 @@ export async function runController(s: RunSettings, c: RunCondition, agents: Sim
 }
 
 /** The node role as its own process over a state directory (with or without stage records), driven as kubelet would. */
-export async function runNode(s: RunSettings, c: RunCondition, stateDir: string, volumes: readonly StagedVolume[]): Promise<RoleRun> {
+export async function runNode(s: RunSettings, c: RunCondition, stateDir: string, volumes: readonly StagedVolume[], certs: ClusterCertificates): Promise<RoleRun> {
   const socket = join(s.workDir, `node-${c.volumes}-${c.repetition}.sock`);
-  const args = ['--endpoint', `unix://${socket}`, '--node-id', 'bench-worker-1', '--initiator-name', BENCH_WORKER_IQN, '--state-dir', stateDir];
+  // The node's own certificate (it fetches CHAP credentials from the agents with it); never used here.
+  const tls = certs.nodes.get(BENCH_WORKER_IQN);
+  if (!tls) throw new Error(`no node certificate for ${BENCH_WORKER_IQN}`);
+  const args = ['--endpoint', `unix://${socket}`, '--node-id', 'bench-worker-1', '--initiator-name', BENCH_WORKER_IQN, '--state-dir', stateDir, '--tls-ca', certs.caPath, '--tls-cert', tls.cert, '--tls-key', tls.key];
   return withRole(s, 'node', args, socket, c, {
     ready: async (csi) => (await csi.node.nodeGetInfo({}).catch(() => undefined)) !== undefined,
     round: (csi, _round, tally) => runNodeWorkload(csi, volumes, s.concurrency, tally),

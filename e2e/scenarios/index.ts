@@ -1,6 +1,7 @@
 import type { Scenario } from './Scenario.ts';
 import { kernelStackScenario } from './kernelStack.scenario.ts';
 import { identityScenario } from './identity.scenario.ts';
+import { nodeModulesScenario } from './nodeModules.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
 import { dataPathScenario } from './dataPath.scenario.ts';
 import { lvmScenario } from './lvm.scenario.ts';
@@ -27,6 +28,7 @@ import { secretsScanScenario } from './secretsScan.scenario.ts';
 export const scenarios: readonly Scenario[] = [
   kernelStackScenario,
   identityScenario,
+  nodeModulesScenario,
   lioIscsiScenario,
   dataPathScenario,
   lvmScenario,

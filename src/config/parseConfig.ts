@@ -33,6 +33,10 @@ export interface DriverConfig {
   readonly node: NodeConfig | undefined;
   /** Where to serve Prometheus metrics (GET /metrics over HTTP); undefined: not served. */
   readonly metrics?: { readonly host: string; readonly port: number } | undefined;
+  /** Where to serve GET /livez (the liveness probe); undefined: not served. */
+  readonly health?: { readonly host: string; readonly port: number } | undefined;
+  /** Load the role's kernel modules with modprobe at start (src/roles/kernelModules.ts). */
+  readonly loadKernelModules?: boolean;
 }
 
 export type ParseResult = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly errors: readonly string[] };
@@ -45,6 +49,8 @@ const COMMON_OPTIONS = {
   'log-level': { env: 'VBS_LOG_LEVEL', fallback: 'info' },
   'shutdown-grace-seconds': { env: 'VBS_SHUTDOWN_GRACE_SECONDS', fallback: '30' },
   'metrics-address': { env: 'VBS_METRICS_ADDRESS', fallback: undefined },
+  'health-address': { env: 'VBS_HEALTH_ADDRESS', fallback: undefined },
+  'load-kernel-modules': { env: 'VBS_LOAD_KERNEL_MODULES', fallback: 'false' },
 } as const;
 const OPTIONS = { ...COMMON_OPTIONS, ...AGENT_OPTIONS, ...CONTROLLER_OPTIONS, ...NODE_OPTIONS } as const;
 type OptionName = keyof typeof COMMON_OPTIONS | AgentOptionName | ControllerOptionName | NodeOptionName;
@@ -62,7 +68,7 @@ export function usageText(): string {
     '  vbs-csi --version | --help',
     'options (flag, environment variable, default):',
   ];
-  const commonUnset: Partial<Record<keyof typeof COMMON_OPTIONS, string>> = { 'node-id': '(required for node, all-in-one)', 'metrics-address': '(off; host:port, e.g. 0.0.0.0:9810)' };
+  const commonUnset: Partial<Record<keyof typeof COMMON_OPTIONS, string>> = { 'node-id': '(required for node, all-in-one)', 'metrics-address': '(off; host:port, e.g. 0.0.0.0:9810)', 'health-address': '(off; host:port for GET /livez)' };
   for (const [name, o] of Object.entries(COMMON_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? commonUnset[name as keyof typeof COMMON_OPTIONS] ?? ''}`);
   lines.push('storage agent options (agent, all-in-one):');
   for (const [name, o] of Object.entries(AGENT_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required)'}`);
@@ -136,6 +142,14 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     errors.push(`--metrics-address ${JSON.stringify(metricsText)}: expected host:port to serve /metrics on, e.g. 0.0.0.0:9810 or [::]:9810`);
   }
 
+  const healthText = value('health-address');
+  const health = healthText === undefined || healthText === '' ? undefined : parseHostPort(healthText);
+  if (healthText !== undefined && healthText !== '' && !health) {
+    errors.push(`--health-address ${JSON.stringify(healthText)}: expected host:port to serve /livez on, e.g. 0.0.0.0:9813`);
+  }
+  const loadModulesText = value('load-kernel-modules') ?? 'false';
+  if (loadModulesText !== 'true' && loadModulesText !== 'false') errors.push(`--load-kernel-modules ${JSON.stringify(loadModulesText)}: expected true or false`);
+
   const runsAgent = role === 'agent' || role === 'all-in-one';
   const agent = runsAgent ? parseAgentConfig(value, nodeId, errors) : undefined;
 
@@ -162,6 +176,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       controller,
       node,
       metrics,
+      health,
+      loadKernelModules: loadModulesText === 'true',
     }),
   };
 }

@@ -215,6 +215,12 @@ describe('Mounter', () => {
       { name: 'mounts ext4 with the CO\'s options', fsType: 'ext4', options: ['noatime', 'data=ordered'], argv: ['mount', '-t', 'ext4', '-o', 'noatime,data=ordered', DEV, '/mnt/t'] },
       { name: 'mounts ext4 without -o when there are no options', fsType: 'ext4', argv: ['mount', '-t', 'ext4', DEV, '/mnt/t'] },
       { name: 'always adds nouuid for xfs so clones mount beside their origin', fsType: 'xfs', argv: ['mount', '-t', 'xfs', '-o', 'nouuid', DEV, '/mnt/t'] },
+      {
+        name: "passes kubelet's SELinux context (CSIDriver seLinuxMount) in the one -o argument, its quoted comma intact",
+        fsType: 'ext4',
+        options: ['context="system_u:object_r:container_file_t:s0:c10,c20"', 'noatime'],
+        argv: ['mount', '-t', 'ext4', '-o', 'context="system_u:object_r:container_file_t:s0:c10,c20",noatime', DEV, '/mnt/t'],
+      },
       { name: 'does not repeat nouuid when the CO gave it', fsType: 'xfs', options: ['nouuid'], readOnly: true, argv: ['mount', '-t', 'xfs', '-o', 'nouuid,ro', DEV, '/mnt/t'] },
     ];
     for (const c of mounts) {
@@ -225,6 +231,17 @@ describe('Mounter', () => {
         assert.deepEqual(runner.argvsMatching(['mount']), [c.argv]);
       });
     }
+
+    it('refuses an option with an unpaired double quote before running mount', async () => {
+      const { runner, mounter } = setup();
+      runner.on(FINDMNT('/mnt/t'), NOT_MOUNTED).on(['mount'], {});
+      await assert.rejects(mounter.mount(DEV, '/mnt/t', { fsType: 'ext4', options: ['context="system_u:object_r:container_file_t:s0:c1', 'ro'] }), (err: Error) => {
+        assert.ok(err instanceof InvalidArgumentError);
+        assert.match(err.message, /unpaired double quote/);
+        return true;
+      });
+      assert.deepEqual(runner.argvsMatching(['mount']), []);
+    });
 
     it('does nothing when the target is already mounted from the same device through another name', async () => {
       const { runner, mounter } = setup();

@@ -365,10 +365,16 @@ export function validateFsType(fsType: string): FsType {
   return fsType as FsType;
 }
 
-/** Mount options travel as one `-o` argument; each must be non-empty and free of control characters. */
+/**
+ * Mount options travel as one `-o` argument; each must be non-empty and free of control characters.
+ * Double quotes must pair up: kubelet's SELinux option (CSIDriver seLinuxMount) is
+ * `context="system_u:object_r:container_file_t:s0:c10,c20"`, whose comma libmount keeps inside the
+ * quotes; an unpaired quote would swallow the options after it.
+ */
 function validateMountOptions(options: readonly string[]): string[] {
   for (const option of options) {
     if (option.length === 0 || /[\u0000-\u001f\u007f\s]/.test(option)) throw new InvalidArgumentError(`mount option ${JSON.stringify(option)} is not valid`);
+    if ((option.match(/"/g) ?? []).length % 2 !== 0) throw new InvalidArgumentError(`mount option ${JSON.stringify(option)} has an unpaired double quote`);
   }
   return [...options];
 }

@@ -86,6 +86,12 @@ describe('Node service', () => {
   });
 
   describe('NodeStageVolume', () => {
+    it("mounts with the mount flags kubelet sends, its SELinux context among them (CSIDriver seLinuxMount)", async () => {
+      const context = 'context="system_u:object_r:container_file_t:s0:c10,c20"';
+      await stage({ mount: { fs_type: 'ext4', mount_flags: [context, 'noatime'] }, access_mode: { mode: 'SINGLE_NODE_SINGLE_WRITER' } });
+      assert.equal(host.calls.at(-1), `mount /dev/mapper/${DM} ${staging} -o ${context},noatime`);
+    });
+
     it('logs in, verifies the serial, builds the dm device over the disk, formats the blank device and mounts it', async () => {
       await stage();
       assert.deepEqual(host.calls, [

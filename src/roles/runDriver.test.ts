@@ -7,7 +7,9 @@ import { pino } from 'pino';
 import { parseConfig } from '../config/parseConfig.ts';
 import type { DriverConfig } from '../config/parseConfig.ts';
 import { connectIdentity } from '../grpc/csiClients.ts';
-import { startDriver } from './runDriver.ts';
+import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
+import { kernelModuleCheck } from './checks.ts';
+import { roleModules, startDriver } from './runDriver.ts';
 
 /** Parsed as from flags, then only the Identity service (no node section), so no host tools are needed. */
 function identityOnly(dir: string, metrics: DriverConfig['metrics']): DriverConfig {
@@ -47,5 +49,58 @@ describe('startDriver with --metrics-address', () => {
     const running = await startDriver(identityOnly(dir, undefined), pino({ level: 'silent' }), { version: '1.2.3', parts: { capabilities: [], readiness: [] } });
     assert.equal(running.metricsAddress, undefined);
     await running.shutdown(1000);
+  });
+});
+
+describe('startDriver with --health-address and --load-kernel-modules', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vbs-run-health-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('a node whose iscsi_tcp cannot be loaded starts, is alive on /livez and not ready in Probe', async () => {
+    const parsed = parseConfig(['node', '--node-id', 'n1', '--health-address', '127.0.0.1:9813', '--load-kernel-modules', 'true', '--tls-ca', '/a', '--tls-cert', '/b', '--tls-key', '/c'], {});
+    assert.ok(parsed.ok, !parsed.ok ? parsed.errors.join('; ') : '');
+    assert.deepEqual(parsed.config.health, { host: '127.0.0.1', port: 9813 });
+    assert.equal(parsed.config.loadKernelModules, true);
+    const config = { ...identityOnly(dir, undefined), health: { host: '127.0.0.1', port: 0 }, loadKernelModules: true };
+    const sysRoot = join(dir, 'sys');
+    const runner = new FakeRunner().on(['modprobe', 'iscsi_tcp'], { exitCode: 1, stderr: 'modprobe: FATAL: Module iscsi_tcp not found' });
+    const running = await startDriver(config, pino({ level: 'silent' }), {
+      version: '1.2.3',
+      parts: { capabilities: [], readiness: [kernelModuleCheck('iscsi_tcp', sysRoot)] },
+      runner,
+      sysRoot,
+    });
+    const client = connectIdentity(running.address);
+    try {
+      assert.deepEqual(runner.argvs, [['modprobe', 'iscsi_tcp']]);
+      assert.ok(running.healthAddress);
+      const live = await fetch(`http://${running.healthAddress}/livez`);
+      assert.equal(live.status, 200);
+      assert.equal(await live.text(), 'ok\n');
+      assert.equal((await fetch(`http://${running.healthAddress}/metrics`)).status, 404);
+      assert.equal((await client.probe()).ready?.value, false, 'not ready: iscsi_tcp is not loaded');
+    } finally {
+      client.close();
+      await running.shutdown(1000);
+    }
+    await assert.rejects(fetch(`http://${running.healthAddress}/livez`), 'the health server stops with the role');
+  });
+
+  test('loads nothing by default, and each role asks for its own modules', async () => {
+    const parsed = parseConfig(['controller', '--agents', '127.0.0.1:9500', '--tls-ca', '/a', '--client-tls-cert', '/b', '--client-tls-key', '/c', '--agent-server-name', 'a'], {});
+    assert.ok(parsed.ok, !parsed.ok ? parsed.errors.join('; ') : '');
+    assert.equal(parsed.config.loadKernelModules, false);
+    assert.equal(parsed.config.health, undefined);
+    const bad = parseConfig(['node', '--node-id', 'n1', '--load-kernel-modules', 'yes', '--health-address', 'x', '--tls-ca', '/a', '--tls-cert', '/b', '--tls-key', '/c'], {});
+    assert.ok(!bad.ok);
+    assert.ok(bad.errors.some((e) => /--load-kernel-modules "yes": expected true or false/.test(e)), bad.errors.join('; '));
+    assert.ok(bad.errors.some((e) => /--health-address "x"/.test(e)), bad.errors.join('; '));
+    assert.deepEqual(roleModules('controller'), []);
+    assert.deepEqual(roleModules('node'), ['iscsi_tcp']);
+    assert.deepEqual(roleModules('agent'), ['dm_thin_pool', 'target_core_mod', 'target_core_iblock', 'iscsi_target_mod']);
+    assert.deepEqual(roleModules('all-in-one'), ['iscsi_tcp', 'dm_thin_pool', 'target_core_mod', 'target_core_iblock', 'iscsi_target_mod']);
   });
 });

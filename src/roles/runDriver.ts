@@ -10,12 +10,17 @@ import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
 import { createProcessMetrics, serveMetrics } from '../metrics/index.ts';
 import type { RunningMetricsServer } from '../metrics/index.ts';
 import { initiatorNameCheck, kernelModuleCheck, lioConfigfsCheck } from './checks.ts';
+import { AGENT_MODULES, loadKernelModules, NODE_MODULES } from './kernelModules.ts';
+import { serveHealth } from './serveHealth.ts';
+import type { RunningHealthServer } from './serveHealth.ts';
 import { startAgent } from './startAgent.ts';
 import { startController } from './startController.ts';
 import type { RunningController } from './startController.ts';
 import { createNodeService } from '../node/index.ts';
 import { grpcChapSource } from '../node/createNodeService.ts';
 import { LocalChapSource } from '../node/localChapSource.ts';
+import { ExecaRunner } from '../exec/index.ts';
+import type { CommandRunner } from '../exec/index.ts';
 
 /** What one role contributes to the process: readiness checks and plugin capabilities. */
 export interface RoleParts {
@@ -58,11 +63,27 @@ export function roleParts(config: DriverConfig): RoleParts {
   }
 }
 
+/** The kernel modules a role loads at start with --load-kernel-modules (the same its readiness checks). */
+export function roleModules(role: DriverConfig['role']): readonly string[] {
+  switch (role) {
+    case 'controller':
+      return [];
+    case 'node':
+      return NODE_MODULES;
+    case 'agent':
+      return AGENT_MODULES;
+    case 'all-in-one':
+      return [...NODE_MODULES, ...AGENT_MODULES];
+  }
+}
+
 export interface RunningDriver {
   /** The CSI endpoint's bound address. */
   readonly address: string;
   /** The metrics server's bound host:port, when --metrics-address is set. */
   readonly metricsAddress: string | undefined;
+  /** The /livez server's bound host:port, when --health-address is set. */
+  readonly healthAddress: string | undefined;
   /** Stops the CSI server and, where it runs, the agent, then the metrics server; in-flight calls get up to graceMs. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -72,7 +93,26 @@ export interface RunningDriver {
  * then the metrics server if asked for (one registry for every part of the process), then the
  * CSI server on the configured endpoint.
  */
-export async function startDriver(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }): Promise<RunningDriver> {
+export async function startDriver(
+  config: DriverConfig,
+  log: Logger,
+  opts: { version: string; parts?: RoleParts; runner?: CommandRunner; sysRoot?: string },
+): Promise<RunningDriver> {
+  // Liveness first: a role whose start is slow (the agent's first LIO rebuild) is alive meanwhile.
+  const health = config.health ? await serveHealth({ ...config.health, log }) : undefined;
+  try {
+    // A module that cannot be loaded is logged, not thrown: readiness says so (src/roles/kernelModules.ts).
+    if (config.loadKernelModules) {
+      await loadKernelModules(roleModules(config.role), { runner: opts.runner ?? new ExecaRunner({ log }), log, ...(opts.sysRoot ? { sysRoot: opts.sysRoot } : {}) });
+    }
+    return await startRole(config, log, opts, health);
+  } catch (err: unknown) {
+    await health?.close();
+    throw err;
+  }
+}
+
+async function startRole(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }, health: RunningHealthServer | undefined): Promise<RunningDriver> {
   const metrics = config.metrics ? createProcessMetrics() : undefined;
   const agent = config.agent ? await startAgent(config.agent, log, metrics) : undefined;
   let controller: RunningController | undefined;
@@ -109,10 +149,12 @@ export async function startDriver(config: DriverConfig, log: Logger, opts: { ver
     return {
       address: running.address,
       metricsAddress: metricsServer?.address,
+      healthAddress: health?.address,
       async shutdown(graceMs: number) {
         await Promise.all([running.shutdown(graceMs), agent?.stop(graceMs)]);
         started?.stop();
         await startedMetrics?.close();
+        await health?.close();
       },
     };
   } catch (err: unknown) {

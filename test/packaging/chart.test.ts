@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { chartDir, find, helm, type K8sObject, render } from './support.ts';
+import { parseConfig } from '../../src/config/parseConfig.ts';
+import { chartDir, find, helm, type K8sObject, render, SNAPSHOT_API } from './support.ts';
 
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
 interface Container {
   name: string;
+  image?: string;
   args?: string[];
+  resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
   ports?: { name?: string; containerPort: number }[];
   securityContext?: { privileged?: boolean };
   volumeMounts?: { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }[];
@@ -33,6 +44,20 @@ const hostPaths = (w: Workload): Map<string, string> => {
   return out;
 };
 
+/** NOTES.txt as `helm install` prints it, rendered by helm template (install takes no --api-versions). */
+function notes(args: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vbs-csi-notes-'));
+  try {
+    cpSync(chartDir, join(dir, 'vbs-csi'), { recursive: true });
+    writeFileSync(join(dir, 'vbs-csi', 'templates', 'notes-probe.yaml'), 'notes: {{ include "vbs-csi.notes" . | toJson }}\n');
+    const { status, output } = helm(['template', 'vbs-csi', join(dir, 'vbs-csi'), '--namespace', 'vbs-csi', '--show-only', 'templates/notes-probe.yaml', ...args]);
+    assert.equal(status, 0, output);
+    return JSON.parse(output.slice(output.indexOf('notes: ') + 'notes: '.length)) as string;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('charts/vbs-csi', () => {
   const objects = render();
 
@@ -50,6 +75,7 @@ describe('charts/vbs-csi', () => {
       volumeLifecycleModes: ['Persistent'],
       requiresRepublish: false,
       storageCapacity: true,
+      seLinuxMount: true,
     });
   });
 
@@ -102,13 +128,40 @@ describe('charts/vbs-csi', () => {
     assert.equal(svc.spec.ports[0]?.port, 9500);
   });
 
-  it('offers an expandable, wait-for-consumer StorageClass and a VolumeSnapshotClass for the driver', () => {
+  it('offers an expandable, wait-for-consumer StorageClass', () => {
     const sc = find(objects, 'StorageClass', 'vbs-thin');
     assert.equal(sc['provisioner'], 'vbs.csi.io');
     assert.equal(sc['allowVolumeExpansion'], true);
     assert.equal(sc['volumeBindingMode'], 'WaitForFirstConsumer');
-    assert.deepEqual(sc['parameters'], { provisioning: 'thin', fsType: 'ext4' });
-    assert.equal(find(objects, 'VolumeSnapshotClass', 'vbs-snapshot')['driver'], 'vbs.csi.io');
+  });
+
+  it('renders the VolumeSnapshotClass only where the snapshot API exists', () => {
+    assert.equal(objects.filter((o) => o.kind === 'VolumeSnapshotClass').length, 0, 'no snapshot API (helm template knows no cluster): no class');
+    const withApi = render(['--api-versions', SNAPSHOT_API]);
+    const vsc = find(withApi, 'VolumeSnapshotClass', 'vbs-snapshot');
+    assert.equal(vsc['driver'], 'vbs.csi.io');
+    assert.equal(vsc['deletionPolicy'], 'Delete');
+    // Another group version of the API is not enough: the class is snapshot.storage.k8s.io/v1.
+    assert.equal(render(['--api-versions', 'snapshot.storage.k8s.io/v1beta1/VolumeSnapshotClass']).filter((o) => o.kind === 'VolumeSnapshotClass').length, 0);
+    assert.equal(render(['--api-versions', SNAPSHOT_API, '--set', 'volumeSnapshotClass.create=false']).filter((o) => o.kind === 'VolumeSnapshotClass').length, 0);
+    // Everything else is the same with and without the API.
+    const others = (list: readonly K8sObject[]) => list.filter((o) => o.kind !== 'VolumeSnapshotClass').map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(others(withApi), others(objects));
+  });
+
+  it('NOTES.txt says which snapshot API is missing and how to check, or that the class is installed', () => {
+    const installed = helm(['install', 'vbs-csi', chartDir, '--dry-run=client', '--namespace', 'vbs-csi']);
+    assert.equal(installed.status, 0, installed.output);
+    const without = installed.output.slice(installed.output.indexOf('NOTES:'));
+    assert.equal(without.replace(/^NOTES:\n/, '').trim(), notes([]).trim(), 'NOTES.txt is the vbs-csi.notes template');
+    assert.match(without, /no VolumeSnapshotClass was installed: this cluster does not serve snapshot\.storage\.k8s\.io\/v1/);
+    assert.match(without, /kubectl api-resources --api-group=snapshot\.storage\.k8s\.io/);
+    assert.match(without, /snapshot-controller/);
+    assert.match(without, /kubectl get csidriver vbs\.csi\.io/);
+    const withApi = notes(['--api-versions', SNAPSHOT_API]);
+    assert.doesNotMatch(withApi, /WARNING/);
+    assert.match(withApi, /VolumeSnapshotClass "vbs-snapshot" is installed/);
+    assert.doesNotMatch(notes(['--set', 'volumeSnapshotClass.create=false']), /VolumeSnapshotClass/, 'not asked for: nothing to say');
   });
 
   it('mounts the Secrets it names, and renders none by default', () => {
@@ -159,6 +212,108 @@ describe('charts/vbs-csi', () => {
       const c = container(workload(off, kind, name), 'vbs-csi');
       assert.ok(!c.args?.some((a) => a.startsWith('--metrics-address')), name);
       assert.equal(c.ports?.find((p) => p.name === 'metrics'), undefined, name);
+    }
+  });
+
+  const WORKLOADS = [
+    ['Deployment', 'vbs-csi-controller'],
+    ['DaemonSet', 'vbs-csi-node'],
+    ['DaemonSet', 'vbs-csi-agent'],
+  ] as const;
+
+  it('sets a CPU request, a memory request and a memory limit on every container (no CPU limit: throttling only slows storage calls)', () => {
+    for (const [kind, name] of WORKLOADS) {
+      for (const c of workload(objects, kind, name).spec.template.spec.containers) {
+        const r = c.resources;
+        assert.ok(r?.requests?.['cpu'] !== undefined && r.requests['memory'] !== undefined, `${name}/${c.name} requests: ${JSON.stringify(r)}`);
+        assert.ok(r?.limits?.['memory'] !== undefined, `${name}/${c.name} memory limit: ${JSON.stringify(r)}`);
+        assert.equal(r?.limits?.['cpu'], undefined, `${name}/${c.name} has no CPU limit`);
+      }
+    }
+    const custom = render(['--set', 'sidecars.provisioner.resources.limits.memory=1Gi,node.resources.requests.memory=200Mi']);
+    assert.equal(container(workload(custom, 'Deployment', 'vbs-csi-controller'), 'csi-provisioner').resources?.limits?.['memory'], '1Gi');
+    assert.equal(container(workload(custom, 'DaemonSet', 'vbs-csi-node'), 'vbs-csi').resources?.requests?.['memory'], '200Mi');
+  });
+
+  it('keeps a PodDisruptionBudget on the controller pods, none when disabled', () => {
+    const pdb = find(objects, 'PodDisruptionBudget', 'vbs-csi-controller') as K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    const podLabels = (find(objects, 'Deployment', 'vbs-csi-controller') as K8sObject & { spec: { template: { metadata: { labels: Record<string, string> } } } }).spec.template.metadata.labels;
+    for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels)) assert.equal(podLabels[k], v, `the PDB selects the controller pods (${k})`);
+    assert.equal(pdb.spec.selector.matchLabels['app.kubernetes.io/component'], 'controller');
+    assert.equal(render(['--set', 'controller.podDisruptionBudget.enabled=false']).filter((o) => o.kind === 'PodDisruptionBudget').length, 0);
+  });
+
+  it('names the filesystem for the provisioner and kubelet (csi.storage.k8s.io/fstype) and the driver (fsType) from one value', () => {
+    assert.deepEqual(find(objects, 'StorageClass', 'vbs-thin')['parameters'], { provisioning: 'thin', fsType: 'ext4', 'csi.storage.k8s.io/fstype': 'ext4' });
+    const xfs = find(render(['--set', 'storageClass.parameters.fsType=xfs']), 'StorageClass', 'vbs-thin')['parameters'] as Record<string, string>;
+    assert.equal(xfs['fsType'], 'xfs');
+    assert.equal(xfs['csi.storage.k8s.io/fstype'], 'xfs');
+  });
+
+  it('turns CSIDriver seLinuxMount off on request', () => {
+    assert.equal((find(render(['--set', 'csiDriver.seLinuxMount=false']), 'CSIDriver', 'vbs.csi.io')['spec'] as Record<string, unknown>)['seLinuxMount'], false);
+  });
+
+  it("runs the controller sidecars with --http-endpoint on a port of their own, probed on /healthz/leader-election", () => {
+    const d = workload(objects, 'Deployment', 'vbs-csi-controller');
+    const ports = new Map<number, string>();
+    for (const c of d.spec.template.spec.containers) for (const p of c.ports ?? []) {
+      assert.ok(!ports.has(p.containerPort), `port ${p.containerPort} of ${c.name} is also ${ports.get(p.containerPort)}'s`);
+      ports.set(p.containerPort, c.name);
+    }
+    for (const [name, port] of [['csi-provisioner', 9820], ['csi-attacher', 9821], ['csi-resizer', 9822], ['csi-snapshotter', 9823]] as const) {
+      const c = container(d, name);
+      assert.ok(c.args?.includes(`--http-endpoint=:${port}`), `${name}: ${c.args?.join(' ')}`);
+      assert.ok(c.args?.includes('--leader-election'), name);
+      assert.ok(!c.args?.some((a) => a.startsWith('--metrics-address')), `${name}: --metrics-address and --http-endpoint are exclusive`);
+      const probePort = c.livenessProbe?.httpGet?.port;
+      assert.equal(c.livenessProbe?.httpGet?.path, '/healthz/leader-election', name);
+      assert.equal(c.ports?.find((p) => p.name === probePort)?.containerPort, port, `${name} probes its own endpoint`);
+    }
+  });
+
+  it('runs every sidecar at the release values.yaml pins, from registry.k8s.io/sig-storage', () => {
+    const images = new Set<string>();
+    for (const [kind, name] of WORKLOADS) for (const c of workload(objects, kind, name).spec.template.spec.containers) if (c.name !== 'vbs-csi') images.add(c.image ?? '');
+    assert.deepEqual([...images].sort(), [
+      'registry.k8s.io/sig-storage/csi-attacher:v4.13.0',
+      'registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0',
+      'registry.k8s.io/sig-storage/csi-provisioner:v6.4.0',
+      'registry.k8s.io/sig-storage/csi-resizer:v2.3.0',
+      'registry.k8s.io/sig-storage/csi-snapshotter:v8.7.0',
+      'registry.k8s.io/sig-storage/livenessprobe:v2.20.0',
+    ]);
+  });
+
+  it('probes liveness apart from readiness: liveness is the process\'s /livez, readiness is Probe through the livenessprobe sidecar', () => {
+    for (const [kind, name] of WORKLOADS) {
+      const w = workload(objects, kind, name);
+      const vbs = container(w, 'vbs-csi');
+      const portOf = (probe: Probe | undefined) => vbs.ports?.find((p) => p.name === probe?.httpGet?.port)?.containerPort;
+      assert.equal(vbs.livenessProbe?.httpGet?.path, '/livez', name);
+      assert.ok(vbs.args?.includes(`--health-address=0.0.0.0:${portOf(vbs.livenessProbe)}`), `${name}: /livez is served where the probe looks`);
+      assert.equal(vbs.readinessProbe?.httpGet?.path, '/healthz', name);
+      const sidecar = container(w, 'liveness-probe');
+      assert.ok(sidecar.args?.includes(`--http-endpoint=:${portOf(vbs.readinessProbe)}`), `${name}: readiness asks the livenessprobe sidecar (CSI Probe)`);
+    }
+  });
+
+  it('loads the kernel modules at start on workers and storage nodes, unless told not to', () => {
+    for (const name of ['vbs-csi-node', 'vbs-csi-agent']) {
+      assert.ok(container(workload(objects, 'DaemonSet', name), 'vbs-csi').args?.includes('--load-kernel-modules=true'), name);
+    }
+    assert.ok(!container(workload(objects, 'Deployment', 'vbs-csi-controller'), 'vbs-csi').args?.some((a) => a.startsWith('--load-kernel-modules')));
+    const off = render(['--set', 'node.loadKernelModules=false,agent.loadKernelModules=false']);
+    for (const name of ['vbs-csi-node', 'vbs-csi-agent']) assert.ok(!container(workload(off, 'DaemonSet', name), 'vbs-csi').args?.some((a) => a.startsWith('--load-kernel-modules')), name);
+  });
+
+  it("the vbs-csi containers' arguments are accepted by the driver's own parser", () => {
+    const env = (a: string) => a.replace('$(NODE_NAME)', 'worker-1').replace('$(POD_IP)', '10.0.0.5');
+    for (const [kind, name] of WORKLOADS) {
+      const args = (container(workload(objects, kind, name), 'vbs-csi').args ?? []).map(env);
+      const parsed = parseConfig(args, {});
+      assert.ok(parsed.ok, `${name}: ${parsed.ok ? '' : parsed.errors.join('; ')}`);
     }
   });
 });

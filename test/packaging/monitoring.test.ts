@@ -130,6 +130,18 @@ describe('monitoring: PodMonitor and PrometheusRule', () => {
     assert.deepEqual(checkExpression('histogram_quantile(0.99, sum by (le) (rate(vbs_csi_operation_duration_seconds_bucket[5m])))', metrics), []);
   });
 
+  it('values.schema.json refuses a fill threshold that is not a ratio, a bad interval and a misspelt key', () => {
+    for (const [set, path] of [
+      ['monitoring.prometheusRule.thinPoolData.critical=85', '/monitoring/prometheusRule/thinPoolData/critical'],
+      ['monitoring.podMonitor.interval=30 seconds', '/monitoring/podMonitor/interval'],
+      ['monitoring.prometheusRule.enable=true', '/monitoring/prometheusRule'],
+    ] as const) {
+      const { status, output } = helm(['template', 'vbs-csi', chartDir, '--set', set]);
+      assert.notEqual(status, 0, set);
+      assert.ok(output.includes(`at '${path}'`), output);
+    }
+  });
+
   it('thresholds come from values', () => {
     const rules = rulesOf(render([...MONITORING_ON, '--set', 'monitoring.prometheusRule.thinPoolData.critical=0.93,monitoring.prometheusRule.certificateExpiryDays.warning=30']));
     assert.match(rules.find((r) => r.alert === 'VbsCsiThinPoolDataFull')!.expr, /> 0\.93$/);

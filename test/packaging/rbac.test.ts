@@ -4,7 +4,9 @@ import { find, type K8sObject, render } from './support.ts';
 
 /**
  * Every Kubernetes API call of the controller pod, as the sidecars' upstream RBAC files list them
- * (kubernetes-csi/<repo>/deploy/kubernetes/rbac.yaml at the image tags of values.yaml; the snapshotter's
+ * (kubernetes-csi/<repo>/deploy/kubernetes/rbac.yaml at the image tags of values.yaml, read from the Go
+ * module zips of github.com/kubernetes-csi/external-provisioner/v6@v6.4.0, external-attacher/v4@v4.13.0,
+ * external-resizer/v2@v2.3.0 and external-snapshotter/v8@v8.7.0 on proxy.golang.org; the snapshotter's
  * is deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml), and the vbs-csi container's own:
  * list CSINodes (src/kube/listCsiNodeIds.ts) and get, create and merge-patch its removed storage nodes
  * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts). The node plugin,
@@ -14,7 +16,8 @@ import { find, type K8sObject, render } from './support.ts';
  * - secrets (all sidecars): the driver takes no csi.storage.k8s.io/*-secret-name parameters;
  * - provisioner volumeattributesclasses, referencegrants: VolumeAttributesClass / cross-namespace data
  *   sources are off (the driver has no MODIFY_VOLUME);
- * - resizer pods: --handle-volume-inuse-error=false (expansion is online); volumeattributesclasses: no MODIFY_VOLUME;
+ * - resizer pods: --handle-volume-inuse-error=false (expansion is online); volumeattributesclasses: no MODIFY_VOLUME
+ *   (v2 starts its modify controller only for drivers that have it: cmd/csi-resizer/main.go);
  * - snapshotter groupsnapshot.storage.k8s.io/* and volumesnapshotcontents create: volume group snapshots
  *   are off (no GROUP_CONTROLLER service);
  * - attacher/provisioner `update` on persistentvolumes/volumeattachments from older releases: current ones patch.
@@ -30,10 +33,10 @@ interface Call {
   readonly resourceName?: string;
 }
 
-const PROVISIONER = 'external-provisioner v5.2.0';
-const ATTACHER = 'external-attacher v4.8.1';
-const RESIZER = 'external-resizer v1.13.2';
-const SNAPSHOTTER = 'external-snapshotter (csi-snapshotter) v8.2.1';
+const PROVISIONER = 'external-provisioner v6.4.0';
+const ATTACHER = 'external-attacher v4.13.0';
+const RESIZER = 'external-resizer v2.3.0';
+const SNAPSHOTTER = 'external-snapshotter (csi-snapshotter) v8.7.0';
 const LEASES = ['get', 'watch', 'list', 'delete', 'update', 'create'];
 const EVENTS = ['list', 'watch', 'create', 'update', 'patch'];
 const VBS = 'vbs-csi controller';
@@ -44,7 +47,8 @@ const CALLS: readonly Call[] = [
   { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'persistentvolumeclaims', verbs: ['get', 'list', 'watch', 'update'] },
   { sidecar: PROVISIONER, scope: 'cluster', group: 'storage.k8s.io', resource: 'storageclasses', verbs: ['get', 'list', 'watch'] },
   { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'events', verbs: EVENTS },
-  { sidecar: PROVISIONER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshots', verbs: ['get', 'list'] },
+  // watch, update: the finalizer that protects a snapshot while a volume is provisioned from it (v6)
+  { sidecar: PROVISIONER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshots', verbs: ['get', 'list', 'watch', 'update'] },
   { sidecar: PROVISIONER, scope: 'cluster', group: 'snapshot.storage.k8s.io', resource: 'volumesnapshotcontents', verbs: ['get', 'list'] },
   { sidecar: PROVISIONER, scope: 'cluster', group: 'storage.k8s.io', resource: 'csinodes', verbs: ['get', 'list', 'watch'] },
   { sidecar: PROVISIONER, scope: 'cluster', group: '', resource: 'nodes', verbs: ['get', 'list', 'watch'] },
@@ -172,6 +176,15 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
     assert.deepEqual(vbs?.env?.find((e) => e.name === 'VBS_REMOVED_STORAGE_NODES')?.value, `configmap:vbs-csi/${REMOVED_CONFIGMAP}`, 'the CLI run in the pod finds the same record');
     const granted = grants.get(controllerSa) ?? new Set<string>();
     assert.ok([...granted].filter((p) => p.includes('/configmaps ')).every((p) => p.startsWith('namespace ')), 'never cluster-wide');
+  });
+
+  it('the table is of the sidecar versions the chart runs (update both together)', () => {
+    const deployment = find(objects, 'Deployment', 'vbs-csi-controller') as { spec: { template: { spec: { containers: { name: string; image: string }[] } } } } & K8sObject;
+    const image = (name: string) => deployment.spec.template.spec.containers.find((c) => c.name === name)?.image;
+    assert.equal(image('csi-provisioner'), `registry.k8s.io/sig-storage/csi-provisioner:${PROVISIONER.split(' ').at(-1)}`);
+    assert.equal(image('csi-attacher'), `registry.k8s.io/sig-storage/csi-attacher:${ATTACHER.split(' ').at(-1)}`);
+    assert.equal(image('csi-resizer'), `registry.k8s.io/sig-storage/csi-resizer:${RESIZER.split(' ').at(-1)}`);
+    assert.equal(image('csi-snapshotter'), `registry.k8s.io/sig-storage/csi-snapshotter:${SNAPSHOTTER.split(' ').at(-1)}`);
   });
 
   it('the resizer runs with --handle-volume-inuse-error=false, which is why it needs no pods access', () => {

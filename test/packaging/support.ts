@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import * as models from 'kubernetes-models';
 import { parseAllDocuments } from 'yaml';
 import { installHelm } from '../../scripts/install-helm.ts';
-import { chartDir, helmTemplate, projectRoot } from '../../scripts/render-manifests.ts';
+import { chartDir, helmTemplate, projectRoot, SNAPSHOT_API } from '../../scripts/render-manifests.ts';
 
-export { chartDir, helmTemplate, projectRoot };
+export { chartDir, helmTemplate, projectRoot, SNAPSHOT_API };
 
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
 
