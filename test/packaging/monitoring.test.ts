@@ -68,7 +68,13 @@ describe('monitoring: PodMonitor and PrometheusRule', () => {
       spec: { selector: { matchLabels: Record<string, string>; matchExpressions: { key: string; values: string[] }[] }; namespaceSelector: { matchNames: string[] }; podMetricsEndpoints: { port: string }[] };
     };
     assert.deepEqual(pm.spec.namespaceSelector.matchNames, ['vbs-csi']);
-    assert.deepEqual(pm.spec.podMetricsEndpoints.map((e) => e.port), ['metrics']);
+    assert.deepEqual(pm.spec.podMetricsEndpoints.map((e) => e.port), ['metrics', 'provisioner', 'attacher', 'resizer', 'snapshotter']);
+    const sidecarPorts = new Set(
+      (find(objects, 'Deployment', 'vbs-csi-controller') as K8sObject & { spec: { template: { spec: { containers: { ports?: { name?: string }[] }[] } } } }).spec.template.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => p.name)),
+    );
+    for (const e of pm.spec.podMetricsEndpoints) assert.ok(sidecarPorts.has(e.port) || e.port === 'metrics', `the controller pod has a port named ${e.port}`);
+    const withoutSidecars = find(render([...MONITORING_ON, '--set', 'monitoring.podMonitor.sidecars=false']), 'PodMonitor', 'vbs-csi') as typeof pm;
+    assert.deepEqual(withoutSidecars.spec.podMetricsEndpoints.map((e) => e.port), ['metrics']);
     const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet') as (K8sObject & {
       spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: { name: string; ports?: { name?: string; containerPort: number }[] }[] } } };
     })[];
