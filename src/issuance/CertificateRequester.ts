@@ -1,6 +1,5 @@
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { createCsr, readCsr } from '../kube/certificateSigningRequests.ts';
@@ -9,6 +8,7 @@ import { describeIdentity, identityOfSubjectAltName, identityUri } from '../tls/
 import type { CallerIdentity } from '../tls/identity.ts';
 import { createCertificateRequest, pemCertificates } from '../tls/index.ts';
 import type { TlsFilePaths } from '../tls/index.ts';
+import { writeTlsFiles } from './writeTlsFiles.ts';
 
 export interface CertificateRequesterOptions {
   readonly kube: KubeClient;
@@ -140,7 +140,7 @@ export class CertificateRequester {
       csr = await readCsr(o.kube, name);
     }
     const issued = checkIssued(csr.certificatePem, pair.keyPem, o.identity);
-    await writeFiles(o.paths, { caPem: issued.caPem, certPem: issued.certPem, keyPem: pair.keyPem });
+    await writeTlsFiles(o.paths, { caPem: issued.caPem, certPem: issued.certPem, keyPem: pair.keyPem });
     o.log.info({ csr: name, identity: identityUri(o.identity), serialNumber: issued.held.serialNumber, validTo: issued.held.notAfter }, 'certificate issued and written');
     return issued.held;
   }
@@ -174,19 +174,4 @@ export function checkIssued(answer: string, keyPem: string, identity: CallerIden
   const id = identityOfSubjectAltName(cert.subjectAltName);
   if (id === undefined || identityUri(id) !== identityUri(identity)) throw new Error(`the issued certificate is for ${describeIdentity(id)}, not ${identityUri(identity)}`);
   return { certPem, caPem, held: { notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo), serialNumber: cert.serialNumber } };
-}
-
-/** Each file replaced whole (write, then rename), the key 0600: a reader never sees half a file. */
-async function writeFiles(paths: TlsFilePaths, pem: { caPem: string; certPem: string; keyPem: string }): Promise<void> {
-  const put = async (path: string, text: string, mode: number) => {
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}`;
-    await writeFile(tmp, text, { mode });
-    await chmod(tmp, mode);
-    await rename(tmp, path);
-  };
-  // The key and certificate last and together: ReloadingTls refuses (and retries) a pair that does not match.
-  await put(paths.caPath, pem.caPem, 0o644);
-  await put(paths.keyPath, pem.keyPem, 0o600);
-  await put(paths.certPath, pem.certPem, 0o644);
 }

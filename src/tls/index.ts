@@ -12,3 +12,4 @@ export { certsUsageText } from './parseCertsArgs.ts';
 export { createCertificateRequest, readCertificateRequest, pemCertificates } from './certificateRequest.ts';
 export type { ReadCertificateRequest } from './certificateRequest.ts';
 export { signLeafCertificate } from './createCertificates.ts';
+export { generateKeyPair as generateKeyPairForLeaf, exportPrivateKey as exportPrivateKeyPem } from './createCertificates.ts';
