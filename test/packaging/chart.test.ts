@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { issueCertificate } from '../../src/tls/index.ts';
+import { pemPair } from '../../src/tls/pemPair.ts';
 import { chartDir, find, helm, type K8sObject, render } from './support.ts';
 
 interface Container {
@@ -169,6 +171,13 @@ describe('charts/vbs-csi', () => {
     for (const a of ['--signer-ca-dir=/etc/vbs/ca', '--agent-service-account=vbs-csi/vbs-csi-agent', '--node-service-account=vbs-csi/vbs-csi-node', '--issue-own-certificate=true']) {
       assert.ok(args(controller).includes(a), a);
     }
+  });
+
+  it('generate: the controller can sign with the CA Helm made (genCAWithKey\'s SEC1 key), for the identities agents need', async () => {
+    const ca = find(render(), 'Secret', 'vbs-csi-ca') as K8sObject & { data: Record<string, string> };
+    const pair = pemPair({ certPem: Buffer.from(ca.data['tls.crt'] ?? '', 'base64').toString() }, Buffer.from(ca.data['tls.key'] ?? '', 'base64').toString());
+    const leaf = await issueCertificate(pair, { commonName: 'agent', usages: 'server', dnsNames: ['vbs-csi-agent.vbs-csi.svc'], identity: { kind: 'agent', storageNode: 'storage-1' }, validDays: 30 });
+    assert.ok(new X509Certificate(leaf.certPem).verify(new X509Certificate(pair.certPem).publicKey));
   });
 
   it('certManager: a self-signed Issuer, a P-256 CA kept at renewal, a CA Issuer, and the controller\'s certificate with its URI', () => {
