@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { checkServerIdentity, connect, createServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -9,6 +11,8 @@ import { loadKubeClient } from '../kube/kubeClient.ts';
 import type { KubeClient } from '../kube/kubeClient.ts';
 import { FakeKubeApi } from '../kube/testing/FakeKubeApi.ts';
 import { createCertificateAuthority, loadTlsFiles } from '../tls/index.ts';
+import { describeIdentity, identityOfPeerCertificate } from '../tls/identity.ts';
+import { OwnCertificate } from './ownCertificate.ts';
 import type { PemPair } from '../tls/index.ts';
 import { CertificateRequester } from './CertificateRequester.ts';
 import { CsrSigner } from './CsrSigner.ts';
@@ -130,6 +134,39 @@ describe('in-cluster issuance: requester and signer through the Kubernetes API (
     csr.status.conditions = [{ type: 'Approved', status: 'True', reason: 'KubectlApprove' }];
     await assert.rejects(withSigner(pending), /failed: WrongRequester/);
     assert.equal(csr.status.certificate, undefined);
+  });
+
+  it('the issued certificates work in real mutual TLS: the controller (own certificate) and a node plugin reach the agent by its Service name', async () => {
+    api.csiNodes = [{ node: 'worker-1', drivers: [{ name: DRIVER, nodeID: IQN }] }];
+    await withSigner(requester(agentOn1, 'agent', 'm-agent', { kind: 'agent', storageNode: 'storage-1' }, ['vbs-csi-agent.vbs.svc']).requestOnce());
+    await withSigner(requester(nodeOn1, 'node', 'm-node', { kind: 'node', initiatorIqn: IQN }).requestOnce());
+    const caDir = join(dir, 'm-ca');
+    await mkdir(caDir, { recursive: true });
+    await writeFile(join(caDir, 'tls.crt'), ca.certPem);
+    await writeFile(join(caDir, 'tls.key'), ca.keyPem);
+    await new OwnCertificate({ caDir, paths: paths('m-controller'), validSeconds: 86_400, log: quiet }).renewIfDue();
+    const agent = await loadTlsFiles(paths('m-agent'));
+    const server = createServer({ ca: agent.caPem, cert: agent.certPem, key: agent.keyPem, requestCert: true, rejectUnauthorized: true }, (socket) => {
+      socket.end(identityOfPeerCertificate(socket.getPeerCertificate()) ? describeIdentity(identityOfPeerCertificate(socket.getPeerCertificate())) : 'none');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const call = async (who: string) => {
+      const tls = await loadTlsFiles(paths(who));
+      return new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port, servername: 'vbs-csi-agent.vbs.svc', ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, checkServerIdentity: (_h, cert) => checkServerIdentity('vbs-csi-agent.vbs.svc', cert) }, () => undefined);
+        let text = '';
+        socket.on('data', (d) => (text += String(d)));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+    };
+    try {
+      assert.equal(await call('m-controller'), 'urn:vbs-csi:controller');
+      assert.equal(await call('m-node'), `urn:vbs-csi:node:${IQN}`);
+    } finally {
+      server.close();
+    }
   });
 
   it('ensure() keeps a certificate that is not due, and renews one two thirds into its life', async () => {
