@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { listCsrs, readCsiNodeId, setCsrApproval, setCsrCertificate, setCsrFailed } from '../kube/certificateSigningRequests.ts';
+import { CsrApiError } from '../kube/certificateSigningRequests.ts';
 import type { CsrView } from '../kube/certificateSigningRequests.ts';
 import type { KubeClient } from '../kube/kubeClient.ts';
 import { readCertificateRequest, signLeafCertificate } from '../tls/index.ts';
@@ -63,7 +64,11 @@ export class CsrSigner {
     for (const signerName of Object.keys(this.#opts.policy.signers)) {
       for (const csr of await listCsrs(this.#opts.kube, signerName)) {
         if (csr.certificatePem !== '' || csr.refused !== undefined) continue;
-        outcomes.push(await this.#handle(csr).catch((err: unknown) => ({ name: csr.name, outcome: 'failed' as const, message: (err as Error).message })));
+        // 409: another controller replica (or a person) changed it first; the next pass sees what it did.
+        const outcome = await this.#handle(csr).catch((err: unknown) =>
+          err instanceof CsrApiError && err.status === 409 ? undefined : { name: csr.name, outcome: 'failed' as const, message: (err as Error).message },
+        );
+        if (outcome) outcomes.push(outcome);
       }
     }
     for (const o of outcomes) {

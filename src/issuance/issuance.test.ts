@@ -169,6 +169,18 @@ describe('in-cluster issuance: requester and signer through the Kubernetes API (
     }
   });
 
+  it('two signers (controller replicas) at once issue each request once; the loser of the race reports nothing', async () => {
+    const second = new CsrSigner({ kube: controller, policy, driverName: DRIVER, ca: async () => ca, log: quiet });
+    const r = requester(agentOn1, 'agent', 'race', { kind: 'agent', storageNode: 'storage-1' }, ['vbs-csi-agent.vbs.svc']);
+    const pending = r.requestOnce();
+    await new Promise((res) => setTimeout(res, 50));
+    const [a, b] = await Promise.all([signer.pass(), second.pass()]);
+    await pending;
+    assert.deepEqual([...(a ?? []), ...(b ?? [])].map((o) => o.outcome), ['issued'], 'one issued, no failure reported');
+    const csr = [...api.csrs.values()][0];
+    assert.deepEqual(csr?.status.conditions?.map((c) => c.type), ['Approved'], 'approved once');
+  });
+
   it('ensure() keeps a certificate that is not due, and renews one two thirds into its life', async () => {
     let now = new Date();
     const r = new CertificateRequester({

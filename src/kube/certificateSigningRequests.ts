@@ -48,10 +48,21 @@ export function viewCsr(raw: V1CertificateSigningRequest): CsrView {
   };
 }
 
+/** A failed call, with the API server's HTTP status when there was one (409: someone else changed the object first). */
+export class CsrApiError extends Error {
+  override readonly name = 'CsrApiError';
+  readonly status: number | undefined;
+  constructor(message: string, status: number | undefined) {
+    super(message);
+    this.status = status;
+  }
+}
+
 function failure(what: string, kube: KubeClient, hint = ''): (err: unknown) => never {
   return (err: unknown) => {
-    const denied = kubeStatusOf(err) === 403 && hint !== '' ? ` (${hint})` : '';
-    throw new Error(`${what}: ${describeKubeError(err)}${denied} (${kube.source})`);
+    const status = kubeStatusOf(err);
+    const denied = status === 403 && hint !== '' ? ` (${hint})` : '';
+    throw new CsrApiError(`${what}: ${describeKubeError(err)}${denied} (${kube.source})`, status);
   };
 }
 
