@@ -248,10 +248,10 @@ describe('charts/vbs-csi', () => {
     assert.ok((container(workload(cm, 'DaemonSet', 'vbs-csi-agent'), 'vbs-csi').args ?? []).includes('--certificate-signer=vbs.csi.io/agent'));
   });
 
-  it('refuses an unknown certificates.source', () => {
+  it('refuses an unknown certificates.source (the values schema, before any template runs)', () => {
     const { status, output } = helm(['template', 'vbs-csi', chartDir, '--set', 'certificates.source=vault']);
     assert.notEqual(status, 0);
-    assert.match(output, /certificates\.source "vault": expected generate, certManager or external/);
+    assert.match(output, /at '\/certificates\/source': value must be one of 'generate', 'certManager', 'external'/);
   });
 
   it('follows values: driver name, kubelet dir and zones reach every place that uses them', () => {
