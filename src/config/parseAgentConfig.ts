@@ -23,6 +23,12 @@ export interface AgentConfig {
   readonly dataLimitPercent: number;
   readonly metadataLimitPercent: number;
   readonly reconcileIntervalMs: number;
+  /**
+   * In a cluster with in-cluster issuance: the signer (e.g. vbs.csi.io/agent) the agent asks for its
+   * certificate through a CertificateSigningRequest, and the DNS names it asks for; the files at
+   * `tls` are then written by the agent itself (docs/security.md). Undefined: the files are given.
+   */
+  readonly certificateRequest?: { readonly signerName: string; readonly dnsNames: readonly string[] } | undefined;
 }
 
 /** The agent's options: flag name → environment variable and default (undefined = required). */
@@ -42,6 +48,8 @@ export const AGENT_OPTIONS = {
   'data-limit-percent': { env: 'VBS_DATA_LIMIT_PERCENT', fallback: '90' },
   'metadata-limit-percent': { env: 'VBS_METADATA_LIMIT_PERCENT', fallback: '80' },
   'reconcile-interval-seconds': { env: 'VBS_RECONCILE_INTERVAL_SECONDS', fallback: '60' },
+  'certificate-signer': { env: 'VBS_CERTIFICATE_SIGNER', fallback: undefined },
+  'certificate-dns-names': { env: 'VBS_CERTIFICATE_DNS_NAMES', fallback: undefined },
 } as const;
 export type AgentOptionName = keyof typeof AGENT_OPTIONS;
 
@@ -109,6 +117,8 @@ export function parseAgentConfig(value: (name: AgentOptionName) => string | unde
   const metadataLimitPercent = number('metadata-limit-percent', 1, 100);
   const reconcileIntervalMs = number('reconcile-interval-seconds', 1, 86_400) * 1000;
 
+  const certificateRequest = parseCertificateRequest(value('certificate-signer'), value('certificate-dns-names'), errors, true);
+
   if (errors.length > start || !listen || !portal) return undefined;
   return Object.freeze({
     listen,
@@ -124,7 +134,30 @@ export function parseAgentConfig(value: (name: AgentOptionName) => string | unde
     dataLimitPercent,
     metadataLimitPercent,
     reconcileIntervalMs,
+    ...(certificateRequest ? { certificateRequest } : {}),
   });
+}
+
+/** A CertificateSigningRequest signerName: a domain, a slash, a path (Kubernetes' qualified signer name). */
+const SIGNER_NAME = /^(?=.{1,571}$)[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?\/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** --certificate-signer and (agents) --certificate-dns-names; shared with the node plugin's parser. */
+export function parseCertificateRequest(
+  signer: string | undefined,
+  dnsText: string | undefined,
+  errors: string[],
+  server: boolean,
+): { readonly signerName: string; readonly dnsNames: readonly string[] } | undefined {
+  const dnsNames = (dnsText ?? '').split(',').map((d) => d.trim()).filter((d) => d !== '');
+  if (signer === undefined || signer === '') {
+    if (dnsNames.length > 0) errors.push('--certificate-dns-names goes with --certificate-signer');
+    return undefined;
+  }
+  if (!SIGNER_NAME.test(signer)) errors.push(`--certificate-signer ${JSON.stringify(signer)}: expected a signer name DOMAIN/NAME, e.g. vbs.csi.io/agent`);
+  for (const d of dnsNames) if (!DNS_NAME.test(d)) errors.push(`--certificate-dns-names: ${JSON.stringify(d)} is not a lowercase DNS name`);
+  if (server && dnsNames.length === 0) errors.push('--certificate-dns-names is required with --certificate-signer: the controller checks the agent\'s certificate against its --agent-server-name');
+  return Object.freeze({ signerName: signer, dnsNames: Object.freeze(dnsNames) });
 }
 
 /** `ip` or `ip:port` (IPv6 in brackets); initiators' by-path links carry IPs, so no host names. */

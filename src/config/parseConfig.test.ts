@@ -187,3 +187,25 @@ describe('parseConfig for the controller', () => {
     });
   }
 });
+
+describe('parseConfig: in-cluster issuance flags of agent and node', () => {
+  const agentFlags = [
+    '--vg', 'vg1', '--portal', '127.0.0.2', '--tls-ca', '/run/vbs/tls/ca.crt', '--tls-cert', '/run/vbs/tls/tls.crt', '--tls-key', '/run/vbs/tls/tls.key',
+    '--chap-key-file', '/etc/vbs/chap.key', '--node-id', 'storage-1',
+  ];
+  test('an agent asks its signer for the agents\' Service name; without a name it is refused', () => {
+    const r = parseConfig(['agent', ...agentFlags, '--certificate-signer', 'vbs.csi.io/agent', '--certificate-dns-names', 'vbs-csi-agent.vbs.svc'], {});
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    assert.deepEqual(r.config.agent?.certificateRequest, { signerName: 'vbs.csi.io/agent', dnsNames: ['vbs-csi-agent.vbs.svc'] });
+    const bad = parseConfig(['agent', ...agentFlags, '--certificate-signer', 'vbs.csi.io/agent'], {});
+    assert.ok(!bad.ok && /--certificate-dns-names is required/.test(bad.errors.join()));
+    const badSigner = parseConfig(['agent', ...agentFlags, '--certificate-signer', 'agent', '--certificate-dns-names', 'a.b'], {});
+    assert.ok(!badSigner.ok && /expected a signer name DOMAIN\/NAME/.test(badSigner.errors.join()));
+    assert.equal(parseConfig(['agent', ...agentFlags], {}).ok && (parseConfig(['agent', ...agentFlags], {}) as { config: { agent: { certificateRequest: unknown } } }).config.agent.certificateRequest, undefined);
+  });
+  test('a node plugin asks its signer', () => {
+    const r = parseConfig(['node', '--node-id', 'worker-1', '--tls-ca', '/t/ca.crt', '--tls-cert', '/t/tls.crt', '--tls-key', '/t/tls.key', '--certificate-signer', 'vbs.csi.io/node'], {});
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    assert.deepEqual(r.config.node?.certificateRequest, { signerName: 'vbs.csi.io/node', dnsNames: [] });
+  });
+});

@@ -88,3 +88,19 @@ describe('parseHostPort', () => {
     for (const bad of ['::1:9500', '[10.0.0.1]:9500', 'host', 'host:', 'host:65536', 'ho st:1', '-host:1', '[zz::1]:1']) assert.equal(parseHostPort(bad), undefined, bad);
   });
 });
+
+describe('parseControllerConfig: in-cluster issuance', () => {
+  const SIGNER = { 'agents-dns': 'a.ns.svc:9500', 'agent-server-name': 'a.ns.svc', 'signer-ca-dir': '/etc/vbs/ca', 'agent-service-account': 'ns/vbs-csi-agent', 'node-service-account': 'ns/vbs-csi-node', ...TLS };
+  it('signs for the two ServiceAccounts given, and issues its own certificate when asked', () => {
+    const { config, errors } = parse({ ...SIGNER, 'issue-own-certificate': 'true' });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config?.signer, { caDir: '/etc/vbs/ca', agentRequester: 'system:serviceaccount:ns:vbs-csi-agent', nodeRequester: 'system:serviceaccount:ns:vbs-csi-node', issueOwnCertificate: true });
+    assert.equal(parse({ ...TLS, agents: 'a:1' }).config?.signer, undefined, 'off by default');
+  });
+  it('refuses a signer without requesters or without the agents\' server name, and an own certificate without a CA', () => {
+    assert.match(parse({ ...SIGNER, 'node-service-account': 'vbs-csi-node' }).errors.join(), /--node-service-account "vbs-csi-node": expected NAMESPACE\/NAME/);
+    assert.match(parse(Object.fromEntries(Object.entries(SIGNER).filter(([k]) => k !== 'agent-server-name'))).errors.join(), /needs --agent-server-name/);
+    assert.match(parse({ ...TLS, agents: 'a:1', 'issue-own-certificate': 'true' }).errors.join(), /needs --signer-ca-dir/);
+    assert.match(parse({ ...SIGNER, 'issue-own-certificate': 'yes' }).errors.join(), /expected true or false/);
+  });
+});

@@ -23,6 +23,15 @@ export interface ControllerConfig {
    * undefined: none can be, and a silent node's volumes stay UNAVAILABLE until it answers.
    */
   readonly removedStorageNodes: RemovedStorageNodesSpec | undefined;
+  /**
+   * In-cluster issuance (docs/security.md): the cluster CA's directory (tls.crt, tls.key, as a
+   * kubernetes.io/tls Secret mounts them), with which the controller signs the agents' and node
+   * plugins' CertificateSigningRequests from their ServiceAccounts (system:serviceaccount:NS:NAME),
+   * and, with `issueOwnCertificate`, its own client certificate, written to `tls` and renewed.
+   */
+  readonly signer?:
+    | { readonly caDir: string; readonly agentRequester: string; readonly nodeRequester: string; readonly issueOwnCertificate: boolean }
+    | undefined;
 }
 
 /** The controller's options: flag name → environment variable and default (undefined = required or optional, see parse). */
@@ -34,6 +43,10 @@ export const CONTROLLER_OPTIONS = {
   'client-tls-key': { env: 'VBS_CLIENT_TLS_KEY', fallback: undefined },
   'status-interval-seconds': { env: 'VBS_STATUS_INTERVAL_SECONDS', fallback: '10' },
   'removed-storage-nodes': { env: 'VBS_REMOVED_STORAGE_NODES', fallback: undefined },
+  'signer-ca-dir': { env: 'VBS_SIGNER_CA_DIR', fallback: undefined },
+  'agent-service-account': { env: 'VBS_AGENT_SERVICE_ACCOUNT', fallback: undefined },
+  'node-service-account': { env: 'VBS_NODE_SERVICE_ACCOUNT', fallback: undefined },
+  'issue-own-certificate': { env: 'VBS_ISSUE_OWN_CERTIFICATE', fallback: 'false' },
 } as const;
 export type ControllerOptionName = keyof typeof CONTROLLER_OPTIONS;
 
@@ -116,8 +129,11 @@ export function parseControllerConfig(
     else removedStorageNodes = Object.freeze(parsed.spec);
   }
 
+  const signer = parseSigner(value, serverName, errors);
+
   if (errors.length > start) return undefined;
   return Object.freeze({
+    ...(signer ? { signer } : {}),
     agentAddresses: Object.freeze(agentAddresses),
     agentsDns,
     agentServerName: serverName,
@@ -126,4 +142,26 @@ export function parseControllerConfig(
     statusIntervalMs: interval * 1000,
     removedStorageNodes,
   });
+}
+
+const SERVICE_ACCOUNT = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\/[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+/** --signer-ca-dir with the two requesters' ServiceAccounts (NAMESPACE/NAME) and --issue-own-certificate. */
+function parseSigner(value: (name: ControllerOptionName) => string | undefined, agentServerName: string | undefined, errors: string[]): ControllerConfig['signer'] {
+  const caDir = value('signer-ca-dir') ?? '';
+  const own = value('issue-own-certificate') ?? 'false';
+  if (own !== 'true' && own !== 'false') errors.push(`--issue-own-certificate ${JSON.stringify(own)}: expected true or false`);
+  if (caDir === '') {
+    if (own === 'true') errors.push('--issue-own-certificate needs --signer-ca-dir (the CA it issues from)');
+    return undefined;
+  }
+  if (!isAbsolute(caDir)) errors.push(`--signer-ca-dir ${JSON.stringify(caDir)}: expected an absolute path`);
+  if (agentServerName === undefined) errors.push('--signer-ca-dir needs --agent-server-name: it is the DNS name the agents\' certificates carry');
+  const account = (name: 'agent-service-account' | 'node-service-account'): string => {
+    const v = value(name) ?? '';
+    if (!SERVICE_ACCOUNT.test(v)) errors.push(`--${name} ${JSON.stringify(v)}: expected NAMESPACE/NAME of the ServiceAccount whose certificate requests --signer-ca-dir signs`);
+    const [ns, sa] = v.split('/');
+    return `system:serviceaccount:${ns}:${sa}`;
+  };
+  return Object.freeze({ caDir, agentRequester: account('agent-service-account'), nodeRequester: account('node-service-account'), issueOwnCertificate: own === 'true' });
 }

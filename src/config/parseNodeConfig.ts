@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { isValidIqn } from '../lio/iqn.ts';
+import { parseCertificateRequest } from './parseAgentConfig.ts';
 
 export interface NodeConfig {
   /**
@@ -26,6 +27,12 @@ export interface NodeConfig {
    * --tls-ca, optional: without them the node asks the agent in its own process, and only it.
    */
   readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string } | undefined;
+  /**
+   * In a cluster with in-cluster issuance: the signer (e.g. vbs.csi.io/node) the node plugin asks
+   * for its certificate through a CertificateSigningRequest; it writes the files at `tls` itself
+   * and asks for CHAP credentials only once they exist. Undefined: the files are given.
+   */
+  readonly certificateRequest?: { readonly signerName: string } | undefined;
   /** open-iscsi's node record directory, where the CHAP secrets are written (never on a command line). */
   readonly iscsiNodeDir: string;
 }
@@ -40,6 +47,7 @@ export const NODE_OPTIONS = {
   'iscsi-node-dir': { env: 'VBS_ISCSI_NODE_DIR', fallback: '/etc/iscsi/nodes' },
   'node-tls-cert': { env: 'VBS_NODE_TLS_CERT', fallback: undefined },
   'node-tls-key': { env: 'VBS_NODE_TLS_KEY', fallback: undefined },
+  'certificate-signer': { env: 'VBS_CERTIFICATE_SIGNER', fallback: undefined },
 } as const;
 export type NodeOptionName = keyof typeof NODE_OPTIONS;
 
@@ -89,9 +97,11 @@ export function parseNodeConfig(
   }
 
   const tls = parseNodeTls(value, errors, opts.role);
+  const signer = opts.role === 'node' ? value('certificate-signer') : undefined;
+  const certificateRequest = parseCertificateRequest(signer, undefined, errors, false);
 
   if (errors.length > start) return undefined;
-  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir });
+  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir, ...(certificateRequest ? { certificateRequest } : {}) });
 }
 
 /** The node certificate's files; see NodeConfig.tls for which flags each role reads. */

@@ -12,10 +12,10 @@ import type { PluginCapability } from '../generated/csi/v1/PluginCapability.ts';
 import type { CallObserver } from '../grpc/adaptUnary.ts';
 import { Iscsiadm, readInitiatorName } from '../iscsi/index.ts';
 import { Mounter, readBlockDeviceSizeBytes } from '../mount/index.ts';
-import { loadTlsFiles } from '../tls/index.ts';
-import { describeIdentity, identityOfSubjectAltName, identityUri } from '../tls/identity.ts';
 import type { ChapSource } from './chapSource.ts';
 import { GrpcChapSource } from './grpcChapSource.ts';
+import { NodeTls } from './nodeTls.ts';
+export { checkNodeIdentity } from './checkNodeIdentity.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
 import { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
@@ -85,23 +85,15 @@ export async function createNodeService(
   };
 }
 
-/** The node's certificate loaded (a bad one fails here, before any socket opens) into a GrpcChapSource. */
+/**
+ * The node's certificate (a bad one fails here, before any socket opens; with in-cluster issuance
+ * it is opened at the first stage instead, once issued) into a GrpcChapSource. Reloaded when its
+ * files change.
+ */
 export async function grpcChapSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcChapSource> {
   if (!config.tls) throw new Error('the node plugin has no certificate to fetch CHAP credentials from the agents with (--tls-ca, --tls-cert, --tls-key)');
-  const tls = await loadTlsFiles(config.tls);
-  if (initiatorIqn !== undefined) checkNodeIdentity(tls.subjectAltName, config.tls.certPath, initiatorIqn);
-  log.info({ subject: tls.subject, subjectAltName: tls.subjectAltName, validTo: tls.validTo }, 'node certificate');
-  return new GrpcChapSource({ tls });
-}
-
-/** Fails at start, not at the first stage, when the certificate is not this initiator's node identity. */
-export function checkNodeIdentity(subjectAltName: string, certPath: string, initiatorIqn: string): void {
-  const id = identityOfSubjectAltName(subjectAltName);
-  if (id?.kind !== 'node' || id.initiatorIqn !== initiatorIqn.toLowerCase()) {
-    throw new Error(
-      `${certPath} is ${describeIdentity(id)}, not this node's identity ${identityUri({ kind: 'node', initiatorIqn })}: the agents would refuse it the CHAP credentials (vbs-csi certs --node NAME,iqn=${initiatorIqn})`,
-    );
-  }
+  const tls = config.certificateRequest ? NodeTls.later(config.tls, initiatorIqn, log) : await NodeTls.open(config.tls, initiatorIqn, log);
+  return new GrpcChapSource({ tls: () => tls.currentOrUnavailable() });
 }
 
 /** Ready when device-mapper is usable: every staged volume goes through a dm device. */

@@ -22,17 +22,20 @@ const DEFAULT_TIMEOUT_MS = 20_000;
  * agent's refusals keep their codes for relayed().
  */
 export class GrpcChapSource implements ChapSource {
-  readonly #tls: TlsMaterial;
+  readonly #tls: () => Promise<TlsMaterial>;
   readonly #timeoutMs: number;
 
-  constructor(opts: { readonly tls: TlsMaterial; readonly timeoutMs?: number }) {
-    this.#tls = opts.tls;
+  /** `tls`: fixed material, or the current one at each call (NodeTls: reloaded when its files change). */
+  constructor(opts: { readonly tls: TlsMaterial | (() => Promise<TlsMaterial>); readonly timeoutMs?: number }) {
+    const tls = opts.tls;
+    this.#tls = typeof tls === 'function' ? tls : async () => tls;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   async fetch(req: ChapRequest, signal?: AbortSignal): Promise<{ readonly chap: ChapCredentials; readonly targetIqn: string }> {
     const expected = identityUri({ kind: 'agent', storageNode: req.storageNode });
-    const creds = credentials.createSsl(Buffer.from(this.#tls.caPem), Buffer.from(this.#tls.keyPem), Buffer.from(this.#tls.certPem), {
+    const tls = await this.#tls();
+    const creds = credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem), {
       checkServerIdentity: (_host, cert) => {
         const id = identityOfPeerCertificate(cert);
         if (id?.kind === 'agent' && id.storageNode === req.storageNode) return undefined;

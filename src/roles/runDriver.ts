@@ -14,6 +14,7 @@ import { AGENT_MODULES, loadKernelModules, NODE_MODULES } from './kernelModules.
 import { serveHealth } from './serveHealth.ts';
 import type { RunningHealthServer } from './serveHealth.ts';
 import { startAgent } from './startAgent.ts';
+import { requestNodeCertificate } from './inClusterIssuance.ts';
 import { startController } from './startController.ts';
 import type { RunningController } from './startController.ts';
 import { createNodeService } from '../node/index.ts';
@@ -114,8 +115,9 @@ export async function startDriver(
 
 async function startRole(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }, health: RunningHealthServer | undefined): Promise<RunningDriver> {
   const metrics = config.metrics ? createProcessMetrics() : undefined;
-  const agent = config.agent ? await startAgent(config.agent, log, metrics) : undefined;
+  const agent = config.agent ? await startAgent(config.agent, log, metrics, { driverName: config.driverName }) : undefined;
   let controller: RunningController | undefined;
+  let nodeCertificate: { stop(): void } | undefined;
   let metricsServer: RunningMetricsServer | undefined;
   try {
     const parts = opts.parts ?? roleParts(config);
@@ -128,6 +130,8 @@ async function startRole(config: DriverConfig, log: Logger, opts: { version: str
         ? new LocalChapSource({ agent: agent.credentials, storageNode: config.agent.nodeName, ...(config.node.tls ? { remote: await grpcChapSource(config.node, nodeLog) } : {}) })
         : undefined;
     const node = config.node ? await createNodeService(config.node, nodeLog, { calls: metrics?.calls.forService('csi.v1.Node'), ...(chapSource ? { chapSource } : {}) }) : undefined;
+    // In-cluster issuance of the node's certificate, in the background (the signer waits for this node's CSINode).
+    nodeCertificate = node && config.node && config.nodeId ? await requestNodeCertificate(config.node, config.nodeId, node.nodeId, nodeLog) : undefined;
     controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics, { driverName: config.driverName }) : undefined;
     server.addService(
       csi.csi.v1.Identity.service,
@@ -153,12 +157,14 @@ async function startRole(config: DriverConfig, log: Logger, opts: { version: str
       async shutdown(graceMs: number) {
         await Promise.all([running.shutdown(graceMs), agent?.stop(graceMs)]);
         started?.stop();
+        nodeCertificate?.stop();
         await startedMetrics?.close();
         await health?.close();
       },
     };
   } catch (err: unknown) {
     controller?.stop();
+    nodeCertificate?.stop();
     await metricsServer?.close();
     await agent?.stop(0);
     throw err;

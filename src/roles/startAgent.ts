@@ -23,6 +23,7 @@ import { AgentMetrics, TlsExpiryMetrics } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
 import { checkOwnIdentity } from '../tls/checkOwnIdentity.ts';
 import { ReloadingTls, loadTlsFiles, reloadingServerCredentials } from '../tls/index.ts';
+import { requestAgentCertificate } from './inClusterIssuance.ts';
 
 /**
  * How old the lvm report the agent answers lookups, admission and status from may grow
@@ -49,10 +50,12 @@ export interface RunningAgent {
  * With metrics, its calls and reconcile passes are counted and its readiness, load and last
  * reported capacity are gauges.
  */
-export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?: ProcessMetrics): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?: ProcessMetrics, opts: { readonly driverName?: string } = {}): Promise<RunningAgent> {
   const log = rootLog.child({ component: 'agent', storageNode: config.nodeName });
   const chapKey = await readChapKey(config.chapKeyPath);
   const expiry = metrics ? new TlsExpiryMetrics(metrics.registry) : undefined;
+  // In-cluster issuance: the files are this agent's to write, from its signed request.
+  const requester = await requestAgentCertificate(config, opts.driverName ?? 'vbs.csi.io', log);
   // Checked at start and at each reload: its certificate must name this storage node.
   const tls = await ReloadingTls.open(
     async () => {
@@ -165,6 +168,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
       await sampler.stop();
       await running.shutdown(graceMs);
       tls.stop();
+      requester?.stop();
     },
   };
 }

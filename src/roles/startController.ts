@@ -16,6 +16,7 @@ import { TlsExpiryMetrics, registerStorageNodeGauges } from '../metrics/index.ts
 import type { ProcessMetrics } from '../metrics/index.ts';
 import { ReloadingTls, reloadingClientCredentials } from '../tls/index.ts';
 import { loadControllerTls } from './loadControllerTls.ts';
+import { issueOwnCertificate, startSigner } from './inClusterIssuance.ts';
 
 export interface RunningController {
   readonly handlers: ControllerHandlers;
@@ -39,6 +40,8 @@ export async function startController(
   opts: { readonly driverName: string; readonly env?: Readonly<Record<string, string | undefined>> },
 ): Promise<RunningController> {
   const expiry = metrics ? new TlsExpiryMetrics(metrics.registry) : undefined;
+  // With in-cluster issuance the controller's own certificate comes from the CA it signs with.
+  const own = await issueOwnCertificate(config, log);
   const tls = await ReloadingTls.open(() => loadControllerTls(config), { log, onLoaded: (loaded) => expiry?.record('controller', loaded) });
   // One set of credentials per agent, so each remembers the identity its agent's certificate names.
   const connect = (address: string) => {
@@ -49,6 +52,7 @@ export async function startController(
   const env = opts.env ?? process.env;
   const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
   const kube = kubeSource ? await loadKubeClient(kubeSource) : undefined;
+  const signer = startSigner(config, opts.driverName, kube, log);
   const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
   const nodes = new StorageNodes({
     discover: config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses),
@@ -80,6 +84,7 @@ export async function startController(
     {
       agents: config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses,
       removedStorageNodes: removed?.where ?? 'none: no storage node can be declared removed',
+      certificateSigner: signer ? `${opts.driverName}/agent and ${opts.driverName}/node, CA in ${config.signer?.caDir}` : 'off',
       duplicateNodeIdCheck: kube ? `CSINode objects through the Kubernetes API (${kube.source})` : 'off: no Kubernetes API (not in a pod, no KUBECONFIG)',
     },
     'controller started',
@@ -89,6 +94,8 @@ export async function startController(
     stop: () => {
       nodes.stop();
       tls.stop();
+      signer?.stop();
+      own?.stop();
     },
   };
 }

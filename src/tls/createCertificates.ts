@@ -75,6 +75,20 @@ export async function createCertificateAuthority(opts: CertificateAuthorityOptio
  * the subjectAltName, never the common name. The leaf may not outlive the CA.
  */
 export async function issueCertificate(ca: PemPair, opts: LeafCertificateOptions): Promise<PemPair> {
+  const keys = await generateKeyPair();
+  const certPem = await signLeafCertificate(ca, { ...opts, publicKey: keys.publicKey });
+  return pemPair({ certPem }, exportPrivateKey(keys.privateKey));
+}
+
+/**
+ * The leaf certificate of issueCertificate for a public key made elsewhere (a certificate signing
+ * request: the holder's key never leaves the holder). `notAfterCap` shortens the validity to the
+ * CA's own end instead of refusing, for a signer that must issue whatever its CA still covers.
+ */
+export async function signLeafCertificate(
+  ca: PemPair,
+  opts: LeafCertificateOptions & { readonly publicKey: webcrypto.CryptoKey; readonly validSeconds?: number; readonly capAtCaExpiry?: boolean },
+): Promise<string> {
   const commonName = checkCommonName(opts.commonName);
   const dnsNames = (opts.dnsNames ?? []).map(checkDnsName);
   const ipAddresses = (opts.ipAddresses ?? []).map(checkIpAddress);
@@ -84,21 +98,28 @@ export async function issueCertificate(ca: PemPair, opts: LeafCertificateOptions
     );
   }
   const uri = opts.identity === undefined ? undefined : identityUriFor(commonName, opts.identity, opts.usages);
-  const { notBefore, notAfter } = validity(opts.now ?? new Date(), checkValidDays(opts.validDays, 'certificate'));
+  const now = opts.now ?? new Date();
+  let { notBefore, notAfter } =
+    opts.validSeconds === undefined ? validity(now, checkValidDays(opts.validDays, 'certificate')) : { notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + opts.validSeconds * 1000) };
   const { certificate: caCert, signingKey } = await openCertificateAuthority(ca);
   if (notAfter > caCert.notAfter) {
-    throw new InvalidArgumentError(
-      `certificate ${JSON.stringify(commonName)} would be valid until ${notAfter.toISOString()}, after its CA expires (${caCert.notAfter.toISOString()}); ask for fewer days or make a new CA`,
-    );
+    if (!opts.capAtCaExpiry) {
+      throw new InvalidArgumentError(
+        `certificate ${JSON.stringify(commonName)} would be valid until ${notAfter.toISOString()}, after its CA expires (${caCert.notAfter.toISOString()}); ask for fewer days or make a new CA`,
+      );
+    }
+    notAfter = caCert.notAfter;
   }
+  if (notAfter <= now) throw new InvalidArgumentError(`the CA expired at ${caCert.notAfter.toISOString()}; make a new CA`);
+  if (notBefore < caCert.notBefore) notBefore = caCert.notBefore;
 
-  const keys = await generateKeyPair();
+  const publicKey = opts.publicKey;
   const caKeyId = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(extendedKeyUsages(opts.usages), false),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
     caKeyId ? new x509.AuthorityKeyIdentifierExtension(caKeyId) : await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
   ];
   if (dnsNames.length + ipAddresses.length > 0 || uri !== undefined) {
@@ -117,11 +138,11 @@ export async function issueCertificate(ca: PemPair, opts: LeafCertificateOptions
     notBefore,
     notAfter,
     signingAlgorithm: SIGNING_ALGORITHM,
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey,
     extensions,
   });
-  return pemPair({ certPem: cert.toString('pem') }, exportPrivateKey(keys.privateKey));
+  return cert.toString('pem');
 }
 
 /** Throws InvalidArgumentError unless `ca` can sign: a CA certificate and its own ECDSA P-256 key. */
@@ -186,11 +207,11 @@ function randomSerialNumber(): string {
   return bytes.toString('hex');
 }
 
-async function generateKeyPair(): Promise<webcrypto.CryptoKeyPair> {
+export async function generateKeyPair(): Promise<webcrypto.CryptoKeyPair> {
   return (await globalThis.crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
 }
 
 /** PKCS#8 PEM ("BEGIN PRIVATE KEY"), which OpenSSL, grpc-js and node:crypto all read. */
-function exportPrivateKey(key: webcrypto.CryptoKey): string {
+export function exportPrivateKey(key: webcrypto.CryptoKey): string {
   return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }).toString();
 }

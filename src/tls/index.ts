@@ -9,3 +9,7 @@ export type { ClientTlsOptions } from './credentials.ts';
 export { runCertsCommand } from './runCertsCommand.ts';
 export type { TextSink } from './runCertsCommand.ts';
 export { certsUsageText } from './parseCertsArgs.ts';
+export { createCertificateRequest, readCertificateRequest, pemCertificates } from './certificateRequest.ts';
+export type { ReadCertificateRequest } from './certificateRequest.ts';
+export { signLeafCertificate } from './createCertificates.ts';
+export { generateKeyPair as generateKeyPairForLeaf, exportPrivateKey as exportPrivateKeyPem } from './createCertificates.ts';

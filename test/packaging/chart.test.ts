@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/parseConfig.ts';
+import { issueCertificate } from '../../src/tls/index.ts';
+import { pemPair } from '../../src/tls/pemPair.ts';
 import { chartDir, find, helm, type K8sObject, render, SNAPSHOT_API } from './support.ts';
 
 interface Probe {
@@ -24,7 +27,7 @@ interface PodSpec {
   hostNetwork?: boolean;
   nodeSelector?: Record<string, string>;
   containers: Container[];
-  volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string } }[];
+  volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string }; emptyDir?: object }[];
 }
 type Workload = K8sObject & { spec: { template: { spec: PodSpec } } };
 
@@ -164,24 +167,91 @@ describe('charts/vbs-csi', () => {
     assert.doesNotMatch(notes(['--set', 'volumeSnapshotClass.create=false']), /VolumeSnapshotClass/, 'not asked for: nothing to say');
   });
 
-  it('mounts the Secrets it names, and renders none by default', () => {
-    assert.equal(objects.filter((o) => o.kind === 'Secret').length, 0);
-    const secretsOf = (w: Workload) => w.spec.template.spec.volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : [])).sort();
-    assert.deepEqual(secretsOf(workload(objects, 'DaemonSet', 'vbs-csi-agent')), ['vbs-csi-agent-tls', 'vbs-csi-chap']);
-    assert.deepEqual(secretsOf(workload(objects, 'Deployment', 'vbs-csi-controller')), ['vbs-csi-controller-tls']);
+  const secretsOf = (w: Workload) => w.spec.template.spec.volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : [])).sort();
+  const emptyDirs = (w: Workload) => w.spec.template.spec.volumes.flatMap((v) => ('emptyDir' in v ? [v.name] : [])).sort();
+  const annotations = (w: Workload) => (w.spec.template as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {};
+
+  it('external: mounts the Secrets it names and the hosts\' node certificates, and renders none', () => {
+    const external = render(['--set', 'certificates.source=external']);
+    assert.equal(external.filter((o) => o.kind === 'Secret').length, 0);
+    assert.deepEqual(secretsOf(workload(external, 'DaemonSet', 'vbs-csi-agent')), ['vbs-csi-agent-tls', 'vbs-csi-chap']);
+    assert.deepEqual(secretsOf(workload(external, 'Deployment', 'vbs-csi-controller')), ['vbs-csi-controller-tls']);
+    assert.ok(hostPaths(workload(external, 'DaemonSet', 'vbs-csi-node')).has('/etc/vbs-csi/node-tls'));
+    for (const [kind, name] of [['DaemonSet', 'vbs-csi-agent'], ['DaemonSet', 'vbs-csi-node'], ['Deployment', 'vbs-csi-controller']] as const) {
+      const args = container(workload(external, kind, name), 'vbs-csi').args ?? [];
+      assert.ok(!args.some((a) => /^--(certificate-signer|signer-ca-dir|issue-own-certificate)/.test(a)), name);
+    }
+    assert.ok(!external.some((o) => o.metadata.name.endsWith('-signer') || o.metadata.name.endsWith('-certificate-requester')), 'no CSR RBAC');
   });
 
-  it('renders the three Secrets with secrets.create, and refuses to without their values', () => {
+  it('external: renders the three Secrets with secrets.create, and refuses to without their values', () => {
     const withValues = render([
-      '--set', 'secrets.create=true,secrets.chap.key=k',
+      '--set', 'certificates.source=external,secrets.create=true,secrets.chap.key=k',
       '--set', 'secrets.agentTls.caCrt=a,secrets.agentTls.tlsCrt=b,secrets.agentTls.tlsKey=c',
       '--set', 'secrets.controllerTls.caCrt=a,secrets.controllerTls.tlsCrt=d,secrets.controllerTls.tlsKey=e',
     ]);
     assert.deepEqual(Object.keys(find(withValues, 'Secret', 'vbs-csi-chap')['stringData'] as object), ['key']);
     assert.deepEqual(Object.keys(find(withValues, 'Secret', 'vbs-csi-agent-tls')['stringData'] as object).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
-    const { status, output } = helm(['template', 'vbs-csi', chartDir, '--set', 'secrets.create=true']);
+    const { status, output } = helm(['template', 'vbs-csi', chartDir, '--set', 'certificates.source=external,secrets.create=true']);
     assert.notEqual(status, 0);
     assert.match(output, /secrets\.chap\.key is required/);
+  });
+
+  it('generate (the default): an ECDSA P-256 cluster CA and a CHAP key kept on uninstall; the controller alone mounts the CA', () => {
+    const ca = find(objects, 'Secret', 'vbs-csi-ca') as K8sObject & { type: string; data: Record<string, string> };
+    assert.equal(ca.type, 'kubernetes.io/tls');
+    const caCert = new X509Certificate(Buffer.from(ca.data['tls.crt'] ?? '', 'base64'));
+    assert.equal(caCert.ca, true);
+    const caKey = createPrivateKey(Buffer.from(ca.data['tls.key'] ?? '', 'base64'));
+    assert.deepEqual([caKey.asymmetricKeyType, caKey.asymmetricKeyDetails?.namedCurve], ['ec', 'prime256v1'], 'vbs-csi signs with P-256 CA keys only');
+    assert.ok(caCert.checkPrivateKey(caKey));
+    const chap = find(objects, 'Secret', 'vbs-csi-chap') as K8sObject & { data: Record<string, string>; metadata: { annotations?: Record<string, string> } };
+    assert.ok(Buffer.from(chap.data['key'] ?? '', 'base64').length >= 32);
+    assert.equal(chap.metadata.annotations?.['helm.sh/resource-policy'], 'keep', 'volumes outlive the release, and their CHAP secrets derive from this key');
+    const agent = workload(objects, 'DaemonSet', 'vbs-csi-agent');
+    const node = workload(objects, 'DaemonSet', 'vbs-csi-node');
+    const controller = workload(objects, 'Deployment', 'vbs-csi-controller');
+    assert.deepEqual(secretsOf(agent), ['vbs-csi-chap']);
+    assert.deepEqual(secretsOf(node), []);
+    assert.deepEqual(secretsOf(controller), ['vbs-csi-ca']);
+    assert.deepEqual([emptyDirs(agent).includes('tls'), emptyDirs(node).includes('node-tls'), emptyDirs(controller).includes('tls')], [true, true, true]);
+    assert.ok(!hostPaths(node).has('/etc/vbs-csi/node-tls'), 'nothing provisioned on the hosts');
+    const sum = createHash('sha256').update(caCert.toString()).digest('hex');
+    for (const w of [agent, node, controller]) assert.equal(annotations(w)['checksum/ca'], sum, `${w.metadata.name} restarts when the CA changes`);
+    const args = (w: Workload) => container(w, 'vbs-csi').args ?? [];
+    for (const a of ['--certificate-signer=vbs.csi.io/agent', '--certificate-dns-names=vbs-csi-agent.vbs-csi.svc']) assert.ok(args(agent).includes(a), a);
+    assert.ok(args(node).includes('--certificate-signer=vbs.csi.io/node'));
+    for (const a of ['--signer-ca-dir=/etc/vbs/ca', '--agent-service-account=vbs-csi/vbs-csi-agent', '--node-service-account=vbs-csi/vbs-csi-node', '--issue-own-certificate=true']) {
+      assert.ok(args(controller).includes(a), a);
+    }
+  });
+
+  it('generate: the controller can sign with the CA Helm made (genCAWithKey\'s SEC1 key), for the identities agents need', async () => {
+    const ca = find(render(), 'Secret', 'vbs-csi-ca') as K8sObject & { data: Record<string, string> };
+    const pair = pemPair({ certPem: Buffer.from(ca.data['tls.crt'] ?? '', 'base64').toString() }, Buffer.from(ca.data['tls.key'] ?? '', 'base64').toString());
+    const leaf = await issueCertificate(pair, { commonName: 'agent', usages: 'server', dnsNames: ['vbs-csi-agent.vbs-csi.svc'], identity: { kind: 'agent', storageNode: 'storage-1' }, validDays: 30 });
+    assert.ok(new X509Certificate(leaf.certPem).verify(new X509Certificate(pair.certPem).publicKey));
+  });
+
+  it('certManager: a self-signed Issuer, a P-256 CA kept at renewal, a CA Issuer, and the controller\'s certificate with its URI', () => {
+    const cm = render(['--set', 'certificates.source=certManager']);
+    assert.equal(cm.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name).join(), 'vbs-csi-chap', 'only the CHAP key is the chart\'s');
+    const caCert = find(cm, 'Certificate', 'vbs-csi-ca')['spec'] as Record<string, unknown>;
+    assert.deepEqual([caCert['isCA'], caCert['secretName'], caCert['privateKey'], caCert['issuerRef']], [true, 'vbs-csi-ca', { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Never' }, { kind: 'Issuer', name: 'vbs-csi-selfsigned' }]);
+    assert.deepEqual(find(cm, 'Issuer', 'vbs-csi-selfsigned')['spec'], { selfSigned: {} });
+    assert.deepEqual(find(cm, 'Issuer', 'vbs-csi-ca')['spec'], { ca: { secretName: 'vbs-csi-ca' } });
+    const ctl = find(cm, 'Certificate', 'vbs-csi-controller')['spec'] as Record<string, unknown>;
+    assert.deepEqual([ctl['uris'], ctl['usages'], ctl['secretName'], ctl['issuerRef']], [['urn:vbs-csi:controller'], ['digital signature', 'client auth'], 'vbs-csi-controller-tls', { kind: 'Issuer', name: 'vbs-csi-ca' }]);
+    const controller = workload(cm, 'Deployment', 'vbs-csi-controller');
+    assert.deepEqual(secretsOf(controller), ['vbs-csi-ca', 'vbs-csi-controller-tls']);
+    assert.ok(!(container(controller, 'vbs-csi').args ?? []).includes('--issue-own-certificate=true'), 'cert-manager issues it');
+    assert.ok((container(workload(cm, 'DaemonSet', 'vbs-csi-agent'), 'vbs-csi').args ?? []).includes('--certificate-signer=vbs.csi.io/agent'));
+  });
+
+  it('refuses an unknown certificates.source (the values schema, before any template runs)', () => {
+    const { status, output } = helm(['template', 'vbs-csi', chartDir, '--set', 'certificates.source=vault']);
+    assert.notEqual(status, 0);
+    assert.match(output, /at '\/certificates\/source': value must be one of 'generate', 'certManager', 'external'/);
   });
 
   it('follows values: driver name, kubelet dir and zones reach every place that uses them', () => {

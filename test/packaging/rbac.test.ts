@@ -9,8 +9,12 @@ import { find, type K8sObject, render } from './support.ts';
  * external-resizer/v2@v2.3.0 and external-snapshotter/v8@v8.7.0 on proxy.golang.org; the snapshotter's
  * is deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml), and the vbs-csi container's own:
  * list CSINodes (src/kube/listCsiNodeIds.ts) and get, create and merge-patch its removed storage nodes
- * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts). The node plugin,
- * node-driver-registrar (kubelet's plugin socket only) and the agent call no Kubernetes API.
+ * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts), and, with in-cluster
+ * issuance (certificates.source generate or certManager, the default), the signer's: list and read
+ * CertificateSigningRequests, approve or deny them and write their certificate, for this driver's two
+ * signers only, and read the requester's CSINode (src/issuance/CsrSigner.ts, src/kube/certificateSigningRequests.ts).
+ * The agent and the node plugin then create and read their own requests (src/issuance/CertificateRequester.ts);
+ * without in-cluster issuance they, and node-driver-registrar (kubelet's plugin socket only), call no Kubernetes API.
  *
  * Upstream rules left out, on purpose:
  * - secrets (all sidecars): the driver takes no csi.storage.k8s.io/*-secret-name parameters;
@@ -40,6 +44,7 @@ const SNAPSHOTTER = 'external-snapshotter (csi-snapshotter) v8.7.0';
 const LEASES = ['get', 'watch', 'list', 'delete', 'update', 'create'];
 const EVENTS = ['list', 'watch', 'create', 'update', 'patch'];
 const VBS = 'vbs-csi controller';
+const SIGNER = 'vbs-csi controller, certificate signer';
 const REMOVED_CONFIGMAP = 'vbs-csi-removed-storage-nodes';
 
 const CALLS: readonly Call[] = [
@@ -82,6 +87,18 @@ const CALLS: readonly Call[] = [
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['get', 'patch'], resourceName: REMOVED_CONFIGMAP },
   // Kubernetes cannot authorize a create by the object's name.
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['create'] },
+
+  { sidecar: SIGNER, scope: 'cluster', group: 'certificates.k8s.io', resource: 'certificatesigningrequests', verbs: ['get', 'list'] },
+  { sidecar: SIGNER, scope: 'cluster', group: 'certificates.k8s.io', resource: 'certificatesigningrequests/approval', verbs: ['update'] },
+  { sidecar: SIGNER, scope: 'cluster', group: 'certificates.k8s.io', resource: 'certificatesigningrequests/status', verbs: ['update'] },
+  { sidecar: SIGNER, scope: 'cluster', group: 'certificates.k8s.io', resource: 'signers', verbs: ['approve', 'sign'], resourceName: 'vbs.csi.io/agent' },
+  { sidecar: SIGNER, scope: 'cluster', group: 'certificates.k8s.io', resource: 'signers', verbs: ['approve', 'sign'], resourceName: 'vbs.csi.io/node' },
+  { sidecar: SIGNER, scope: 'cluster', group: 'storage.k8s.io', resource: 'csinodes', verbs: ['get'] },
+];
+
+/** The agent's and the node plugin's calls with in-cluster issuance: their own CertificateSigningRequests. */
+const REQUESTER_CALLS: readonly Call[] = [
+  { sidecar: 'vbs-csi agent / node plugin', scope: 'cluster', group: 'certificates.k8s.io', resource: 'certificatesigningrequests', verbs: ['create', 'get'] },
 ];
 
 interface Rule {
@@ -103,9 +120,9 @@ function permissions(rules: readonly Rule[], scope: Scope): Set<string> {
   return out;
 }
 
-function needed(): Map<string, string[]> {
+function needed(calls: readonly Call[] = CALLS): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const call of CALLS) {
+  for (const call of calls) {
     for (const verb of call.verbs) {
       const key = `${call.scope} ${call.group}/${call.resource} ${verb}${call.resourceName === undefined ? '' : ` ${call.resourceName}`}`;
       out.set(key, [...(out.get(key) ?? []), call.sidecar]);
@@ -159,12 +176,26 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
     }
   });
 
-  it('only the controller ServiceAccount is bound; node and agent pods get no token', () => {
-    assert.deepEqual([...grants.keys()], [controllerSa]);
+  it('the agent and node plugin may create and read CertificateSigningRequests, nothing else, and get their bound token for it', () => {
+    assert.deepEqual([...grants.keys()].sort(), ['vbs-csi/vbs-csi-agent', controllerSa, 'vbs-csi/vbs-csi-node']);
+    const want = [...needed(REQUESTER_CALLS).keys()].sort();
     for (const name of ['vbs-csi-node', 'vbs-csi-agent']) {
-      assert.equal(find(objects, 'ServiceAccount', name)['automountServiceAccountToken'], false);
+      assert.deepEqual([...(grants.get(`vbs-csi/${name}`) ?? [])].sort(), want, name);
+      assert.equal(find(objects, 'ServiceAccount', name)['automountServiceAccountToken'], false, 'only the pods that need it mount a token');
       const ds = find(objects, 'DaemonSet', name) as { spec: { template: { spec: { serviceAccountName: string; automountServiceAccountToken: boolean } } } } & K8sObject;
       assert.equal(ds.spec.template.spec.serviceAccountName, name);
+      assert.equal(ds.spec.template.spec.automountServiceAccountToken, true);
+    }
+  });
+
+  it('external certificates: only the controller ServiceAccount is bound, without the signer\'s rules; node and agent pods get no token', () => {
+    const external = render(['--set', 'certificates.source=external']);
+    const externalGrants = grantsBySubject(external);
+    assert.deepEqual([...externalGrants.keys()], [controllerSa]);
+    const want = needed(CALLS.filter((c) => c.sidecar !== SIGNER || c.resource === 'csinodes'));
+    assert.deepEqual([...(externalGrants.get(controllerSa) ?? [])].filter((p) => !want.has(p)), []);
+    for (const name of ['vbs-csi-node', 'vbs-csi-agent']) {
+      const ds = find(external, 'DaemonSet', name) as { spec: { template: { spec: { automountServiceAccountToken: boolean } } } } & K8sObject;
       assert.equal(ds.spec.template.spec.automountServiceAccountToken, false);
     }
   });

@@ -6,11 +6,33 @@ import { type K8sObject, MODELS, render, SNAPSHOT_API, yamlFilesIn } from './sup
 /**
  * Kinds from CRDs that kubernetes-models (the Kubernetes OpenAPI schemas) does not carry and for which no
  * validating model is published on the npm registry: checked structurally here, field by field, instead.
- * (snapshot.storage.k8s.io: external-snapshotter's CRDs; monitoring.coreos.com: the Prometheus Operator's,
- * fields as in its API reference https://prometheus-operator.dev/docs/api-reference/api/.) KubeVirt's and
- * CDI's kinds are validated against their released CRD schemas instead (crdSchemas.ts, crdSchemas.test.ts).
+ * (snapshot.storage.k8s.io: external-snapshotter's CRDs; cert-manager.io: cert-manager's, fields as its v1
+ * API reference names them; monitoring.coreos.com: the Prometheus Operator's, fields as in its API reference
+ * https://prometheus-operator.dev/docs/api-reference/api/.) KubeVirt's and CDI's kinds are validated against
+ * their released CRD schemas instead (crdSchemas.ts, crdSchemas.test.ts).
  */
 const STRUCTURAL: Record<string, (o: K8sObject) => void> = {
+  'cert-manager.io/v1/Issuer': (o) => {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec']);
+    const spec = o['spec'] as Record<string, unknown>;
+    assert.equal(Object.keys(spec).length, 1, 'exactly one issuer type');
+    assert.ok('selfSigned' in spec || typeof (spec['ca'] as { secretName?: unknown } | undefined)?.secretName === 'string', 'selfSigned or ca.secretName');
+  },
+  'cert-manager.io/v1/Certificate': (o) => {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec']);
+    const spec = o['spec'] as Record<string, unknown>;
+    onlyKeys(spec, ['secretName', 'commonName', 'isCA', 'uris', 'dnsNames', 'usages', 'duration', 'renewBefore', 'privateKey', 'issuerRef']);
+    assert.equal(typeof spec['secretName'], 'string');
+    for (const d of ['duration', 'renewBefore']) assert.match(String(spec[d]), /^\d+h$/, d);
+    const key = spec['privateKey'] as Record<string, unknown>;
+    onlyKeys(key, ['algorithm', 'size', 'rotationPolicy', 'encoding']);
+    assert.ok(['RSA', 'ECDSA', 'Ed25519'].includes(key['algorithm'] as string));
+    assert.ok(['Never', 'Always'].includes(key['rotationPolicy'] as string));
+    const usages = (spec['usages'] as string[] | undefined) ?? [];
+    for (const u of usages) assert.ok(['digital signature', 'key encipherment', 'server auth', 'client auth', 'cert sign'].includes(u), u);
+    const ref = spec['issuerRef'] as Record<string, unknown>;
+    assert.ok(['Issuer', 'ClusterIssuer'].includes(ref['kind'] as string) && typeof ref['name'] === 'string');
+  },
   'snapshot.storage.k8s.io/v1/VolumeSnapshotClass': (o) => {
     onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'driver', 'deletionPolicy', 'parameters']);
     assert.equal(typeof o['driver'], 'string');
@@ -111,9 +133,10 @@ function validate(o: K8sObject, where: string): 'schema' | 'crd schema' | 'struc
 const RENDERINGS: Record<string, readonly string[]> = {
   'chart defaults': [],
   'chart with the snapshot API absent': ['--set', 'volumeSnapshotClass.create=true'],
+  'certificates from cert-manager': ['--set', 'certificates.source=certManager'],
   'chart with every option': [
     '--api-versions', SNAPSHOT_API,
-    '--set', 'secrets.create=true,secrets.chap.key=0123456789abcdef0123456789abcdef',
+    '--set', 'certificates.source=external,secrets.create=true,secrets.chap.key=0123456789abcdef0123456789abcdef',
     '--set', 'secrets.agentTls.caCrt=x,secrets.agentTls.tlsCrt=x,secrets.agentTls.tlsKey=x',
     '--set', 'secrets.controllerTls.caCrt=x,secrets.controllerTls.tlsCrt=x,secrets.controllerTls.tlsKey=x',
     '--set', 'storageClass.isDefault=true,volumeSnapshotClass.isDefault=true,storageClass.parameters.tier=ssd',
@@ -152,7 +175,7 @@ describe('every object validates against the Kubernetes OpenAPI schemas (kuberne
 
   it('only the CRD kinds listed above are checked structurally; every built-in kind gets its schema', () => {
     const kinds = new Map<string, string>();
-    for (const objects of [render(['--api-versions', SNAPSHOT_API]), ...Object.values(RENDERINGS).map((args) => render(args)), ...yamlFilesIn('manifests').values(), ...yamlFilesIn('examples').values()]) {
+    for (const objects of [render(['--api-versions', SNAPSHOT_API]), render(['--api-versions', SNAPSHOT_API, '--set', 'certificates.source=certManager']), ...Object.values(RENDERINGS).map((args) => render(args)), ...yamlFilesIn('manifests').values(), ...yamlFilesIn('examples').values()]) {
       for (const o of objects) kinds.set(`${o.apiVersion}/${o.kind}`, validate(o, 'all'));
     }
     const structural = [...kinds].filter(([, how]) => how === 'structural').map(([k]) => k).sort();

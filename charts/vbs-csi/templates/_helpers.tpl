@@ -49,3 +49,61 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- join "," $pairs -}}
 {{- end -}}
+
+{{/* Certificates: "generate" | "certManager" | "external" (docs/security.md, "Certificates issued in the cluster"). */}}
+{{- define "vbs-csi.certSource" -}}
+{{- $s := .Values.certificates.source -}}
+{{- if not (has $s (list "generate" "certManager" "external")) -}}
+{{- fail (printf "certificates.source %q: expected generate, certManager or external" $s) -}}
+{{- end -}}
+{{- $s -}}
+{{- end -}}
+
+{{/* "true" when agents and node plugins get their certificates from the controller through CertificateSigningRequests. */}}
+{{- define "vbs-csi.inClusterIssuance" -}}
+{{- if ne (include "vbs-csi.certSource" .) "external" }}true{{ end -}}
+{{- end -}}
+
+{{/* The cluster CA Secret (kubernetes.io/tls: tls.crt, tls.key) the controller signs with. */}}
+{{- define "vbs-csi.caSecretName" -}}
+{{- printf "%s-ca" (include "vbs-csi.fullname" .) -}}
+{{- end -}}
+
+{{/*
+The generated cluster CA as JSON {"crt","key"}: the existing Secret's when `lookup` finds it (an upgrade keeps
+the CA, so no certificate issued from it is invalidated), else a new ECDSA P-256 CA (vbs-csi signs with P-256
+keys only). Cached in .Values for this render, so the Secret and the pods' checksum annotation agree.
+*/}}
+{{- define "vbs-csi.generatedCa" -}}
+{{- if not (hasKey .Values "vbsCsiGeneratedCa") -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "vbs-csi.caSecretName" .) -}}
+{{- if and $existing (hasKey ($existing.data | default dict) "tls.key") -}}
+{{- $_ := set .Values "vbsCsiGeneratedCa" (dict "crt" (index $existing.data "tls.crt" | b64dec) "key" (index $existing.data "tls.key" | b64dec)) -}}
+{{- else -}}
+{{- $ca := genCAWithKey "vbs-csi cluster CA" (int .Values.certificates.generate.caValidityDays) (genPrivateKey "ecdsa") -}}
+{{- $_ := set .Values "vbsCsiGeneratedCa" (dict "crt" $ca.Cert "key" $ca.Key) -}}
+{{- end -}}
+{{- end -}}
+{{- .Values.vbsCsiGeneratedCa | toJson -}}
+{{- end -}}
+
+{{/* Annotation that restarts a pod when the cluster CA changes (its certificate came from the old one). */}}
+{{- define "vbs-csi.caChecksum" -}}
+{{- $src := include "vbs-csi.certSource" . -}}
+{{- if eq $src "generate" -}}
+{{- (include "vbs-csi.generatedCa" . | fromJson).crt | sha256sum -}}
+{{- else if eq $src "certManager" -}}
+{{- $s := lookup "v1" "Secret" .Release.Namespace (include "vbs-csi.caSecretName" .) -}}
+{{- (index ($s.data | default dict) "tls.crt") | default "" | sha256sum -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The CHAP key Secret's value: kept when `lookup` finds it (every CHAP secret derives from it), else 48 random characters. */}}
+{{- define "vbs-csi.generatedChapKey" -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace .Values.secrets.chap.name -}}
+{{- if and $existing (hasKey ($existing.data | default dict) "key") -}}
+{{- index $existing.data "key" | b64dec -}}
+{{- else -}}
+{{- randAscii 48 -}}
+{{- end -}}
+{{- end -}}

@@ -25,6 +25,21 @@ export interface RecordedRequest {
 
 const CONFIGMAP = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/?]+))?$/;
 const CSINODES = '/apis/storage.k8s.io/v1/csinodes';
+const CSINODE = /^\/apis\/storage\.k8s\.io\/v1\/csinodes\/([^/]+)$/;
+const CSRS = /^\/apis\/certificates\.k8s\.io\/v1\/certificatesigningrequests(?:\/([^/]+)(?:\/(approval|status))?)?$/;
+
+/** Who a bearer token is, as the API server would record it in a CSR's spec (username, extra). */
+export interface FakeCaller {
+  readonly username: string;
+  readonly extra?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A CertificateSigningRequest as the fake stores it (the API's JSON). */
+export interface FakeCsr {
+  metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
+  spec: { request: string; signerName: string; usages?: string[]; expirationSeconds?: number; username: string; groups: string[]; extra?: Record<string, string[]> };
+  status: { conditions?: { type: string; status: string; reason?: string; message?: string }[]; certificate?: string };
+}
 
 /**
  * A Kubernetes API server for unit tests, over plain HTTP on 127.0.0.1: the REST paths
@@ -36,6 +51,9 @@ const CSINODES = '/apis/storage.k8s.io/v1/csinodes';
 export class FakeKubeApi {
   readonly configMaps = new Map<string, FakeConfigMap>();
   csiNodes: FakeCsiNode[] = [];
+  readonly csrs = new Map<string, FakeCsr>();
+  /** Bearer tokens besides 'fake-token' (user "tester"), and who each one is. */
+  readonly callers = new Map<string, FakeCaller>([['fake-token', { username: 'tester' }]]);
   readonly requests: RecordedRequest[] = [];
   /** Answers matching `METHOD path-prefix` with this status until removed (403, 500, ...). */
   readonly failures = new Map<string, { readonly code: number; readonly reason: string; readonly message: string }>();
@@ -90,6 +108,7 @@ export class FakeKubeApi {
     for await (const chunk of req) body += String(chunk);
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     this.requests.push({ method, path, contentType: req.headers['content-type'], authorization: req.headers['authorization'], body });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const send = (code: number, value: unknown) => {
@@ -101,7 +120,18 @@ export class FakeKubeApi {
       const [m, prefix = ''] = key.split(' ');
       if (m === method && path.startsWith(prefix)) return status(f.code, f.reason, f.message);
     }
-    if (req.headers['authorization'] !== 'Bearer fake-token') return status(401, 'Unauthorized', 'Unauthorized');
+    const caller = this.callers.get((req.headers['authorization'] ?? '').replace(/^Bearer /, ''));
+    if (!caller) return status(401, 'Unauthorized', 'Unauthorized');
+
+    const csiNode = CSINODE.exec(path);
+    if (method === 'GET' && csiNode) {
+      const name = decodeURIComponent(csiNode[1] ?? '');
+      const n = this.csiNodes.find((c) => c.node === name);
+      if (!n) return status(404, 'NotFound', `csinodes.storage.k8s.io "${name}" not found`);
+      return send(200, { kind: 'CSINode', apiVersion: 'storage.k8s.io/v1', metadata: { name }, spec: { drivers: n.drivers.map((d) => ({ name: d.name, nodeID: d.nodeID, topologyKeys: [] })) } });
+    }
+    const csr = CSRS.exec(path);
+    if (csr) return this.#handleCsr(method, csr[1] === undefined ? undefined : decodeURIComponent(csr[1]), csr[2], query, body, caller, send, status);
 
     if (method === 'GET' && path === CSINODES) {
       return send(200, {
@@ -156,5 +186,79 @@ export class FakeKubeApi {
       return send(200, { kind: 'ConfigMap', apiVersion: 'v1', ...cm });
     }
     return status(405, 'MethodNotAllowed', `${method} ${path} is not served by the fake API`);
+  }
+
+  /** Writes a kubeconfig for another token (register it in `callers` first). */
+  async kubeconfigFor(token: string): Promise<string> {
+    const path = join(this.#dir, `kubeconfig-${this.#version++}`);
+    await writeFile(
+      path,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'u' } }],
+        'current-context': 'fake',
+      }),
+    );
+    return path;
+  }
+
+  // certificates.k8s.io/v1: the API server records the creator's username and extra in the spec
+  // (the requester cannot set them), and approval and status are separate subresources.
+  #handleCsr(
+    method: string,
+    name: string | undefined,
+    sub: string | undefined,
+    query: URLSearchParams,
+    body: string,
+    caller: FakeCaller,
+    send: (code: number, value: unknown) => void,
+    status: (code: number, reason: string, message: string) => void,
+  ): void {
+    const wire = (c: FakeCsr) => ({ kind: 'CertificateSigningRequest', apiVersion: 'certificates.k8s.io/v1', ...c });
+    if (method === 'GET' && name === undefined) {
+      const selector = query.get('fieldSelector') ?? '';
+      const signer = /^spec\.signerName=(.+)$/.exec(selector)?.[1];
+      const items = [...this.csrs.values()].filter((c) => signer === undefined || c.spec.signerName === signer).map(wire);
+      return send(200, { kind: 'CertificateSigningRequestList', apiVersion: 'certificates.k8s.io/v1', metadata: { resourceVersion: String(this.#version) }, items });
+    }
+    if (method === 'POST' && name === undefined) {
+      const obj = JSON.parse(body) as { metadata?: { name?: string; labels?: Record<string, string> }; spec?: Partial<FakeCsr['spec']> };
+      const newName = obj.metadata?.name ?? '';
+      if (this.csrs.has(newName)) return status(409, 'AlreadyExists', `certificatesigningrequests.certificates.k8s.io "${newName}" already exists`);
+      const c: FakeCsr = {
+        metadata: { name: newName, resourceVersion: String(++this.#version), ...(obj.metadata?.labels ? { labels: obj.metadata.labels } : {}) },
+        spec: {
+          request: obj.spec?.request ?? '',
+          signerName: obj.spec?.signerName ?? '',
+          ...(obj.spec?.usages ? { usages: obj.spec.usages } : {}),
+          ...(obj.spec?.expirationSeconds !== undefined ? { expirationSeconds: obj.spec.expirationSeconds } : {}),
+          username: caller.username,
+          groups: ['system:authenticated'],
+          ...(caller.extra ? { extra: Object.fromEntries(Object.entries(caller.extra).map(([k, v]) => [k, [...v]])) } : {}),
+        },
+        status: {},
+      };
+      this.csrs.set(newName, c);
+      return send(201, wire(c));
+    }
+    const c = name === undefined ? undefined : this.csrs.get(name);
+    if (!c) return status(404, 'NotFound', `certificatesigningrequests.certificates.k8s.io "${name}" not found`);
+    if (method === 'GET' && sub === undefined) return send(200, wire(c));
+    if (method === 'PUT' && sub !== undefined) {
+      const obj = JSON.parse(body) as { metadata?: { resourceVersion?: string }; status?: FakeCsr['status'] };
+      if (obj.metadata?.resourceVersion !== c.metadata.resourceVersion) return status(409, 'Conflict', `Operation cannot be fulfilled on certificatesigningrequests.certificates.k8s.io "${name}": the object has been modified`);
+      // Each subresource changes only its own part of the status.
+      if (sub === 'approval') c.status = { ...c.status, conditions: (obj.status?.conditions ?? []).map((k) => ({ type: k.type, status: k.status, ...(k.reason !== undefined ? { reason: k.reason } : {}), ...(k.message !== undefined ? { message: k.message } : {}) })) };
+      else if (obj.status?.certificate !== undefined && !(c.status.conditions ?? []).some((k) => k.type === 'Approved' && k.status === 'True')) {
+        return status(422, 'Invalid', `CertificateSigningRequest.certificates.k8s.io "${name}" is invalid: status.certificate: Forbidden: certificate issuance requires an Approved condition`);
+      } else if (obj.status?.certificate !== undefined) c.status = { ...c.status, certificate: obj.status.certificate };
+      else c.status = { ...c.status, conditions: (obj.status?.conditions ?? []).map((k) => ({ type: k.type, status: k.status, ...(k.reason !== undefined ? { reason: k.reason } : {}), ...(k.message !== undefined ? { message: k.message } : {}) })) };
+      c.metadata.resourceVersion = String(++this.#version);
+      return send(200, wire(c));
+    }
+    return status(405, 'MethodNotAllowed', `${method} CSR ${name}/${sub ?? ''} is not served by the fake API`);
   }
 }
