@@ -9,8 +9,8 @@ import { find, type K8sObject, render } from './support.ts';
  * external-resizer/v2@v2.3.0 and external-snapshotter/v8@v8.7.0 on proxy.golang.org; the snapshotter's
  * is deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml), and the vbs-csi container's own:
  * list CSINodes (src/kube/listCsiNodeIds.ts) and get, create and merge-patch its removed storage nodes
- * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts). The node plugin,
- * node-driver-registrar (kubelet's plugin socket only) and the agent call no Kubernetes API.
+ * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts). The node plugin and
+ * the agent get their own Node only (its zone label); node-driver-registrar talks to kubelet's plugin socket.
  *
  * Upstream rules left out, on purpose:
  * - secrets (all sidecars): the driver takes no csi.storage.k8s.io/*-secret-name parameters;
@@ -159,13 +159,14 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
     }
   });
 
-  it('only the controller ServiceAccount is bound; node and agent pods get no token', () => {
-    assert.deepEqual([...grants.keys()], [controllerSa]);
+  it('node and agent pods get a token and exactly get on nodes (their own Node\'s zone label, src/roles/resolveZone.ts)', () => {
+    assert.deepEqual([...grants.keys()].sort(), [controllerSa, 'vbs-csi/vbs-csi-agent', 'vbs-csi/vbs-csi-node'].sort());
     for (const name of ['vbs-csi-node', 'vbs-csi-agent']) {
-      assert.equal(find(objects, 'ServiceAccount', name)['automountServiceAccountToken'], false);
+      assert.deepEqual([...(grants.get(`vbs-csi/${name}`) ?? [])], ['cluster /nodes get'], name);
+      assert.equal(find(objects, 'ServiceAccount', name)['automountServiceAccountToken'], true);
       const ds = find(objects, 'DaemonSet', name) as { spec: { template: { spec: { serviceAccountName: string; automountServiceAccountToken: boolean } } } } & K8sObject;
       assert.equal(ds.spec.template.spec.serviceAccountName, name);
-      assert.equal(ds.spec.template.spec.automountServiceAccountToken, false);
+      assert.equal(ds.spec.template.spec.automountServiceAccountToken, true);
     }
   });
 

@@ -25,6 +25,27 @@ export interface RecordedRequest {
 
 const CONFIGMAP = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/?]+))?$/;
 const CSINODES = '/apis/storage.k8s.io/v1/csinodes';
+const NODE = /^\/api\/v1\/nodes\/([^/?]+)$/;
+const ENDPOINTSLICES = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/;
+
+/** An EndpointSlice as the API serves it (discovery.k8s.io/v1), the fields this project reads. */
+export interface FakeEndpointSlice {
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; resourceVersion?: string };
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: {
+    addresses: string[];
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+    nodeName?: string;
+    targetRef?: { kind: string; name: string; namespace?: string };
+  }[];
+  ports?: { name?: string; port?: number; protocol?: string }[];
+}
+
+interface Watcher {
+  readonly namespace: string;
+  readonly selector: Record<string, string>;
+  readonly res: ServerResponse;
+}
 
 /**
  * A Kubernetes API server for unit tests, over plain HTTP on 127.0.0.1: the REST paths
@@ -36,6 +57,11 @@ const CSINODES = '/apis/storage.k8s.io/v1/csinodes';
 export class FakeKubeApi {
   readonly configMaps = new Map<string, FakeConfigMap>();
   csiNodes: FakeCsiNode[] = [];
+  /** Nodes by name: their labels (GET /api/v1/nodes/NAME). */
+  readonly nodes = new Map<string, { readonly labels?: Record<string, string> }>();
+  /** EndpointSlices by namespace/name; change them with putEndpointSlice / deleteEndpointSlice so watchers hear. */
+  readonly endpointSlices = new Map<string, FakeEndpointSlice>();
+  readonly #watchers = new Set<Watcher>();
   readonly requests: RecordedRequest[] = [];
   /** Answers matching `METHOD path-prefix` with this status until removed (403, 500, ...). */
   readonly failures = new Map<string, { readonly code: number; readonly reason: string; readonly message: string }>();
@@ -79,7 +105,42 @@ export class FakeKubeApi {
     return cm ? { ...(cm.data ?? {}) } : undefined;
   }
 
+  /** Creates or replaces an EndpointSlice and tells the watches (ADDED or MODIFIED). */
+  putEndpointSlice(slice: FakeEndpointSlice): void {
+    const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
+    const type = this.endpointSlices.has(key) ? 'MODIFIED' : 'ADDED';
+    const stored: FakeEndpointSlice = { ...slice, metadata: { ...slice.metadata, resourceVersion: String(++this.#version) } };
+    this.endpointSlices.set(key, stored);
+    this.#notify(type, stored);
+  }
+
+  deleteEndpointSlice(namespace: string, name: string): void {
+    const slice = this.endpointSlices.get(`${namespace}/${name}`);
+    if (!slice) return;
+    this.endpointSlices.delete(`${namespace}/${name}`);
+    this.#notify('DELETED', { ...slice, metadata: { ...slice.metadata, resourceVersion: String(++this.#version) } });
+  }
+
+  /** Open watch connections. */
+  get watchCount(): number {
+    return this.#watchers.size;
+  }
+
+  /** Ends every open watch, as an API server restart or a load balancer timeout does. */
+  dropWatches(): void {
+    for (const w of this.#watchers) w.res.destroy();
+    this.#watchers.clear();
+  }
+
+  #notify(type: string, slice: FakeEndpointSlice): void {
+    for (const w of this.#watchers) {
+      if (w.namespace !== slice.metadata.namespace || !matches(slice.metadata.labels, w.selector)) continue;
+      w.res.write(`${JSON.stringify({ type, object: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', ...slice } })}\n`);
+    }
+  }
+
   async close(): Promise<void> {
+    this.dropWatches();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await rm(this.#dir, { recursive: true, force: true });
@@ -90,6 +151,7 @@ export class FakeKubeApi {
     for await (const chunk of req) body += String(chunk);
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     this.requests.push({ method, path, contentType: req.headers['content-type'], authorization: req.headers['authorization'], body });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const send = (code: number, value: unknown) => {
@@ -115,6 +177,33 @@ export class FakeKubeApi {
           spec: { drivers: n.drivers.map((d) => ({ name: d.name, nodeID: d.nodeID, topologyKeys: [] })) },
         })),
       });
+    }
+    const slices = ENDPOINTSLICES.exec(path);
+    if (method === 'GET' && slices) {
+      const namespace = decodeURIComponent(slices[1] ?? '');
+      const selector = parseSelector(query.get('labelSelector') ?? '');
+      if (query.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        const watcher: Watcher = { namespace, selector, res };
+        this.#watchers.add(watcher);
+        res.on('close', () => this.#watchers.delete(watcher));
+        return;
+      }
+      const items = [...this.endpointSlices.values()].filter((e) => e.metadata.namespace === namespace && matches(e.metadata.labels, selector));
+      return send(200, {
+        kind: 'EndpointSliceList',
+        apiVersion: 'discovery.k8s.io/v1',
+        metadata: { resourceVersion: String(this.#version) },
+        items: items.map((e) => ({ kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', ...e })),
+      });
+    }
+    const nodeMatch = NODE.exec(path);
+    if (method === 'GET' && nodeMatch) {
+      const name = decodeURIComponent(nodeMatch[1] ?? '');
+      const node = this.nodes.get(name);
+      if (!node) return status(404, 'NotFound', `nodes "${name}" not found`);
+      return send(200, { kind: 'Node', apiVersion: 'v1', metadata: { name, resourceVersion: String(this.#version), ...(node.labels ? { labels: node.labels } : {}) } });
     }
     const m = CONFIGMAP.exec(path);
     if (!m) return status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
@@ -157,4 +246,21 @@ export class FakeKubeApi {
     }
     return status(405, 'MethodNotAllowed', `${method} ${path} is not served by the fake API`);
   }
+}
+
+/** `k=v,k=v` (equality only, what this project sends). */
+function parseSelector(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split(',')
+      .filter((p) => p !== '')
+      .map((p) => {
+        const eq = p.indexOf('=');
+        return [p.slice(0, eq), p.slice(eq + 1).replace(/^=/, '')];
+      }),
+  );
+}
+
+function matches(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
