@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { ControllerConfig } from '../config/parseControllerConfig.ts';
 import { ControllerService } from '../controller/ControllerService.ts';
 import { createControllerHandlers } from '../controller/controllerHandlers.ts';
-import { dnsAgents, staticAgents } from '../controller/agentDiscovery.ts';
+import { dnsAgents, endpointSliceAgents, staticAgents } from '../controller/agentDiscovery.ts';
+import type { AgentDiscovery } from '../controller/agentDiscovery.ts';
+import { ServiceEndpoints } from '../kube/endpointSliceWatch.ts';
 import { connectAgent } from '../agentApi/client.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
 import { ServerIdentityRecorder, withCheckedIdentity } from '../controller/checkAgentIdentity.ts';
@@ -50,12 +52,26 @@ export async function startController(
   const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
   const kube = kubeSource ? await loadKubeClient(kubeSource) : undefined;
   const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
-  const nodes = new StorageNodes({
-    discover: config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses),
-    connect,
-    log,
-    ...(removed ? { removed } : {}),
-  });
+  let nodes: StorageNodes | undefined;
+  let endpoints: ServiceEndpoints | undefined;
+  let discover: AgentDiscovery;
+  if (config.agentsService) {
+    if (!kube) throw new Error(`--agents-service ${config.agentsService.namespace}/${config.agentsService.name} needs the Kubernetes API: run in a pod with a service account token, or set KUBECONFIG`);
+    let warned: string | undefined;
+    endpoints = new ServiceEndpoints(kube, {
+      ...config.agentsService,
+      service: config.agentsService.name,
+      // An agent that turns ready, or goes, is polled now rather than at the next interval.
+      onChange: () => void nodes?.refresh(),
+      onError: (message) => {
+        if (warned !== message) log.warn({ err: message }, 'watch of the agents\' EndpointSlices failed; keeping the agents known, retrying');
+        warned = message;
+      },
+    });
+    await endpoints.start();
+    discover = endpointSliceAgents(endpoints);
+  } else discover = config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses);
+  nodes = new StorageNodes({ discover, connect, log, ...(removed ? { removed } : {}) });
   nodes.start(config.statusIntervalMs);
   if (metrics) registerStorageNodeGauges(metrics.registry, nodes);
   // Twice the interval: the background poll starts an interval after the last one ended, so with
@@ -78,7 +94,7 @@ export async function startController(
   );
   log.info(
     {
-      agents: config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses,
+      agents: endpoints ? endpoints.where : config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses,
       removedStorageNodes: removed?.where ?? 'none: no storage node can be declared removed',
       duplicateNodeIdCheck: kube ? `CSINode objects through the Kubernetes API (${kube.source})` : 'off: no Kubernetes API (not in a pod, no KUBECONFIG)',
     },
@@ -87,6 +103,7 @@ export async function startController(
   return {
     handlers,
     stop: () => {
+      void endpoints?.stop();
       nodes.stop();
       tls.stop();
     },

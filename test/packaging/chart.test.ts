@@ -88,7 +88,7 @@ describe('charts/vbs-csi', () => {
     const args = container(d, 'vbs-csi').args ?? [];
     assert.equal(args[0], 'controller');
     for (const a of [
-      '--agents-dns=vbs-csi-agent.vbs-csi.svc.cluster.local:9500',
+      '--agents-service=vbs-csi/vbs-csi-agent:agent-api',
       '--agent-server-name=vbs-csi-agent.vbs-csi.svc',
       '--tls-ca=/etc/vbs/tls/ca.crt',
       '--client-tls-cert=/etc/vbs/tls/tls.crt',

@@ -82,6 +82,8 @@ const CALLS: readonly Call[] = [
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['get', 'patch'], resourceName: REMOVED_CONFIGMAP },
   // Kubernetes cannot authorize a create by the object's name.
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['create'] },
+  // --agents-service: the agents' EndpointSlices, listed then watched (src/kube/endpointSliceWatch.ts)
+  { sidecar: VBS, scope: 'namespace', group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
 ];
 
 interface Rule {
@@ -186,6 +188,17 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
     assert.equal(image('csi-attacher'), `registry.k8s.io/sig-storage/csi-attacher:${ATTACHER.split(' ').at(-1)}`);
     assert.equal(image('csi-resizer'), `registry.k8s.io/sig-storage/csi-resizer:${RESIZER.split(' ').at(-1)}`);
     assert.equal(image('csi-snapshotter'), `registry.k8s.io/sig-storage/csi-snapshotter:${SNAPSHOTTER.split(' ').at(-1)}`);
+  });
+
+  it('the controller watches the agents\' EndpointSlices by default; with agentDiscovery=dns it resolves the Service and gets no endpointslices access', () => {
+    const deployment = find(objects, 'Deployment', 'vbs-csi-controller') as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } } & K8sObject;
+    const args = deployment.spec.template.spec.containers.find((c) => c.name === 'vbs-csi')?.args ?? [];
+    assert.ok(args.includes('--agents-service=vbs-csi/vbs-csi-agent:agent-api'), args.join(' '));
+    assert.ok(!args.some((a) => a.startsWith('--agents-dns')));
+    const dns = render(['--set', 'controller.agentDiscovery=dns']);
+    const dnsArgs = (find(dns, 'Deployment', 'vbs-csi-controller') as typeof deployment).spec.template.spec.containers.find((c) => c.name === 'vbs-csi')?.args ?? [];
+    assert.ok(dnsArgs.includes('--agents-dns=vbs-csi-agent.vbs-csi.svc.cluster.local:9500'), dnsArgs.join(' '));
+    assert.deepEqual([...(grantsBySubject(dns).get(controllerSa) ?? [])].filter((p) => p.includes('endpointslices')), []);
   });
 
   it('the resizer runs with --handle-volume-inuse-error=false, which is why it needs no pods access', () => {

@@ -126,9 +126,12 @@ export class FakeKubeApi {
     return this.#watchers.size;
   }
 
-  /** Ends every open watch, as an API server restart or a load balancer timeout does. */
-  dropWatches(): void {
-    for (const w of this.#watchers) w.res.destroy();
+  /** Ends every open watch: `end` as the API server does at the watch's timeout, `reset` as a restart or a load balancer does. */
+  dropWatches(how: 'end' | 'reset' = 'reset'): void {
+    for (const w of this.#watchers) {
+      if (how === 'end') w.res.end();
+      else w.res.destroy();
+    }
     this.#watchers.clear();
   }
 
