@@ -4,6 +4,7 @@ import type { StorageNodeCandidate } from '../placement/index.ts';
 import { discoveredAgent } from './agentDiscovery.ts';
 import type { AgentDiscovery, DiscoveredAgent } from './agentDiscovery.ts';
 import type { RemovedStorageNode, RemovedStorageNodes } from './removedStorageNodes/RemovedStorageNodes.ts';
+import type { OperatorEvents } from './operatorEvents.ts';
 import type { StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
 import { DEFAULT_ZONE } from '../csi/nodeIds.ts';
 import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
@@ -49,6 +50,8 @@ export interface StorageNodesOptions {
    * poll. Without it no node is ever removed: a silent node's objects stay UNAVAILABLE.
    */
   readonly removed?: RemovedStorageNodes;
+  /** Told after every poll of each node not answering and each thin pool over its limit (Kubernetes Events). */
+  readonly events?: OperatorEvents;
 }
 
 class StatusTimeoutError extends UnavailableError {}
@@ -334,6 +337,7 @@ export class StorageNodes {
       } else names.set(e.name, e.address);
     }
     this.#noteKnown();
+    this.#tellOperators();
     this.#lastRefreshMs = startedMs;
     for (const listener of this.#afterPoll) {
       try {
@@ -342,6 +346,23 @@ export class StorageNodes {
         this.#opts.log.error({ err: (err as Error).message }, 'after-poll listener failed');
       }
     }
+  }
+
+  /**
+   * Every poll, for each storage node that needs an operator: one not answering (named by its
+   * status or, before it ever answered, by its pod's Kubernetes node) and one whose thin pool takes
+   * no new volumes. The recorder turns repeats into one Event's count.
+   */
+  #tellOperators(): void {
+    const events = this.#opts.events;
+    if (!events) return;
+    for (const e of this.#entries.values()) {
+      const name = e.name ?? e.discovered.kubeNode;
+      if (name === undefined || this.#removed.has(name)) continue;
+      if (e.error !== undefined) events.storageNodeUnreachable(name, `${describePod(e)}: ${e.error}`);
+      else if (e.status !== undefined && e.status.thinPoolHealth !== 'ok' && e.status.thinPoolHealth !== 'unknown') events.thinPoolOverLimit(name, e.status.thinPoolHealth);
+    }
+    for (const [name, k] of this.#undiscovered()) events.storageNodeUnreachable(name, `its agent, last at ${k.address}, is no longer discovered`);
   }
 
   /** Remembers who answered, and since when the others are silent; logs removed nodes that answer. */

@@ -13,6 +13,8 @@ export interface DuplicateNodeIdGuardOptions {
   /** How long one listing answers every check; default 10 s. */
   readonly ttlMs?: number;
   readonly now?: () => number;
+  /** Told of each refusal, with the Kubernetes nodes that share the id (a Kubernetes Event on each). */
+  readonly onDuplicate?: (nodeId: string, kubeNodes: readonly string[]) => void;
 }
 
 /**
@@ -53,6 +55,7 @@ export function duplicateNodeIdGuard(opts: DuplicateNodeIdGuardOptions): NodeIdG
       }
       const holders = [...new Set(list.filter((r) => r.nodeId === nodeId).map((r) => r.node))].sort();
       if (holders.length > 1) {
+        opts.onDuplicate?.(nodeId, holders);
         throw new FailedPreconditionError(
           `node id ${nodeId} (the iSCSI initiator name) is registered by ${holders.length} Kubernetes nodes: ${holders.join(' and ')}; ` +
             'they would share every ACL of this volume (workers cloned from one image share /etc/iscsi/initiatorname.iscsi). ' +

@@ -5,6 +5,8 @@ import { createControllerHandlers } from '../controller/controllerHandlers.ts';
 import { dnsAgents, endpointSliceAgents, staticAgents } from '../controller/agentDiscovery.ts';
 import type { AgentDiscovery } from '../controller/agentDiscovery.ts';
 import { ServiceEndpoints } from '../kube/endpointSliceWatch.ts';
+import { KubeEventRecorder } from '../kube/eventRecorder.ts';
+import { kubeOperatorEvents } from '../controller/operatorEvents.ts';
 import { connectAgent } from '../agentApi/client.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
 import { ServerIdentityRecorder, withCheckedIdentity } from '../controller/checkAgentIdentity.ts';
@@ -51,6 +53,20 @@ export async function startController(
   const env = opts.env ?? process.env;
   const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
   const kube = kubeSource ? await loadKubeClient(kubeSource) : undefined;
+  // Events for what an operator must act on (docs/kubernetes-api.md); without the API, logs only.
+  let eventErrorLogged: string | undefined;
+  const recorder = kube
+    ? new KubeEventRecorder(kube, {
+        component: `${opts.driverName}/controller`,
+        instance: env['POD_NAME'] || env['HOSTNAME'] || 'controller',
+        onError: (message) => {
+          if (eventErrorLogged !== message) log.warn({ err: message }, 'cannot record a Kubernetes Event');
+          eventErrorLogged = message;
+        },
+      })
+    : undefined;
+  const events =
+    kube && recorder ? kubeOperatorEvents(recorder, { workerOf: async (nodeId) => (await listCsiNodeIds(kube, opts.driverName)).find((r) => r.nodeId === nodeId)?.node }) : undefined;
   const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
   let nodes: StorageNodes | undefined;
   let endpoints: ServiceEndpoints | undefined;
@@ -71,7 +87,7 @@ export async function startController(
     await endpoints.start();
     discover = endpointSliceAgents(endpoints);
   } else discover = config.agentsDns ? dnsAgents(config.agentsDns.host, config.agentsDns.port) : staticAgents(config.agentAddresses);
-  nodes = new StorageNodes({ discover, connect, log, ...(removed ? { removed } : {}) });
+  nodes = new StorageNodes({ discover, connect, log, ...(removed ? { removed } : {}), ...(events ? { events } : {}) });
   nodes.start(config.statusIntervalMs);
   if (metrics) registerStorageNodeGauges(metrics.registry, nodes);
   // Twice the interval: the background poll starts an interval after the last one ended, so with
@@ -81,7 +97,8 @@ export async function startController(
     nodes,
     log,
     statusMaxAgeMs: 2 * config.statusIntervalMs,
-    ...(kube ? { nodeIdGuard: duplicateNodeIdGuard({ list: () => listCsiNodeIds(kube, opts.driverName) }) } : {}),
+    ...(kube ? { nodeIdGuard: duplicateNodeIdGuard({ list: () => listCsiNodeIds(kube, opts.driverName), ...(events ? { onDuplicate: events.duplicateNodeId } : {}) }) } : {}),
+    ...(events ? { events } : {}),
   });
   const handlers = createControllerHandlers(
     service,
@@ -96,6 +113,7 @@ export async function startController(
     {
       agents: endpoints ? endpoints.where : config.agentsDns ? `${config.agentsDns.host}:${config.agentsDns.port} (DNS)` : config.agentAddresses,
       removedStorageNodes: removed?.where ?? 'none: no storage node can be declared removed',
+      events: recorder ? `core/v1 Events on Nodes (${kube?.source})` : 'off: no Kubernetes API',
       duplicateNodeIdCheck: kube ? `CSINode objects through the Kubernetes API (${kube.source})` : 'off: no Kubernetes API (not in a pod, no KUBECONFIG)',
     },
     'controller started',
@@ -103,6 +121,7 @@ export async function startController(
   return {
     handlers,
     stop: () => {
+      recorder?.stop();
       void endpoints?.stop();
       nodes.stop();
       tls.stop();

@@ -82,6 +82,8 @@ const CALLS: readonly Call[] = [
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['get', 'patch'], resourceName: REMOVED_CONFIGMAP },
   // Kubernetes cannot authorize a create by the object's name.
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['create'] },
+  // Events on Nodes for what an operator must act on (src/kube/eventRecorder.ts: create, then merge-patch the count)
+  { sidecar: VBS, scope: 'cluster', group: '', resource: 'events', verbs: ['create', 'patch'] },
   // --agents-service: the agents' EndpointSlices, listed then watched (src/kube/endpointSliceWatch.ts)
   { sidecar: VBS, scope: 'namespace', group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
 ];

@@ -26,6 +26,7 @@ export interface RecordedRequest {
 const CONFIGMAP = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/?]+))?$/;
 const CSINODES = '/apis/storage.k8s.io/v1/csinodes';
 const NODE = /^\/api\/v1\/nodes\/([^/?]+)$/;
+const EVENTS = /^\/api\/v1\/namespaces\/([^/]+)\/events(?:\/([^/?]+))?$/;
 const ENDPOINTSLICES = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/;
 
 /** An EndpointSlice as the API serves it (discovery.k8s.io/v1), the fields this project reads. */
@@ -62,6 +63,8 @@ export class FakeKubeApi {
   /** EndpointSlices by namespace/name; change them with putEndpointSlice / deleteEndpointSlice so watchers hear. */
   readonly endpointSlices = new Map<string, FakeEndpointSlice>();
   readonly #watchers = new Set<Watcher>();
+  /** core/v1 Events by namespace/name, as created and merge-patched. */
+  readonly events = new Map<string, Record<string, unknown> & { metadata: { name: string; namespace: string } }>();
   readonly requests: RecordedRequest[] = [];
   /** Answers matching `METHOD path-prefix` with this status until removed (403, 500, ...). */
   readonly failures = new Map<string, { readonly code: number; readonly reason: string; readonly message: string }>();
@@ -180,6 +183,26 @@ export class FakeKubeApi {
           spec: { drivers: n.drivers.map((d) => ({ name: d.name, nodeID: d.nodeID, topologyKeys: [] })) },
         })),
       });
+    }
+    const ev = EVENTS.exec(path);
+    if (ev) {
+      const namespace = decodeURIComponent(ev[1] ?? '');
+      const name = ev[2] === undefined ? undefined : decodeURIComponent(ev[2]);
+      if (method === 'POST' && name === undefined) {
+        const obj = JSON.parse(body) as Record<string, unknown> & { metadata: { name: string; namespace?: string } };
+        const key = `${namespace}/${obj.metadata.name}`;
+        if (this.events.has(key)) return status(409, 'AlreadyExists', `events "${obj.metadata.name}" already exists`);
+        const stored = { ...obj, metadata: { ...obj.metadata, namespace, resourceVersion: String(++this.#version) } };
+        this.events.set(key, stored);
+        return send(201, { kind: 'Event', apiVersion: 'v1', ...stored });
+      }
+      if (method === 'PATCH' && name !== undefined) {
+        if (req.headers['content-type'] !== 'application/merge-patch+json') return status(415, 'UnsupportedMediaType', `unsupported patch type ${req.headers['content-type']}`);
+        const stored = this.events.get(`${namespace}/${name}`);
+        if (!stored) return status(404, 'NotFound', `events "${name}" not found`);
+        Object.assign(stored, JSON.parse(body) as Record<string, unknown>);
+        return send(200, { kind: 'Event', apiVersion: 'v1', ...stored });
+      }
     }
     const slices = ENDPOINTSLICES.exec(path);
     if (method === 'GET' && slices) {
