@@ -10,7 +10,7 @@ import { kubeOperatorEvents } from '../controller/operatorEvents.ts';
 import { connectAgent } from '../agentApi/client.ts';
 import { StorageNodes } from '../controller/StorageNodes.ts';
 import { ServerIdentityRecorder, withCheckedIdentity } from '../controller/checkAgentIdentity.ts';
-import { duplicateNodeIdGuard } from '../controller/nodeIdGuard.ts';
+import { duplicateNodeIdGuard, watchDuplicateNodeIds } from '../controller/nodeIdGuard.ts';
 import { openRemovedStorageNodes } from '../controller/removedStorageNodes/index.ts';
 import { findKubeConfig, loadKubeClient } from '../kube/kubeClient.ts';
 import { listCsiNodeIds } from '../kube/listCsiNodeIds.ts';
@@ -33,8 +33,10 @@ export interface RunningController {
  * nodes' last status is exposed as gauges.
  *
  * The Kubernetes API is used when the controller runs in a pod (or KUBECONFIG names a file): for
- * the removed storage nodes' ConfigMap and to refuse node ids two nodes registered. Without it
- * there is no such check, and the removed record must be a file (docs/storage-node-removal.md).
+ * the removed storage nodes' ConfigMap, to refuse node ids two nodes registered, to watch the
+ * agents' EndpointSlices (--agents-service) and to record Events an operator must act on
+ * (docs/kubernetes-api.md). Without it there is no such check, no Event, --agents-service is
+ * refused, and the removed record must be a file (docs/storage-node-removal.md).
  */
 export async function startController(
   config: ControllerConfig,
@@ -42,6 +44,11 @@ export async function startController(
   metrics: ProcessMetrics | undefined,
   opts: { readonly driverName: string; readonly env?: Readonly<Record<string, string | undefined>> },
 ): Promise<RunningController> {
+  const env = opts.env ?? process.env;
+  const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
+  if (config.agentsService && !kubeSource) {
+    throw new Error(`--agents-service ${config.agentsService.namespace}/${config.agentsService.name} needs the Kubernetes API: run in a pod with a service account token, or set KUBECONFIG`);
+  }
   const expiry = metrics ? new TlsExpiryMetrics(metrics.registry) : undefined;
   const tls = await ReloadingTls.open(() => loadControllerTls(config), { log, onLoaded: (loaded) => expiry?.record('controller', loaded) });
   // One set of credentials per agent, so each remembers the identity its agent's certificate names.
@@ -50,8 +57,6 @@ export async function startController(
     const creds = reloadingClientCredentials(tls, { onServerCertificate: seen.record, ...(config.agentServerName !== undefined ? { expectedServerName: config.agentServerName } : {}) });
     return withCheckedIdentity(address, connectAgent(address, creds), () => seen.current());
   };
-  const env = opts.env ?? process.env;
-  const kubeSource = findKubeConfig({ env, allowHomeConfig: false });
   const kube = kubeSource ? await loadKubeClient(kubeSource) : undefined;
   // Events for what an operator must act on (docs/kubernetes-api.md); without the API, logs only.
   let eventErrorLogged: string | undefined;
@@ -67,12 +72,22 @@ export async function startController(
     : undefined;
   const events =
     kube && recorder ? kubeOperatorEvents(recorder, { workerOf: async (nodeId) => (await listCsiNodeIds(kube, opts.driverName)).find((r) => r.nodeId === nodeId)?.node }) : undefined;
+  // Cloned initiator names are told as Events before a publish trips on them.
+  const stopDuplicateScan =
+    kube && events
+      ? watchDuplicateNodeIds({
+          list: () => listCsiNodeIds(kube, opts.driverName),
+          onDuplicate: events.duplicateNodeId,
+          onError: (message) => log.debug({ err: message }, 'listing CSINodes for duplicate node ids failed; trying again later'),
+          intervalMs: 300_000,
+        })
+      : undefined;
   const removed = config.removedStorageNodes ? await openRemovedStorageNodes(config.removedStorageNodes, { env, allowHomeConfig: false, ...(kube ? { kube } : {}) }) : undefined;
   let nodes: StorageNodes | undefined;
   let endpoints: ServiceEndpoints | undefined;
   let discover: AgentDiscovery;
-  if (config.agentsService) {
-    if (!kube) throw new Error(`--agents-service ${config.agentsService.namespace}/${config.agentsService.name} needs the Kubernetes API: run in a pod with a service account token, or set KUBECONFIG`);
+  // kube is there: checked at the top.
+  if (config.agentsService && kube) {
     let warned: string | undefined;
     endpoints = new ServiceEndpoints(kube, {
       ...config.agentsService,
@@ -121,6 +136,7 @@ export async function startController(
   return {
     handlers,
     stop: () => {
+      stopDuplicateScan?.();
       recorder?.stop();
       void endpoints?.stop();
       nodes.stop();
