@@ -70,6 +70,7 @@ export class ServiceEndpoints {
   readonly #informer: Informer<V1EndpointSlice> & ObjectCache<V1EndpointSlice>;
   readonly where: string;
   #synced = false;
+  #listed = false;
   #error: string | undefined;
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
@@ -82,10 +83,13 @@ export class ServiceEndpoints {
       `/apis/discovery.k8s.io/v1/namespaces/${encodeURIComponent(opts.namespace)}/endpointslices`,
       async () => {
         const list = await kube.discovery.listNamespacedEndpointSlice({ namespace: opts.namespace, labelSelector });
-        // The list succeeded: the cache is whole again (the informer fills it right after).
+        // The informer fills its cache from this list once it returns: only then is it whole.
         this.#error = undefined;
-        this.#synced = true;
-        queueMicrotask(() => this.#opts.onChange?.());
+        this.#listed = true;
+        setImmediate(() => {
+          this.#synced = true;
+          this.#opts.onChange?.();
+        });
         return list;
       },
       labelSelector,
@@ -125,6 +129,8 @@ export class ServiceEndpoints {
     await this.#informer.start().catch((err: unknown) => {
       this.#error = describeKubeError(err);
     });
+    // start() returns once the watch is open, after the cache was filled from the list.
+    if (this.#listed) this.#synced = true;
   }
 
   /** The endpoints now; throws before the first list and while the watch is broken. */
