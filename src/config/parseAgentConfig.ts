@@ -3,6 +3,7 @@ import { isAbsolute } from 'node:path';
 import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
 import { parseEndpoint } from '../grpc/endpoint.ts';
 import type { Endpoint } from '../grpc/endpoint.ts';
+import { ZONE } from './parseNodeConfig.ts';
 
 export interface AgentConfig {
   /** Where the agent API listens (mutual TLS), e.g. tcp://0.0.0.0:9500. */
@@ -18,7 +19,13 @@ export interface AgentConfig {
   readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string };
   /** File holding the cluster CHAP key (≥ 32 bytes); per-volume secrets are derived from it. */
   readonly chapKeyPath: string;
+  /** Operator labels for placement; `zone` is not among them (see zone). */
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * The zone reported as labels.zone: --zone, else --labels zone=...; undefined: the Node's
+   * topology.kubernetes.io/zone label, read at start (src/roles/resolveZone.ts).
+   */
+  readonly zone: string | undefined;
   readonly overprovisionRatio: number;
   readonly dataLimitPercent: number;
   readonly metadataLimitPercent: number;
@@ -62,7 +69,7 @@ const LABEL_VALUE = /^[A-Za-z0-9._-]{0,63}$/;
  * Validates the agent section of the configuration (pure). `value` returns a flag, else its
  * environment variable, else the default; every problem is appended to `errors`.
  */
-export function parseAgentConfig(value: (name: AgentOptionName) => string | undefined, defaultNodeName: string | undefined, errors: string[]): AgentConfig | undefined {
+export function parseAgentConfig(value: (name: AgentOptionName | 'zone') => string | undefined, defaultNodeName: string | undefined, errors: string[]): AgentConfig | undefined {
   const start = errors.length;
   const required = (name: AgentOptionName): string => {
     const v = value(name);
@@ -111,7 +118,13 @@ export function parseAgentConfig(value: (name: AgentOptionName) => string | unde
 
   const tls = { caPath: absolutePath('tls-ca'), certPath: absolutePath('tls-cert'), keyPath: absolutePath('tls-key') };
   const chapKeyPath = absolutePath('chap-key-file');
-  const labels = parseLabels(value('labels') ?? '', errors);
+  const { zone: labelZone, ...labels } = parseLabels(value('labels') ?? '', errors);
+  const zoneText = value('zone');
+  const flagZone = zoneText === undefined || zoneText === '' ? undefined : zoneText;
+  if (flagZone !== undefined && !ZONE.test(flagZone)) errors.push(`--zone ${JSON.stringify(flagZone)}: expected a Kubernetes label value (1-63 characters of A-Z a-z 0-9 . _ -)`);
+  if (flagZone !== undefined && labelZone !== undefined && labelZone !== flagZone) errors.push(`--zone ${flagZone} and --labels zone=${labelZone} disagree: give the zone once`);
+  if (flagZone === undefined && labelZone !== undefined && !ZONE.test(labelZone)) errors.push(`--labels zone=${JSON.stringify(labelZone)}: expected a Kubernetes label value`);
+  const zone = flagZone ?? labelZone;
   const overprovisionRatio = number('overprovision-ratio', 1, 100);
   const dataLimitPercent = number('data-limit-percent', 1, 100);
   const metadataLimitPercent = number('metadata-limit-percent', 1, 100);
@@ -130,6 +143,7 @@ export function parseAgentConfig(value: (name: AgentOptionName) => string | unde
     tls,
     chapKeyPath,
     labels,
+    zone,
     overprovisionRatio,
     dataLimitPercent,
     metadataLimitPercent,

@@ -83,9 +83,22 @@ describe('parseConfig for the storage agent', () => {
     assert.deepEqual(a.listen, { kind: 'tcp', host: '0.0.0.0', port: 9500 });
     assert.equal(a.nodeName, 'storage-1');
     assert.equal(a.thinPoolName, 'pool');
-    assert.deepEqual(a.labels, { tier: 'ssd', zone: 'a' });
+    assert.deepEqual(a.labels, { tier: 'ssd' });
+    assert.equal(a.zone, 'a', 'zone from --labels');
     assert.equal(a.overprovisionRatio, 5);
     assert.equal(a.reconcileIntervalMs, 60_000);
+  });
+
+  test('the zone: --zone, or --labels zone=, not two different ones; neither leaves it to the Node label', () => {
+    const zoneOf = (...extra: string[]) => {
+      const r = parseConfig(['agent', ...agentFlags, ...extra], {});
+      return r.ok ? r.config.agent?.zone : r.errors.join('\n');
+    };
+    assert.equal(zoneOf(), undefined);
+    assert.equal(zoneOf('--zone', 'b'), 'b');
+    assert.equal(zoneOf('--zone', 'b', '--labels', 'zone=b'), 'b');
+    assert.match(String(zoneOf('--zone', 'b', '--labels', 'zone=c')), /--zone b and --labels zone=c disagree/);
+    assert.match(String(zoneOf('--zone=-x')), /--zone "-x": expected a Kubernetes label value/);
   });
 
   test('names every missing required agent option at once', () => {

@@ -31,6 +31,15 @@ describe('parseControllerConfig', () => {
     assert.match(parse({ agents: 'a:1', 'agents-dns': 'b:2', ...TLS }).errors.join(), /exclusive/);
   });
 
+  it('or the agents\' Service, whose EndpointSlices are watched: port by name or number, exclusive with the others', () => {
+    assert.deepEqual(parse({ 'agents-service': 'vbs-system/vbs-csi-agent:agent-api', ...TLS }).config?.agentsService, { namespace: 'vbs-system', name: 'vbs-csi-agent', port: 'agent-api' });
+    assert.deepEqual(parse({ 'agents-service': 'ns/agents:9500', ...TLS }).config?.agentsService, { namespace: 'ns', name: 'agents', port: 9500 });
+    assert.deepEqual(parse({ 'agents-service': 'ns/agents:9500', ...TLS }).config?.agentAddresses, []);
+    assert.match(parse({ 'agents-service': 'agents:9500', ...TLS }).errors.join(), /--agents-service "agents:9500": expected NAMESPACE\/SERVICE:PORT/);
+    assert.match(parse({ 'agents-service': 'ns/Agents:9500', ...TLS }).errors.join(), /expected NAMESPACE\/SERVICE:PORT/);
+    assert.match(parse({ 'agents-dns': 'b:2', 'agents-service': 'ns/a:p', ...TLS }).errors.join(), /--agents-dns and --agents-service are exclusive/);
+  });
+
   it('needs agents: none given, or an empty list, is an error unless the all-in-one agent is the default', () => {
     assert.match(parse({ ...TLS }).errors.join(), /needs its storage agents/);
     assert.match(parse({ agents: '', ...TLS }).errors.join(), /needs its storage agents/);

@@ -8,6 +8,11 @@ export interface ControllerConfig {
   readonly agentAddresses: readonly string[];
   /** A DNS name (the agents' headless Service) whose every address is an agent, and their port. */
   readonly agentsDns: { readonly host: string; readonly port: number } | undefined;
+  /**
+   * The agents' Service whose EndpointSlices are watched through the Kubernetes API (every agent
+   * pod, ready or not, with its node); the port is the Service port's name or a number.
+   */
+  readonly agentsService: { readonly namespace: string; readonly name: string; readonly port: string | number } | undefined;
   /** Check agent certificates against this name instead of the address dialled (DNS discovery gives pod IPs). */
   readonly agentServerName: string | undefined;
   readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string };
@@ -38,6 +43,7 @@ export interface ControllerConfig {
 export const CONTROLLER_OPTIONS = {
   agents: { env: 'VBS_AGENTS', fallback: undefined },
   'agents-dns': { env: 'VBS_AGENTS_DNS', fallback: undefined },
+  'agents-service': { env: 'VBS_AGENTS_SERVICE', fallback: undefined },
   'agent-server-name': { env: 'VBS_AGENT_SERVER_NAME', fallback: undefined },
   'client-tls-cert': { env: 'VBS_CLIENT_TLS_CERT', fallback: undefined },
   'client-tls-key': { env: 'VBS_CLIENT_TLS_KEY', fallback: undefined },
@@ -50,6 +56,8 @@ export const CONTROLLER_OPTIONS = {
 } as const;
 export type ControllerOptionName = keyof typeof CONTROLLER_OPTIONS;
 
+/** namespace/service:port, DNS-1123 labels, the port a name (IANA_SVC_NAME) or a number. */
+const SERVICE_REF = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?):([a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?)$/;
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** host:port with an IP, a bracketed IPv6 address or a host name, and a port. */
@@ -78,7 +86,15 @@ export function parseControllerConfig(
   const start = errors.length;
   const list = value('agents');
   const dnsText = value('agents-dns');
-  if (list !== undefined && dnsText !== undefined) errors.push('--agents and --agents-dns are exclusive: give a fixed list or a DNS name');
+  const serviceText = value('agents-service');
+  const given = [list !== undefined ? '--agents' : undefined, dnsText !== undefined ? '--agents-dns' : undefined, serviceText !== undefined ? '--agents-service' : undefined].filter((x) => x !== undefined);
+  if (given.length > 1) errors.push(`${given.join(' and ')} are exclusive: give a fixed list, a DNS name or a Service`);
+  let agentsService: ControllerConfig['agentsService'];
+  if (serviceText !== undefined) {
+    const m = SERVICE_REF.exec(serviceText);
+    if (!m) errors.push(`--agents-service ${JSON.stringify(serviceText)}: expected NAMESPACE/SERVICE:PORT, PORT a Service port's name or number (e.g. vbs-system/vbs-csi-agent:agent-api)`);
+    else agentsService = { namespace: m[1] ?? '', name: m[2] ?? '', port: /^\d+$/.test(m[3] ?? '') ? Number(m[3]) : (m[3] ?? '') };
+  }
   const agentAddresses: string[] = [];
   for (const item of (list ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     if (parseHostPort(item)) agentAddresses.push(item);
@@ -89,10 +105,10 @@ export function parseControllerConfig(
     agentsDns = parseHostPort(dnsText);
     if (!agentsDns) errors.push(`--agents-dns ${JSON.stringify(dnsText)} is not host:port (e.g. vbs-csi-agent.vbs-system.svc:9500)`);
   }
-  if (list === undefined && dnsText === undefined) agentAddresses.push(...opts.defaultAgents);
+  if (list === undefined && dnsText === undefined && serviceText === undefined) agentAddresses.push(...opts.defaultAgents);
   // Also `--agents ""` or `--agents ,`: a controller with no agent could only fail every call.
-  if (dnsText === undefined && agentAddresses.length === 0 && !(list ?? '').split(',').some((s) => s.trim() !== '')) {
-    errors.push('the controller needs its storage agents: --agents host:port[,host:port...] or --agents-dns <headless service>:<port>');
+  if (dnsText === undefined && serviceText === undefined && agentAddresses.length === 0 && !(list ?? '').split(',').some((s) => s.trim() !== '')) {
+    errors.push('the controller needs its storage agents: --agents host:port[,host:port...], --agents-dns <headless service>:<port> or --agents-service <namespace>/<service>:<port>');
   }
   const serverName = value('agent-server-name');
   if (serverName !== undefined && !HOST_NAME.test(serverName)) errors.push(`--agent-server-name ${JSON.stringify(serverName)} is not a host name`);
@@ -136,6 +152,7 @@ export function parseControllerConfig(
     ...(signer ? { signer } : {}),
     agentAddresses: Object.freeze(agentAddresses),
     agentsDns,
+    agentsService,
     agentServerName: serverName,
     tls: Object.freeze(tls),
     clientTlsBesideCa,

@@ -14,12 +14,12 @@ function parse(given: Partial<Record<Name, string>>, role: 'node' | 'all-in-one'
 }
 
 describe('parseNodeConfig', () => {
-  it('applies the defaults: host initiator name read later, default iface, zone, state dir, 60 s device wait', () => {
+  it('applies the defaults: host initiator name read later, default iface, zone from the Node later, state dir, 60 s device wait', () => {
     assert.deepEqual(parse({}), {
       config: {
         initiatorName: undefined,
         iscsiIface: undefined,
-        zone: 'default',
+        zone: undefined,
         stateDir: '/var/lib/vbs-csi/node',
         deviceWaitMs: 60_000,
         tls: { caPath: '/tls/ca.crt', certPath: '/tls/node.crt', keyPath: '/tls/node.key' },

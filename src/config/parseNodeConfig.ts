@@ -14,8 +14,11 @@ export interface NodeConfig {
    * default iface, which uses the host's initiatorname.iscsi.
    */
   readonly iscsiIface: string | undefined;
-  /** The value of topology.vbs.csi.io/zone in NodeGetInfo. */
-  readonly zone: string;
+  /**
+   * The value of topology.vbs.csi.io/zone in NodeGetInfo (--zone). Undefined: the Node's
+   * topology.kubernetes.io/zone label, read at start (src/roles/resolveZone.ts).
+   */
+  readonly zone: string | undefined;
   /** A host directory for stage records (NodeUnstage gets only the volume id and staging path). */
   readonly stateDir: string;
   /** How long NodeStage and NodeExpand wait for the kernel to attach or resize the LUN. */
@@ -41,7 +44,7 @@ export interface NodeConfig {
 export const NODE_OPTIONS = {
   'initiator-name': { env: 'VBS_INITIATOR_NAME', fallback: undefined },
   'iscsi-iface': { env: 'VBS_ISCSI_IFACE', fallback: undefined },
-  zone: { env: 'VBS_ZONE', fallback: 'default' },
+  zone: { env: 'VBS_ZONE', fallback: undefined },
   'state-dir': { env: 'VBS_NODE_STATE_DIR', fallback: '/var/lib/vbs-csi/node' },
   'device-wait-seconds': { env: 'VBS_DEVICE_WAIT_SECONDS', fallback: '60' },
   'iscsi-node-dir': { env: 'VBS_ISCSI_NODE_DIR', fallback: '/etc/iscsi/nodes' },
@@ -53,7 +56,7 @@ export type NodeOptionName = keyof typeof NODE_OPTIONS;
 
 const IFACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** A Kubernetes label value (the zone becomes a node label through CSINode topology keys). */
-const ZONE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+export const ZONE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 
 /**
  * Validates the node section of the configuration (pure). `value` returns a flag, else its
@@ -81,8 +84,9 @@ export function parseNodeConfig(
     if (initiatorName === undefined) errors.push('--iscsi-iface needs --initiator-name: the iface logs in under that name, not the host\'s');
   }
 
-  const zone = value('zone') ?? '';
-  if (!ZONE.test(zone)) errors.push(`--zone ${JSON.stringify(zone)}: expected a Kubernetes label value (1-63 characters of A-Z a-z 0-9 . _ -)`);
+  const zoneText = value('zone');
+  const zone = zoneText === undefined || zoneText === '' ? undefined : zoneText;
+  if (zone !== undefined && !ZONE.test(zone)) errors.push(`--zone ${JSON.stringify(zone)}: expected a Kubernetes label value (1-63 characters of A-Z a-z 0-9 . _ -)`);
 
   const stateDir = value('state-dir') ?? '';
   if (!isAbsolute(stateDir) || stateDir.split('/').includes('..')) errors.push(`--state-dir ${JSON.stringify(stateDir)}: expected an absolute path`);

@@ -11,6 +11,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  OperationPendingError,
   OutOfRangeError,
   ResourceExhaustedError,
   UnavailableError,
@@ -22,6 +23,7 @@ import type { PlacementRequest } from '../placement/index.ts';
 import { XFS_MIN_BYTES, chooseVolumeSize, fitsRange } from './capacityRange.ts';
 import type { CapacityRange } from './capacityRange.ts';
 import type { StorageNodes } from './StorageNodes.ts';
+import type { OperatorEvents } from './operatorEvents.ts';
 import type { VolumeParameters } from './volumeParameters.ts';
 
 /** A content source, resolved: the object, its node and the size a new volume needs at least. */
@@ -71,6 +73,8 @@ export interface ControllerServiceOptions {
    * and so would share every ACL). Undefined: no check (no Kubernetes API to ask; docs/storage-node-removal.md).
    */
   readonly nodeIdGuard?: NodeIdGuard;
+  /** Where a fence that could not be applied is told (a Kubernetes Event); default: nowhere but the error. */
+  readonly events?: OperatorEvents;
 }
 
 /** Checks a CSI node id before it is let into an ACL; throws FailedPreconditionError when it is not one worker's. */
@@ -100,8 +104,10 @@ export class ControllerService {
   readonly #statusMaxAgeMs: number;
   readonly #nameGuardMs: number;
   readonly #nodeIdGuard: NodeIdGuard | undefined;
+  readonly #events: OperatorEvents | undefined;
 
   constructor(opts: ControllerServiceOptions) {
+    this.#events = opts.events;
     this.#nodes = opts.nodes;
     this.#log = opts.log;
     this.#statusMaxAgeMs = opts.statusMaxAgeMs;
@@ -286,19 +292,31 @@ export class ControllerService {
     if (!ref) return;
     const iqn = nodeId === '' ? undefined : parseNodeId(nodeId);
     if (nodeId !== '' && !iqn) return;
-    await this.#locks.runExclusive(volumeId, async () => {
-      const agent = await this.#agentOrUndefined(ref.node);
-      if (!agent) return;
-      let volume: AgentVolume;
-      try {
-        volume = await agent.getVolume(ref.id, signal);
-      } catch (err: unknown) {
-        if (err instanceof NotFoundError) return;
-        throw err;
+    let initiator = iqn;
+    try {
+      await this.#locks.runExclusive(volumeId, async () => {
+        const agent = await this.#agentOrUndefined(ref.node);
+        if (!agent) return;
+        let volume: AgentVolume;
+        try {
+          volume = await agent.getVolume(ref.id, signal);
+        } catch (err: unknown) {
+          if (err instanceof NotFoundError) return;
+          throw err;
+        }
+        for (const i of iqn ? [iqn] : volume.initiators.map((x) => x.iqn)) {
+          initiator = i;
+          await agent.unexportVolume({ volumeId: ref.id, initiatorIqn: i }, signal);
+        }
+      });
+    } catch (err: unknown) {
+      // The ACL may still be there: an operator must know which worker keeps access. A cancelled
+      // try or a busy lock (ABORTED, another call is on it) is not a failed fence.
+      if (!signal?.aborted && !(err instanceof OperationPendingError)) {
+        this.#events?.fenceNotApplied({ volumeId, nodeId: initiator ?? 'every initiator', storageNode: ref.node, error: err instanceof Error ? err.message : String(err) });
       }
-      const initiators = iqn ? [iqn] : volume.initiators.map((i) => i.iqn);
-      for (const initiator of initiators) await agent.unexportVolume({ volumeId: ref.id, initiatorIqn: initiator }, signal);
-    });
+      throw err;
+    }
   }
 
   async getVolume(volumeId: string, signal?: AbortSignal): Promise<ControllerVolume> {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NotFoundError, UnavailableError } from '../errors.ts';
-import { staticAgents } from './agentDiscovery.ts';
+import { endpointSliceAgents, staticAgents } from './agentDiscovery.ts';
+import type { AgentDiscovery } from './agentDiscovery.ts';
+import { loadKubeClient } from '../kube/kubeClient.ts';
+import { ServiceEndpoints } from '../kube/endpointSliceWatch.ts';
+import { FakeKubeApi } from '../kube/testing/FakeKubeApi.ts';
+import type { FakeEndpointSlice } from '../kube/testing/FakeKubeApi.ts';
 import type { StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
 import { StorageNodes } from './StorageNodes.ts';
 import { captureLog } from '../../test/cluster/controllerHarness.ts';
@@ -51,7 +56,7 @@ async function unused(): Promise<never> {
 function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number; slowStatusGraceMs?: number; now?: () => number; noRemovedRecord?: boolean } = {}) {
   const agents = new Map(Object.entries(names).map(([address, name]) => [address, new StatusOnlyAgent(name)]));
   const { log, lines } = captureLog();
-  let discover = staticAgents([...agents.keys()]);
+  let discover: AgentDiscovery = staticAgents([...agents.keys()]);
   const removed = new MemoryRemovedStorageNodes();
   const nodes = new StorageNodes({
     discover: () => discover(),
@@ -63,7 +68,7 @@ function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number; 
     ...(opts.now !== undefined ? { now: opts.now } : {}),
   });
   const agent = (address: string): StatusOnlyAgent => agents.get(address)!;
-  return { nodes, agent, lines, removed, setDiscover: (d: typeof discover) => (discover = d) };
+  return { nodes, agent, lines, removed, setDiscover: (d: AgentDiscovery) => (discover = d) };
 }
 
 describe('StorageNodes', () => {
@@ -282,5 +287,77 @@ describe('StorageNodes', () => {
     now += 5_000;
     await nodes.refresh();
     assert.deepEqual(nodes.recentlySilent(60_000), ['store-a (silent for 5 s)'], 'silent since its first failed poll, not its last');
+  });
+
+  test('a discovered agent pod that is not ready is kept and polled, never placed on, and its node is UNAVAILABLE naming the pod', async () => {
+    const { nodes, agent, setDiscover } = setup({ 'a:9500': 'store-a', 'b:9500': 'store-b' });
+    const pods = (bReady: boolean): AgentDiscovery => async () => [
+      { address: 'a:9500', kubeNode: 'store-a', pod: 'vbs/agent-a', ready: true },
+      { address: 'b:9500', kubeNode: 'store-b', pod: 'vbs/agent-b', ready: bReady },
+    ];
+    // The controller starts while agent-b restores its exports: it never answered yet.
+    agent('b:9500').down = 'the agent is restoring its iSCSI exports after a start; retry in a few seconds';
+    setDiscover(pods(false));
+    await nodes.refresh();
+    assert.equal(agent('b:9500').closed, false);
+    await assert.rejects(nodes.agentOf('store-b'), (err: unknown) =>
+      err instanceof UnavailableError &&
+      /storage node store-b is not answering \(its agent pod vbs\/agent-b on Kubernetes node store-b at b:9500 \(not ready\) has not answered since the controller started/.test(err.message));
+    assert.deepEqual(nodes.unreachable(), ['b:9500 (pod vbs/agent-b on Kubernetes node store-b at b:9500 (not ready)): the agent is restoring its iSCSI exports after a start; retry in a few seconds']);
+    const calls = agent('b:9500').statusCalls;
+
+    // It answers, but Kubernetes still reports the pod not ready: routed to, not placed on.
+    agent('b:9500').down = undefined;
+    await nodes.refresh();
+    assert.ok(agent('b:9500').statusCalls > calls, 'polled while not ready');
+    assert.equal(await nodes.agentOf('store-b'), agent('b:9500'));
+    assert.equal(nodes.candidates().find((c) => c.name === 'store-b')?.ready, false);
+    setDiscover(pods(true));
+    await nodes.refresh();
+    assert.equal(nodes.candidates().find((c) => c.name === 'store-b')?.ready, true);
+  });
+
+  test('with EndpointSlices from a fake API server: a pod going not ready, then gone, is never forgotten', async () => {
+    const api = await FakeKubeApi.start();
+    const slice = (endpoints: FakeEndpointSlice['endpoints']): FakeEndpointSlice => ({
+      metadata: { name: 'vbs-csi-agent-x1', namespace: 'vbs', labels: { 'kubernetes.io/service-name': 'vbs-csi-agent' } },
+      addressType: 'IPv4',
+      endpoints,
+      ports: [{ name: 'agent-api', port: 9500 }],
+    });
+    const pod = (ip: string, node: string, ready: boolean) => ({ addresses: [ip], nodeName: node, targetRef: { kind: 'Pod', name: `agent-${node}`, namespace: 'vbs' }, conditions: { ready } });
+    api.putEndpointSlice(slice([pod('10.0.0.1', 'store-a', true), pod('10.0.0.2', 'store-b', true)]));
+    const kube = await loadKubeClient({ kind: 'file', path: api.kubeconfigPath });
+    const endpoints = new ServiceEndpoints(kube, { namespace: 'vbs', service: 'vbs-csi-agent', port: 'agent-api' });
+    await endpoints.start();
+    try {
+      const { nodes, agent, setDiscover } = setup({ '10.0.0.1:9500': 'store-a', '10.0.0.2:9500': 'store-b' });
+      setDiscover(endpointSliceAgents(endpoints));
+      await nodes.refresh();
+      assert.deepEqual(nodes.reachable().map((r) => r.name).sort(), ['store-a', 'store-b']);
+
+      // agent-b fails its readiness probe (DNS would drop it here) and stops answering.
+      api.putEndpointSlice(slice([pod('10.0.0.1', 'store-a', true), pod('10.0.0.2', 'store-b', false)]));
+      agent('10.0.0.2:9500').down = 'connect ECONNREFUSED 10.0.0.2:9500';
+      const deadline = Date.now() + 5_000;
+      while (endpoints.current().find((e) => e.node === 'store-b')?.ready !== false && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await nodes.refresh();
+      assert.equal(agent('10.0.0.2:9500').closed, false, 'a not-ready pod stays discovered');
+      // Still routed to (its calls fail UNAVAILABLE at the agent), and listed as not answering with its pod.
+      assert.equal(await nodes.agentOf('store-b'), agent('10.0.0.2:9500'));
+      assert.deepEqual(nodes.unreachable(), ['store-b (pod vbs/agent-store-b on Kubernetes node store-b at 10.0.0.2:9500 (not ready)): connect ECONNREFUSED 10.0.0.2:9500']);
+      assert.equal(nodes.candidates().find((c) => c.name === 'store-b')?.reachable, false);
+
+      // The pod is deleted (its slice entry goes): the node stays known, UNAVAILABLE, never NOT_FOUND.
+      api.putEndpointSlice(slice([pod('10.0.0.1', 'store-a', true)]));
+      while (endpoints.current().length !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await nodes.refresh();
+      await assert.rejects(nodes.agentOf('store-b'), (err: unknown) => err instanceof UnavailableError && /last answered from 10\.0\.0\.2:9500/.test(err.message));
+      assert.deepEqual(nodes.unreachable(), ['store-b (last at 10.0.0.2:9500): no longer discovered']);
+      nodes.stop();
+    } finally {
+      await endpoints.stop();
+      await api.close();
+    }
   });
 });

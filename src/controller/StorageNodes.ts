@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
 import { NotFoundError, UnavailableError } from '../errors.ts';
 import type { StorageNodeCandidate } from '../placement/index.ts';
-import type { AgentDiscovery } from './agentDiscovery.ts';
+import { discoveredAgent } from './agentDiscovery.ts';
+import type { AgentDiscovery, DiscoveredAgent } from './agentDiscovery.ts';
 import type { RemovedStorageNode, RemovedStorageNodes } from './removedStorageNodes/RemovedStorageNodes.ts';
+import type { OperatorEvents } from './operatorEvents.ts';
 import type { StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
 import { DEFAULT_ZONE } from '../csi/nodeIds.ts';
 import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
 
 interface AgentEntry {
   readonly address: string;
+  /** What the last discovery said of it (its pod, node and readiness, when EndpointSlices tell). */
+  discovered: DiscoveredAgent;
   readonly agent: StorageAgent;
   /** The node name this address last reported; kept when a later poll fails, so its volumes still route. */
   name: string | undefined;
@@ -46,6 +50,8 @@ export interface StorageNodesOptions {
    * poll. Without it no node is ever removed: a silent node's objects stay UNAVAILABLE.
    */
   readonly removed?: RemovedStorageNodes;
+  /** Told after every poll of each node not answering and each thin pool over its limit (Kubernetes Events). */
+  readonly events?: OperatorEvents;
 }
 
 class StatusTimeoutError extends UnavailableError {}
@@ -132,7 +138,8 @@ export class StorageNodes {
       return {
         name: e.name ?? e.address,
         reachable: s !== undefined && reason === undefined,
-        ready: s?.ready ?? false,
+        // A pod Kubernetes reports not ready gets no new volumes, whatever its last status said.
+        ready: (s?.ready ?? false) && e.discovered.ready !== false,
         ...(reason !== undefined ? { unreachableReason: reason } : {}),
         labels,
         zone: labels['zone'] ?? DEFAULT_ZONE,
@@ -185,9 +192,13 @@ export class StorageNodes {
   #notAnswering(name: string): string {
     const known = this.#known.get(name);
     const now = this.#now();
-    const why = known
-      ? `its agent last answered from ${known.address} ${Math.round((now - known.lastAnsweredMs) / 1000)} s ago and is no longer among the discovered agents`
-      : 'no agent has answered as this node since the controller started';
+    // EndpointSlices name the node of a pod that has not answered yet: an agent restarting there.
+    const pods = [...this.#entries.values()].filter((e) => e.discovered.kubeNode === name && (e.name === undefined || e.name === name)).map((e) => describePod(e));
+    const why = pods.length > 0
+      ? `its agent ${pods.join(' and ')} has not answered${known ? ` since ${Math.round((now - known.lastAnsweredMs) / 1000)} s` : ' since the controller started'}`
+      : known
+        ? `its agent last answered from ${known.address} ${Math.round((now - known.lastAnsweredMs) / 1000)} s ago and is no longer among the discovered agents`
+        : 'no agent has answered as this node since the controller started';
     const notes = [
       ...this.unreachable().map((u) => `not answering: ${u}`),
       ...(this.#discoveryError !== undefined ? [`discovery: ${this.#discoveryError}`] : []),
@@ -229,7 +240,7 @@ export class StorageNodes {
    */
   unreachable(): string[] {
     return [
-      ...[...this.#entries.values()].filter((e) => e.error !== undefined && !this.#isRemoved(e.name)).map((e) => `${e.name ?? e.address} (${e.address}): ${e.error}`),
+      ...[...this.#entries.values()].filter((e) => e.error !== undefined && !this.#isRemoved(e.name)).map((e) => `${e.name ?? e.address} (${describePod(e)}): ${e.error}`),
       ...this.#undiscovered().map(([name, k]) => `${name} (last at ${k.address}): no longer discovered`),
     ];
   }
@@ -253,15 +264,18 @@ export class StorageNodes {
   async #poll(): Promise<void> {
     const startedMs = this.#now();
     const readingRemoved = this.#readRemoved();
-    let addresses: string[];
+    let discovered: DiscoveredAgent[];
     try {
-      addresses = await this.#opts.discover();
+      discovered = (await this.#opts.discover()).map(discoveredAgent);
       this.#discoveryError = undefined;
     } catch (err: unknown) {
-      this.#discoveryError = (err as Error).message;
-      this.#opts.log.warn({ err: this.#discoveryError }, 'agent discovery failed; keeping the agents known so far');
-      addresses = [...this.#entries.keys()];
+      const reason = (err as Error).message;
+      if (this.#discoveryError !== reason) this.#opts.log.warn({ err: reason }, 'agent discovery failed; keeping the agents known so far');
+      this.#discoveryError = reason;
+      discovered = [...this.#entries.values()].map((e) => e.discovered);
     }
+    const byAddress = new Map(discovered.map((d) => [d.address, d]));
+    const addresses = [...byAddress.keys()];
     await readingRemoved;
     // A poll that outlived stop() must not open channels nobody will close.
     if (this.#stopped) return;
@@ -276,8 +290,11 @@ export class StorageNodes {
     await Promise.all(
       addresses.map(async (address) => {
         let e = this.#entries.get(address);
-        if (!e) {
-          e = { address, agent: this.#opts.connect(address), name: undefined, status: undefined, statusTakenAtMs: 0, error: undefined, silentSinceMs: this.#now() };
+        const d = byAddress.get(address) ?? { address };
+        if (e && e.discovered.ready !== d.ready && d.ready !== undefined) this.#opts.log.info({ address, node: e.name, pod: d.pod, ready: d.ready }, 'storage agent pod readiness changed');
+        if (e) e.discovered = d;
+        else {
+          e = { address, discovered: d, agent: this.#opts.connect(address), name: undefined, status: undefined, statusTakenAtMs: 0, error: undefined, silentSinceMs: this.#now() };
           this.#entries.set(address, e);
         }
         const entry = e;
@@ -320,6 +337,7 @@ export class StorageNodes {
       } else names.set(e.name, e.address);
     }
     this.#noteKnown();
+    this.#tellOperators();
     this.#lastRefreshMs = startedMs;
     for (const listener of this.#afterPoll) {
       try {
@@ -328,6 +346,23 @@ export class StorageNodes {
         this.#opts.log.error({ err: (err as Error).message }, 'after-poll listener failed');
       }
     }
+  }
+
+  /**
+   * Every poll, for each storage node that needs an operator: one not answering (named by its
+   * status or, before it ever answered, by its pod's Kubernetes node) and one whose thin pool takes
+   * no new volumes. The recorder turns repeats into one Event's count.
+   */
+  #tellOperators(): void {
+    const events = this.#opts.events;
+    if (!events) return;
+    for (const e of this.#entries.values()) {
+      const name = e.name ?? e.discovered.kubeNode;
+      if (name === undefined || this.#removed.has(name)) continue;
+      if (e.error !== undefined) events.storageNodeUnreachable(name, `${describePod(e)}: ${e.error}`);
+      else if (e.status !== undefined && e.status.thinPoolHealth !== 'ok' && e.status.thinPoolHealth !== 'unknown') events.thinPoolOverLimit(name, e.status.thinPoolHealth);
+    }
+    for (const [name, k] of this.#undiscovered()) events.storageNodeUnreachable(name, `its agent, last at ${k.address}, is no longer discovered`);
   }
 
   /** Remembers who answered, and since when the others are silent; logs removed nodes that answer. */
@@ -363,6 +398,19 @@ export class StorageNodes {
       this.#removedError = reason;
     }
   }
+}
+
+/** "pod ns/name on Kubernetes node N at host:port, not ready", as much as discovery told. */
+function describePod(e: AgentEntry): string {
+  const d = e.discovered;
+  return [
+    d.pod !== undefined ? `pod ${d.pod}` : undefined,
+    d.kubeNode !== undefined ? `on Kubernetes node ${d.kubeNode}` : undefined,
+    `at ${e.address}`,
+    d.ready === false ? '(not ready)' : undefined,
+  ]
+    .filter((x) => x !== undefined)
+    .join(' ');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { lookup } from 'node:dns/promises';
 import { describe, it } from 'node:test';
-import { dnsAgents, staticAgents } from './agentDiscovery.ts';
+import { discoveredAgent, dnsAgents, endpointSliceAgents, staticAgents } from './agentDiscovery.ts';
 
 describe('agent discovery', () => {
   it('a static list answers itself, a copy of the configuration', async () => {
@@ -26,5 +26,28 @@ describe('agent discovery', () => {
       throw Object.assign(new Error('queryA ENOTFOUND'), { code: 'ENOTFOUND' });
     }) as unknown as typeof lookup;
     await assert.rejects(dnsAgents('nope.svc', 9500, resolve)(), /ENOTFOUND/);
+  });
+
+  it('EndpointSlices give every agent pod with its node; a terminating pod counts as not ready; a broken watch throws', async () => {
+    let broken = false;
+    const endpoints = {
+      current: () => {
+        if (broken) throw new Error('watch broken, retrying: HTTP 403 Forbidden');
+        return [
+          { address: '10.0.0.1:9500', node: 'n1', pod: 'vbs/a1', ready: true, terminating: false },
+          { address: '10.0.0.2:9500', node: 'n2', pod: 'vbs/a2', ready: false, terminating: false },
+          { address: '10.0.0.3:9500', node: 'n3', pod: 'vbs/a3', ready: true, terminating: true },
+        ];
+      },
+    };
+    const discover = endpointSliceAgents(endpoints);
+    assert.deepEqual(await discover(), [
+      { address: '10.0.0.1:9500', kubeNode: 'n1', pod: 'vbs/a1', ready: true },
+      { address: '10.0.0.2:9500', kubeNode: 'n2', pod: 'vbs/a2', ready: false },
+      { address: '10.0.0.3:9500', kubeNode: 'n3', pod: 'vbs/a3', ready: false },
+    ]);
+    broken = true;
+    await assert.rejects(discover(), /HTTP 403/);
+    assert.deepEqual(discoveredAgent('a:1'), { address: 'a:1' });
   });
 });

@@ -5,7 +5,7 @@ import { loadKubeClient } from '../kube/kubeClient.ts';
 import type { KubeClient } from '../kube/kubeClient.ts';
 import { listCsiNodeIds } from '../kube/listCsiNodeIds.ts';
 import { FakeKubeApi } from '../kube/testing/FakeKubeApi.ts';
-import { duplicateNodeIdGuard } from './nodeIdGuard.ts';
+import { duplicateNodeIdGuard, duplicateNodeIds, watchDuplicateNodeIds } from './nodeIdGuard.ts';
 
 const DRIVER = 'vbs.csi.io';
 const CLONED = 'iqn.1993-08.org.debian:01:cafebabe';
@@ -57,5 +57,21 @@ describe('duplicateNodeIdGuard over the CSINode objects of a fake Kubernetes API
   it('is UNAVAILABLE when the CSINode objects cannot be listed (never a publish on trust)', async () => {
     api.failures.set('GET /apis/storage.k8s.io/v1/csinodes', { code: 403, reason: 'Forbidden', message: 'csinodes.storage.k8s.io is forbidden' });
     await assert.rejects(guard().checkUnique(CLONED), (err: unknown) => err instanceof UnavailableError && /HTTP 403: csinodes.storage.k8s.io is forbidden/.test(err.message));
+  });
+
+  it('duplicateNodeIds names every shared id with its nodes; the watch tells of them at start and at each interval', async () => {
+    assert.deepEqual([...duplicateNodeIds(await listCsiNodeIds(kube, DRIVER))], [[CLONED, ['worker-1', 'worker-2']]]);
+    const told: string[] = [];
+    const errors: string[] = [];
+    const stop = watchDuplicateNodeIds({ list: () => listCsiNodeIds(kube, DRIVER), onDuplicate: (id, nodes) => told.push(`${id} ${nodes.join(',')}`), onError: (m) => errors.push(m), intervalMs: 20 });
+    try {
+      for (let i = 0; i < 300 && told.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(told.slice(0, 2), [`${CLONED} worker-1,worker-2`, `${CLONED} worker-1,worker-2`]);
+      api.failures.set('GET /apis/storage.k8s.io/v1/csinodes', { code: 500, reason: 'InternalError', message: 'etcd down' });
+      for (let i = 0; i < 300 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.match(errors[0] ?? '', /HTTP 500: etcd down/);
+    } finally {
+      stop();
+    }
   });
 });

@@ -13,6 +13,8 @@ export interface DuplicateNodeIdGuardOptions {
   /** How long one listing answers every check; default 10 s. */
   readonly ttlMs?: number;
   readonly now?: () => number;
+  /** Told of each refusal, with the Kubernetes nodes that share the id (a Kubernetes Event on each). */
+  readonly onDuplicate?: (nodeId: string, kubeNodes: readonly string[]) => void;
 }
 
 /**
@@ -53,6 +55,7 @@ export function duplicateNodeIdGuard(opts: DuplicateNodeIdGuardOptions): NodeIdG
       }
       const holders = [...new Set(list.filter((r) => r.nodeId === nodeId).map((r) => r.node))].sort();
       if (holders.length > 1) {
+        opts.onDuplicate?.(nodeId, holders);
         throw new FailedPreconditionError(
           `node id ${nodeId} (the iSCSI initiator name) is registered by ${holders.length} Kubernetes nodes: ${holders.join(' and ')}; ` +
             'they would share every ACL of this volume (workers cloned from one image share /etc/iscsi/initiatorname.iscsi). ' +
@@ -60,5 +63,40 @@ export function duplicateNodeIdGuard(opts: DuplicateNodeIdGuardOptions): NodeIdG
         );
       }
     },
+  };
+}
+
+/** Every node id more than one Kubernetes node registered, with those nodes sorted (pure). */
+export function duplicateNodeIds(registrations: readonly NodeIdRegistration[]): Map<string, string[]> {
+  const holders = new Map<string, Set<string>>();
+  for (const r of registrations) holders.set(r.nodeId, (holders.get(r.nodeId) ?? new Set()).add(r.node));
+  return new Map([...holders].filter(([, nodes]) => nodes.size > 1).map(([id, nodes]) => [id, [...nodes].sort()]));
+}
+
+/**
+ * Looks for shared node ids every `intervalMs` (and at once), and tells `onDuplicate` of each: an
+ * operator learns of cloned initiator names before a publish is refused for them. A failed
+ * listing is reported to onError and tried again at the next interval. Returns stop.
+ */
+export function watchDuplicateNodeIds(opts: {
+  readonly list: () => Promise<readonly NodeIdRegistration[]>;
+  readonly onDuplicate: (nodeId: string, kubeNodes: readonly string[]) => void;
+  readonly onError?: (message: string) => void;
+  readonly intervalMs: number;
+}): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async () => {
+    try {
+      for (const [id, nodes] of duplicateNodeIds(await opts.list())) opts.onDuplicate(id, nodes);
+    } catch (err: unknown) {
+      opts.onError?.(err instanceof Error ? err.message : String(err));
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), opts.intervalMs).unref();
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
   };
 }

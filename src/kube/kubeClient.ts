@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { CertificatesV1Api, ConfigurationOptions, CoreV1Api, StorageV1Api } from '@kubernetes/client-node';
+import type { CertificatesV1Api, ConfigurationOptions, CoreV1Api, DiscoveryV1Api, Informer, KubernetesListObject, KubernetesObject, ObjectCache, StorageV1Api } from '@kubernetes/client-node';
 
 /** The service account token a pod gets (Kubernetes docs: "Accessing the Kubernetes API from a Pod"). */
 export const IN_CLUSTER_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -15,6 +15,13 @@ export interface KubeClient {
   readonly storage: StorageV1Api;
   /** CertificateSigningRequests (in-cluster issuance of agent and node certificates). */
   readonly certificates: CertificatesV1Api;
+  readonly discovery: DiscoveryV1Api;
+  /**
+   * A list-then-watch cache of the objects at `path` (client-node's ListWatch): it re-lists after
+   * a 410 Gone and re-watches when the server ends a watch, but stops on any other error (the
+   * caller restarts it).
+   */
+  informer<T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>, labelSelector?: string): Informer<T> & ObjectCache<T>;
   /** Options that make a patch call a JSON merge patch (RFC 7396), the client's default being JSON patch. */
   readonly mergePatch: ConfigurationOptions;
   /** For logs and messages: "in-cluster service account" or "kubeconfig /path". */
@@ -65,6 +72,8 @@ export async function loadKubeClient(source: KubeConfigSource): Promise<KubeClie
     core: config.makeApiClient(k8s.CoreV1Api),
     storage: config.makeApiClient(k8s.StorageV1Api),
     certificates: config.makeApiClient(k8s.CertificatesV1Api),
+    discovery: config.makeApiClient(k8s.DiscoveryV1Api),
+    informer: (path, list, labelSelector) => k8s.makeInformer(config, path, list, labelSelector),
     mergePatch: k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     source: source.kind === 'in-cluster' ? 'in-cluster service account' : `kubeconfig ${source.path}`,
   };

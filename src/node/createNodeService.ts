@@ -44,7 +44,7 @@ export interface NodeService {
  * host prefix (chroot/nsenter) in a container.
  */
 export async function createNodeService(
-  config: NodeConfig,
+  config: NodeConfig & { readonly zone: string },
   log: Logger,
   opts: {
     readonly runner?: CommandRunner;

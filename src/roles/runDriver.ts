@@ -22,6 +22,8 @@ import { grpcChapSource } from '../node/createNodeService.ts';
 import { LocalChapSource } from '../node/localChapSource.ts';
 import { ExecaRunner } from '../exec/index.ts';
 import type { CommandRunner } from '../exec/index.ts';
+import { resolveZone } from './resolveZone.ts';
+import type { ZoneChoice } from './resolveZone.ts';
 
 /** What one role contributes to the process: readiness checks and plugin capabilities. */
 export interface RoleParts {
@@ -97,7 +99,7 @@ export interface RunningDriver {
 export async function startDriver(
   config: DriverConfig,
   log: Logger,
-  opts: { version: string; parts?: RoleParts; runner?: CommandRunner; sysRoot?: string },
+  opts: { version: string; parts?: RoleParts; runner?: CommandRunner; sysRoot?: string; env?: Readonly<Record<string, string | undefined>> },
 ): Promise<RunningDriver> {
   // Liveness first: a role whose start is slow (the agent's first LIO rebuild) is alive meanwhile.
   const health = config.health ? await serveHealth({ ...config.health, log }) : undefined;
@@ -113,9 +115,16 @@ export async function startDriver(
   }
 }
 
-async function startRole(config: DriverConfig, log: Logger, opts: { version: string; parts?: RoleParts }, health: RunningHealthServer | undefined): Promise<RunningDriver> {
+async function startRole(
+  config: DriverConfig,
+  log: Logger,
+  opts: { version: string; parts?: RoleParts; env?: Readonly<Record<string, string | undefined>> },
+  health: RunningHealthServer | undefined,
+): Promise<RunningDriver> {
+  const env = opts.env ?? process.env;
   const metrics = config.metrics ? createProcessMetrics() : undefined;
-  const agent = config.agent ? await startAgent(config.agent, log, metrics, { driverName: config.driverName }) : undefined;
+  const zone = await zoneOf(config, env, log);
+  const agent = config.agent ? await startAgent({ ...config.agent, zone }, log, metrics, { driverName: config.driverName }) : undefined;
   let controller: RunningController | undefined;
   let nodeCertificate: { stop(): void } | undefined;
   let metricsServer: RunningMetricsServer | undefined;
@@ -129,10 +138,10 @@ async function startRole(config: DriverConfig, log: Logger, opts: { version: str
       config.node && agent && config.agent
         ? new LocalChapSource({ agent: agent.credentials, storageNode: config.agent.nodeName, ...(config.node.tls ? { remote: await grpcChapSource(config.node, nodeLog) } : {}) })
         : undefined;
-    const node = config.node ? await createNodeService(config.node, nodeLog, { calls: metrics?.calls.forService('csi.v1.Node'), ...(chapSource ? { chapSource } : {}) }) : undefined;
+    const node = config.node ? await createNodeService({ ...config.node, zone }, nodeLog, { calls: metrics?.calls.forService('csi.v1.Node'), ...(chapSource ? { chapSource } : {}) }) : undefined;
     // In-cluster issuance of the node's certificate, in the background (the signer waits for this node's CSINode).
     nodeCertificate = node && config.node && config.nodeId ? await requestNodeCertificate(config.node, config.nodeId, node.nodeId, nodeLog) : undefined;
-    controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics, { driverName: config.driverName }) : undefined;
+    controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics, { driverName: config.driverName, env }) : undefined;
     server.addService(
       csi.csi.v1.Identity.service,
       createIdentityHandlers({
@@ -169,6 +178,24 @@ async function startRole(config: DriverConfig, log: Logger, opts: { version: str
     await agent?.stop(0);
     throw err;
   }
+}
+
+/**
+ * The zone of the node plugin and agent of this process (one Node, so one zone): --zone (or the
+ * agent's --labels zone=), else the Node's topology.kubernetes.io/zone label (src/roles/resolveZone.ts).
+ * The controller has none.
+ */
+async function zoneOf(config: DriverConfig, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<string> {
+  if (!config.node && !config.agent) return '';
+  const configured = config.node?.zone ?? config.agent?.zone;
+  let choice: ZoneChoice;
+  try {
+    choice = await resolveZone({ configured, nodeName: env['NODE_NAME'] || config.nodeId || config.agent?.nodeName, env });
+  } catch (err: unknown) {
+    throw new Error(`cannot tell this node's zone: ${(err as Error).message}`);
+  }
+  log.info({ zone: choice.zone, from: choice.from }, 'zone');
+  return choice.zone;
 }
 
 /**

@@ -50,7 +50,7 @@ export interface RunningAgent {
  * With metrics, its calls and reconcile passes are counted and its readiness, load and last
  * reported capacity are gauges.
  */
-export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?: ProcessMetrics, opts: { readonly driverName?: string } = {}): Promise<RunningAgent> {
+export async function startAgent(config: AgentConfig & { readonly zone: string }, rootLog: Logger, metrics?: ProcessMetrics, opts: { readonly driverName?: string } = {}): Promise<RunningAgent> {
   const log = rootLog.child({ component: 'agent', storageNode: config.nodeName });
   const chapKey = await readChapKey(config.chapKeyPath);
   const expiry = metrics ? new TlsExpiryMetrics(metrics.registry) : undefined;
@@ -91,7 +91,7 @@ export async function startAgent(config: AgentConfig, rootLog: Logger, metrics?:
     lvm,
     sampler,
     nodeName: config.nodeName,
-    labels: config.labels,
+    labels: { ...config.labels, zone: config.zone },
     portal: config.portal,
     overprovisionRatio: config.overprovisionRatio,
     dataLimitPercent: config.dataLimitPercent,

@@ -91,7 +91,7 @@ describe('charts/vbs-csi', () => {
     const args = container(d, 'vbs-csi').args ?? [];
     assert.equal(args[0], 'controller');
     for (const a of [
-      '--agents-dns=vbs-csi-agent.vbs-csi.svc.cluster.local:9500',
+      '--agents-service=vbs-csi/vbs-csi-agent:agent-api',
       '--agent-server-name=vbs-csi-agent.vbs-csi.svc',
       '--tls-ca=/etc/vbs/tls/ca.crt',
       '--client-tls-cert=/etc/vbs/tls/tls.crt',
@@ -120,7 +120,7 @@ describe('charts/vbs-csi', () => {
     assert.equal(ds.spec.template.spec.hostNetwork, true);
     assert.equal(ds.spec.template.spec.nodeSelector?.['vbs.csi.io/storage'], 'true');
     const args = container(ds, 'vbs-csi').args ?? [];
-    for (const a of ['agent', '--vg=vbs', '--portal=$(POD_IP):3260', '--agent-listen=tcp://0.0.0.0:9500', '--labels=zone=default,tier=standard', '--chap-key-file=/etc/vbs/chap/key']) {
+    for (const a of ['agent', '--vg=vbs', '--portal=$(POD_IP):3260', '--agent-listen=tcp://0.0.0.0:9500', '--labels=tier=standard', '--chap-key-file=/etc/vbs/chap/key']) {
       assert.ok(args.includes(a), a);
     }
     const paths = hostPaths(ds);
@@ -254,6 +254,13 @@ describe('charts/vbs-csi', () => {
     assert.match(output, /at '\/certificates\/source': value must be one of 'generate', 'certManager', 'external'/);
   });
 
+  it('by default passes no --zone: node plugins and agents take their Node\'s topology.kubernetes.io/zone label', () => {
+    for (const name of ['vbs-csi-node', 'vbs-csi-agent']) {
+      const args = container(workload(objects, 'DaemonSet', name), 'vbs-csi').args ?? [];
+      assert.deepEqual(args.filter((a) => a.startsWith('--zone') || a.includes('zone=')), [], name);
+    }
+  });
+
   it('follows values: driver name, kubelet dir and zones reach every place that uses them', () => {
     const custom = render(['--set', 'driverName=blk.example.com,kubeletDir=/data/kubelet,node.zone=z1,agent.zone=z1']);
     assert.equal(find(custom, 'CSIDriver', 'blk.example.com').kind, 'CSIDriver');
@@ -262,7 +269,7 @@ describe('charts/vbs-csi', () => {
     assert.equal(hostPaths(node).get('/data/kubelet'), 'Bidirectional');
     assert.ok(container(node, 'vbs-csi').args?.includes('--zone=z1'));
     assert.ok(container(node, 'node-driver-registrar').args?.includes('--kubelet-registration-path=/data/kubelet/plugins/blk.example.com/csi.sock'));
-    assert.ok(container(workload(custom, 'DaemonSet', 'vbs-csi-agent'), 'vbs-csi').args?.includes('--labels=zone=z1,tier=standard'));
+    assert.ok(container(workload(custom, 'DaemonSet', 'vbs-csi-agent'), 'vbs-csi').args?.includes('--zone=z1'));
   });
 
   it('serves metrics from every vbs-csi container on a named port of its own, none with metrics.enabled=false', () => {

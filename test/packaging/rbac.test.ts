@@ -9,12 +9,14 @@ import { find, type K8sObject, render } from './support.ts';
  * external-resizer/v2@v2.3.0 and external-snapshotter/v8@v8.7.0 on proxy.golang.org; the snapshotter's
  * is deploy/kubernetes/csi-snapshotter/rbac-csi-snapshotter.yaml), and the vbs-csi container's own:
  * list CSINodes (src/kube/listCsiNodeIds.ts) and get, create and merge-patch its removed storage nodes
- * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts), and, with in-cluster
+ * ConfigMap (src/controller/removedStorageNodes/configMapRemovedStorageNodes.ts), Events on Nodes and the
+ * agents' EndpointSlices (docs/kubernetes-api.md), and, with in-cluster
  * issuance (certificates.source generate or certManager, the default), the signer's: list and read
  * CertificateSigningRequests, approve or deny them and write their certificate, for this driver's two
  * signers only, and read the requester's CSINode (src/issuance/CsrSigner.ts, src/kube/certificateSigningRequests.ts).
- * The agent and the node plugin then create and read their own requests (src/issuance/CertificateRequester.ts);
- * without in-cluster issuance they, and node-driver-registrar (kubelet's plugin socket only), call no Kubernetes API.
+ * The agent and the node plugin get their own Node (its zone label) unless their zone is set, and with
+ * in-cluster issuance create and read their own requests (src/issuance/CertificateRequester.ts);
+ * node-driver-registrar talks to kubelet's plugin socket only.
  *
  * Upstream rules left out, on purpose:
  * - secrets (all sidecars): the driver takes no csi.storage.k8s.io/*-secret-name parameters;
@@ -87,6 +89,10 @@ const CALLS: readonly Call[] = [
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['get', 'patch'], resourceName: REMOVED_CONFIGMAP },
   // Kubernetes cannot authorize a create by the object's name.
   { sidecar: VBS, scope: 'namespace', group: '', resource: 'configmaps', verbs: ['create'] },
+  // Events on Nodes for what an operator must act on (src/kube/eventRecorder.ts: create, then merge-patch the count)
+  { sidecar: VBS, scope: 'cluster', group: '', resource: 'events', verbs: ['create', 'patch'] },
+  // --agents-service: the agents' EndpointSlices, listed then watched (src/kube/endpointSliceWatch.ts)
+  { sidecar: VBS, scope: 'namespace', group: 'discovery.k8s.io', resource: 'endpointslices', verbs: ['list', 'watch'] },
 
   { sidecar: SIGNER, scope: 'cluster', group: 'certificates.k8s.io', resource: 'certificatesigningrequests', verbs: ['get', 'list'] },
   { sidecar: SIGNER, scope: 'cluster', group: 'certificates.k8s.io', resource: 'certificatesigningrequests/approval', verbs: ['update'] },
@@ -176,9 +182,9 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
     }
   });
 
-  it('the agent and node plugin may create and read CertificateSigningRequests, nothing else, and get their bound token for it', () => {
-    assert.deepEqual([...grants.keys()].sort(), ['vbs-csi/vbs-csi-agent', controllerSa, 'vbs-csi/vbs-csi-node']);
-    const want = [...needed(REQUESTER_CALLS).keys()].sort();
+  it('node and agent pods get a token, and may get Nodes (their zone label) and create and read CertificateSigningRequests, nothing else', () => {
+    assert.deepEqual([...grants.keys()].sort(), [controllerSa, 'vbs-csi/vbs-csi-agent', 'vbs-csi/vbs-csi-node'].sort());
+    const want = [...needed(REQUESTER_CALLS).keys(), 'cluster /nodes get'].sort();
     for (const name of ['vbs-csi-node', 'vbs-csi-agent']) {
       assert.deepEqual([...(grants.get(`vbs-csi/${name}`) ?? [])].sort(), want, name);
       assert.equal(find(objects, 'ServiceAccount', name)['automountServiceAccountToken'], false, 'only the pods that need it mount a token');
@@ -188,8 +194,8 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
     }
   });
 
-  it('external certificates: only the controller ServiceAccount is bound, without the signer\'s rules; node and agent pods get no token', () => {
-    const external = render(['--set', 'certificates.source=external']);
+  it('external certificates and zones set: only the controller ServiceAccount is bound, without the signer\'s rules; node and agent pods get no token', () => {
+    const external = render(['--set', 'certificates.source=external,node.zone=a,agent.zone=a']);
     const externalGrants = grantsBySubject(external);
     assert.deepEqual([...externalGrants.keys()], [controllerSa]);
     const want = needed(CALLS.filter((c) => c.sidecar !== SIGNER || c.resource === 'csinodes'));
@@ -216,6 +222,17 @@ describe('RBAC grants exactly the Kubernetes API calls the pods make', () => {
     assert.equal(image('csi-attacher'), `registry.k8s.io/sig-storage/csi-attacher:${ATTACHER.split(' ').at(-1)}`);
     assert.equal(image('csi-resizer'), `registry.k8s.io/sig-storage/csi-resizer:${RESIZER.split(' ').at(-1)}`);
     assert.equal(image('csi-snapshotter'), `registry.k8s.io/sig-storage/csi-snapshotter:${SNAPSHOTTER.split(' ').at(-1)}`);
+  });
+
+  it('the controller watches the agents\' EndpointSlices by default; with agentDiscovery=dns it resolves the Service and gets no endpointslices access', () => {
+    const deployment = find(objects, 'Deployment', 'vbs-csi-controller') as { spec: { template: { spec: { containers: { name: string; args: string[] }[] } } } } & K8sObject;
+    const args = deployment.spec.template.spec.containers.find((c) => c.name === 'vbs-csi')?.args ?? [];
+    assert.ok(args.includes('--agents-service=vbs-csi/vbs-csi-agent:agent-api'), args.join(' '));
+    assert.ok(!args.some((a) => a.startsWith('--agents-dns')));
+    const dns = render(['--set', 'controller.agentDiscovery=dns']);
+    const dnsArgs = (find(dns, 'Deployment', 'vbs-csi-controller') as typeof deployment).spec.template.spec.containers.find((c) => c.name === 'vbs-csi')?.args ?? [];
+    assert.ok(dnsArgs.includes('--agents-dns=vbs-csi-agent.vbs-csi.svc.cluster.local:9500'), dnsArgs.join(' '));
+    assert.deepEqual([...(grantsBySubject(dns).get(controllerSa) ?? [])].filter((p) => p.includes('endpointslices')), []);
   });
 
   it('the resizer runs with --handle-volume-inuse-error=false, which is why it needs no pods access', () => {

@@ -39,9 +39,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-removed-storage-nodes" (include "vbs-csi.fullname" .)) .Values.controller.removedStorageNodesConfigMap -}}
 {{- end -}}
 
-{{/* "k=v,k=v" of the agent's placement labels, zone first, keys sorted. */}}
+{{/* "k=v,k=v" of the agent's placement labels, keys sorted; the zone goes in --zone (or comes from the Node's label). */}}
 {{- define "vbs-csi.agentLabels" -}}
-{{- $pairs := list (printf "zone=%s" .Values.agent.zone) -}}
+{{- $pairs := list -}}
 {{- range $k := keys .Values.agent.labels | sortAlpha -}}
 {{- if ne $k "zone" -}}
 {{- $pairs = append $pairs (printf "%s=%s" $k (index $.Values.agent.labels $k)) -}}

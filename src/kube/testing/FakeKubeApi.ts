@@ -41,6 +41,29 @@ export interface FakeCsr {
   status: { conditions?: { type: string; status: string; reason?: string; message?: string }[]; certificate?: string };
 }
 
+const NODE = /^\/api\/v1\/nodes\/([^/?]+)$/;
+const EVENTS = /^\/api\/v1\/namespaces\/([^/]+)\/events(?:\/([^/?]+))?$/;
+const ENDPOINTSLICES = /^\/apis\/discovery\.k8s\.io\/v1\/namespaces\/([^/]+)\/endpointslices$/;
+
+/** An EndpointSlice as the API serves it (discovery.k8s.io/v1), the fields this project reads. */
+export interface FakeEndpointSlice {
+  metadata: { name: string; namespace: string; labels?: Record<string, string>; resourceVersion?: string };
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: {
+    addresses: string[];
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+    nodeName?: string;
+    targetRef?: { kind: string; name: string; namespace?: string };
+  }[];
+  ports?: { name?: string; port?: number; protocol?: string }[];
+}
+
+interface Watcher {
+  readonly namespace: string;
+  readonly selector: Record<string, string>;
+  readonly res: ServerResponse;
+}
+
 /**
  * A Kubernetes API server for unit tests, over plain HTTP on 127.0.0.1: the REST paths
  * `@kubernetes/client-node` calls for ConfigMaps (get, create, JSON merge patch) and CSINodes
@@ -54,6 +77,13 @@ export class FakeKubeApi {
   readonly csrs = new Map<string, FakeCsr>();
   /** Bearer tokens besides 'fake-token' (user "tester"), and who each one is. */
   readonly callers = new Map<string, FakeCaller>([['fake-token', { username: 'tester' }]]);
+  /** Nodes by name: their labels (GET /api/v1/nodes/NAME). */
+  readonly nodes = new Map<string, { readonly labels?: Record<string, string> }>();
+  /** EndpointSlices by namespace/name; change them with putEndpointSlice / deleteEndpointSlice so watchers hear. */
+  readonly endpointSlices = new Map<string, FakeEndpointSlice>();
+  readonly #watchers = new Set<Watcher>();
+  /** core/v1 Events by namespace/name, as created and merge-patched. */
+  readonly events = new Map<string, Record<string, unknown> & { metadata: { name: string; namespace: string } }>();
   readonly requests: RecordedRequest[] = [];
   /** Answers matching `METHOD path-prefix` with this status until removed (403, 500, ...). */
   readonly failures = new Map<string, { readonly code: number; readonly reason: string; readonly message: string }>();
@@ -97,7 +127,45 @@ export class FakeKubeApi {
     return cm ? { ...(cm.data ?? {}) } : undefined;
   }
 
+  /** Creates or replaces an EndpointSlice and tells the watches (ADDED or MODIFIED). */
+  putEndpointSlice(slice: FakeEndpointSlice): void {
+    const key = `${slice.metadata.namespace}/${slice.metadata.name}`;
+    const type = this.endpointSlices.has(key) ? 'MODIFIED' : 'ADDED';
+    const stored: FakeEndpointSlice = { ...slice, metadata: { ...slice.metadata, resourceVersion: String(++this.#version) } };
+    this.endpointSlices.set(key, stored);
+    this.#notify(type, stored);
+  }
+
+  deleteEndpointSlice(namespace: string, name: string): void {
+    const slice = this.endpointSlices.get(`${namespace}/${name}`);
+    if (!slice) return;
+    this.endpointSlices.delete(`${namespace}/${name}`);
+    this.#notify('DELETED', { ...slice, metadata: { ...slice.metadata, resourceVersion: String(++this.#version) } });
+  }
+
+  /** Open watch connections. */
+  get watchCount(): number {
+    return this.#watchers.size;
+  }
+
+  /** Ends every open watch: `end` as the API server does at the watch's timeout, `reset` as a restart or a load balancer does. */
+  dropWatches(how: 'end' | 'reset' = 'reset'): void {
+    for (const w of this.#watchers) {
+      if (how === 'end') w.res.end();
+      else w.res.destroy();
+    }
+    this.#watchers.clear();
+  }
+
+  #notify(type: string, slice: FakeEndpointSlice): void {
+    for (const w of this.#watchers) {
+      if (w.namespace !== slice.metadata.namespace || !matches(slice.metadata.labels, w.selector)) continue;
+      w.res.write(`${JSON.stringify({ type, object: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', ...slice } })}\n`);
+    }
+  }
+
   async close(): Promise<void> {
+    this.dropWatches();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await rm(this.#dir, { recursive: true, force: true });
@@ -145,6 +213,53 @@ export class FakeKubeApi {
           spec: { drivers: n.drivers.map((d) => ({ name: d.name, nodeID: d.nodeID, topologyKeys: [] })) },
         })),
       });
+    }
+    const ev = EVENTS.exec(path);
+    if (ev) {
+      const namespace = decodeURIComponent(ev[1] ?? '');
+      const name = ev[2] === undefined ? undefined : decodeURIComponent(ev[2]);
+      if (method === 'POST' && name === undefined) {
+        const obj = JSON.parse(body) as Record<string, unknown> & { metadata: { name: string; namespace?: string } };
+        const key = `${namespace}/${obj.metadata.name}`;
+        if (this.events.has(key)) return status(409, 'AlreadyExists', `events "${obj.metadata.name}" already exists`);
+        const stored = { ...obj, metadata: { ...obj.metadata, namespace, resourceVersion: String(++this.#version) } };
+        this.events.set(key, stored);
+        return send(201, { kind: 'Event', apiVersion: 'v1', ...stored });
+      }
+      if (method === 'PATCH' && name !== undefined) {
+        if (req.headers['content-type'] !== 'application/merge-patch+json') return status(415, 'UnsupportedMediaType', `unsupported patch type ${req.headers['content-type']}`);
+        const stored = this.events.get(`${namespace}/${name}`);
+        if (!stored) return status(404, 'NotFound', `events "${name}" not found`);
+        Object.assign(stored, JSON.parse(body) as Record<string, unknown>);
+        return send(200, { kind: 'Event', apiVersion: 'v1', ...stored });
+      }
+    }
+    const slices = ENDPOINTSLICES.exec(path);
+    if (method === 'GET' && slices) {
+      const namespace = decodeURIComponent(slices[1] ?? '');
+      const selector = parseSelector(query.get('labelSelector') ?? '');
+      if (query.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        const watcher: Watcher = { namespace, selector, res };
+        this.#watchers.add(watcher);
+        res.on('close', () => this.#watchers.delete(watcher));
+        return;
+      }
+      const items = [...this.endpointSlices.values()].filter((e) => e.metadata.namespace === namespace && matches(e.metadata.labels, selector));
+      return send(200, {
+        kind: 'EndpointSliceList',
+        apiVersion: 'discovery.k8s.io/v1',
+        metadata: { resourceVersion: String(this.#version) },
+        items: items.map((e) => ({ kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', ...e })),
+      });
+    }
+    const nodeMatch = NODE.exec(path);
+    if (method === 'GET' && nodeMatch) {
+      const name = decodeURIComponent(nodeMatch[1] ?? '');
+      const node = this.nodes.get(name);
+      if (!node) return status(404, 'NotFound', `nodes "${name}" not found`);
+      return send(200, { kind: 'Node', apiVersion: 'v1', metadata: { name, resourceVersion: String(this.#version), ...(node.labels ? { labels: node.labels } : {}) } });
     }
     const m = CONFIGMAP.exec(path);
     if (!m) return status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
@@ -261,4 +376,21 @@ export class FakeKubeApi {
     }
     return status(405, 'MethodNotAllowed', `${method} CSR ${name}/${sub ?? ''} is not served by the fake API`);
   }
+}
+
+/** `k=v,k=v` (equality only, what this project sends). */
+function parseSelector(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split(',')
+      .filter((p) => p !== '')
+      .map((p) => {
+        const eq = p.indexOf('=');
+        return [p.slice(0, eq), p.slice(eq + 1).replace(/^=/, '')];
+      }),
+  );
+}
+
+function matches(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
