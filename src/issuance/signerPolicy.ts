@@ -1,5 +1,6 @@
 import { identityUri, parseIdentityUri } from '../tls/identity.ts';
 import type { CallerIdentity } from '../tls/identity.ts';
+import type { CsrView } from '../kube/certificateSigningRequests.ts';
 
 /**
  * Who may get which certificate from the in-cluster signer: the one place this is decided
@@ -34,18 +35,12 @@ export interface SignerPolicy {
   readonly maxValiditySeconds: number;
 }
 
-/** What the signer read from one CertificateSigningRequest and its CSR. */
-export interface CsrFacts {
-  readonly name: string;
-  readonly signerName: string;
-  readonly username: string;
-  readonly extra: Readonly<Record<string, readonly string[]>>;
-  readonly usages: readonly string[];
-  readonly expirationSeconds: number | undefined;
+/** What the signer read from one CertificateSigningRequest (as the API holds it) and its CSR (what it asks for). */
+export type CsrFacts = Pick<CsrView, 'name' | 'signerName' | 'username' | 'extra' | 'usages' | 'expirationSeconds'> & {
   readonly uris: readonly string[];
   readonly dnsNames: readonly string[];
   readonly otherNames: readonly string[];
-}
+};
 
 export type Decision =
   | { readonly kind: 'issue'; readonly identity: CallerIdentity; readonly dnsNames: readonly string[]; readonly usages: 'server' | 'client'; readonly validSeconds: number; readonly message: string }
