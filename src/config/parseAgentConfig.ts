@@ -3,6 +3,8 @@ import { isAbsolute } from 'node:path';
 import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
 import { parseEndpoint } from '../grpc/endpoint.ts';
 import type { Endpoint } from '../grpc/endpoint.ts';
+import { HOST_EXEC_OPTION, parseHostExec } from './hostExec.ts';
+import type { HostExecMode } from './hostExec.ts';
 
 export interface AgentConfig {
   /** Where the agent API listens (mutual TLS), e.g. tcp://0.0.0.0:9500. */
@@ -23,6 +25,8 @@ export interface AgentConfig {
   readonly dataLimitPercent: number;
   readonly metadataLimitPercent: number;
   readonly reconcileIntervalMs: number;
+  /** How lvm runs: in this filesystem (none, the default) or the host's through nsenter (a container). */
+  readonly hostExec?: HostExecMode;
 }
 
 /** The agent's options: flag name → environment variable and default (undefined = required). */
@@ -42,6 +46,7 @@ export const AGENT_OPTIONS = {
   'data-limit-percent': { env: 'VBS_DATA_LIMIT_PERCENT', fallback: '90' },
   'metadata-limit-percent': { env: 'VBS_METADATA_LIMIT_PERCENT', fallback: '80' },
   'reconcile-interval-seconds': { env: 'VBS_RECONCILE_INTERVAL_SECONDS', fallback: '60' },
+  ...HOST_EXEC_OPTION,
 } as const;
 export type AgentOptionName = keyof typeof AGENT_OPTIONS;
 
@@ -108,6 +113,7 @@ export function parseAgentConfig(value: (name: AgentOptionName) => string | unde
   const dataLimitPercent = number('data-limit-percent', 1, 100);
   const metadataLimitPercent = number('metadata-limit-percent', 1, 100);
   const reconcileIntervalMs = number('reconcile-interval-seconds', 1, 86_400) * 1000;
+  const hostExec = parseHostExec(value('host-exec'), errors);
 
   if (errors.length > start || !listen || !portal) return undefined;
   return Object.freeze({
@@ -124,6 +130,7 @@ export function parseAgentConfig(value: (name: AgentOptionName) => string | unde
     dataLimitPercent,
     metadataLimitPercent,
     reconcileIntervalMs,
+    hostExec,
   });
 }
 

@@ -1,5 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { isValidIqn } from '../lio/iqn.ts';
+import { HOST_EXEC_OPTION, parseHostExec } from './hostExec.ts';
+import type { HostExecMode } from './hostExec.ts';
 
 export interface NodeConfig {
   /**
@@ -28,6 +30,8 @@ export interface NodeConfig {
   readonly tls: { readonly caPath: string; readonly certPath: string; readonly keyPath: string } | undefined;
   /** open-iscsi's node record directory, where the CHAP secrets are written (never on a command line). */
   readonly iscsiNodeDir: string;
+  /** How iscsiadm, dmsetup and udevadm run: in this filesystem (none) or the host's through nsenter. */
+  readonly hostExec?: HostExecMode;
 }
 
 /** The node plugin's options: flag name → environment variable and default (undefined = none). */
@@ -40,6 +44,7 @@ export const NODE_OPTIONS = {
   'iscsi-node-dir': { env: 'VBS_ISCSI_NODE_DIR', fallback: '/etc/iscsi/nodes' },
   'node-tls-cert': { env: 'VBS_NODE_TLS_CERT', fallback: undefined },
   'node-tls-key': { env: 'VBS_NODE_TLS_KEY', fallback: undefined },
+  ...HOST_EXEC_OPTION,
 } as const;
 export type NodeOptionName = keyof typeof NODE_OPTIONS;
 
@@ -89,9 +94,10 @@ export function parseNodeConfig(
   }
 
   const tls = parseNodeTls(value, errors, opts.role);
+  const hostExec = parseHostExec(value('host-exec'), errors);
 
   if (errors.length > start) return undefined;
-  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir });
+  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir, hostExec });
 }
 
 /** The node certificate's files; see NodeConfig.tls for which flags each role reads. */
