@@ -38,6 +38,8 @@ const NODE_IP = '127.0.0.2';
 const AGENT_SERVICE = 'vbs-csi-agent.vbs-csi.svc';
 const KUBELET = '/var/lib/kubelet';
 const READY_MS = 600_000;
+/** emptyDir volumes as host dirs, short: the test dials the CSI sockets in them (108-byte socket paths). */
+const PODS_DIR = '/run/vbs-pods';
 /**
  * Under TCG V8 now and then crashes tiering WebAssembly up (e2e/guest/boot.sh); the guest's own node
  * runs with --liftoff-only, and so does the image's here. Only the entrypoint differs from the image's.
@@ -109,7 +111,7 @@ export const containerizedRolesScenario: Scenario = {
       const start = async (name: string, key: string, extra: Partial<Parameters<GuestPodman['run']>[1]>) => {
         const { process, argv } = await podman.run(
           pod(key),
-          { ...common, name, emptyDirRoot: join(ctx.workDir, 'pods', name), fieldRefs: { 'spec.nodeName': extra.fieldRefs?.['spec.nodeName'] ?? STORAGE_NODE, 'status.podIP': NODE_IP, 'metadata.namespace': 'vbs-csi', 'metadata.name': name }, ...extra },
+          { ...common, name, emptyDirRoot: join(PODS_DIR, name), fieldRefs: { 'spec.nodeName': extra.fieldRefs?.['spec.nodeName'] ?? STORAGE_NODE, 'status.podIP': NODE_IP, 'metadata.namespace': 'vbs-csi', 'metadata.name': name }, ...extra },
           secretFiles,
         );
         ctx.log(`podman ${argv.join(' ')}`);
@@ -136,7 +138,7 @@ export const containerizedRolesScenario: Scenario = {
           return st?.ready ? true : undefined;
         }, { deadlineMs: Date.now() + READY_MS, intervalMs: 1000, what: 'the agent container to be ready', signal: ctx.signal }),
       );
-      const ctl = connectCsi(`unix://${join(ctx.workDir, 'pods', 'controller', 'socket-dir', 'csi.sock')}`, 240_000);
+      const ctl = connectCsi(`unix://${join(PODS_DIR, 'controller', 'socket-dir', 'csi.sock')}`, 240_000);
       clients.push(ctl);
       await clock.timed('the controller container counts the agent in GetCapacity', () =>
         pollUntil(async () => {

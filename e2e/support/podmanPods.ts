@@ -19,10 +19,11 @@ export class GuestPodman {
   #mounted = false;
   readonly #running: DriverProcess[] = [];
 
-  constructor(ctx: ScenarioContext, runner: CommandRunner) {
+  /** `dir` short: podman refuses a runroot longer than 50 characters. */
+  constructor(ctx: ScenarioContext, runner: CommandRunner, dir = '/run/vbs-podman') {
     this.#ctx = ctx;
     this.#runner = runner;
-    this.#dir = join(ctx.workDir, 'podman');
+    this.#dir = dir;
   }
 
   get global(): string[] {
