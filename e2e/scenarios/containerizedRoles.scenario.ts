@@ -108,19 +108,16 @@ export const containerizedRolesScenario: Scenario = {
         return p;
       };
       const common = { image: IMAGE, container: 'vbs-csi', secretDirs, entrypoint: TCG_ENTRYPOINT };
-      const start = async (name: string, key: string, extra: Partial<Parameters<GuestPodman['run']>[1]>) => {
-        const { process, argv } = await podman.run(
-          pod(key),
-          { ...common, name, emptyDirRoot: join(PODS_DIR, name), fieldRefs: { 'spec.nodeName': extra.fieldRefs?.['spec.nodeName'] ?? STORAGE_NODE, 'status.podIP': NODE_IP, 'metadata.namespace': 'vbs-csi', 'metadata.name': name }, ...extra },
-          secretFiles,
-        );
+      const start = async (name: string, key: string, nodeName: string, extra: Partial<Parameters<GuestPodman['run']>[1]> = {}) => {
+        const fieldRefs = { 'spec.nodeName': nodeName, 'status.podIP': NODE_IP, 'metadata.namespace': 'vbs-csi', 'metadata.name': name };
+        const { process, argv } = await podman.run(pod(key), { ...common, ...extra, name, emptyDirRoot: join(PODS_DIR, name), fieldRefs }, secretFiles);
         ctx.log(`podman ${argv.join(' ')}`);
         processes.push(process);
         return process;
       };
-      const agent = await start('agent', 'DaemonSet/vbs-csi-agent', { fieldRefs: { 'spec.nodeName': STORAGE_NODE } });
-      const node = await start('node', 'DaemonSet/vbs-csi-node', { fieldRefs: { 'spec.nodeName': WORKER } });
-      const controller = await start('controller', 'Deployment/vbs-csi-controller', {
+      const agent = await start('agent', 'DaemonSet/vbs-csi-agent', STORAGE_NODE);
+      const node = await start('node', 'DaemonSet/vbs-csi-node', WORKER);
+      const controller = await start('controller', 'Deployment/vbs-csi-controller', STORAGE_NODE, {
         podNetwork: 'host',
         addHosts: { [`${AGENT_SERVICE}.cluster.local`]: NODE_IP },
         argOverrides: { '--removed-storage-nodes': 'file:/csi/removed-storage-nodes.json' },
