@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { scenarios } from './scenarios/index.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
+import { prepareImageStore } from './vm/imageStore.ts';
 import { TestBed } from './vm/TestBed.ts';
 import { parseE2eSettings } from './vm/settings.ts';
 
@@ -34,6 +35,7 @@ describe('real-kernel test bed (qemu)', () => {
       // A clean clone has no image: build it (cold about 2.5 min, unchanged about 1 s), progress shown.
       console.log('vbs-e2e: npm run image (scripts/build-image.sh) for the containerized scenarios');
       execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts/build-image.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: IMAGE_BUILD_TIMEOUT_MS });
+      prepareImageStore(PROJECT_ROOT, (line) => console.log(line));
     }
     bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs });
     const { boot } = bed;

@@ -21,6 +21,7 @@ import { GuestPodman } from '../support/podmanPods.ts';
 import type { PodSpec } from '../support/podmanRun.ts';
 import { recordSecret } from '../support/secretLedger.ts';
 import { createStepClock, retryingAsCo } from '../support/stepClock.ts';
+import { IMAGE_STORE } from '../vm/imageStore.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario } from './Scenario.ts';
 
@@ -75,7 +76,11 @@ export const containerizedRolesScenario: Scenario = {
     const processes: { name: string; output(): string; hasExited(): boolean }[] = [];
     let failed = true;
     try {
-      await clock.timed('podman: cgroup2, shared kubelet dir, storage tmpfs, podman load', () => podman.prepare(join(ctx.projectRoot, IMAGE_ARCHIVE)));
+      const store = join(ctx.projectRoot, IMAGE_STORE);
+      const how = await clock.timed('podman: cgroup2, shared kubelet dir, storage tmpfs, the image', () =>
+        podman.prepare(join(ctx.projectRoot, IMAGE_ARCHIVE), { dir: store, stamp: `${store}.inputs`, archiveStamp: join(ctx.projectRoot, `${IMAGE_ARCHIVE}.inputs`) }),
+      );
+      clock.note(`image: ${how}`);
       vg = await clock.timed(`storage: loop VG ${VG} with thin pool`, () => createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: VG, fileMiB: 1024, poolMiB: 512, signal: ctx.signal }));
 
       // What the cluster's Secrets and each worker's node-tls host directory would hold.

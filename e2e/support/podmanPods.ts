@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { CommandRunner } from '../../src/exec/index.ts';
@@ -34,8 +34,12 @@ export class GuestPodman {
     return (await this.#runner.run({ file, args, timeoutMs }, this.#ctx.signal)).stdout;
   }
 
-  /** cgroup2 (the guest's boot mounts none), the kubelet dir shared (rshared needs a shared source), podman's tmpfs, the image. */
-  async prepare(archive: string): Promise<void> {
+  /**
+   * cgroup2 (the guest's boot mounts none), the kubelet dir shared (rshared needs a shared source),
+   * podman's tmpfs, and the image: copied from the host's image store when it matches the archive
+   * (e2e/vm/imageStore.ts; a plain file copy, no hashing under emulation), else `podman load`.
+   */
+  async prepare(archive: string, store?: { readonly dir: string; readonly stamp: string; readonly archiveStamp: string }): Promise<string> {
     await mkdir('/sys/fs/cgroup', { recursive: true }).catch(() => {});
     const cgroupMounted = await this.#sh('mountpoint', ['-q', '/sys/fs/cgroup']).then(() => true, () => false);
     if (!cgroupMounted) await this.#sh('mount', ['-t', 'cgroup2', 'cgroup2', '/sys/fs/cgroup']);
@@ -44,7 +48,13 @@ export class GuestPodman {
     await this.#sh('mount', ['-t', 'tmpfs', '-o', 'size=2g,mode=0700', 'podman', this.#dir]);
     this.#mounted = true;
     await mkdir(join(this.#dir, 'tmp'), { recursive: true });
-    await this.#sh('podman', [...this.global, 'load', '-q', '-i', archive], 600_000);
+    const [stamp, wanted] = store ? await Promise.all([readFile(store.stamp, 'utf8').catch(() => ''), readFile(store.archiveStamp, 'utf8').catch(() => 'none')]) : ['', 'none'];
+    if (store && stamp === wanted) {
+      await this.#sh('cp', ['-a', `${store.dir}/storage`, join(this.#dir, 'storage')], 600_000);
+      return 'copied from the host image store';
+    }
+    await this.#sh('podman', [...this.global, 'load', '-q', '-i', archive], 900_000);
+    return 'podman load';
   }
 
   /** Makes what the pod's volumes need (kubelet's part), then `podman run` in the foreground. */
