@@ -8,8 +8,6 @@ import { podmanRunArgs } from './podmanRun.ts';
 import type { PodmanRunOptions, PodSpec } from './podmanRun.ts';
 import { persistOutput } from './suiteLogs.ts';
 
-const IMAGE_REF = 'localhost/vbs-csi:0.1.0';
-
 /**
  * podman in the guest, with its storage on a tmpfs of its own (the guest's root is an overlay,
  * which cannot be an overlay's upper layer), cgroupfs (no systemd) and events in a file.
@@ -20,8 +18,6 @@ export class GuestPodman {
   readonly #dir: string;
   #mounted = false;
   readonly #running: DriverProcess[] = [];
-  /** CONTAINERS_STORAGE_CONF when the host's image store is used in place. */
-  #env: { CONTAINERS_STORAGE_CONF?: string } = {};
 
   /** `dir` short: podman refuses a runroot longer than 50 characters. */
   constructor(ctx: ScenarioContext, runner: CommandRunner, dir = '/run/vbs-podman') {
@@ -35,11 +31,6 @@ export class GuestPodman {
   }
 
   async #sh(file: string, args: readonly string[], timeoutMs = 120_000): Promise<string> {
-    if (file === 'podman' && this.#env.CONTAINERS_STORAGE_CONF !== undefined) {
-      const r = await execa(file, args, { env: this.#env, timeout: timeoutMs, cancelSignal: this.#ctx.signal, reject: false });
-      if (r.exitCode !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.exitCode}: ${String(r.stderr)}`);
-      return String(r.stdout);
-    }
     return (await this.#runner.run({ file, args, timeoutMs }, this.#ctx.signal)).stdout;
   }
 
@@ -59,13 +50,6 @@ export class GuestPodman {
     await mkdir(join(this.#dir, 'tmp'), { recursive: true });
     const [stamp, wanted] = store ? await Promise.all([readFile(store.stamp, 'utf8').catch(() => ''), readFile(store.archiveStamp, 'utf8').catch(() => 'none')]) : ['', 'none'];
     if (store && stamp === wanted) {
-      // Read in place as an additional (read-only) image store: the containers' overlay lower
-      // layers are then read over 9p on demand instead of copying 483 MiB first (314 s under TCG).
-      const conf = join(this.#dir, 'storage.conf');
-      await writeFile(conf, `[storage]\ndriver = "overlay"\n[storage.options]\nadditionalimagestores = [${JSON.stringify(`${store.dir}/storage`)}]\n`);
-      this.#env = { CONTAINERS_STORAGE_CONF: conf };
-      if (await this.#sh('podman', [...this.global, 'image', 'exists', IMAGE_REF]).then(() => true, () => false)) return 'the host image store, read in place';
-      this.#env = {};
       await this.#sh('cp', ['-a', `${store.dir}/storage`, join(this.#dir, 'storage')], 600_000);
       return 'copied from the host image store';
     }
@@ -96,7 +80,7 @@ export class GuestPodman {
       }
     }
     const argv = [...this.global, ...run.argv.slice(0, 1), '--log-driver=k8s-file', ...run.argv.slice(1)];
-    const child = execa('podman', argv, { env: this.#env, reject: false, all: true, forceKillAfterDelay: 30_000 });
+    const child = execa('podman', argv, { reject: false, all: true, forceKillAfterDelay: 30_000 });
     persistOutput(this.#ctx.workDir, opts.name, child.all);
     const chunks: string[] = [];
     child.all?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
