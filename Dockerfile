@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
 # vbs-csi image: one program, the role is the first argument (controller | node | agent | all-in-one).
+# Without a registry, `npm run image` (scripts/build-image.sh: mmdebstrap + buildah) builds the same
+# layout from Debian's tools; test/packaging/image.test.ts keeps the two in step (docs/containers.md).
 # Node 24 runs the TypeScript sources directly (type stripping), so there is no build stage for code;
 # the first stage only installs production dependencies. charts/vbs-csi runs this image for every role.
 #

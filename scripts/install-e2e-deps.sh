@@ -21,6 +21,11 @@ readonly PACKAGES=(
   fio
   qemu-utils        # qemu-img, qemu-io: the guest imports a sparse qcow2 as CDI's importer does
   procps
+  mmdebstrap        # npm run image: the image's Debian root filesystem (scripts/build-image.sh)
+  buildah           # npm run image: assembles the OCI archive, no registry, vfs storage
+  podman            # the containerized-roles scenario runs the image in the guest (docs/containers.md)
+  crun              # podman's OCI runtime
+  golang-github-containers-common # /etc/containers policy.json and registries.conf for buildah and podman
 )
 
 log() { printf 'install-e2e-deps: %s\n' "$*"; }

@@ -14,5 +14,7 @@ export interface ScenarioContext {
 export interface Scenario {
   readonly name: string; // a sentence, shown as the test name
   readonly timeoutMs: number;
+  /** Runs the OCI image of `npm run image`: the host builds it (or finds it up to date) before the VM boots. */
+  readonly needsImage?: boolean;
   run(ctx: ScenarioContext): Promise<void>; // throw (e.g. assert) to fail
 }

@@ -19,6 +19,7 @@ import { controllerBurstScenario } from './controllerBurst.scenario.ts';
 import { controllerRestartScenario } from './controllerRestart.scenario.ts';
 import { faultSuiteScenario } from './faultSuite.scenario.ts';
 import { secretsScanScenario } from './secretsScan.scenario.ts';
+import { containerizedRolesScenario } from './containerizedRoles.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -45,5 +46,6 @@ export const scenarios: readonly Scenario[] = [
   controllerBurstScenario,
   controllerRestartScenario,
   faultSuiteScenario,
+  containerizedRolesScenario,
   secretsScanScenario, // keep last: it scans the logs of every scenario before it
 ];

@@ -21,6 +21,7 @@ import { kubernetesSequenceAgentRestartScenario } from './kubernetesSequenceAgen
 import { kubernetesSequenceBlockRwxScenario } from './kubernetesSequenceBlockRwx.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
 import { nodePluginScenario } from './nodePlugin.scenario.ts';
+import { containerizedRolesScenario } from './containerizedRoles.scenario.ts';
 import type { Scenario } from './Scenario.ts';
 
 const ALL: SecretExpectation = { kinds: ['chap-key', 'chap-secret', 'tls-private-key'], driverProcesses: true };
@@ -47,6 +48,7 @@ const EXPECTATIONS = new Map<string, SecretExpectation>(
     [controllerBurstScenario, KEYS_ONLY],
     [controllerRestartScenario, KEYS_ONLY],
     [faultSuiteScenario, ALL],
+    [containerizedRolesScenario, ALL],
   ] as const satisfies readonly (readonly [Scenario, SecretExpectation])[]).map(([s, e]) => [s.name, e]),
 );
 

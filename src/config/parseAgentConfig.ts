@@ -4,6 +4,8 @@ import { MAX_STORAGE_NODE_NAME, isStorageNodeName } from '../csi/volumeIds.ts';
 import { parseEndpoint } from '../grpc/endpoint.ts';
 import type { Endpoint } from '../grpc/endpoint.ts';
 import { ZONE } from './parseNodeConfig.ts';
+import { HOST_EXEC_OPTION, parseHostExec } from './hostExec.ts';
+import type { HostExecMode } from './hostExec.ts';
 
 export interface AgentConfig {
   /** Where the agent API listens (mutual TLS), e.g. tcp://0.0.0.0:9500. */
@@ -36,6 +38,8 @@ export interface AgentConfig {
    * `tls` are then written by the agent itself (docs/security.md). Undefined: the files are given.
    */
   readonly certificateRequest?: { readonly signerName: string; readonly dnsNames: readonly string[] } | undefined;
+  /** How lvm runs: in this filesystem (none, the default) or the host's through nsenter (a container). */
+  readonly hostExec?: HostExecMode;
 }
 
 /** The agent's options: flag name → environment variable and default (undefined = required). */
@@ -57,6 +61,7 @@ export const AGENT_OPTIONS = {
   'reconcile-interval-seconds': { env: 'VBS_RECONCILE_INTERVAL_SECONDS', fallback: '60' },
   'certificate-signer': { env: 'VBS_CERTIFICATE_SIGNER', fallback: undefined },
   'certificate-dns-names': { env: 'VBS_CERTIFICATE_DNS_NAMES', fallback: undefined },
+  ...HOST_EXEC_OPTION,
 } as const;
 export type AgentOptionName = keyof typeof AGENT_OPTIONS;
 
@@ -129,6 +134,7 @@ export function parseAgentConfig(value: (name: AgentOptionName | 'zone') => stri
   const dataLimitPercent = number('data-limit-percent', 1, 100);
   const metadataLimitPercent = number('metadata-limit-percent', 1, 100);
   const reconcileIntervalMs = number('reconcile-interval-seconds', 1, 86_400) * 1000;
+  const hostExec = parseHostExec(value('host-exec'), errors);
 
   const certificateRequest = parseCertificateRequest(value('certificate-signer'), value('certificate-dns-names'), errors, true);
 
@@ -149,6 +155,7 @@ export function parseAgentConfig(value: (name: AgentOptionName | 'zone') => stri
     metadataLimitPercent,
     reconcileIntervalMs,
     ...(certificateRequest ? { certificateRequest } : {}),
+    hostExec,
   });
 }
 

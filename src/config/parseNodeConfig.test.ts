@@ -24,6 +24,7 @@ describe('parseNodeConfig', () => {
         deviceWaitMs: 60_000,
         tls: { caPath: '/tls/ca.crt', certPath: '/tls/node.crt', keyPath: '/tls/node.key' },
         iscsiNodeDir: '/etc/iscsi/nodes',
+        hostExec: 'none',
       },
       errors: [],
     });

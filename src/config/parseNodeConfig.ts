@@ -1,6 +1,8 @@
 import { isAbsolute } from 'node:path';
 import { isValidIqn } from '../lio/iqn.ts';
 import { parseCertificateRequest } from './parseAgentConfig.ts';
+import { HOST_EXEC_OPTION, parseHostExec } from './hostExec.ts';
+import type { HostExecMode } from './hostExec.ts';
 
 export interface NodeConfig {
   /**
@@ -38,6 +40,8 @@ export interface NodeConfig {
   readonly certificateRequest?: { readonly signerName: string } | undefined;
   /** open-iscsi's node record directory, where the CHAP secrets are written (never on a command line). */
   readonly iscsiNodeDir: string;
+  /** How iscsiadm, dmsetup and udevadm run: in this filesystem (none) or the host's through nsenter. */
+  readonly hostExec?: HostExecMode;
 }
 
 /** The node plugin's options: flag name → environment variable and default (undefined = none). */
@@ -51,6 +55,7 @@ export const NODE_OPTIONS = {
   'node-tls-cert': { env: 'VBS_NODE_TLS_CERT', fallback: undefined },
   'node-tls-key': { env: 'VBS_NODE_TLS_KEY', fallback: undefined },
   'certificate-signer': { env: 'VBS_CERTIFICATE_SIGNER', fallback: undefined },
+  ...HOST_EXEC_OPTION,
 } as const;
 export type NodeOptionName = keyof typeof NODE_OPTIONS;
 
@@ -103,9 +108,10 @@ export function parseNodeConfig(
   const tls = parseNodeTls(value, errors, opts.role);
   const signer = opts.role === 'node' ? value('certificate-signer') : undefined;
   const certificateRequest = parseCertificateRequest(signer, undefined, errors, false);
+  const hostExec = parseHostExec(value('host-exec'), errors);
 
   if (errors.length > start) return undefined;
-  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir, ...(certificateRequest ? { certificateRequest } : {}) });
+  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir, hostExec, ...(certificateRequest ? { certificateRequest } : {}) });
 }
 
 /** The node certificate's files; see NodeConfig.tls for which flags each role reads. */

@@ -4,7 +4,8 @@ import type { NodeConfig } from '../config/parseNodeConfig.ts';
 import { parseNodeId } from '../csi/nodeIds.ts';
 import type { ReadinessCheck } from '../csi/readiness.ts';
 import { Dmsetup } from '../dm/index.ts';
-import { ExecaRunner } from '../exec/index.ts';
+import { hostExecPrefix } from '../config/hostExec.ts';
+import { checkHostNamespaces, createCommandRunner } from '../exec/index.ts';
 import type { CommandRunner } from '../exec/index.ts';
 import type { NodeHandlers } from '../generated/csi/v1/Node.ts';
 import type { NodeServiceCapability } from '../generated/csi/v1/NodeServiceCapability.ts';
@@ -40,8 +41,8 @@ export interface NodeService {
 /**
  * Builds the CSI Node service from its config: reads the initiator name if none was given (it is
  * the node id, so a bad one fails here, before any socket opens), makes the state directory, and
- * wires iscsiadm, dmsetup and the mount tools through one runner. `runner` is for tests and for a
- * host prefix (chroot/nsenter) in a container.
+ * wires iscsiadm, dmsetup and the mount tools through one runner: with --host-exec=nsenter the
+ * host-state tools run as the host's (src/exec/HostToolsRunner.ts). `runner` is for tests.
  */
 export async function createNodeService(
   config: NodeConfig & { readonly zone: string },
@@ -53,7 +54,10 @@ export async function createNodeService(
     readonly chapSource?: ChapSource;
   } = {},
 ): Promise<NodeService> {
-  const runner = opts.runner ?? new ExecaRunner({ log });
+  // In a container, iscsiadm and dmsetup must be the host's (iscsid, udev cookies): docs/containers.md.
+  const hostExec = config.hostExec ?? 'none';
+  if (!opts.runner && hostExec === 'nsenter') await checkHostNamespaces();
+  const runner = opts.runner ?? createCommandRunner({ log, hostPrefix: hostExecPrefix(hostExec) });
   const initiatorName = config.initiatorName ?? (await readInitiatorName());
   const nodeId = parseNodeId(initiatorName);
   if (!nodeId) throw new Error(`initiator name ${JSON.stringify(initiatorName)} is not a lowercase iSCSI qualified name; it cannot be the CSI node id`);
@@ -61,9 +65,9 @@ export async function createNodeService(
   const chap = opts.chapSource ?? (await grpcChapSource(config, log, nodeId));
   const deps: NodeDeps = {
     iscsiadm: new Iscsiadm({ runner, nodeRecordDir: config.iscsiNodeDir }),
-    // Our own runner has no host prefix, so mount runs in this process's mount namespace and sees
-    // its /dev and /sys: the mount table and device sizes are read here instead of spawning
-    // findmnt and blockdev. An injected runner (a host prefix) keeps the commands.
+    // Our own runner runs mount in this process's mount namespace (only the host-state tools go
+    // through --host-exec), so the mount table and device sizes are read here instead of spawning
+    // findmnt and blockdev. An injected runner (tests) keeps the commands.
     mounter: new Mounter(
       opts.runner ? { runner } : { runner, readMountInfo: () => readFile('/proc/self/mountinfo', 'utf8'), readDeviceSizeBytes: (device) => readBlockDeviceSizeBytes(device) },
     ),
@@ -75,7 +79,7 @@ export async function createNodeService(
     sessionSettings: NODE_SESSION_SETTINGS,
     deviceWaitMs: config.deviceWaitMs,
   };
-  log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir }, 'node service configured');
+  log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir, hostExec }, 'node service configured');
   return {
     handlers: createNodeHandlers({ deps, zone: config.zone, log, calls: opts.calls }),
     readiness: [deviceMapperCheck(), stateDirCheck(config.stateDir)],

@@ -12,7 +12,8 @@ import { MIN_CHAP_KEY_BYTES } from '../chap/index.ts';
 import type { AgentConfig } from '../config/parseAgentConfig.ts';
 import type { ReadinessCheck } from '../csi/readiness.ts';
 import { UnavailableError } from '../errors.ts';
-import { ExecaRunner } from '../exec/index.ts';
+import { checkHostNamespaces, createCommandRunner } from '../exec/index.ts';
+import { hostExecPrefix } from '../config/hostExec.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
 import { adaptUnary } from '../grpc/adaptUnary.ts';
 import { loadAgentProto } from '../grpc/loadProtos.ts';
@@ -68,7 +69,11 @@ export async function startAgent(config: AgentConfig & { readonly zone: string }
   const first = tls.current();
   log.info({ subject: first.subject, subjectAltName: first.subjectAltName, validTo: first.validTo }, 'agent certificate');
 
-  const runner = new ExecaRunner({ log });
+  // In a container, lvm must be the host's (udev cookies, locks, lvm.conf): docs/containers.md.
+  const hostExec = config.hostExec ?? 'none';
+  if (hostExec === 'nsenter') await checkHostNamespaces();
+  const runner = createCommandRunner({ log, hostPrefix: hostExecPrefix(hostExec) });
+  log.info({ hostExec }, 'host-state tools');
   const lvm = new Lvm({ runner, vgName: config.vgName, thinPoolName: config.thinPoolName, reportMaxAgeMs: LVM_REPORT_MAX_AGE_MS });
   const lio = new LioTarget({ configFs: new FsConfigFs() });
   const volumes = new AgentVolumes({

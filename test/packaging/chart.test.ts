@@ -25,6 +25,8 @@ interface Container {
 }
 interface PodSpec {
   hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
   nodeSelector?: Record<string, string>;
   containers: Container[];
   volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string }; emptyDir?: object }[];
@@ -111,7 +113,12 @@ describe('charts/vbs-csi', () => {
     const paths = hostPaths(ds);
     assert.equal(paths.get('/var/lib/kubelet'), 'Bidirectional');
     assert.equal(paths.get('/lib/modules'), 'ro');
-    for (const p of ['/dev', '/sys', '/run/udev', '/etc/iscsi', '/var/lib/iscsi', '/var/lib/vbs-csi/node']) assert.ok(paths.has(p), p);
+    for (const p of ['/dev', '/sys', '/etc/iscsi', '/var/lib/iscsi', '/run/lock/iscsi', '/var/lib/vbs-csi/node']) assert.ok(paths.has(p), p);
+    // iscsiadm, dmsetup and udevadm are the host's, entered through PID 1 (docs/containers.md)
+    assert.ok(args.includes('--host-exec=nsenter'));
+    assert.equal(ds.spec.template.spec.hostPID, true);
+    assert.notEqual(ds.spec.template.spec.hostIPC, true);
+    assert.ok(!paths.has('/run/udev'));
     assert.ok(container(ds, 'node-driver-registrar').args?.includes('--kubelet-registration-path=/var/lib/kubelet/plugins/vbs.csi.io/csi.sock'));
   });
 
@@ -124,7 +131,12 @@ describe('charts/vbs-csi', () => {
       assert.ok(args.includes(a), a);
     }
     const paths = hostPaths(ds);
-    for (const p of ['/dev', '/sys', '/run/lvm', '/run/udev', '/etc/lvm', '/lib/modules']) assert.ok(paths.has(p), p);
+    for (const p of ['/dev', '/sys', '/lib/modules']) assert.ok(paths.has(p), p);
+    // lvm is the host's, entered through PID 1: no lvm or udev state of the host in the container
+    assert.ok(args.includes('--host-exec=nsenter'));
+    assert.equal(ds.spec.template.spec.hostPID, true);
+    assert.notEqual(ds.spec.template.spec.hostIPC, true);
+    for (const p of ['/run/lvm', '/run/lock/lvm', '/etc/lvm', '/run/udev']) assert.ok(!paths.has(p), p);
     const svc = find(objects, 'Service', 'vbs-csi-agent') as K8sObject & { spec: { clusterIP: string; publishNotReadyAddresses: boolean; ports: { port: number }[] } };
     assert.equal(svc.spec.clusterIP, 'None');
     assert.equal(svc.spec.publishNotReadyAddresses, false);

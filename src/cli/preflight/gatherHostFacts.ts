@@ -1,5 +1,6 @@
 import { pino } from 'pino';
-import { ExecaRunner } from '../../exec/index.ts';
+import { hostExecPrefix } from '../../config/hostExec.ts';
+import { createCommandRunner } from '../../exec/HostToolsRunner.ts';
 import { findKubeConfig, loadKubeClient } from '../../kube/kubeClient.ts';
 import { listCsiNodeIds } from '../../kube/listCsiNodeIds.ts';
 import type { PreflightCommand } from '../commands/preflight.ts';
@@ -7,15 +8,10 @@ import { gatherPreflightFacts } from './facts.ts';
 import type { PreflightFacts } from './facts.ts';
 import { hostFilesUnder } from './hostFiles.ts';
 
-/**
- * nsenter into PID 1's namespaces, as TopoLVM's lvmd runs the host's lvm (docs/field-notes.md
- * 3.1): the host's binary with the host's /etc/lvm, from a pod with hostPID.
- */
-const HOST_EXEC_PREFIX = ['nsenter', '--target', '1', '--mount', '--uts', '--ipc', '--net', '--pid', '--'];
-
 /** The real sources: the host's files under --host-root, lvm through execa, CSINodes through the kubeconfig. */
 export function gatherHostFacts(cmd: PreflightCommand, env: Readonly<Record<string, string | undefined>>): Promise<PreflightFacts> {
-  const runner = new ExecaRunner({ log: pino({ level: 'silent' }), ...(cmd.hostExec ? { prefix: HOST_EXEC_PREFIX } : {}) });
+  // --host-exec: the host's lvm (and its /etc/lvm) through nsenter, exactly as the containerised roles run it (docs/containers.md).
+  const runner = createCommandRunner({ log: pino({ level: 'silent' }), hostPrefix: hostExecPrefix(cmd.hostExec ? 'nsenter' : 'none') });
   const listRegistrations = cmd.cluster
     ? async () => {
         const source = findKubeConfig({ env, allowHomeConfig: true });
