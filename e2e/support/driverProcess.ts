@@ -32,16 +32,30 @@ export function startDriverProcess(opts: {
     all: true,
     forceKillAfterDelay: 10_000,
   });
-  persistOutput(opts.ctx.workDir, opts.name, child.all);
+  return superviseChild(opts.ctx, opts.name, child);
+}
+
+/** What superviseChild needs of an execa child started with `{ reject: false, all: true }`. */
+export interface ChildToSupervise extends PromiseLike<{ readonly exitCode?: number | undefined; readonly signal?: string | undefined }> {
+  readonly all?: NodeJS.ReadableStream | null | undefined;
+  kill(signal: 'SIGTERM' | 'SIGKILL'): boolean;
+}
+
+/**
+ * A started program (a driver process, `podman run`) as a DriverProcess: its output kept in memory
+ * and in its own file in the suite's log dir, its exit awaited, and kill a no-op once it has exited.
+ */
+export function superviseChild(ctx: ScenarioContext, name: string, child: ChildToSupervise): DriverProcess {
+  persistOutput(ctx.workDir, name, child.all);
   const chunks: string[] = [];
   child.all?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
   let done = false;
-  const exited = child.then((r) => {
+  const exited = Promise.resolve(child).then((r) => {
     done = true;
     return { exitCode: r.exitCode, signal: r.signal };
   });
   return {
-    name: opts.name,
+    name,
     kill: (signal) => {
       if (!done) child.kill(signal);
     },

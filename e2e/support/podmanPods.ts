@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { CommandRunner } from '../../src/exec/index.ts';
 import type { ScenarioContext } from '../scenarios/Scenario.ts';
+import { superviseChild } from './driverProcess.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { podmanRunArgs } from './podmanRun.ts';
 import type { PodmanRunOptions, PodSpec } from './podmanRun.ts';
-import { persistOutput } from './suiteLogs.ts';
 
 /**
  * podman in the guest, with its storage on a tmpfs of its own (the guest's root is an overlay,
@@ -81,24 +81,8 @@ export class GuestPodman {
     }
     const argv = [...this.global, ...run.argv.slice(0, 1), '--log-driver=k8s-file', ...run.argv.slice(1)];
     const child = execa('podman', argv, { reject: false, all: true, forceKillAfterDelay: 30_000 });
-    persistOutput(this.#ctx.workDir, opts.name, child.all);
-    const chunks: string[] = [];
-    child.all?.on('data', (chunk: Buffer) => chunks.push(chunk.toString()));
-    let done = false;
-    const exited = child.then((r) => {
-      done = true;
-      return { exitCode: r.exitCode, signal: r.signal };
-    });
-    const process: DriverProcess = {
-      name: opts.name,
-      // podman run proxies the signal to the container (--sig-proxy), as kubelet's stop does.
-      kill: (signal) => {
-        if (!done) child.kill(signal);
-      },
-      exited,
-      hasExited: () => done,
-      output: () => chunks.join(''),
-    };
+    // podman run proxies kill's signal to the container (--sig-proxy), as kubelet's stop does.
+    const process = superviseChild(this.#ctx, opts.name, child);
     this.#running.push(process);
     return { process, argv };
   }
