@@ -26,6 +26,8 @@ describe('agent authorization by caller identity', () => {
   const logLines: string[] = [];
   const mat = (leaf: PemPair): TlsMaterial => ({ caPem: ca.certPem, certPem: leaf.certPem, keyPem: leaf.keyPem });
   const certs: Record<string, TlsMaterial> = {};
+  /** What the call metrics heard (src/metrics/CallMetrics.ts counts exactly these): "service method code". */
+  const observed: string[] = [];
 
   before(async () => {
     ca = await createCertificateAuthority({ commonName: 'authz test CA', validDays: 2 });
@@ -36,7 +38,7 @@ describe('agent authorization by caller identity', () => {
     certs['anonymous'] = mat(await issueCertificate(ca, { commonName: 'controller', usages: 'client', validDays: 1 }));
 
     const log = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
-    const server = createAgentServer(log);
+    const server = createAgentServer(log, (service) => ({ observe: (method, code) => observed.push(`${service} ${method} ${code}`) }));
     const proto = loadAgentProto().vbs.agent.v1;
     const record = (name: string, answer: object) => (_call: unknown, cb: sendUnaryData<object>) => {
       handled.push(name);
@@ -108,5 +110,13 @@ describe('agent authorization by caller identity', () => {
   test('a certificate from the cluster CA without a vbs-csi identity is UNAUTHENTICATED', async () => {
     const err = await refused(call('anonymous', 'AgentVolumes', 'ListVolumes'), status.UNAUTHENTICATED);
     assert.match(err.details, /carries no vbs-csi identity/);
+  });
+
+  test('refused calls are heard by the call metrics by service, method and code, as served ones are', async () => {
+    observed.length = 0;
+    await refused(call('anonymous', 'AgentStatus', 'GetNodeStatus'), status.UNAUTHENTICATED);
+    await refused(call('node', 'AgentVolumes', 'ListVolumes'), status.PERMISSION_DENIED);
+    await call('controller', 'AgentStatus', 'GetNodeStatus');
+    assert.deepEqual(observed, ['vbs.agent.v1.AgentStatus agent.GetNodeStatus UNAUTHENTICATED', 'vbs.agent.v1.AgentVolumes agent.ListVolumes PERMISSION_DENIED']);
   });
 });

@@ -15,8 +15,13 @@ export type AuthorizationDecision =
  * from the TLS peer certificate grpc-js verified against the CA. A refused call ends with
  * UNAUTHENTICATED or PERMISSION_DENIED and one warning naming the identity, the method and the
  * peer address (a certificate's URI is not a secret; no key material is anywhere near here).
+ * `onRefused` hears each refusal (the call metrics count it: no handler, so adaptUnary never sees it).
  */
-export function authorizeCalls(decide: (path: string, identity: CallerIdentity | undefined) => AuthorizationDecision, log: Logger): ServerInterceptor {
+export function authorizeCalls(
+  decide: (path: string, identity: CallerIdentity | undefined) => AuthorizationDecision,
+  log: Logger,
+  onRefused?: (path: string, code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED') => void,
+): ServerInterceptor {
   return (methodDescriptor, call) =>
     new ServerInterceptingCall(call, {
       start: (next) => {
@@ -32,6 +37,11 @@ export function authorizeCalls(decide: (path: string, identity: CallerIdentity |
               { method: methodDescriptor.path, identity: describeIdentity(identity), peer: call.getPeer(), code: decision.code },
               'refused a call: the caller may not call this method',
             );
+            try {
+              onRefused?.(methodDescriptor.path, decision.code);
+            } catch (err: unknown) {
+              log.warn({ err }, 'could not record the refused call in the metrics'); // never at the cost of the answer
+            }
             call.sendStatus({ code: status[decision.code], details: decision.reason });
           },
         });

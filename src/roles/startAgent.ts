@@ -110,7 +110,7 @@ export async function startAgent(config: AgentConfig & { readonly zone: string }
     : undefined;
 
   const proto = loadAgentProto();
-  const server = createAgentServer(log);
+  const server = createAgentServer(log, metrics ? (service) => metrics.calls.forService(service) : undefined);
   server.addService(proto.vbs.agent.v1.AgentStatus.service, {
     GetNodeStatus: adaptUnary('agent.GetNodeStatus', log, async (_req, { signal }) => (lastStatus = await status.getNodeStatus(signal)), {
       calls: metrics?.calls.forService('vbs.agent.v1.AgentStatus'),
