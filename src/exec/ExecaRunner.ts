@@ -7,8 +7,9 @@ import { redactArgs } from './redactArgs.ts';
 export interface ExecaRunnerOptions {
   readonly log: Logger;
   /**
-   * Prepended to every command, e.g. ['nsenter', '-t', '1', '-m', '--'] so a containerised
-   * agent runs the host's lvm (docs/field-notes.md 3.1). Configuration, never a global.
+   * Prepended to every command, e.g. the nsenter prefix of --host-exec=nsenter (src/config/hostExec.ts)
+   * so a containerised role runs the host's lvm (docs/containers.md, docs/field-notes.md 3.1).
+   * Configuration, never a global; HostToolsRunner sends only the host-state tools through it.
    */
   readonly prefix?: readonly string[];
 }
