@@ -7,24 +7,26 @@ import { loadKubeClient } from '../kube/kubeClient.ts';
 import { ServiceEndpoints } from '../kube/endpointSliceWatch.ts';
 import { FakeKubeApi } from '../kube/testing/FakeKubeApi.ts';
 import type { FakeEndpointSlice } from '../kube/testing/FakeKubeApi.ts';
-import type { StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
+import type { StorageNodeStatus } from '../agentApi/types.ts';
 import { StorageNodes } from './StorageNodes.ts';
 import { captureLog } from '../../test/cluster/controllerHarness.ts';
 import { MemoryRemovedStorageNodes } from './testing/memoryRemovedStorageNodes.ts';
+import { UnusedStorageAgent } from './testing/UnusedStorageAgent.ts';
 
 const GiB = 1024 ** 3;
 
 /** An agent that only answers GetNodeStatus: StorageNodes calls nothing else. */
-class StatusOnlyAgent implements StorageAgent {
+class StatusOnlyAgent extends UnusedStorageAgent {
   name: string;
   down: string | undefined;
   hang = false;
   closed = false;
   statusCalls = 0;
   constructor(name: string) {
+    super('StorageNodes (it asks for status only)');
     this.name = name;
   }
-  async getNodeStatus(): Promise<StorageNodeStatus> {
+  override async getNodeStatus(): Promise<StorageNodeStatus> {
     this.statusCalls++;
     if (this.hang) return new Promise(() => {});
     if (this.down !== undefined) throw new UnavailableError(this.down);
@@ -33,24 +35,9 @@ class StatusOnlyAgent implements StorageAgent {
       vgFreeBytes: GiB, thinPoolHealth: 'ok', utilization: 0.2, averageLatencyMs: 1, volumeCount: 0,
     };
   }
-  close(): void {
+  override close(): void {
     this.closed = true;
   }
-  createVolume = unused;
-  expandVolume = unused;
-  deleteVolume = unused;
-  getVolume = unused;
-  listVolumes = unused;
-  createSnapshot = unused;
-  deleteSnapshot = unused;
-  getSnapshot = unused;
-  listSnapshots = unused;
-  exportVolume = unused;
-  unexportVolume = unused;
-}
-
-async function unused(): Promise<never> {
-  throw new Error('StorageNodes must only ask for status');
 }
 
 function setup(names: Record<string, string>, opts: { statusTimeoutMs?: number; slowStatusGraceMs?: number; now?: () => number; noRemovedRecord?: boolean } = {}) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { AgentVolume, StorageAgent, StorageNodeStatus } from '../agentApi/types.ts';
+import type { AgentVolume, StorageNodeStatus } from '../agentApi/types.ts';
 import { buildAgentId } from '../agentApi/ids.ts';
 import { formatObjectId } from '../csi/volumeIds.ts';
 import { UnavailableError } from '../errors.ts';
@@ -15,49 +15,38 @@ import { ControllerService } from './ControllerService.ts';
 import { StorageNodes } from './StorageNodes.ts';
 import { duplicateNodeIdGuard } from './nodeIdGuard.ts';
 import { kubeOperatorEvents } from './operatorEvents.ts';
+import { UnusedStorageAgent } from './testing/UnusedStorageAgent.ts';
 
 const GiB = 1024 ** 3;
 const WORKER = 'iqn.1993-08.org.debian:01:worker-1';
 const VOLUME_ID = buildAgentId('pvc-1', 'volume');
 
 /** One storage node: its status, its one volume published to WORKER, and an unexport that may fail. */
-class OneVolumeAgent implements StorageAgent {
+class OneVolumeAgent extends UnusedStorageAgent {
   health = 'ok';
   down: string | undefined;
   unexportFails: string | undefined;
   unexported: string[] = [];
   readonly name: string;
   constructor(name: string) {
+    super('the operator Events tests');
     this.name = name;
   }
-  async getNodeStatus(): Promise<StorageNodeStatus> {
+  override async getNodeStatus(): Promise<StorageNodeStatus> {
     if (this.down !== undefined) throw new UnavailableError(this.down);
     return { name: this.name, ready: true, labels: {}, extentSizeBytes: 4 << 20, thinAllocatableBytes: GiB, vgFreeBytes: GiB, thinPoolHealth: this.health, utilization: 0, averageLatencyMs: 0, volumeCount: 1 };
   }
-  async getVolume(): Promise<AgentVolume> {
+  override getVolume = async (): Promise<AgentVolume> => {
     return {
       id: VOLUME_ID, name: 'pvc-1', sizeBytes: GiB, thin: true, contentSource: undefined, createdAt: new Date(0),
       target: { iqn: 'iqn.2026-11.io.vbs-csi:x', portal: { ip: '10.0.0.1', port: 3260 }, lun: 0, serial: 's' },
       initiators: [{ iqn: WORKER, readOnly: false }] as unknown as AgentVolume['initiators'],
     };
-  }
-  async unexportVolume(req: { volumeId: string; initiatorIqn: string }): Promise<void> {
+  };
+  override unexportVolume = async (req: { volumeId: string; initiatorIqn: string }): Promise<void> => {
     if (this.unexportFails !== undefined) throw new UnavailableError(this.unexportFails);
     this.unexported.push(req.initiatorIqn);
-  }
-  close(): void {}
-  createVolume = unused;
-  expandVolume = unused;
-  deleteVolume = unused;
-  listVolumes = unused;
-  createSnapshot = unused;
-  deleteSnapshot = unused;
-  getSnapshot = unused;
-  listSnapshots = unused;
-  exportVolume = unused;
-}
-async function unused(): Promise<never> {
-  throw new Error('not used here');
+  };
 }
 
 describe('operator Events, written to a fake API server', () => {
