@@ -17,7 +17,7 @@ export interface RunScenarioOptions {
  * reported as timed out and left behind, rather than waited on forever. Its log lines, and at the
  * end its error, are also appended to its file in the suite's log dir as they come.
  */
-export async function runScenario(scenario: Scenario, opts: RunScenarioOptions): Promise<ScenarioResultLine> {
+export async function runScenario(scenario: Scenario, opts: RunScenarioOptions): Promise<{ result: ScenarioResultLine; workDir: string }> {
   const log: string[] = [];
   const startedMs = performance.now();
   const elapsed = (): string => `${((performance.now() - startedMs) / 1000).toFixed(3)}s`;
@@ -46,11 +46,11 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
   });
   try {
     await Promise.race([scenario.run(ctx), deadline]);
-    return { name: scenario.name, ok: true, durationMs: Math.round(performance.now() - startedMs), log };
+    return { result: { name: scenario.name, ok: true, durationMs: Math.round(performance.now() - startedMs), log }, workDir };
   } catch (err: unknown) {
     const error = describeError(err);
     appendFileSync(logFile, `FAILED: ${error}\n`);
-    return { name: scenario.name, ok: false, durationMs: Math.round(performance.now() - startedMs), error, log };
+    return { result: { name: scenario.name, ok: false, durationMs: Math.round(performance.now() - startedMs), error, log }, workDir };
   } finally {
     clearTimeout(timer);
   }

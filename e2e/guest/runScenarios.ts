@@ -22,6 +22,7 @@ import { ledgerPath, SecretLedger, useSuiteLedger } from '../support/secretLedge
 import { suiteLogDir } from '../support/suiteLogs.ts';
 import { argvSamplesPath, startArgvSampler } from '../support/argvSampler.ts';
 import { runScenario } from './runScenario.ts';
+import { memoryReport, removeWorkDir } from './scenarioWorkDir.ts';
 
 const WORK_ROOT = '/tmp/vbs-e2e';
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -46,10 +47,11 @@ async function main(): Promise<void> {
   for (const scenario of selected) {
     append({ started: scenario.name });
     ledger.beginScenario(scenario.name);
-    console.log(`vbs-e2e: scenario start: ${scenario.name}`);
-    const result = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line) });
+    console.log(`vbs-e2e: scenario start: ${scenario.name} (${memoryReport(WORK_ROOT)})`);
+    const { result, workDir } = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line) });
     append(result);
     console.log(`vbs-e2e: scenario ${result.ok ? 'PASS' : 'FAIL'} (${result.durationMs} ms): ${scenario.name}`);
+    if (result.ok) console.log(`vbs-e2e: ${removeWorkDir(workDir)}`);
   }
   sampler.stop();
   append({ done: true });

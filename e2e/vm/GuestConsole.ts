@@ -43,6 +43,12 @@ export class GuestConsole {
     return this.#lines.find((line) => pattern.test(line.text));
   }
 
+  /** Up to `count` lines from the first complete line that matches (empty when none does). */
+  linesFrom(pattern: RegExp, count: number): string[] {
+    const start = this.#lines.findIndex((line) => pattern.test(line.text));
+    return start < 0 ? [] : this.#lines.slice(start, start + count).map((line) => line.text);
+  }
+
   /** The last `count` lines, including a trailing partial one. */
   tail(count: number): string[] {
     const lines = this.#lines.slice(-count).map((line) => line.text);

@@ -16,6 +16,12 @@ import type { E2eSettings } from './settings.ts';
 /** From qemu's start to the runner's first line; boots took 9-38 s to "kernel stack up" on a shared 2-core host (notes). */
 const BOOT_TIMEOUT_MS = 600_000;
 const CONSOLE_TAIL_LINES = 150;
+/**
+ * The kernel's own alarm lines. With softlockup_panic (qemu.ts) a lockup's "BUG:" line is followed by
+ * the panic and the stuck CPU's stack, which 80 lines cover.
+ */
+const KERNEL_TROUBLE = /BUG: |Oops: |Kernel panic - not syncing/;
+const KERNEL_TROUBLE_LINES = 80;
 const RUN_DIRS_KEPT = 10;
 const POWEROFF_WAIT_MS = 20_000;
 export const STALE_AFTER_MS = 2 * 60 * 60 * 1000;
@@ -220,8 +226,11 @@ function describeFailure(qemu: QemuProcess, runDir: string, summary: string, res
   sections.push(
     `--- last ${CONSOLE_TAIL_LINES} lines of the guest console (full log: ${qemu.console.filePath}) ---\n` +
       qemu.console.tail(CONSOLE_TAIL_LINES).join('\n'),
-    `--- run directory: ${runDir} ---`,
   );
+  // A guest kernel that locked up or oopsed explains every failure after it; its traces are not in the tail.
+  const kernelTrouble = qemu.console.linesFrom(KERNEL_TROUBLE, KERNEL_TROUBLE_LINES);
+  if (kernelTrouble.length > 0) sections.push(`--- the guest kernel's first lockup, oops or panic (${KERNEL_TROUBLE_LINES} lines at most) ---\n${kernelTrouble.join('\n')}`);
+  sections.push(`--- run directory: ${runDir} ---`);
   // CI shows only the end of a failure's output: say again, last, what failed.
   if (result?.error !== undefined) sections.push(`--- scenario error (again) ---\n${result.error.split('\n').slice(0, 20).join('\n')}`);
   return sections.join('\n');

@@ -14,14 +14,34 @@ export interface QemuConfig {
 }
 
 /**
- * Pure: the qemu command line, as proven in the notes ("What works"). Kernel messages are cut to
- * warnings and worse (loglevel=4): a full boot log over the emulated serial port costs seconds and
- * buries our markers, while errors stay visible. panic=-1 with -no-reboot turns a guest panic
- * into qemu exiting at once.
+ * A guest CPU spinning in the kernel this long is a lockup, not emulation being slow: the kernel
+ * reports a soft lockup after twice watchdog_thresh (default 10 s); 60 s leaves room for a noisy host.
+ */
+const WATCHDOG_THRESH_S = 30;
+
+/**
+ * Pure: the qemu command line, as proven in docs/test-bed.md. Kernel messages are cut to errors and
+ * worse (loglevel=4): a full boot log over the emulated serial port costs seconds and buries our
+ * markers. panic=-1 with -no-reboot turns a guest panic into qemu exiting at once.
+ *
+ * A soft lockup panics (softlockup_panic=1): a locked guest never recovers, and waiting for the
+ * scenario's deadline cost a CI run 30 minutes. The lockup's stack traces are printed at the default
+ * level, below loglevel=4, so the panic replays the whole kernel log (panic_print=0x20, after the
+ * panic raised the console level) with every CPU's backtrace (softlockup_all_cpu_backtrace=1).
+ * https://docs.kernel.org/admin-guide/kernel-parameters.html
  */
 export function buildQemuArgs(config: QemuConfig): string[] {
   if (/\s/.test(config.projectRoot)) throw new Error(`the project root may not contain spaces (kernel command line): ${config.projectRoot}`);
-  const cmdline = ['console=ttyS0', 'panic=-1', 'loglevel=4', `vbs.root=${config.projectRoot}`].join(' ');
+  const cmdline = [
+    'console=ttyS0',
+    'panic=-1',
+    'loglevel=4',
+    'softlockup_panic=1',
+    'softlockup_all_cpu_backtrace=1',
+    `watchdog_thresh=${WATCHDOG_THRESH_S}`,
+    'panic_print=0x20',
+    `vbs.root=${config.projectRoot}`,
+  ].join(' ');
   return [
     '-name', 'vbs-e2e',
     '-machine', `q35,accel=${config.accel}`,
