@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, statfsSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseMountInfo } from '../../src/mount/parseMountInfo.ts';
 
 /**
@@ -21,8 +22,20 @@ export function mountsUnder(dir: string, mountinfo: string): string[] {
 export function removeWorkDir(dir: string): string {
   const mounts = mountsUnder(dir, readFileSync('/proc/self/mountinfo', 'utf8'));
   if (mounts.length > 0) return `kept ${dir}: still mounted there: ${mounts.join(', ')}`;
+  const mib = allocatedBytes(dir) / 2 ** 20;
   rmSync(dir, { recursive: true, force: true });
-  return `removed ${dir}`;
+  return `removed ${dir}: ${mib.toFixed(1)} MiB of guest RAM freed`;
+}
+
+/** Bytes the files under `dir` occupy (sparse files count what was written), not crossing into subdirectories' mounts: the caller checked there are none. */
+function allocatedBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += lstatSync(path).blocks * 512;
+    if (entry.isDirectory()) total += allocatedBytes(path);
+  }
+  return total;
 }
 
 /** The guest's free memory and its /tmp tmpfs use, in MiB: the figures that show a leak between scenarios. */
