@@ -22,7 +22,7 @@ import { ledgerPath, SecretLedger, useSuiteLedger } from '../support/secretLedge
 import { suiteLogDir } from '../support/suiteLogs.ts';
 import { argvSamplesPath, startArgvSampler } from '../support/argvSampler.ts';
 import { runScenario } from './runScenario.ts';
-import { memoryReport, removeWorkDir } from './scenarioWorkDir.ts';
+import { guestResourceReport, removeWorkDir } from './scenarioWorkDir.ts';
 
 const WORK_ROOT = '/tmp/vbs-e2e';
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   for (const scenario of selected) {
     append({ started: scenario.name });
     ledger.beginScenario(scenario.name);
-    console.log(`vbs-e2e: scenario start: ${scenario.name} (${memoryReport(WORK_ROOT)})`);
+    console.log(`vbs-e2e: scenario start: ${scenario.name} (${guestResourceReport(WORK_ROOT)})`);
     const { result, workDir } = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line) });
     append(result);
     console.log(`vbs-e2e: scenario ${result.ok ? 'PASS' : 'FAIL'} (${result.durationMs} ms): ${scenario.name}`);

@@ -38,11 +38,12 @@ function allocatedBytes(dir: string): number {
   return total;
 }
 
-/** The guest's free memory and its /tmp tmpfs use, in MiB: the figures that show a leak between scenarios. */
-export function memoryReport(tmpDir: string): string {
+/** The guest's free memory, its /tmp tmpfs use (MiB) and its mount count: the figures that show a leak between scenarios. */
+export function guestResourceReport(tmpDir: string): string {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line !== '').length;
   const meminfo = readFileSync('/proc/meminfo', 'utf8');
   const kib = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? Number.NaN);
   const fs = statfsSync(tmpDir);
   const usedMiB = ((fs.blocks - fs.bfree) * fs.bsize) / 2 ** 20;
-  return `MemAvailable ${Math.round(kib('MemAvailable') / 1024)} MiB of ${Math.round(kib('MemTotal') / 1024)} MiB, Shmem (tmpfs) ${Math.round(kib('Shmem') / 1024)} MiB, ${tmpDir} ${Math.round(usedMiB)} MiB`;
+  return `MemAvailable ${Math.round(kib('MemAvailable') / 1024)} MiB of ${Math.round(kib('MemTotal') / 1024)} MiB, Shmem (tmpfs) ${Math.round(kib('Shmem') / 1024)} MiB, ${tmpDir} ${Math.round(usedMiB)} MiB, ${mounts} mounts`;
 }
