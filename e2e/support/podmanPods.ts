@@ -6,7 +6,11 @@ import type { ScenarioContext } from '../scenarios/Scenario.ts';
 import { superviseChild } from './driverProcess.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { podmanRunArgs } from './podmanRun.ts';
+import { pollUntil } from '../vm/poll.ts';
 import type { PodmanRunOptions, PodSpec } from './podmanRun.ts';
+
+/** `podman run` until the container runs: an image copy and a container's set-up take seconds under TCG. */
+const CONTAINER_START_MS = 180_000;
 
 /**
  * podman in the guest, with its storage on a tmpfs of its own (the guest's root is an overlay,
@@ -84,7 +88,24 @@ export class GuestPodman {
     // podman run proxies kill's signal to the container (--sig-proxy), as kubelet's stop does.
     const process = superviseChild(this.#ctx, opts.name, child);
     this.#running.push(process);
+    await this.#waitRunning(opts.name, process);
     return { process, argv };
+  }
+
+  /**
+   * One container at a time, as a kubelet's pod workers mostly do: the guest kernel once locked up
+   * with two container starts on its two CPUs (docs/test-bed.md), and a container that never starts
+   * is named here rather than found missing later.
+   */
+  async #waitRunning(name: string, process: DriverProcess): Promise<void> {
+    await pollUntil(
+      async () => {
+        if (process.hasExited()) throw new Error(`podman run ${name} ended before the container ran: ${process.output().slice(-2000)}`);
+        const state = await this.#runner.run({ file: 'podman', args: [...this.global, 'container', 'inspect', '--format', '{{.State.Running}}', name], timeoutMs: 30_000, okExitCodes: [0, 125] }, this.#ctx.signal);
+        return state.stdout.trim() === 'true' ? true : undefined;
+      },
+      { deadlineMs: Date.now() + CONTAINER_START_MS, what: `container ${name} to run`, intervalMs: 500, signal: this.#ctx.signal },
+    );
   }
 
   /** Stops every container (SIGTERM, then podman rm -f), drops podman's tmpfs. */
