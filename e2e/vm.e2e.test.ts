@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { scenarios } from './scenarios/index.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
 import { prepareImageStore } from './vm/imageStore.ts';
+import { onlyFilterFor, whyNoReboot } from './vm/lockupReboot.ts';
 import { TestBed } from './vm/TestBed.ts';
 import { parseE2eSettings } from './vm/settings.ts';
 
@@ -38,7 +39,15 @@ describe('real-kernel test bed (qemu)', () => {
       prepareImageStore(PROJECT_ROOT, (line) => console.log(line));
     }
     bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs });
-    const { boot } = bed;
+    reportBoot(bed);
+  }, { timeout: settings.totalTimeoutMs + RESULT_SLACK_MS }); // our own deadline fires first, with the console
+
+  after(async () => {
+    await bed?.stop();
+  });
+
+  function reportBoot(started: TestBed): void {
+    const { boot } = started;
     const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
     console.log(
       `vbs-e2e: VM up (${boot.accel}, kernel ${boot.kernelVersion}, initramfs ${boot.initramfs.isFresh ? 'built' : 'reused'}): ` +
@@ -46,12 +55,31 @@ describe('real-kernel test bed (qemu)', () => {
         `scenarios started after ${seconds(boot.toRunnerMs)}`,
     );
     if (boot.kvmFallbackReason !== undefined) console.log(`vbs-e2e: KVM not used: ${boot.kvmFallbackReason}`);
-    console.log(`vbs-e2e: run directory ${bed.runDir}`);
-  }, { timeout: settings.totalTimeoutMs + RESULT_SLACK_MS }); // our own deadline fires first, with the console
+    console.log(`vbs-e2e: run directory ${started.runDir}`);
+  }
 
-  after(async () => {
-    await bed?.stop();
-  });
+  /**
+   * After a guest kernel soft lockup, once per run, a fresh VM runs this scenario and the ones after
+   * it (e2e/vm/lockupReboot.ts says when, docs/test-bed.md why); the lockup is printed either way.
+   */
+  async function rebootAfterLockup(failed: TestBed, scenarioIndex: number, scenarioTimeoutMs: number, failure: string): Promise<TestBed | undefined> {
+    const why = whyNoReboot({
+      lockupLine: failed.kernelLockupLine(),
+      qemuHasExited: failed.qemu.exit !== undefined,
+      rebootsSoFar: lockupReboots,
+      msLeftInRun: runDeadlineMs - Date.now(),
+      msNeeded: 3 * failed.boot.toRunnerMs + scenarioTimeoutMs,
+    });
+    if (why !== undefined) return undefined;
+    lockupReboots++;
+    console.log(`vbs-e2e: THE GUEST KERNEL LOCKED UP; booting a fresh VM for this scenario and the ones after it (reboot ${lockupReboots} of at most 1 per run)\n${failure}`);
+    await failed.stop();
+    const rest = selected.slice(scenarioIndex).map((s) => s.name);
+    const fresh = await TestBed.start({ projectRoot: PROJECT_ROOT, settings: { ...settings, only: onlyFilterFor(rest, scenarios.map((s) => s.name)) }, deadlineMs: runDeadlineMs });
+    reportBoot(fresh);
+    return fresh;
+  }
+  let lockupReboots = 0;
 
   if (selected.length === 0) {
     test(`VBS_E2E_ONLY=${JSON.stringify(settings.only)} selects at least one scenario`, () => {
@@ -59,15 +87,22 @@ describe('real-kernel test bed (qemu)', () => {
     });
   }
 
-  for (const scenario of selected) {
-    test(scenario.name, { timeout: scenario.timeoutMs + 2 * RESULT_SLACK_MS }, async () => {
+  for (const [index, scenario] of selected.entries()) {
+    // Room for one boot after a lockup (rebootAfterLockup) besides the scenario's own deadline.
+    test(scenario.name, { timeout: 2 * (scenario.timeoutMs + 2 * RESULT_SLACK_MS) }, async () => {
       assert.ok(bed, 'the test bed did not start');
-      const deadlineMs = Math.min(Date.now() + scenario.timeoutMs + RESULT_SLACK_MS, runDeadlineMs);
       let result;
-      try {
-        result = await bed.waitForResult(scenario.name, deadlineMs);
-      } catch (err: unknown) {
-        assert.fail(bed.describeFailure(err instanceof Error ? err.message : String(err)));
+      for (;;) {
+        const deadlineMs = Math.min(Date.now() + scenario.timeoutMs + RESULT_SLACK_MS, runDeadlineMs);
+        try {
+          result = await bed.waitForResult(scenario.name, deadlineMs);
+          break;
+        } catch (err: unknown) {
+          const failure = bed.describeFailure(err instanceof Error ? err.message : String(err));
+          const fresh = await rebootAfterLockup(bed, index, scenario.timeoutMs, failure);
+          if (fresh === undefined) assert.fail(failure);
+          bed = fresh;
+        }
       }
       if (!result.ok) assert.fail(bed.describeFailure(`scenario failed in the guest after ${result.durationMs} ms`, result));
     });

@@ -8,6 +8,7 @@ import { buildInitramfs } from './initramfs.ts';
 import type { Initramfs } from './initramfs.ts';
 import { findGuestKernel } from './kernel.ts';
 import type { GuestKernel } from './kernel.ts';
+import { SOFT_LOCKUP_PANIC } from './lockupReboot.ts';
 import { pollUntil } from './poll.ts';
 import { QEMU_BINARY, describeQemuExit } from './qemu.ts';
 import type { QemuProcess } from './qemu.ts';
@@ -147,6 +148,11 @@ export class TestBed {
   }
 
   /** A failure message with everything needed to debug from CI output alone. */
+  /** The guest kernel's soft lockup report, if the console has one (e2e/vm/lockupReboot.ts). */
+  kernelLockupLine(): string | undefined {
+    return this.qemu.console.find(SOFT_LOCKUP_PANIC)?.text;
+  }
+
   describeFailure(summary: string, result?: ScenarioResultLine): string {
     return describeFailure(this.qemu, this.runDir, summary, result);
   }
