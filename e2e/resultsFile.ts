@@ -1,7 +1,7 @@
 /**
  * The one channel from the guest back to the host: <out>/results.jsonl on the writable 9p share,
  * one JSON object per line, appended by the guest and polled by the host. The host never trusts
- * qemu's exit status (notes: "read the verdict the guest wrote").
+ * qemu's exit status (docs/test-bed.md).
  */
 
 /** The guest runner is about to run this scenario. */

@@ -30,7 +30,7 @@ export const DATA_PATH_BENCH = 'bench: fio through the driver\'s staged dm devic
  *    and write cache emulation tried (bench/support/lioTuning.ts), restored after logout: the
  *    before/after of issue 7's LIO and session tuning, on the same LUN in the same run;
  *  - local: the same LV on the storage side, /dev/<vg>/<lv>, no iSCSI at all.
- * Under software emulation iSCSI on loopback is CPU-bound (notes: about 0.14-0.22 of local), so
+ * Under software emulation iSCSI on loopback is CPU-bound (docs/test-bed.md: about 0.14-0.22 of local), so
  * the local ratios say little about real hardware; driver vs raw is the figure that isolates us.
  */
 export const dataPathBench: Scenario = {

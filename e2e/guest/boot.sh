@@ -72,7 +72,7 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -p /run/lock # iscsid does not start without it (notes: pitfalls)
+mkdir -p /run/lock # iscsid does not start without it (docs/test-bed.md)
 
 # Every `node` in the guest runs with --liftoff-only. Under TCG, V8 now and then aborts in
 # Runtime_WasmTriggerTierUp ("Check failed: it->second.Size() > offset", or SIGSEGV) while tiering
@@ -91,7 +91,7 @@ case "$ROOT/" in
   *) mount -t tmpfs -o mode=1777 tmpfs /tmp ;;
 esac
 # A real filesystem under the kubelet dirs: on the overlay root a fresh file reports another
-# st_dev than its directory, which fools st_dev-based mount-point checks (notes: pitfalls).
+# st_dev than its directory, which fools st_dev-based mount-point checks (docs/test-bed.md).
 mkdir -p /var/lib/kubelet
 mount -t tmpfs -o mode=0750 tmpfs /var/lib/kubelet
 hostname vbs-e2e
@@ -107,7 +107,7 @@ done
 mount -t configfs configfs /sys/kernel/config
 
 # Without udev, lvcreate fails with "device not cleared" and /dev/disk/by-path links never
-# appear (notes: what works). Devices made later (loop, dm, iSCSI disks) reach udevd as events;
+# appear (docs/test-bed.md). Devices made later (loop, dm, iSCSI disks) reach udevd as events;
 # the coldplug below only replays the block devices that already exist. A full coldplug makes
 # udev load ~40 drivers for the emulated board (ahci, drm, kvm, sound...), 7-15 s under TCG,
 # and none of them matter to storage.

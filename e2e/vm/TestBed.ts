@@ -14,7 +14,7 @@ import { QEMU_BINARY, describeQemuExit } from './qemu.ts';
 import type { QemuProcess } from './qemu.ts';
 import type { E2eSettings } from './settings.ts';
 
-/** From qemu's start to the runner's first line; boots took 9-38 s to "kernel stack up" on a shared 2-core host (notes). */
+/** From qemu's start to the runner's first line; boots took 9-38 s to "kernel stack up" on a shared 2-core host (docs/test-bed.md). */
 const BOOT_TIMEOUT_MS = 600_000;
 const CONSOLE_TAIL_LINES = 150;
 /**

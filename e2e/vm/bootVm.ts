@@ -27,7 +27,7 @@ export interface BootedVm {
 /**
  * Starts the VM. TCG unless KVM is asked for; KVM is then only kept if that boot reaches init's
  * first marker within 30 s, because on these machines a KVM guest aborts or hangs silently
- * (notes: "KVM: present but unusable"). On fallback the TCG boot starts from scratch; the probe
+ * (docs/test-bed.md). On fallback the TCG boot starts from scratch; the probe
  * never got as far as boot.sh, so it wrote nothing to the results folder.
  */
 export async function bootVm(opts: BootOptions): Promise<BootedVm> {

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 
 /**
  * What the initramfs must load, in this order, to mount the host's root over 9p (virtio-pci
- * transport) and lay an overlay on it (notes: "The initramfs needs these Debian modules").
+ * transport) and lay an overlay on it (docs/test-bed.md).
  * Everything else (dm, LIO, iSCSI) is loaded later by modprobe from the shared root.
  */
 export const INITRAMFS_MODULES = [

@@ -82,7 +82,7 @@ export class QemuProcess {
 
   /**
    * Starts qemu. `timeoutMs` is a hard limit: qemu is killed when it passes, so no boot can hang
-   * the test run (notes: "every boot needs a timeout").
+   * the test run (docs/test-bed.md).
    */
   constructor(config: QemuConfig, console: GuestConsole, timeoutMs: number) {
     this.accel = config.accel;

@@ -2,7 +2,7 @@
 export interface E2eSettings {
   /** Hard limit for the whole VM run; qemu is killed when it passes. */
   readonly totalTimeoutMs: number;
-  /** 'kvm' only when asked for: KVM guests hang on these machines (notes: "KVM: present but unusable"). */
+  /** 'kvm' only when asked for: KVM guests hang on these machines (docs/test-bed.md). */
   readonly accel: 'tcg' | 'kvm';
   /** Substring filter on scenario names, or undefined for all. */
   readonly only: string | undefined;
