@@ -94,7 +94,7 @@ export class GuestPodman {
 
   /**
    * One container at a time, as a kubelet's pod workers mostly do: the guest kernel once locked up
-   * with two container starts on its two CPUs (docs/test-bed.md), and a container that never starts
+   * with podman and conmon on its two CPUs while containers started (docs/test-bed.md), and a container that never starts
    * is named here rather than found missing later.
    */
   async #waitRunning(name: string, process: DriverProcess): Promise<void> {

@@ -147,12 +147,12 @@ export class TestBed {
     return readResults(this.runDir);
   }
 
-  /** A failure message with everything needed to debug from CI output alone. */
   /** The guest kernel's soft lockup report, if the console has one (e2e/vm/lockupReboot.ts). */
   kernelLockupLine(): string | undefined {
     return this.qemu.console.find(SOFT_LOCKUP_PANIC)?.text;
   }
 
+  /** A failure message with everything needed to debug from CI output alone. */
   describeFailure(summary: string, result?: ScenarioResultLine): string {
     return describeFailure(this.qemu, this.runDir, summary, result);
   }
