@@ -4,12 +4,10 @@ import { parseMountInfo } from '../../src/mount/parseMountInfo.ts';
 
 /**
  * What a passed scenario's work directory costs the rest of the run. The guest's /tmp is a tmpfs, so
- * every loop-file VG, data file and read-back a scenario leaves there stays in the guest's RAM: kept for
- * the whole run they added up until a late scenario starting podman left the guest no memory, and the
- * guest kernel spun in reclaim on both CPUs (soft lockups) instead of failing. The logs are not here
- * (e2e/support/suiteLogs.ts), so a passed scenario's directory is removed; a failed or timed-out one is
- * kept (its processes may still run). Never across a mount: a recursive remove would delete what a
- * mount under it shows.
+ * every loop-file VG, data file and read-back a scenario leaves there stays in the guest's RAM for the
+ * whole run (docs/test-bed.md). The logs are not here (e2e/support/suiteLogs.ts), so a passed
+ * scenario's directory is removed; a failed or timed-out one is kept (its processes may still run).
+ * Never across a mount: a recursive remove would delete what a mount under it shows.
  */
 export function mountsUnder(dir: string, mountinfo: string): string[] {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
