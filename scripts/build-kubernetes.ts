@@ -98,11 +98,12 @@ const BUILD_TIMEOUT_MS = 90 * 60_000;
  * The go build arguments. CGO off: static binaries that need no C compiler here and run the same on the
  * host and in the test-bed guest (kubelet and containerd build without cgo: containerd leaves out its
  * btrfs snapshotter, which needs it). -trimpath and no VCS stamp: the binary does not depend on where
- * this repository is checked out nor on its commit.
+ * this repository is checked out nor on its commit. -s -w: no symbol table nor DWARF, as in Kubernetes'
+ * release build (hack/lib/golang.sh), which makes the binaries about a third smaller.
  */
 export function goBuildArgs(component: KubeComponent, output: string): string[] {
   const vars = Object.entries(component.versionVars).map(([name, value]) => `-X ${name}=${value}`);
-  return ['build', '-trimpath', '-buildvcs=false', ...(vars.length > 0 ? [`-ldflags=${vars.join(' ')}`] : []), '-o', output, component.package];
+  return ['build', '-trimpath', '-buildvcs=false', `-ldflags=${['-s', '-w', ...vars].join(' ')}`, '-o', output, component.package];
 }
 
 export const CGO_ENABLED = '0';
