@@ -13,7 +13,7 @@
  * directory, the version and a hash of go.mod, go.sum and the build settings below: a changed pin builds
  * anew, an unchanged one is never rebuilt. GOTOOLCHAIN=local: the installed Go builds, no other is fetched.
  *
- * Not in `npm run setup` (a cold build is about 22 min of a 2-core machine). Usage:
+ * Not in `npm run setup`: a cold build is about 20 min of a 2-core machine (docs/kubernetes-test-bed.md). Usage:
  *   node scripts/build-kubernetes.ts [--only NAME[,NAME...]]...   (prints name<TAB>binary per component)
  */
 import { execFileSync } from 'node:child_process';
@@ -37,7 +37,11 @@ export interface KubeComponent {
   readonly package: string;
   /** -X settings for the version the binary reports (what upstream's release build sets) */
   readonly versionVars: Readonly<Record<string, string>>;
-  /** the cold build on the project's 2-core machine, for the progress line */
+  /**
+   * Its cold build on the project's 2-core machine with nothing else running, after the components
+   * before it in the table (which share its dependencies), for the progress line: the CPU seconds
+   * measured beside the VM (docs/kubernetes-test-bed.md) over the 1.7 cores a go build keeps busy.
+   */
   readonly coldSeconds: number;
 }
 
@@ -70,9 +74,9 @@ function sidecar(name: string, dir: string, major: string, version: string, cold
  */
 export const KUBE_COMPONENTS: readonly KubeComponent[] = [
   kubernetes('kube-apiserver', 355),
-  kubernetes('kube-controller-manager', 51),
-  kubernetes('kube-scheduler', 14),
-  kubernetes('kubelet', 105),
+  kubernetes('kube-controller-manager', 100),
+  kubernetes('kube-scheduler', 10),
+  kubernetes('kubelet', 30),
   // The module's root package is etcd's main.
   { name: 'etcd', dir: 'etcd', module: 'go.etcd.io/etcd/server/v3', version: 'v3.6.16', package: 'go.etcd.io/etcd/server/v3', versionVars: {}, coldSeconds: 40 },
   ...['containerd', 'containerd-shim-runc-v2'].map((name, i) => ({
@@ -82,16 +86,16 @@ export const KUBE_COMPONENTS: readonly KubeComponent[] = [
     version: 'v2.4.2',
     package: `github.com/containerd/containerd/v2/cmd/${name}`,
     versionVars: { 'github.com/containerd/containerd/v2/version.Version': '2.4.2' },
-    coldSeconds: i === 0 ? 68 : 20,
+    coldSeconds: i === 0 ? 70 : 5,
   })),
-  sidecar('csi-provisioner', 'external-provisioner', 'v6', 'v6.4.0', 120),
-  sidecar('csi-attacher', 'external-attacher', 'v4', 'v4.13.0', 60),
-  sidecar('csi-resizer', 'external-resizer', 'v2', 'v2.3.0', 60),
-  sidecar('csi-snapshotter', 'external-snapshotter', 'v8', 'v8.7.0', 60),
-  sidecar('snapshot-controller', 'external-snapshotter', 'v8', 'v8.7.0', 30),
+  sidecar('csi-provisioner', 'external-provisioner', 'v6', 'v6.4.0', 140),
+  sidecar('csi-attacher', 'external-attacher', 'v4', 'v4.13.0', 150),
+  sidecar('csi-resizer', 'external-resizer', 'v2', 'v2.3.0', 150),
+  sidecar('csi-snapshotter', 'external-snapshotter', 'v8', 'v8.7.0', 145),
+  sidecar('snapshot-controller', 'external-snapshotter', 'v8', 'v8.7.0', 10),
 ];
 
-/** A cold kube-apiserver, downloads included, took 6 min at full speed; niced beside the VM, several times that. */
+/** A cold kube-apiserver, downloads included, takes 6 min on 2 idle cores; niced beside the VM it took 20. */
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 
 /**
@@ -218,7 +222,8 @@ export function buildKubernetes(components: readonly KubeComponent[], log: (line
       continue;
     }
     mkdirSync(dirname(path), { recursive: true });
-    log(`${label}: go build in tools/${component.dir} (about ${Math.ceil(component.coldSeconds / 60)} min on 2 cores when nothing is cached)`);
+    const cold = component.coldSeconds < 90 ? `${component.coldSeconds} s` : `${Math.round(component.coldSeconds / 60)} min`;
+    log(`${label}: go build in tools/${component.dir} (about ${cold} on 2 idle cores when nothing is cached)`);
     const started = performance.now();
     const cpuBefore = childCpuSeconds();
     // Built beside its final name, renamed when complete: a build cut short leaves nothing that looks built.
