@@ -141,8 +141,10 @@ export function goCacheEnv(env: NodeJS.ProcessEnv = process.env): Record<string,
     GOTOOLCHAIN: 'local',
     // A go.work above tools/ must not change what is built.
     GOWORK: 'off',
-    // -modcacherw: the module cache stays deletable with rm -rf, which Go's read-only default is not.
-    GOFLAGS: `${env['GOFLAGS'] ?? ''} -modcacherw`.trim(),
+    // Not the caller's GOFLAGS: every setting that shapes a binary is in goBuildArgs, and so in the key.
+    // -mod=readonly: a build never rewrites go.mod or go.sum (the key's inputs). -modcacherw: the module
+    // cache stays deletable with rm -rf, which Go's read-only default is not.
+    GOFLAGS: '-mod=readonly -modcacherw',
     CGO_ENABLED,
   };
 }
@@ -164,7 +166,8 @@ export function selectComponents(args: readonly string[]): KubeComponent[] {
 /** CPU seconds of this process's waited-for children so far (Linux /proc), for the cost of a build beside other load. */
 function childCpuSeconds(): number | undefined {
   try {
-    // Fields after the command's closing parenthesis; cutime and cstime are the 16th and 17th of the line.
+    // Fields after the command's closing parenthesis; cutime and cstime are the 16th and 17th of the line,
+    // in clock ticks of 1/100 s (USER_HZ; proc(5)).
     const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
     return (Number(fields[13]) + Number(fields[14])) / 100;
   } catch {

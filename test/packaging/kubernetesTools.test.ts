@@ -126,14 +126,15 @@ describe('building (scripts/build-kubernetes.ts)', () => {
   it('builds a missing binary once into the cache, skips it after, and says how to retry when go fails', () => {
     const temp = mkdtempSync(join(tmpdir(), 'vbs-kube-build-'));
     try {
-      // A stand-in go, first on PATH: it records where and how it ran and writes the -o file, or fails on request.
+      // A stand-in go, first on PATH: it records where and how it ran and writes the -o file, or fails on request
+      // after writing part of it.
       const calls = join(temp, 'calls');
       mkdirSync(join(temp, 'bin'));
       const fakeGo = join(temp, 'bin', 'go');
-      writeFileSync(fakeGo, `#!/bin/sh\necho "$PWD $*" >> '${calls}'\n[ -n "$FAKE_GO_FAIL" ] && { echo "fake go: no proxy" >&2; exit 1; }\nwhile [ "$1" != "-o" ]; do shift; done\necho built > "$2"\n`);
+      writeFileSync(fakeGo, `#!/bin/sh\necho "$PWD $*" >> '${calls}'\necho "$GOMODCACHE $GOCACHE $GOTOOLCHAIN $CGO_ENABLED $GOFLAGS" > '${calls}.env'\nwhile [ "$1" != "-o" ]; do shift; done\n[ -n "$FAKE_GO_FAIL" ] && { echo part > "$2"; echo "fake go: no proxy" >&2; exit 1; }\necho built > "$2"\n`);
       chmodSync(fakeGo, 0o755);
       const run = (extraEnv: Record<string, string> = {}) => {
-        const env = { ...process.env, PATH: `${join(temp, 'bin')}:${process.env['PATH'] ?? ''}`, XDG_CACHE_HOME: join(temp, 'cache'), ...extraEnv };
+        const env = { ...process.env, GOFLAGS: '-tags=caller', PATH: `${join(temp, 'bin')}:${process.env['PATH'] ?? ''}`, XDG_CACHE_HOME: join(temp, 'cache'), ...extraEnv };
         const result = spawnSync(process.execPath, [join(projectRoot, 'scripts/build-kubernetes.ts'), '--only', 'etcd'], { encoding: 'utf8', env });
         return { ...result, calls: existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [] };
       };
@@ -154,6 +155,8 @@ describe('building (scripts/build-kubernetes.ts)', () => {
       assert.equal(readFileSync(binary, 'utf8'), 'built\n');
       assert.equal(first.calls.length, 2);
       assert.equal(first.calls[1], `${join(projectRoot, 'tools', 'etcd')} ${goBuildArgs(etcd, `${binary}.tmp-${first.pid}`).join(' ')}`);
+      const goCaches = join(temp, 'cache', 'vbs-csi', 'go');
+      assert.equal(readFileSync(`${calls}.env`, 'utf8'), `${join(goCaches, 'mod')} ${join(goCaches, 'build')} local 0 -mod=readonly -modcacherw\n`);
 
       const second = run();
       assert.equal(second.status, 0, second.stderr);
