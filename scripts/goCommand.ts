@@ -1,0 +1,21 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** The project's cache outside the repository: ~/.cache/vbs-csi, or $XDG_CACHE_HOME/vbs-csi. */
+export function vbsCsiCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'vbs-csi');
+}
+
+/**
+ * The go command: on PATH, else under $GOROOT, else where Go's own installer puts it. A non-interactive
+ * shell (CI's `bash .ci/run`) may lack the PATH entry a login shell's profile adds.
+ */
+export function goCommand(): string {
+  const onPath = (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'go')));
+  if (onPath) return 'go';
+  for (const candidate of [process.env['GOROOT'] && join(process.env['GOROOT'], 'bin', 'go'), '/usr/local/go/bin/go']) {
+    if (candidate && existsSync(candidate)) return candidate;
+  }
+  return 'go';
+}
