@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildGoTools } from '../scripts/build-go-tools.ts';
 import { scenarios } from './scenarios/index.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
 import { prepareImageStore } from './vm/imageStore.ts';
@@ -37,7 +38,11 @@ describe('real-kernel test bed (qemu)', () => {
       execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts/build-image.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: IMAGE_BUILD_TIMEOUT_MS });
       prepareImageStore(PROJECT_ROOT, (line) => console.log(line));
     }
-    bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs });
+    // Go tools the selected scenarios run (csi-sanity): built here on a machine that skipped `npm run setup`
+    // (cold about a minute), found in the cache otherwise (no network, under a second).
+    const goToolNames = [...new Set(selected.flatMap((s) => s.goTools ?? []))];
+    const goTools = goToolNames.length > 0 ? buildGoTools(goToolNames, (line) => console.log(`vbs-e2e: ${line}`)) : undefined;
+    bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs, ...(goTools ? { goTools } : {}) });
     const { boot } = bed;
     const seconds = (ms: number | undefined): string => (ms === undefined ? '?' : `${(ms / 1000).toFixed(1)} s`);
     console.log(
