@@ -126,7 +126,7 @@ export const csiSanityScenario: Scenario = {
         if (!existsSync(reportPath)) throw new Error(`csi-sanity (${accessType}) wrote no report; its output:\n${child.output()}`);
         const summary = summarizeGinkgoReport(JSON.parse(await readFile(reportPath, 'utf8')));
         summaries.push({ accessType, summary, minutes });
-        ctx.log(`csi-sanity (${accessType}): ${summary.passed.length} passed, ${summary.failed.length} failed, ${summary.skipped.length} skipped, ${summary.pending.length} pending, of ${summary.specsThatWillRun} to run`);
+        ctx.log(`csi-sanity (${accessType}): ${summary.passed.length} passed, ${summary.failed.length} failed, ${summary.skipped.length} skipped, ${summary.pending.length} pending, of ${summary.specsThatWillRun} to run (ginkgo seed ${summary.randomSeed ?? '?'})`);
         for (const s of summary.skipped) ctx.log(`  skipped: ${s.name} (${s.message ?? 'no reason given'})`);
         for (const s of summary.failed) ctx.log(`  FAILED: ${s.name}: ${s.message ?? ''}`);
         const problems = sanityProblems(summary, EXPECTED_SKIPS);

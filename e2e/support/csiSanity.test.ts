@@ -10,7 +10,7 @@ function spec(containers: string[], text: string, state: string, message?: strin
 function report(specs: object[], opts: { willRun?: number; succeeded?: boolean } = {}) {
   const its = specs.filter((s) => (s as { LeafNodeType: string }).LeafNodeType === 'It');
   const willRun = opts.willRun ?? its.filter((s) => (s as { State: string }).State !== 'pending').length;
-  return [{ SuiteDescription: 'CSI Driver Test Suite', SuiteSucceeded: opts.succeeded ?? true, PreRunStats: { TotalSpecs: its.length, SpecsThatWillRun: willRun }, SpecReports: specs }];
+  return [{ SuiteDescription: 'CSI Driver Test Suite', SuiteConfig: { RandomSeed: 1796645573 }, SuiteSucceeded: opts.succeeded ?? true, PreRunStats: { TotalSpecs: its.length, SpecsThatWillRun: willRun }, SpecReports: specs }];
 }
 
 const node = ['Node Service'];
@@ -32,6 +32,7 @@ describe('csi-sanity report', () => {
     assert.deepEqual(summary.skipped, [{ name: 'Controller Service [Controller Server] ModifyVolume should modify', state: 'skipped', message: 'Modify volume not supported' }]);
     assert.equal(summary.pending.length, 1);
     assert.equal(summary.specsThatWillRun, 3);
+    assert.equal(summary.randomSeed, 1796645573);
   });
 
   it('a suite node that failed (BeforeSuite, a report hook) is a failure; panics and timeouts are failures', () => {

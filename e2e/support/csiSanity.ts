@@ -55,6 +55,8 @@ export interface SpecOutcome {
 
 export interface SanitySummary {
   readonly suiteSucceeded: boolean;
+  /** ginkgo's order seed (`--ginkgo.seed` repeats the order), undefined when the report lacks it */
+  readonly randomSeed: number | undefined;
   /** specs ginkgo meant to run (all but pending ones) */
   readonly specsThatWillRun: number;
   readonly passed: readonly SpecOutcome[];
@@ -76,6 +78,7 @@ interface GinkgoSpecReport {
 interface GinkgoSuiteReport {
   readonly SuiteSucceeded?: boolean;
   readonly PreRunStats?: { readonly SpecsThatWillRun?: number };
+  readonly SuiteConfig?: { readonly RandomSeed?: number };
   readonly SpecReports?: readonly GinkgoSpecReport[] | null;
 }
 
@@ -106,7 +109,7 @@ export function summarizeGinkgoReport(report: unknown): SanitySummary {
     else if (state === 'pending') pending.push(outcome);
     else failed.push(outcome);
   }
-  return { suiteSucceeded: suite.SuiteSucceeded === true, specsThatWillRun, passed, failed, skipped, pending };
+  return { suiteSucceeded: suite.SuiteSucceeded === true, randomSeed: suite.SuiteConfig?.RandomSeed, specsThatWillRun, passed, failed, skipped, pending };
 }
 
 /** A spec the driver honestly cannot run, matched by its full name; docs/conformance.md lists the same. */
