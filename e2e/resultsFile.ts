@@ -31,6 +31,8 @@ export interface FatalLine {
 export type ResultsFileLine = StartedLine | ScenarioResultLine | DoneLine | FatalLine;
 
 export const RESULTS_FILE_NAME = 'results.jsonl';
+/** In the run directory beside the results: name → path of the Go tools the host built for the selected scenarios. */
+export const GO_TOOLS_FILE_NAME = 'go-tools.json';
 
 export function formatResultsLine(line: ResultsFileLine): string {
   return `${JSON.stringify(line)}\n`;

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { buildGoTools } from '../scripts/build-go-tools.ts';
 import { scenarios } from './scenarios/index.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
 import { prepareImageStore } from './vm/imageStore.ts';
@@ -30,6 +31,7 @@ const selected = selectScenarios(scenarios, settings.only);
 
 describe('real-kernel test bed (qemu)', () => {
   let bed: TestBed | undefined;
+  let goTools: ReturnType<typeof buildGoTools> | undefined;
 
   before(async () => {
     if (selected.some((s) => s.needsImage)) {
@@ -38,7 +40,11 @@ describe('real-kernel test bed (qemu)', () => {
       execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts/build-image.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: IMAGE_BUILD_TIMEOUT_MS });
       prepareImageStore(PROJECT_ROOT, (line) => console.log(line));
     }
-    bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs });
+    // Go tools the selected scenarios run (csi-sanity): built here on a machine that skipped `npm run setup`
+    // (cold about a minute), found in the cache otherwise (no network, under a second).
+    const goToolNames = [...new Set(selected.flatMap((s) => s.goTools ?? []))];
+    goTools = goToolNames.length > 0 ? buildGoTools(goToolNames, (line) => console.log(`vbs-e2e: ${line}`)) : undefined;
+    bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs, ...(goTools ? { goTools } : {}) });
     reportBoot(bed);
   }, { timeout: settings.totalTimeoutMs + RESULT_SLACK_MS }); // our own deadline fires first, with the console
 
@@ -75,7 +81,8 @@ describe('real-kernel test bed (qemu)', () => {
     console.log(`vbs-e2e: THE GUEST KERNEL LOCKED UP; booting a fresh VM for this scenario and the ones after it (reboot ${lockupReboots} of at most 1 per run)\n${failure}`);
     await failed.stop();
     const rest = selected.slice(scenarioIndex).map((s) => s.name);
-    const fresh = await TestBed.start({ projectRoot: PROJECT_ROOT, settings: { ...settings, only: onlyFilterFor(rest, scenarios.map((s) => s.name)) }, deadlineMs: runDeadlineMs });
+    const only = onlyFilterFor(rest, scenarios.map((s) => s.name));
+    const fresh = await TestBed.start({ projectRoot: PROJECT_ROOT, settings: { ...settings, only }, deadlineMs: runDeadlineMs, ...(goTools ? { goTools } : {}) });
     reportBoot(fresh);
     return fresh;
   }

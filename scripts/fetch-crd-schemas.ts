@@ -15,10 +15,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { goCommand, vbsCsiCacheDir } from './goCommand.ts';
 
 export interface CrdRelease {
   /** file name stem in the cache */
@@ -57,7 +57,7 @@ export const CRD_RELEASES: readonly CrdRelease[] = [
  */
 const KUBEVIRT_CORE_KINDS = ['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineInstanceMigration', 'VirtualMachineInstanceReplicaSet'] as const;
 
-export const crdSchemaDir = join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'vbs-csi', 'crd-schemas');
+export const crdSchemaDir = join(vbsCsiCacheDir(), 'crd-schemas');
 
 export function crdSchemaPath(release: CrdRelease): string {
   return join(crdSchemaDir, `${release.name}-${release.version}.json`);
@@ -141,19 +141,6 @@ function cached(release: CrdRelease): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The go command: on PATH, else under $GOROOT, else where Go's own installer puts it. A non-interactive
- * shell (CI's `bash .ci/run`) may lack the PATH entry a login shell's profile adds.
- */
-function goCommand(): string {
-  const onPath = (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'go')));
-  if (onPath) return 'go';
-  for (const candidate of [process.env['GOROOT'] && join(process.env['GOROOT'], 'bin', 'go'), '/usr/local/go/bin/go']) {
-    if (candidate && existsSync(candidate)) return candidate;
-  }
-  return 'go';
 }
 
 /** Downloads one release module into a throw-away module cache and returns its directory. */

@@ -10,6 +10,8 @@ export interface RunScenarioOptions {
   readonly workRoot: string;
   /** Where log lines also go as they happen (the guest console), besides the result. */
   readonly echo: (line: string) => void;
+  /** name → path of the Go tools the host built (scripts/build-go-tools.ts); the guest sees them on the shared root */
+  readonly goTools: Readonly<Record<string, string>>;
 }
 
 /**
@@ -28,6 +30,7 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
     projectRoot: opts.projectRoot,
     workDir,
     signal: controller.signal,
+    goTools: opts.goTools,
     log(message: string): void {
       const line = `+${elapsed()} ${message}`;
       log.push(line);

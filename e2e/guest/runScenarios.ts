@@ -13,7 +13,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { RESULTS_FILE_NAME, formatResultsLine } from '../resultsFile.ts';
+import { GO_TOOLS_FILE_NAME, RESULTS_FILE_NAME, formatResultsLine } from '../resultsFile.ts';
 import type { ResultsFileLine } from '../resultsFile.ts';
 import type { Scenario } from '../scenarios/Scenario.ts';
 import { scenarios as e2eScenarios } from '../scenarios/index.ts';
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const append = (line: ResultsFileLine): void => appendFileSync(resultsPath, formatResultsLine(line));
 
   const scenarios = await loadRegistry(values.out);
+  const goTools = loadGoTools(values.out);
   const only = values.only ?? (process.env['VBS_E2E_ONLY'] || undefined);
   const selected = selectScenarios(scenarios, only);
   console.log(`vbs-e2e: runner: ${selected.length} of ${scenarios.length} scenarios selected${only ? ` by ${JSON.stringify(only)}` : ''}`);
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     append({ started: scenario.name });
     ledger.beginScenario(scenario.name);
     console.log(`vbs-e2e: scenario start: ${scenario.name} (${guestResourceReport(WORK_ROOT)})`);
-    const { result, workDir } = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line) });
+    const { result, workDir } = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line), goTools });
     append(result);
     console.log(`vbs-e2e: scenario ${result.ok ? 'PASS' : 'FAIL'} (${result.durationMs} ms): ${scenario.name}`);
     if (result.ok) console.log(`vbs-e2e: ${removeWorkDir(workDir)}`);
@@ -67,6 +68,17 @@ async function loadRegistry(outDir: string): Promise<readonly Scenario[]> {
   if (!Array.isArray(module.scenarios)) throw new Error(`${relative} exports no \`scenarios\` array`);
   console.log(`vbs-e2e: runner: scenario registry ${relative}`);
   return module.scenarios as Scenario[];
+}
+
+/** The Go tools the host built for this run (TestBed writes <out>/go-tools.json), or none. */
+function loadGoTools(outDir: string): Readonly<Record<string, string>> {
+  const file = path.join(outDir, GO_TOOLS_FILE_NAME);
+  if (!existsSync(file)) return {};
+  const tools = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  if (typeof tools !== 'object' || tools === null || Object.values(tools).some((p) => typeof p !== 'string' || !path.isAbsolute(p))) {
+    throw new Error(`${file} must map tool names to absolute paths, got ${JSON.stringify(tools)}`);
+  }
+  return tools as Record<string, string>;
 }
 
 // A scenario left behind at its deadline may reject later; that must not end the whole run.

@@ -20,6 +20,7 @@ import { controllerRestartScenario } from './controllerRestart.scenario.ts';
 import { faultSuiteScenario } from './faultSuite.scenario.ts';
 import { secretsScanScenario } from './secretsScan.scenario.ts';
 import { containerizedRolesScenario } from './containerizedRoles.scenario.ts';
+import { csiSanityScenario } from './csiSanity.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -46,6 +47,7 @@ export const scenarios: readonly Scenario[] = [
   controllerBurstScenario,
   controllerRestartScenario,
   faultSuiteScenario,
+  csiSanityScenario,
   containerizedRolesScenario,
   secretsScanScenario, // keep last: it scans the logs of every scenario before it
 ];

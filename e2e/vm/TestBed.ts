@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { RESULTS_FILE_NAME, isScenarioResult, parseResultsFile } from '../resultsFile.ts';
+import { GO_TOOLS_FILE_NAME, RESULTS_FILE_NAME, isScenarioResult, parseResultsFile } from '../resultsFile.ts';
 import type { FatalLine, ResultsFileLine, ScenarioResultLine, StartedLine } from '../resultsFile.ts';
 import { FIRST_INIT_MARKER, bootVm } from './bootVm.ts';
 import { buildInitramfs } from './initramfs.ts';
@@ -35,6 +35,8 @@ export interface TestBedOptions {
   readonly deadlineMs: number;
   /** A project-relative module whose `scenarios` the guest runs instead of e2e's (bench/scenarios/index.ts). */
   readonly registry?: string;
+  /** name → path of the Go tools the host built for the selected scenarios (scripts/build-go-tools.ts) */
+  readonly goTools?: Readonly<Record<string, string>>;
 }
 
 export interface BootReport {
@@ -79,6 +81,7 @@ export class TestBed {
     const runDir = createRunDir(workRoot);
     if (opts.settings.only !== undefined) writeFileSync(path.join(runDir, 'only.txt'), opts.settings.only);
     if (opts.registry !== undefined) writeFileSync(path.join(runDir, 'registry.txt'), opts.registry);
+    if (opts.goTools !== undefined) writeFileSync(path.join(runDir, GO_TOOLS_FILE_NAME), `${JSON.stringify(opts.goTools)}\n`);
 
     const { qemu, kvmFallbackReason } = await bootVm({
       config: { kernelImagePath: kernel.imagePath, initramfsPath: initramfs.path, projectRoot: opts.projectRoot, outDir: runDir },
