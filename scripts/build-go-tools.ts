@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { goCommand, vbsCsiCacheDir } from './goCommand.ts';
+import { goCachesEnv, goCommand, vbsCsiCacheDir } from './goCommand.ts';
 
 export interface GoTool {
   /** the binary's name, and the tool's name here */
@@ -57,12 +57,8 @@ export function goToolPath(tool: GoTool, env: NodeJS.ProcessEnv = process.env): 
 
 /** Go's own caches, shared by every tool and kept between builds. */
 export function goCacheEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const root = join(vbsCsiCacheDir(env), 'go');
   return {
-    GOPATH: join(root, 'path'),
-    GOMODCACHE: join(root, 'mod'),
-    GOCACHE: join(root, 'build'),
-    GOTOOLCHAIN: 'local',
+    ...goCachesEnv(env),
     // -modcacherw: the module cache stays deletable with rm -rf, which Go's read-only default is not.
     GOFLAGS: `${env['GOFLAGS'] ?? ''} -modcacherw`.trim(),
     // A static binary needs no C compiler here and runs the same in the guest.

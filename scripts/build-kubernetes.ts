@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { goCommand, vbsCsiCacheDir } from './goCommand.ts';
+import { goCachesEnv, goCommand, vbsCsiCacheDir } from './goCommand.ts';
 
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -133,12 +133,8 @@ export function kubeBinaryPath(component: KubeComponent, env: NodeJS.ProcessEnv 
 
 /** Go's caches under the project's cache, shared with the other Go builds, kept between builds. */
 export function goCacheEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const root = join(vbsCsiCacheDir(env), 'go');
   return {
-    GOPATH: join(root, 'path'),
-    GOMODCACHE: join(root, 'mod'),
-    GOCACHE: join(root, 'build'),
-    GOTOOLCHAIN: 'local',
+    ...goCachesEnv(env),
     // A go.work above tools/ must not change what is built.
     GOWORK: 'off',
     // Not the caller's GOFLAGS: every setting that shapes a binary is in goBuildArgs, and so in the key.

@@ -19,3 +19,12 @@ export function goCommand(): string {
   }
   return 'go';
 }
+
+/**
+ * Go's module, build and GOPATH caches under the project's cache, shared by every Go build of the project
+ * and kept between builds; GOTOOLCHAIN=local so a go.mod never makes go fetch another toolchain.
+ */
+export function goCachesEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const root = join(vbsCsiCacheDir(env), 'go');
+  return { GOPATH: join(root, 'path'), GOMODCACHE: join(root, 'mod'), GOCACHE: join(root, 'build'), GOTOOLCHAIN: 'local' };
+}
