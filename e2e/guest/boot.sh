@@ -134,6 +134,19 @@ stage "udev"
 udevadm trigger --action=add --subsystem-match=block
 udevadm settle --timeout=120
 
+stage "network"
+# A network device exists only when the host gave one (the cluster scenarios: e2e/vm/qemu.ts
+# networkArgs): qemu's user network, static addresses, the API server forwarded to 10.0.2.1.
+modprobe virtio_net
+udevadm settle --timeout=60
+net_device=$(find /sys/class/net -mindepth 1 -maxdepth 1 ! -name lo -printf '%f\n' | sort | head -n 1)
+if [[ -n $net_device ]]; then
+  ip addr add 10.0.2.15/24 dev "$net_device"
+  ip link set "$net_device" up
+  ip route add default via 10.0.2.2
+  echo "vbs-e2e: network on $net_device (10.0.2.15/24)"
+fi
+
 stage "iscsid"
 # A name of its own, so no ACL written for the host's initiator name can match by accident.
 printf 'InitiatorName=%s\n' "$INITIATOR_NAME" >/etc/iscsi/initiatorname.iscsi

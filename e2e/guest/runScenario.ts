@@ -1,6 +1,7 @@
 import { appendFileSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { createScenarioLog } from '../support/suiteLogs.ts';
+import type { ClusterInfo } from '../cluster/clusterInfo.ts';
 import type { ScenarioResultLine } from '../resultsFile.ts';
 import type { Scenario, ScenarioContext } from '../scenarios/Scenario.ts';
 
@@ -12,6 +13,7 @@ export interface RunScenarioOptions {
   readonly echo: (line: string) => void;
   /** name → path of the Go tools the host built (scripts/build-go-tools.ts); the guest sees them on the shared root */
   readonly goTools: Readonly<Record<string, string>>;
+  readonly cluster: ClusterInfo | undefined;
 }
 
 /**
@@ -31,6 +33,7 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
     workDir,
     signal: controller.signal,
     goTools: opts.goTools,
+    cluster: opts.cluster,
     log(message: string): void {
       const line = `+${elapsed()} ${message}`;
       log.push(line);

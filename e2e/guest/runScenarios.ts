@@ -22,6 +22,7 @@ import { ledgerPath, SecretLedger, useSuiteLedger } from '../support/secretLedge
 import { suiteLogDir } from '../support/suiteLogs.ts';
 import { argvSamplesPath, startArgvSampler } from '../support/argvSampler.ts';
 import { runScenario } from './runScenario.ts';
+import { CLUSTER_FILE_NAME, parseClusterInfo } from '../cluster/clusterInfo.ts';
 import { guestResourceReport, removeWorkDir } from './scenarioWorkDir.ts';
 
 const WORK_ROOT = '/tmp/vbs-e2e';
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
 
   const scenarios = await loadRegistry(values.out);
   const goTools = loadGoTools(values.out);
+  const clusterFile = path.join(values.out, CLUSTER_FILE_NAME);
+  const cluster = existsSync(clusterFile) ? parseClusterInfo(readFileSync(clusterFile, 'utf8')) : undefined;
   const only = values.only ?? (process.env['VBS_E2E_ONLY'] || undefined);
   const selected = selectScenarios(scenarios, only);
   console.log(`vbs-e2e: runner: ${selected.length} of ${scenarios.length} scenarios selected${only ? ` by ${JSON.stringify(only)}` : ''}`);
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
     append({ started: scenario.name });
     ledger.beginScenario(scenario.name);
     console.log(`vbs-e2e: scenario start: ${scenario.name} (${guestResourceReport(WORK_ROOT)})`);
-    const { result, workDir } = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line), goTools });
+    const { result, workDir } = await runScenario(scenario, { projectRoot: PROJECT_ROOT, workRoot: WORK_ROOT, echo: (line) => console.log(line), goTools, cluster });
     append(result);
     console.log(`vbs-e2e: scenario ${result.ok ? 'PASS' : 'FAIL'} (${result.durationMs} ms): ${scenario.name}`);
     if (result.ok) console.log(`vbs-e2e: ${removeWorkDir(workDir)}`);

@@ -29,7 +29,7 @@ function suiteRun() {
   const scan = async (): Promise<string[]> => {
     const { workDir } = begin(secretsScanScenario.name);
     const lines: string[] = [];
-    const ctx: ScenarioContext = { projectRoot: '/', workDir, signal: new AbortController().signal, goTools: {}, log: (m) => lines.push(m) };
+    const ctx: ScenarioContext = { projectRoot: '/', workDir, signal: new AbortController().signal, goTools: {}, cluster: undefined, log: (m) => lines.push(m) };
     await secretsScanScenario.run(ctx);
     return lines;
   };

@@ -11,7 +11,7 @@ import type { GuestKernel } from './kernel.ts';
 import { SOFT_LOCKUP_PANIC } from './lockupReboot.ts';
 import { pollUntil } from './poll.ts';
 import { QEMU_BINARY, describeQemuExit } from './qemu.ts';
-import type { QemuProcess } from './qemu.ts';
+import type { GuestForward, QemuProcess } from './qemu.ts';
 import type { E2eSettings } from './settings.ts';
 
 /** From qemu's start to the runner's first line; boots took 9-38 s to "kernel stack up" on a shared 2-core host (docs/test-bed.md). */
@@ -37,6 +37,8 @@ export interface TestBedOptions {
   readonly registry?: string;
   /** name → path of the Go tools the host built for the selected scenarios (scripts/build-go-tools.ts) */
   readonly goTools?: Readonly<Record<string, string>>;
+  /** Guest addresses forwarded to host ports (e2e/vm/qemu.ts); none: no network device. */
+  readonly guestForwards?: readonly GuestForward[];
 }
 
 export interface BootReport {
@@ -84,7 +86,7 @@ export class TestBed {
     if (opts.goTools !== undefined) writeFileSync(path.join(runDir, GO_TOOLS_FILE_NAME), `${JSON.stringify(opts.goTools)}\n`);
 
     const { qemu, kvmFallbackReason } = await bootVm({
-      config: { kernelImagePath: kernel.imagePath, initramfsPath: initramfs.path, projectRoot: opts.projectRoot, outDir: runDir },
+      config: { kernelImagePath: kernel.imagePath, initramfsPath: initramfs.path, projectRoot: opts.projectRoot, outDir: runDir, ...(opts.guestForwards ? { guestForwards: opts.guestForwards } : {}) },
       requestedAccel: opts.settings.accel,
       runDir,
       deadlineMs: opts.deadlineMs,

@@ -11,7 +11,22 @@ export interface QemuConfig {
   readonly projectRoot: string;
   /** Host folder the guest writes results to (9p tag "out"). */
   readonly outDir: string;
+  /**
+   * Guest connections to these addresses reach host loopback ports (the cluster scenarios' API server,
+   * docs/kubernetes-test-bed.md). None: the guest has no network device at all.
+   */
+  readonly guestForwards?: readonly GuestForward[];
 }
+
+/** A TCP address inside the guest's user network that qemu connects to 127.0.0.1:hostPort on the host. */
+export interface GuestForward {
+  readonly guestAddress: string;
+  readonly guestPort: number;
+  readonly hostPort: number;
+}
+
+/** qemu's user network: the guest is 10.0.2.15, the gateway 10.0.2.2 (https://wiki.qemu.org/Documentation/Networking). */
+export const GUEST_NETWORK = { guestAddress: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2' } as const;
 
 /**
  * A guest CPU spinning in the kernel this long is a lockup, not emulation being slow: the kernel
@@ -55,8 +70,24 @@ export function buildQemuArgs(config: QemuConfig): string[] {
     '-append', cmdline,
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${escapeOptionValue(config.outDir)},mount_tag=out,security_model=none,multidevs=remap`,
-    '-nic', 'none',
+    ...networkArgs(config.guestForwards ?? []),
   ];
+}
+
+/**
+ * Pure: no forwards, no network device. Otherwise qemu's user network with restrict=on: the guest
+ * reaches nothing but the forwarded ports (no route to the host or beyond; explicit forwards still
+ * work, https://www.qemu.org/docs/master/system/invocation.html#hxtool-5), so a test can never send
+ * traffic off the machine.
+ */
+export function networkArgs(forwards: readonly GuestForward[]): string[] {
+  if (forwards.length === 0) return ['-nic', 'none'];
+  const rules = forwards.map((f) => {
+    if (!/^10\.0\.2\.\d{1,3}$/.test(f.guestAddress)) throw new Error(`a guest forward must be inside qemu's user network 10.0.2.0/24: ${f.guestAddress}`);
+    for (const port of [f.guestPort, f.hostPort]) if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port in a guest forward: ${port}`);
+    return `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:socat STDIO TCP:127.0.0.1:${f.hostPort}`;
+  });
+  return ['-nic', ['user', 'model=virtio-net-pci', 'restrict=on', ...rules].join(',')];
 }
 
 /** qemu option values escape a comma by doubling it. */
