@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -59,7 +59,7 @@ describe('startDriver with --health-address and --load-kernel-modules', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  test('a node whose iscsi_tcp cannot be loaded starts, is alive on /livez and not ready in Probe', async () => {
+  test('a node whose iscsi_tcp cannot be loaded starts, is alive on /livez and not ready in Probe nor on /readyz until it is loaded', async () => {
     const parsed = parseConfig(['node', '--node-id', 'n1', '--health-address', '127.0.0.1:9813', '--load-kernel-modules', 'true', '--tls-ca', '/a', '--tls-cert', '/b', '--tls-key', '/c'], {});
     assert.ok(parsed.ok, !parsed.ok ? parsed.errors.join('; ') : '');
     assert.deepEqual(parsed.config.health, { host: '127.0.0.1', port: 9813 });
@@ -82,6 +82,15 @@ describe('startDriver with --health-address and --load-kernel-modules', () => {
       assert.equal(await live.text(), 'ok\n');
       assert.equal((await fetch(`http://${running.healthAddress}/metrics`)).status, 404);
       assert.equal((await client.probe()).ready?.value, false, 'not ready: iscsi_tcp is not loaded');
+      // The same readiness over plain HTTP, for a chart without the livenessprobe sidecar.
+      const notReady = await fetch(`http://${running.healthAddress}/readyz`);
+      assert.equal(notReady.status, 503);
+      assert.match(await notReady.text(), /^not ready: kernel module iscsi_tcp: not loaded/);
+      await mkdir(join(sysRoot, 'module', 'iscsi_tcp'), { recursive: true });
+      const ready = await fetch(`http://${running.healthAddress}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.equal(await ready.text(), 'ok\n');
+      assert.equal((await client.probe()).ready?.value, true);
     } finally {
       client.close();
       await running.shutdown(1000);
