@@ -8,6 +8,7 @@ import { serve } from '../grpc/serve.ts';
 import type { RunningServer } from '../grpc/serve.ts';
 import type { RegistrationHandlers } from '../generated/pluginregistration/Registration.ts';
 import type { PluginInfo } from '../generated/pluginregistration/PluginInfo.ts';
+import type { RegistrationStatus__Output } from '../generated/pluginregistration/RegistrationStatus.ts';
 import type { RegistrationStatusResponse } from '../generated/pluginregistration/RegistrationStatusResponse.ts';
 
 /** The CSI versions kubelet may speak to the node plugin (node-driver-registrar's supportedVersions). */
@@ -49,7 +50,7 @@ export function createRegistrationHandlers(opts: Omit<KubeletRegistrationOptions
       endpoint: opts.csiSocketOnHost,
       supported_versions: [...SUPPORTED_VERSIONS],
     })),
-    NotifyRegistrationStatus: unary('NotifyRegistrationStatus', async (status: { plugin_registered: boolean; error: string }): Promise<RegistrationStatusResponse> => {
+    NotifyRegistrationStatus: unary('NotifyRegistrationStatus', async (status: RegistrationStatus__Output): Promise<RegistrationStatusResponse> => {
       if (status.plugin_registered) opts.log.info({ endpoint: opts.csiSocketOnHost }, 'kubelet registered the plugin');
       else opts.log.error({ error: status.error }, 'kubelet could not register the plugin; it retries while the registration socket stays');
       return {};
