@@ -11,7 +11,7 @@ import { PROTO_GEN_TYPES_FLAGS } from '../src/grpc/protoLoaderOptions.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = 'src/generated';
-const protos = ['proto/csi.proto', 'proto/agent.proto'].filter((p) => existsSync(`${root}/${p}`));
+const protos = ['proto/csi.proto', 'proto/agent.proto', 'proto/pluginregistration.proto'].filter((p) => existsSync(`${root}/${p}`));
 
 await rm(`${root}/${outDir}`, { recursive: true, force: true });
 await execa(

@@ -62,6 +62,16 @@ describe('parseConfig', () => {
     });
   }
 
+  test('passes the driver name to the registration socket\'s length check', () => {
+    const reg = ['--kubelet-registration-dir', `/${'d'.repeat(50)}`, '--kubelet-registration-path', '/var/lib/kubelet/plugins/x/csi.sock'];
+    const short = parseConfig(['node', '--node-id', 'w1', ...NODE_TLS, ...reg], {});
+    assert.ok(short.ok, JSON.stringify(short));
+    assert.deepEqual(short.config.node?.kubeletRegistration, { dir: `/${'d'.repeat(50)}`, csiSocketOnHost: '/var/lib/kubelet/plugins/x/csi.sock' });
+    const long = parseConfig(['node', '--node-id', 'w1', ...NODE_TLS, ...reg, '--driver-name', `${'a'.repeat(50)}.example.org`], {});
+    assert.ok(!long.ok);
+    assert.match(long.errors.join(), /-reg\.sock is longer than 107 bytes/);
+  });
+
   test('accepts a 63-character driver name and refuses 64', () => {
     assert.ok(parseConfig(['controller', ...CONTROLLER_FLAGS, '--driver-name', `a${'b'.repeat(61)}c`], {}).ok);
     assert.ok(!parseConfig(['controller', ...CONTROLLER_FLAGS, '--driver-name', `a${'b'.repeat(62)}c`], {}).ok);

@@ -68,7 +68,7 @@ export function usageText(): string {
     '  vbs-csi --version | --help',
     'options (flag, environment variable, default):',
   ];
-  const commonUnset: Partial<Record<keyof typeof COMMON_OPTIONS, string>> = { 'node-id': '(required for node, all-in-one)', 'metrics-address': '(off; host:port, e.g. 0.0.0.0:9810)', 'health-address': '(off; host:port for GET /livez)' };
+  const commonUnset: Partial<Record<keyof typeof COMMON_OPTIONS, string>> = { 'node-id': '(required for node, all-in-one)', 'metrics-address': '(off; host:port, e.g. 0.0.0.0:9810)', 'health-address': '(off; host:port for GET /livez and /readyz)' };
   for (const [name, o] of Object.entries(COMMON_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? commonUnset[name as keyof typeof COMMON_OPTIONS] ?? ''}`);
   lines.push('storage agent options (agent, all-in-one):');
   for (const [name, o] of Object.entries(AGENT_OPTIONS)) lines.push(`  --${name.padEnd(28)} ${o.env.padEnd(32)} ${o.fallback ?? '(required)'}`);
@@ -158,7 +158,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const localAgent = role === 'all-in-one' && agent?.listen.kind === 'tcp' ? [`${agent.listen.host === '0.0.0.0' ? '127.0.0.1' : agent.listen.host}:${agent.listen.port}`] : [];
   const controller = runsController ? parseControllerConfig(value, { defaultAgents: localAgent, allInOne: role === 'all-in-one' }, errors) : undefined;
 
-  const node = needsNodeId ? parseNodeConfig(value, errors, { role: role === 'all-in-one' ? 'all-in-one' : 'node' }) : undefined;
+  const node = needsNodeId ? parseNodeConfig(value, errors, { role: role === 'all-in-one' ? 'all-in-one' : 'node', driverName }) : undefined;
 
   if (errors.length > 0 || !role || !endpoint || !logLevel || (runsAgent && !agent) || (runsController && !controller) || (needsNodeId && !node)) {
     return { ok: false, errors };

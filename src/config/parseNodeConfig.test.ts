@@ -62,4 +62,32 @@ describe('parseNodeConfig', () => {
     assert.equal(parse({ 'iscsi-node-dir': '/var/lib/iscsi/nodes' }).config?.iscsiNodeDir, '/var/lib/iscsi/nodes');
     for (const bad of ['nodes', '/etc/../x']) assert.match(parse({ 'iscsi-node-dir': bad }).errors.join(), /--iscsi-node-dir/);
   });
+
+  it('registers with kubelet itself only with both the watcher directory and the host path of the CSI socket', () => {
+    const both = { 'kubelet-registration-dir': '/registration', 'kubelet-registration-path': '/var/lib/kubelet/plugins/vbs.csi.io/csi.sock' };
+    const { config, errors } = parse(both);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(config?.kubeletRegistration, { dir: '/registration', csiSocketOnHost: '/var/lib/kubelet/plugins/vbs.csi.io/csi.sock' });
+    assert.equal(parse({}).config?.kubeletRegistration, undefined);
+    assert.equal(parse({ 'kubelet-registration-dir': '', 'kubelet-registration-path': '' }).config?.kubeletRegistration, undefined);
+    assert.match(parse({ 'kubelet-registration-dir': '/registration' }).errors.join(), /--kubelet-registration-dir needs --kubelet-registration-path/);
+    assert.match(parse({ 'kubelet-registration-path': '/host/csi.sock' }).errors.join(), /--kubelet-registration-path needs --kubelet-registration-dir/);
+  });
+
+  it('refuses registration paths that are relative, not normalised, endpoints, or too long for a socket', () => {
+    const path = '/var/lib/kubelet/plugins/vbs.csi.io/csi.sock';
+    for (const bad of ['registration', '/var/lib/kubelet/../x', '/registry/']) {
+      assert.match(parse({ 'kubelet-registration-dir': bad, 'kubelet-registration-path': path }).errors.join(), /--kubelet-registration-dir .*absolute, normalised/);
+    }
+    for (const bad of ['unix:///csi/csi.sock', 'csi.sock', '/a/./csi.sock', `/${'x'.repeat(107)}`]) {
+      assert.match(parse({ 'kubelet-registration-dir': '/registration', 'kubelet-registration-path': bad }).errors.join(), /--kubelet-registration-path/);
+    }
+    const errors: string[] = [];
+    parseNodeConfig(
+      (name) => ({ ...TLS, 'kubelet-registration-dir': `/${'d'.repeat(60)}`, 'kubelet-registration-path': path })[name as string] ?? (name in NODE_OPTIONS ? NODE_OPTIONS[name as NodeOptionName].fallback : undefined),
+      errors,
+      { role: 'node', driverName: `${'a'.repeat(40)}.example.org` },
+    );
+    assert.match(errors.join(), /-reg\.sock is longer than 107 bytes/);
+  });
 });

@@ -1,4 +1,4 @@
-import { isAbsolute } from 'node:path';
+import { isAbsolute, normalize } from 'node:path';
 import { isValidIqn } from '../lio/iqn.ts';
 import { parseCertificateRequest } from './parseAgentConfig.ts';
 import { HOST_EXEC_OPTION, parseHostExec } from './hostExec.ts';
@@ -42,6 +42,12 @@ export interface NodeConfig {
   readonly iscsiNodeDir: string;
   /** How iscsiadm, dmsetup and udevadm run: in this filesystem (none) or the host's through nsenter. */
   readonly hostExec?: HostExecMode;
+  /**
+   * Register with kubelet from this process instead of the node-driver-registrar sidecar
+   * (src/node/kubeletRegistration.ts): `dir` is kubelet's plugin watcher directory as this process
+   * sees it, `csiSocketOnHost` the CSI socket as kubelet sees it. Undefined: the sidecar does it.
+   */
+  readonly kubeletRegistration?: { readonly dir: string; readonly csiSocketOnHost: string } | undefined;
 }
 
 /** The node plugin's options: flag name → environment variable and default (undefined = none). */
@@ -55,6 +61,8 @@ export const NODE_OPTIONS = {
   'node-tls-cert': { env: 'VBS_NODE_TLS_CERT', fallback: undefined },
   'node-tls-key': { env: 'VBS_NODE_TLS_KEY', fallback: undefined },
   'certificate-signer': { env: 'VBS_CERTIFICATE_SIGNER', fallback: undefined },
+  'kubelet-registration-dir': { env: 'VBS_KUBELET_REGISTRATION_DIR', fallback: undefined },
+  'kubelet-registration-path': { env: 'VBS_KUBELET_REGISTRATION_PATH', fallback: undefined },
   ...HOST_EXEC_OPTION,
 } as const;
 export type NodeOptionName = keyof typeof NODE_OPTIONS;
@@ -70,7 +78,7 @@ export const ZONE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 export function parseNodeConfig(
   value: (name: NodeOptionName | 'tls-ca' | 'tls-cert' | 'tls-key') => string | undefined,
   errors: string[],
-  opts: { readonly role: 'node' | 'all-in-one' } = { role: 'node' },
+  opts: { readonly role: 'node' | 'all-in-one'; readonly driverName?: string } = { role: 'node' },
 ): NodeConfig | undefined {
   const start = errors.length;
 
@@ -109,9 +117,46 @@ export function parseNodeConfig(
   const signer = opts.role === 'node' ? value('certificate-signer') : undefined;
   const certificateRequest = parseCertificateRequest(signer, undefined, errors, false);
   const hostExec = parseHostExec(value('host-exec'), errors);
+  const kubeletRegistration = parseKubeletRegistration(value('kubelet-registration-dir'), value('kubelet-registration-path'), opts.driverName, errors);
 
   if (errors.length > start) return undefined;
-  return Object.freeze({ initiatorName, iscsiIface, zone, stateDir, deviceWaitMs: waitSeconds * 1000, tls, iscsiNodeDir, hostExec, ...(certificateRequest ? { certificateRequest } : {}) });
+  return Object.freeze({
+    initiatorName,
+    iscsiIface,
+    zone,
+    stateDir,
+    deviceWaitMs: waitSeconds * 1000,
+    tls,
+    iscsiNodeDir,
+    hostExec,
+    ...(certificateRequest ? { certificateRequest } : {}),
+    ...(kubeletRegistration ? { kubeletRegistration } : {}),
+  });
+}
+
+/** An absolute path without . or .. segments, a trailing slash or NUL. */
+function isPlainAbsolutePath(p: string): boolean {
+  return isAbsolute(p) && normalize(p) === p && !p.endsWith('/') && !p.includes('\0');
+}
+
+/**
+ * --kubelet-registration-dir and --kubelet-registration-path: both or neither (node-driver-registrar's
+ * --plugin-registration-path and --kubelet-registration-path). The socket <dir>/<driver>-reg.sock must
+ * fit in sun_path (107 bytes); parseConfig passes the driver name for that check.
+ */
+function parseKubeletRegistration(dirText: string | undefined, pathText: string | undefined, driverName: string | undefined, errors: string[]): NodeConfig['kubeletRegistration'] {
+  const dir = dirText === undefined || dirText === '' ? undefined : dirText;
+  const csiSocketOnHost = pathText === undefined || pathText === '' ? undefined : pathText;
+  if (dir === undefined && csiSocketOnHost === undefined) return undefined;
+  const start = errors.length;
+  if (dir === undefined) errors.push('--kubelet-registration-path needs --kubelet-registration-dir: the directory kubelet watches for registration sockets (e.g. /var/lib/kubelet/plugins_registry)');
+  else if (!isPlainAbsolutePath(dir)) errors.push(`--kubelet-registration-dir ${JSON.stringify(dir)}: expected an absolute, normalised path, e.g. /var/lib/kubelet/plugins_registry`);
+  else if (driverName !== undefined && Buffer.byteLength(`${dir}/${driverName}-reg.sock`) > 107) errors.push(`--kubelet-registration-dir ${JSON.stringify(dir)}: the socket ${dir}/${driverName}-reg.sock is longer than 107 bytes`);
+  if (csiSocketOnHost === undefined) errors.push('--kubelet-registration-dir needs --kubelet-registration-path: the CSI socket as kubelet sees it on the host (e.g. /var/lib/kubelet/plugins/vbs.csi.io/csi.sock)');
+  else if (!isPlainAbsolutePath(csiSocketOnHost)) errors.push(`--kubelet-registration-path ${JSON.stringify(csiSocketOnHost)}: expected the CSI socket's absolute, normalised host path (no unix://), e.g. /var/lib/kubelet/plugins/vbs.csi.io/csi.sock`);
+  else if (Buffer.byteLength(csiSocketOnHost) > 107) errors.push(`--kubelet-registration-path ${JSON.stringify(csiSocketOnHost)}: longer than 107 bytes, kubelet cannot dial it`);
+  if (errors.length > start || dir === undefined || csiSocketOnHost === undefined) return undefined;
+  return Object.freeze({ dir, csiSocketOnHost });
 }
 
 /** The node certificate's files; see NodeConfig.tls for which flags each role reads. */

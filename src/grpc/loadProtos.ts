@@ -3,6 +3,7 @@ import { loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { ProtoGrpcType as CsiProto } from '../generated/csi.ts';
 import type { ProtoGrpcType as AgentProto } from '../generated/agent.ts';
+import type { ProtoGrpcType as RegistrationProto } from '../generated/pluginregistration.ts';
 import { PROTO_LOADER_OPTIONS } from './protoLoaderOptions.ts';
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
@@ -21,4 +22,14 @@ let agent: AgentProto | undefined;
 export function loadAgentProto(): AgentProto {
   agent ??= loadPackageDefinition(loadSync('agent.proto', { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] })) as unknown as AgentProto;
   return agent;
+}
+
+let registration: RegistrationProto | undefined;
+
+/** kubelet's plugin-registration package (pluginregistration, k8s.io/kubelet .../pluginregistration/v1), loaded once. */
+export function loadPluginRegistrationProto(): RegistrationProto {
+  registration ??= loadPackageDefinition(
+    loadSync('pluginregistration.proto', { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] }),
+  ) as unknown as RegistrationProto;
+  return registration;
 }

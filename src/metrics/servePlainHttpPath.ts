@@ -21,6 +21,8 @@ export interface PlainHttpPathOptions {
   readonly what: string;
   /** Answers a GET or HEAD of the path. */
   readonly answer: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Further paths served the same way (the health server's /readyz beside /livez). */
+  readonly morePaths?: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => void>>;
 }
 
 /**
@@ -31,7 +33,8 @@ export interface PlainHttpPathOptions {
 export async function servePlainHttpPath(opts: PlainHttpPathOptions): Promise<RunningHttpServer> {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
-    if (path !== opts.path) {
+    const answer = path === opts.path ? opts.answer : opts.morePaths && Object.hasOwn(opts.morePaths, path) ? opts.morePaths[path] : undefined;
+    if (!answer) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`not found: ${opts.what} is at ${opts.path}\n`);
       return;
     }
@@ -39,7 +42,7 @@ export async function servePlainHttpPath(opts: PlainHttpPathOptions): Promise<Ru
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
     }
-    opts.answer(req, res);
+    answer(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,13 +1,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { credentials } from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig } from '../config/parseConfig.ts';
 import type { DriverConfig } from '../config/parseConfig.ts';
 import { connectIdentity } from '../grpc/csiClients.ts';
+import { loadPluginRegistrationProto } from '../grpc/loadProtos.ts';
+import type { PluginInfo__Output } from '../generated/pluginregistration/PluginInfo.ts';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
+import { createCertificateAuthority, issueCertificate } from '../tls/index.ts';
 import { kernelModuleCheck } from './checks.ts';
 import { roleModules, startDriver } from './runDriver.ts';
 
@@ -59,7 +63,7 @@ describe('startDriver with --health-address and --load-kernel-modules', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  test('a node whose iscsi_tcp cannot be loaded starts, is alive on /livez and not ready in Probe', async () => {
+  test('a node whose iscsi_tcp cannot be loaded starts, is alive on /livez and not ready in Probe nor on /readyz until it is loaded', async () => {
     const parsed = parseConfig(['node', '--node-id', 'n1', '--health-address', '127.0.0.1:9813', '--load-kernel-modules', 'true', '--tls-ca', '/a', '--tls-cert', '/b', '--tls-key', '/c'], {});
     assert.ok(parsed.ok, !parsed.ok ? parsed.errors.join('; ') : '');
     assert.deepEqual(parsed.config.health, { host: '127.0.0.1', port: 9813 });
@@ -82,6 +86,15 @@ describe('startDriver with --health-address and --load-kernel-modules', () => {
       assert.equal(await live.text(), 'ok\n');
       assert.equal((await fetch(`http://${running.healthAddress}/metrics`)).status, 404);
       assert.equal((await client.probe()).ready?.value, false, 'not ready: iscsi_tcp is not loaded');
+      // The same readiness over plain HTTP, for a chart without the livenessprobe sidecar.
+      const notReady = await fetch(`http://${running.healthAddress}/readyz`);
+      assert.equal(notReady.status, 503);
+      assert.match(await notReady.text(), /^not ready: kernel module iscsi_tcp: not loaded/);
+      await mkdir(join(sysRoot, 'module', 'iscsi_tcp'), { recursive: true });
+      const ready = await fetch(`http://${running.healthAddress}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.equal(await ready.text(), 'ok\n');
+      assert.equal((await client.probe()).ready?.value, true);
     } finally {
       client.close();
       await running.shutdown(1000);
@@ -102,5 +115,49 @@ describe('startDriver with --health-address and --load-kernel-modules', () => {
     assert.deepEqual(roleModules('node'), ['iscsi_tcp']);
     assert.deepEqual(roleModules('agent'), ['dm_thin_pool', 'target_core_mod', 'target_core_iblock', 'iscsi_target_mod']);
     assert.deepEqual(roleModules('all-in-one'), ['iscsi_tcp', 'dm_thin_pool', 'target_core_mod', 'target_core_iblock', 'iscsi_target_mod']);
+  });
+});
+
+describe('startDriver with --kubelet-registration-dir', () => {
+  test('the node role serves kubelet\'s registration socket once its CSI socket serves, and removes it at shutdown', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'vbs-run-reg-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    // The node plugin opens its CHAP-fetching certificate at start: a real one naming its initiator.
+    const ca = await createCertificateAuthority({ commonName: 'ca', validDays: 10 });
+    const leaf = await issueCertificate(ca, { commonName: 'w1', usages: 'client', identity: { kind: 'node', initiatorIqn: 'iqn.2026-11.io.example:w1' }, validDays: 1 });
+    await writeFile(join(dir, 'ca.crt'), ca.certPem);
+    await writeFile(join(dir, 'tls.crt'), leaf.certPem);
+    await writeFile(join(dir, 'tls.key'), leaf.keyPem);
+    const parsed = parseConfig(
+      [
+        'node', '--node-id', 'w1', '--endpoint', `unix://${join(dir, 'csi.sock')}`, '--log-level', 'silent',
+        '--initiator-name', 'iqn.2026-11.io.example:w1', '--zone', 'a', '--state-dir', join(dir, 'state'),
+        '--tls-ca', join(dir, 'ca.crt'), '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'),
+        '--kubelet-registration-dir', join(dir, 'plugins_registry'),
+        '--kubelet-registration-path', '/var/lib/kubelet/plugins/vbs.csi.io/csi.sock',
+      ],
+      {},
+    );
+    assert.ok(parsed.ok, !parsed.ok ? parsed.errors.join('; ') : '');
+    const running = await startDriver(parsed.config, pino({ level: 'silent' }), { version: '1.2.3', parts: { capabilities: [], readiness: [] } });
+    const socket = join(dir, 'plugins_registry', 'vbs.csi.io-reg.sock');
+    let stopped = false;
+    try {
+      assert.ok((await stat(socket)).isSocket());
+      const client = new (loadPluginRegistrationProto().pluginregistration.Registration)(`unix://${socket}`, credentials.createInsecure());
+      try {
+        const info = await new Promise<PluginInfo__Output | undefined>((resolve, reject) => client.GetInfo({}, (err, res) => (err ? reject(err) : resolve(res))));
+        assert.equal(info?.endpoint, '/var/lib/kubelet/plugins/vbs.csi.io/csi.sock');
+        assert.equal(info?.name, 'vbs.csi.io');
+      } finally {
+        client.close();
+      }
+      await running.shutdown(1000);
+      stopped = true;
+      await assert.rejects(stat(socket), { code: 'ENOENT' });
+      await assert.rejects(stat(join(dir, 'csi.sock')), { code: 'ENOENT' });
+    } finally {
+      if (!stopped) await running.shutdown(0);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { DriverConfig } from '../config/parseConfig.ts';
-import { createIdentityHandlers } from '../csi/identityService.ts';
+import { createIdentityHandlers, createReadinessReporter } from '../csi/identityService.ts';
 import type { ReadinessCheck } from '../csi/readiness.ts';
 import { loadCsiProto } from '../grpc/loadProtos.ts';
 import { serve } from '../grpc/serve.ts';
@@ -22,6 +22,7 @@ import { grpcChapSource } from '../node/createNodeService.ts';
 import { LocalChapSource } from '../node/localChapSource.ts';
 import { ExecaRunner } from '../exec/index.ts';
 import type { CommandRunner } from '../exec/index.ts';
+import { serveKubeletRegistration } from '../node/kubeletRegistration.ts';
 import { resolveZone } from './resolveZone.ts';
 import type { ZoneChoice } from './resolveZone.ts';
 
@@ -85,7 +86,7 @@ export interface RunningDriver {
   readonly address: string;
   /** The metrics server's bound host:port, when --metrics-address is set. */
   readonly metricsAddress: string | undefined;
-  /** The /livez server's bound host:port, when --health-address is set. */
+  /** The /livez and /readyz server's bound host:port, when --health-address is set. */
   readonly healthAddress: string | undefined;
   /** Stops the CSI server and, where it runs, the agent, then the metrics server; in-flight calls get up to graceMs. */
   shutdown(graceMs: number): Promise<void>;
@@ -142,21 +143,36 @@ async function startRole(
     // In-cluster issuance of the node's certificate, in the background (the signer waits for this node's CSINode).
     nodeCertificate = node && config.node && config.nodeId ? await requestNodeCertificate(config.node, config.nodeId, node.nodeId, nodeLog) : undefined;
     controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics, { driverName: config.driverName, env }) : undefined;
+    const readiness = [...parts.readiness, ...(node?.readiness ?? []), ...(agent ? [agent.readiness] : [])];
+    // One reporter for CSI Probe and GET /readyz, so a change of readiness is logged once either way.
+    const report = createReadinessReporter(readiness, log);
     server.addService(
       csi.csi.v1.Identity.service,
       createIdentityHandlers({
         driverName: config.driverName,
         vendorVersion: opts.version,
         capabilities: parts.capabilities,
-        readiness: [...parts.readiness, ...(node?.readiness ?? []), ...(agent ? [agent.readiness] : [])],
+        readiness,
+        report,
         log,
         calls: metrics?.calls.forService('csi.v1.Identity'),
       }),
     );
+    health?.setReadiness(report);
     if (controller) server.addService(csi.csi.v1.Controller.service, controller.handlers);
     if (node) server.addService(csi.csi.v1.Node.service, node.handlers);
     if (metrics && config.metrics) metricsServer = await serveMetrics({ registry: metrics.registry, ...config.metrics, log });
     const running: RunningServer = await serve({ server, endpoint: config.endpoint, log });
+    // After the CSI socket serves: kubelet calls NodeGetInfo as soon as it has registered the plugin.
+    let registration: RunningServer | undefined;
+    try {
+      registration = config.node?.kubeletRegistration
+        ? await serveKubeletRegistration({ ...config.node.kubeletRegistration, driverName: config.driverName, log })
+        : undefined;
+    } catch (err: unknown) {
+      await running.shutdown(0);
+      throw err;
+    }
     const started = controller;
     const startedMetrics = metricsServer;
     return {
@@ -164,6 +180,8 @@ async function startRole(
       metricsAddress: metricsServer?.address,
       healthAddress: health?.address,
       async shutdown(graceMs: number) {
+        // The registration socket goes first, so kubelet deregisters the plugin before its socket closes.
+        await registration?.shutdown(Math.min(graceMs, 1_000));
         await Promise.all([running.shutdown(graceMs), agent?.stop(graceMs)]);
         started?.stop();
         nodeCertificate?.stop();

@@ -7,10 +7,12 @@ import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/parseConfig.ts';
 import { issueCertificate } from '../../src/tls/index.ts';
 import { pemPair } from '../../src/tls/pemPair.ts';
-import { chartDir, find, helm, type K8sObject, render, SNAPSHOT_API } from './support.ts';
+import { chartDir, find, helm, type K8sObject, MODELS, render, SNAPSHOT_API } from './support.ts';
 
 interface Probe {
   httpGet?: { path: string; port: string | number };
+  tcpSocket?: { port: string | number };
+  grpc?: { port: number };
 }
 interface Container {
   name: string;
@@ -19,6 +21,7 @@ interface Container {
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   livenessProbe?: Probe;
   readinessProbe?: Probe;
+  startupProbe?: Probe;
   ports?: { name?: string; containerPort: number }[];
   securityContext?: { privileged?: boolean };
   volumeMounts?: { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }[];
@@ -395,6 +398,86 @@ describe('charts/vbs-csi', () => {
     assert.ok(!container(workload(objects, 'Deployment', 'vbs-csi-controller'), 'vbs-csi').args?.some((a) => a.startsWith('--load-kernel-modules')));
     const off = render(['--set', 'node.loadKernelModules=false,agent.loadKernelModules=false']);
     for (const name of ['vbs-csi-node', 'vbs-csi-agent']) assert.ok(!container(workload(off, 'DaemonSet', name), 'vbs-csi').args?.some((a) => a.startsWith('--load-kernel-modules')), name);
+  });
+
+  /** Every container of every workload in `rendered`. */
+  const allContainers = (rendered: readonly K8sObject[]) =>
+    WORKLOADS.flatMap(([kind, name]) => workload(rendered, kind, name).spec.template.spec.containers.map((c) => ({ workload: name, c })));
+
+  /** Each probe of each container asks a port that container declares (by name or number). */
+  const assertProbesHitDeclaredPorts = (rendered: readonly K8sObject[]) => {
+    for (const { workload: name, c } of allContainers(rendered)) {
+      for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+        if (!probe) continue;
+        const port = probe.httpGet?.port ?? probe.tcpSocket?.port ?? probe.grpc?.port;
+        assert.ok(
+          c.ports?.some((p) => p.name === port || p.containerPort === port),
+          `${name}/${c.name}: a probe asks port ${String(port)}, which the container does not declare (${JSON.stringify(c.ports)})`,
+        );
+      }
+    }
+  };
+
+  /** Every object the kubernetes-models schemas know validates against them. */
+  const assertValid = (rendered: readonly K8sObject[], label: string) => {
+    let validated = 0;
+    for (const o of rendered) {
+      const model = MODELS.get(`${o.apiVersion}/${o.kind}`);
+      if (!model) continue;
+      assert.doesNotThrow(() => new model(o).validate(), `${label}: ${o.kind} ${o.metadata.name}`);
+      validated++;
+    }
+    assert.ok(validated >= 3, `${label}: only ${validated} objects validated`);
+  };
+
+  it('node.kubeletRegistration=builtin: no node-driver-registrar; the node plugin registers itself through a mount of plugins_registry', () => {
+    const sidecar = workload(objects, 'DaemonSet', 'vbs-csi-node');
+    assert.ok(container(sidecar, 'node-driver-registrar'), 'the default is the sidecar');
+    assert.ok(!container(sidecar, 'vbs-csi').args?.some((a) => a.startsWith('--kubelet-registration')), 'no built-in registration by default');
+
+    for (const kubeletDir of ['/var/lib/kubelet', '/var/snap/microk8s/common/var/lib/kubelet']) {
+      const rendered = render(['--set', `node.kubeletRegistration=builtin,kubeletDir=${kubeletDir}`]);
+      assertValid(rendered, `builtin, ${kubeletDir}`);
+      assertProbesHitDeclaredPorts(rendered);
+      const node = workload(rendered, 'DaemonSet', 'vbs-csi-node');
+      const names = node.spec.template.spec.containers.map((c) => c.name);
+      assert.deepEqual(names, ['vbs-csi', 'liveness-probe'], 'no node-driver-registrar container');
+      assert.ok(!node.spec.template.spec.containers.some((c) => c.image?.includes('csi-node-driver-registrar')));
+      const vbs = container(node, 'vbs-csi');
+      assert.ok(vbs.args?.includes('--kubelet-registration-dir=/registration'), JSON.stringify(vbs.args));
+      assert.ok(vbs.args?.includes(`--kubelet-registration-path=${kubeletDir}/plugins/vbs.csi.io/csi.sock`), JSON.stringify(vbs.args));
+      assert.equal(hostPaths(node).get(`${kubeletDir}/plugins_registry`), 'rw', 'plugins_registry is mounted writable');
+      assert.equal(vbs.volumeMounts?.find((m) => m.name === 'registration-dir')?.mountPath, '/registration');
+      // The CSI socket kubelet is told about is where the container serves it: /csi is the plugin directory.
+      assert.equal(hostPaths(node).has(`${kubeletDir}/plugins/vbs.csi.io`), true);
+      assert.ok(vbs.args?.includes('--endpoint=unix:///csi/csi.sock'));
+      assert.equal(vbs.volumeMounts?.find((m) => m.name === 'plugin-dir')?.mountPath, '/csi');
+      for (const probe of [vbs.livenessProbe, vbs.readinessProbe]) assert.notEqual(probe?.httpGet?.port, 'registrar');
+
+      const parsed = parseConfig((vbs.args ?? []).map((a) => a.replace('$(NODE_NAME)', 'worker-1')), {});
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('; '));
+      assert.deepEqual(parsed.config.node?.kubeletRegistration, { dir: '/registration', csiSocketOnHost: `${kubeletDir}/plugins/vbs.csi.io/csi.sock` });
+    }
+  });
+
+  it('sidecars.livenessProbe.enabled=false: no livenessprobe anywhere; readiness is the process\'s /readyz on its livez port', () => {
+    for (const extra of [[], ['--set', 'node.kubeletRegistration=builtin']]) {
+      const rendered = render(['--set', 'sidecars.livenessProbe.enabled=false', ...extra]);
+      assertValid(rendered, `livenessProbe off ${extra.join(' ')}`);
+      assertProbesHitDeclaredPorts(rendered);
+      assert.ok(!JSON.stringify(rendered).includes('sig-storage/livenessprobe'), 'the livenessprobe image appears nowhere');
+      for (const [kind, name] of WORKLOADS) {
+        const w = workload(rendered, kind, name);
+        assert.ok(!w.spec.template.spec.containers.some((c) => c.name === 'liveness-probe'), name);
+        const vbs = container(w, 'vbs-csi');
+        const livez = vbs.ports?.find((p) => p.name === 'livez')?.containerPort;
+        assert.deepEqual(vbs.readinessProbe?.httpGet, { path: '/readyz', port: 'livez' }, name);
+        assert.ok(vbs.args?.includes(`--health-address=0.0.0.0:${livez}`), `${name}: /readyz is served where the probe looks`);
+        assert.equal(vbs.ports?.find((p) => p.name === 'healthz'), undefined, `${name}: no port left for the absent sidecar`);
+      }
+    }
+    // The default keeps every probe on a declared port too.
+    assertProbesHitDeclaredPorts(objects);
   });
 
   it("the vbs-csi containers' arguments are accepted by the driver's own parser", () => {

@@ -58,6 +58,8 @@ const BAD: readonly [string, unknown, string, RegExp][] = [
   ['seLinuxMount as text', { csiDriver: { seLinuxMount: 'yes' } }, '/csiDriver/seLinuxMount', /got string, want boolean/],
   ['a PodDisruptionBudget of no pods', { controller: { podDisruptionBudget: { maxUnavailable: 0 } } }, '/controller/podDisruptionBudget/maxUnavailable', /minimum: got 0, want 1/],
   ['kernel module loading as text', { node: { loadKernelModules: 'true' } }, '/node/loadKernelModules', /got string, want boolean/],
+  ['a kubelet registration mode the chart does not have', { node: { kubeletRegistration: 'none' } }, '/node/kubeletRegistration', /must be one of 'sidecar', 'builtin'/],
+  ['the livenessprobe sidecar switched off as text', { sidecars: { livenessProbe: { enabled: 'no' } } }, '/sidecars/livenessProbe/enabled', /got string, want boolean/],
 ];
 
 describe('values.schema.json', () => {
