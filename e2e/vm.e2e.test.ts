@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { buildGoTools } from '../scripts/build-go-tools.ts';
 import { scenarios } from './scenarios/index.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
+import { startHostCluster } from './cluster/hostCluster.ts';
+import type { HostCluster } from './cluster/hostCluster.ts';
 import { prepareImageStore } from './vm/imageStore.ts';
 import { onlyFilterFor, whyNoReboot } from './vm/lockupReboot.ts';
 import { TestBed } from './vm/TestBed.ts';
@@ -32,6 +34,10 @@ const selected = selectScenarios(scenarios, settings.only);
 describe('real-kernel test bed (qemu)', () => {
   let bed: TestBed | undefined;
   let goTools: ReturnType<typeof buildGoTools> | undefined;
+  let cluster: HostCluster | undefined;
+  let clusterFailed = false;
+  /** What every boot of this run gets: the Go tools, and the cluster with its network. */
+  const bedExtras = () => ({ ...(goTools ? { goTools } : {}), ...(cluster ? { cluster: cluster.info, guestForwards: cluster.forwards } : {}) });
 
   before(async () => {
     if (selected.some((s) => s.needsImage)) {
@@ -44,12 +50,15 @@ describe('real-kernel test bed (qemu)', () => {
     // (cold about a minute), found in the cache otherwise (no network, under a second).
     const goToolNames = [...new Set(selected.flatMap((s) => s.goTools ?? []))];
     goTools = goToolNames.length > 0 ? buildGoTools(goToolNames, (line) => console.log(`vbs-e2e: ${line}`)) : undefined;
-    bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs, ...(goTools ? { goTools } : {}) });
+    // The cluster scenarios' control plane runs here, natively; the guest joins it as the node (docs/kubernetes-test-bed.md).
+    if (selected.some((s) => s.needsCluster)) cluster = await startHostCluster(PROJECT_ROOT, (line) => console.log(`vbs-e2e: ${line}`));
+    bed = await TestBed.start({ projectRoot: PROJECT_ROOT, settings, deadlineMs: runDeadlineMs, ...bedExtras() });
     reportBoot(bed);
   }, { timeout: settings.totalTimeoutMs + RESULT_SLACK_MS }); // our own deadline fires first, with the console
 
   after(async () => {
     await bed?.stop();
+    await cluster?.stop(clusterFailed);
   });
 
   function reportBoot(started: TestBed): void {
@@ -82,7 +91,7 @@ describe('real-kernel test bed (qemu)', () => {
     await failed.stop();
     const rest = selected.slice(scenarioIndex).map((s) => s.name);
     const only = onlyFilterFor(rest, scenarios.map((s) => s.name));
-    const fresh = await TestBed.start({ projectRoot: PROJECT_ROOT, settings: { ...settings, only }, deadlineMs: runDeadlineMs, ...(goTools ? { goTools } : {}) });
+    const fresh = await TestBed.start({ projectRoot: PROJECT_ROOT, settings: { ...settings, only }, deadlineMs: runDeadlineMs, ...bedExtras() });
     reportBoot(fresh);
     return fresh;
   }
@@ -111,7 +120,12 @@ describe('real-kernel test bed (qemu)', () => {
           bed = fresh;
         }
       }
-      if (!result.ok) assert.fail(bed.describeFailure(`scenario failed in the guest after ${result.durationMs} ms`, result));
+      if (!result.ok) {
+        // The control plane's side of a cluster scenario's failure: its components' logs.
+        if (scenario.needsCluster) clusterFailed = true;
+        const controlPlane = scenario.needsCluster && cluster ? `\n--- control plane (host) ---\n${cluster.controlPlane.logs()}` : '';
+        assert.fail(bed.describeFailure(`scenario failed in the guest after ${result.durationMs} ms`, result) + controlPlane);
+      }
     });
   }
 });

@@ -25,6 +25,8 @@ readonly PACKAGES=(
   buildah           # npm run image: assembles the OCI archive, no registry, vfs storage
   podman            # the containerized-roles scenario runs the image in the guest (docs/containers.md)
   crun              # podman's OCI runtime
+  runc              # containerd's OCI runtime in the cluster scenarios (docs/kubernetes-test-bed.md)
+  socat             # qemu's guest forwards: one socat per guest connection to a host port (e2e/vm/qemu.ts)
   golang-github-containers-common # /etc/containers policy.json and registries.conf for buildah and podman
 )
 

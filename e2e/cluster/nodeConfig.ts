@@ -13,8 +13,11 @@ export const POD_SUBNET = '10.88.0.0/16';
 /** Debian's containernetworking-plugins. */
 export const CNI_BIN_DIR = '/usr/lib/cni';
 export const CNI_CONF_DIR = '/etc/cni/net.d';
-/** Debian's crun: the OCI runtime podman uses in the containerized scenario too. */
-export const OCI_RUNTIME = '/usr/bin/crun';
+/**
+ * Debian's runc. Not crun, which podman uses: bookworm's crun 1.8.1 refuses containerd 2.4's
+ * ociVersion 1.3.0 specs (docs/kubernetes-test-bed.md, Images).
+ */
+export const OCI_RUNTIME = '/usr/sbin/runc';
 export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 
 export interface ContainerdConfigInput {
@@ -26,7 +29,7 @@ export interface ContainerdConfigInput {
 
 /**
  * containerd 2.x configuration (version 4, as `containerd config default` writes it): the CRI plugin
- * runs pods with crun through the runc shim (BinaryName; cgroupfs, no systemd in the guest), and
+ * runs pods with Debian's runc through the runc shim (BinaryName; cgroupfs, no systemd in the guest), and
  * never pulls the sandbox image: it is in the store already, and the guest has no registry.
  */
 export function containerdConfig(input: ContainerdConfigInput): string {

@@ -12,6 +12,8 @@ import { SOFT_LOCKUP_PANIC } from './lockupReboot.ts';
 import { pollUntil } from './poll.ts';
 import { QEMU_BINARY, describeQemuExit } from './qemu.ts';
 import type { GuestForward, QemuProcess } from './qemu.ts';
+import { CLUSTER_FILE_NAME } from '../cluster/clusterInfo.ts';
+import type { ClusterInfo } from '../cluster/clusterInfo.ts';
 import type { E2eSettings } from './settings.ts';
 
 /** From qemu's start to the runner's first line; boots took 9-38 s to "kernel stack up" on a shared 2-core host (docs/test-bed.md). */
@@ -39,6 +41,8 @@ export interface TestBedOptions {
   readonly goTools?: Readonly<Record<string, string>>;
   /** Guest addresses forwarded to host ports (e2e/vm/qemu.ts); none: no network device. */
   readonly guestForwards?: readonly GuestForward[];
+  /** The host's cluster for the cluster scenarios, written as cluster.json for the guest (e2e/cluster/clusterInfo.ts). */
+  readonly cluster?: ClusterInfo;
 }
 
 export interface BootReport {
@@ -83,6 +87,7 @@ export class TestBed {
     const runDir = createRunDir(workRoot);
     if (opts.settings.only !== undefined) writeFileSync(path.join(runDir, 'only.txt'), opts.settings.only);
     if (opts.registry !== undefined) writeFileSync(path.join(runDir, 'registry.txt'), opts.registry);
+    if (opts.cluster !== undefined) writeFileSync(path.join(runDir, CLUSTER_FILE_NAME), `${JSON.stringify(opts.cluster)}\n`);
     if (opts.goTools !== undefined) writeFileSync(path.join(runDir, GO_TOOLS_FILE_NAME), `${JSON.stringify(opts.goTools)}\n`);
 
     const { qemu, kvmFallbackReason } = await bootVm({
