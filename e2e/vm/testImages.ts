@@ -56,7 +56,7 @@ export function sidecarRef(component: KubeComponent): string {
 /** The refs are validated: they name files and reach buildah's argv. */
 const REF = /^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/;
 
-function archiveFile(ref: string): string {
+export function archiveFile(ref: string): string {
   if (!REF.test(ref)) throw new Error(`not an image reference this builder accepts: ${JSON.stringify(ref)}`);
   const [, name, tag] = /([^/]+):([^:]+)$/.exec(ref)!;
   return `${name}-${tag}.oci.tar`;
