@@ -79,7 +79,8 @@ export const KUBE_COMPONENTS: readonly KubeComponent[] = [
   kubernetes('kubelet', 30),
   // The module's root package is etcd's main.
   { name: 'etcd', dir: 'etcd', module: 'go.etcd.io/etcd/server/v3', version: 'v3.6.16', package: 'go.etcd.io/etcd/server/v3', versionVars: {}, coldSeconds: 40 },
-  ...['containerd', 'containerd-shim-runc-v2'].map((name, i) => ({
+  // ctr: the client that imports the test bed's images into a containerd store on the host (e2e/vm/containerdImageStore.ts).
+  ...['containerd', 'containerd-shim-runc-v2', 'ctr'].map((name, i) => ({
     name,
     dir: 'containerd',
     module: 'github.com/containerd/containerd/v2',
