@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildKubernetes, KUBE_COMPONENTS, kubeBinaryPath } from '../../scripts/build-kubernetes.ts';
 import { pollUntil } from './poll.ts';
-import { buildTestImages } from './testImages.ts';
+import { VBS_CSI_ARCHIVE, buildTestImages } from './testImages.ts';
 
 /**
  * The test bed's images imported on the host into a containerd root directory that the guest copies
@@ -22,7 +22,6 @@ export const CONTAINERD_STORE = '.e2e-work/containerd-store';
 export const CONTAINERD_STORE_ROOT = `${CONTAINERD_STORE}/root`;
 /** The namespace CRI keeps its images in; images elsewhere are invisible to the kubelet. */
 export const K8S_NAMESPACE = 'k8s.io';
-export const VBS_CSI_ARCHIVE = '.e2e-work/image/vbs-csi.oci.tar';
 /** What `npm run image` tags (scripts/build-image.sh: localhost/vbs-csi:<package.json version>). */
 export const VBS_CSI_IMAGE_REPOSITORY = 'localhost/vbs-csi';
 

@@ -9,7 +9,7 @@ import { vbsCsiCacheDir } from '../../scripts/goCommand.ts';
 /**
  * The container images of the Kubernetes test bed besides vbs-csi's own (docs/kubernetes-test-bed.md,
  * "Images"), built on the host without a registry into OCI archives under .e2e-work/images/:
- * - the CSI sidecars and snapshot-controller from the binaries of scripts/build-kubernetes.ts, FROM scratch
+ * - the CSI sidecars from the binaries of scripts/build-kubernetes.ts, FROM scratch
  *   with the static binary as the entrypoint, named as charts/vbs-csi/values.yaml names them, so the chart
  *   renders unchanged and the kubelet finds them already present (pullPolicy IfNotPresent);
  * - busybox (Debian's busybox-static with its applet links) for test pods, and pause, the same layer with
@@ -25,6 +25,16 @@ export const PAUSE_IMAGE = 'localhost/vbs-e2e/pause:1';
 
 export const TEST_IMAGES_DIR = '.e2e-work/images';
 
+/** The archive of `npm run image` (scripts/build-image.sh). */
+export const VBS_CSI_ARCHIVE = '.e2e-work/image/vbs-csi.oci.tar';
+/**
+ * The vbs-csi image as the cluster scenarios run it: the same layers, node started with --liftoff-only.
+ * Under TCG V8 now and then crashes tiering WebAssembly up (e2e/guest/boot.sh says when and how often);
+ * the chart sets only args, so the entrypoint is where the flag goes.
+ */
+export const VBS_CSI_TCG_IMAGE = 'localhost/vbs-csi:test-bed-tcg';
+export const VBS_CSI_TCG_ENTRYPOINT = ['/usr/bin/tini', '--', 'node', '--liftoff-only', 'src/main.ts'] as const;
+
 /** Where the busybox applets come from: Debian's busybox-static, a static binary. */
 export const BUSYBOX_BINARY = '/bin/busybox';
 
@@ -35,8 +45,8 @@ export const BUSYBOX_BINARY = '/bin/busybox';
  */
 export const PAUSE_SCRIPT = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait; done";
 
-/** The sidecars that get an image, by component name of scripts/build-kubernetes.ts. */
-export const SIDECAR_NAMES = ['csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter', 'snapshot-controller'] as const;
+/** The sidecars that get an image, by component name of scripts/build-kubernetes.ts (snapshot-controller runs on the host, natively). */
+export const SIDECAR_NAMES = ['csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter'] as const;
 
 export interface TestImage {
   /** the image reference it is tagged with */
@@ -44,7 +54,7 @@ export interface TestImage {
   /** the archive's file name under TEST_IMAGES_DIR */
   readonly file: string;
   /** a static binary copied to /<name>, the entrypoint; or the busybox tree */
-  readonly content: { readonly kind: 'binary'; readonly path: string; readonly name: string } | { readonly kind: 'busybox' };
+  readonly content: { readonly kind: 'binary'; readonly path: string; readonly name: string } | { readonly kind: 'busybox' } | { readonly kind: 'derived'; readonly archive: string };
   readonly entrypoint: readonly string[];
 }
 
@@ -63,7 +73,7 @@ export function archiveFile(ref: string): string {
 }
 
 /** Every image this module builds, in build order. */
-export function testImages(env: NodeJS.ProcessEnv = process.env): TestImage[] {
+export function testImages(env: NodeJS.ProcessEnv = process.env, projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..')): TestImage[] {
   const sidecars = SIDECAR_NAMES.map((name) => {
     const component = KUBE_COMPONENTS.find((c) => c.name === name)!;
     const ref = sidecarRef(component);
@@ -73,6 +83,7 @@ export function testImages(env: NodeJS.ProcessEnv = process.env): TestImage[] {
     ...sidecars,
     { ref: BUSYBOX_IMAGE, file: archiveFile(BUSYBOX_IMAGE), content: { kind: 'busybox' }, entrypoint: ['/bin/sh'] },
     { ref: PAUSE_IMAGE, file: archiveFile(PAUSE_IMAGE), content: { kind: 'busybox' }, entrypoint: ['/bin/sh', '-c', PAUSE_SCRIPT] },
+    { ref: VBS_CSI_TCG_IMAGE, file: archiveFile(VBS_CSI_TCG_IMAGE), content: { kind: 'derived', archive: join(projectRoot, VBS_CSI_ARCHIVE) }, entrypoint: [...VBS_CSI_TCG_ENTRYPOINT] },
   ];
 }
 
@@ -100,9 +111,9 @@ export function storageArgs(storage: BuildahStorage): string[] {
  * uncompressed (buildah's default): the store unpacks them on the host, nobody downloads them.
  */
 export function buildahSteps(image: TestImage, ctr: string, source: string, archive: string): string[][] {
-  const copy = image.content.kind === 'binary' ? ['copy', '--quiet', '--chmod', '0755', ctr, source, `/${image.content.name}`] : ['copy', '--quiet', ctr, source, '/'];
+  const copy = image.content.kind === 'binary' ? [['copy', '--quiet', '--chmod', '0755', ctr, source, `/${image.content.name}`]] : image.content.kind === 'busybox' ? [['copy', '--quiet', ctr, source, '/']] : [];
   return [
-    copy,
+    ...copy,
     ['config', '--entrypoint', JSON.stringify(image.entrypoint), '--label', 'io.vbs-csi.e2e=test-bed', ctr],
     ['commit', '--quiet', '--timestamp', '0', '--format', 'oci', ctr, `oci-archive:${archive}:${image.ref}`],
   ];
@@ -147,11 +158,14 @@ export function buildTestImages(projectRoot: string, log: (line: string) => void
   const staged = join(cache, 'busybox-root');
   let busyboxStaged = false;
   const results: { ref: string; archive: string }[] = [];
-  for (const image of testImages(env)) {
+  for (const image of testImages(env, projectRoot)) {
     const archive = join(outDir, image.file);
     const stamp = `${archive}.inputs`;
-    const source = image.content.kind === 'binary' ? image.content.path : staged;
-    const inputs = imageInputs(image, image.content.kind === 'binary' ? sha256File(source) : busyboxSha256, buildahVersion, builderSha256);
+    const source = image.content.kind === 'binary' ? image.content.path : image.content.kind === 'derived' ? image.content.archive : staged;
+    if (image.content.kind === 'derived' && !existsSync(`${source}.inputs`)) throw new Error(`${source} is missing: run \`npm run image\``);
+    // A derived image changes with its base: the base archive's own inputs stamp stands for its content.
+    const contentSha256 = image.content.kind === 'binary' ? sha256File(source) : image.content.kind === 'derived' ? sha256File(`${source}.inputs`) : busyboxSha256;
+    const inputs = imageInputs(image, contentSha256, buildahVersion, builderSha256);
     results.push({ ref: image.ref, archive });
     if (existsSync(archive) && existsSync(stamp) && readFileSync(stamp, 'utf8') === inputs) {
       log(`test images: ${image.ref} up to date`);
@@ -165,7 +179,7 @@ export function buildTestImages(projectRoot: string, log: (line: string) => void
     const partial = `${archive}.partial`;
     rmSync(partial, { force: true });
     const started = performance.now();
-    const ctr = buildah(['from', '--quiet', 'scratch']);
+    const ctr = buildah(['from', '--quiet', image.content.kind === 'derived' ? `oci-archive:${source}` : 'scratch']);
     try {
       for (const step of buildahSteps(image, ctr, source, partial)) buildah(step);
     } finally {

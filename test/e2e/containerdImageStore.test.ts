@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { ctrArgs, importArgs, importConfig, K8S_NAMESPACE, storeInputs, VBS_CSI_IMAGE_REPOSITORY, vbsCsiRef } from '../../e2e/vm/containerdImageStore.ts';
-import { archiveFile, BUSYBOX_BINARY, BUSYBOX_IMAGE, buildahSteps, imageInputs, PAUSE_IMAGE, PAUSE_SCRIPT, storageArgs, testImages } from '../../e2e/vm/testImages.ts';
+import { archiveFile, BUSYBOX_BINARY, BUSYBOX_IMAGE, buildahSteps, imageInputs, PAUSE_IMAGE, PAUSE_SCRIPT, storageArgs, testImages, VBS_CSI_TCG_IMAGE } from '../../e2e/vm/testImages.ts';
 import { find, projectRoot, render } from '../packaging/support.ts';
 
 const values = parseYaml(readFileSync(join(projectRoot, 'charts/vbs-csi/values.yaml'), 'utf8')) as { sidecars: Record<string, { image?: string }> };
@@ -17,10 +17,17 @@ describe('the test bed images (e2e/vm/testImages.ts)', () => {
   it('the controller sidecars are named exactly as the chart runs them, so it renders unchanged', () => {
     const refs = images.map((i) => i.ref);
     for (const key of ['provisioner', 'attacher', 'resizer', 'snapshotter']) assert.ok(refs.includes(values.sidecars[key]!.image!), `${key}: ${values.sidecars[key]!.image}`);
-    const snapshotter = values.sidecars['snapshotter']!.image!;
-    assert.ok(refs.includes(snapshotter.replace('csi-snapshotter', 'snapshot-controller')), 'snapshot-controller: released with csi-snapshotter, same registry path');
-    assert.deepEqual(refs.slice(-2), [BUSYBOX_IMAGE, PAUSE_IMAGE]);
+    assert.ok(!refs.some((r) => r.includes('snapshot-controller')), 'snapshot-controller runs on the host: no image in the guest');
+    assert.deepEqual(refs.slice(-3), [BUSYBOX_IMAGE, PAUSE_IMAGE, VBS_CSI_TCG_IMAGE]);
     assert.equal(new Set(images.map((i) => i.file)).size, images.length, 'one archive file each');
+  });
+
+  it('the TCG variant of vbs-csi is the image of `npm run image` with node --liftoff-only as the entrypoint, nothing copied', () => {
+    const tcg = images.find((i) => i.ref === VBS_CSI_TCG_IMAGE)!;
+    assert.deepEqual(tcg.content, { kind: 'derived', archive: join(projectRoot, '.e2e-work/image/vbs-csi.oci.tar') });
+    assert.ok(tcg.entrypoint.includes('--liftoff-only'));
+    const steps = buildahSteps(tcg, 'ctr1', '/base.tar', '/out/t.tar');
+    assert.deepEqual(steps.map((s) => s[0]), ['config', 'commit'], 'no copy step: the layers stay the base\'s');
   });
 
   it('a sidecar is its static binary at /<name> as the entrypoint, from the Kubernetes build cache', () => {
