@@ -242,6 +242,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
     };
   } catch (err: unknown) {
     await stop();
-    throw err;
+    // The caller's reason for an abort, not the poll's AbortError.
+    throw opts.signal?.aborted ? (opts.signal.reason as unknown) : err;
   }
 }

@@ -109,7 +109,7 @@ export function etcdArgs(l: ControlPlaneLayout, p: ControlPlanePorts): string[] 
     `--listen-peer-urls=${peer}`,
     `--initial-advertise-peer-urls=${peer}`,
     `--initial-cluster=vbs-e2e=${peer}`,
-    '--unsafe-no-fsync',
+    '--unsafe-no-fsync=true',
   ];
 }
 
