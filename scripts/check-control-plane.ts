@@ -88,6 +88,16 @@ async function checkCluster(cp: ControlPlane, step: <T>(what: string, fn: () => 
     if (ip !== KUBERNETES_SERVICE_IP) throw new Error(`the kubernetes Service's ClusterIP is ${ip}, not ${KUBERNETES_SERVICE_IP}`);
   });
 
+  await step('service-account tokens issued; kube-root-ca.crt holds the cluster CA', async () => {
+    // What the kubelet mounts into every pod: a TokenRequest token (the signing key) and the CA (--root-ca-file);
+    // startControlPlane waited for the default ServiceAccount and this ConfigMap.
+    const request = await core.createNamespacedServiceAccountToken({ name: 'default', namespace: ns, body: { spec: { audiences: [], expirationSeconds: 600 } } });
+    if (!request.status?.token) throw new Error('the TokenRequest returned no token');
+    const ca = readFileSync(cp.caFile, 'utf8');
+    const published = await core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: ns });
+    if (published.data?.['ca.crt']?.trim() !== ca.trim()) throw new Error("kube-root-ca.crt's ca.crt is not the cluster CA");
+  });
+
   await step('Deployment → ReplicaSet → Pending Pod', async () => {
     const labels = { app: 'control-plane-check' };
     await apps.createNamespacedDeployment({

@@ -213,7 +213,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
 
     const kcm = start('kube-controller-manager', controllerManagerArgs(layout, ports));
     const scheduler = start('kube-scheduler', schedulerArgs(layout, ports));
-    const { KubeConfig } = await import('@kubernetes/client-node');
+    const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromFile(layout.adminKubeconfig);
     const crds = await installSnapshotCrds(kc, { deadlineMs, ...signalOpt });
@@ -229,6 +229,15 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
       waitFor(scheduler, 'kube-scheduler /healthz ok', healthz(ports.scheduler)),
       waitFor(snapshot, 'snapshot-controller serving /metrics', async () => (await fetch(`http://127.0.0.1:${ports.snapshotController}/metrics`, signalOpt)).ok),
     ]);
+    // /healthz answers before the controllers have done anything; a pod is refused until its namespace's
+    // `default` ServiceAccount exists (the ServiceAccount admission plugin), and its projected volume needs the
+    // kube-root-ca.crt ConfigMap: both made by controllers, a few seconds after they start.
+    const core = kc.makeApiClient(CoreV1Api);
+    await waitFor(kcm, "kube-controller-manager's default ServiceAccount and kube-root-ca.crt in namespace default", async () => {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+      await core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: 'default' });
+      return true;
+    });
     opts.log(`control plane: ready after ${elapsed()} (API server on 127.0.0.1:${ports.api})`);
     return {
       dir: layout.dir,
