@@ -11,13 +11,14 @@
  *
  * Usage: node scripts/check-control-plane.ts   (exits 0 when all passed; prints the time each step took)
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type ControlPlane, startControlPlane } from '../e2e/cluster/controlPlane.ts';
+import { secretsInLogs } from '../e2e/cluster/controlPlaneCredentials.ts';
 import { KUBERNETES_SERVICE_IP, NODE_NAME } from '../e2e/cluster/controlPlaneArgs.ts';
 import { pollUntil } from '../e2e/vm/poll.ts';
 
@@ -157,20 +158,6 @@ async function checkCluster(cp: ControlPlane, step: <T>(what: string, fn: () => 
   });
 }
 
-/** The log files that quote a token of the token file or a line of a private key, by name only. */
-function secretsInLogs(dir: string): string[] {
-  const tokens = readFileSync(join(dir, 'tokens.csv'), 'utf8').split('\n').filter(Boolean).map((line) => line.split(',')[0]!);
-  const keyLines = readdirSync(dir)
-    .filter((f) => f.endsWith('.key'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')));
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.log'))
-    .filter((f) => {
-      const text = readFileSync(join(dir, f), 'utf8');
-      return [...tokens, ...keyLines].some((secret) => text.includes(secret));
-    });
-}
-
 export async function checkControlPlane(log: (line: string) => void = (line) => console.error(line)): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vbs-control-plane-'));
   const t0 = Date.now();
@@ -182,6 +169,7 @@ export async function checkControlPlane(log: (line: string) => void = (line) => 
   };
   let cp: ControlPlane | undefined;
   let failed = true;
+  let leaking: string[] = [];
   try {
     cp = await startControlPlane({ dir, log });
     await checkCluster(cp, step);
@@ -193,16 +181,13 @@ export async function checkControlPlane(log: (line: string) => void = (line) => 
       const stopping = Date.now();
       await cp.stop();
       log(`control plane: stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
-      const leaking = secretsInLogs(dir);
-      if (leaking.length > 0) {
-        failed = true;
-        log(`control plane: a token or key is in ${leaking.join(', ')}`);
-        process.exitCode = 1;
-      } else log('check: no token or key line in any component log');
+      leaking = secretsInLogs(dir);
+      if (leaking.length === 0) log('check: no token or key line in any component log');
     }
-    if (failed) log(`control plane: files and logs kept in ${dir}`);
+    if (failed || leaking.length > 0) log(`control plane: files and logs kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
+  if (leaking.length > 0) throw new Error(`a token or a private key's line is in ${leaking.join(', ')}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

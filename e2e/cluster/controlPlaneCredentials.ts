@@ -4,12 +4,14 @@
  * mode 0600; the CA certificate and the service-account public key are not secret.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/createCertificates.ts';
 import {
   API_SERVER_DNS_SANS,
   API_SERVER_IP_SANS,
   type ControlPlaneLayout,
+  controlPlaneLayout,
   GUEST_API_SERVER,
   NODE_NAME,
   type TokenUser,
@@ -66,4 +68,21 @@ export async function writeControlPlaneCredentials(l: ControlPlaneLayout, apiPor
   write(l.schedulerKubeconfig, host, users.scheduler);
   write(l.snapshotControllerKubeconfig, host, users.snapshotController);
   return { adminToken: users.admin.token };
+}
+
+/**
+ * The names of the directory's log files that quote a token of the token file or a line of a private key's
+ * PEM body: a check that no component logged a secret (names only, so the report holds none).
+ */
+export function secretsInLogs(dir: string): string[] {
+  const tokens = readFileSync(controlPlaneLayout(dir).tokens, 'utf8').split('\n').filter(Boolean).map((line) => line.split(',')[0]!);
+  const keyLines = readdirSync(dir)
+    .filter((f) => f.endsWith('.key'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .filter((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      return [...tokens, ...keyLines].some((secret) => text.includes(secret));
+    });
 }

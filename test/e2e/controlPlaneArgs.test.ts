@@ -18,7 +18,7 @@ import {
   snapshotControllerArgs,
   tokenFile,
 } from '../../e2e/cluster/controlPlaneArgs.ts';
-import { writeControlPlaneCredentials } from '../../e2e/cluster/controlPlaneCredentials.ts';
+import { secretsInLogs, writeControlPlaneCredentials } from '../../e2e/cluster/controlPlaneCredentials.ts';
 import { readSnapshotCrds } from '../../e2e/cluster/snapshotCrds.ts';
 
 const layout = controlPlaneLayout('/run/cp');
@@ -136,7 +136,7 @@ describe('token file and kubeconfig', () => {
 });
 
 describe('control plane credentials', () => {
-  test('keys, tokens and kubeconfigs are 0600; the serving certificate names 127.0.0.1, 10.0.2.1 and the Service names; the kubelet is a node', async () => {
+  test('keys, tokens and kubeconfigs are 0600; the serving certificate names 127.0.0.1, 10.0.2.1 and the Service names; the kubelet is a node; the log scan finds tokens and keys', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cp-creds-'));
     try {
       const l = controlPlaneLayout(dir);
@@ -155,6 +155,14 @@ describe('control plane credentials', () => {
       assert.equal(JSON.parse(readFileSync(l.adminKubeconfig, 'utf8')).clusters[0].cluster.server, 'https://127.0.0.1:6443');
       assert.equal(JSON.parse(readFileSync(l.guestAdminKubeconfig, 'utf8')).users[0].user.token, adminToken);
       assert.notEqual(kubelet.users[0].user.token, adminToken);
+
+      // The log scan: clean logs pass; a token or a line of a key's body in a log is named.
+      writeFileSync(join(dir, 'etcd.log'), 'started\n');
+      writeFileSync(join(dir, 'kube-apiserver.log'), `--token-auth-file=${l.tokens}\n`);
+      assert.deepEqual(secretsInLogs(dir), []);
+      writeFileSync(join(dir, 'kube-scheduler.log'), `Authorization: Bearer ${kubelet.users[0].user.token}\n`);
+      writeFileSync(join(dir, 'snapshot-controller.log'), `key: ${readFileSync(l.serviceAccountKey, 'utf8').split('\n')[1]}\n`);
+      assert.deepEqual(secretsInLogs(dir).sort(), ['kube-scheduler.log', 'snapshot-controller.log']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
