@@ -11,7 +11,7 @@
  *
  * Usage: node scripts/check-control-plane.ts   (exits 0 when all passed; prints the time each step took)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,7 +184,8 @@ export async function checkControlPlane(log: (line: string) => void = (line) => 
       leaking = secretsInLogs(dir);
       if (leaking.length === 0) log('check: no token or key line in any component log');
     }
-    if (failed || leaking.length > 0) log(`control plane: files and logs kept in ${dir}`);
+    // Kept for a look after a failure, unless nothing was started in it.
+    if ((failed || leaking.length > 0) && readdirSync(dir).length > 0) log(`control plane: files and logs kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
   if (leaking.length > 0) throw new Error(`a token or a private key's line is in ${leaking.join(', ')}`);

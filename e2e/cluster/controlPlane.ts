@@ -64,15 +64,22 @@ interface Running {
   readonly logFile: string;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/** `count` distinct free ports on 127.0.0.1: all listened on at once, so none is handed out twice. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once('error', reject);
+            server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => (server.listening ? server.close(resolve) : resolve(undefined)))));
+  }
 }
 
 function binary(name: Component, env: NodeJS.ProcessEnv): string {
@@ -155,6 +162,9 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
     const fd = openSync(logFile, 'a', 0o600);
     try {
       const child = spawn(binaries[name], args, { stdio: ['ignore', fd, fd], env: { PATH: env['PATH'] ?? '/usr/bin:/bin' } });
+      // A spawn that fails (EACCES, ...) exits with the negative errno, which waitFor reports; unhandled, the
+      // 'error' event would end this process.
+      child.on('error', (err) => opts.log(`control plane: ${name}: ${err.message}`));
       const r = { name, child, logFile };
       running.push(r);
       return r;
@@ -187,14 +197,8 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
   };
 
   try {
-    const ports: ControlPlanePorts = {
-      etcd: await freePort(),
-      etcdPeer: await freePort(),
-      api: await freePort(),
-      controllerManager: await freePort(),
-      scheduler: await freePort(),
-      snapshotController: await freePort(),
-    };
+    const p = (await freePorts(6)) as [number, number, number, number, number, number];
+    const ports: ControlPlanePorts = { etcd: p[0], etcdPeer: p[1], api: p[2], controllerManager: p[3], scheduler: p[4], snapshotController: p[5] };
     const { adminToken } = await writeControlPlaneCredentials(layout, ports.api);
     const ca = readFileSync(layout.ca, 'utf8');
     opts.log(`control plane: credentials written after ${elapsed()} (${layout.dir})`);
