@@ -1,13 +1,13 @@
 /**
  * Starts the cluster scenarios' host-side control plane (e2e/cluster/controlPlane.ts: etcd, kube-apiserver,
  * kube-controller-manager, kube-scheduler, snapshot-controller and the snapshot CRDs) in a temporary
- * directory and checks that it works without a node: namespaces list; the VolumeSnapshot CRD is served; a
- * Deployment gets a ReplicaSet and a (Pending) Pod (controller-manager and the serviceaccount controller
- * work); a PVC of a StorageClass of vbs.csi.io is handed to the external provisioner by the PV controller;
- * the `kubernetes` Service is at 10.0.2.1; the kubelet's identity is authenticated and authorized by the
- * Node authorizer (its Node is 404, not 401/403; other nodes' secrets 403); no token is 401. Then stops it
- * and removes the directory (kept, with the logs printed, on failure). It needs no storage kernel
- * (docs/kubernetes-test-bed.md).
+ * directory and checks that it works without a node: namespaces list; the VolumeSnapshot CRD is served;
+ * the `kubernetes` Service is at 10.0.2.1; a TokenRequest returns a token and kube-root-ca.crt holds the CA;
+ * a Deployment gets a ReplicaSet and a (Pending) Pod; a PVC of a StorageClass of vbs.csi.io is handed to the
+ * external provisioner by the PV binder; the kubelet's identity is authenticated and authorized by the Node
+ * authorizer (its Node is 404, not 401/403; all secrets 403); no token is 401. Then stops it, checks that no
+ * log holds a token or key, and removes the directory (kept, with the logs printed, on failure). It needs no
+ * storage kernel (docs/kubernetes-test-bed.md).
  *
  * Usage: node scripts/check-control-plane.ts   (exits 0 when all passed; prints the time each step took)
  */
