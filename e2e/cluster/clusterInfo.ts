@@ -6,9 +6,6 @@
  */
 export const CLUSTER_FILE_NAME = 'cluster.json';
 
-/** Where the guest reaches the host's API server: the `kubernetes` Service's ClusterIP, forwarded by qemu. */
-export const GUEST_API_ADDRESS = '10.0.2.1';
-export const GUEST_API_PORT = 443;
 
 export interface ClusterInfo {
   /** kubeconfig with cluster-admin credentials whose server is https://10.0.2.1:443 */

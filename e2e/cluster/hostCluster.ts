@@ -11,7 +11,7 @@ import { KUBE_COMPONENTS, buildKubernetes, kubeBinaryPath } from '../../scripts/
 import type { GuestForward } from '../vm/qemu.ts';
 import { containerdBinaries, prepareContainerdImageStore } from '../vm/containerdImageStore.ts';
 import { BUSYBOX_IMAGE, PAUSE_IMAGE, VBS_CSI_TCG_IMAGE } from '../vm/testImages.ts';
-import { GUEST_API_ADDRESS, GUEST_API_PORT } from './clusterInfo.ts';
+import { KUBERNETES_SERVICE_IP } from './controlPlaneArgs.ts';
 import type { ClusterInfo } from './clusterInfo.ts';
 import { startControlPlane } from './controlPlane.ts';
 import type { ControlPlane } from './controlPlane.ts';
@@ -47,7 +47,8 @@ export async function startHostCluster(projectRoot: string, log: (line: string) 
       images: { vbsCsi: VBS_CSI_TCG_IMAGE, busybox: BUSYBOX_IMAGE },
       binaries: { kubelet: kube('kubelet'), containerd: bins.containerd, containerdShim: bins.shim, ctr: bins.ctr, helm },
     },
-    forwards: [{ guestAddress: GUEST_API_ADDRESS, guestPort: GUEST_API_PORT, hostPort: controlPlane.apiPort }],
+    // The guest reaches the API server at the `kubernetes` Service's ClusterIP, so pods do too without kube-proxy.
+    forwards: [{ guestAddress: KUBERNETES_SERVICE_IP, guestPort: 443, hostPort: controlPlane.apiPort }],
     controlPlane,
     async stop(keep) {
       await controlPlane.stop();

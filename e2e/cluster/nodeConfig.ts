@@ -4,10 +4,12 @@
  * writes them and starts the processes.
  */
 
-/** The node's name: the guest's hostname (e2e/guest/boot.sh), the kubelet's identity system:node:vbs-e2e. */
-export const NODE_NAME = 'vbs-e2e';
-/** qemu's user network gives the guest this address (e2e/vm/qemu.ts GUEST_NETWORK). */
-export const NODE_IP = '10.0.2.15';
+import { GUEST_NETWORK } from '../vm/qemu.ts';
+import { NODE_NAME } from './controlPlaneArgs.ts';
+
+export { NODE_NAME };
+/** qemu's user network gives the guest this address (e2e/guest/boot.sh sets it). */
+export const NODE_IP = GUEST_NETWORK.guestAddress;
 /** The pods' bridge network; only this node uses it. */
 export const POD_SUBNET = '10.88.0.0/16';
 /** Debian's containernetworking-plugins. */
