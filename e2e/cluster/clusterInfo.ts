@@ -12,7 +12,7 @@ export interface ClusterInfo {
   readonly adminKubeconfig: string;
   /** the kubelet's kubeconfig (system:node:vbs-e2e), same server */
   readonly kubeletKubeconfig: string;
-  /** a containerd root with every image of the scenarios already imported (e2e/vm/containerdImageStore.ts) */
+  /** a containerd root with every image of the scenarios already imported, as a tar (e2e/vm/containerdImageStore.ts) */
   readonly imageStore: string;
   readonly sandboxImage: string;
   /** the image of `npm run image` as the store names it, and the small busybox image of the test pods */

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { pollUntil } from '../vm/poll.ts';
+import { storeTarArgs } from '../vm/storeArchive.ts';
 import type { ClusterInfo } from './clusterInfo.ts';
 import { CNI_CONF_DIR, CONTAINERD_SOCKET, NODE_NAME, cniConfigList, containerdConfig, kubeletArgs, kubeletConfig } from './nodeConfig.ts';
 
@@ -57,12 +58,14 @@ export async function startGuestNode(opts: {
     // The kubelet and containerd need the cgroup v2 hierarchy; the guest's boot mounts none.
     const cgroupMounted = await execa('mountpoint', ['-q', '/sys/fs/cgroup'], { reject: false });
     if (cgroupMounted.exitCode !== 0) await execa('mount', ['-t', 'cgroup2', 'cgroup2', '/sys/fs/cgroup']);
+    // The node plugin's kubelet-dir mount is Bidirectional: the CRI refuses it unless the source is shared.
+    await execa('mount', ['--make-rshared', KUBELET_ROOT]);
     // overlayfs cannot use the overlay root as an upper layer: containerd's root is a tmpfs, filled
     // with the store the host imported (importing inside the TCG guest takes minutes).
     mkdirSync(CONTAINERD_ROOT, { recursive: true });
     await execa('mount', ['-t', 'tmpfs', '-o', 'mode=0711', 'tmpfs', CONTAINERD_ROOT]);
-    await execa('cp', ['-a', `${cluster.imageStore}/.`, `${CONTAINERD_ROOT}/`]);
-    log(`node: image store copied into the guest (${elapsed()})`);
+    await execa('tar', storeTarArgs('extract', cluster.imageStore, CONTAINERD_ROOT), { cancelSignal: signal });
+    log(`node: image store unpacked in the guest (${elapsed()})`);
 
     mkdirSync(CNI_CONF_DIR, { recursive: true });
     writeFileSync(join(CNI_CONF_DIR, '10-vbs-e2e.conflist'), cniConfigList());

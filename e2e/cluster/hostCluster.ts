@@ -42,7 +42,7 @@ export async function startHostCluster(projectRoot: string, log: (line: string) 
     info: {
       adminKubeconfig: controlPlane.guestAdminKubeconfig,
       kubeletKubeconfig: controlPlane.kubeletKubeconfig,
-      imageStore: store.root,
+      imageStore: store.archive,
       sandboxImage: PAUSE_IMAGE,
       images: { vbsCsi: VBS_CSI_TCG_IMAGE, busybox: BUSYBOX_IMAGE },
       binaries: { kubelet: kube('kubelet'), containerd: bins.containerd, containerdShim: bins.shim, ctr: bins.ctr, helm },

@@ -87,8 +87,13 @@ async function installChart(ctx: ScenarioContext, helm: string, kubeconfig: stri
 
 async function chartReady(ctx: ScenarioContext, kube: Kube, wait: Waiter): Promise<void> {
   const started = Date.now();
+  let lastReport = Date.now();
   await wait.until('the chart\'s pods to be ready (controller Deployment, node and agent DaemonSets)', CHART_READY_MS, async () => {
     const pods = (await kube.core.listNamespacedPod({ namespace: CHART_NS })).items;
+    if (Date.now() - lastReport > 30_000) {
+      lastReport = Date.now();
+      ctx.log(`waiting for the chart: ${pods.map((p) => `${p.metadata?.name} ${(p.status?.containerStatuses ?? []).map((c) => `${c.name}:${c.ready ? 'ready' : Object.keys(c.state ?? {}).join('')}/${c.restartCount}`).join(',')}`).join('; ')}`);
+    }
     const ready = (component: string) => pods.some((p) => p.metadata?.labels?.['app.kubernetes.io/component'] === component && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     return ready('controller') && ready('node') && ready('agent') ? true : undefined;
   });
