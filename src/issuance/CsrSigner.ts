@@ -3,7 +3,7 @@ import { listCsrs, readCsiNodeId, setCsrApproval, setCsrCertificate, setCsrFaile
 import { CsrApiError } from '../kube/certificateSigningRequests.ts';
 import type { CsrView } from '../kube/certificateSigningRequests.ts';
 import type { KubeClient } from '../kube/kubeClient.ts';
-import { readCertificateRequest, signLeafCertificate } from '../tls/index.ts';
+import { pemCertificates, readCertificateRequest, signLeafCertificate } from '../tls/index.ts';
 import type { PemPair } from '../tls/index.ts';
 import { decideCsr } from './signerPolicy.ts';
 import type { Decision, SignerPolicy } from './signerPolicy.ts';
@@ -114,7 +114,9 @@ export class CsrSigner {
         const approved = csr.approved ? csr : await setCsrApproval(this.#opts.kube, csr, 'Approved', 'VbsCsiPolicy', `vbs-csi controller: ${decision.message}`);
         // The CA follows the certificate in status.certificate: the requester takes it as its trust anchor.
         const ca = await this.#opts.ca();
-        await setCsrCertificate(this.#opts.kube, approved, `${certPem}${ca.certPem.endsWith('\n') ? ca.certPem : `${ca.certPem}\n`}`);
+        // Each PEM on lines of its own: the API server's PEM decoder finds no block in "...-----END CERTIFICATE----------BEGIN..."
+        // and refuses the status (422); the fake API missed it, the cluster test bed did not.
+        await setCsrCertificate(this.#opts.kube, approved, [certPem, ca.certPem].flatMap(pemCertificates).join(''));
         return { name: csr.name, outcome: 'issued', message: decision.message };
       }
     }

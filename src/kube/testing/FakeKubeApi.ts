@@ -369,6 +369,8 @@ export class FakeKubeApi {
       if (sub === 'approval') c.status = { ...c.status, conditions: (obj.status?.conditions ?? []).map((k) => ({ type: k.type, status: k.status, ...(k.reason !== undefined ? { reason: k.reason } : {}), ...(k.message !== undefined ? { message: k.message } : {}) })) };
       else if (obj.status?.certificate !== undefined && !(c.status.conditions ?? []).some((k) => k.type === 'Approved' && k.status === 'True')) {
         return status(422, 'Invalid', `CertificateSigningRequest.certificates.k8s.io "${name}" is invalid: status.certificate: Forbidden: certificate issuance requires an Approved condition`);
+      } else if (obj.status?.certificate !== undefined && countPemCertificateBlocks(Buffer.from(obj.status.certificate, 'base64').toString('utf8')) === 0) {
+        return status(422, 'Invalid', `CertificateSigningRequest.certificates.k8s.io "${name}" is invalid: status.certificate: Invalid value: "<certificate data>": must contain at least one CERTIFICATE PEM block`);
       } else if (obj.status?.certificate !== undefined) c.status = { ...c.status, certificate: obj.status.certificate };
       else c.status = { ...c.status, conditions: (obj.status?.conditions ?? []).map((k) => ({ type: k.type, status: k.status, ...(k.reason !== undefined ? { reason: k.reason } : {}), ...(k.message !== undefined ? { message: k.message } : {}) })) };
       c.metadata.resourceVersion = String(++this.#version);
@@ -393,4 +395,22 @@ function parseSelector(text: string): Record<string, string> {
 
 function matches(labels: Record<string, string> | undefined, selector: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/**
+ * CERTIFICATE blocks as the API server's validation finds them (Go's encoding/pem, used by
+ * k8s.io/kubernetes pkg/apis/certificates/validation): the BEGIN and END lines must be lines of their own,
+ * so two PEMs glued without a newline ("...-----END CERTIFICATE----------BEGIN...") count as none.
+ */
+export function countPemCertificateBlocks(text: string): number {
+  let blocks = 0;
+  let open = false;
+  for (const line of text.split('\n').map((l) => l.replace(/\r$/, ''))) {
+    if (line === '-----BEGIN CERTIFICATE-----') open = true;
+    else if (open && line === '-----END CERTIFICATE-----') {
+      blocks++;
+      open = false;
+    } else if (open && !/^[A-Za-z0-9+/=]*$/.test(line)) open = false;
+  }
+  return blocks;
 }
