@@ -186,6 +186,17 @@ describe('charts/vbs-csi', () => {
   const emptyDirs = (w: Workload) => w.spec.template.spec.volumes.flatMap((v) => ('emptyDir' in v ? [v.name] : [])).sort();
   const annotations = (w: Workload) => (w.spec.template as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {};
 
+  it('issued in the cluster: the agent and node plugin can write their certificates (read-only only when external)', () => {
+    // A read-only mount here left every agent and node plugin without a certificate (EROFS), found by the cluster test bed.
+    const tlsMount = (objects: readonly K8sObject[], name: string, volume: string) => container(workload(objects, 'DaemonSet', name), 'vbs-csi').volumeMounts?.find((m) => m.name === volume);
+    const issued = render([]);
+    assert.equal(tlsMount(issued, 'vbs-csi-agent', 'tls')?.readOnly, false);
+    assert.equal(tlsMount(issued, 'vbs-csi-node', 'node-tls')?.readOnly, false);
+    const external = render(['--set', 'certificates.source=external']);
+    assert.equal(tlsMount(external, 'vbs-csi-agent', 'tls')?.readOnly, true);
+    assert.equal(tlsMount(external, 'vbs-csi-node', 'node-tls')?.readOnly, true);
+  });
+
   it('external: mounts the Secrets it names and the hosts\' node certificates, and renders none', () => {
     const external = render(['--set', 'certificates.source=external']);
     assert.equal(external.filter((o) => o.kind === 'Secret').length, 0);
