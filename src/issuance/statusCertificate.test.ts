@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pemCertificates } from '../../tls/index.ts';
-import { countPemCertificateBlocks } from './FakeKubeApi.ts';
+import { pemCertificates } from '../tls/index.ts';
+import { countPemCertificateBlocks } from '../kube/testing/FakeKubeApi.ts';
 
 const one = '-----BEGIN CERTIFICATE-----\nMIIBnTCCAUOgAwIBAgIQ\nAAAA==\n-----END CERTIFICATE-----';
 
