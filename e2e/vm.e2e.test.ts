@@ -12,7 +12,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildGoTools } from '../scripts/build-go-tools.ts';
-import { scenarios } from './scenarios/index.ts';
+import { scenarios as defaultScenarios } from './scenarios/index.ts';
+import { scenarios as clusterScenarios } from './scenarios/clusterIndex.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
 import { startHostCluster } from './cluster/hostCluster.ts';
 import type { HostCluster } from './cluster/hostCluster.ts';
@@ -29,6 +30,9 @@ const IMAGE_BUILD_TIMEOUT_MS = 900_000;
 
 const settings = parseE2eSettings(process.env);
 const runDeadlineMs = Date.now() + settings.totalTimeoutMs;
+const scenarios = settings.registry === 'cluster' ? clusterScenarios : defaultScenarios;
+/** The guest loads the same registry (e2e/guest/runScenarios.ts reads registry.txt). */
+const registry = settings.registry === 'cluster' ? { registry: 'e2e/scenarios/clusterIndex.ts' } : {};
 const selected = selectScenarios(scenarios, settings.only);
 
 describe('real-kernel test bed (qemu)', () => {
@@ -37,7 +41,7 @@ describe('real-kernel test bed (qemu)', () => {
   let cluster: HostCluster | undefined;
   let clusterFailed = false;
   /** What every boot of this run gets: the Go tools, and the cluster with its network. */
-  const bedExtras = () => ({ ...(goTools ? { goTools } : {}), ...(cluster ? { cluster: cluster.info, guestForwards: cluster.forwards } : {}) });
+  const bedExtras = () => ({ ...registry, ...(goTools ? { goTools } : {}), ...(cluster ? { cluster: cluster.info, guestForwards: cluster.forwards } : {}) });
 
   before(async () => {
     if (selected.some((s) => s.needsImage)) {

@@ -21,7 +21,6 @@ import { faultSuiteScenario } from './faultSuite.scenario.ts';
 import { secretsScanScenario } from './secretsScan.scenario.ts';
 import { containerizedRolesScenario } from './containerizedRoles.scenario.ts';
 import { csiSanityScenario } from './csiSanity.scenario.ts';
-import { kubernetesClusterScenario } from './kubernetesCluster.scenario.ts';
 
 /**
  * Every test-bed scenario, in the order the guest runs them. The guest runner and the host test
@@ -50,6 +49,5 @@ export const scenarios: readonly Scenario[] = [
   faultSuiteScenario,
   csiSanityScenario,
   containerizedRolesScenario,
-  kubernetesClusterScenario,
   secretsScanScenario, // keep last: it scans the logs of every scenario before it
 ];
