@@ -120,7 +120,7 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
   };
   await kube.storage.createStorageClass({ body: {
     metadata: { name: SC_XFS }, provisioner: DRIVER, volumeBindingMode: 'WaitForFirstConsumer', allowVolumeExpansion: true,
-    parameters: { provisioning: 'thin', fsType: 'xfs', 'csi.storage.k8s.io/fstype': 'xfs' },
+    parameters: { provisioning: 'thin', 'csi.storage.k8s.io/fstype': 'xfs' },
   } });
   const claims: V1PersistentVolumeClaim[] = [
     claim('data-ext4', { storageClass: SC_EXT4, size: '64Mi' }),

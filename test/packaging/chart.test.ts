@@ -347,10 +347,10 @@ describe('charts/vbs-csi', () => {
     assert.equal(render(['--set', 'controller.podDisruptionBudget.enabled=false']).filter((o) => o.kind === 'PodDisruptionBudget').length, 0);
   });
 
-  it('names the filesystem for the provisioner and kubelet (csi.storage.k8s.io/fstype) and the driver (fsType) from one value', () => {
-    assert.deepEqual(find(objects, 'StorageClass', 'vbs-thin')['parameters'], { provisioning: 'thin', fsType: 'ext4', 'csi.storage.k8s.io/fstype': 'ext4' });
+  it('names the filesystem once, as csi.storage.k8s.io/fstype (external-provisioner refuses a class that also has fsType)', () => {
+    assert.deepEqual(find(objects, 'StorageClass', 'vbs-thin')['parameters'], { provisioning: 'thin', 'csi.storage.k8s.io/fstype': 'ext4' });
     const xfs = find(render(['--set', 'storageClass.parameters.fsType=xfs']), 'StorageClass', 'vbs-thin')['parameters'] as Record<string, string>;
-    assert.equal(xfs['fsType'], 'xfs');
+    assert.equal(xfs['fsType'], undefined);
     assert.equal(xfs['csi.storage.k8s.io/fstype'], 'xfs');
   });
 
