@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { V1Pod, V1PersistentVolumeClaim, V1Volume, V1VolumeMount, V1VolumeDevice } from '@kubernetes/client-node';
+import { kubeStatusOf } from '../../src/kube/kubeClient.ts';
 import { pollUntil } from '../vm/poll.ts';
 
 export interface Kube {
@@ -126,7 +127,7 @@ export async function exists(read: () => Promise<unknown>): Promise<boolean> {
 }
 
 export function isNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === 404;
+  return kubeStatusOf(err) === 404;
 }
 
 export function ignoreNotFound(err: unknown): void {
