@@ -34,6 +34,13 @@ export const VBS_CSI_ARCHIVE = '.e2e-work/image/vbs-csi.oci.tar';
  */
 export const VBS_CSI_TCG_IMAGE = 'localhost/vbs-csi:test-bed-tcg';
 export const VBS_CSI_TCG_ENTRYPOINT = ['/usr/bin/tini', '--', 'node', '--liftoff-only', 'src/main.ts'] as const;
+/**
+ * Node's compile cache in the TCG image, filled at build time by e2e/vm/warmCompileCache.ts: the roles
+ * then start without stripping types or compiling under emulation (docs/kubernetes-test-bed.md, "Images").
+ * Only here: V8 writes the cache differently each time, and `npm run image` stays reproducible.
+ */
+export const VBS_CSI_COMPILE_CACHE = '/app/.node-compile-cache';
+const WARMER_IN_IMAGE = '/tmp/warmCompileCache.ts';
 
 /** Where the busybox applets come from: Debian's busybox-static, a static binary. */
 export const BUSYBOX_BINARY = '/bin/busybox';
@@ -54,7 +61,11 @@ export interface TestImage {
   /** the archive's file name under TEST_IMAGES_DIR */
   readonly file: string;
   /** a static binary copied to /<name>, the entrypoint; or the busybox tree */
-  readonly content: { readonly kind: 'binary'; readonly path: string; readonly name: string } | { readonly kind: 'busybox' } | { readonly kind: 'derived'; readonly archive: string };
+  readonly content:
+    | { readonly kind: 'binary'; readonly path: string; readonly name: string }
+    | { readonly kind: 'busybox' }
+    /** the layers of `archive`, plus node's compile cache filled by the `warmer` script (a host path) */
+    | { readonly kind: 'derived'; readonly archive: string; readonly warmer: string };
   readonly entrypoint: readonly string[];
 }
 
@@ -83,7 +94,7 @@ export function testImages(env: NodeJS.ProcessEnv = process.env, projectRoot = j
     ...sidecars,
     { ref: BUSYBOX_IMAGE, file: archiveFile(BUSYBOX_IMAGE), content: { kind: 'busybox' }, entrypoint: ['/bin/sh'] },
     { ref: PAUSE_IMAGE, file: archiveFile(PAUSE_IMAGE), content: { kind: 'busybox' }, entrypoint: ['/bin/sh', '-c', PAUSE_SCRIPT] },
-    { ref: VBS_CSI_TCG_IMAGE, file: archiveFile(VBS_CSI_TCG_IMAGE), content: { kind: 'derived', archive: join(projectRoot, VBS_CSI_ARCHIVE) }, entrypoint: [...VBS_CSI_TCG_ENTRYPOINT] },
+    { ref: VBS_CSI_TCG_IMAGE, file: archiveFile(VBS_CSI_TCG_IMAGE), content: { kind: 'derived', archive: join(projectRoot, VBS_CSI_ARCHIVE), warmer: join(projectRoot, 'e2e/vm/warmCompileCache.ts') }, entrypoint: [...VBS_CSI_TCG_ENTRYPOINT] },
   ];
 }
 
@@ -111,10 +122,19 @@ export function storageArgs(storage: BuildahStorage): string[] {
  * uncompressed (buildah's default): the store unpacks them on the host, nobody downloads them.
  */
 export function buildahSteps(image: TestImage, ctr: string, source: string, archive: string): string[][] {
-  const copy = image.content.kind === 'binary' ? [['copy', '--quiet', '--chmod', '0755', ctr, source, `/${image.content.name}`]] : image.content.kind === 'busybox' ? [['copy', '--quiet', ctr, source, '/']] : [];
+  const { content } = image;
+  const copy = content.kind === 'binary' ? [['copy', '--quiet', '--chmod', '0755', ctr, source, `/${content.name}`]] : content.kind === 'busybox' ? [['copy', '--quiet', ctr, source, '/']] : [];
+  // The cache is keyed by node's version and V8 flags: warm it with the entrypoint's node and flags
+  // (tini and the script left out). chroot isolation: no runtime needed, as for `buildah from`.
+  const nodeWithFlags = image.entrypoint.slice(image.entrypoint.indexOf('node'), -1);
+  const warm = content.kind === 'derived'
+    ? [['run', '--isolation', 'chroot', '--volume', `${content.warmer}:${WARMER_IN_IMAGE}:ro`, '--env', `NODE_COMPILE_CACHE=${VBS_CSI_COMPILE_CACHE}`, ctr, '--', ...nodeWithFlags, WARMER_IN_IMAGE, '/app/src']]
+    : [];
+  const env = content.kind === 'derived' ? ['--env', `NODE_COMPILE_CACHE=${VBS_CSI_COMPILE_CACHE}`] : [];
   return [
     ...copy,
-    ['config', '--entrypoint', JSON.stringify(image.entrypoint), '--label', 'io.vbs-csi.e2e=test-bed', ctr],
+    ...warm,
+    ['config', ...env, '--entrypoint', JSON.stringify(image.entrypoint), '--label', 'io.vbs-csi.e2e=test-bed', ctr],
     ['commit', '--quiet', '--timestamp', '0', '--format', 'oci', ctr, `oci-archive:${archive}:${image.ref}`],
   ];
 }
@@ -163,8 +183,11 @@ export function buildTestImages(projectRoot: string, log: (line: string) => void
     const stamp = `${archive}.inputs`;
     const source = image.content.kind === 'binary' ? image.content.path : image.content.kind === 'derived' ? image.content.archive : staged;
     if (image.content.kind === 'derived' && !existsSync(`${source}.inputs`)) throw new Error(`${source} is missing: run \`npm run image\``);
-    // A derived image changes with its base: the base archive's own inputs stamp stands for its content.
-    const contentSha256 = image.content.kind === 'binary' ? sha256File(source) : image.content.kind === 'derived' ? sha256File(`${source}.inputs`) : busyboxSha256;
+    // A derived image changes with its base (the base archive's own inputs stamp stands for its content) and its warmer.
+    const contentSha256 =
+      image.content.kind === 'binary' ? sha256File(source)
+      : image.content.kind === 'derived' ? createHash('sha256').update(readFileSync(`${source}.inputs`)).update(readFileSync(image.content.warmer)).digest('hex')
+      : busyboxSha256;
     const inputs = imageInputs(image, contentSha256, buildahVersion, builderSha256);
     results.push({ ref: image.ref, archive });
     if (existsSync(archive) && existsSync(stamp) && readFileSync(stamp, 'utf8') === inputs) {

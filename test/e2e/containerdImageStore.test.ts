@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { ctrArgs, importArgs, importConfig, K8S_NAMESPACE, storeInputs, VBS_CSI_IMAGE_REPOSITORY, vbsCsiRef } from '../../e2e/vm/containerdImageStore.ts';
-import { archiveFile, BUSYBOX_BINARY, BUSYBOX_IMAGE, buildahSteps, imageInputs, PAUSE_IMAGE, PAUSE_SCRIPT, storageArgs, testImages, VBS_CSI_TCG_IMAGE } from '../../e2e/vm/testImages.ts';
+import { archiveFile, BUSYBOX_BINARY, BUSYBOX_IMAGE, buildahSteps, imageInputs, PAUSE_IMAGE, PAUSE_SCRIPT, storageArgs, testImages, VBS_CSI_COMPILE_CACHE, VBS_CSI_TCG_IMAGE } from '../../e2e/vm/testImages.ts';
 import { find, projectRoot, render } from '../packaging/support.ts';
 
 const values = parseYaml(readFileSync(join(projectRoot, 'charts/vbs-csi/values.yaml'), 'utf8')) as { sidecars: Record<string, { image?: string }> };
@@ -22,12 +22,19 @@ describe('the test bed images (e2e/vm/testImages.ts)', () => {
     assert.equal(new Set(images.map((i) => i.file)).size, images.length, 'one archive file each');
   });
 
-  it('the TCG variant of vbs-csi is the image of `npm run image` with node --liftoff-only as the entrypoint, nothing copied', () => {
+  it('the TCG variant of vbs-csi is the image of `npm run image` with node --liftoff-only as the entrypoint and a compile cache warmed with the same flags', () => {
     const tcg = images.find((i) => i.ref === VBS_CSI_TCG_IMAGE)!;
-    assert.deepEqual(tcg.content, { kind: 'derived', archive: join(projectRoot, '.e2e-work/image/vbs-csi.oci.tar') });
+    const warmer = join(projectRoot, 'e2e/vm/warmCompileCache.ts');
+    assert.deepEqual(tcg.content, { kind: 'derived', archive: join(projectRoot, '.e2e-work/image/vbs-csi.oci.tar'), warmer });
+    assert.ok(existsSync(warmer));
     assert.ok(tcg.entrypoint.includes('--liftoff-only'));
     const steps = buildahSteps(tcg, 'ctr1', '/base.tar', '/out/t.tar');
-    assert.deepEqual(steps.map((s) => s[0]), ['config', 'commit'], 'no copy step: the layers stay the base\'s');
+    assert.deepEqual(steps.map((s) => s[0]), ['run', 'config', 'commit'], 'no copy step: the layers stay the base\'s');
+    assert.deepEqual(steps[0], [
+      'run', '--isolation', 'chroot', '--volume', `${warmer}:/tmp/warmCompileCache.ts:ro`, '--env', `NODE_COMPILE_CACHE=${VBS_CSI_COMPILE_CACHE}`,
+      'ctr1', '--', 'node', '--liftoff-only', '/tmp/warmCompileCache.ts', '/app/src',
+    ]);
+    assert.deepEqual(steps[1]!.slice(0, 4), ['config', '--env', `NODE_COMPILE_CACHE=${VBS_CSI_COMPILE_CACHE}`, '--entrypoint'], 'the roles read the cache the build wrote');
   });
 
   it('a sidecar is its static binary at /<name> as the entrypoint, from the Kubernetes build cache', () => {
