@@ -9,6 +9,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { V1Pod, V1PersistentVolumeClaim, V1Volume, V1VolumeMount, V1VolumeDevice } from '@kubernetes/client-node';
 import { kubeStatusOf } from '../../src/kube/kubeClient.ts';
 import { pollUntil } from '../vm/poll.ts';
+import { retryingApi, type RetryOptions } from './transientApiErrors.ts';
 
 export interface Kube {
   readonly core: k8s.CoreV1Api;
@@ -18,12 +19,13 @@ export interface Kube {
   readonly mergePatch: ReturnType<typeof k8s.setHeaderOptions>;
 }
 
-export function kubeClients(config: k8s.KubeConfig): Kube {
+/** The API groups the scenarios use, each call retried on the failures e2e/cluster/transientApiErrors.ts allows. */
+export function kubeClients(config: k8s.KubeConfig, retry: RetryOptions): Kube {
   return {
-    core: config.makeApiClient(k8s.CoreV1Api),
-    apps: config.makeApiClient(k8s.AppsV1Api),
-    storage: config.makeApiClient(k8s.StorageV1Api),
-    custom: config.makeApiClient(k8s.CustomObjectsApi),
+    core: retryingApi(config.makeApiClient(k8s.CoreV1Api), 'core', retry),
+    apps: retryingApi(config.makeApiClient(k8s.AppsV1Api), 'apps', retry),
+    storage: retryingApi(config.makeApiClient(k8s.StorageV1Api), 'storage', retry),
+    custom: retryingApi(config.makeApiClient(k8s.CustomObjectsApi), 'custom', retry),
     mergePatch: k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   };
 }
