@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,6 +16,8 @@ interface Probe {
   httpGet?: { path: string; port: string | number };
   tcpSocket?: { port: string | number };
   grpc?: { port: number };
+  periodSeconds?: number;
+  failureThreshold?: number;
 }
 interface Container {
   name: string;
@@ -22,6 +27,7 @@ interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: { postStart?: { exec?: { command: string[] } } };
   ports?: { name?: string; containerPort: number }[];
   securityContext?: { privileged?: boolean };
   volumeMounts?: { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }[];
@@ -373,6 +379,10 @@ describe('charts/vbs-csi', () => {
       const probePort = c.livenessProbe?.httpGet?.port;
       assert.equal(c.livenessProbe?.httpGet?.path, '/healthz/leader-election', name);
       assert.equal(c.ports?.find((p) => p.name === probePort)?.containerPort, port, `${name} probes its own endpoint`);
+      // A slow first start (it serves HTTP only once it has reached the driver) is not a hang.
+      assert.deepEqual(c.startupProbe?.httpGet, c.livenessProbe?.httpGet, `${name}: the startup probe asks what liveness asks`);
+      const window = (c.startupProbe?.periodSeconds ?? 10) * (c.startupProbe?.failureThreshold ?? 3);
+      assert.ok(window >= 300, `${name}: the startup probe allows ${window} s`);
     }
   });
 
@@ -399,6 +409,50 @@ describe('charts/vbs-csi', () => {
       assert.equal(vbs.readinessProbe?.httpGet?.path, '/healthz', name);
       const sidecar = container(w, 'liveness-probe');
       assert.ok(sidecar.args?.includes(`--http-endpoint=:${portOf(vbs.readinessProbe)}`), `${name}: readiness asks the livenessprobe sidecar (CSI Probe)`);
+    }
+  });
+
+  it('starts the sidecars once the driver\'s socket exists: vbs-csi comes first and its postStart hook waits for the socket they dial', async () => {
+    for (const [kind, name] of WORKLOADS) {
+      const w = workload(objects, kind, name);
+      const containers = w.spec.template.spec.containers;
+      const dialled = containers.flatMap((c) => c.args ?? []).filter((a) => a.startsWith('--csi-address=')).map((a) => a.slice('--csi-address='.length));
+      if (dialled.length === 0) continue; // the agent: no sidecars
+      assert.equal(containers[0]!.name, 'vbs-csi', `${name}: the kubelet starts containers in order`);
+      const command = containers[0]!.lifecycle?.postStart?.exec?.command;
+      assert.ok(command, `${name}: no postStart hook`);
+      for (const socket of new Set(dialled)) assert.ok(command.join(' ').includes(`[ -S ${socket} ]`), `${name}: the hook waits for ${socket}`);
+    }
+    // Without sidecars nothing waits for the socket: an agent serves it only once its certificate is signed,
+    // which may take longer than the hook's limit on a fresh install.
+    const bare = render(['--set', 'sidecars.livenessProbe.enabled=false', '--set', 'node.kubeletRegistration=builtin']);
+    for (const [kind, name] of [['DaemonSet', 'vbs-csi-agent'], ['DaemonSet', 'vbs-csi-node']] as const) {
+      assert.deepEqual(workload(bare, kind, name).spec.template.spec.containers.map((c) => c.name), ['vbs-csi']);
+      assert.equal(container(workload(bare, kind, name), 'vbs-csi').lifecycle, undefined, `${name}: a hook with no sidecar to wait for it`);
+    }
+    assert.ok(container(workload(bare, 'Deployment', 'vbs-csi-controller'), 'vbs-csi').lifecycle?.postStart, 'the controller keeps its hook: its sidecars are not optional');
+    // The hook itself, run by a real sh against a socket in a temporary directory.
+    const command = container(workload(objects, 'Deployment', 'vbs-csi-controller'), 'vbs-csi').lifecycle!.postStart!.exec!.command;
+    const dir = mkdtempSync(join(tmpdir(), 'vbs-hook-'));
+    try {
+      const script = command[2]!.replaceAll('/csi/csi.sock', join(dir, 'csi.sock'));
+      const run = (env: NodeJS.ProcessEnv) => spawnSync(command[0]!, [command[1]!, script], { env, encoding: 'utf8', timeout: 30_000 });
+      // No socket: with a `sleep` that returns at once, the 300 tries end in a failure that says why.
+      mkdirSync(join(dir, 'bin'));
+      writeFileSync(join(dir, 'bin', 'sleep'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      const absent = run({ PATH: `${join(dir, 'bin')}:${process.env['PATH']}` });
+      assert.equal(absent.status, 1);
+      assert.match(absent.stderr, /^no CSI socket at \S+csi\.sock after 300 s$/m);
+      const server = createServer().listen(join(dir, 'csi.sock'));
+      await once(server, 'listening');
+      try {
+        const present = run(process.env);
+        assert.equal(present.status, 0, present.stderr);
+      } finally {
+        server.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

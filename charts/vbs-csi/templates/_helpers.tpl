@@ -107,3 +107,45 @@ keys only). Cached in .Values for this render, so the Secret and the pods' check
 {{- randAscii 48 -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A postStart hook for the driver container of a pod with sidecars, listed before them: the kubelet starts a pod's
+containers in order and the next only once this hook has returned, so the sidecars start when the CSI
+socket exists. Without it a slow start outlasts the sidecars' 30 s connect timeout (csi-lib-utils
+connection.Connect, https://github.com/kubernetes-csi/csi-lib-utils/blob/v0.25.0/connection/connection.go#L80)
+and they crash-loop, their back-off growing to minutes: node strips the sources' types as it loads them
+(a minute or more on an emulated or overloaded node), and an agent serves only once the controller has
+signed its certificate (docs/health.md). Limited to the startup probe's 5 minutes: the kubelet's pod
+worker runs the hook, and a hook that never returned would also hold back the probes' restart of a hung
+start; past it the hook fails and the kubelet restarts the container (event FailedPostStartHook).
+*/}}
+{{- define "vbs-csi.waitForSocket" -}}
+lifecycle:
+  postStart:
+    exec:
+      command: ["sh", "-c", "for i in $(seq 300); do [ -S {{ . }} ] && exit 0; sleep 1; done; echo 'no CSI socket at {{ . }} after 300 s' >&2; exit 1"]
+{{- end }}
+
+{{/*
+The probes of a controller sidecar on its HTTP port (argument: the port's name). Liveness fails when
+this replica holds the lease but no longer renews it, so a stuck leader restarts. The sidecar serves
+HTTP only after it has reached the driver and started its informers: over a minute when the node is
+slow (under emulation in the test bed, docs/health.md), longer than liveness allows. The startup probe
+gives it 5 minutes before liveness counts, as the driver's own container has.
+*/}}
+{{- define "vbs-csi.sidecarProbes" -}}
+startupProbe:
+  httpGet:
+    path: /healthz/leader-election
+    port: {{ . }}
+  periodSeconds: 5
+  timeoutSeconds: 5
+  failureThreshold: 60
+livenessProbe:
+  httpGet:
+    path: /healthz/leader-election
+    port: {{ . }}
+  periodSeconds: 20
+  timeoutSeconds: 10
+  failureThreshold: 3
+{{- end }}
