@@ -5,10 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { execa } from 'execa';
+import { persistOutput } from '../support/suiteLogs.ts';
 import { pollUntil } from '../vm/poll.ts';
 import { storeTarArgs } from '../vm/storeArchive.ts';
 import type { ClusterInfo } from './clusterInfo.ts';
@@ -17,7 +19,7 @@ import { CNI_CONF_DIR, CONTAINERD_SOCKET, NODE_NAME, cniConfigList, containerdCo
 const CONTAINERD_ROOT = '/var/lib/containerd';
 const CONTAINERD_STATE = '/run/containerd';
 /** e2e/guest/boot.sh mounts a tmpfs there (mount-point checks need a real filesystem). */
-const KUBELET_ROOT = '/var/lib/kubelet';
+export const KUBELET_ROOT = '/var/lib/kubelet';
 /** 38 s under TCG in the first runs (register, then the first PLEG relist); a noisy host doubles that. */
 const NODE_READY_MS = 300_000;
 
@@ -73,7 +75,7 @@ export async function startGuestNode(opts: {
     writeFileSync(containerdToml, containerdConfig({ root: CONTAINERD_ROOT, state: CONTAINERD_STATE, sandboxImage: cluster.sandboxImage }));
     // containerd finds its shim on PATH.
     const env = { ...process.env, PATH: `${dirname(cluster.binaries.containerdShim)}:${process.env['PATH'] ?? ''}` };
-    daemons.push(startDaemon('containerd', cluster.binaries.containerd, ['--config', containerdToml], join(workDir, 'containerd.log'), env));
+    daemons.push(startDaemon('containerd', cluster.binaries.containerd, ['--config', containerdToml], workDir, env));
     await pollUntil(async () => {
       failIfExited(daemons);
       const r = await execa(cluster.binaries.ctr, ['--address', CONTAINERD_SOCKET, 'version'], { reject: false, timeout: 10_000 });
@@ -83,7 +85,7 @@ export async function startGuestNode(opts: {
 
     const kubeletYaml = join(workDir, 'kubelet.yaml');
     writeFileSync(kubeletYaml, kubeletConfig());
-    daemons.push(startDaemon('kubelet', cluster.binaries.kubelet, kubeletArgs({ config: kubeletYaml, kubeconfig: cluster.kubeletKubeconfig, rootDir: KUBELET_ROOT }, opts.labels), join(workDir, 'kubelet.log'), env));
+    daemons.push(startDaemon('kubelet', cluster.binaries.kubelet, kubeletArgs({ config: kubeletYaml, kubeconfig: cluster.kubeletKubeconfig, rootDir: KUBELET_ROOT }, opts.labels), workDir, env));
     const core = node.kubeConfig.makeApiClient(CoreV1Api);
     await pollUntil(async () => {
       failIfExited(daemons);
@@ -105,11 +107,14 @@ function loadKubeConfig(file: string): KubeConfig {
   return config;
 }
 
-function startDaemon(name: string, file: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv): Daemon {
+/** The daemon's output goes to the suite's log directory, where the secrets scan reads it too (e2e/support/suiteLogs.ts). */
+function startDaemon(name: string, file: string, args: readonly string[], workDir: string, env: NodeJS.ProcessEnv): Daemon {
   const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = createWriteStream(logFile);
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
+  const output = new PassThrough();
+  child.stdout?.pipe(output, { end: false });
+  child.stderr?.pipe(output, { end: false });
+  child.once('close', () => output.end());
+  const logFile = persistOutput(workDir, name, output);
   const daemon: Daemon = { name, child, logFile, exit: undefined };
   child.on('exit', (code, sig) => (daemon.exit = `exited ${code ?? sig}`));
   child.on('error', (err) => (daemon.exit = `failed to start: ${err.message}`));

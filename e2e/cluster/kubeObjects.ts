@@ -178,6 +178,24 @@ function containerLogTails(dir: string, lines: number): string[] {
   return out;
 }
 
+/**
+ * The last lines of each container run that ended (every log file of a container but its newest: the
+ * kubelet numbers them by restart), so a restart's cause is on record even when the scenario passes.
+ */
+export function endedContainerLogTails(lines: number, dir = '/var/log/pods'): string[] {
+  const out: string[] = [];
+  for (const pod of safeReaddir(dir)) {
+    for (const container of safeReaddir(join(dir, pod))) {
+      const runs = safeReaddir(join(dir, pod, container)).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
+      for (const file of runs.slice(0, -1)) {
+        const text = readFileSync(join(dir, pod, container, file), 'utf8').split('\n').slice(-lines - 1).join('\n');
+        out.push(`--- ${pod}/${container}/${file} (ended)`, text);
+      }
+    }
+  }
+  return out;
+}
+
 function safeReaddir(dir: string): string[] {
   try {
     return readdirSync(dir).sort();

@@ -3,10 +3,14 @@ import { pino } from 'pino';
 import { execa } from 'execa';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { ExecaRunner } from '../../src/exec/index.ts';
-import { startGuestNode } from '../cluster/guestNode.ts';
+import { persistApiObjects, persistContainerLogs, recordChartSecrets } from '../cluster/clusterSecrets.ts';
+import { KUBELET_ROOT, startGuestNode } from '../cluster/guestNode.ts';
 import type { GuestNode } from '../cluster/guestNode.ts';
-import { claim, deletePod, describeCluster, exists, ignoreNotFound, kubeClients, podResult, podRunning, scriptPod, waiter } from '../cluster/kubeObjects.ts';
+import { claim, deletePod, describeCluster, endedContainerLogTails, exists, ignoreNotFound, kubeClients, podResult, podRunning, scriptPod, waiter } from '../cluster/kubeObjects.ts';
 import type { Kube, Waiter } from '../cluster/kubeObjects.ts';
+import { Iscsiadm } from '../../src/iscsi/index.ts';
+import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
+import { findDriverResidue, type Sh } from '../support/driverResidue.ts';
 import { createLoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { LoopVolumeGroup } from '../support/loopVolumeGroup.ts';
 import type { Scenario, ScenarioContext } from './Scenario.ts';
@@ -20,9 +24,17 @@ const ZONE = 'zone-a';
 const SC_EXT4 = 'vbs-thin';
 const SC_XFS = 'vbs-e2e-xfs';
 const SNAPSHOT_CLASS = 'vbs-snapshot';
+/** The agent's target names (agent.iqnPrefix), so the secrets scan finds this chart's ACLs in LIO. */
+const IQN_PREFIX = 'iqn.2026-11.io.vbs-e2e-cluster';
+/** Where the kubelet stages and publishes CSI volumes (the chart's own pods keep their emptyDir and token mounts). */
+const CSI_MOUNTS = /^\/var\/lib\/kubelet\/(?:pods\/[^/]+\/volume(?:s|Devices)\/kubernetes\.io~csi\/|plugins\/kubernetes\.io\/csi\/)/;
+/** values.yaml node.stateDir: the node plugin's stage records. */
+const STAGE_RECORD_DIR = '/var/lib/vbs-csi/node';
 /** Pod starts, mkfs and iSCSI logins under TCG take tens of seconds each; a hung step fails long before the scenario's deadline. */
 const STEP_MS = 240_000;
 const CHART_READY_MS = 600_000;
+/** How long one API call keeps retrying a lost connection or a 429/5xx (e2e/cluster/transientApiErrors.ts). */
+const API_RETRY_MS = 60_000;
 
 /**
  * Issue 17: vbs-csi under Kubernetes' own components. The host runs etcd, kube-apiserver,
@@ -52,7 +64,7 @@ export const kubernetesClusterScenario: Scenario = {
       // The agent's VG and thin pool, by the chart's default names (values.yaml agent.vg / agent.thinPool).
       vg = await createLoopVolumeGroup({ runner, dir: ctx.workDir, vgName: 'vbs', fileMiB: 3072, poolMiB: 2560, thinPoolName: 'pool', signal: ctx.signal });
       node = await startGuestNode({ cluster, workDir: ctx.workDir, labels: { 'vbs.csi.io/storage': 'true', 'topology.kubernetes.io/zone': ZONE }, log: ctx.log, signal: ctx.signal });
-      kube = kubeClients(node.kubeConfig);
+      kube = kubeClients(node.kubeConfig, { withinMs: API_RETRY_MS, log: ctx.log, signal: ctx.signal });
       await installChart(ctx, cluster.binaries.helm, cluster.adminKubeconfig, cluster.images.vbsCsi);
       await chartReady(ctx, kube, wait);
       await sequences(ctx, kube, wait, cluster.images.busybox);
@@ -62,6 +74,8 @@ export const kubernetesClusterScenario: Scenario = {
       if (node) ctx.log(`node daemons:\n${node.logs()}`);
       throw err;
     } finally {
+      // The containers' logs for the secrets scan and the record, before an uninstall or the node's stop takes them away.
+      if (node) ctx.log(`container logs kept in the suite's log directory: ${persistContainerLogs(ctx.workDir)}`);
       if (!failed && kube) await uninstallChart(ctx, cluster.binaries.helm, cluster.adminKubeconfig, kube, wait).catch((e: unknown) => ctx.log(`uninstall: ${String(e)}`));
       await node?.stop().catch((e: unknown) => ctx.log(`node stop: ${String(e)}`));
       await vg?.destroy(ctx.log).catch((e: unknown) => ctx.log(`vg cleanup: ${String(e)}`));
@@ -80,7 +94,7 @@ async function installChart(ctx: ScenarioContext, helm: string, kubeconfig: stri
     '--set', `image.repository=${image.slice(0, at)}`, '--set', `image.tag=${image.slice(at + 1)}`,
     '--set', 'image.pullPolicy=Never', '--set', 'sidecars.pullPolicy=Never',
     '--set', 'node.kubeletRegistration=builtin', '--set', 'sidecars.livenessProbe.enabled=false',
-    '--set', 'logLevel=debug',
+    '--set', 'logLevel=debug', '--set', `agent.iqnPrefix=${IQN_PREFIX}`,
   ], { timeout: 300_000, cancelSignal: ctx.signal });
   ctx.log(`helm install: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -98,15 +112,24 @@ async function chartReady(ctx: ScenarioContext, kube: Kube, wait: Waiter): Promi
     return ready('controller') && ready('node') && ready('agent') ? true : undefined;
   });
   ctx.log(`chart pods ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // Where the start's time went: each container's (last) start and restarts, each pod's Ready.
+  for (const p of (await kube.core.listNamespacedPod({ namespace: CHART_NS })).items) {
+    const at = (d: Date | undefined) => (d ? `+${((new Date(d).getTime() - started) / 1000).toFixed(0)} s` : '?');
+    const readyAt = p.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
+    ctx.log(`  ${p.metadata?.name}: ready ${at(readyAt)}; ${(p.status?.containerStatuses ?? []).map((c) => `${c.name} started ${at(c.state?.running?.startedAt)} restarts ${c.restartCount}`).join(', ')}`);
+  }
+  const ended = endedContainerLogTails(8);
+  if (ended.length > 0) ctx.log(`how the restarted containers' earlier runs ended:\n${ended.join('\n')}`);
   // The kubelet registered the plugin (through the node plugin's own registration socket) with its topology.
   const csiNode = await wait.until('the CSINode to list vbs.csi.io', STEP_MS, async () => {
     const n = await kube.storage.readCSINode({ name: 'vbs-e2e' }).catch(() => undefined);
     return n?.spec.drivers.find((d) => d.name === DRIVER);
   });
   assert.ok(csiNode.topologyKeys?.length, `the CSINode's driver entry has no topology keys: ${JSON.stringify(csiNode)}`);
-  // The provisioner publishes capacity per topology segment (--enable-capacity).
-  const capacity = await wait.until('a CSIStorageCapacity for the chart\'s StorageClass', STEP_MS, async () => {
-    const items = (await kube.storage.listNamespacedCSIStorageCapacity({ namespace: CHART_NS })).items.filter((c) => c.storageClassName === SC_EXT4 && c.capacity !== undefined);
+  // The provisioner publishes capacity per topology segment (--enable-capacity); its first object can say
+  // 0 before the controller has heard from the agent, so wait for the pool's free space.
+  const capacity = await wait.until('a CSIStorageCapacity above 0 for the chart\'s StorageClass', STEP_MS, async () => {
+    const items = (await kube.storage.listNamespacedCSIStorageCapacity({ namespace: CHART_NS })).items.filter((c) => c.storageClassName === SC_EXT4 && c.capacity !== undefined && !/^0[A-Za-z]*$/.test(String(c.capacity)));
     return items.length > 0 ? items : undefined;
   });
   ctx.log(`CSINode topology keys ${csiNode.topologyKeys?.join(',')}; capacity ${capacity.map((c) => `${JSON.stringify(c.nodeTopology?.matchLabels)}=${c.capacity}`).join(' ')}`);
@@ -161,6 +184,10 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
     }
     const attachments = await volumeAttachments(kube);
     assert.equal(attachments.filter((a) => a.attached).length, 3, `three attached VolumeAttachments while the pod exists: ${JSON.stringify(attachments)}`);
+    // For the secrets scan, while the volumes are exported: the chart's secrets, and the objects that must hold none.
+    const found = await recordChartSecrets(kube, CHART_NS, KUBELET_ROOT, IQN_PREFIX);
+    assert.ok(found.chapKeys >= 1 && found.privateKeys >= 3, `the chart's secrets were not all found: ${JSON.stringify(found)}`);
+    await persistApiObjects(kube, ctx.workDir, [NS, CHART_NS], 'attached');
   });
 
   await step('pod deleted: unpublish, unstage, detach', async () => {
@@ -179,10 +206,13 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
   });
 
   await step('online expansion: the running pod sees the filesystem and the block device grow', async () => {
-    // The pod records the sizes it starts with, then waits until both have grown by half.
+    // The pod records the sizes it starts with, then waits until both have grown by half. df -P: one
+    // line per filesystem (busybox wraps a long device name onto a line of its own otherwise).
     await kube.core.createNamespacedPod({ namespace: NS, body: scriptPod('grow', busybox, [
-      'fs0=$(df -k /ext4 | awk \'NR==2{print $2}\'); dev0=$(blockdev --getsize64 /dev/xvda)',
-      'while :; do fs=$(df -k /ext4 | awk \'NR==2{print $2}\'); dev=$(blockdev --getsize64 /dev/xvda)',
+      'sizes() { fs=$(df -P -k /ext4 | awk \'NR==2{print $2}\'); dev=$(blockdev --getsize64 /dev/xvda)',
+      '  case "$fs.$dev" in *[!0-9.]*|.*|*.) echo "unreadable sizes: fs=$fs dev=$dev" >/dev/termination-log; exit 1;; esac; }',
+      'sizes; fs0=$fs; dev0=$dev',
+      'while :; do sizes',
       '  if [ "$fs" -gt $((fs0 * 3 / 2)) ] && [ "$dev" -gt $((dev0 * 3 / 2)) ]; then break; fi; sleep 1; done',
       'echo "fs=$fs0->$fs dev=$dev0->$dev" >/dev/termination-log',
     ].join('\n'), [{ claim: 'data-ext4', mountPath: '/ext4' }, { claim: 'data-block', devicePath: '/dev/xvda' }]) });
@@ -214,6 +244,7 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
       'echo "restored=$(sha256sum </restored/file | cut -c1-64) cloned=$(sha256sum </cloned/file | cut -c1-64)" >/dev/termination-log',
       [{ claim: 'restored', mountPath: '/restored' }, { claim: 'cloned', mountPath: '/cloned' }]) });
     assert.deepEqual(parseSums(await podResult(kube, wait, NS, 'copies', STEP_MS)), { restored: sums['ext4'], cloned: sums['ext4'] });
+    await persistApiObjects(kube, ctx.workDir, [NS, CHART_NS], 'snapshots');
     await deletePod(kube, wait, NS, 'copies', STEP_MS);
   });
 
@@ -225,9 +256,16 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
       const contents = ((await kube.custom.listClusterCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotcontents' })) as { items: unknown[] }).items.length;
       return pvs === 0 && contents === 0 ? true : undefined;
     });
-    const lvs = await execa('lvs', ['--noheadings', '-o', 'lv_name', 'vbs']);
-    assert.deepEqual(lvs.stdout.split('\n').map((l) => l.trim()).filter(Boolean), ['pool'], 'only the thin pool is left in the VG');
     assert.equal(await exists(() => kube.core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: 'data-ext4' })), false);
+    // On the node itself, read from the kernel and the tools: no session, node record, dm device, pod
+    // mount, LIO target or ACL, LV besides the pool, or stage record.
+    const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
+    const sh: Sh = (file, args, okExitCodes) => runner.run({ file, args, timeoutMs: 120_000, ...(okExitCodes ? { okExitCodes } : {}) }, ctx.signal);
+    const residue = await findDriverResidue(
+      { iqnPrefix: IQN_PREFIX, vg: 'vbs', thinPool: 'pool', mounts: CSI_MOUNTS, stageRecordDir: STAGE_RECORD_DIR },
+      { sh, lio: new LioTarget({ configFs: new FsConfigFs() }), iscsiadm: new Iscsiadm({ runner }), signal: ctx.signal },
+    );
+    assert.deepEqual(residue, [], 'nothing is left on the node');
   });
 }
 

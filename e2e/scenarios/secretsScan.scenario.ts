@@ -16,12 +16,12 @@ import { dataPathScenario } from './dataPath.scenario.ts';
 import { faultSuiteScenario } from './faultSuite.scenario.ts';
 import { demoScenario } from './demo.scenario.ts';
 import { identityScenario } from './identity.scenario.ts';
+import { kubernetesClusterScenario } from './kubernetesCluster.scenario.ts';
 import { kubernetesSequenceScenario } from './kubernetesSequence.scenario.ts';
 import { kubernetesSequenceAgentRestartScenario } from './kubernetesSequenceAgentRestart.scenario.ts';
 import { kubernetesSequenceBlockRwxScenario } from './kubernetesSequenceBlockRwx.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
 import { nodePluginScenario } from './nodePlugin.scenario.ts';
-import { containerizedRolesScenario } from './containerizedRoles.scenario.ts';
 import type { Scenario } from './Scenario.ts';
 
 const ALL: SecretExpectation = { kinds: ['chap-key', 'chap-secret', 'tls-private-key'], driverProcesses: true };
@@ -48,7 +48,7 @@ const EXPECTATIONS = new Map<string, SecretExpectation>(
     [controllerBurstScenario, KEYS_ONLY],
     [controllerRestartScenario, KEYS_ONLY],
     [faultSuiteScenario, ALL],
-    [containerizedRolesScenario, ALL],
+    [kubernetesClusterScenario, ALL],
   ] as const satisfies readonly (readonly [Scenario, SecretExpectation])[]).map(([s, e]) => [s.name, e]),
 );
 

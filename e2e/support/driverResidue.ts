@@ -1,0 +1,46 @@
+/**
+ * What a driver may leave behind on a host after every volume is gone, listed so a scenario can assert
+ * none is left: iSCSI sessions and node records to its targets, its dm devices, mounts under the
+ * kubelet's CSI directories, LIO targets (with their ACLs), LVs besides the thin pool, stage
+ * records. Read from the kernel and the tools directly, not from the driver.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import type { Iscsiadm } from '../../src/iscsi/index.ts';
+import type { LioTarget } from '../../src/lio/index.ts';
+
+export type Sh = (file: string, args: readonly string[], okExitCodes?: readonly number[]) => Promise<{ stdout: string }>;
+
+/** The node plugin's dm names (src/node buildDmName): vbs-<20 hex>, and its read-only devices. */
+const NODE_DM_NAME = /^vbs-[0-9a-f]{20}(?:-ro-[0-9a-f]{16})?$/;
+
+export interface ResidueScope {
+  /** the agent's target names' prefix (agent.iqnPrefix) */
+  readonly iqnPrefix: string;
+  readonly vg: string;
+  readonly thinPool: string;
+  /** the mount points that count: where the kubelet has CSI volumes staged and published */
+  readonly mounts: RegExp;
+  /** the node plugin's --state-dir */
+  readonly stageRecordDir: string;
+}
+
+export async function findDriverResidue(scope: ResidueScope, tools: { sh: Sh; lio: LioTarget; iscsiadm: Iscsiadm; signal: AbortSignal }): Promise<string[]> {
+  const { sh, lio, iscsiadm, signal } = tools;
+  const found: string[] = [];
+  const ours = (iqn: string) => iqn.startsWith(`${scope.iqnPrefix}:`);
+  for (const s of await iscsiadm.listSessions(signal)) if (ours(s.targetIqn)) found.push(`iSCSI session ${s.sid} to ${s.targetIqn}`);
+  const records = await sh('iscsiadm', ['-m', 'node'], [0, 21]);
+  for (const line of records.stdout.split('\n')) if (line.includes(`${scope.iqnPrefix}:`)) found.push(`node record ${line.trim()}`);
+  const dm = await sh('dmsetup', ['ls']);
+  for (const line of dm.stdout.split('\n')) if (NODE_DM_NAME.test(line.split('\t')[0]?.trim() ?? '')) found.push(`dm device ${line.trim()}`);
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  for (const line of mountinfo.split('\n')) {
+    const mountPoint = line.split(' ')[4];
+    if (mountPoint !== undefined && scope.mounts.test(mountPoint)) found.push(`mount at ${mountPoint}`);
+  }
+  for (const exp of await lio.listExports()) if (ours(exp.targetIqn)) found.push(`LIO target ${exp.targetIqn} (ACLs: ${exp.acls.map((a) => a.initiatorIqn).join(', ') || 'none'})`);
+  const lvs = await sh('lvm', ['lvs', '--noheadings', '-o', 'lv_name', scope.vg]);
+  for (const lv of lvs.stdout.split('\n').map((l) => l.trim())) if (lv !== '' && lv !== scope.thinPool) found.push(`LV ${scope.vg}/${lv}`);
+  for (const f of await readdir(scope.stageRecordDir).catch(() => [] as string[])) if (f.endsWith('.json')) found.push(`stage record ${f}`);
+  return found;
+}
