@@ -17,7 +17,6 @@ import { scenarios as clusterScenarios } from './scenarios/clusterIndex.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
 import { startHostCluster } from './cluster/hostCluster.ts';
 import type { HostCluster } from './cluster/hostCluster.ts';
-import { prepareImageStore } from './vm/imageStore.ts';
 import { onlyFilterFor, whyNoReboot } from './vm/lockupReboot.ts';
 import { TestBed } from './vm/TestBed.ts';
 import { parseE2eSettings } from './vm/settings.ts';
@@ -46,9 +45,8 @@ describe('real-kernel test bed (qemu)', () => {
   before(async () => {
     if (selected.some((s) => s.needsImage)) {
       // A clean clone has no image: build it (cold about 2.5 min, unchanged about 1 s), progress shown.
-      console.log('vbs-e2e: npm run image (scripts/build-image.sh) for the containerized scenarios');
+      console.log('vbs-e2e: npm run image (scripts/build-image.sh) for the cluster scenarios');
       execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts/build-image.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: IMAGE_BUILD_TIMEOUT_MS });
-      prepareImageStore(PROJECT_ROOT, (line) => console.log(line));
     }
     // Go tools the selected scenarios run (csi-sanity): built here on a machine that skipped `npm run setup`
     // (cold about a minute), found in the cache otherwise (no network, under a second).
@@ -62,8 +60,16 @@ describe('real-kernel test bed (qemu)', () => {
 
   after(async () => {
     await bed?.stop();
-    await cluster?.stop(clusterFailed);
+    await stopCluster();
   });
+
+  /** The control plane stops after the last scenario that needs it: the rest of the run gets the host's CPU back. */
+  async function stopCluster(): Promise<void> {
+    const running = cluster;
+    cluster = undefined;
+    await running?.stop(clusterFailed);
+  }
+  const lastClusterScenario = selected.findLastIndex((s) => s.needsCluster);
 
   function reportBoot(started: TestBed): void {
     const { boot } = started;
@@ -128,8 +134,10 @@ describe('real-kernel test bed (qemu)', () => {
         // The control plane's side of a cluster scenario's failure: its components' logs.
         if (scenario.needsCluster) clusterFailed = true;
         const controlPlane = scenario.needsCluster && cluster ? `\n--- control plane (host) ---\n${cluster.controlPlane.logs()}` : '';
+        if (index === lastClusterScenario) await stopCluster();
         assert.fail(bed.describeFailure(`scenario failed in the guest after ${result.durationMs} ms`, result) + controlPlane);
       }
+      if (index === lastClusterScenario) await stopCluster();
     });
   }
 });

@@ -43,7 +43,7 @@ die() { printf 'image: ERROR %s\n' "$*" >&2; exit 1; }
 sha() { sha256sum | cut -c1-16; }
 
 for tool in mmdebstrap buildah npm git sha256sum; do
-  command -v "$tool" >/dev/null || die "$tool is missing: run \`npm run setup\` (scripts/install-e2e-deps.sh installs Debian's mmdebstrap, buildah, podman, crun)"
+  command -v "$tool" >/dev/null || die "$tool is missing: run \`npm run setup\` (scripts/install-e2e-deps.sh installs Debian's mmdebstrap and buildah)"
 done
 readonly NODE_BIN=$ROOT/node_modules/node/bin/node
 [[ -x $NODE_BIN ]] || die "$NODE_BIN is missing: run \`npm ci\` (the \`node\` devDependency is the image's Node 24)"

@@ -23,11 +23,10 @@ readonly PACKAGES=(
   procps
   mmdebstrap        # npm run image: the image's Debian root filesystem (scripts/build-image.sh)
   buildah           # npm run image: assembles the OCI archive, no registry, vfs storage
-  podman            # the containerized-roles scenario runs the image in the guest (docs/containers.md)
-  crun              # podman's OCI runtime
+  crun              # the OCI runtime of scripts/check-containerd-image-store.ts
   runc              # containerd's OCI runtime in the cluster scenarios (docs/kubernetes-test-bed.md)
   socat             # qemu's guest forwards: one socat per guest connection to a host port (e2e/vm/qemu.ts)
-  golang-github-containers-common # /etc/containers policy.json and registries.conf for buildah and podman
+  golang-github-containers-common # /etc/containers policy.json and registries.conf for buildah
 )
 
 log() { printf 'install-e2e-deps: %s\n' "$*"; }
