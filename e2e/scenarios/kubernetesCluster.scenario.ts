@@ -262,7 +262,7 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
     const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
     const sh: Sh = (file, args, okExitCodes) => runner.run({ file, args, timeoutMs: 120_000, ...(okExitCodes ? { okExitCodes } : {}) }, ctx.signal);
     const residue = await findDriverResidue(
-      { iqnPrefix: IQN_PREFIX, vg: 'vbs', thinPool: 'pool', mounts: CSI_MOUNTS, stageRecordDir: STAGE_RECORD_DIR },
+      { iqnPrefix: IQN_PREFIX, vgs: ['vbs'], thinPool: 'pool', mounts: CSI_MOUNTS, stageRecordDirs: [STAGE_RECORD_DIR] },
       { sh, lio: new LioTarget({ configFs: new FsConfigFs() }), iscsiadm: new Iscsiadm({ runner }), signal: ctx.signal },
     );
     assert.deepEqual(residue, [], 'nothing is left on the node');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ExecaRunner } from '../../src/exec/index.ts';
@@ -20,6 +20,7 @@ import type { DriverRole } from './driverProcess.ts';
 import { superviseProcess } from './supervisedProcess.ts';
 import type { StepClock } from './stepClock.ts';
 import type { DriverProcess } from './driverProcess.ts';
+import { findDriverResidue, NODE_DM_NAME } from './driverResidue.ts';
 import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
 import { recordSecret } from './secretLedger.ts';
 import type { LoopVolumeGroup } from './loopVolumeGroup.ts';
@@ -86,8 +87,6 @@ const STORAGE_NODES = [
   { name: 'storage-b', ip: '127.0.0.3' },
 ] as const;
 const AGENT_PORT = 9500;
-/** The node plugin's dm devices (buildDmName, buildReadOnlyDmName); LVM's own are `<vg>-<lv>` with doubled dashes. */
-const NODE_DM_NAME = /^vbs-[0-9a-f]{20}(?:-ro-[0-9a-f]{16})?$/;
 const READY_DEADLINE_MS = 300_000;
 
 /**
@@ -169,31 +168,17 @@ export async function startCsiCluster(
   };
   const allProcesses = (): DriverProcess[] => [...retired, ...agents.values(), ...(controllerProcess ? [controllerProcess] : []), ...nodeProcesses];
 
-  const findResidue = async (): Promise<string[]> => {
-    const found: string[] = [];
-    const ours = (iqn: string) => iqn.startsWith(`${spec.iqnPrefix}:`);
-    for (const s of await iscsiadm.listSessions(signal)) if (ours(s.targetIqn)) found.push(`iSCSI session ${s.sid} to ${s.targetIqn}`);
-    const records = await sh('iscsiadm', ['-m', 'node'], [0, 21]);
-    for (const line of records.stdout.split('\n')) if (line.includes(`${spec.iqnPrefix}:`)) found.push(`node record ${line.trim()}`);
-    const dm = await sh('dmsetup', ['ls']);
-    for (const line of dm.stdout.split('\n')) if (NODE_DM_NAME.test(line.split('\t')[0]?.trim() ?? '')) found.push(`dm device ${line.trim()}`);
-    const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-    for (const line of mountinfo.split('\n')) {
-      const mountPoint = line.split(' ')[4];
-      if (mountPoint?.startsWith(`${kubeletDir}/`)) found.push(`mount at ${mountPoint}`);
-    }
-    for (const exp of await lio.listExports()) {
-      if (ours(exp.targetIqn)) found.push(`LIO target ${exp.targetIqn} (ACLs: ${exp.acls.map((a) => a.initiatorIqn).join(', ') || 'none'})`);
-    }
-    for (const node of storage) {
-      const lvs = await sh('lvm', ['lvs', '--noheadings', '-o', 'lv_name', node.vg]);
-      for (const lv of lvs.stdout.split('\n').map((l) => l.trim())) if (lv !== '' && lv !== 'pool') found.push(`LV ${node.vg}/${lv}`);
-    }
-    for (const w of workers) {
-      for (const f of await readdir(w.stateDir).catch(() => [] as string[])) if (f.endsWith('.json')) found.push(`stage record ${w.name}/${f}`);
-    }
-    return found;
-  };
+  const findResidue = (): Promise<string[]> =>
+    findDriverResidue(
+      {
+        iqnPrefix: spec.iqnPrefix,
+        vgs: storage.map((node) => node.vg),
+        thinPool: 'pool',
+        mounts: new RegExp(`^${kubeletDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`),
+        stageRecordDirs: workers.map((w) => w.stateDir),
+      },
+      { sh, lio, iscsiadm, signal },
+    );
 
   const stop = async (opts: { readonly failed: boolean }): Promise<void> => {
     const note = (what: string) => (err: unknown) => ctx.log(`cleanup ${what}: ${err instanceof Error ? err.message : String(err)}`);

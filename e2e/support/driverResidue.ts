@@ -10,18 +10,19 @@ import type { LioTarget } from '../../src/lio/index.ts';
 
 export type Sh = (file: string, args: readonly string[], okExitCodes?: readonly number[]) => Promise<{ stdout: string }>;
 
-/** The node plugin's dm names (src/node buildDmName): vbs-<20 hex>, and its read-only devices. */
-const NODE_DM_NAME = /^vbs-[0-9a-f]{20}(?:-ro-[0-9a-f]{16})?$/;
+/** The node plugin's dm devices (buildDmName, buildReadOnlyDmName); LVM's own are `<vg>-<lv>` with doubled dashes. */
+export const NODE_DM_NAME = /^vbs-[0-9a-f]{20}(?:-ro-[0-9a-f]{16})?$/;
 
 export interface ResidueScope {
   /** the agent's target names' prefix (agent.iqnPrefix) */
   readonly iqnPrefix: string;
-  readonly vg: string;
+  /** the storage nodes' VGs, each with its thin pool named `thinPool` */
+  readonly vgs: readonly string[];
   readonly thinPool: string;
   /** the mount points that count: where the kubelet has CSI volumes staged and published */
   readonly mounts: RegExp;
-  /** the node plugin's --state-dir */
-  readonly stageRecordDir: string;
+  /** each node plugin's --state-dir */
+  readonly stageRecordDirs: readonly string[];
 }
 
 export async function findDriverResidue(scope: ResidueScope, tools: { sh: Sh; lio: LioTarget; iscsiadm: Iscsiadm; signal: AbortSignal }): Promise<string[]> {
@@ -39,8 +40,12 @@ export async function findDriverResidue(scope: ResidueScope, tools: { sh: Sh; li
     if (mountPoint !== undefined && scope.mounts.test(mountPoint)) found.push(`mount at ${mountPoint}`);
   }
   for (const exp of await lio.listExports()) if (ours(exp.targetIqn)) found.push(`LIO target ${exp.targetIqn} (ACLs: ${exp.acls.map((a) => a.initiatorIqn).join(', ') || 'none'})`);
-  const lvs = await sh('lvm', ['lvs', '--noheadings', '-o', 'lv_name', scope.vg]);
-  for (const lv of lvs.stdout.split('\n').map((l) => l.trim())) if (lv !== '' && lv !== scope.thinPool) found.push(`LV ${scope.vg}/${lv}`);
-  for (const f of await readdir(scope.stageRecordDir).catch(() => [] as string[])) if (f.endsWith('.json')) found.push(`stage record ${f}`);
+  for (const vg of scope.vgs) {
+    const lvs = await sh('lvm', ['lvs', '--noheadings', '-o', 'lv_name', vg]);
+    for (const lv of lvs.stdout.split('\n').map((l) => l.trim())) if (lv !== '' && lv !== scope.thinPool) found.push(`LV ${vg}/${lv}`);
+  }
+  for (const dir of scope.stageRecordDirs) {
+    for (const f of await readdir(dir).catch(() => [] as string[])) if (f.endsWith('.json')) found.push(`stage record ${dir}/${f}`);
+  }
   return found;
 }
