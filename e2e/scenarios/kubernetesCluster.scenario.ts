@@ -35,6 +35,8 @@ const STEP_MS = 240_000;
 const CHART_READY_MS = 600_000;
 /** How long one API call keeps retrying a lost connection or a 429/5xx (e2e/cluster/transientApiErrors.ts). */
 const API_RETRY_MS = 60_000;
+/** Writes of the pod that writes while the agent's pod is replaced, one a second: longer than the replacement takes. */
+const STEADY_WRITES = 150;
 
 /**
  * Issue 17: vbs-csi under Kubernetes' own components. The host runs etcd, kube-apiserver,
@@ -228,6 +230,32 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
     await deletePod(kube, wait, NS, 'grow', STEP_MS);
   });
 
+  await step('the agent pod is replaced while a pod writes: no write fails, the data stays', async () => {
+    // One fsync'd 64 KiB write a second for two minutes while the agent's pod is deleted and the DaemonSet's new
+    // pod starts, is issued a new certificate and reconciles LIO from the LV tags. The kernel serves the LUN,
+    // so the data path must not notice the agent's absence, its shutdown or its successor's reconcile.
+    await kube.core.createNamespacedPod({ namespace: NS, body: scriptPod('steady', busybox, [
+      `i=0; while [ $i -lt ${STEADY_WRITES} ]; do`,
+      '  dd if=/dev/urandom of=/ext4/steady.$(printf %03d $i) bs=64k count=1 conv=fsync 2>/dev/null || { echo "write $i failed" >/dev/termination-log; exit 1; }',
+      '  i=$((i + 1)); sleep 1; done',
+      'echo "steady=$(cat /ext4/steady.* | sha256sum | cut -c1-64)" >/dev/termination-log',
+    ].join('\n'), [{ claim: 'data-ext4', mountPath: '/ext4' }]) });
+    await podRunning(kube, wait, NS, 'steady', STEP_MS);
+    const agentPods = async () => (await kube.core.listNamespacedPod({ namespace: CHART_NS, labelSelector: 'app.kubernetes.io/component=agent' })).items;
+    const old = (await agentPods())[0]?.metadata?.name;
+    assert.ok(old, 'no agent pod');
+    const deleted = Date.now();
+    await kube.core.deleteNamespacedPod({ namespace: CHART_NS, name: old });
+    const successor = await wait.until('the agent DaemonSet\'s new pod to be ready', STEP_MS, async () => {
+      const ready = (await agentPods()).find((p) => p.metadata?.name !== old && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready?.metadata?.name;
+    });
+    ctx.log(`agent pod ${old} deleted; ${successor} ready ${((Date.now() - deleted) / 1000).toFixed(1)} s later`);
+    await recordChartSecrets(kube, CHART_NS, KUBELET_ROOT, IQN_PREFIX); // the new pod's key
+    Object.assign(sums, parseSums(await podResult(kube, wait, NS, 'steady', STEP_MS)));
+    await deletePod(kube, wait, NS, 'steady', STEP_MS);
+  });
+
   await step('VolumeSnapshot, restore and clone carry the data', async () => {
     await kube.custom.createNamespacedCustomObject({ group: 'snapshot.storage.k8s.io', version: 'v1', namespace: NS, plural: 'volumesnapshots', body: {
       apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot', metadata: { name: 'snap-ext4' },
@@ -241,9 +269,9 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
     await kube.core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: claim('restored', { storageClass: SC_EXT4, size: '128Mi', dataSource: { kind: 'VolumeSnapshot', name: 'snap-ext4' } }) });
     await kube.core.createNamespacedPersistentVolumeClaim({ namespace: NS, body: claim('cloned', { storageClass: SC_EXT4, size: '128Mi', dataSource: { kind: 'PersistentVolumeClaim', name: 'data-ext4' } }) });
     await kube.core.createNamespacedPod({ namespace: NS, body: scriptPod('copies', busybox,
-      'echo "restored=$(sha256sum </restored/file | cut -c1-64) cloned=$(sha256sum </cloned/file | cut -c1-64)" >/dev/termination-log',
+      'echo "restored=$(sha256sum </restored/file | cut -c1-64) cloned=$(sha256sum </cloned/file | cut -c1-64) steady=$(cat /restored/steady.* | sha256sum | cut -c1-64)" >/dev/termination-log',
       [{ claim: 'restored', mountPath: '/restored' }, { claim: 'cloned', mountPath: '/cloned' }]) });
-    assert.deepEqual(parseSums(await podResult(kube, wait, NS, 'copies', STEP_MS)), { restored: sums['ext4'], cloned: sums['ext4'] });
+    assert.deepEqual(parseSums(await podResult(kube, wait, NS, 'copies', STEP_MS)), { restored: sums['ext4'], cloned: sums['ext4'], steady: sums['steady'] });
     await persistApiObjects(kube, ctx.workDir, [NS, CHART_NS], 'snapshots');
     await deletePod(kube, wait, NS, 'copies', STEP_MS);
   });
