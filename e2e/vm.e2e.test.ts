@@ -117,27 +117,29 @@ describe('real-kernel test bed (qemu)', () => {
     // Room for one boot after a lockup (rebootAfterLockup) besides the scenario's own deadline.
     test(scenario.name, { timeout: 2 * (scenario.timeoutMs + 2 * RESULT_SLACK_MS) }, async () => {
       assert.ok(bed, 'the test bed did not start');
-      let result;
-      for (;;) {
-        const deadlineMs = Math.min(Date.now() + scenario.timeoutMs + RESULT_SLACK_MS, runDeadlineMs);
-        try {
-          result = await bed.waitForResult(scenario.name, deadlineMs);
-          break;
-        } catch (err: unknown) {
-          const failure = bed.describeFailure(err instanceof Error ? err.message : String(err));
-          const fresh = await rebootAfterLockup(bed, index, scenario.timeoutMs, failure);
-          if (fresh === undefined) assert.fail(failure);
-          bed = fresh;
+      try {
+        let result;
+        for (;;) {
+          const deadlineMs = Math.min(Date.now() + scenario.timeoutMs + RESULT_SLACK_MS, runDeadlineMs);
+          try {
+            result = await bed.waitForResult(scenario.name, deadlineMs);
+            break;
+          } catch (err: unknown) {
+            const failure = bed.describeFailure(err instanceof Error ? err.message : String(err));
+            const fresh = await rebootAfterLockup(bed, index, scenario.timeoutMs, failure);
+            if (fresh === undefined) assert.fail(failure);
+            bed = fresh;
+          }
         }
-      }
-      if (!result.ok) {
-        // The control plane's side of a cluster scenario's failure: its components' logs.
-        if (scenario.needsCluster) clusterFailed = true;
-        const controlPlane = scenario.needsCluster && cluster ? `\n--- control plane (host) ---\n${cluster.controlPlane.logs()}` : '';
+        if (!result.ok) {
+          // The control plane's side of a cluster scenario's failure: its components' logs.
+          if (scenario.needsCluster) clusterFailed = true;
+          const controlPlane = scenario.needsCluster && cluster ? `\n--- control plane (host) ---\n${cluster.controlPlane.logs()}` : '';
+          assert.fail(bed.describeFailure(`scenario failed in the guest after ${result.durationMs} ms`, result) + controlPlane);
+        }
+      } finally {
         if (index === lastClusterScenario) await stopCluster();
-        assert.fail(bed.describeFailure(`scenario failed in the guest after ${result.durationMs} ms`, result) + controlPlane);
       }
-      if (index === lastClusterScenario) await stopCluster();
     });
   }
 });

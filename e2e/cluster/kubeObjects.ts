@@ -161,35 +161,23 @@ export async function describeCluster(kube: Kube, namespaces: readonly string[])
   await safe('persistent volumes', async () => (await kube.core.listPersistentVolume()).items.map((v) => `${v.metadata?.name} ${v.status?.phase} claim=${v.spec?.claimRef?.name} handle=${v.spec?.csi?.volumeHandle}`));
   await safe('volume attachments', async () => (await kube.storage.listVolumeAttachment()).items.map((a) => `${a.metadata?.name} pv=${a.spec.source.persistentVolumeName} attached=${a.status?.attached} ${JSON.stringify(a.status?.attachError ?? a.status?.detachError ?? {})}`));
   await safe('CSI nodes', async () => (await kube.storage.listCSINode()).items.map((n) => `${n.metadata?.name} drivers=${JSON.stringify(n.spec.drivers)}`));
-  await safe('container logs (/var/log/pods)', async () => containerLogTails('/var/log/pods', 40));
+  await safe('container logs (/var/log/pods)', async () => containerLogTails(40));
   return out.join('\n');
 }
 
-function containerLogTails(dir: string, lines: number): string[] {
-  const out: string[] = [];
-  for (const pod of safeReaddir(dir)) {
-    for (const container of safeReaddir(join(dir, pod))) {
-      for (const file of safeReaddir(join(dir, pod, container)).filter((f) => f.endsWith('.log'))) {
-        const text = readFileSync(join(dir, pod, container, file), 'utf8').split('\n').slice(-lines - 1).join('\n');
-        out.push(`--- ${pod}/${container}/${file}`, text);
-      }
-    }
-  }
-  return out;
-}
-
 /**
- * The last lines of each container run that ended (every log file of a container but its newest: the
- * kubelet numbers them by restart), so a restart's cause is on record even when the scenario passes.
+ * The last lines of each container run's log (the kubelet's /var/log/pods/<pod>/<container>/<restart>.log);
+ * `ended` keeps only runs that ended (all but a container's newest), so a restart's cause is on record
+ * even when the scenario passes.
  */
-export function endedContainerLogTails(lines: number, dir = '/var/log/pods'): string[] {
+export function containerLogTails(lines: number, which: 'all' | 'ended' = 'all', dir = '/var/log/pods'): string[] {
   const out: string[] = [];
   for (const pod of safeReaddir(dir)) {
     for (const container of safeReaddir(join(dir, pod))) {
-      const runs = safeReaddir(join(dir, pod, container)).filter((f) => /^\d+\.log$/.test(f)).sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
-      for (const file of runs.slice(0, -1)) {
+      const runs = safeReaddir(join(dir, pod, container)).filter((f) => /^\d+\.log$/.test(f)).sort((x, y) => parseInt(x, 10) - parseInt(y, 10));
+      for (const file of which === 'ended' ? runs.slice(0, -1) : runs) {
         const text = readFileSync(join(dir, pod, container, file), 'utf8').split('\n').slice(-lines - 1).join('\n');
-        out.push(`--- ${pod}/${container}/${file} (ended)`, text);
+        out.push(`--- ${pod}/${container}/${file}${which === 'ended' ? ' (ended)' : ''}`, text);
       }
     }
   }

@@ -6,7 +6,7 @@ import { ExecaRunner } from '../../src/exec/index.ts';
 import { persistApiObjects, persistContainerLogs, recordChartSecrets } from '../cluster/clusterSecrets.ts';
 import { KUBELET_ROOT, startGuestNode } from '../cluster/guestNode.ts';
 import type { GuestNode } from '../cluster/guestNode.ts';
-import { claim, deletePod, describeCluster, endedContainerLogTails, exists, ignoreNotFound, kubeClients, podResult, podRunning, scriptPod, waiter } from '../cluster/kubeObjects.ts';
+import { claim, containerLogTails, deletePod, describeCluster, exists, ignoreNotFound, kubeClients, podResult, podRunning, scriptPod, waiter } from '../cluster/kubeObjects.ts';
 import type { Kube, Waiter } from '../cluster/kubeObjects.ts';
 import { Iscsiadm } from '../../src/iscsi/index.ts';
 import { FsConfigFs, LioTarget } from '../../src/lio/index.ts';
@@ -69,7 +69,7 @@ export const kubernetesClusterScenario: Scenario = {
       kube = kubeClients(node.kubeConfig, { withinMs: API_RETRY_MS, log: ctx.log, signal: ctx.signal });
       await installChart(ctx, cluster.binaries.helm, cluster.adminKubeconfig, cluster.images.vbsCsi);
       await chartReady(ctx, kube, wait);
-      await sequences(ctx, kube, wait, cluster.images.busybox);
+      await sequences(ctx, kube, wait, cluster.images.busybox, runner);
       failed = false;
     } catch (err: unknown) {
       if (kube) ctx.log(`cluster state at the failure:\n${await describeCluster(kube, [NS, CHART_NS])}`);
@@ -120,7 +120,7 @@ async function chartReady(ctx: ScenarioContext, kube: Kube, wait: Waiter): Promi
     const readyAt = p.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime;
     ctx.log(`  ${p.metadata?.name}: ready ${at(readyAt)}; ${(p.status?.containerStatuses ?? []).map((c) => `${c.name} started ${at(c.state?.running?.startedAt)} restarts ${c.restartCount}`).join(', ')}`);
   }
-  const ended = endedContainerLogTails(8);
+  const ended = containerLogTails(8, 'ended');
   if (ended.length > 0) ctx.log(`how the restarted containers' earlier runs ended:\n${ended.join('\n')}`);
   // The kubelet registered the plugin (through the node plugin's own registration socket) with its topology.
   const csiNode = await wait.until('the CSINode to list vbs.csi.io', STEP_MS, async () => {
@@ -137,7 +137,7 @@ async function chartReady(ctx: ScenarioContext, kube: Kube, wait: Waiter): Promi
   ctx.log(`CSINode topology keys ${csiNode.topologyKeys?.join(',')}; capacity ${capacity.map((c) => `${JSON.stringify(c.nodeTopology?.matchLabels)}=${c.capacity}`).join(' ')}`);
 }
 
-async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox: string): Promise<void> {
+async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox: string, runner: ExecaRunner): Promise<void> {
   const step = async (name: string, body: () => Promise<void>): Promise<void> => {
     const started = Date.now();
     await body();
@@ -287,7 +287,6 @@ async function sequences(ctx: ScenarioContext, kube: Kube, wait: Waiter, busybox
     assert.equal(await exists(() => kube.core.readNamespacedPersistentVolumeClaim({ namespace: NS, name: 'data-ext4' })), false);
     // On the node itself, read from the kernel and the tools: no session, node record, dm device, pod
     // mount, LIO target or ACL, LV besides the pool, or stage record.
-    const runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
     const sh: Sh = (file, args, okExitCodes) => runner.run({ file, args, timeoutMs: 120_000, ...(okExitCodes ? { okExitCodes } : {}) }, ctx.signal);
     const residue = await findDriverResidue(
       { iqnPrefix: IQN_PREFIX, vgs: ['vbs'], thinPool: 'pool', mounts: CSI_MOUNTS, stageRecordDirs: [STAGE_RECORD_DIR] },
