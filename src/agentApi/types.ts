@@ -1,4 +1,5 @@
 import type { ChapCredentials } from '../chap/ChapCredentials.ts';
+import type { MirrorRecord } from '../replication/mirrorRecord.ts';
 
 /**
  * The controller–agent contract in domain terms: what the agent's gRPC service implements
@@ -29,6 +30,18 @@ export interface AgentInitiator {
   readonly mutualChap: boolean;
 }
 
+/**
+ * One copy of a replicated volume as its agent holds it (docs/replication.md): the LV starts with
+ * `headerBytes` of dm-raid metadata, then the data; `sizeBytes` of AgentVolume is the data only.
+ */
+export interface AgentMirror {
+  /** This copy's raid1 slot (its index in record.copies). */
+  readonly slot: number;
+  readonly headerBytes: number;
+  /** The copies' record as this copy's LV tags hold it. */
+  readonly record: MirrorRecord;
+}
+
 export interface AgentVolume {
   readonly id: string;
   readonly name: string;
@@ -38,6 +51,8 @@ export interface AgentVolume {
   readonly createdAt: Date;
   readonly target: AgentTarget;
   readonly initiators: readonly AgentInitiator[];
+  /** Set on a copy of a replicated volume; undefined on a single-copy volume. */
+  readonly mirror?: AgentMirror;
 }
 
 export interface AgentSnapshot {
@@ -54,6 +69,12 @@ export interface CreateAgentVolumeRequest {
   readonly sizeBytes: number;
   readonly thick: boolean;
   readonly contentSource?: AgentContentSource;
+  /**
+   * Make this LV one copy of a replicated volume: `sizeBytes` is the data size, the LV is
+   * header + data, the header reads as zeroes (dm-raid then initialises it), and the record is
+   * written into the tags with the LV. Not with a content source (yet).
+   */
+  readonly mirror?: { readonly slot: number; readonly record: MirrorRecord };
 }
 
 export interface ExportAgentVolumeRequest {
@@ -61,6 +82,24 @@ export interface ExportAgentVolumeRequest {
   readonly initiatorIqn: string;
   readonly readOnly: boolean;
   readonly mutualChap: boolean;
+}
+
+/**
+ * A compare-and-set of a copy's record: applied only when the stored generation is
+ * `expectedGeneration` (and `record.generation` is one more), or when the stored record already
+ * equals `record` (a retry). The answer is the stored record after the call, so a caller that lost
+ * a race sees the winner's record.
+ */
+export interface SetMirrorRecordRequest {
+  readonly volumeId: string;
+  readonly initiatorIqn: string;
+  readonly expectedGeneration: number;
+  readonly record: MirrorRecord;
+}
+
+export interface SetMirrorRecordResult {
+  readonly applied: boolean;
+  readonly current: AgentMirror;
 }
 
 /** What AgentCredentials gives a node plugin: the target and the initiator's CHAP credentials for it. */
@@ -113,6 +152,13 @@ export interface StorageNodeStatus {
 export interface AgentCredentialsPort {
   /** The credentials of an initiator the volume is exported to; FailedPreconditionError when it is not, NotFoundError without the volume. */
   chapCredentials(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<AgentExport>;
+  /**
+   * A copy's record, for the node plugin the volume is published to (same authorization as
+   * chapCredentials). FailedPreconditionError when the volume is not a replicated copy.
+   */
+  mirrorRecord(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<AgentMirror>;
+  /** Compare-and-set of a copy's record by the node plugin that runs the mirror (SetMirrorRecordRequest). */
+  setMirrorRecord(req: SetMirrorRecordRequest, signal?: AbortSignal): Promise<SetMirrorRecordResult>;
 }
 
 /**

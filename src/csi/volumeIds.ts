@@ -45,3 +45,33 @@ export function parseVolumeId(text: string): ObjectRef | undefined {
 export function parseSnapshotId(text: string): ObjectRef | undefined {
   return parse(text, isSnapshotId);
 }
+
+/**
+ * A replicated volume's CSI id: `@mirror/<LV id>`. Its copies share the LV id on every storage
+ * node that holds one, and which nodes those are changes when a copy is replaced, so the id names
+ * none of them: the controller finds the copies by asking the agents for the LV id, and the copies'
+ * own record (src/replication/mirrorRecord.ts) says which of them count. '@' is not allowed in a
+ * storage node name, so the id can never be read as a single-copy one.
+ */
+export const MIRROR_ID_PREFIX = '@mirror/';
+
+export function formatMirrorVolumeId(id: string): string {
+  return `${MIRROR_ID_PREFIX}${id}`;
+}
+
+/** The LV id of a replicated volume's CSI id, or undefined when the text is not one. */
+export function parseMirrorVolumeId(text: string): { readonly id: string } | undefined {
+  if (!text.startsWith(MIRROR_ID_PREFIX)) return undefined;
+  const id = text.slice(MIRROR_ID_PREFIX.length);
+  return isVolumeId(id) ? { id } : undefined;
+}
+
+/** Either kind of CSI volume id this driver makes; undefined when the text is neither. */
+export type VolumeRef = ({ readonly kind: 'single' } & ObjectRef) | { readonly kind: 'mirror'; readonly id: string };
+
+export function parseAnyVolumeId(text: string): VolumeRef | undefined {
+  const mirror = parseMirrorVolumeId(text);
+  if (mirror) return { kind: 'mirror', id: mirror.id };
+  const single = parseVolumeId(text);
+  return single ? { kind: 'single', ...single } : undefined;
+}
