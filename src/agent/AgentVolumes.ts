@@ -16,13 +16,27 @@ import {
   validateContentSource,
   validateName,
   validateSizeBytes,
+  validateMirrorRecord,
+  validateMirrorSlot,
   validateSnapshotId,
   validateVolumeId,
 } from './validateAgentRequest.ts';
 import { sumProvisionedBytes, validateThickAdmission, validateThinAdmission } from './validateAdmission.ts';
 import { validateThinCapacityPolicy } from './status/index.ts';
 import type { ThinCapacityPolicy } from './status/index.ts';
-import { TAG, buildAclTag, buildAclTagKey, buildSnapshotTags, buildVolumeTags, classifyLv, parseSnapshotRecord, parseVolumeRecord } from './volumeTags.ts';
+import {
+  TAG,
+  buildAclTag,
+  buildAclTagKey,
+  buildMirrorRecordTags,
+  buildMirrorTags,
+  buildSnapshotTags,
+  buildVolumeTags,
+  classifyLv,
+  parseMirror,
+  parseSnapshotRecord,
+  parseVolumeRecord,
+} from './volumeTags.ts';
 import type { SnapshotRecord, VolumeRecord } from './volumeTags.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { matchExistingVolume } from './matchExistingVolume.ts';
@@ -31,8 +45,25 @@ import { buildTargetName, validateTargetIqnPrefix } from './targetIdentity.ts';
 import { settlesWithin } from './settlesWithin.ts';
 import { ZeroingJobs } from './zeroing/ZeroingJobs.ts';
 import type { DeviceZeroer } from './zeroing/ZeroingJobs.ts';
-import type { AgentContentSource, AgentCredentialsPort, AgentExport, AgentInitiator, AgentPortal, AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from '../agentApi/types.ts';
+import type {
+  AgentContentSource,
+  AgentCredentialsPort,
+  AgentExport,
+  AgentInitiator,
+  AgentMirror,
+  AgentPortal,
+  AgentSnapshot,
+  AgentTarget,
+  AgentVolume,
+  CreateAgentVolumeRequest,
+  ExportAgentVolumeRequest,
+  SetMirrorRecordRequest,
+  SetMirrorRecordResult,
+} from '../agentApi/types.ts';
 import { growthLvNameOf } from './thickGrowth.ts';
+import { isStorageNodeName } from '../csi/volumeIds.ts';
+import { MIRROR_HEADER_BYTES, maxBytesFor, sameRecord } from '../replication/mirrorRecord.ts';
+import type { MirrorRecord } from '../replication/mirrorRecord.ts';
 
 /** The part of Lvm the agent uses (an in-memory fake stands in for it in unit tests). */
 export type AgentLvm = Pick<
@@ -65,6 +96,11 @@ export interface AgentVolumesOptions {
   readonly chapKey: Buffer;
   /** Where initiators reach this node's targets. */
   readonly portal: AgentPortal;
+  /**
+   * The storage node this agent serves (--storage-node-name): a copy of a replicated volume is
+   * created here only when its record names this node in the copy's slot. Without it, no copy is.
+   */
+  readonly storageNode?: string;
   /** Target IQNs are `<prefix>:<id>.<lv key>` (targetIdentity.ts); only targets under it are ours to repair or remove. */
   readonly iqnPrefix: string;
   /** Zeroes thick LVs (their extents may hold deleted volumes' data) before their first export. */
@@ -109,6 +145,7 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
   readonly #lio: AgentLio;
   readonly #chapKey: Buffer;
   readonly #portal: AgentPortal;
+  readonly #storageNode: string | undefined;
   readonly #iqnPrefix: string;
   readonly #policy: ThinCapacityPolicy;
   readonly #log: Logger;
@@ -132,6 +169,8 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
     this.#lio = opts.lio;
     this.#chapKey = Buffer.from(opts.chapKey);
     this.#portal = validatePortal(opts.portal);
+    if (opts.storageNode !== undefined && !isStorageNodeName(opts.storageNode)) throw new InvalidArgumentError(`storage node name ${JSON.stringify(opts.storageNode)} is not a lowercase DNS name`);
+    this.#storageNode = opts.storageNode;
     this.#iqnPrefix = normalizeIqn(opts.iqnPrefix, 'target IQN prefix');
     validateTargetIqnPrefix(this.#iqnPrefix);
     this.#policy = policy;
@@ -157,16 +196,27 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
    * A failure after this call created the LV removes the export and the LV again; an LV that
    * existed before the call is never removed (nor one whose zeroing failed: the retry redoes it). A request smaller than its source is
    * OutOfRangeError: a clone cannot shrink (and CSI says the capacity is then unsupported).
+   *
+   * With `mirror`, the LV is one copy of a replicated volume (docs/replication.md): its record
+   * must name this storage node in the copy's slot; the LV is MIRROR_HEADER_BYTES + sizeBytes
+   * (whole extents) and the lvcreate writes the mirror tags with the others, so the copy is born
+   * complete and the steps are those above: no new one, and 'agent.create-volume.after-lv' is its
+   * crash point too. The header must read as zeroes for dm-raid to initialise it: a thin LV does
+   * (the pool zeroes what it provisions; admission refuses a pool that does not), a thick one is
+   * zeroed from byte 0 like every thick volume (#settleZeroing).
    */
   async createVolume(req: CreateAgentVolumeRequest, signal?: AbortSignal): Promise<AgentVolume> {
     const name = validateName(req.name, 'volume name');
     const sizeBytes = validateSizeBytes(req.sizeBytes);
     const source = validateContentSource(req.contentSource);
+    const mirror = validateMirrorSlot(req.mirror);
     const thin = !req.thick;
     if (source && !thin) throw new InvalidArgumentError('a volume made from a snapshot or a volume is a thin snapshot of it and cannot be thick');
+    if (source && mirror) throw new InvalidArgumentError('a copy of a replicated volume cannot be made from a snapshot or a volume: not yet supported');
+    if (mirror) this.#requireOwnSlot(mirror);
     const id = buildAgentId(name, 'volume');
     return this.#locks.runExclusive(id, async () => {
-      const { lv, created } = await this.#vgQueue.runExclusive(() => this.#findOrCreateVolumeLv({ id, name, sizeBytes, thin, source }, signal), signal);
+      const { lv, created } = await this.#vgQueue.runExclusive(() => this.#findOrCreateVolumeLv({ id, name, sizeBytes, thin, source, mirror }, signal), signal);
       // A crash here leaves an LV without its export: the retry must find the LV and export it.
       crashPoint('agent.create-volume.after-lv');
       const record = await this.#settleZeroing(requireVolumeRecord(lv), signal);
@@ -185,6 +235,8 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
    * the same admission as a create, for the added bytes. LIO's iblock backstore reads the device
    * size on every READ CAPACITY, so the initiator sees the new size after a rescan — any initiator,
    * at any rescan: a thick volume's added extents are therefore zeroed before they join it (#extendThick).
+   * Of a copy of a replicated volume, sizeBytes is the data size: the LV grows to its header plus
+   * that, and never past what the record's region size allows dm-raid (OutOfRangeError).
    */
   async expandVolume(id: string, sizeBytes: number, signal?: AbortSignal): Promise<AgentVolume> {
     validateVolumeId(id);
@@ -192,8 +244,10 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
     return this.#locks.runExclusive(id, async () => {
       // Zeroing left over from a create (or an expand by an older agent, which tagged the volume) comes first.
       const current = await this.#settleZeroing(await this.#requireVolume(id, signal), signal);
-      const target = roundUpToExtent(sizeBytes, await this.#extentSize(signal));
-      if (target <= current.sizeBytes) return this.#toAgentVolume(current);
+      const headerBytes = current.mirror?.headerBytes ?? 0;
+      const target = roundUpToExtent(headerBytes + sizeBytes, await this.#extentSize(signal));
+      if (current.mirror) requireWithinRegions(target - headerBytes, current.mirror.record);
+      if (target <= current.lv.sizeBytes) return this.#toAgentVolume(current);
       const record = current.thin ? await this.#extendThin(id, target, signal) : await this.#extendThick(current, target, signal);
       // The LV grew but the caller never hears it: the retry finds it big enough already.
       crashPoint('agent.expand-volume.after-lvextend');
@@ -204,8 +258,8 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
   async #extendThin(id: string, target: number, signal: AbortSignal | undefined): Promise<VolumeRecord> {
     return this.#vgQueue.runExclusive(async () => {
       const current = await this.#requireVolume(id, signal);
-      if (target <= current.sizeBytes) return current;
-      await this.#admit(true, target - current.sizeBytes, signal);
+      if (target <= current.lv.sizeBytes) return current;
+      await this.#admit(true, target - current.lv.sizeBytes, signal);
       return requireVolumeRecord(await this.#lvm.extendVolume(id, target, signal));
     }, signal);
   }
@@ -223,7 +277,7 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
   async #extendThick(current: VolumeRecord, target: number, signal: AbortSignal | undefined): Promise<VolumeRecord> {
     const id = current.id;
     const growth = growthLvNameOf(id);
-    const addedBytes = target - current.sizeBytes;
+    const addedBytes = target - current.lv.sizeBytes;
     const left = await this.#lvm.findVolume(growth, signal);
     if (left && left.sizeBytes !== addedBytes) await this.#zeroing.cancel(growth); // outside the queue: the job's end takes it
     let lv = await this.#vgQueue.runExclusive(async () => {
@@ -375,6 +429,8 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
    * once (an LVM thin snapshot is complete when lvcreate returns), its size the source's size.
    * Idempotent by name: the same source returns the existing snapshot, another source is
    * AlreadyExistsError. Thick volumes cannot be snapshotted (FailedPreconditionError).
+   * A copy of a replicated volume is snapshotted whole, header and data at one instant, and the
+   * snapshot keeps the copy's mirror tags as they were; its size is the data size.
    */
   async createSnapshot(req: { readonly name: string; readonly sourceVolumeId: string }, signal?: AbortSignal): Promise<AgentSnapshot> {
     const name = validateName(req.name, 'snapshot name');
@@ -394,9 +450,9 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
         }
         const source = await this.#requireVolume(sourceVolumeId, signal);
         if (!source.thin) throw new FailedPreconditionError(`volume ${sourceVolumeId} is thick; only thin volumes can be snapshotted`);
-        await this.#admit(true, source.sizeBytes, signal, { countsTowardRatio: false });
+        await this.#admit(true, source.lv.sizeBytes, signal, { countsTowardRatio: false });
         const lv = await this.#lvm.createThinSnapshot(
-          { sourceLv: sourceVolumeId, lvName: id, activate: false, tags: buildSnapshotTags({ name, createdAt: this.#clock(), sourceVolumeId }) },
+          { sourceLv: sourceVolumeId, lvName: id, activate: false, tags: buildSnapshotTags({ name, createdAt: this.#clock(), sourceVolumeId, mirror: source.mirror }) },
           signal,
         );
         const snap = parseSnapshotRecord(lv);
@@ -470,11 +526,68 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
     const id = validateVolumeId(req.volumeId);
     const iqn = normalizeInitiatorIqn(req.initiatorIqn);
     const record = await this.#requireVolume(id, signal);
-    const initiator = record.initiators.find((i) => i.iqn === iqn);
-    if (!initiator) {
-      throw new FailedPreconditionError(`volume ${id} is not published to ${iqn}: ControllerPublishVolume must export it to this node first (a VolumeAttachment for this node)`);
-    }
+    const initiator = requirePublishedTo(record, iqn);
     return { target: this.#target(record), chap: this.#deriveChap(record, initiator) };
+  }
+
+  /**
+   * A copy's slot, header and record, for the node its volume is published to (the same check
+   * as chapCredentials: the node that assembles the mirror has every copy published to it).
+   * FailedPreconditionError for a single-copy volume. Reads only: no lock.
+   */
+  async mirrorRecord(req: { readonly volumeId: string; readonly initiatorIqn: string }, signal?: AbortSignal): Promise<AgentMirror> {
+    const id = validateVolumeId(req.volumeId);
+    const iqn = normalizeInitiatorIqn(req.initiatorIqn);
+    const record = await this.#requireVolume(id, signal);
+    requirePublishedTo(record, iqn);
+    return requireCopy(record);
+  }
+
+  /**
+   * A compare-and-set of a copy's record by the node that runs the mirror (docs/replication.md):
+   *  1. validate; lock the volume (the per-volume lock every change takes: ABORTED while another
+   *     call on it runs, so two setters never interleave and an unexport's fence is either
+   *     before this call, which then finds no ACL, or after it)
+   *  2. the volume is published to the initiator (as chapCredentials) and is a copy
+   *  3. the stored record equals `record`: a retry, applied. Otherwise applied only when the
+   *     stored generation is expectedGeneration, record.generation is one more, and the record
+   *     keeps the copies (the same node in each slot) and the region size: a node only moves
+   *     in-sync flags; who holds a copy is the controller's to change. Anything else: not
+   *     applied, and the answer carries the stored record, so the caller sees who won
+   *  4. the record's tags replaced by one lvchange (Lvm.addTags: --deltag/--addtag pairs, one
+   *     VG metadata commit), so no reader ever sees half a record
+   * A crash after 4 loses only the answer: the retry finds its record stored and is applied.
+   */
+  async setMirrorRecord(req: SetMirrorRecordRequest, signal?: AbortSignal): Promise<SetMirrorRecordResult> {
+    const id = validateVolumeId(req.volumeId);
+    const iqn = normalizeInitiatorIqn(req.initiatorIqn);
+    if (!Number.isSafeInteger(req.expectedGeneration) || req.expectedGeneration < 1) {
+      throw new InvalidArgumentError(`expected generation ${req.expectedGeneration} is not a positive whole number`);
+    }
+    const wanted = validateMirrorRecord(req.record, 'the new mirror record');
+    return this.#locks.runExclusive(id, async () => {
+      const record = await this.#requireVolume(id, signal);
+      requirePublishedTo(record, iqn);
+      const current = requireCopy(record);
+      const stored = current.record;
+      if (sameRecord(stored, wanted)) return { applied: true, current };
+      const applies = stored.generation === req.expectedGeneration && wanted.generation === req.expectedGeneration + 1 && sameCopies(stored, wanted);
+      if (!applies) return { applied: false, current };
+      const lv = await this.#vgQueue.runExclusive(() => this.#lvm.addTags(id, buildMirrorRecordTags(wanted), signal), signal);
+      const after = parseMirror(lv);
+      if (!after || !sameRecord(after.record, wanted)) throw new Error(`volume ${id}'s mirror tags do not hold the record just written`);
+      this.#log.info({ volumeId: id, initiatorIqn: iqn, fromGeneration: stored.generation, toGeneration: wanted.generation, inSync: wanted.copies.map((c) => c.inSync) }, 'mirror record changed');
+      return { applied: true, current: after };
+    });
+  }
+
+  /** A copy is created only on the storage node its record names for its slot. */
+  #requireOwnSlot(mirror: { readonly slot: number; readonly record: MirrorRecord }): void {
+    if (this.#storageNode === undefined) throw new FailedPreconditionError('this agent was started without its storage node name, so it cannot hold a copy of a replicated volume');
+    const named = mirror.record.copies[mirror.slot]?.node;
+    if (named !== this.#storageNode) {
+      throw new InvalidArgumentError(`mirror slot ${mirror.slot} belongs to storage node ${JSON.stringify(named)}, not to this one (${this.#storageNode})`);
+    }
   }
 
   /**
@@ -610,21 +723,34 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
 
   /** Step 2 of createVolume, holding the id's lock and the VG queue. */
   async #findOrCreateVolumeLv(
-    req: { readonly id: string; readonly name: string; readonly sizeBytes: number; readonly thin: boolean; readonly source: AgentContentSource | undefined },
+    req: {
+      readonly id: string;
+      readonly name: string;
+      readonly sizeBytes: number;
+      readonly thin: boolean;
+      readonly source: AgentContentSource | undefined;
+      readonly mirror: { readonly slot: number; readonly record: MirrorRecord } | undefined;
+    },
     signal: AbortSignal | undefined,
   ): Promise<{ readonly lv: LogicalVolume; readonly created: boolean }> {
-    const { id, name, thin, source } = req;
-    const sizeBytes = roundUpToExtent(req.sizeBytes, await this.#extentSize(signal));
+    const { id, name, thin, source, mirror } = req;
+    // A copy's LV is its header and its data; the data gets what rounding adds.
+    const headerBytes = mirror ? MIRROR_HEADER_BYTES : 0;
+    const sizeBytes = roundUpToExtent(headerBytes + req.sizeBytes, await this.#extentSize(signal));
+    if (mirror) requireWithinRegions(sizeBytes - headerBytes, mirror.record);
     const existing = await this.#lvm.findVolume(id, signal);
     if (existing) {
       const record = requireVolumeRecord(existing);
-      if (matchExistingVolume(record, { name, sizeBytes, thin, source }) === 'same') return { lv: existing, created: false };
+      if (matchExistingVolume(record, { name, sizeBytes: sizeBytes - headerBytes, thin, source, mirror }) === 'same') return { lv: existing, created: false };
       // A crash between lvcreate -s and lvextend: finish the extend. Never removed on failure: it existed before this call.
-      await this.#admit(true, sizeBytes - record.sizeBytes, signal);
-      this.#log.info({ volumeId: id, fromBytes: record.sizeBytes, toBytes: sizeBytes }, 'finishing the extend of a clone an earlier create left at its source size');
+      await this.#admit(true, sizeBytes - record.lv.sizeBytes, signal);
+      this.#log.info({ volumeId: id, fromBytes: record.lv.sizeBytes, toBytes: sizeBytes }, 'finishing the extend of a clone an earlier create left at its source size');
       return { lv: await this.#lvm.extendVolume(id, sizeBytes, signal), created: false };
     }
-    const tags = buildVolumeTags({ name, createdAt: this.#clock(), thin, contentSource: source, sizeBytes });
+    const tags = {
+      ...buildVolumeTags({ name, createdAt: this.#clock(), thin, contentSource: source, sizeBytes }),
+      ...(mirror ? buildMirrorTags({ slot: mirror.slot, headerBytes, record: mirror.record }) : {}),
+    };
     if (!source) {
       await this.#admit(thin, sizeBytes, signal);
       const lv = thin ? await this.#lvm.createThinVolume({ lvName: id, sizeBytes, tags }, signal) : await this.#lvm.createThickVolume({ lvName: id, sizeBytes, tags }, signal);
@@ -633,6 +759,10 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
     const from = await this.#lvm.findVolume(source.id, signal);
     if (!from || classifyLv(from) !== source.kind) throw new NotFoundError(`${source.kind} ${source.id} does not exist on this storage node`);
     if (!from.isThin) throw new FailedPreconditionError(`${source.kind} ${source.id} is thick; only thin volumes and snapshots can be cloned`);
+    // Its LV starts with a copy's dm-raid header: a plain clone of it would show that as data.
+    if (parseMirror(from)) {
+      throw new InvalidArgumentError(`${source.kind} ${source.id} is ${source.kind === 'snapshot' ? 'a snapshot of ' : ''}a copy of a replicated volume; restoring or cloning one is not supported yet`);
+    }
     if (sizeBytes < from.sizeBytes) {
       throw new OutOfRangeError(`volume ${JSON.stringify(name)} of ${sizeBytes} bytes (after rounding) would be smaller than its source ${source.id} of ${from.sizeBytes} bytes; request at least that`);
     }
@@ -802,6 +932,7 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
       createdAt: record.createdAt,
       target: this.#target(record),
       initiators: record.initiators,
+      ...(record.mirror ? { mirror: record.mirror } : {}),
     };
   }
 
@@ -821,10 +952,38 @@ function requireVolumeRecord(lv: LogicalVolume): VolumeRecord {
   return record;
 }
 
+/** The initiator's entry in the volume's tags; FailedPreconditionError when it has none (not published to it). */
+function requirePublishedTo(record: VolumeRecord, iqn: string): AgentInitiator {
+  const initiator = record.initiators.find((i) => i.iqn === iqn);
+  if (!initiator) {
+    throw new FailedPreconditionError(`volume ${record.id} is not published to ${iqn}: ControllerPublishVolume must export it to this node first (a VolumeAttachment for this node)`);
+  }
+  return initiator;
+}
+
+function requireCopy(record: VolumeRecord): AgentMirror {
+  if (!record.mirror) throw new FailedPreconditionError(`volume ${record.id} is not a copy of a replicated volume (it has no mirror tags)`);
+  return record.mirror;
+}
+
+/** The same nodes in the same slots and the same region size: what a node may not change. */
+function sameCopies(a: MirrorRecord, b: MirrorRecord): boolean {
+  return a.regionBytes === b.regionBytes && a.copies.length === b.copies.length && a.copies.every((c, i) => c.node === b.copies[i]?.node);
+}
+
+/** dm-raid refuses more than MAX_REGIONS regions (mirrorRecord.ts): the data may not outgrow the record's region size. */
+function requireWithinRegions(dataBytes: number, record: MirrorRecord): void {
+  const max = maxBytesFor(record.regionBytes);
+  if (dataBytes > max) {
+    throw new OutOfRangeError(`${dataBytes} bytes of data exceed the ${max} bytes a replicated volume with ${record.regionBytes}-byte regions can hold (dm-raid's region limit)`);
+  }
+}
+
 function buildAclSpec(initiatorIqn: string, chap: ChapCredentials): AclSpec {
   return { initiatorIqn, chap };
 }
 
+/** Of a copy, sizeBytes is the data size (SnapshotRecord). */
 function toAgentSnapshot(s: SnapshotRecord): AgentSnapshot {
   return { id: s.id, name: s.name, sourceVolumeId: s.sourceVolumeId, sizeBytes: s.sizeBytes, createdAt: s.createdAt, readyToUse: true };
 }

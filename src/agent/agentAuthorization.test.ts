@@ -97,7 +97,7 @@ describe('agent authorization by caller identity', () => {
     await call('node', 'AgentCredentials', 'GetChapCredentials', { volume_id: 'agent-a/v', initiator_iqn: WORKER_IQN });
     const other = await call('node', 'AgentCredentials', 'GetChapCredentials', { volume_id: 'agent-a/v', initiator_iqn: 'iqn.2026-01.io.example:worker-2' }).catch((e: ServiceError) => e);
     assert.equal((other as ServiceError).code, status.PERMISSION_DENIED);
-    assert.match((other as ServiceError).details, /may only ask for its own initiator/);
+    assert.match((other as ServiceError).details, /may only ask about what is published to its own initiator/);
     await refused(call('controller', 'AgentCredentials', 'GetChapCredentials', { volume_id: 'agent-a/v', initiator_iqn: WORKER_IQN }), status.PERMISSION_DENIED);
   });
 

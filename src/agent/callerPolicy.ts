@@ -46,7 +46,8 @@ export const AGENT_CALLER_POLICY: {
     Export: 'controller',
     Unexport: 'controller',
   },
-  'vbs.agent.v1.AgentCredentials': { GetChapCredentials: 'node' },
+  // A replicated volume's record is the node's to read and to move on (docs/replication.md).
+  'vbs.agent.v1.AgentCredentials': { GetChapCredentials: 'node', GetMirrorRecord: 'node', SetMirrorRecord: 'node' },
 };
 
 export type CallerDecision =
@@ -96,9 +97,9 @@ export function callerOf(call: HasAuthContext): CallerIdentity | undefined {
 export function requireNodeCaller(caller: HasAuthContext | CallerIdentity | undefined, initiatorIqn: string): CallerIdentity & { kind: 'node' } {
   const identity = caller !== undefined && 'getAuthContext' in caller ? callerOf(caller) : caller;
   if (identity === undefined) throw new UnauthenticatedError('the client certificate carries no vbs-csi identity; a node plugin needs one issued with vbs-csi certs --node NAME,iqn=IQN');
-  if (identity.kind !== 'node') throw new PermissionDeniedError(`${describeIdentity(identity)} is not a node plugin; only a node plugin may fetch its CHAP credentials`);
+  if (identity.kind !== 'node') throw new PermissionDeniedError(`${describeIdentity(identity)} is not a node plugin; only a node plugin may ask about what is published to its initiator`);
   if (identity.initiatorIqn !== initiatorIqn.toLowerCase()) {
-    throw new PermissionDeniedError(`${describeIdentity(identity)} may only ask for its own initiator's credentials, not ${JSON.stringify(initiatorIqn)}`);
+    throw new PermissionDeniedError(`${describeIdentity(identity)} may only ask about what is published to its own initiator, not ${JSON.stringify(initiatorIqn)}`);
   }
   return identity as CallerIdentity & { kind: 'node' };
 }

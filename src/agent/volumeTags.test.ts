@@ -36,7 +36,7 @@ describe('volumeTags', () => {
 
   test('a snapshot round-trips with its source volume', () => {
     const record = parseSnapshotRecord(lvWith(SNAP, buildSnapshotTags({ name: 'snap-1', createdAt: CREATED, sourceVolumeId: VOL })));
-    assert.deepEqual({ ...record, lv: undefined }, { id: SNAP, name: 'snap-1', sourceVolumeId: VOL, sizeBytes: 8 * MiB, createdAt: CREATED, lv: undefined });
+    assert.deepEqual({ ...record, lv: undefined }, { id: SNAP, name: 'snap-1', sourceVolumeId: VOL, sizeBytes: 8 * MiB, createdAt: CREATED, mirror: undefined, lv: undefined });
   });
 
   test('one ACL tag per initiator: the key is a hash of the IQN, the flags are in the value', () => {

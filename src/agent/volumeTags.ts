@@ -4,7 +4,10 @@ import { isValidIqn } from '../lio/index.ts';
 import type { LogicalVolume, LvTags } from '../lvm/index.ts';
 import { isSnapshotId, isVolumeId } from '../agentApi/ids.ts';
 import type { TargetIdentity } from './targetIdentity.ts';
-import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } from '../agentApi/types.ts';
+import type { AgentContentSource, AgentInitiator, AgentMirror, AgentSnapshot, AgentVolume } from '../agentApi/types.ts';
+import { isStorageNodeName } from '../csi/volumeIds.ts';
+import { checkMirrorRecord } from '../replication/mirrorRecord.ts';
+import type { MirrorRecord } from '../replication/mirrorRecord.ts';
 
 /**
  * LVM is the agent's database: every fact about a volume or snapshot is an LV tag, written with
@@ -31,6 +34,21 @@ import type { AgentContentSource, AgentInitiator, AgentSnapshot, AgentVolume } f
  *                 (or before the lvextend) that brings the old blocks in, removed only once every
  *                 byte from there to the end reads as zero. An LV with it is never exported.
  *
+ * A copy of a replicated volume (docs/replication.md) carries these too, all written by the one
+ * lvcreate that makes it and every later change by one lvchange (one VG metadata commit, so a
+ * reader sees the old set or the new one, never a mix). A volume without them is a single-copy
+ * volume; a snapshot of a copy carries its source's set as it was at that instant.
+ *
+ *   mirror.slot        this copy's raid1 slot (its index among the copies)
+ *   mirror.header      bytes at the start of the LV that hold dm-raid's metadata for this leg;
+ *                      the data follows (AgentVolume.sizeBytes is the LV's size less these)
+ *   mirror.generation  the copies' record (src/replication/mirrorRecord.ts): its generation,
+ *   mirror.region      its region size in bytes,
+ *   mirror.copy<i>     and per slot i (0, 1, 2), `<in-sync|out-of-sync>.<storage node>`; the
+ *                      node names are lowercase DNS names, which the codec leaves readable
+ *
+ * Seven tags at most, each well under 200 characters: a node name is at most 92.
+ *
  * The serial and the target IQN are not stored: both are derived (buildUnitSerial of the LV's
  * uuid, buildTargetIqn of the id and uuid), and so are CHAP secrets (never stored). The worst-case
  * ACL tag, a 223-byte IQN with every ':' escaped to three characters, stays far below LVM's 1024.
@@ -45,13 +63,25 @@ export const TAG = {
   requestedSize: 'requested-size',
   identity: 'identity',
   zeroing: 'zeroing',
+  mirrorSlot: 'mirror.slot',
+  mirrorHeader: 'mirror.header',
+  mirrorGeneration: 'mirror.generation',
+  mirrorRegion: 'mirror.region',
 } as const;
+
+const MIRROR_KEY_PREFIX = 'mirror.';
+const MIRROR_COPY_KEY = /^mirror\.copy(0|[1-9][0-9]?)$/;
+const MIRROR_COPY_VALUE = /^(in-sync|out-of-sync)\.(.+)$/;
 
 const ACL_KEY_PREFIX = 'acl.';
 const ACL_VALUE = /^(rw|ro)\.(chap|mutual)\.(.+)$/;
 
-/** A volume as its LV and tags describe it (the target is derived, not stored). */
-export interface VolumeRecord extends Omit<AgentVolume, 'target'> {
+/**
+ * A volume as its LV and tags describe it (the target is derived, not stored). `sizeBytes` is
+ * what AgentVolume says: the data size, which for a copy is the LV's size less its header; what
+ * LVM allocates is `lv.sizeBytes`.
+ */
+export interface VolumeRecord extends Omit<AgentVolume, 'target' | 'mirror'> {
   /** Sorted by IQN. */
   readonly initiators: readonly AgentInitiator[];
   /** The size its create asked for, when it was made from a content source (see TAG.requestedSize). */
@@ -59,11 +89,15 @@ export interface VolumeRecord extends Omit<AgentVolume, 'target'> {
   readonly identity: TargetIdentity;
   /** Where the LV still has to be zeroed from (the `zeroing` tag); undefined when it reads as zero where nobody wrote. */
   readonly zeroingFromBytes: number | undefined;
+  /** Set on a copy of a replicated volume (the mirror.* tags). */
+  readonly mirror: AgentMirror | undefined;
   readonly lv: LogicalVolume;
 }
 
-/** A snapshot as its LV and tags describe it. */
+/** A snapshot as its LV and tags describe it; of a copy, `sizeBytes` is the data size. */
 export interface SnapshotRecord extends Omit<AgentSnapshot, 'readyToUse'> {
+  /** The source copy's mirror tags as they were when the snapshot was taken. */
+  readonly mirror: AgentMirror | undefined;
   readonly lv: LogicalVolume;
 }
 
@@ -91,14 +125,45 @@ export function buildVolumeTags(v: {
   };
 }
 
-export function buildSnapshotTags(s: { readonly name: string; readonly createdAt: Date; readonly sourceVolumeId: string }): LvTags {
+/** The tags of a snapshot; of a copy, with the copy's mirror tags as they are now. */
+export function buildSnapshotTags(s: { readonly name: string; readonly createdAt: Date; readonly sourceVolumeId: string; readonly mirror?: AgentMirror | undefined }): LvTags {
   return {
     [TAG.kind]: 'snapshot',
     [TAG.name]: s.name,
     [TAG.created]: String(s.createdAt.getTime()),
     [TAG.sourceKind]: 'volume',
     [TAG.sourceId]: s.sourceVolumeId,
+    ...(s.mirror ? buildMirrorTags(s.mirror) : {}),
   };
+}
+
+/** The mirror.* tags of a copy (see the layout above). */
+export function buildMirrorTags(m: AgentMirror): LvTags {
+  return {
+    [TAG.mirrorSlot]: String(m.slot),
+    [TAG.mirrorHeader]: String(m.headerBytes),
+    ...buildMirrorRecordTags(m.record),
+  };
+}
+
+/**
+ * The tags that hold a record. A record with the same copies as the stored one has the same
+ * keys, so replacing these (Lvm.addTags: one lvchange of --deltag/--addtag pairs) replaces the
+ * whole record at once.
+ */
+export function buildMirrorRecordTags(record: MirrorRecord): LvTags {
+  const tags: Record<string, string> = {
+    [TAG.mirrorGeneration]: String(record.generation),
+    [TAG.mirrorRegion]: String(record.regionBytes),
+  };
+  record.copies.forEach((copy, slot) => {
+    tags[mirrorCopyKey(slot)] = `${copy.inSync ? 'in-sync' : 'out-of-sync'}.${copy.node}`;
+  });
+  return tags;
+}
+
+function mirrorCopyKey(slot: number): string {
+  return `${MIRROR_KEY_PREFIX}copy${slot}`;
 }
 
 /** The tag key of one initiator's ACL; `initiatorIqn` must already be normalised (lowercase). */
@@ -137,10 +202,11 @@ export function parseVolumeRecord(lv: LogicalVolume): VolumeRecord | undefined {
     if (key.startsWith(ACL_KEY_PREFIX)) initiators.push(parseAclTag(lv, key, value));
   }
   initiators.sort((a, b) => (a.iqn < b.iqn ? -1 : a.iqn > b.iqn ? 1 : 0));
+  const mirror = parseMirror(lv);
   return {
     id: lv.name,
     name,
-    sizeBytes: lv.sizeBytes,
+    sizeBytes: dataSizeOf(lv, mirror),
     thin: lv.isThin,
     contentSource: parseContentSource(lv),
     createdAt: parseCreated(lv),
@@ -148,6 +214,7 @@ export function parseVolumeRecord(lv: LogicalVolume): VolumeRecord | undefined {
     requestedSizeBytes: parseRequestedSize(lv),
     identity: parseIdentity(lv),
     zeroingFromBytes: parseZeroing(lv),
+    mirror,
     lv,
   };
 }
@@ -156,7 +223,56 @@ export function parseSnapshotRecord(lv: LogicalVolume): SnapshotRecord | undefin
   if (classifyLv(lv) !== 'snapshot') return undefined;
   const source = parseContentSource(lv);
   if (source?.kind !== 'volume') throw malformed(lv, `${TAG.sourceKind} must be "volume" on a snapshot`);
-  return { id: lv.name, name: requireTag(lv, TAG.name), sourceVolumeId: source.id, sizeBytes: lv.sizeBytes, createdAt: parseCreated(lv), lv };
+  const mirror = parseMirror(lv);
+  return { id: lv.name, name: requireTag(lv, TAG.name), sourceVolumeId: source.id, sizeBytes: dataSizeOf(lv, mirror), createdAt: parseCreated(lv), mirror, lv };
+}
+
+/** The LV's size less a copy's header. */
+function dataSizeOf(lv: LogicalVolume, mirror: AgentMirror | undefined): number {
+  if (!mirror) return lv.sizeBytes;
+  if (lv.sizeBytes <= mirror.headerBytes) throw malformed(lv, `the LV of ${lv.sizeBytes} bytes has no room for data after its ${mirror.headerBytes}-byte mirror header`);
+  return lv.sizeBytes - mirror.headerBytes;
+}
+
+/**
+ * A copy's slot, header and record from its mirror.* tags; undefined when it has none. A partial
+ * set, copies that are not numbered 0..n-1, or a record checkMirrorRecord refuses are malformed:
+ * a copy whose record cannot be read must never be taken for a single-copy volume, nor guessed at.
+ */
+export function parseMirror(lv: LogicalVolume): AgentMirror | undefined {
+  const keys = Object.keys(lv.tags).filter((k) => k.startsWith(MIRROR_KEY_PREFIX));
+  if (keys.length === 0) return undefined;
+  const slot = parseCount(lv, TAG.mirrorSlot, 0);
+  const headerBytes = parseCount(lv, TAG.mirrorHeader, 1);
+  const generation = parseCount(lv, TAG.mirrorGeneration, 1);
+  const regionBytes = parseCount(lv, TAG.mirrorRegion, 1);
+  const copyKeys = keys.filter((k) => MIRROR_COPY_KEY.test(k));
+  const known = new Set<string>([TAG.mirrorSlot, TAG.mirrorHeader, TAG.mirrorGeneration, TAG.mirrorRegion, ...copyKeys]);
+  const unknown = keys.find((k) => !known.has(k));
+  if (unknown !== undefined) throw malformed(lv, `${unknown} is not a mirror tag`);
+  const copies = copyKeys.map((_, i) => {
+    const key = mirrorCopyKey(i);
+    const value = lv.tags[key];
+    if (value === undefined) throw malformed(lv, `the mirror copies are not numbered 0 to ${copyKeys.length - 1} (no ${key})`);
+    const match = MIRROR_COPY_VALUE.exec(value);
+    const node = match?.[2];
+    if (!match || node === undefined || !isStorageNodeName(node)) throw malformed(lv, `${key}=${JSON.stringify(value)} is not <in-sync|out-of-sync>.<storage node>`);
+    return { node, inSync: match[1] === 'in-sync' };
+  });
+  const record: MirrorRecord = { generation, copies, regionBytes };
+  const problem = checkMirrorRecord(record);
+  if (problem !== undefined) throw malformed(lv, `its mirror record is not valid: ${problem}`);
+  if (slot >= copies.length) throw malformed(lv, `${TAG.mirrorSlot}=${slot} but the record has ${copies.length} copies`);
+  if (headerBytes % 512 !== 0) throw malformed(lv, `${TAG.mirrorHeader}=${headerBytes} is not a whole number of sectors`);
+  return { slot, headerBytes, record };
+}
+
+/** A whole number tag of at least `min`, without leading zeroes. */
+function parseCount(lv: LogicalVolume, key: string, min: number): number {
+  const raw = lv.tags[key];
+  if (raw === undefined) throw malformed(lv, `the ${key} tag is missing (the mirror tags are written together)`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(raw) || !Number.isSafeInteger(Number(raw)) || Number(raw) < min) throw malformed(lv, `${key}=${JSON.stringify(raw)} is not a whole number of at least ${min}`);
+  return Number(raw);
 }
 
 function parseContentSource(lv: LogicalVolume): AgentContentSource | undefined {

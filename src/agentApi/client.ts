@@ -11,20 +11,26 @@ import type { ExpandVolumeResponse__Output } from '../generated/vbs/agent/v1/Exp
 import type { ExportRequest } from '../generated/vbs/agent/v1/ExportRequest.ts';
 import type { ExportResponse__Output } from '../generated/vbs/agent/v1/ExportResponse.ts';
 import type { GetChapCredentialsResponse__Output } from '../generated/vbs/agent/v1/GetChapCredentialsResponse.ts';
+import type { GetMirrorRecordResponse__Output } from '../generated/vbs/agent/v1/GetMirrorRecordResponse.ts';
 import type { GetSnapshotResponse__Output } from '../generated/vbs/agent/v1/GetSnapshotResponse.ts';
 import type { GetVolumeResponse__Output } from '../generated/vbs/agent/v1/GetVolumeResponse.ts';
 import type { ListSnapshotsResponse__Output } from '../generated/vbs/agent/v1/ListSnapshotsResponse.ts';
 import type { ListVolumesResponse__Output } from '../generated/vbs/agent/v1/ListVolumesResponse.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
+import type { SetMirrorRecordRequest } from '../generated/vbs/agent/v1/SetMirrorRecordRequest.ts';
+import type { SetMirrorRecordResponse__Output } from '../generated/vbs/agent/v1/SetMirrorRecordResponse.ts';
 import { RECONNECT_CHANNEL_OPTIONS } from '../grpc/channelOptions.ts';
 import { loadAgentProto } from '../grpc/loadProtos.ts';
 import { domainErrorClassFor, isServiceError } from '../grpc/toGrpcStatus.ts';
-import type { AgentExport, StorageAgent } from './types.ts';
+import type { AgentCredentialsPort, AgentExport, StorageAgent } from './types.ts';
 import {
   createVolumeRequestToWire,
   credentialsFromWire,
   exportResponseFromWire,
   exportRequestToWire,
+  mirrorRecordResponseFromWire,
+  setMirrorRecordRequestToWire,
+  setMirrorRecordResultFromWire,
   snapshotFilterToWire,
   snapshotFromWire,
   statusFromWire,
@@ -96,6 +102,9 @@ export function connectAgentWire(address: string, channelCredentials: ChannelCre
       change<object>((o, cb) => volumes.Unexport({ volume_id: volumeId, initiator_iqn: initiatorIqn }, o, cb), signal),
     getChapCredentials: (volumeId: string, initiatorIqn: string, signal?: AbortSignal) =>
       read<GetChapCredentialsResponse__Output>((o, cb) => credentials.GetChapCredentials({ volume_id: volumeId, initiator_iqn: initiatorIqn }, o, cb), signal),
+    getMirrorRecord: (volumeId: string, initiatorIqn: string, signal?: AbortSignal) =>
+      read<GetMirrorRecordResponse__Output>((o, cb) => credentials.GetMirrorRecord({ volume_id: volumeId, initiator_iqn: initiatorIqn }, o, cb), signal),
+    setMirrorRecord: (req: SetMirrorRecordRequest, signal?: AbortSignal) => change<SetMirrorRecordResponse__Output>((o, cb) => credentials.SetMirrorRecord(req, o, cb), signal),
     close: () => {
       credentials.close();
       volumes.close();
@@ -105,9 +114,13 @@ export function connectAgentWire(address: string, channelCredentials: ChannelCre
 }
 export type AgentWireApi = ReturnType<typeof connectAgentWire>;
 
-/** A storage agent in domain terms, and the node plugin's AgentCredentials call. */
-export interface AgentClient extends StorageAgent {
-  /** The CHAP credentials of one initiator on one volume, and the target they are for (AgentCredentials; node plugins only). */
+/**
+ * A storage agent in domain terms, and the node plugin's AgentCredentials calls (node plugins
+ * only): the CHAP credentials, and a replicated volume's copy record (read and compare-and-set,
+ * as AgentCredentialsPort names them).
+ */
+export interface AgentClient extends StorageAgent, Pick<AgentCredentialsPort, 'mirrorRecord' | 'setMirrorRecord'> {
+  /** The CHAP credentials of one initiator on one volume, and the target they are for. */
   getChapCredentials(volumeId: string, initiatorIqn: string, signal?: AbortSignal): Promise<AgentExport>;
 }
 
@@ -146,6 +159,9 @@ export function connectAgent(address: string, channelCredentials: ChannelCredent
     unexportVolume: (req, signal) => call(`Unexport ${req.volumeId}`, async () => void (await api.unexportVolume(req.volumeId, req.initiatorIqn, signal))),
     getChapCredentials: (volumeId, initiatorIqn, signal) =>
       call(`GetChapCredentials ${volumeId}`, async () => credentialsFromWire(await api.getChapCredentials(volumeId, initiatorIqn, signal))),
+    mirrorRecord: (req, signal) => call(`GetMirrorRecord ${req.volumeId}`, async () => mirrorRecordResponseFromWire(await api.getMirrorRecord(req.volumeId, req.initiatorIqn, signal))),
+    setMirrorRecord: (req, signal) =>
+      call(`SetMirrorRecord ${req.volumeId}`, async () => setMirrorRecordResultFromWire(await api.setMirrorRecord(setMirrorRecordRequestToWire(req), signal))),
     close: () => api.close(),
   };
 }

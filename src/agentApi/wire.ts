@@ -7,22 +7,32 @@ import type { ExportRequest, ExportRequest__Output } from '../generated/vbs/agen
 import type { ExportResponse, ExportResponse__Output } from '../generated/vbs/agent/v1/ExportResponse.ts';
 import type { GetChapCredentialsResponse } from '../generated/vbs/agent/v1/GetChapCredentialsResponse.ts';
 import type { GetChapCredentialsResponse__Output } from '../generated/vbs/agent/v1/GetChapCredentialsResponse.ts';
+import type { GetMirrorRecordResponse, GetMirrorRecordResponse__Output } from '../generated/vbs/agent/v1/GetMirrorRecordResponse.ts';
 import type { Initiator, Initiator__Output } from '../generated/vbs/agent/v1/Initiator.ts';
+import type { Mirror, Mirror__Output } from '../generated/vbs/agent/v1/Mirror.ts';
+import type { MirrorRecord as WireMirrorRecord, MirrorRecord__Output as WireMirrorRecordOutput } from '../generated/vbs/agent/v1/MirrorRecord.ts';
+import type { MirrorSlot, MirrorSlot__Output } from '../generated/vbs/agent/v1/MirrorSlot.ts';
+import type { SetMirrorRecordRequest as WireSetMirrorRecordRequest, SetMirrorRecordRequest__Output } from '../generated/vbs/agent/v1/SetMirrorRecordRequest.ts';
+import type { SetMirrorRecordResponse, SetMirrorRecordResponse__Output } from '../generated/vbs/agent/v1/SetMirrorRecordResponse.ts';
 import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts';
 import type { Snapshot, Snapshot__Output } from '../generated/vbs/agent/v1/Snapshot.ts';
 import type { Target, Target__Output } from '../generated/vbs/agent/v1/Target.ts';
 import type { UnexportRequest, UnexportRequest__Output } from '../generated/vbs/agent/v1/UnexportRequest.ts';
 import type { Volume, Volume__Output } from '../generated/vbs/agent/v1/Volume.ts';
 import { dateOf, timestampOf } from '../grpc/timestamps.ts';
+import type { MirrorRecord } from '../replication/mirrorRecord.ts';
 import type {
   AgentContentSource,
   AgentExport,
   AgentInitiator,
+  AgentMirror,
   AgentSnapshot,
   AgentTarget,
   AgentVolume,
   CreateAgentVolumeRequest,
   ExportAgentVolumeRequest,
+  SetMirrorRecordRequest,
+  SetMirrorRecordResult,
   StorageNodeStatus,
 } from './types.ts';
 
@@ -117,6 +127,76 @@ export function initiatorFromWire(i: Initiator__Output): AgentInitiator {
   return { iqn: i.iqn, readOnly: i.read_only, mutualChap: i.mutual_chap };
 }
 
+// --- replicated volumes' copies ---------------------------------------------------------------
+
+/**
+ * A record as it travels. What makes one valid (generation, copies, region size) is the domain's
+ * call (checkMirrorRecord, on the agent); here only its presence.
+ */
+export function mirrorRecordToWire(r: MirrorRecord): WireMirrorRecord {
+  return { generation: r.generation, copies: r.copies.map((c) => ({ node: c.node, in_sync: c.inSync })), region_bytes: r.regionBytes };
+}
+
+/** A record in a request the agent receives: required (INVALID_ARGUMENT naming the field). */
+export function mirrorRecordFromWire(wire: WireMirrorRecordOutput | null, field: string): MirrorRecord {
+  if (!wire) throw new InvalidArgumentError(`${field} is required`);
+  return recordOf(wire);
+}
+
+function recordOf(wire: WireMirrorRecordOutput): MirrorRecord {
+  return { generation: wire.generation, copies: wire.copies.map((c) => ({ node: c.node, inSync: c.in_sync })), regionBytes: wire.region_bytes };
+}
+
+export function mirrorToWire(m: AgentMirror): Mirror {
+  return { slot: m.slot, header_bytes: m.headerBytes, record: mirrorRecordToWire(m.record) };
+}
+
+/** A copy in an agent's answer; undefined when absent (a single-copy volume). */
+export function mirrorFromWire(wire: Mirror__Output | null): AgentMirror | undefined {
+  if (!wire) return undefined;
+  return { slot: wire.slot, headerBytes: wire.header_bytes, record: recordOf(answered(wire.record, 'mirror.record')) };
+}
+
+/** GetMirrorRecord's answer. */
+export function mirrorRecordResponseToWire(m: AgentMirror): GetMirrorRecordResponse {
+  return { mirror: mirrorToWire(m) };
+}
+
+export function mirrorRecordResponseFromWire(wire: GetMirrorRecordResponse__Output): AgentMirror {
+  return answered(mirrorFromWire(wire.mirror), 'mirror');
+}
+
+export function setMirrorRecordRequestToWire(req: SetMirrorRecordRequest): WireSetMirrorRecordRequest {
+  return { volume_id: req.volumeId, initiator_iqn: req.initiatorIqn, expected_generation: req.expectedGeneration, record: mirrorRecordToWire(req.record) };
+}
+
+export function setMirrorRecordRequestFromWire(req: SetMirrorRecordRequest__Output): SetMirrorRecordRequest {
+  return {
+    volumeId: requireField(req.volume_id, 'volume_id'),
+    initiatorIqn: requireField(req.initiator_iqn, 'initiator_iqn'),
+    expectedGeneration: req.expected_generation,
+    record: mirrorRecordFromWire(req.record, 'record'),
+  };
+}
+
+export function setMirrorRecordResultToWire(r: SetMirrorRecordResult): SetMirrorRecordResponse {
+  return { applied: r.applied, current: mirrorToWire(r.current) };
+}
+
+export function setMirrorRecordResultFromWire(wire: SetMirrorRecordResponse__Output): SetMirrorRecordResult {
+  return { applied: wire.applied, current: answered(mirrorFromWire(wire.current), 'current') };
+}
+
+function mirrorSlotToWire(m: { readonly slot: number; readonly record: MirrorRecord }): MirrorSlot {
+  return { slot: m.slot, record: mirrorRecordToWire(m.record) };
+}
+
+function mirrorSlotFromWire(wire: MirrorSlot__Output): { readonly slot: number; readonly record: MirrorRecord } {
+  return { slot: wire.slot, record: mirrorRecordFromWire(wire.record, 'mirror.record') };
+}
+
+// --- volumes and snapshots --------------------------------------------------------------------
+
 export function volumeToWire(v: AgentVolume): Volume {
   return {
     id: v.id,
@@ -128,6 +208,7 @@ export function volumeToWire(v: AgentVolume): Volume {
     target: targetToWire(v.target),
     initiators: v.initiators.map((i) => i.iqn),
     initiator_details: v.initiators.map(initiatorToWire),
+    mirror: v.mirror ? mirrorToWire(v.mirror) : null,
   };
 }
 
@@ -137,6 +218,7 @@ export function volumeFromWire(wire: Volume__Output | null): AgentVolume {
   const source = v.content_source?.source;
   const contentSource: AgentContentSource | undefined =
     source === 'snapshot_id' ? { kind: 'snapshot', id: v.content_source?.snapshot_id ?? '' } : source === 'volume_id' ? { kind: 'volume', id: v.content_source?.volume_id ?? '' } : undefined;
+  const mirror = mirrorFromWire(v.mirror);
   return {
     id: v.id,
     name: v.name,
@@ -146,6 +228,7 @@ export function volumeFromWire(wire: Volume__Output | null): AgentVolume {
     createdAt: dateOf(v.created_at),
     target: targetFromWire(v.target, 'volume.target'),
     initiators: v.initiator_details.length > 0 ? v.initiator_details.map(initiatorFromWire) : v.initiators.map((iqn) => ({ iqn, readOnly: false, mutualChap: false })),
+    ...(mirror ? { mirror } : {}),
   };
 }
 
@@ -168,7 +251,13 @@ export function snapshotFromWire(wire: Snapshot__Output | null): AgentSnapshot {
 // --- requests ---------------------------------------------------------------------------------
 
 export function createVolumeRequestToWire(req: CreateAgentVolumeRequest): CreateVolumeRequest {
-  return { name: req.name, size_bytes: req.sizeBytes, thick: req.thick, content_source: contentSourceToWire(req.contentSource) };
+  return {
+    name: req.name,
+    size_bytes: req.sizeBytes,
+    thick: req.thick,
+    content_source: contentSourceToWire(req.contentSource),
+    mirror: req.mirror ? mirrorSlotToWire(req.mirror) : null,
+  };
 }
 
 export function createVolumeRequestFromWire(req: CreateVolumeRequest__Output): CreateAgentVolumeRequest {
@@ -178,6 +267,7 @@ export function createVolumeRequestFromWire(req: CreateVolumeRequest__Output): C
     sizeBytes: requireSize(req.size_bytes, 'size_bytes'),
     thick: req.thick,
     ...(source ? { contentSource: source } : {}),
+    ...(req.mirror ? { mirror: mirrorSlotFromWire(req.mirror) } : {}),
   };
 }
 

@@ -81,6 +81,7 @@ export async function startAgent(config: AgentConfig & { readonly zone: string }
     lio,
     chapKey,
     portal: config.portal,
+    storageNode: config.nodeName,
     iqnPrefix: config.iqnPrefix,
     zeroer: new BlkdiscardZeroer({ runner }),
     overprovisionRatio: config.overprovisionRatio,
@@ -120,11 +121,13 @@ export async function startAgent(config: AgentConfig & { readonly zone: string }
     proto.vbs.agent.v1.AgentVolumes.service,
     createAgentVolumesHandlers(untilReconciled(volumes, () => reconciled), log, metrics?.calls.forService('vbs.agent.v1.AgentVolumes')),
   );
+  const notYet = () => Promise.reject(new UnavailableError('the agent is restoring its iSCSI exports after a start; retry in a few seconds'));
   const credentials: AgentCredentialsPort = {
-    chapCredentials: (req, signal) =>
-      reconciled ? volumes.chapCredentials(req, signal) : Promise.reject(new UnavailableError('the agent is restoring its iSCSI exports after a start; retry in a few seconds')),
+    chapCredentials: (req, signal) => (reconciled ? volumes.chapCredentials(req, signal) : notYet()),
+    mirrorRecord: (req, signal) => (reconciled ? volumes.mirrorRecord(req, signal) : notYet()),
+    setMirrorRecord: (req, signal) => (reconciled ? volumes.setMirrorRecord(req, signal) : notYet()),
   };
-  // Node plugins ask for the CHAP secrets of what is published to them (docs/security.md).
+  // Node plugins ask for the CHAP secrets of what is published to them (docs/security.md), and for the copies' record of a replicated volume (docs/replication.md).
   server.addService(proto.vbs.agent.v1.AgentCredentials.service, createAgentCredentialsHandlers(credentials, log, metrics?.calls.forService('vbs.agent.v1.AgentCredentials')));
   const running = await serve({ server, endpoint: config.listen, log, credentials: reloadingServerCredentials(tls) });
 

@@ -30,6 +30,9 @@ describe('AgentCredentials over mutual TLS: GrpcChapSource and the agent handler
       if (req.volumeId === 'vbs-vol-unpublished') throw new FailedPreconditionError(`volume ${req.volumeId} is not published to ${req.initiatorIqn}`);
       return { target: TARGET, chap: { username: 'u', password: 'p', mutual: { username: 'tu', password: 'tp' } } };
     },
+    // Not what GrpcChapSource asks (test/contract/mirrorRecordOverGrpc.test.ts covers these).
+    mirrorRecord: async (req) => Promise.reject(new FailedPreconditionError(`volume ${req.volumeId} is not a copy of a replicated volume`)),
+    setMirrorRecord: async (req) => Promise.reject(new FailedPreconditionError(`volume ${req.volumeId} is not a copy of a replicated volume`)),
   };
 
   before(async () => {
