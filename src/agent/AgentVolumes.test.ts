@@ -24,6 +24,8 @@ import type { AgentVolume } from '../agentApi/types.ts';
 import { lvUuidKey } from './targetIdentity.ts';
 import { buildAclTag, buildAclTagKey } from './volumeTags.ts';
 import { growthLvNameOf } from './thickGrowth.ts';
+import { MIRROR_HEADER_BYTES, initialMirrorRecord, markAllInSync, markOutOfSync, maxBytesFor } from '../replication/mirrorRecord.ts';
+import type { MirrorRecord } from '../replication/mirrorRecord.ts';
 
 const MiB = 1024 * 1024;
 const PREFIX = 'iqn.2026-11.io.vbs-test';
@@ -32,6 +34,10 @@ const KEY = Buffer.alloc(32, 7);
 const NOW = new Date('2026-11-23T12:00:00.000Z');
 const NODE_A = 'iqn.1993-08.org.debian:01:node-a';
 const NODE_B = 'iqn.1993-08.org.debian:01:node-b';
+/** The storage node the agent under test serves, and two others. */
+const STORE = 'store-a';
+const OTHER = 'store-b';
+const THIRD = 'store-c';
 
 /** LioTarget with every mutating call noted in the shared journal, and failures on demand. */
 class RecordingLio implements AgentLio {
@@ -131,12 +137,13 @@ describe('AgentVolumes', () => {
   let volumes: AgentVolumes;
   let zeroer: RecordingZeroer;
 
-  const make = (overrides: { overprovisionRatio?: number; unexportDeadlineMs?: number } = {}): AgentVolumes =>
+  const make = (overrides: { overprovisionRatio?: number; unexportDeadlineMs?: number; storageNode?: string | null } = {}): AgentVolumes =>
     new AgentVolumes({
       lvm,
       lio,
       chapKey: KEY,
       portal: PORTAL,
+      ...(overrides.storageNode === null ? {} : { storageNode: overrides.storageNode ?? STORE }),
       iqnPrefix: PREFIX,
       overprovisionRatio: overrides.overprovisionRatio ?? 2,
       ...(overrides.unexportDeadlineMs !== undefined ? { unexportDeadlineMs: overrides.unexportDeadlineMs } : {}),
@@ -950,12 +957,224 @@ describe('AgentVolumes', () => {
     });
   });
 
+  describe('copies of replicated volumes', () => {
+    const PAIR = [STORE, OTHER];
+    const record2 = (sizeBytes = 100 * MiB): MirrorRecord => initialMirrorRecord(PAIR, sizeBytes);
+    const copy = (name: string, sizeBytes: number, mirror: { slot: number; record: MirrorRecord }, extra: Partial<Parameters<AgentVolumes['createVolume']>[0]> = {}) =>
+      create(name, sizeBytes, { mirror, ...extra });
+    /** A copy published to NODE_A, as the controller leaves it for the node that assembles the mirror. */
+    const publishedCopy = async (name = 'pvc-m', record = record2()): Promise<AgentVolume> => {
+      const vol = await copy(name, 100 * MiB, { slot: 0, record });
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      return vol;
+    };
+
+    test('a copy is one thin LV of header + data in whole extents, its slot and record in the tags of its lvcreate; sizeBytes is the data', async () => {
+      const record = record2();
+      const vol = await copy('pvc-m', 100 * MiB + 1, { slot: 0, record });
+      const lv = await lvm.findVolume(vol.id);
+      assert.equal(lv?.sizeBytes, MIRROR_HEADER_BYTES + 104 * MiB, 'header + data, rounded up to whole 4 MiB extents');
+      assert.equal(vol.sizeBytes, 104 * MiB, 'the data size: what rounding added goes to the data');
+      assert.deepEqual(vol.mirror, { slot: 0, headerBytes: MIRROR_HEADER_BYTES, record });
+      assert.deepEqual(lv?.tags, {
+        kind: 'volume', name: 'pvc-m', created: String(NOW.getTime()), provisioning: 'thin', identity: 'lv-uuid',
+        'mirror.slot': '0', 'mirror.header': String(MIRROR_HEADER_BYTES), 'mirror.generation': '1', 'mirror.region': String(2 * MiB),
+        'mirror.copy0': `in-sync.${STORE}`, 'mirror.copy1': `in-sync.${OTHER}`,
+      });
+      assert.deepEqual(journal.filter((l) => l.startsWith('lvm')), [`lvm create thin ${vol.id} ${MIRROR_HEADER_BYTES + 104 * MiB}`], 'one lvcreate, no tag written after it');
+      assert.equal((await exportOf(vol.target.iqn))?.enabled, true, 'exported like any volume: the whole LV, header included, is the LUN');
+      assert.deepEqual(await volumes.getVolume(vol.id), vol);
+      assert.deepEqual((await volumes.listVolumes()).find((v) => v.id === vol.id), vol);
+      const single = await create('pvc-1');
+      assert.equal('mirror' in single, false, 'a single-copy volume has no mirror at all');
+      assert.equal('mirror' in (await volumes.getVolume(single.id)), false);
+    });
+
+    test('a thick copy is zeroed from byte 0 to its end (header included) before its first export', async () => {
+      const vol = await copy('pvc-m', 8 * MiB, { slot: 1, record: initialMirrorRecord([OTHER, STORE], 8 * MiB) }, { thick: true });
+      const lvBytes = MIRROR_HEADER_BYTES + 8 * MiB;
+      const lines = journal.filter((l) => !l.startsWith('lio addAcl'));
+      const at = (line: string) => lines.indexOf(line);
+      assert.ok(at(`lvm create thick ${vol.id} ${lvBytes}`) >= 0, lines.join('\n'));
+      assert.ok(at(`lvm create thick ${vol.id} ${lvBytes}`) < at(`zero /dev/vg0/${vol.id} 0+${lvBytes}`), lines.join('\n'));
+      assert.ok(at(`zero /dev/vg0/${vol.id} 0+${lvBytes}`) < at(`lio export ${vol.id}`), lines.join('\n'));
+      assert.equal(vol.sizeBytes, 8 * MiB);
+      assert.equal(vol.mirror?.slot, 1);
+    });
+
+    test('the same name, slot and copies is the same copy, also after its record moved on; another slot, other copies or a single copy is ALREADY_EXISTS', async () => {
+      const vol = await publishedCopy();
+      const record = record2();
+      assert.deepEqual(await copy('pvc-m', 100 * MiB, { slot: 0, record }), { ...vol, initiators: (await volumes.getVolume(vol.id)).initiators });
+      await volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration: 1, record: markOutOfSync(record, [1]) });
+      const retried = await copy('pvc-m', 100 * MiB, { slot: 0, record });
+      assert.equal(retried.mirror?.record.generation, 2, 'the create retry finds the copy and reports its current record');
+      assert.equal(journal.filter((l) => l.startsWith('lvm create')).length, 1);
+      await assert.rejects(copy('pvc-m', 100 * MiB, { slot: 1, record: initialMirrorRecord([OTHER, STORE], 100 * MiB) }), /as copy 0 of a replicated volume, not copy 1/);
+      await assert.rejects(copy('pvc-m', 100 * MiB, { slot: 0, record: initialMirrorRecord([STORE, THIRD], 100 * MiB) }), AlreadyExistsError);
+      await assert.rejects(copy('pvc-m', 100 * MiB, { slot: 0, record: initialMirrorRecord([STORE, OTHER, THIRD], 100 * MiB) }), AlreadyExistsError);
+      await assert.rejects(copy('pvc-m', 100 * MiB, { slot: 0, record: { ...record, regionBytes: 4 * MiB } }), /region size/);
+      await assert.rejects(copy('pvc-m', 200 * MiB, { slot: 0, record }), AlreadyExistsError);
+      await assert.rejects(create('pvc-m', 100 * MiB), /not a single copy/);
+      await create('pvc-1', 100 * MiB);
+      await assert.rejects(copy('pvc-1', 100 * MiB, { slot: 0, record }), /a single copy, not as a copy/);
+    });
+
+    test('refuses, before any lvcreate, a record or slot that is not valid, a slot of another node, a content source, and more data than the regions allow', async () => {
+      const record = record2();
+      await assert.rejects(copy('m', 100 * MiB, { slot: 2, record }), (err: unknown) => err instanceof InvalidArgumentError && /slot 2 is not one of the record's 2 slots/.test(err.message));
+      await assert.rejects(copy('m', 100 * MiB, { slot: -1, record }), InvalidArgumentError);
+      await assert.rejects(copy('m', 100 * MiB, { slot: 1, record }), (err: unknown) => err instanceof InvalidArgumentError && /belongs to storage node "store-b", not to this one \(store-a\)/.test(err.message));
+      await assert.rejects(copy('m', 100 * MiB, { slot: 0, record: { ...record, copies: [{ node: STORE, inSync: true }, { node: STORE, inSync: true }] } }), /two copies on one storage node/);
+      await assert.rejects(copy('m', 100 * MiB, { slot: 0, record: { ...record, copies: [{ node: STORE, inSync: true }, { node: 'Store_B', inSync: true }] } }), /not a storage node name/);
+      await assert.rejects(copy('m', 100 * MiB, { slot: 0, record: { ...record, generation: 0 } }), InvalidArgumentError);
+      await assert.rejects(copy('m', 100 * MiB, { slot: 0, record: { ...record, regionBytes: 3 * MiB } }), InvalidArgumentError);
+      await assert.rejects(copy('m', 100 * MiB, { slot: 0, record: { ...record, copies: record.copies.map((c) => ({ ...c, inSync: false })) } }), /no copy is in sync/);
+      const src = await create('pvc-1');
+      await assert.rejects(copy('m', 100 * MiB, { slot: 0, record }, { contentSource: { kind: 'volume', id: src.id } }), /not yet supported/);
+      await assert.rejects(copy('m', maxBytesFor(record.regionBytes) + 1, { slot: 0, record }), (err: unknown) => err instanceof OutOfRangeError && /region limit/.test(err.message));
+      volumes = make({ storageNode: null });
+      await assert.rejects(copy('m', 100 * MiB, { slot: 0, record }), (err: unknown) => err instanceof FailedPreconditionError && /without its storage node name/.test(err.message));
+      assert.deepEqual(lvm.names(), [src.id], 'nothing was created');
+    });
+
+    test('expand takes the data size: the LV grows to header + size; past what the region size allows is OUT_OF_RANGE', async () => {
+      const vol = await copy('pvc-m', 100 * MiB, { slot: 0, record: record2() });
+      const grown = await volumes.expandVolume(vol.id, 200 * MiB + 1);
+      assert.equal(grown.sizeBytes, 204 * MiB);
+      assert.equal((await lvm.findVolume(vol.id))?.sizeBytes, MIRROR_HEADER_BYTES + 204 * MiB);
+      assert.deepEqual(grown.mirror, vol.mirror);
+      journal.length = 0;
+      assert.equal((await volumes.expandVolume(vol.id, 204 * MiB)).sizeBytes, 204 * MiB, 'the data size it has: nothing to do');
+      assert.equal((await volumes.expandVolume(vol.id, 100 * MiB)).sizeBytes, 204 * MiB, 'never shrinks');
+      assert.deepEqual(journal.filter((l) => l.startsWith('lvm')), []);
+      await assert.rejects(volumes.expandVolume(vol.id, maxBytesFor(2 * MiB) + 1), (err: unknown) => err instanceof OutOfRangeError && /2097152-byte regions/.test(err.message));
+      assert.equal((await lvm.findVolume(vol.id))?.sizeBytes, MIRROR_HEADER_BYTES + 204 * MiB);
+    });
+
+    test('a thick copy grows by zeroed extents only, and keeps its header', async () => {
+      const vol = await copy('pvc-m', 8 * MiB, { slot: 0, record: initialMirrorRecord(PAIR, 8 * MiB) }, { thick: true });
+      journal.length = 0;
+      const grown = await volumes.expandVolume(vol.id, 16 * MiB);
+      assert.equal(grown.sizeBytes, 16 * MiB);
+      const growth = growthLvNameOf(vol.id);
+      assert.deepEqual(journal.filter((l) => l.startsWith('lvm create') || l.startsWith('zero ')), [`lvm create thick ${growth} ${8 * MiB}`, `zero /dev/vg0/${growth} 0+${8 * MiB}`]);
+    });
+
+    test('mirrorRecord: only for the initiator the copy is published to, and only of a copy', async () => {
+      const vol = await copy('pvc-m', 100 * MiB, { slot: 0, record: record2() });
+      await assert.rejects(volumes.mirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A }), (err: unknown) => err instanceof FailedPreconditionError && /not published to/.test(err.message));
+      await volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      assert.deepEqual(await volumes.mirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A.toUpperCase() }), vol.mirror);
+      await assert.rejects(volumes.mirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_B }), FailedPreconditionError);
+      const single = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: single.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      await assert.rejects(volumes.mirrorRecord({ volumeId: single.id, initiatorIqn: NODE_A }), (err: unknown) => err instanceof FailedPreconditionError && /not a copy of a replicated volume/.test(err.message));
+      await assert.rejects(volumes.mirrorRecord({ volumeId: buildAgentId('gone', 'volume'), initiatorIqn: NODE_A }), NotFoundError);
+      await assert.rejects(volumes.mirrorRecord({ volumeId: 'nope', initiatorIqn: NODE_A }), InvalidArgumentError);
+    });
+
+    test('setMirrorRecord applies the next generation with one lvchange; an equal record is a retry; anything else is not applied and answers the stored record', async () => {
+      const record = record2();
+      const vol = await publishedCopy('pvc-m', record);
+      const degraded = markOutOfSync(record, [1]);
+      journal.length = 0;
+      const set = (expectedGeneration: number, next: MirrorRecord) => volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration, record: next });
+      const first = await set(1, degraded);
+      assert.deepEqual(first, { applied: true, current: { slot: 0, headerBytes: MIRROR_HEADER_BYTES, record: degraded } });
+      assert.deepEqual(journal, [`lvm addtag ${vol.id} mirror.generation,mirror.region,mirror.copy0,mirror.copy1`], 'the whole record in one lvchange');
+      assert.deepEqual((await lvm.findVolume(vol.id))?.tags['mirror.copy1'], `out-of-sync.${OTHER}`);
+      assert.deepEqual(await volumes.mirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A }), first.current);
+
+      journal.length = 0;
+      assert.deepEqual(await set(1, degraded), first, 'the same call again (its answer was lost): applied, nothing written');
+      assert.deepEqual(journal, []);
+
+      const stale = await set(1, { ...degraded, generation: 2, copies: [{ node: STORE, inSync: false }, { node: OTHER, inSync: true }] });
+      assert.deepEqual(stale, { applied: false, current: first.current }, 'another writer of generation 2 lost the race');
+      assert.deepEqual(await set(2, { ...markAllInSync(degraded), generation: 4 }), { applied: false, current: first.current }, 'a generation skipped');
+      assert.deepEqual(await set(3, { ...markAllInSync(degraded), generation: 4 }), { applied: false, current: first.current }, 'the wrong expected generation');
+      assert.deepEqual(await set(2, { ...markAllInSync(degraded), copies: [{ node: STORE, inSync: true }, { node: THIRD, inSync: true }] }), { applied: false, current: first.current }, 'another node in a slot');
+      assert.deepEqual(await set(2, { ...markAllInSync(degraded), copies: [{ node: OTHER, inSync: true }, { node: STORE, inSync: true }] }), { applied: false, current: first.current }, 'slots swapped');
+      assert.deepEqual(await set(2, { ...markAllInSync(degraded), copies: [{ node: STORE, inSync: true }] }), { applied: false, current: first.current }, 'a copy dropped');
+      assert.deepEqual(await set(2, { ...markAllInSync(degraded), regionBytes: 4 * MiB }), { applied: false, current: first.current }, 'another region size');
+      assert.deepEqual(journal, [], 'nothing written for any of them');
+
+      const resynced = markAllInSync(degraded);
+      assert.deepEqual(await set(2, resynced), { applied: true, current: { slot: 0, headerBytes: MIRROR_HEADER_BYTES, record: resynced } });
+      assert.deepEqual((await volumes.getVolume(vol.id)).mirror?.record, resynced);
+    });
+
+    test('setMirrorRecord refuses a malformed request, a caller the copy is not published to (the fence) and a single-copy volume', async () => {
+      const record = record2();
+      const vol = await publishedCopy('pvc-m', record);
+      const next = markOutOfSync(record, [1]);
+      const set = (over: Partial<Parameters<AgentVolumes['setMirrorRecord']>[0]>) => volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration: 1, record: next, ...over });
+      await assert.rejects(set({ expectedGeneration: 0 }), InvalidArgumentError);
+      await assert.rejects(set({ expectedGeneration: 1.5 }), InvalidArgumentError);
+      await assert.rejects(set({ record: { ...next, copies: next.copies.map((c) => ({ ...c, inSync: false })) } }), /no copy is in sync/);
+      await assert.rejects(set({ record: { ...next, copies: [{ node: STORE, inSync: true }, { node: 'bad node', inSync: false }] } }), InvalidArgumentError);
+      await assert.rejects(set({ initiatorIqn: NODE_B }), (err: unknown) => err instanceof FailedPreconditionError && /not published to/.test(err.message));
+      await volumes.unexportVolume({ volumeId: vol.id, initiatorIqn: NODE_A });
+      await assert.rejects(set({}), FailedPreconditionError, 'a fenced node can no longer move the record');
+      const single = await create('pvc-1');
+      await volumes.exportVolume({ volumeId: single.id, initiatorIqn: NODE_A, readOnly: false, mutualChap: false });
+      await assert.rejects(set({ volumeId: single.id }), /not a copy of a replicated volume/);
+      await assert.rejects(set({ volumeId: buildAgentId('gone', 'volume') }), NotFoundError);
+      assert.equal((await lvm.findVolume(vol.id))?.tags['mirror.generation'], '1', 'nothing was written');
+    });
+
+    test('setMirrorRecord takes the volume\'s lock: a second one, or an export, while it writes is ABORTED', async () => {
+      const record = record2();
+      const vol = await publishedCopy('pvc-m', record);
+      const held = lvm.hold('addTags');
+      const first = volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration: 1, record: markOutOfSync(record, [1]) });
+      await held.entered;
+      await assert.rejects(volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration: 1, record: markOutOfSync(record, [0]) }), OperationPendingError);
+      await assert.rejects(volumes.exportVolume({ volumeId: vol.id, initiatorIqn: NODE_B, readOnly: false, mutualChap: false }), OperationPendingError);
+      held.release();
+      assert.equal((await first).applied, true);
+      const loser = await volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration: 1, record: markOutOfSync(record, [0]) });
+      assert.equal(loser.applied, false, 'the loser, retried, sees the winner');
+      assert.deepEqual(loser.current.record.copies.map((c) => c.inSync), [true, false]);
+    });
+
+    test('a snapshot of a copy takes header and data at once, keeps the record of that instant, and reports the data size; restoring or cloning a copy is refused for now', async () => {
+      const record = record2();
+      const vol = await publishedCopy('pvc-m', record);
+      await volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration: 1, record: markOutOfSync(record, [1]) });
+      const snap = await volumes.createSnapshot({ name: 'snap-m', sourceVolumeId: vol.id });
+      assert.equal(snap.sizeBytes, 100 * MiB, 'the data size');
+      const lv = await lvm.findVolume(snap.id);
+      assert.equal(lv?.sizeBytes, MIRROR_HEADER_BYTES + 100 * MiB);
+      assert.equal(lv?.origin, vol.id);
+      assert.equal(lv?.tags['mirror.generation'], '2');
+      assert.equal(lv?.tags['mirror.copy1'], `out-of-sync.${OTHER}`);
+      assert.deepEqual(await volumes.getSnapshot(snap.id), snap);
+      assert.deepEqual(await volumes.createSnapshot({ name: 'snap-m', sourceVolumeId: vol.id }), snap, 'idempotent');
+      await assert.rejects(create('restored', 100 * MiB, { contentSource: { kind: 'snapshot', id: snap.id } }), (err: unknown) =>
+        err instanceof InvalidArgumentError && /is a snapshot of a copy of a replicated volume; restoring or cloning one is not supported yet/.test(err.message));
+      await assert.rejects(create('clone', 100 * MiB, { contentSource: { kind: 'volume', id: vol.id } }), /is a copy of a replicated volume/);
+      assert.deepEqual(lvm.names(), [snap.id, vol.id].sort());
+    });
+
+    test('reconcile rebuilds a copy\'s export from its tags like any volume\'s', async () => {
+      const vol = await publishedCopy();
+      const before = await exportOf(vol.target.iqn);
+      await target.unexportVolume(vol.target.iqn, vol.id);
+      lvm.deactivateAll();
+      assert.deepEqual(await volumes.reconcile(), { repaired: [vol.id], removed: [], failed: [] });
+      assert.deepEqual(await exportOf(vol.target.iqn), before);
+    });
+  });
+
   test('refuses a short CHAP key and an invalid policy at construction', () => {
     const base = { lvm, lio, chapKey: KEY, portal: PORTAL, iqnPrefix: PREFIX, overprovisionRatio: 2, zeroer, log: pino({ level: 'silent' }) };
     assert.throws(() => new AgentVolumes({ ...base, chapKey: Buffer.alloc(8) }), InvalidArgumentError);
     assert.throws(() => new AgentVolumes({ ...base, overprovisionRatio: 0 }), InvalidArgumentError);
     assert.throws(() => new AgentVolumes({ ...base, dataLimitPercent: 120 }), InvalidArgumentError);
     assert.throws(() => new AgentVolumes({ ...base, iqnPrefix: 'not an iqn' }), InvalidArgumentError);
+    assert.throws(() => new AgentVolumes({ ...base, storageNode: 'Not A Node' }), InvalidArgumentError);
   });
 });
 

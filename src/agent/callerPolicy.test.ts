@@ -41,10 +41,16 @@ describe('the agent caller policy', () => {
     assert.match(!refused.allowed ? refused.reason : '', /DeleteVolume: urn:vbs-csi:node:iqn\.2026-01\.io\.example:worker-1 may not call it; only the controller may/);
   });
 
-  test('lets only node plugins call AgentCredentials', () => {
-    const path = '/vbs.agent.v1.AgentCredentials/GetChapCredentials';
-    assert.equal(decideAgentCall(path, NODE).allowed, true);
-    for (const other of [CONTROLLER, AGENT]) assert.equal(decideAgentCall(path, other).allowed, false);
+  test('lets only node plugins call AgentCredentials: CHAP credentials and the record of a replicated volume\'s copies', () => {
+    const paths = agentProtoPaths().filter((p) => p.includes('AgentCredentials'));
+    assert.deepEqual(paths, ['GetChapCredentials', 'GetMirrorRecord', 'SetMirrorRecord'].map((m) => `/vbs.agent.v1.AgentCredentials/${m}`));
+    for (const path of paths) {
+      assert.equal(decideAgentCall(path, NODE).allowed, true, path);
+      for (const other of [CONTROLLER, AGENT]) {
+        const d = decideAgentCall(path, other);
+        assert.equal(!d.allowed && d.code, 'PERMISSION_DENIED', path);
+      }
+    }
   });
 
   test('answers UNAUTHENTICATED without an identity, and refuses methods it does not list', () => {

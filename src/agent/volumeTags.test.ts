@@ -4,8 +4,11 @@ import { FailedPreconditionError } from '../errors.ts';
 import { MAX_TAG_LENGTH, encodeTag } from '../lvm/index.ts';
 import type { LvTags } from '../lvm/index.ts';
 import { InMemoryLvm } from './testing/InMemoryLvm.ts';
-import { buildAclTag, buildSnapshotTags, buildVolumeTags, classifyLv, parseSnapshotRecord, parseVolumeRecord } from './volumeTags.ts';
+import { buildAclTag, buildMirrorRecordTags, buildMirrorTags, buildSnapshotTags, buildVolumeTags, classifyLv, parseMirror, parseSnapshotRecord, parseVolumeRecord } from './volumeTags.ts';
 import { buildAgentId } from '../agentApi/ids.ts';
+import { MAX_STORAGE_NODE_NAME } from '../csi/volumeIds.ts';
+import { MIRROR_HEADER_BYTES } from '../replication/mirrorRecord.ts';
+import type { AgentMirror } from '../agentApi/types.ts';
 
 const MiB = 1024 * 1024;
 const VOL = buildAgentId('pvc-1', 'volume');
@@ -86,5 +89,80 @@ describe('volumeTags', () => {
     for (const c of cases) {
       assert.throws(() => parseVolumeRecord(lvWith(VOL, c.tags)), (err: unknown) => err instanceof FailedPreconditionError && err.message.includes(VOL), c.name);
     }
+  });
+
+  describe('the mirror tags of a copy of a replicated volume', () => {
+    const MIRROR: AgentMirror = {
+      slot: 1,
+      headerBytes: MIRROR_HEADER_BYTES,
+      record: { generation: 7, copies: [{ node: 'store-a', inSync: true }, { node: 'store-b.zone-1', inSync: false }, { node: 'store-c', inSync: true }], regionBytes: 4 * MiB },
+    };
+    const base = buildVolumeTags({ name: 'pvc-1', createdAt: CREATED, thin: true, contentSource: undefined });
+    const copyLv = (tags: LvTags) => new InMemoryLvm().seed({ name: VOL, sizeBytes: MIRROR_HEADER_BYTES + 8 * MiB, tags: { ...base, ...tags } });
+
+    test('round-trip: slot, header and record; sizeBytes is the LV less the header', () => {
+      const tags = buildMirrorTags(MIRROR);
+      assert.deepEqual(tags, {
+        'mirror.slot': '1', 'mirror.header': String(MIRROR_HEADER_BYTES), 'mirror.generation': '7', 'mirror.region': String(4 * MiB),
+        'mirror.copy0': 'in-sync.store-a', 'mirror.copy1': 'out-of-sync.store-b.zone-1', 'mirror.copy2': 'in-sync.store-c',
+      });
+      const record = parseVolumeRecord(copyLv(tags));
+      assert.deepEqual(record?.mirror, MIRROR);
+      assert.equal(record?.sizeBytes, 8 * MiB);
+      assert.equal(record?.lv.sizeBytes, MIRROR_HEADER_BYTES + 8 * MiB);
+      assert.equal(parseVolumeRecord(copyLv({}))?.mirror, undefined, 'no mirror tags: a single-copy volume');
+      assert.equal(parseVolumeRecord(copyLv({}))?.sizeBytes, MIRROR_HEADER_BYTES + 8 * MiB);
+    });
+
+    test('a snapshot of a copy carries the copy\'s tags and reports the data size', () => {
+      const lv = new InMemoryLvm().seed({ name: SNAP, sizeBytes: MIRROR_HEADER_BYTES + 8 * MiB, tags: buildSnapshotTags({ name: 's', createdAt: CREATED, sourceVolumeId: VOL, mirror: MIRROR }) });
+      const snap = parseSnapshotRecord(lv);
+      assert.deepEqual(snap?.mirror, MIRROR);
+      assert.equal(snap?.sizeBytes, 8 * MiB);
+    });
+
+    test('a record\'s tags have the same keys for the same copies, so one --deltag/--addtag lvchange replaces it', () => {
+      const next = { ...MIRROR.record, generation: 8, copies: MIRROR.record.copies.map((c) => ({ ...c, inSync: true })) };
+      assert.deepEqual(Object.keys(buildMirrorRecordTags(next)), Object.keys(buildMirrorRecordTags(MIRROR.record)));
+    });
+
+    test('three copies on nodes of the longest name still fit, each tag far within LVM\'s limit', () => {
+      const long = (c: string) => `${c}${'a'.repeat(MAX_STORAGE_NODE_NAME - 1)}`;
+      const copies = [{ node: long('x'), inSync: true }, { node: long('y'), inSync: false }, { node: long('z'), inSync: false }];
+      const mirror: AgentMirror = { ...MIRROR, record: { ...MIRROR.record, copies } };
+      for (const [key, value] of Object.entries(buildMirrorTags(mirror))) {
+        const tag = encodeTag(key, value);
+        assert.ok(tag.length < 200, `${tag} is ${tag.length} characters`);
+        assert.ok(!tag.includes(':'), `${tag} needs no escape: readable in lvs -o tags`);
+      }
+      assert.deepEqual(parseMirror(copyLv(buildMirrorTags(mirror))), mirror);
+    });
+
+    test('a partial, inconsistent or invalid set is a FAILED_PRECONDITION naming the LV, never a single-copy volume', () => {
+      const good = buildMirrorTags(MIRROR);
+      const without = (key: string): LvTags => Object.fromEntries(Object.entries(good).filter(([k]) => k !== key));
+      const cases: Array<{ name: string; tags: LvTags }> = [
+        { name: 'no slot', tags: without('mirror.slot') },
+        { name: 'no header', tags: without('mirror.header') },
+        { name: 'no generation', tags: without('mirror.generation') },
+        { name: 'no region', tags: without('mirror.region') },
+        { name: 'a gap in the copies', tags: without('mirror.copy1') },
+        { name: 'no copies at all', tags: { 'mirror.slot': '0', 'mirror.header': '4194304', 'mirror.generation': '1', 'mirror.region': '2097152' } },
+        { name: 'a slot past the copies', tags: { ...good, 'mirror.slot': '3' } },
+        { name: 'a slot with a leading zero', tags: { ...good, 'mirror.slot': '01' } },
+        { name: 'generation 0', tags: { ...good, 'mirror.generation': '0' } },
+        { name: 'a region that is no power of two', tags: { ...good, 'mirror.region': String(3 * MiB) } },
+        { name: 'a header that is no whole number of sectors', tags: { ...good, 'mirror.header': '1000' } },
+        { name: 'a header as large as the LV', tags: { ...good, 'mirror.header': String(MIRROR_HEADER_BYTES + 8 * MiB) } },
+        { name: 'a copy flag that is neither', tags: { ...good, 'mirror.copy0': 'maybe.store-a' } },
+        { name: 'a copy on no storage node', tags: { ...good, 'mirror.copy0': 'in-sync.Store_A' } },
+        { name: 'two copies on one node', tags: { ...good, 'mirror.copy2': 'in-sync.store-a' } },
+        { name: 'no copy in sync', tags: { ...good, 'mirror.copy0': 'out-of-sync.store-a', 'mirror.copy2': 'out-of-sync.store-c' } },
+        { name: 'a mirror key we never write', tags: { ...good, 'mirror.note': 'x' } },
+      ];
+      for (const c of cases) {
+        assert.throws(() => parseVolumeRecord(copyLv(c.tags)), (err: unknown) => err instanceof FailedPreconditionError && err.message.includes(VOL), c.name);
+      }
+    });
   });
 });

@@ -6,6 +6,9 @@ import type { CreateVolumeRequest__Output } from '../generated/vbs/agent/v1/Crea
 import type { ExportRequest__Output } from '../generated/vbs/agent/v1/ExportRequest.ts';
 import type { ExportResponse__Output } from '../generated/vbs/agent/v1/ExportResponse.ts';
 import type { GetChapCredentialsResponse__Output } from '../generated/vbs/agent/v1/GetChapCredentialsResponse.ts';
+import type { GetMirrorRecordResponse__Output } from '../generated/vbs/agent/v1/GetMirrorRecordResponse.ts';
+import type { SetMirrorRecordRequest__Output } from '../generated/vbs/agent/v1/SetMirrorRecordRequest.ts';
+import type { SetMirrorRecordResponse__Output } from '../generated/vbs/agent/v1/SetMirrorRecordResponse.ts';
 import type { GetSnapshotResponse__Output } from '../generated/vbs/agent/v1/GetSnapshotResponse.ts';
 import type { GetVolumeResponse__Output } from '../generated/vbs/agent/v1/GetVolumeResponse.ts';
 import type { ListSnapshotsRequest__Output } from '../generated/vbs/agent/v1/ListSnapshotsRequest.ts';
@@ -13,7 +16,7 @@ import type { NodeStatus__Output } from '../generated/vbs/agent/v1/NodeStatus.ts
 import type { UnexportRequest__Output } from '../generated/vbs/agent/v1/UnexportRequest.ts';
 import { loadAgentProto } from '../grpc/loadProtos.ts';
 import { buildAgentId } from './ids.ts';
-import type { AgentExport, AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest } from './types.ts';
+import type { AgentExport, AgentMirror, AgentSnapshot, AgentTarget, AgentVolume, CreateAgentVolumeRequest, ExportAgentVolumeRequest, SetMirrorRecordRequest, SetMirrorRecordResult } from './types.ts';
 import {
   chapFromWire,
   chapToWire,
@@ -25,7 +28,14 @@ import {
   exportRequestToWire,
   exportResponseToWire,
   credentialsToWire,
+  mirrorFromWire,
+  mirrorRecordResponseFromWire,
+  mirrorRecordResponseToWire,
   requireSize,
+  setMirrorRecordRequestFromWire,
+  setMirrorRecordRequestToWire,
+  setMirrorRecordResultFromWire,
+  setMirrorRecordResultToWire,
   snapshotFilterFromWire,
   snapshotFilterToWire,
   snapshotFromWire,
@@ -75,6 +85,11 @@ describe('wire conversion round trips', () => {
     target,
     initiators: [],
   };
+  const mirror: AgentMirror = {
+    slot: 2,
+    headerBytes: 4 * 2 ** 20,
+    record: { generation: 2 ** 40 + 3, copies: [{ node: 'store-a', inSync: true }, { node: 'store-b', inSync: false }, { node: 'store-c.zone-2', inSync: true }], regionBytes: 2 ** 21 },
+  };
   const cases: Record<string, AgentVolume> = {
     'without content source or initiators': base,
     'from a snapshot': { ...base, thin: true, contentSource: { kind: 'snapshot', id: buildAgentId('snap-1', 'snapshot') } },
@@ -87,6 +102,7 @@ describe('wire conversion round trips', () => {
         { iqn: 'iqn.1993-08.org.debian:01:w3', readOnly: true, mutualChap: true },
       ],
     },
+    'that is a copy of a replicated volume': { ...base, thin: true, mirror },
   };
   for (const [what, v] of Object.entries(cases)) {
     test(`a volume ${what}`, () => {
@@ -122,11 +138,35 @@ describe('wire conversion round trips', () => {
     }
   });
 
+  test("a copy's record, read and compare-and-set, through the AgentCredentials service", () => {
+    const creds = v1.AgentCredentials.service;
+    const via = (method: 'GetMirrorRecord' | 'SetMirrorRecord', side: 'request' | 'response', message: unknown): unknown => {
+      const def = creds[method] as unknown as Record<string, (m: unknown) => unknown>;
+      return def[`${side}Deserialize`]!(def[`${side}Serialize`]!(message));
+    };
+    assert.deepEqual(mirrorRecordResponseFromWire(via('GetMirrorRecord', 'response', mirrorRecordResponseToWire(mirror)) as GetMirrorRecordResponse__Output), mirror);
+    const req: SetMirrorRecordRequest = { volumeId: base.id, initiatorIqn: 'iqn.1993-08.org.debian:01:w1', expectedGeneration: 2 ** 40 + 3, record: { ...mirror.record, generation: 2 ** 40 + 4 } };
+    assert.deepEqual(setMirrorRecordRequestFromWire(via('SetMirrorRecord', 'request', setMirrorRecordRequestToWire(req)) as SetMirrorRecordRequest__Output), req);
+    for (const applied of [true, false]) {
+      const result: SetMirrorRecordResult = { applied, current: mirror };
+      assert.deepEqual(setMirrorRecordResultFromWire(via('SetMirrorRecord', 'response', setMirrorRecordResultToWire(result)) as SetMirrorRecordResponse__Output), result);
+    }
+    // What the agent receives without a record, and answers without one, are errors; a volume without a mirror is a single copy.
+    assert.throws(() => setMirrorRecordRequestFromWire(via('SetMirrorRecord', 'request', { volume_id: base.id, initiator_iqn: 'iqn.1993-08.org.debian:01:w1', expected_generation: 1 }) as SetMirrorRecordRequest__Output), (err: unknown) => err instanceof InvalidArgumentError && /record is required/.test(err.message));
+    assert.throws(() => setMirrorRecordRequestFromWire(via('SetMirrorRecord', 'request', { volume_id: '', initiator_iqn: 'x', record: {} }) as SetMirrorRecordRequest__Output), /volume_id is required/);
+    assert.throws(() => mirrorRecordResponseFromWire(via('GetMirrorRecord', 'response', {}) as GetMirrorRecordResponse__Output), /no mirror/);
+    assert.throws(() => setMirrorRecordResultFromWire(via('SetMirrorRecord', 'response', { applied: true }) as SetMirrorRecordResponse__Output), /no current/);
+    assert.throws(() => mirrorFromWire({ slot: 0, header_bytes: 1, record: null }), /no mirror\.record/);
+    assert.equal(mirrorFromWire(null), undefined);
+  });
+
   test('requests: create (with and without a source), export, unexport, list snapshots', () => {
     const creates: CreateAgentVolumeRequest[] = [
       { name: 'pvc-1', sizeBytes: 100 * 2 ** 20, thick: true },
       { name: 'pvc-2', sizeBytes: 100 * 2 ** 20, thick: false, contentSource: { kind: 'volume', id: base.id } },
       { name: 'pvc-3', sizeBytes: 100 * 2 ** 20, thick: false, contentSource: { kind: 'snapshot', id: buildAgentId('s', 'snapshot') } },
+      { name: 'pvc-4', sizeBytes: 100 * 2 ** 20, thick: false, mirror: { slot: 0, record: mirror.record } },
+      { name: 'pvc-5', sizeBytes: 100 * 2 ** 20, thick: true, mirror: { slot: 2, record: mirror.record } },
     ];
     for (const c of creates) assert.deepEqual(createVolumeRequestFromWire(viaRequest('CreateVolume', createVolumeRequestToWire(c)) as CreateVolumeRequest__Output), c);
     for (const readOnly of [true, false]) {
@@ -146,6 +186,7 @@ describe('wire conversion round trips', () => {
     assert.throws(() => createVolumeRequestFromWire(viaRequest('CreateVolume', { name: '', size_bytes: 1 }) as CreateVolumeRequest__Output), /name is required/);
     assert.throws(() => createVolumeRequestFromWire(viaRequest('CreateVolume', { name: 'x', size_bytes: 0 }) as CreateVolumeRequest__Output), /size_bytes must be/);
     assert.throws(() => createVolumeRequestFromWire(viaRequest('CreateVolume', { name: 'x', size_bytes: 1, content_source: { snapshot_id: '' } }) as CreateVolumeRequest__Output), InvalidArgumentError);
+    assert.throws(() => createVolumeRequestFromWire(viaRequest('CreateVolume', { name: 'x', size_bytes: 1, mirror: { slot: 0 } }) as CreateVolumeRequest__Output), /mirror\.record is required/);
     assert.throws(() => exportRequestFromWire(viaRequest('Export', { volume_id: base.id }) as ExportRequest__Output), /initiator_iqn is required/);
   });
 
