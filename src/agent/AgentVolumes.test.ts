@@ -1080,7 +1080,14 @@ describe('AgentVolumes', () => {
       const degraded = markOutOfSync(record, [1]);
       journal.length = 0;
       const set = (expectedGeneration: number, next: MirrorRecord) => volumes.setMirrorRecord({ volumeId: vol.id, initiatorIqn: NODE_A, expectedGeneration, record: next });
+      const freshness: unknown[] = [];
+      const find = lvm.findVolume.bind(lvm);
+      lvm.findVolume = async (name: string, _signal?: AbortSignal, fresh?: { readonly maxAgeMs?: number }) => {
+        freshness.push(fresh);
+        return find(name);
+      };
       const first = await set(1, degraded);
+      assert.deepEqual(freshness[0], { maxAgeMs: 0 }, 'the compare reads lvm afresh, not a remembered report');
       assert.deepEqual(first, { applied: true, current: { slot: 0, headerBytes: MIRROR_HEADER_BYTES, record: degraded } });
       assert.deepEqual(journal, [`lvm addtag ${vol.id} mirror.generation,mirror.region,mirror.copy0,mirror.copy1`], 'the whole record in one lvchange');
       assert.deepEqual((await lvm.findVolume(vol.id))?.tags['mirror.copy1'], `out-of-sync.${OTHER}`);

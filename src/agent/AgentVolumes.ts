@@ -14,10 +14,10 @@ import {
   normalizeInitiatorIqn,
   roundUpToExtent,
   validateContentSource,
-  validateName,
-  validateSizeBytes,
   validateMirrorRecord,
   validateMirrorSlot,
+  validateName,
+  validateSizeBytes,
   validateSnapshotId,
   validateVolumeId,
 } from './validateAgentRequest.ts';
@@ -556,6 +556,8 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
    *     applied, and the answer carries the stored record, so the caller sees who won
    *  4. the record's tags replaced by one lvchange (Lvm.addTags: --deltag/--addtag pairs, one
    *     VG metadata commit), so no reader ever sees half a record
+   * 2 to 4 run under the VG queue, reading the LV afresh (`lvs`, not the remembered report), so
+   * the compare sees every change of the tags before it, the agent's own and any by hand.
    * A crash after 4 loses only the answer: the retry finds its record stored and is applied.
    */
   async setMirrorRecord(req: SetMirrorRecordRequest, signal?: AbortSignal): Promise<SetMirrorRecordResult> {
@@ -565,20 +567,24 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
       throw new InvalidArgumentError(`expected generation ${req.expectedGeneration} is not a positive whole number`);
     }
     const wanted = validateMirrorRecord(req.record, 'the new mirror record');
-    return this.#locks.runExclusive(id, async () => {
-      const record = await this.#requireVolume(id, signal);
-      requirePublishedTo(record, iqn);
-      const current = requireCopy(record);
-      const stored = current.record;
-      if (sameRecord(stored, wanted)) return { applied: true, current };
-      const applies = stored.generation === req.expectedGeneration && wanted.generation === req.expectedGeneration + 1 && sameCopies(stored, wanted);
-      if (!applies) return { applied: false, current };
-      const lv = await this.#vgQueue.runExclusive(() => this.#lvm.addTags(id, buildMirrorRecordTags(wanted), signal), signal);
-      const after = parseMirror(lv);
-      if (!after || !sameRecord(after.record, wanted)) throw new Error(`volume ${id}'s mirror tags do not hold the record just written`);
-      this.#log.info({ volumeId: id, initiatorIqn: iqn, fromGeneration: stored.generation, toGeneration: wanted.generation, inSync: wanted.copies.map((c) => c.inSync) }, 'mirror record changed');
-      return { applied: true, current: after };
-    });
+    return this.#locks.runExclusive(id, () =>
+      this.#vgQueue.runExclusive(async () => {
+        // Compared with what lvm holds now, not the remembered report: this is the compare of a compare-and-set.
+        const lv = await this.#lvm.findVolume(id, signal, { maxAgeMs: 0 });
+        const record = lv && parseVolumeRecord(lv);
+        if (!record) throw new NotFoundError(`volume ${id} does not exist on this storage node`);
+        requirePublishedTo(record, iqn);
+        const current = requireCopy(record);
+        const stored = current.record;
+        if (sameRecord(stored, wanted)) return { applied: true, current };
+        const applies = stored.generation === req.expectedGeneration && wanted.generation === req.expectedGeneration + 1 && sameCopies(stored, wanted);
+        if (!applies) return { applied: false, current };
+        const after = parseMirror(await this.#lvm.addTags(id, buildMirrorRecordTags(wanted), signal));
+        if (!after || !sameRecord(after.record, wanted)) throw new Error(`volume ${id}'s mirror tags do not hold the record just written`);
+        this.#log.info({ volumeId: id, initiatorIqn: iqn, fromGeneration: stored.generation, toGeneration: wanted.generation, inSync: wanted.copies.map((c) => c.inSync) }, 'mirror record changed');
+        return { applied: true, current: after };
+      }, signal),
+    );
   }
 
   /** A copy is created only on the storage node its record names for its slot. */
