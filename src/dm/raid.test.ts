@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { FakeRunner } from '../../test/fakes/FakeRunner.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { Dmsetup } from './Dmsetup.ts';
-import { buildRaid1Table, isRaidInSync, parseRaidStatus } from './raid.ts';
+import { parseDmTable } from './parseDmsetup.ts';
+import { buildRaid1Table, isRaidInSync, parseRaidStatus, raid1TableOf } from './raid.ts';
 
 describe('buildRaid1Table', () => {
   it('writes chunk size 0 and region_size, counting every parameter word, as lvm2 does', () => {
@@ -27,6 +28,20 @@ describe('buildRaid1Table', () => {
     assert.throws(() => buildRaid1Table({ sectors: 8, regionSectors: 4096, legs: [undefined, undefined] }), /at least one present leg/);
     assert.throws(() => buildRaid1Table({ sectors: 8, regionSectors: 4096, legs: [leg, undefined], rebuild: [1] }), /not present/);
     assert.throws(() => buildRaid1Table({ sectors: 8, regionSectors: 4096, legs: [{ meta: '254:1 254:9', data: '254:2' }] }), /major:minor/);
+  });
+});
+
+describe('raid1TableOf', () => {
+  it('reads back what buildRaid1Table wrote, missing legs and rebuild included', () => {
+    const t = { sectors: 8, regionSectors: 4096, legs: [{ meta: '254:1', data: '254:2' }, undefined, { meta: '254:5', data: '254:6' }], rebuild: [2] };
+    assert.deepEqual(raid1TableOf(parseDmTable(buildRaid1Table(t))[0]!), t);
+    // as the kernel prints an lvm2 raid1 (sync/nosync first, dm-raid.rst "Status Output")
+    assert.deepEqual(raid1TableOf(parseDmTable('0 2097152 raid raid1 3 0 region_size 1024 2 253:2 253:3 253:4 253:5')[0]!).legs, [
+      { meta: '253:2', data: '253:3' },
+      { meta: '253:4', data: '253:5' },
+    ]);
+    assert.throws(() => raid1TableOf(parseDmTable('0 8 raid raid1 4 0 region_size 1024 nosync 2 - 8:1')[0]!), /not a raid1 table/);
+    assert.throws(() => raid1TableOf(parseDmTable('0 8 linear 8:16 0')[0]!), /not a raid1 table/);
   });
 });
 

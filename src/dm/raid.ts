@@ -89,3 +89,38 @@ export function parseRaidStatus(stdout: string): RaidStatus {
 export function isRaidInSync(s: RaidStatus): boolean {
   return s.health.every((h) => h === 'A') && s.syncAction === 'idle' && s.syncedSectors === s.totalSectors;
 }
+
+/**
+ * A live raid1 table read back (`dmsetup table`, parsed by parseDmTable) as the Raid1Table that
+ * makes it, so a reload can change one thing (the size) and keep the rest. Parameters other than
+ * chunk size, region_size and rebuild are refused: this driver writes none.
+ */
+export function raid1TableOf(line: { readonly sectors: number; readonly targetType: string; readonly args: readonly string[] }): Raid1Table {
+  const bad = (why: string): never => {
+    throw new Error(`not a raid1 table of this driver (${why}): ${line.targetType} ${line.args.join(' ')}`);
+  };
+  const a = line.args;
+  if (line.targetType !== 'raid' || a[0] !== 'raid1') return bad('type');
+  const nParams = Number(a[1]);
+  if (!Number.isSafeInteger(nParams) || nParams < 1) return bad('parameter count');
+  const params = a.slice(2, 2 + nParams);
+  let regionSectors: number | undefined;
+  const rebuild: number[] = [];
+  for (let i = 1; i < params.length; i += 2) {
+    const value = Number(params[i + 1]);
+    if (params[i] === 'region_size') regionSectors = value;
+    else if (params[i] === 'rebuild') rebuild.push(value);
+    else return bad(`parameter ${params[i]}`);
+  }
+  if (regionSectors === undefined) return bad('no region_size');
+  const nDevs = Number(a[2 + nParams]);
+  const devs = a.slice(3 + nParams);
+  if (!Number.isSafeInteger(nDevs) || devs.length !== 2 * nDevs) return bad('device count');
+  const legs: RaidLeg[] = [];
+  for (let i = 0; i < nDevs; i++) {
+    const meta = devs[2 * i]!;
+    const data = devs[2 * i + 1]!;
+    legs.push(meta === '-' || data === '-' ? undefined : { meta, data });
+  }
+  return { sectors: line.sectors, regionSectors, legs, ...(rebuild.length ? { rebuild } : {}) };
+}

@@ -19,7 +19,9 @@ import { NodeTls } from './nodeTls.ts';
 export { checkNodeIdentity } from './checkNodeIdentity.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
-import { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
+import { MIRROR_SESSION_SETTINGS, NODE_SESSION_SETTINGS } from './sessionSettings.ts';
+import type { MirrorRecordSource } from './mirrorRecordSource.ts';
+import { UnavailableError } from '../errors.ts';
 import { StageRecordStore } from './stageRecord.ts';
 
 export interface NodeService {
@@ -52,6 +54,8 @@ export async function createNodeService(
     readonly calls?: CallObserver | undefined;
     /** Where CHAP credentials come from; default: the agents over mutual TLS with config.tls. */
     readonly chapSource?: ChapSource;
+    /** Where replicated volumes' records come from; default: unwiredMirrorRecords (see there). */
+    readonly mirrorRecordSource?: MirrorRecordSource;
   } = {},
 ): Promise<NodeService> {
   // In a container, iscsiadm and dmsetup must be the host's (iscsid, udev cookies): docs/containers.md.
@@ -74,9 +78,11 @@ export async function createNodeService(
     dmsetup: new Dmsetup({ runner }),
     records: new StageRecordStore({ dir: config.stateDir }),
     chap,
+    mirrorRecords: opts.mirrorRecordSource ?? unwiredMirrorRecords,
     initiatorName: nodeId,
     iface: config.iscsiIface,
     sessionSettings: NODE_SESSION_SETTINGS,
+    mirrorSessionSettings: MIRROR_SESSION_SETTINGS,
     deviceWaitMs: config.deviceWaitMs,
   };
   log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir, hostExec }, 'node service configured');
@@ -99,6 +105,20 @@ export async function grpcChapSource(config: NodeConfig, log: Logger, initiatorI
   const tls = config.certificateRequest ? NodeTls.later(config.tls, initiatorIqn, log) : await NodeTls.open(config.tls, initiatorIqn, log);
   return new GrpcChapSource({ tls: () => tls.currentOrUnavailable() });
 }
+
+/**
+ * TO WIRE (lead, after the agent side's client lands): GrpcMirrorRecordSource with agentApi's
+ * AgentCredentials GetMirrorRecord/SetMirrorRecord client and the node's TLS (as grpcChapSource).
+ * Until then a replicated volume's stage answers UNAVAILABLE with this message.
+ */
+export const unwiredMirrorRecords: MirrorRecordSource = {
+  read: async () => {
+    throw new UnavailableError('this node plugin cannot read replicated volumes\' records yet (GrpcMirrorRecordSource is not wired to the agent client)');
+  },
+  compareAndSet: async () => {
+    throw new UnavailableError('this node plugin cannot write replicated volumes\' records yet (GrpcMirrorRecordSource is not wired to the agent client)');
+  },
+};
 
 /** Ready when device-mapper is usable: every staged volume goes through a dm device. */
 function deviceMapperCheck(control = '/dev/mapper/control'): ReadinessCheck {
