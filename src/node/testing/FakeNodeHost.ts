@@ -25,6 +25,8 @@ export interface FakeLun {
   sectors: number;
   /** The storage node whose agent exports it (a copy of a replicated volume); undefined = any. */
   readonly node?: string;
+  /** Its first bytes hold a dm-raid superblock (a copy once assembled); a login shows it on the disk. */
+  superblock?: boolean;
 }
 
 const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|${t.iface ?? 'default'}`;
@@ -157,7 +159,7 @@ export class FakeNodeHost {
     const unit = join(this.sysRoot, 'class', 'iscsi_session', `session${sid}`, 'device', `target${sid}:0:0`, `${sid}:0:0:${lun.lun}`, 'block', disk);
     await mkdir(unit, { recursive: true });
     await this.#writeDiskFiles(disk, lun);
-    await writeFile(join(this.devRoot, disk), '');
+    await writeFile(join(this.devRoot, disk), lun.superblock ? Buffer.from('DmRd') : '');
     return disk;
   }
 
@@ -216,17 +218,20 @@ export class FakeNodeHost {
     };
   }
 
-  /** The session disk a linear device's major:minor names (the fake numbers disks 8:<16 n>). */
-  #diskOf(majorMinor: string): string | undefined {
-    return [...this.sessions.values()].find((s) => `8:${16 * (s.disk.charCodeAt(2) - 97)}` === majorMinor)?.disk;
+  /** The session a linear device's major:minor names (the fake numbers disks 8:<16 n>). */
+  #sessionOf(majorMinor: string): { disk: string; target: IscsiTarget } | undefined {
+    return [...this.sessions.values()].find((s) => `8:${16 * (s.disk.charCodeAt(2) - 97)}` === majorMinor);
   }
 
   /** What dm-raid does at create: a superblock on every present leg's metadata device (here: the start of its disk). */
   async #writeSuperblocks(table: Raid1Table): Promise<void> {
     for (const leg of table.legs) {
       const lin = leg && [...this.dm.values()].find((d) => `254:${d.kernelName.slice('dm-'.length)}` === leg.meta);
-      const disk = lin ? this.#diskOf(lin.table[0]?.args[0] ?? '') : undefined;
-      if (disk) await writeFile(join(this.devRoot, disk), Buffer.from('DmRd'));
+      const session = lin ? this.#sessionOf(lin.table[0]?.args[0] ?? '') : undefined;
+      if (!session) continue;
+      await writeFile(join(this.devRoot, session.disk), Buffer.from('DmRd'));
+      const lun = this.luns.get(session.target.targetIqn);
+      if (lun) lun.superblock = true;
     }
   }
 
