@@ -23,6 +23,7 @@ import { MIRROR_SESSION_SETTINGS, NODE_SESSION_SETTINGS } from './sessionSetting
 import type { MirrorRecordSource } from './mirrorRecordSource.ts';
 import { UnavailableError } from '../errors.ts';
 import { StageRecordStore } from './stageRecord.ts';
+import { MirrorWatch } from './mirrorWatch.ts';
 
 export interface NodeService {
   /** Add to a grpc-js Server with `server.addService(csi.v1.Node.service, handlers)`. */
@@ -38,6 +39,8 @@ export interface NodeService {
   readonly nodeCapabilities: readonly NodeServiceCapability[];
   /** The CSI node id: this node's initiator name. */
   readonly nodeId: string;
+  /** Stops the mirror watch (waits for a look in progress). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -86,7 +89,12 @@ export async function createNodeService(
     deviceWaitMs: config.deviceWaitMs,
   };
   log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir, hostExec }, 'node service configured');
+  // Replicated volumes staged here: a failed copy recorded out of sync, a returning one re-added,
+  // a resynced one recorded in sync (mirrorWatch.ts). Its timer does not hold the process open.
+  const watch = new MirrorWatch({ deps, log: log.child({ component: 'mirror-watch' }) });
+  watch.start();
   return {
+    stop: () => watch.stop(),
     handlers: createNodeHandlers({ deps, zone: config.zone, log, calls: opts.calls }),
     readiness: [deviceMapperCheck(), stateDirCheck(config.stateDir)],
     capabilities: [],
