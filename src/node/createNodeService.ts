@@ -24,6 +24,7 @@ import type { MirrorRecordSource } from './mirrorRecordSource.ts';
 import { UnavailableError } from '../errors.ts';
 import { StageRecordStore } from './stageRecord.ts';
 import { MirrorWatch } from './mirrorWatch.ts';
+import { KeyedLocks } from '../locks/index.ts';
 
 export interface NodeService {
   /** Add to a grpc-js Server with `server.addService(csi.v1.Node.service, handlers)`. */
@@ -91,11 +92,12 @@ export async function createNodeService(
   log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir, hostExec }, 'node service configured');
   // Replicated volumes staged here: a failed copy recorded out of sync, a returning one re-added,
   // a resynced one recorded in sync (mirrorWatch.ts). Its timer does not hold the process open.
-  const watch = new MirrorWatch({ deps, log: log.child({ component: 'mirror-watch' }) });
+  const locks = new KeyedLocks();
+  const watch = new MirrorWatch({ deps, log: log.child({ component: 'mirror-watch' }), locks });
   watch.start();
   return {
     stop: () => watch.stop(),
-    handlers: createNodeHandlers({ deps, zone: config.zone, log, calls: opts.calls }),
+    handlers: createNodeHandlers({ deps, zone: config.zone, log, calls: opts.calls, locks }),
     readiness: [deviceMapperCheck(), stateDirCheck(config.stateDir)],
     capabilities: [],
     nodeCapabilities: NODE_CAPABILITIES,

@@ -6,6 +6,7 @@ import { buildMirrorPublishContext, parseMirrorPublishContext } from '../csi/pub
 import type { RaidStatus } from '../dm/index.ts';
 import { initialMirrorRecord, markAllInSync, markOutOfSync } from '../replication/mirrorRecord.ts';
 import { HEADER_SECTORS } from './mirrorLegs.ts';
+import { KeyedLocks } from '../locks/index.ts';
 import { decideMirrorAction, MirrorWatch, RESTORE_BACKOFF_MS } from './mirrorWatch.ts';
 import { stageMirror } from './stageMirror.ts';
 import { FakeNodeHost, silentLog } from './testing/FakeNodeHost.ts';
@@ -116,6 +117,19 @@ describe('MirrorWatch', () => {
     now += RESTORE_BACKOFF_MS;
     await watch.tick();
     assert.equal(restores(), 2);
+  });
+
+  it('does not restore while a CSI call holds the volume', async () => {
+    const locks = new KeyedLocks();
+    watch = new MirrorWatch({ deps: host.deps(), log: silentLog, now: () => now, locks });
+    host.mirrorCopies.set('store-a', { slot: 0, record: GEN2 });
+    host.raid.get(DM)!.health = ['A', 'D'];
+    assert.ok(locks.tryAcquire(`volume ${VOLUME}`));
+    await watch.tick();
+    assert.ok(!host.calls.includes(`dm suspend ${DM}`));
+    locks.release(`volume ${VOLUME}`);
+    await watch.tick();
+    assert.ok(host.calls.includes(`dm suspend ${DM}`));
   });
 
   it('a compare-and-set lost to another writer is redone over the winner', async () => {

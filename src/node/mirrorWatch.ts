@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { KeyedLocks } from '../locks/index.ts';
 import type { RaidStatus } from '../dm/index.ts';
 import { isRaidInSync } from '../dm/index.ts';
 import { listSessionDisks } from '../iscsi/index.ts';
@@ -63,12 +64,15 @@ export class MirrorWatch {
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #now: () => number;
+  readonly #locks: KeyedLocks;
   readonly #state = new Map<string, VolumeState>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(opts: { readonly deps: NodeDeps; readonly log: Logger; readonly intervalMs?: number; readonly now?: () => number }) {
+  /** `locks`: the node service's volume locks, so a restore never runs under a stage, unstage or expand of the volume. */
+  constructor(opts: { readonly deps: NodeDeps; readonly log: Logger; readonly intervalMs?: number; readonly now?: () => number; readonly locks?: KeyedLocks }) {
+    this.#locks = opts.locks ?? new KeyedLocks();
     this.#deps = opts.deps;
     this.#log = opts.log;
     this.#intervalMs = opts.intervalMs ?? MIRROR_WATCH_INTERVAL_MS;
@@ -134,10 +138,18 @@ export class MirrorWatch {
         return;
       case 'restore': {
         if (this.#now() - state.lastRestore < RESTORE_BACKOFF_MS) return;
-        state.lastRestore = this.#now();
-        this.#log.info({ volumeId: m.volumeId, slots: action.slots }, 'a failed copy answers again: suspend and resume the raid device to re-add it (bitmap resync)');
-        await this.#deps.dmsetup.suspend(m.dmName, signal);
-        await this.#deps.dmsetup.resume(m.dmName, signal);
+        // The volume's CSI lock (nodeService.ts): a busy volume is looked at again next time.
+        const key = `volume ${m.volumeId}`;
+        if (!this.#locks.tryAcquire(key)) return;
+        try {
+          if (!(await this.#deps.dmsetup.raidStatus(m.dmName, signal))) return; // unstaged meanwhile
+          state.lastRestore = this.#now();
+          this.#log.info({ volumeId: m.volumeId, slots: action.slots }, 'a failed copy answers again: suspend and resume the raid device to re-add it (bitmap resync)');
+          await this.#deps.dmsetup.suspend(m.dmName, signal);
+          await this.#deps.dmsetup.resume(m.dmName, signal);
+        } finally {
+          this.#locks.release(key);
+        }
         return;
       }
       case 'markAllInSync':

@@ -35,6 +35,8 @@ export interface NodeServiceOptions {
   readonly log: Logger;
   /** Hears every call's method, code and duration (metrics). */
   readonly calls?: CallObserver | undefined;
+  /** The per-volume locks; shared with the mirror watch so it never acts under a call on the volume. */
+  readonly locks?: KeyedLocks;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface NodeServiceOptions {
 export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
   const { deps, log } = opts;
   const unary = unaryAdapter(log, { calls: opts.calls });
-  const locks = new KeyedLocks();
+  const locks = opts.locks ?? new KeyedLocks();
   const exclusive = <T>(volumeId: string, fn: () => Promise<T>): Promise<T> => locks.runExclusive(`volume ${volumeId}`, fn);
 
   return {

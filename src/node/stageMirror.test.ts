@@ -135,6 +135,26 @@ describe('stageMirror and unstage of a replicated volume', () => {
     assert.equal(host.mounts.get(staging)?.source, `/dev/mapper/${DM}`);
   });
 
+  it('a retry after a crash between the legs and the raid device, or before the mount, converges', async () => {
+    await stage();
+    // crash after the legs: no raid device, no mount; legs, sessions and the record left
+    await host.deps().mounter.unmount(staging, ctx().signal);
+    await host.deps().dmsetup.remove(DM, ctx().signal);
+    host.calls.length = 0;
+    await stage();
+    assert.deepEqual(host.calls.filter((c) => c.startsWith('dm ') || c.startsWith('mount') || c.startsWith('mkfs')), [
+      `dm create ${DM} 0 ${DATA} raid raid1 3 0 region_size 4096 2 254:0 254:1 254:2 254:3`,
+      `mount /dev/mapper/${DM} ${staging}`,
+    ]);
+    // crash after the raid device: no mount
+    await host.deps().mounter.unmount(staging, ctx().signal);
+    host.calls.length = 0;
+    await stage();
+    assert.deepEqual(host.calls.filter((c) => c.startsWith('dm ') || c.startsWith('mount') || c.startsWith('mkfs')), [`mount /dev/mapper/${DM} ${staging}`]);
+    await unstage();
+    await nothingLeft();
+  });
+
   it('unstages without a stage record: legs and every copy found by the volume id', async () => {
     await stage({ kind: 'block' });
     await host.deps().records.remove(VOLUME);
