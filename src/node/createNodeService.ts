@@ -21,7 +21,9 @@ import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
 import { MIRROR_SESSION_SETTINGS, NODE_SESSION_SETTINGS } from './sessionSettings.ts';
 import type { MirrorRecordSource } from './mirrorRecordSource.ts';
-import { UnavailableError } from '../errors.ts';
+import { connectMirrorRecordClient, GrpcMirrorRecordSource } from './grpcMirrorRecordSource.ts';
+import type { TlsMaterial } from '../tls/index.ts';
+import { FailedPreconditionError } from '../errors.ts';
 import { StageRecordStore } from './stageRecord.ts';
 import { MirrorWatch } from './mirrorWatch.ts';
 import { KeyedLocks } from '../locks/index.ts';
@@ -58,7 +60,7 @@ export async function createNodeService(
     readonly calls?: CallObserver | undefined;
     /** Where CHAP credentials come from; default: the agents over mutual TLS with config.tls. */
     readonly chapSource?: ChapSource;
-    /** Where replicated volumes' records come from; default: unwiredMirrorRecords (see there). */
+    /** Where replicated volumes' records come from; default: the copies' agents over mutual TLS with config.tls. */
     readonly mirrorRecordSource?: MirrorRecordSource;
   } = {},
 ): Promise<NodeService> {
@@ -70,7 +72,10 @@ export async function createNodeService(
   const nodeId = parseNodeId(initiatorName);
   if (!nodeId) throw new Error(`initiator name ${JSON.stringify(initiatorName)} is not a lowercase iSCSI qualified name; it cannot be the CSI node id`);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const chap = opts.chapSource ?? (await grpcChapSource(config, log, nodeId));
+  // One node certificate (one file watch) for both agent calls a stage makes.
+  const agentTls = !opts.chapSource || (!opts.mirrorRecordSource && config.tls) ? await nodeAgentTls(config, log, nodeId) : undefined;
+  const chap = opts.chapSource ?? new GrpcChapSource({ tls: agentTls! });
+  const mirrorRecords = opts.mirrorRecordSource ?? (agentTls ? new GrpcMirrorRecordSource({ tls: agentTls, connect: connectMirrorRecordClient }) : noMirrorRecords);
   const deps: NodeDeps = {
     iscsiadm: new Iscsiadm({ runner, nodeRecordDir: config.iscsiNodeDir }),
     // Our own runner runs mount in this process's mount namespace (only the host-state tools go
@@ -82,7 +87,7 @@ export async function createNodeService(
     dmsetup: new Dmsetup({ runner }),
     records: new StageRecordStore({ dir: config.stateDir }),
     chap,
-    mirrorRecords: opts.mirrorRecordSource ?? unwiredMirrorRecords,
+    mirrorRecords,
     initiatorName: nodeId,
     iface: config.iscsiIface,
     sessionSettings: NODE_SESSION_SETTINGS,
@@ -107,26 +112,32 @@ export async function createNodeService(
 
 /**
  * The node's certificate (a bad one fails here, before any socket opens; with in-cluster issuance
- * it is opened at the first stage instead, once issued) into a GrpcChapSource. Reloaded when its
- * files change.
+ * it is opened at the first stage instead, once issued) as the current material at each call.
+ * Reloaded when its files change.
  */
-export async function grpcChapSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcChapSource> {
+async function nodeAgentTls(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<() => Promise<TlsMaterial>> {
   if (!config.tls) throw new Error('the node plugin has no certificate to fetch CHAP credentials from the agents with (--tls-ca, --tls-cert, --tls-key)');
   const tls = config.certificateRequest ? NodeTls.later(config.tls, initiatorIqn, log) : await NodeTls.open(config.tls, initiatorIqn, log);
-  return new GrpcChapSource({ tls: () => tls.currentOrUnavailable() });
+  return () => tls.currentOrUnavailable();
 }
 
-/**
- * TO WIRE (lead, after the agent side's client lands): GrpcMirrorRecordSource with agentApi's
- * AgentCredentials GetMirrorRecord/SetMirrorRecord client and the node's TLS (as grpcChapSource).
- * Until then a replicated volume's stage answers UNAVAILABLE with this message.
- */
-export const unwiredMirrorRecords: MirrorRecordSource = {
-  read: async () => {
-    throw new UnavailableError('this node plugin cannot read replicated volumes\' records yet (GrpcMirrorRecordSource is not wired to the agent client)');
+/** The node's certificate into a GrpcChapSource (the all-in-one driver's remote source). */
+export async function grpcChapSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcChapSource> {
+  return new GrpcChapSource({ tls: await nodeAgentTls(config, log, initiatorIqn) });
+}
+
+/** The node's certificate into a GrpcMirrorRecordSource (the all-in-one driver's remote source). */
+export async function grpcMirrorRecordSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcMirrorRecordSource> {
+  return new GrpcMirrorRecordSource({ tls: await nodeAgentTls(config, log, initiatorIqn), connect: connectMirrorRecordClient });
+}
+
+/** Without a node certificate (an all-in-one driver given only its own agent): replicated volumes are refused. */
+const noMirrorRecords: MirrorRecordSource = {
+  read: async (req) => {
+    throw new FailedPreconditionError(`cannot read the record of ${req.volumeId} on ${req.storageNode}: this node plugin has no certificate to reach the copies' agents (--node-tls-cert, --node-tls-key)`);
   },
-  compareAndSet: async () => {
-    throw new UnavailableError('this node plugin cannot write replicated volumes\' records yet (GrpcMirrorRecordSource is not wired to the agent client)');
+  compareAndSet: async (req) => {
+    throw new FailedPreconditionError(`cannot write the record of ${req.volumeId} on ${req.storageNode}: this node plugin has no certificate to reach the copies' agents`);
   },
 };
 

@@ -1,6 +1,6 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { AgentCredentialsPort, AgentMirror, SetMirrorRecordResult } from '../agentApi/types.ts';
-import { FailedPreconditionError } from '../errors.ts';
+import { FailedPreconditionError, UnavailableError } from '../errors.ts';
 import type { TlsMaterial } from '../tls/index.ts';
 import { agentChannelCredentials } from './grpcChapSource.ts';
 import type { MirrorRecordRequest, MirrorRecordSource } from './mirrorRecordSource.ts';
@@ -8,12 +8,20 @@ import type { MirrorRecordRequest, MirrorRecordSource } from './mirrorRecordSour
 /** The agent's mirror record calls on one connection, closed after the call. */
 export type MirrorRecordClient = Pick<AgentCredentialsPort, 'mirrorRecord' | 'setMirrorRecord'> & { close(): void };
 
-/**
- * Opens the AgentCredentials client of one agent. The lead wires it to agentApi's client
- * (AgentCredentials.GetMirrorRecord / SetMirrorRecord, added by the agent side) in
- * createNodeService; until then NodeStage of a replicated volume answers UNAVAILABLE naming it.
- */
+/** Opens the AgentCredentials client of one agent (agentApi's connectAgent has this shape). */
 export type ConnectMirrorRecordClient = (agentAddress: string, credentials: ChannelCredentials, timeoutMs: number) => MirrorRecordClient;
+
+/**
+ * TO WIRE at merge: `export const connectMirrorRecordClient: ConnectMirrorRecordClient = connectAgent;`
+ * (src/agentApi/client.ts, whose AgentClient gains mirrorRecord/setMirrorRecord on the agent
+ * side's branch). Until then NodeStage of a replicated volume answers UNAVAILABLE with this.
+ */
+export const connectMirrorRecordClient: ConnectMirrorRecordClient = () => {
+  const unwired = async (): Promise<never> => {
+    throw new UnavailableError('this node plugin cannot reach replicated volumes\' records yet: its agent client has no GetMirrorRecord/SetMirrorRecord (connectMirrorRecordClient is not wired)');
+  };
+  return { mirrorRecord: unwired, setMirrorRecord: unwired, close: () => undefined };
+};
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 
