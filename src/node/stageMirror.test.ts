@@ -69,8 +69,9 @@ describe('stageMirror and unstage of a replicated volume', () => {
       `dm create ${DM} 0 ${DATA} raid raid1 3 0 region_size 4096 2 254:0 254:1 254:2 254:3`,
       `mkfs ext4 /dev/mapper/${DM}`, `mount /dev/mapper/${DM} ${staging}`,
     ]);
-    // every copy's session uses the replicated settings (fail a dead copy fast)
+    // CHAP from each copy's own agent; every copy's session uses the replicated settings (fail a dead copy fast)
     assert.deepEqual(host.chapRequests.map((r) => r.storageNode), ['store-a', 'store-b']);
+    assert.deepEqual([...host.nodeRecords.values()].map((r) => r.settings), [{ replacementTimeoutS: 5 }, { replacementTimeoutS: 5 }]);
     const record = await host.deps().records.read(VOLUME);
     assert.equal(record?.version, 2);
     const before = host.calls.length;

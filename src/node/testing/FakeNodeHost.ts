@@ -40,7 +40,7 @@ const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|
 export class FakeNodeHost {
   readonly calls: string[] = [];
   readonly luns = new Map<string, FakeLun>();
-  readonly nodeRecords = new Map<string, { chap: ChapCredentials; target: IscsiTarget }>();
+  readonly nodeRecords = new Map<string, { chap: ChapCredentials; target: IscsiTarget; settings?: NodeRecordSpec['settings'] }>();
   /** What the fake agent handed out, in order (ChapSource). */
   readonly chapRequests: ChapRequest[] = [];
   /** The credentials the fake agent answers with. */
@@ -250,7 +250,7 @@ export class FakeNodeHost {
       ensureNodeRecord: async (spec: NodeRecordSpec) => {
         await this.#hook(`ensureNodeRecord ${spec.target.targetIqn}`);
         const created = !this.nodeRecords.has(key(spec.target));
-        this.nodeRecords.set(key(spec.target), { chap: spec.chap, target: spec.target });
+        this.nodeRecords.set(key(spec.target), { chap: spec.chap, target: spec.target, settings: spec.settings });
         return { created, updated: [] };
       },
       login: async (target) => {
