@@ -3,6 +3,8 @@ import type { Command, CommandResult, CommandRunner } from '../exec/index.ts';
 import { CommandFailedError } from '../exec/index.ts';
 import { buildLinearTable, DM_INFO_COLUMNS, parseDmInfo, parseDmTable } from './parseDmsetup.ts';
 import type { DmInfo, DmTableLine } from './parseDmsetup.ts';
+import { buildRaid1Table, parseRaidStatus } from './raid.ts';
+import type { Raid1Table, RaidStatus } from './raid.ts';
 
 export interface DmsetupOptions {
   readonly runner: CommandRunner;
@@ -16,6 +18,8 @@ export interface LinearMapping {
   readonly sectors: number;
   /** "major:minor" (what the kernel stores and `dmsetup table` prints) or a /dev path. */
   readonly device: string;
+  /** Where on `device` the mapping starts, in sectors; default 0 (a replicated copy's data leg starts after its header). */
+  readonly offsetSector?: number;
 }
 
 /** dm names: what the kernel allows (< 128 bytes) minus anything a path or a table could misread. */
@@ -66,6 +70,46 @@ export class Dmsetup {
     validateName(name);
     await this.#run(['reload', name, '--noudevsync', ...(opts.readOnly ? ['--readonly'] : []), '--table', linearTable(mapping)], signal);
     await this.resume(name, signal);
+  }
+
+  /**
+   * `dmsetup create <name> --table "<raid1 table>"` (src/dm/raid.ts): the mirror of a replicated
+   * volume over its legs' linear devices, under the name a single-copy volume's device has.
+   */
+  async createRaid1(name: string, table: Raid1Table, opts: { readonly uuid?: string; readonly readOnly?: boolean } = {}, signal?: AbortSignal): Promise<void> {
+    validateName(name);
+    if (opts.uuid !== undefined && !DM_UUID.test(opts.uuid)) throw new InvalidArgumentError(`dm uuid ${JSON.stringify(opts.uuid)} is not valid`);
+    const line = raidTable(table);
+    await this.#run(['create', name, '--noudevsync', '--verifyudev', ...(opts.uuid ? ['-u', opts.uuid] : []), ...(opts.readOnly ? ['--readonly'] : []), '--table', line], signal);
+  }
+
+  /**
+   * A new raid1 table made live (reload + resume): a grown size after every leg grew, or legs
+   * swapped after a disk came back as another sdX. The resume also re-adds legs that had failed
+   * and answer again (dm-raid 1.5.1 "restore transiently failed devices on resume").
+   */
+  async reloadRaid1(name: string, table: Raid1Table, signal?: AbortSignal, opts: { readonly readOnly?: boolean } = {}): Promise<void> {
+    validateName(name);
+    const line = raidTable(table);
+    await this.#run(['reload', name, '--noudevsync', ...(opts.readOnly ? ['--readonly'] : []), '--table', line], signal);
+    await this.resume(name, signal);
+  }
+
+  /** `dmsetup suspend`: flushes and holds I/O until resume (with the resume, how dm-raid retries failed legs). */
+  async suspend(name: string, signal?: AbortSignal): Promise<void> {
+    validateName(name);
+    await this.#run(['suspend', name, '--noudevsync'], signal);
+  }
+
+  /** A raid device's status (leg health, sync progress), or undefined if there is no device of that name. */
+  async raidStatus(name: string, signal?: AbortSignal): Promise<RaidStatus | undefined> {
+    validateName(name);
+    try {
+      return parseRaidStatus((await this.#run(['status', name], signal)).stdout);
+    } catch (err: unknown) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
   }
 
   async resume(name: string, signal?: AbortSignal): Promise<void> {
@@ -129,7 +173,18 @@ function validateName(name: string): string {
 
 function linearTable(mapping: LinearMapping): string {
   if (!DM_DEVICE.test(mapping.device)) throw new InvalidArgumentError(`dm table device ${JSON.stringify(mapping.device)} must be major:minor or a /dev path`);
+  if (mapping.offsetSector !== undefined && (!Number.isSafeInteger(mapping.offsetSector) || mapping.offsetSector < 0)) {
+    throw new InvalidArgumentError(`dm table offset ${mapping.offsetSector} is not a sector number`);
+  }
   return buildLinearTable(mapping);
+}
+
+function raidTable(table: Raid1Table): string {
+  try {
+    return buildRaid1Table(table);
+  } catch (err: unknown) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function isMissing(err: unknown): boolean {

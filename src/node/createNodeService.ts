@@ -19,8 +19,14 @@ import { NodeTls } from './nodeTls.ts';
 export { checkNodeIdentity } from './checkNodeIdentity.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { createNodeHandlers, NODE_CAPABILITIES } from './nodeService.ts';
-import { NODE_SESSION_SETTINGS } from './sessionSettings.ts';
+import { MIRROR_SESSION_SETTINGS, NODE_SESSION_SETTINGS } from './sessionSettings.ts';
+import type { MirrorRecordSource } from './mirrorRecordSource.ts';
+import { connectMirrorRecordClient, GrpcMirrorRecordSource } from './grpcMirrorRecordSource.ts';
+import type { TlsMaterial } from '../tls/index.ts';
+import { FailedPreconditionError } from '../errors.ts';
 import { StageRecordStore } from './stageRecord.ts';
+import { MirrorWatch } from './mirrorWatch.ts';
+import { KeyedLocks } from '../locks/index.ts';
 
 export interface NodeService {
   /** Add to a grpc-js Server with `server.addService(csi.v1.Node.service, handlers)`. */
@@ -36,6 +42,8 @@ export interface NodeService {
   readonly nodeCapabilities: readonly NodeServiceCapability[];
   /** The CSI node id: this node's initiator name. */
   readonly nodeId: string;
+  /** Stops the mirror watch (waits for a look in progress). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -52,6 +60,8 @@ export async function createNodeService(
     readonly calls?: CallObserver | undefined;
     /** Where CHAP credentials come from; default: the agents over mutual TLS with config.tls. */
     readonly chapSource?: ChapSource;
+    /** Where replicated volumes' records come from; default: the copies' agents over mutual TLS with config.tls. */
+    readonly mirrorRecordSource?: MirrorRecordSource;
   } = {},
 ): Promise<NodeService> {
   // In a container, iscsiadm and dmsetup must be the host's (iscsid, udev cookies): docs/containers.md.
@@ -62,7 +72,10 @@ export async function createNodeService(
   const nodeId = parseNodeId(initiatorName);
   if (!nodeId) throw new Error(`initiator name ${JSON.stringify(initiatorName)} is not a lowercase iSCSI qualified name; it cannot be the CSI node id`);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const chap = opts.chapSource ?? (await grpcChapSource(config, log, nodeId));
+  // One node certificate (one file watch) for both agent calls a stage makes.
+  const agentTls = !opts.chapSource || (!opts.mirrorRecordSource && config.tls) ? await nodeAgentTls(config, log, nodeId) : undefined;
+  const chap = opts.chapSource ?? new GrpcChapSource({ tls: agentTls! });
+  const mirrorRecords = opts.mirrorRecordSource ?? (agentTls ? new GrpcMirrorRecordSource({ tls: agentTls, connect: connectMirrorRecordClient }) : noMirrorRecords);
   const deps: NodeDeps = {
     iscsiadm: new Iscsiadm({ runner, nodeRecordDir: config.iscsiNodeDir }),
     // Our own runner runs mount in this process's mount namespace (only the host-state tools go
@@ -74,14 +87,22 @@ export async function createNodeService(
     dmsetup: new Dmsetup({ runner }),
     records: new StageRecordStore({ dir: config.stateDir }),
     chap,
+    mirrorRecords,
     initiatorName: nodeId,
     iface: config.iscsiIface,
     sessionSettings: NODE_SESSION_SETTINGS,
+    mirrorSessionSettings: MIRROR_SESSION_SETTINGS,
     deviceWaitMs: config.deviceWaitMs,
   };
   log.info({ nodeId, iface: config.iscsiIface ?? 'default', zone: config.zone, stateDir: config.stateDir, hostExec }, 'node service configured');
+  // Replicated volumes staged here: a failed copy recorded out of sync, a returning one re-added,
+  // a resynced one recorded in sync (mirrorWatch.ts). Its timer does not hold the process open.
+  const locks = new KeyedLocks();
+  const watch = new MirrorWatch({ deps, log: log.child({ component: 'mirror-watch' }), locks });
+  watch.start();
   return {
-    handlers: createNodeHandlers({ deps, zone: config.zone, log, calls: opts.calls }),
+    stop: () => watch.stop(),
+    handlers: createNodeHandlers({ deps, zone: config.zone, log, calls: opts.calls, locks }),
     readiness: [deviceMapperCheck(), stateDirCheck(config.stateDir)],
     capabilities: [],
     nodeCapabilities: NODE_CAPABILITIES,
@@ -91,14 +112,34 @@ export async function createNodeService(
 
 /**
  * The node's certificate (a bad one fails here, before any socket opens; with in-cluster issuance
- * it is opened at the first stage instead, once issued) into a GrpcChapSource. Reloaded when its
- * files change.
+ * it is opened at the first stage instead, once issued) as the current material at each call.
+ * Reloaded when its files change.
  */
-export async function grpcChapSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcChapSource> {
+async function nodeAgentTls(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<() => Promise<TlsMaterial>> {
   if (!config.tls) throw new Error('the node plugin has no certificate to fetch CHAP credentials from the agents with (--tls-ca, --tls-cert, --tls-key)');
   const tls = config.certificateRequest ? NodeTls.later(config.tls, initiatorIqn, log) : await NodeTls.open(config.tls, initiatorIqn, log);
-  return new GrpcChapSource({ tls: () => tls.currentOrUnavailable() });
+  return () => tls.currentOrUnavailable();
 }
+
+/** The node's certificate into a GrpcChapSource (the all-in-one driver's remote source). */
+export async function grpcChapSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcChapSource> {
+  return new GrpcChapSource({ tls: await nodeAgentTls(config, log, initiatorIqn) });
+}
+
+/** The node's certificate into a GrpcMirrorRecordSource (the all-in-one driver's remote source). */
+export async function grpcMirrorRecordSource(config: NodeConfig, log: Logger, initiatorIqn?: string): Promise<GrpcMirrorRecordSource> {
+  return new GrpcMirrorRecordSource({ tls: await nodeAgentTls(config, log, initiatorIqn), connect: connectMirrorRecordClient });
+}
+
+/** Without a node certificate (an all-in-one driver given only its own agent): replicated volumes are refused. */
+const noMirrorRecords: MirrorRecordSource = {
+  read: async (req) => {
+    throw new FailedPreconditionError(`cannot read the record of ${req.volumeId} on ${req.storageNode}: this node plugin has no certificate to reach the copies' agents (--node-tls-cert, --node-tls-key)`);
+  },
+  compareAndSet: async (req) => {
+    throw new FailedPreconditionError(`cannot write the record of ${req.volumeId} on ${req.storageNode}: this node plugin has no certificate to reach the copies' agents`);
+  },
+};
 
 /** Ready when device-mapper is usable: every staged volume goes through a dm device. */
 function deviceMapperCheck(control = '/dev/mapper/control'): ReadinessCheck {

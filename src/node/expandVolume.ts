@@ -10,6 +10,7 @@ import { recordTarget, sysfs } from './NodeDeps.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { findSessionId } from './findVolumeSession.ts';
 import { growReadOnlyDevicesOf } from './readOnlyDevice.ts';
+import { expandMirror } from './expandMirror.ts';
 
 export interface ExpandRequest {
   readonly volumeId: string;
@@ -38,6 +39,7 @@ export async function expandVolume(deps: NodeDeps, req: ExpandRequest, { log, si
   } catch {
     throw new NotFoundError(`volume path ${req.volumePath} does not exist`);
   }
+  if (record.version === 2) return expandMirror(deps, record, req.requiredBytes, { log, signal });
   const sid = await findSessionId(deps, recordTarget(record), signal);
   if (sid === undefined) throw new FailedPreconditionError(`volume ${req.volumeId} has no iSCSI session on this node; stage it again`);
   await deps.iscsiadm.rescanSession(sid, signal);
@@ -72,7 +74,7 @@ function validateRequiredBytes(requiredBytes: number): void {
 }
 
 /** Polls /sys/block/<disk>/size until it reaches requiredBytes (or once, when none is required). */
-async function waitForSize(deps: NodeDeps, disk: string, requiredBytes: number, signal: AbortSignal): Promise<BlockGeometry> {
+export async function waitForSize(deps: NodeDeps, disk: string, requiredBytes: number, signal: AbortSignal): Promise<BlockGeometry> {
   const deadline = performance.now() + deps.deviceWaitMs;
   for (;;) {
     const geometry = await readBlockGeometry(disk, sysfs(deps));

@@ -1,4 +1,5 @@
 import { credentials, status } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { connectAgentWire } from '../agentApi/client.ts';
 import { credentialsFromWire } from '../agentApi/wire.ts';
 import type { ChapCredentials } from '../chap/index.ts';
@@ -33,15 +34,7 @@ export class GrpcChapSource implements ChapSource {
   }
 
   async fetch(req: ChapRequest, signal?: AbortSignal): Promise<{ readonly chap: ChapCredentials; readonly targetIqn: string }> {
-    const expected = identityUri({ kind: 'agent', storageNode: req.storageNode });
-    const tls = await this.#tls();
-    const creds = credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem), {
-      checkServerIdentity: (_host, cert) => {
-        const id = identityOfPeerCertificate(cert);
-        if (id?.kind === 'agent' && id.storageNode === req.storageNode) return undefined;
-        return new Error(`the server at ${req.agentAddress} is ${describeIdentity(id)}, not ${expected}`);
-      },
-    });
+    const creds = agentChannelCredentials(await this.#tls(), req.storageNode, req.agentAddress);
     const agent = connectAgentWire(req.agentAddress, creds, this.#timeoutMs);
     try {
       const answer = await agent.getChapCredentials(req.volumeId, req.initiatorIqn, signal);
@@ -56,6 +49,22 @@ export class GrpcChapSource implements ChapSource {
       agent.close();
     }
   }
+}
+
+/**
+ * Client credentials for one storage node's agent: this node's certificate, and the server's
+ * identity checked for urn:vbs-csi:agent:<storageNode> instead of the host name (the address
+ * comes from publish_context; only the identity says it is the agent that owns the volume).
+ */
+export function agentChannelCredentials(tls: TlsMaterial, storageNode: string, agentAddress: string): ChannelCredentials {
+  const expected = identityUri({ kind: 'agent', storageNode });
+  return credentials.createSsl(Buffer.from(tls.caPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem), {
+    checkServerIdentity: (_host, cert) => {
+      const id = identityOfPeerCertificate(cert);
+      if (id?.kind === 'agent' && id.storageNode === storageNode) return undefined;
+      return new Error(`the server at ${agentAddress} is ${describeIdentity(id)}, not ${expected}`);
+    },
+  });
 }
 
 /** The agent's refusal as the error NodeStage answers with; anything about the link is UNAVAILABLE (kubelet retries). */

@@ -3,7 +3,9 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Server, status } from '@grpc/grpc-js';
-import { buildPublishContext } from '../csi/publishContext.ts';
+import { buildMirrorPublishContext, buildPublishContext } from '../csi/publishContext.ts';
+import { initialMirrorRecord } from '../replication/mirrorRecord.ts';
+import { HEADER_SECTORS } from './mirrorLegs.ts';
 import { TOPOLOGY_ZONE_KEY } from '../csi/nodeIds.ts';
 import type { VolumeCapability } from '../generated/csi/v1/VolumeCapability.ts';
 import { connectCsi } from '../grpc/csiServiceClients.ts';
@@ -542,5 +544,57 @@ describe('Node service', () => {
       const missing = (await csi.node.nodeGetVolumeHealth({ volume_id: VOLUME })).volume_health?.health_statuses;
       assert.deepEqual(missing?.map((h) => [h.status, h.reason]), [['INACCESSIBLE', 'IscsiSessionMissing']]);
     });
+  });
+});
+
+describe('Node service, replicated volumes', () => {
+  const LV = 'vbs-vol-abcdefghijklmnopqrstuvwxyz';
+  const MIRROR_VOLUME = `@mirror/${LV}`;
+  const copies = ['store-a', 'store-b'].map((node, slot) => ({
+    node, targetPortal: `10.0.0.${5 + slot}:3260`, targetIqn: `iqn.2026-11.io.vbs-csi.${node}:${LV}`, lun: 0, serial: `5e7a1${slot}`, agentAddress: `10.0.0.${5 + slot}:9500`,
+  }));
+  let host: FakeNodeHost;
+  let csi: CsiApi;
+  let running: RunningServer;
+
+  beforeEach(async () => {
+    host = await FakeNodeHost.create();
+    for (const c of copies) {
+      host.addLun({ targetIqn: c.targetIqn, lun: 0, serial: c.serial, sectors: HEADER_SECTORS + 2048, node: c.node });
+      host.mirrorCopies.set(c.node, { slot: copies.indexOf(c), record: initialMirrorRecord(['store-a', 'store-b'], 2048 * 512) });
+    }
+    ({ csi, running } = await start(host));
+  });
+  afterEach(async () => {
+    csi.close();
+    await running.shutdown(0);
+    await host.cleanup();
+  });
+
+  it('stages a @mirror/ volume from a publish_context with copies as a raid1 device, and unstages it', async () => {
+    const staging = join(host.dir, 'staging-m');
+    await mkdir(staging, { recursive: true });
+    const dm = buildDmName('iqn.2026-11.io.test:worker-1', MIRROR_VOLUME);
+    await csi.node.nodeStageVolume({ volume_id: MIRROR_VOLUME, staging_target_path: staging, volume_capability: EXT4, publish_context: buildMirrorPublishContext({ copies }) });
+    assert.equal(host.dm.get(dm)?.table[0]?.targetType, 'raid');
+    assert.equal(host.mounts.get(staging)?.source, `/dev/mapper/${dm}`);
+    const health = await csi.node.nodeGetVolumeHealth({ volume_id: MIRROR_VOLUME });
+    assert.deepEqual(health.volume_health?.health_statuses ?? [], []);
+    await csi.node.nodeUnstageVolume({ volume_id: MIRROR_VOLUME, staging_target_path: staging });
+    assert.equal(host.dm.size, 0);
+    assert.equal(host.sessions.size, 0);
+  });
+
+  it('refuses, with FAILED_PRECONDITION, to assemble from a stale copy alone', async () => {
+    host.before.set(`login ${copies[0]!.targetIqn}`, async () => {
+      throw new Error('connection refused');
+    });
+    const staging = join(host.dir, 'staging-m');
+    await mkdir(staging, { recursive: true });
+    await rejectsWith(
+      csi.node.nodeStageVolume({ volume_id: MIRROR_VOLUME, staging_target_path: staging, volume_capability: EXT4, publish_context: buildMirrorPublishContext({ copies }) }),
+      status.FAILED_PRECONDITION,
+      /copy 0 on store-a cannot be reached/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { parsePublishContext } from '../csi/publishContext.ts';
+import { isMirrorPublishContext, parseMirrorPublishContext, parsePublishContext } from '../csi/publishContext.ts';
 import { TOPOLOGY_ZONE_KEY } from '../csi/nodeIds.ts';
 import type { NodeHandlers } from '../generated/csi/v1/Node.ts';
 import type { NodeServiceCapability } from '../generated/csi/v1/NodeServiceCapability.ts';
@@ -11,6 +11,7 @@ import { KeyedLocks } from '../locks/index.ts';
 import { expandVolume } from './expandVolume.ts';
 import type { NodeDeps } from './NodeDeps.ts';
 import { publishVolume, unpublishVolume } from './publishVolume.ts';
+import { stageMirror } from './stageMirror.ts';
 import { stageVolume } from './stageVolume.ts';
 import { unstageVolume } from './unstageVolume.ts';
 import { knownVolumeId, parseVolumeCapability, requireField } from './volumeAccess.ts';
@@ -34,6 +35,8 @@ export interface NodeServiceOptions {
   readonly log: Logger;
   /** Hears every call's method, code and duration (metrics). */
   readonly calls?: CallObserver | undefined;
+  /** The per-volume locks; shared with the mirror watch so it never acts under a call on the volume. */
+  readonly locks?: KeyedLocks;
 }
 
 /**
@@ -47,7 +50,7 @@ export interface NodeServiceOptions {
 export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
   const { deps, log } = opts;
   const unary = unaryAdapter(log, { calls: opts.calls });
-  const locks = new KeyedLocks();
+  const locks = opts.locks ?? new KeyedLocks();
   const exclusive = <T>(volumeId: string, fn: () => Promise<T>): Promise<T> => locks.runExclusive(`volume ${volumeId}`, fn);
 
   return {
@@ -55,6 +58,13 @@ export function createNodeHandlers(opts: NodeServiceOptions): NodeHandlers {
       const id = requireField(req.volume_id, 'volume_id');
       const stagingPath = requireField(req.staging_target_path, 'staging_target_path');
       const { access, accessMode } = parseVolumeCapability(req.volume_capability);
+      if (isMirrorPublishContext(req.publish_context)) {
+        // A replicated volume (docs/replication.md): one session per copy, mirrored by dm-raid.
+        const publishContext = parseMirrorPublishContext(req.publish_context);
+        const volumeId = knownVolumeId(id);
+        await exclusive(volumeId, () => stageMirror(deps, { volumeId, stagingPath, access, accessMode, publishContext }, ctx));
+        return {};
+      }
       const publishContext = parsePublishContext(req.publish_context);
       const volumeId = knownVolumeId(id);
       await exclusive(volumeId, () => stageVolume(deps, { volumeId, stagingPath, access, accessMode, publishContext }, ctx));

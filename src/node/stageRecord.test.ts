@@ -19,7 +19,33 @@ const RECORD: StageRecord = {
   publishedPaths: ['/var/lib/kubelet/pods/p/volumes/x/mount'],
 };
 
+const { target: _t, serial: _s, version: _v, ...base } = RECORD;
+const MIRROR: StageRecord & { version: 2 } = {
+  ...base,
+  version: 2,
+  volumeId: '@mirror/vbs-vol-abcdefghijklmnopqrstuvwxyz',
+  lvId: 'vbs-vol-abcdefghijklmnopqrstuvwxyz',
+  copies: [
+    { slot: 0, node: 'store-a', agentAddress: '10.0.0.5:9500', target: { ...RECORD.target }, serial: 'c0ffee' },
+    { slot: 1, node: 'store-b', agentAddress: '10.0.0.6:9500', target: { ...RECORD.target, portal: { ip: '10.0.0.6', port: 3260 } }, serial: 'beef' },
+  ],
+};
+
 describe('StageRecordStore', () => {
+  it('round-trips the record of a replicated volume (version 2) beside single-copy ones (version 1)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vbs-records-'));
+    try {
+      const store = new StageRecordStore({ dir });
+      await store.write(MIRROR);
+      await store.write(RECORD);
+      assert.deepEqual(await store.read(MIRROR.volumeId), MIRROR);
+      assert.deepEqual(await store.read(RECORD.volumeId), RECORD);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+
   it('round-trips a record through a file named by a hash of the volume id, and removes it twice', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vbs-records-'));
     try {
@@ -46,7 +72,9 @@ describe('StageRecordStore', () => {
       const [file] = await readdir(dir);
       await writeFile(join(dir, file!), JSON.stringify({ ...RECORD, volumeId: 'store-a/other' }));
       await assert.rejects(store.read(RECORD.volumeId), /belongs to store-a\/other/);
-      assert.throws(() => parseStageRecord('{"version":2}'), /unknown version/);
+      assert.throws(() => parseStageRecord('{"version":3}'), /unknown version/);
+      assert.throws(() => parseStageRecord(JSON.stringify({ ...MIRROR, copies: [] })), /copies/);
+      assert.throws(() => parseStageRecord(JSON.stringify({ ...MIRROR, copies: [{ ...MIRROR.copies[0], slot: 1 }] })), /copies\[0\]\.slot/);
       assert.throws(() => parseStageRecord(JSON.stringify({ ...RECORD, target: { ...RECORD.target, portal: { ip: 'host', port: 1 } } })), /target.portal/);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -5,12 +5,12 @@ import type { PublishContext } from '../csi/publishContext.ts';
 import { dmDevicePath, hasDmDevice, readBlockGeometry } from '../dm/index.ts';
 import type { BlockGeometry } from '../dm/index.ts';
 import { parsePortal, verifyDeviceSerial, waitForSessionDisk } from '../iscsi/index.ts';
-import type { IscsiTarget } from '../iscsi/index.ts';
+import type { IscsiTarget, SessionSettings } from '../iscsi/index.ts';
 import { validateAbsolutePath } from '../mount/index.ts';
 import type { NodeDeps, StepContext } from './NodeDeps.ts';
 import { recordTarget, sysfs } from './NodeDeps.ts';
 import { Rollback } from './Rollback.ts';
-import type { StageRecord } from './stageRecord.ts';
+import type { SingleStageRecord, StageRecord } from './stageRecord.ts';
 import { buildDmName, isReadOnlyMode } from './volumeAccess.ts';
 import type { AccessMode, VolumeAccess } from './volumeAccess.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
@@ -54,7 +54,7 @@ export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepCo
   const portal = parsePortal(pc.targetPortal);
   if (!portal) throw new InvalidArgumentError(`publish_context targetPortal ${JSON.stringify(pc.targetPortal)} is not ip:port`);
   const readOnly = isReadOnlyMode(req.accessMode);
-  const record: StageRecord = {
+  const record: SingleStageRecord = {
     version: 1,
     volumeId: req.volumeId,
     stagingPath: req.stagingPath,
@@ -76,7 +76,8 @@ export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepCo
       undo.push('stage record', () => deps.records.remove(req.volumeId));
     }
     const target = recordTarget(record);
-    const sid = await attach(deps, target, { ...ref, agentAddress: pc.agentAddress }, undo, ctx);
+    if (deps.iface !== undefined) await deps.iscsiadm.ensureIface({ name: deps.iface, initiatorName: deps.initiatorName }, signal);
+    const sid = await attach(deps, target, { ...ref, agentAddress: pc.agentAddress }, deps.sessionSettings, undo, ctx);
     // Logged in, nothing above the session yet: the retry must reuse the session, not add one.
     crashPoint('node.stage.after-login');
     const disk = await waitForSessionDisk(sid, pc.lun, { deadlineMs: deps.deviceWaitMs, pollMs: deps.pollMs ?? 200, signal, ...sysfs(deps) });
@@ -94,7 +95,8 @@ export async function stageVolume(deps: NodeDeps, req: StageRequest, ctx: StepCo
 }
 
 /** Same volume staged again: fine if it is the same stage; a different path or capability is ALREADY_EXISTS (spec). */
-function checkCompatible(existing: StageRecord, wanted: StageRecord): void {
+function checkCompatible(existing: StageRecord, wanted: SingleStageRecord): void {
+  if (existing.version !== 1) throw new AlreadyExistsError(`volume ${wanted.volumeId} is already staged as a replicated volume; unstage it first`);
   if (existing.stagingPath !== wanted.stagingPath) {
     throw new AlreadyExistsError(`volume ${wanted.volumeId} is already staged at ${existing.stagingPath}, not ${wanted.stagingPath}`);
   }
@@ -107,22 +109,23 @@ function checkCompatible(existing: StageRecord, wanted: StageRecord): void {
 }
 
 /**
- * Step 2: iface, CHAP credentials from the volume's agent (this node's certificate; the agent
+ * Step 2 (after the iface): CHAP credentials from the volume's agent (this node's certificate; the agent
  * answers only while the volume is published here), node record, login; returns the session id.
+ * Also how a replicated volume attaches each copy (stageMirror.ts), with its session settings.
  */
-async function attach(
+export async function attach(
   deps: NodeDeps,
   target: IscsiTarget,
   agent: { readonly node: string; readonly id: string; readonly agentAddress: string },
+  settings: SessionSettings,
   undo: Rollback,
   { signal }: StepContext,
 ): Promise<number> {
-  if (deps.iface !== undefined) await deps.iscsiadm.ensureIface({ name: deps.iface, initiatorName: deps.initiatorName }, signal);
   const { chap, targetIqn } = await deps.chap.fetch({ volumeId: agent.id, storageNode: agent.node, agentAddress: agent.agentAddress, initiatorIqn: deps.initiatorName }, signal);
   if (targetIqn !== target.targetIqn) {
     throw new FailedPreconditionError(`the agent of ${agent.node} says volume ${agent.id} is exported as ${targetIqn}, but publish_context names ${target.targetIqn}; publish the volume again`);
   }
-  const nodeRecord = await deps.iscsiadm.ensureNodeRecord({ target, chap, settings: deps.sessionSettings }, signal);
+  const nodeRecord = await deps.iscsiadm.ensureNodeRecord({ target, chap, settings }, signal);
   if (nodeRecord.created) undo.push('node record', () => deps.iscsiadm.deleteNodeRecord(target));
   const login = await deps.iscsiadm.login(target, signal);
   if (!login.alreadyLoggedIn) undo.push('login', () => deps.iscsiadm.logout(target));
@@ -154,8 +157,8 @@ async function ensureDmDevice(deps: NodeDeps, record: StageRecord, disk: BlockGe
   log.info({ dm: name, over: disk.majorMinor, was: line?.args[0] }, 'dm device reloaded onto the current disk');
 }
 
-/** Step 6: mkfs when blank, mount, grow when the device outgrew the filesystem. */
-async function ensureFilesystemMounted(
+/** Step 6: mkfs when blank, mount, grow when the device outgrew the filesystem (a replicated volume's too). */
+export async function ensureFilesystemMounted(
   deps: NodeDeps,
   record: StageRecord,
   access: Extract<VolumeAccess, { kind: 'mount' }>,

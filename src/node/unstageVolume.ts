@@ -1,5 +1,5 @@
 import { FailedPreconditionError, UnavailableError } from '../errors.ts';
-import { parseVolumeId } from '../csi/volumeIds.ts';
+import { parseAnyVolumeId, parseMirrorVolumeId } from '../csi/volumeIds.ts';
 import { deleteScsiDisk, dmDevicePath } from '../dm/index.ts';
 import { listSessionDisks } from '../iscsi/index.ts';
 import type { IscsiTarget } from '../iscsi/index.ts';
@@ -10,6 +10,9 @@ import { buildDmName } from './volumeAccess.ts';
 import { crashPoint } from '../faults/crashPoint.ts';
 import { findSessionId } from './findVolumeSession.ts';
 import { removeReadOnlyDevicesOf } from './readOnlyDevice.ts';
+import { legNames } from './mirrorLegs.ts';
+import type { StageRecord } from './stageRecord.ts';
+import { MAX_COPIES } from '../replication/mirrorRecord.ts';
 
 export interface UnstageRequest {
   readonly volumeId: string;
@@ -62,7 +65,17 @@ export async function unstageVolume(deps: NodeDeps, req: UnstageRequest, ctx: St
     crashPoint('node.unstage.after-dm-remove');
   }
 
-  for (const target of await targetsOf(deps, req.volumeId, record ? [recordTarget(record)] : undefined, signal)) {
+  // A replicated volume: the legs under the raid device (nothing holds them once it is gone).
+  const slots = record?.version === 2 ? record.copies.map((c) => c.slot) : parseMirrorVolumeId(req.volumeId) ? [...Array(MAX_COPIES).keys()] : [];
+  for (const slot of slots) {
+    const names = legNames(dmName, slot);
+    for (const leg of [names.data, names.meta]) {
+      if (await deps.dmsetup.remove(leg, signal)) log.info({ dm: leg }, 'leg device removed');
+    }
+  }
+  if (slots.length) crashPoint('node.unstage.mirror.after-legs');
+
+  for (const target of await targetsOf(deps, req.volumeId, record ? recordTargets(record) : undefined, signal)) {
     const sid = await findSessionId(deps, target, signal);
     const disks = sid === undefined ? [] : await listSessionDisks(sid, sysfs(deps));
     for (const disk of disks) {
@@ -107,7 +120,7 @@ async function unmountStaging(deps: NodeDeps, req: UnstageRequest, dmName: strin
  */
 async function targetsOf(deps: NodeDeps, volumeId: string, fromRecord: IscsiTarget[] | undefined, signal: AbortSignal): Promise<IscsiTarget[]> {
   if (fromRecord) return fromRecord;
-  const ref = parseVolumeId(volumeId);
+  const ref = parseAnyVolumeId(volumeId);
   if (!ref) return [];
   const iface = deps.iface ?? 'default';
   const [sessions, records] = await Promise.all([deps.iscsiadm.listSessionDetails(signal), deps.iscsiadm.listNodeRecords(signal)]);
@@ -122,4 +135,9 @@ async function targetsOf(deps: NodeDeps, volumeId: string, fromRecord: IscsiTarg
     if (!targets.has(key)) targets.set(key, { targetIqn: t.targetIqn, portal: t.portal, ...(t.tpgt !== undefined ? { tpgt: t.tpgt } : {}), ...(deps.iface !== undefined ? { iface: deps.iface } : {}) });
   }
   return [...targets.values()];
+}
+
+/** The targets a stage record logged in to: one, or one per copy of a replicated volume. */
+function recordTargets(record: StageRecord): IscsiTarget[] {
+  return record.version === 1 ? [recordTarget(record)] : record.copies.map((c) => recordTarget(c));
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, NotFoundError } from '../errors.ts';
 import type { VolumeCapability__Output } from '../generated/csi/v1/VolumeCapability.ts';
 import { validateFsType } from '../mount/index.ts';
 import type { FsType } from '../mount/index.ts';
-import { parseVolumeId } from '../csi/volumeIds.ts';
+import { parseAnyVolumeId } from '../csi/volumeIds.ts';
 
 /** How the pod gets the volume: the raw device, or a filesystem on it. */
 export type VolumeAccess =
@@ -76,7 +76,7 @@ export function requireField(value: string | undefined, name: string): string {
  * Called after every required field was checked: a missing field is INVALID_ARGUMENT whatever the id.
  */
 export function knownVolumeId(id: string): string {
-  if (!parseVolumeId(id)) throw new NotFoundError(`volume ${JSON.stringify(id)} does not exist: not an id of this driver`);
+  if (!parseAnyVolumeId(id)) throw new NotFoundError(`volume ${JSON.stringify(id)} does not exist: not an id of this driver`);
   return id;
 }
 

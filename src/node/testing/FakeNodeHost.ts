@@ -2,8 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { DmInfo, DmTableLine, LinearMapping } from '../../dm/index.ts';
-import { FailedPreconditionError } from '../../errors.ts';
+import type { DmInfo, DmTableLine, LegHealth, LinearMapping, Raid1Table, RaidStatus } from '../../dm/index.ts';
+import { buildRaid1Table, parseDmTable } from '../../dm/index.ts';
+import { FailedPreconditionError, UnavailableError } from '../../errors.ts';
+import type { AgentMirror } from '../../agentApi/types.ts';
+import { MIRROR_HEADER_BYTES, sameRecord } from '../../replication/mirrorRecord.ts';
+import type { MirrorRecord } from '../../replication/mirrorRecord.ts';
+import type { MirrorRecordRequest, MirrorRecordSource } from '../mirrorRecordSource.ts';
 import type { ChapCredentials } from '../../chap/index.ts';
 import type { IscsiSessionDetail, IscsiTarget, NodeRecordSpec } from '../../iscsi/index.ts';
 import type { ChapRequest, ChapSource } from '../chapSource.ts';
@@ -18,6 +23,10 @@ export interface FakeLun {
   /** What VPD page 0x80 says. */
   readonly serial: string;
   sectors: number;
+  /** The storage node whose agent exports it (a copy of a replicated volume); undefined = any. */
+  readonly node?: string;
+  /** Its first bytes hold a dm-raid superblock (a copy once assembled); a login shows it on the disk. */
+  superblock?: boolean;
 }
 
 const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|${t.iface ?? 'default'}`;
@@ -31,7 +40,7 @@ const key = (t: IscsiTarget) => `${t.targetIqn}|${t.portal.ip}:${t.portal.port}|
 export class FakeNodeHost {
   readonly calls: string[] = [];
   readonly luns = new Map<string, FakeLun>();
-  readonly nodeRecords = new Map<string, { chap: ChapCredentials; target: IscsiTarget }>();
+  readonly nodeRecords = new Map<string, { chap: ChapCredentials; target: IscsiTarget; settings?: NodeRecordSpec['settings'] }>();
   /** What the fake agent handed out, in order (ChapSource). */
   readonly chapRequests: ChapRequest[] = [];
   /** The credentials the fake agent answers with. */
@@ -39,6 +48,14 @@ export class FakeNodeHost {
   readonly sessions = new Map<string, { sid: number; disk: string; target: IscsiTarget; lun: number; state: string }>();
   readonly dm = new Map<string, { table: DmTableLine[]; openCount: number; readOnly: boolean; suspended: boolean; kernelName: string }>();
   readonly mounts = new Map<string, { source: string; readOnly: boolean; fsType: string }>();
+  /** Raid devices' state as `dmsetup status` reports it; tests set it to play a failing or recovering leg. */
+  readonly raid = new Map<string, { health: LegHealth[]; syncAction: string; syncedSectors: number; totalSectors: number }>();
+  /** Each storage node's copy of a replicated volume: its slot and the record in its LV tags (the fake agents). */
+  readonly mirrorCopies = new Map<string, { slot: number; record: MirrorRecord }>();
+  /** Storage nodes whose agent does not answer (MirrorRecordSource: UnavailableError). */
+  readonly agentsDown = new Set<string>();
+  /** Every compare-and-set the node asked for, in order. */
+  readonly mirrorWrites: { node: string; expectedGeneration: number; record: MirrorRecord; applied: boolean }[] = [];
   /** Filesystem type on a device path, undefined = blank. */
   readonly filesystems = new Map<string, string>();
   /** Hook run before a named operation, e.g. to hold it open or make it fail. */
@@ -93,6 +110,8 @@ export class FakeNodeHost {
       dmsetup: this.#dmsetup(),
       records: new StageRecordStore({ dir: this.stateDir }),
       chap: this.#chapSource(),
+      mirrorRecords: this.mirrorRecordSource(),
+      mirrorSessionSettings: { replacementTimeoutS: 5 },
       initiatorName: 'iqn.2026-11.io.test:worker-1',
       iface: undefined,
       sessionSettings: { replacementTimeoutS: 180 },
@@ -140,7 +159,7 @@ export class FakeNodeHost {
     const unit = join(this.sysRoot, 'class', 'iscsi_session', `session${sid}`, 'device', `target${sid}:0:0`, `${sid}:0:0:${lun.lun}`, 'block', disk);
     await mkdir(unit, { recursive: true });
     await this.#writeDiskFiles(disk, lun);
-    await writeFile(join(this.devRoot, disk), '');
+    await writeFile(join(this.devRoot, disk), lun.superblock ? Buffer.from('DmRd') : '');
     return disk;
   }
 
@@ -171,11 +190,55 @@ export class FakeNodeHost {
       fetch: async (req) => {
         await this.before.get(`chap ${req.volumeId}`)?.(); // not in `calls`: the agent is not the host
         this.chapRequests.push(req);
-        const lun = [...this.luns.values()].find((l) => l.targetIqn.endsWith(`:${req.volumeId}`));
+        const lun = [...this.luns.values()].find((l) => l.targetIqn.endsWith(`:${req.volumeId}`) && (l.node === undefined || l.node === req.storageNode));
         if (!lun) throw new FailedPreconditionError(`volume ${req.volumeId} is not published to ${req.initiatorIqn}`);
         return { chap: this.chap, targetIqn: lun.targetIqn };
       },
     };
+  }
+
+  /** The copies' agents: each answers with its own copy's record; compare-and-set as AgentCredentials does. */
+  mirrorRecordSource(): MirrorRecordSource {
+    const copyOf = (req: MirrorRecordRequest) => {
+      if (this.agentsDown.has(req.storageNode)) throw new UnavailableError(`the agent of ${req.storageNode} does not answer`);
+      const c = this.mirrorCopies.get(req.storageNode);
+      if (!c) throw new FailedPreconditionError(`${req.volumeId} on ${req.storageNode} is not a replicated copy`);
+      return c;
+    };
+    const mirror = (c: { slot: number; record: MirrorRecord }): AgentMirror => ({ slot: c.slot, headerBytes: MIRROR_HEADER_BYTES, record: c.record });
+    return {
+      read: async (req) => mirror(copyOf(req)),
+      compareAndSet: async (req) => {
+        const c = copyOf(req);
+        const applied = sameRecord(c.record, req.record) || (c.record.generation === req.expectedGeneration && req.record.generation === req.expectedGeneration + 1);
+        if (applied) c.record = req.record;
+        this.mirrorWrites.push({ node: req.storageNode, expectedGeneration: req.expectedGeneration, record: req.record, applied });
+        return { applied, current: mirror(c) };
+      },
+    };
+  }
+
+  /** The session a linear device's major:minor names (the fake numbers disks 8:<16 n>). */
+  #sessionOf(majorMinor: string): { disk: string; target: IscsiTarget } | undefined {
+    return [...this.sessions.values()].find((s) => `8:${16 * (s.disk.charCodeAt(2) - 97)}` === majorMinor);
+  }
+
+  /** What dm-raid does at create: a superblock on every present leg's metadata device (here: the start of its disk). */
+  async #writeSuperblocks(table: Raid1Table): Promise<void> {
+    for (const leg of table.legs) {
+      const lin = leg && [...this.dm.values()].find((d) => `254:${d.kernelName.slice('dm-'.length)}` === leg.meta);
+      const session = lin ? this.#sessionOf(lin.table[0]?.args[0] ?? '') : undefined;
+      if (!session) continue;
+      await writeFile(join(this.devRoot, session.disk), Buffer.from('DmRd'));
+      const lun = this.luns.get(session.target.targetIqn);
+      if (lun) lun.superblock = true;
+    }
+  }
+
+  #raidLegs(table: DmTableLine[]): string[] {
+    const args = table[0]?.args ?? [];
+    const nParams = Number(args[1]);
+    return args.slice(2 + nParams + 1).filter((a) => a !== '-');
   }
 
   #iscsiadm(): NodeDeps['iscsiadm'] {
@@ -187,7 +250,7 @@ export class FakeNodeHost {
       ensureNodeRecord: async (spec: NodeRecordSpec) => {
         await this.#hook(`ensureNodeRecord ${spec.target.targetIqn}`);
         const created = !this.nodeRecords.has(key(spec.target));
-        this.nodeRecords.set(key(spec.target), { chap: spec.chap, target: spec.target });
+        this.nodeRecords.set(key(spec.target), { chap: spec.chap, target: spec.target, settings: spec.settings });
         return { created, updated: [] };
       },
       login: async (target) => {
@@ -234,7 +297,7 @@ export class FakeNodeHost {
   #dmsetup(): NodeDeps['dmsetup'] {
     return {
       createLinear: async (name: string, mapping: LinearMapping, opts: { readonly readOnly?: boolean } = {}) => {
-        await this.#hook(`dm create ${name} ${mapping.sectors} ${mapping.device}`);
+        await this.#hook(`dm create ${name} ${mapping.sectors} ${mapping.device}${mapping.offsetSector ? ` +${mapping.offsetSector}` : ''}`);
         if (this.dm.has(name)) throw new Error(`dm ${name} exists`);
         const kernelName = `dm-${this.#nextDm++}`;
         await mkdir(join(this.sysRoot, 'block', kernelName, 'dm'), { recursive: true });
@@ -254,7 +317,9 @@ export class FakeNodeHost {
         if (d?.openCount) throw new Error(`device-mapper: remove ioctl on ${name} failed: Device or resource busy`);
         if (d) {
           await rm(join(this.sysRoot, 'block', d.kernelName), { recursive: true, force: true });
-          this.#holdDm(d.table[0]?.args[0] ?? '', -1);
+          if (d.table[0]?.targetType === 'raid') for (const leg of this.#raidLegs(d.table)) this.#holdDm(leg, -1);
+          else this.#holdDm(d.table[0]?.args[0] ?? '', -1);
+          this.raid.delete(name);
         }
         return this.dm.delete(name);
       },
@@ -263,6 +328,55 @@ export class FakeNodeHost {
         return d && { name, uuid: undefined, major: 254, minor: Number(d.kernelName.slice('dm-'.length)), openCount: d.openCount, isSuspended: d.suspended, isReadOnly: d.readOnly, hasInactiveTable: false };
       },
       table: async (name: string) => this.dm.get(name)?.table.map((l) => ({ ...l })),
+      createRaid1: async (name: string, table: Raid1Table, opts: { readonly readOnly?: boolean } = {}) => {
+        const text = buildRaid1Table(table);
+        await this.#hook(`dm create ${name} ${text}`);
+        if (this.dm.has(name)) throw new Error(`dm ${name} exists`);
+        const kernelName = `dm-${this.#nextDm++}`;
+        await mkdir(join(this.sysRoot, 'block', kernelName, 'dm'), { recursive: true });
+        await writeFile(join(this.sysRoot, 'block', kernelName, 'dm', 'name'), `${name}\n`);
+        const lines = parseDmTable(text);
+        this.dm.set(name, { table: lines, openCount: 0, readOnly: opts.readOnly ?? false, suspended: false, kernelName });
+        for (const leg of this.#raidLegs(lines)) this.#holdDm(leg, +1);
+        const rebuild = table.rebuild ?? [];
+        this.raid.set(name, {
+          health: table.legs.map((l, i) => (l ? (rebuild.includes(i) ? 'a' : 'A') : '-')),
+          syncAction: rebuild.length ? 'recover' : 'idle',
+          syncedSectors: rebuild.length ? 0 : table.sectors,
+          totalSectors: table.sectors,
+        });
+        await this.#writeSuperblocks(table);
+      },
+      reloadRaid1: async (name: string, table: Raid1Table) => {
+        const text = buildRaid1Table(table);
+        await this.#hook(`dm reload ${name} ${text}`);
+        const d = this.dm.get(name)!;
+        for (const leg of this.#raidLegs(d.table)) this.#holdDm(leg, -1);
+        d.table = parseDmTable(text);
+        for (const leg of this.#raidLegs(d.table)) this.#holdDm(leg, +1);
+        const r = this.raid.get(name);
+        if (r) r.totalSectors = r.syncedSectors = table.sectors;
+      },
+      suspend: async (name: string) => {
+        await this.#hook(`dm suspend ${name}`);
+        const d = this.dm.get(name);
+        if (d) d.suspended = true;
+      },
+      // dm-raid re-adds a failed leg that answers again on resume (attempt_restore_of_faulty_devices): it recovers.
+      resume: async (name: string) => {
+        await this.#hook(`dm resume ${name}`);
+        const d = this.dm.get(name);
+        if (d) d.suspended = false;
+        const r = this.raid.get(name);
+        if (r && r.health.includes('D')) {
+          r.health = r.health.map((h) => (h === 'D' ? 'a' : h));
+          r.syncAction = 'recover';
+        }
+      },
+      raidStatus: async (name: string): Promise<RaidStatus | undefined> => {
+        const r = this.raid.get(name);
+        return r && this.dm.has(name) ? { raidType: 'raid1', health: [...r.health], syncedSectors: r.syncedSectors, totalSectors: r.totalSectors, syncAction: r.syncAction, mismatchCount: 0 } : undefined;
+      },
     };
   }
 
@@ -341,7 +455,7 @@ export class FakeNodeHost {
 }
 
 function line(mapping: LinearMapping): DmTableLine {
-  return { startSector: 0, sectors: mapping.sectors, targetType: 'linear', args: [mapping.device, '0'] };
+  return { startSector: 0, sectors: mapping.sectors, targetType: 'linear', args: [mapping.device, String(mapping.offsetSector ?? 0)] };
 }
 
 export const silentLog = pino({ level: 'silent' });
