@@ -1,6 +1,7 @@
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { AgentCredentialsPort, AgentMirror, SetMirrorRecordResult } from '../agentApi/types.ts';
-import { FailedPreconditionError, UnavailableError } from '../errors.ts';
+import { connectAgent } from '../agentApi/client.ts';
+import { FailedPreconditionError } from '../errors.ts';
 import type { TlsMaterial } from '../tls/index.ts';
 import { agentChannelCredentials } from './grpcChapSource.ts';
 import type { MirrorRecordRequest, MirrorRecordSource } from './mirrorRecordSource.ts';
@@ -11,17 +12,8 @@ export type MirrorRecordClient = Pick<AgentCredentialsPort, 'mirrorRecord' | 'se
 /** Opens the AgentCredentials client of one agent (agentApi's connectAgent has this shape). */
 export type ConnectMirrorRecordClient = (agentAddress: string, credentials: ChannelCredentials, timeoutMs: number) => MirrorRecordClient;
 
-/**
- * TO WIRE at merge: `export const connectMirrorRecordClient: ConnectMirrorRecordClient = connectAgent;`
- * (src/agentApi/client.ts, whose AgentClient gains mirrorRecord/setMirrorRecord on the agent
- * side's branch). Until then NodeStage of a replicated volume answers UNAVAILABLE with this.
- */
-export const connectMirrorRecordClient: ConnectMirrorRecordClient = () => {
-  const unwired = async (): Promise<never> => {
-    throw new UnavailableError('this node plugin cannot reach replicated volumes\' records yet: its agent client has no GetMirrorRecord/SetMirrorRecord (connectMirrorRecordClient is not wired)');
-  };
-  return { mirrorRecord: unwired, setMirrorRecord: unwired, close: () => undefined };
-};
+/** The agent's client (src/agentApi/client.ts): its AgentCredentials calls are the ones used here. */
+export const connectMirrorRecordClient: ConnectMirrorRecordClient = connectAgent;
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 

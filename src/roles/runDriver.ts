@@ -18,7 +18,8 @@ import { requestNodeCertificate } from './inClusterIssuance.ts';
 import { startController } from './startController.ts';
 import type { RunningController } from './startController.ts';
 import { createNodeService } from '../node/index.ts';
-import { grpcChapSource } from '../node/createNodeService.ts';
+import { grpcChapSource, grpcMirrorRecordSource } from '../node/createNodeService.ts';
+import { LocalMirrorRecordSource } from '../node/grpcMirrorRecordSource.ts';
 import { LocalChapSource } from '../node/localChapSource.ts';
 import { ExecaRunner } from '../exec/index.ts';
 import type { CommandRunner } from '../exec/index.ts';
@@ -128,6 +129,7 @@ async function startRole(
   const agent = config.agent ? await startAgent({ ...config.agent, zone }, log, metrics, { driverName: config.driverName }) : undefined;
   let controller: RunningController | undefined;
   let nodeCertificate: { stop(): void } | undefined;
+  let runningNode: { stop(): void } | undefined;
   let metricsServer: RunningMetricsServer | undefined;
   try {
     const parts = opts.parts ?? roleParts(config);
@@ -139,7 +141,14 @@ async function startRole(
       config.node && agent && config.agent
         ? new LocalChapSource({ agent: agent.credentials, storageNode: config.agent.nodeName, ...(config.node.tls ? { remote: await grpcChapSource(config.node, nodeLog) } : {}) })
         : undefined;
-    const node = config.node ? await createNodeService({ ...config.node, zone }, nodeLog, { calls: metrics?.calls.forService('csi.v1.Node'), ...(chapSource ? { chapSource } : {}) }) : undefined;
+    const mirrorRecordSource =
+      config.node && agent && config.agent
+        ? new LocalMirrorRecordSource({ agent: agent.credentials, storageNode: config.agent.nodeName, ...(config.node.tls ? { remote: await grpcMirrorRecordSource(config.node, nodeLog) } : {}) })
+        : undefined;
+    const node = config.node
+      ? await createNodeService({ ...config.node, zone }, nodeLog, { calls: metrics?.calls.forService('csi.v1.Node'), ...(chapSource ? { chapSource } : {}), ...(mirrorRecordSource ? { mirrorRecordSource } : {}) })
+      : undefined;
+    runningNode = node;
     // In-cluster issuance of the node's certificate, in the background (the signer waits for this node's CSINode).
     nodeCertificate = node && config.node && config.nodeId ? await requestNodeCertificate(config.node, config.nodeId, node.nodeId, nodeLog) : undefined;
     controller = config.controller ? await startController(config.controller, log.child({ component: 'controller' }), metrics, { driverName: config.driverName, env }) : undefined;
@@ -184,6 +193,7 @@ async function startRole(
         await registration?.shutdown(Math.min(graceMs, 1_000));
         await Promise.all([running.shutdown(graceMs), agent?.stop(graceMs)]);
         started?.stop();
+        node?.stop();
         nodeCertificate?.stop();
         await startedMetrics?.close();
         await health?.close();
@@ -191,6 +201,7 @@ async function startRole(
     };
   } catch (err: unknown) {
     controller?.stop();
+    runningNode?.stop();
     nodeCertificate?.stop();
     await metricsServer?.close();
     await agent?.stop(0);
