@@ -163,7 +163,6 @@ export class MirrorVolumes {
           current = node;
           const agent = await nodes.agentOf(node);
           await agent.createVolume({ name: input.name, sizeBytes, thick: !input.parameters.thin, mirror: { slot, record } }, signal);
-          reservations.settle(held[slot]!);
           made.push(node);
           // A crash here leaves some copies whose tags name all: the CO's retry completes the set.
           crashPoint('controller.mirror.after-copy');
@@ -178,6 +177,8 @@ export class MirrorVolumes {
         }
         throw err;
       }
+      // Settled together: a rollback deletes every copy, and then none of them may keep counting.
+      for (const r of held) reservations.settle(r);
       log.info({ name: input.name, volumeId: formatMirrorVolumeId(id), sizeBytes, nodes: decision.nodes }, 'replicated volume created');
       return this.#viewOrThrow(await this.#locate(id, signal), formatMirrorVolumeId(id));
     }
