@@ -99,7 +99,9 @@ const DEFAULT_NAME_GUARD_MS = 300_000;
 /**
  * The CSI controller's logic over the storage agents, with no gRPC in it (controllerHandlers.ts
  * adapts it). Every object is found again from its id, which names its storage node: there is no
- * database, and the agents' LV tags are the record, so a restarted controller carries on.
+ * database, and the agents' LV tags are the record, so a restarted controller carries on. A
+ * replicated volume's id (`@mirror/…`) names no node: mirrorVolumes.ts finds its copies by asking
+ * every agent, and this class only routes to it, under the same locks.
  *
  * Locks fail fast (ABORTED): CreateVolume and CreateSnapshot by name, everything else by volume or
  * snapshot id, so operations on one volume are serialized and different volumes run in parallel.

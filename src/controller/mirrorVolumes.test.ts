@@ -130,6 +130,14 @@ describe('replicated volumes in the controller', () => {
       await assert.rejects(service.createVolume(input('pvc-2', 2, { source })), (err: unknown) => err instanceof InvalidArgumentError && /not supported yet/.test(err.message));
     });
 
+    test('waits (UNAVAILABLE) while an agent restarting may hold copies from an earlier attempt', async () => {
+      cluster = new MemoryCluster([{ name: 'store-a' }, { name: 'store-b' }, { name: 'store-c' }], { nameGuardMs: 60_000 });
+      await cluster.nodes.refresh();
+      cluster.agent('store-c').down = 'connection refused';
+      await assert.rejects(cluster.service.createVolume(input('pvc-1')), (err: unknown) => err instanceof UnavailableError && /store-c/.test(err.message) && /second set of copies/.test(err.message));
+      assert.deepEqual(cluster.copies(id('pvc-1')), {});
+    });
+
     test('counts the header in each copy: a node with room for the data but not the header is not chosen', async () => {
       const service = start([{ name: 'store-a' }, { name: 'store-b', thinBytes: 100 * MiB + MIRROR_HEADER_BYTES - 1 }]);
       await assert.rejects(service.createVolume(input('pvc-1')), ResourceExhaustedError);

@@ -229,7 +229,7 @@ export class MirrorVolumes {
       // exports it (a create killed after its lvcreate); a missing one is made with the record.
       const own = copy.volume?.mirror;
       const mirror = own ? { slot: own.slot, record: own.record } : { slot: copy.slot, record };
-      await agent.createVolume({ name: input.name, sizeBytes: size, thick: !input.parameters.thin, mirror }, signal);
+      await agent.createVolume({ name: input.name, sizeBytes: copy.volume?.sizeBytes ?? size, thick: !input.parameters.thin, mirror }, signal);
       if (copy.state === 'missing') {
         log.info({ name: input.name, volumeId, slot: copy.slot, node: copy.node }, 'copy of a replicated volume created by a retry');
         crashPoint('controller.mirror.after-copy');
