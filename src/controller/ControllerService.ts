@@ -232,10 +232,10 @@ export class ControllerService {
    * removed is success (CSI); a node that does not answer is UNAVAILABLE, never success.
    */
   async deleteVolume(volumeId: string, signal?: AbortSignal): Promise<void> {
-    const any = parseAnyVolumeId(volumeId);
-    if (!any) return;
-    if (any.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.delete(volumeId, any.id, signal));
-    const ref: ObjectRef = any;
+    const volRef = parseAnyVolumeId(volumeId);
+    if (!volRef) return;
+    if (volRef.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.delete(volumeId, volRef.id, signal));
+    const ref: ObjectRef = volRef;
     await this.#locks.runExclusive(volumeId, async () => {
       const agent = await this.#agentOrUndefined(ref.node);
       if (!agent) return;
@@ -257,10 +257,10 @@ export class ControllerService {
 
   /** ControllerExpandVolume: grows to at least requiredBytes (whole extents), never shrinks. */
   async expandVolume(volumeId: string, range: CapacityRange, signal?: AbortSignal): Promise<AgentVolume> {
-    const any = this.#requireVolumeRef(volumeId);
+    const volRef = this.#requireVolumeRef(volumeId);
     if (range.requiredBytes <= 0) throw new InvalidArgumentError('capacity_range.required_bytes is required to expand a volume');
-    if (any.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.expand(volumeId, any.id, range, signal));
-    const ref: ObjectRef = any;
+    if (volRef.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.expand(volumeId, volRef.id, range, signal));
+    const ref: ObjectRef = volRef;
     return this.#locks.runExclusive(volumeId, async () => {
       const agent = await this.#requireAgent(ref.node, volumeId);
       const current = await agent.getVolume(ref.id, signal);
@@ -283,12 +283,12 @@ export class ControllerService {
    * another node is FAILED_PRECONDITION; the same node with other read-only-ness is ALREADY_EXISTS.
    */
   async publishVolume(volumeId: string, nodeId: string, capability: Capability, readonlyFlag: boolean, signal?: AbortSignal): Promise<Record<string, string>> {
-    const any = this.#requireVolumeRef(volumeId);
+    const volRef = this.#requireVolumeRef(volumeId);
     const iqn = parseNodeId(nodeId);
     if (!iqn) throw new NotFoundError(`node ${JSON.stringify(nodeId)} is not a node of this driver: its node ids are iSCSI initiator names (iqn.…)`);
     await this.#nodeIdGuard?.checkUnique(nodeId);
-    if (any.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.publish(volumeId, any.id, iqn, capability, readonlyFlag, signal));
-    const ref: ObjectRef = any;
+    if (volRef.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.publish(volumeId, volRef.id, iqn, capability, readonlyFlag, signal));
+    const ref: ObjectRef = volRef;
     return this.#locks.runExclusive(volumeId, async () => {
       const agent = await this.#requireAgent(ref.node, volumeId);
       const volume = await agent.getVolume(ref.id, signal);
@@ -320,13 +320,13 @@ export class ControllerService {
    * UNAVAILABLE, never a success that did not fence.
    */
   async unpublishVolume(volumeId: string, nodeId: string, signal?: AbortSignal): Promise<void> {
-    const any = parseAnyVolumeId(volumeId);
-    if (!any) return;
+    const volRef = parseAnyVolumeId(volumeId);
+    if (!volRef) return;
     const iqn = nodeId === '' ? undefined : parseNodeId(nodeId);
     if (nodeId !== '' && !iqn) return;
     // The mirror module tells FenceNotApplied per storage node itself.
-    if (any.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.unpublish(volumeId, any.id, iqn, signal));
-    const ref: ObjectRef = any;
+    if (volRef.kind === 'mirror') return this.#locks.runExclusive(volumeId, () => this.#mirrors.unpublish(volumeId, volRef.id, iqn, signal));
+    const ref: ObjectRef = volRef;
     let initiator = iqn;
     try {
       await this.#locks.runExclusive(volumeId, async () => {
@@ -379,7 +379,7 @@ export class ControllerService {
    * same volume, ALREADY_EXISTS otherwise; else the source's agent takes a thin snapshot.
    */
   async createSnapshot(name: string, sourceVolumeId: string, signal?: AbortSignal): Promise<ControllerSnapshot> {
-    const any = this.#requireVolumeRef(sourceVolumeId);
+    const volRef = this.#requireVolumeRef(sourceVolumeId);
     return this.#locks.runExclusive(`snapshot-name:${name}`, async () => {
       const existing = await this.#findByName(name, 'snapshot', signal);
       if (existing) {
@@ -389,8 +389,8 @@ export class ControllerService {
         return snap;
       }
       // A replicated volume's snapshot is taken on one in-sync copy.
-      if (any.kind === 'mirror') return this.#mirrors.snapshot(name, sourceVolumeId, any.id, signal);
-      const ref: ObjectRef = any;
+      if (volRef.kind === 'mirror') return this.#mirrors.snapshot(name, sourceVolumeId, volRef.id, signal);
+      const ref: ObjectRef = volRef;
       const agent = await this.#requireAgent(ref.node, sourceVolumeId);
       return this.#toControllerSnapshot(ref.node, await agent.createSnapshot({ name, sourceVolumeId: ref.id }, signal));
     });
@@ -422,16 +422,16 @@ export class ControllerService {
       }
     }
     if (filter.sourceVolumeId !== undefined) {
-      const any = parseAnyVolumeId(filter.sourceVolumeId);
-      if (!any) return [];
-      if (any.kind === 'mirror') {
+      const volRef = parseAnyVolumeId(filter.sourceVolumeId);
+      if (!volRef) return [];
+      if (volRef.kind === 'mirror') {
         // Snapshots of a replicated volume are on whichever copies they were taken on.
         const agents = await this.#allAgents();
-        const mirrorSource = new Set([any.id]);
-        const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listSnapshots({ sourceVolumeId: any.id }, signal)).map((s) => this.#toControllerSnapshot(name, s, mirrorSource))));
+        const mirrorSource = new Set([volRef.id]);
+        const lists = await Promise.all(agents.map(async ({ name, agent }) => (await agent.listSnapshots({ sourceVolumeId: volRef.id }, signal)).map((s) => this.#toControllerSnapshot(name, s, mirrorSource))));
         return lists.flat().sort((a, b) => compare(a.snapshotId, b.snapshotId));
       }
-      const ref: ObjectRef = any;
+      const ref: ObjectRef = volRef;
       const agent = await this.#agentOrUndefined(ref.node);
       if (!agent) return [];
       const snaps = await agent.listSnapshots({ sourceVolumeId: ref.id }, signal);
@@ -496,10 +496,10 @@ export class ControllerService {
    * its storage node does not answer (known or not), NOT_FOUND when gone or on a removed node.
    */
   async getVolumeHealth(volumeId: string, signal?: AbortSignal): Promise<VolumeHealthEntry[]> {
-    const any = this.#requireVolumeRef(volumeId);
+    const volRef = this.#requireVolumeRef(volumeId);
     // A replicated volume: DEGRADED per copy out of sync, silent or lost (mirrorVolumes.ts).
-    if (any.kind === 'mirror') return this.#mirrors.health(volumeId, any.id, signal);
-    const ref: ObjectRef = any;
+    if (volRef.kind === 'mirror') return this.#mirrors.health(volumeId, volRef.id, signal);
+    const ref: ObjectRef = volRef;
     try {
       const agent = await this.#requireAgent(ref.node, volumeId);
       await agent.getVolume(ref.id, signal);
