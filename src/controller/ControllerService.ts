@@ -27,6 +27,7 @@ import type { OperatorEvents } from './operatorEvents.ts';
 import type { VolumeParameters } from './volumeParameters.ts';
 import { MirrorVolumes } from './mirrorVolumes.ts';
 import type { ControllerMirror } from './mirrorVolumes.ts';
+import { MIRROR_HEADER_BYTES } from '../replication/mirrorRecord.ts';
 
 /** A content source, resolved: the object, its node and the size a new volume needs at least. */
 interface ResolvedSource {
@@ -471,7 +472,8 @@ export class ControllerService {
 
   /**
    * GetCapacity: what a new volume with these parameters could get in a zone: the sum over the
-   * eligible nodes of what each can still promise (after reservations), and the largest single one.
+   * eligible nodes of what each can still promise (after reservations), and the largest single one
+   * (for replicas >= 2, the largest whose every copy fits).
    */
   async getCapacity(parameters: VolumeParameters, zone: string | undefined): Promise<{ readonly availableBytes: number; readonly maximumVolumeBytes: number }> {
     await this.#nodes.ensureFresh(this.#statusMaxAgeMs);
@@ -480,13 +482,23 @@ export class ControllerService {
     if (this.#nodes.candidates().some((c) => this.#reservations.hasSettledSince(c.name, c.statusTakenAtMs))) await this.#nodes.ensureFresh(0);
     let availableBytes = 0;
     let maximumVolumeBytes = 0;
+    const everywhere: number[] = [];
     for (const c of this.#nodes.candidates()) {
-      if (!c.reachable || !c.ready || (zone !== undefined && c.zone !== zone)) continue;
+      if (!c.reachable || !c.ready) continue;
       if (!Object.entries(parameters.requiredLabels).every(([k, v]) => c.labels[k] === v)) continue;
       const room = (parameters.thin ? c.thinAllocatableBytes : c.thickFreeBytes) - this.#reservations.reservedBytes(c.name, parameters.thin, c.statusTakenAtMs);
       const free = Math.max(0, room);
+      everywhere.push(free);
+      if (zone !== undefined && c.zone !== zone) continue;
       availableBytes += free;
       maximumVolumeBytes = Math.max(maximumVolumeBytes, free);
+    }
+    if (parameters.replicas > 1) {
+      // A replicated volume needs a copy (data + header) on as many nodes, any zone (placement
+      // spreads them), one of them here for the zone to reach it first: the largest one is then
+      // bounded by the replicas-th roomiest node anywhere.
+      const nth = everywhere.sort((a, b) => b - a)[parameters.replicas - 1] ?? 0;
+      maximumVolumeBytes = Math.max(0, Math.min(maximumVolumeBytes, nth) - MIRROR_HEADER_BYTES);
     }
     return { availableBytes, maximumVolumeBytes };
   }

@@ -144,6 +144,16 @@ describe('replicated volumes in the controller', () => {
     });
   });
 
+  test('GetCapacity of replicas N: the largest volume whose N copies (data + header) fit, one in the zone', async () => {
+    const service = start([{ name: 'store-a', zone: 'za', thinBytes: 1000 * MiB }, { name: 'store-b', zone: 'zb', thinBytes: 300 * MiB }, { name: 'store-c', zone: 'zb', thinBytes: 200 * MiB }]);
+    const capacity = (replicas: string, zone?: string) => service.getCapacity(parseVolumeParameters({ replicas }), zone);
+    assert.deepEqual(await capacity('1', 'za'), { availableBytes: 1000 * MiB, maximumVolumeBytes: 1000 * MiB }, 'replicas 1 unchanged');
+    assert.deepEqual(await capacity('2', 'za'), { availableBytes: 1000 * MiB, maximumVolumeBytes: 300 * MiB - MIRROR_HEADER_BYTES });
+    assert.deepEqual(await capacity('3', 'za'), { availableBytes: 1000 * MiB, maximumVolumeBytes: 200 * MiB - MIRROR_HEADER_BYTES });
+    assert.deepEqual(await capacity('2', 'zb'), { availableBytes: 500 * MiB, maximumVolumeBytes: 300 * MiB - MIRROR_HEADER_BYTES });
+    assert.equal((await capacity('2', 'zc')).maximumVolumeBytes, 0, 'no node in the zone');
+  });
+
   describe('deleteVolume', () => {
     test('deletes every copy; a published copy is FAILED_PRECONDITION; a silent node UNAVAILABLE before anything goes', async () => {
       const service = start([{ name: 'store-a' }, { name: 'store-b' }, { name: 'store-c' }]);
