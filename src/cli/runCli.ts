@@ -1,5 +1,6 @@
 import { UnavailableError } from '../errors.ts';
 import { connectAgentWire } from '../agentApi/client.ts';
+import { volumeFromWire } from '../agentApi/wire.ts';
 import { connectCsi } from '../grpc/csiServiceClients.ts';
 import type { CsiApi } from '../grpc/csiServiceClients.ts';
 import { clientCredentials, loadTlsFiles } from '../tls/index.ts';
@@ -108,7 +109,10 @@ async function dispatch(command: CliCommand, ctx: CommandContext, deps: CliDeps)
       if (deps.connectAgent) return nodes(command, ctx, deps.connectAgent);
       const material = await loadTlsFiles(command.tls);
       const creds = clientCredentials(material, command.agentServerName === undefined ? {} : { expectedServerName: command.agentServerName });
-      return nodes(command, ctx, (address) => connectAgentWire(address, creds, ctx.globals.timeoutMs));
+      return nodes(command, ctx, (address) => {
+        const api = connectAgentWire(address, creds, ctx.globals.timeoutMs);
+        return { getNodeStatus: () => api.getNodeStatus(), listVolumes: async () => (await api.listVolumes()).volumes.map((v) => volumeFromWire(v)), close: () => api.close() };
+      });
     }
   }
 }

@@ -18,6 +18,7 @@ import { crashPoint } from '../faults/crashPoint.ts';
 import { GrpcStatusError } from '../grpc/toGrpcStatus.ts';
 import { parseCapacityRange } from './capacityRange.ts';
 import type { ControllerService, ControllerSnapshot, ControllerVolume } from './ControllerService.ts';
+import type { ControllerMirror } from './mirrorVolumes.ts';
 import { parseVolumeParameters } from './volumeParameters.ts';
 
 /** Exactly what works: the CO calls every RPC a capability promises (csi-sanity checks them all). */
@@ -60,7 +61,37 @@ function sourceOf(src: VolumeContentSource__Output | null): { kind: 'snapshot' |
   return { kind: 'volume', id: required(src.volume?.volume_id ?? '', 'volume_content_source.volume.volume_id') };
 }
 
-function volumeToCsi(v: ControllerVolume): Volume {
+/**
+ * A replicated volume in CSI terms: reachable from the zones of its copies (a worker reaches the
+ * storage nodes of its zone, as for a single copy), and its copies in volume_context: `copies`
+ * names their nodes in slot order; `live` (ControllerGetVolume, ListVolumes, not CreateVolume's
+ * answer, which the PV keeps) adds the record's generation and the copies in sync in it.
+ */
+function mirrorToCsi(v: ControllerVolume & { readonly mirror: ControllerMirror }, live: boolean): Volume {
+  const { record, copies } = v.mirror;
+  const zones = [...new Set(copies.map((c) => c.zone))];
+  return {
+    volume_id: v.volumeId,
+    capacity_bytes: v.volume.sizeBytes,
+    volume_context: {
+      replicas: String(copies.length),
+      copies: copies.map((c) => c.node).join(','),
+      provisioning: v.volume.thin ? 'thin' : 'thick',
+      ...(live
+        ? {
+            mirrorGeneration: String(record.generation),
+            copiesInSync: copies.filter((c) => c.inSync).map((c) => c.node).join(','),
+            copiesUnavailable: copies.filter((c) => c.state !== 'ok').map((c) => c.node).join(','),
+          }
+        : {}),
+    },
+    content_source: null,
+    accessible_topology: zones.map((zone) => ({ segments: { [TOPOLOGY_ZONE_KEY]: zone } })),
+  };
+}
+
+export function volumeToCsi(v: ControllerVolume, live = true): Volume {
+  if (v.mirror) return mirrorToCsi({ ...v, mirror: v.mirror }, live);
   const src = v.volume.contentSource;
   const sourceId = src ? `${v.node}/${src.id}` : undefined;
   return {
@@ -135,7 +166,7 @@ export function createControllerHandlers(
         ctx.log,
         ctx.signal,
       );
-      return { volume: volumeToCsi(volume) };
+      return { volume: volumeToCsi(volume, false) };
     }),
     DeleteVolume: unary('DeleteVolume', async (req, { signal }) => {
       await service.deleteVolume(required(req.volume_id, 'volume_id'), signal);

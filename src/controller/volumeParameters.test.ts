@@ -5,13 +5,13 @@ import { parseVolumeParameters } from './volumeParameters.ts';
 
 describe('parseVolumeParameters', () => {
   it('defaults to thin ext4 on any node', () => {
-    assert.deepEqual(parseVolumeParameters(undefined), { thin: true, fsType: 'ext4', requiredLabels: {} });
+    assert.deepEqual(parseVolumeParameters(undefined), { thin: true, fsType: 'ext4', requiredLabels: {}, replicas: 1 });
   });
 
   it('reads provisioning, fsType, tier and nodeLabels, ignoring the sidecar keys', () => {
     assert.deepEqual(
       parseVolumeParameters({ provisioning: 'thick', fsType: 'xfs', tier: 'ssd', nodeLabels: 'rack=r1, tier=ssd', 'csi.storage.k8s.io/pvc/name': 'data' }),
-      { thin: false, fsType: 'xfs', requiredLabels: { rack: 'r1', tier: 'ssd' } },
+      { thin: false, fsType: 'xfs', requiredLabels: { rack: 'r1', tier: 'ssd' }, replicas: 1 },
     );
   });
 
@@ -24,5 +24,14 @@ describe('parseVolumeParameters', () => {
     assert.throws(() => parseVolumeParameters({ nodeLabels: 'rack' }), InvalidArgumentError);
     assert.throws(() => parseVolumeParameters({ nodeLabels: '=x' }), InvalidArgumentError);
     assert.throws(() => parseVolumeParameters({ tier: 'ssd', nodeLabels: 'tier=hdd' }), /disagree/);
+  });
+
+  it('reads replicas 1, 2 or 3 and refuses anything else, naming the value', () => {
+    assert.equal(parseVolumeParameters({ replicas: '1' }).replicas, 1);
+    assert.equal(parseVolumeParameters({ replicas: '2' }).replicas, 2);
+    assert.equal(parseVolumeParameters({ replicas: '3' }).replicas, 3);
+    for (const bad of ['0', '4', '', ' 2', '2.0', 'two', '02']) {
+      assert.throws(() => parseVolumeParameters({ replicas: bad }), (err: unknown) => err instanceof InvalidArgumentError && err.message.includes(JSON.stringify(bad)), bad);
+    }
   });
 });

@@ -10,9 +10,11 @@ export interface VolumeParameters {
   readonly fsType: FsType;
   /** Storage-node labels a node must carry to be chosen (`tier`, and `nodeLabels`). */
   readonly requiredLabels: Readonly<Record<string, string>>;
+  /** Copies on distinct storage nodes (docs/replication.md); 1 is the single-copy path. */
+  readonly replicas: 1 | 2 | 3;
 }
 
-export const PARAMETER_KEYS = ['provisioning', 'fsType', 'tier', 'nodeLabels'] as const;
+export const PARAMETER_KEYS = ['provisioning', 'fsType', 'tier', 'nodeLabels', 'replicas'] as const;
 
 /**
  * Keys external-provisioner and other sidecars own (secrets references, PV/PVC metadata with
@@ -59,5 +61,10 @@ export function parseVolumeParameters(raw: Readonly<Record<string, string>> | un
     }
     requiredLabels['tier'] = tier;
   }
-  return Object.freeze({ thin: provisioning === 'thin', fsType, requiredLabels: Object.freeze(requiredLabels) });
+  const replicasText = params['replicas'] ?? '1';
+  if (replicasText !== '1' && replicasText !== '2' && replicasText !== '3') {
+    throw new InvalidArgumentError(`parameter replicas=${JSON.stringify(replicasText)}: expected 1, 2 or 3 (copies on distinct storage nodes)`);
+  }
+  const replicas = Number(replicasText) as 1 | 2 | 3;
+  return Object.freeze({ thin: provisioning === 'thin', fsType, requiredLabels: Object.freeze(requiredLabels), replicas });
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildAgentId } from '../agentApi/ids.ts';
-import { MAX_STORAGE_NODE_NAME, formatObjectId, isStorageNodeName, parseSnapshotId, parseVolumeId } from './volumeIds.ts';
+import { MAX_STORAGE_NODE_NAME, MIRROR_ID_PREFIX, formatMirrorVolumeId, formatObjectId, isStorageNodeName, parseAnyVolumeId, parseMirrorVolumeId, parseSnapshotId, parseVolumeId } from './volumeIds.ts';
 
 const VOL = buildAgentId('pvc-1', 'volume');
 const SNAP = buildAgentId('snap-1', 'snapshot');
@@ -28,5 +28,23 @@ describe('volume and snapshot ids', () => {
       assert.ok(Buffer.byteLength(id) <= 128, `${id.length} bytes`);
     }
     assert.ok(parseSnapshotId(formatObjectId({ node: longest, id: SNAP })));
+  });
+
+  it('round-trip a replicated volume id @mirror/<LV id>, which never reads as a single-copy one', () => {
+    const id = formatMirrorVolumeId(VOL);
+    assert.equal(id, `${MIRROR_ID_PREFIX}${VOL}`);
+    assert.deepEqual(parseMirrorVolumeId(id), { id: VOL });
+    assert.equal(parseVolumeId(id), undefined);
+    assert.deepEqual(parseAnyVolumeId(id), { kind: 'mirror', id: VOL });
+    assert.deepEqual(parseAnyVolumeId(`store-a/${VOL}`), { kind: 'single', node: 'store-a', id: VOL });
+    assert.equal(parseMirrorVolumeId(`store-a/${VOL}`), undefined);
+    assert.ok(Buffer.byteLength(id) <= 128);
+  });
+
+  it('refuse a mirror id that is not one of ours', () => {
+    for (const bad of [MIRROR_ID_PREFIX, `${MIRROR_ID_PREFIX}${SNAP}`, `@mirror/store-a/${VOL}`, `@Mirror/${VOL}`, `@mirror${VOL}`, ` @mirror/${VOL}`, `@mirror/${VOL}/`]) {
+      assert.equal(parseMirrorVolumeId(bad), undefined, bad);
+      assert.equal(parseAnyVolumeId(bad), undefined, bad);
+    }
   });
 });

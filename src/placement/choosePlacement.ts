@@ -4,7 +4,7 @@ import { LOAD_TOLERANCE, computeLoadScore, isWithinLoadTolerance } from './polic
 import type { PlacementDecision, PlacementRequest, ReservedBytes, StorageNodeCandidate } from './types.ts';
 
 /** A node that passed every filter, with the figures the ranking and the explanation use. */
-interface EligibleNode {
+export interface EligibleNode {
   readonly candidate: StorageNodeCandidate;
   readonly capacityBytes: number;
   readonly reservedBytes: number;
@@ -35,12 +35,39 @@ export function choosePlacement(
   req: PlacementRequest,
   reserved: ReservedBytes,
 ): PlacementDecision {
+  const judged = judgeCandidates(candidates, req, reserved);
+  const { eligible, rejections, unjudged, onlyNote } = judged;
+  if (eligible.length === 0) {
+    const why = `${rejections.join('; ')}${onlyNote}`;
+    throw unjudged > 0 ? judged.unavailable(`${why}; retry once the unreachable or not-ready node answers`) : judged.exhausted(why);
+  }
+
+  const ranked = rankEligible(eligible);
+  const winner = ranked[0]!;
+  return { node: winner.candidate.name, explanation: explainDecision(judged.what, ranked, rejections, req.thin) };
+}
+
+/** The filters' verdict on every candidate, and the refusals in the words of this request. */
+export interface JudgedCandidates {
+  readonly what: string;
+  readonly eligible: readonly EligibleNode[];
+  /** "<node>: why not", one per rejected candidate. */
+  readonly rejections: readonly string[];
+  /** Rejected candidates that could not be judged (unreachable, not ready): they may have room. */
+  readonly unjudged: number;
+  readonly onlyNote: string;
+  exhausted(why: string): ResourceExhaustedError;
+  unavailable(why: string): UnavailableError;
+}
+
+/** Step 1 of choosePlacement, shared with chooseMirrorPlacement. */
+export function judgeCandidates(candidates: readonly StorageNodeCandidate[], req: PlacementRequest, reserved: ReservedBytes, subject = 'no storage node can hold'): JudgedCandidates {
   if (!Number.isSafeInteger(req.sizeBytes) || req.sizeBytes < 0) {
     throw new InvalidArgumentError(`volume size must be a whole number of bytes from 0 to ${Number.MAX_SAFE_INTEGER}, got ${req.sizeBytes}`);
   }
   const what = `${formatBytes(req.sizeBytes)} ${req.thin ? 'thin' : 'thick'}`;
-  const exhausted = (why: string): ResourceExhaustedError => new ResourceExhaustedError(`no storage node can hold ${what}: ${why}`);
-  const unavailable = (why: string): UnavailableError => new UnavailableError(`no storage node can hold ${what} for now: ${why}`);
+  const exhausted = (why: string): ResourceExhaustedError => new ResourceExhaustedError(`${subject} ${what}: ${why}`);
+  const unavailable = (why: string): UnavailableError => new UnavailableError(`${subject} ${what} for now: ${why}`);
 
   if (candidates.length === 0) throw unavailable('no storage node is known (none has reported a status yet)');
   let considered = candidates;
@@ -64,14 +91,7 @@ export function choosePlacement(
       if (!candidate.reachable || !candidate.ready) unjudged += 1;
     } else eligible.push(verdict);
   }
-  if (eligible.length === 0) {
-    const why = `${rejections.join('; ')}${onlyNote}`;
-    throw unjudged > 0 ? unavailable(`${why}; retry once the unreachable or not-ready node answers`) : exhausted(why);
-  }
-
-  const ranked = rankEligible(eligible);
-  const winner = ranked[0]!;
-  return { node: winner.candidate.name, explanation: explainDecision(what, ranked, rejections, req.thin) };
+  return { what, eligible, rejections, unjudged, onlyNote, exhausted, unavailable };
 }
 
 /** The node's figures if it may take the volume, or why not. The filters run in a fixed order and the first failure is reported. */
@@ -126,7 +146,7 @@ function describeCapacity(capacityBytes: number, reservedBytes: number, thin: bo
 }
 
 /** Best first: the load band, then preferred zone, bytes left and name; nodes outside the band follow by score. */
-function rankEligible(eligible: readonly EligibleNode[]): EligibleNode[] {
+export function rankEligible(eligible: readonly EligibleNode[]): EligibleNode[] {
   const bestScore = Math.min(...eligible.map((e) => e.loadScore));
   const inBand = (e: EligibleNode): boolean => isWithinLoadTolerance(e.loadScore, bestScore);
   return [...eligible].sort((a, b) => {
@@ -144,7 +164,7 @@ function compareNames(a: string, b: string): number {
 }
 
 /** Why the winner beat the runner-up, naming the first criterion that separated them. */
-function describeWinReason(winner: EligibleNode, runnerUp: EligibleNode | undefined): string {
+export function describeWinReason(winner: EligibleNode, runnerUp: EligibleNode | undefined): string {
   if (runnerUp === undefined) return 'the only eligible node';
   if (!isWithinLoadTolerance(runnerUp.loadScore, winner.loadScore)) return 'lowest I/O load';
   const band = `loads within ${LOAD_TOLERANCE}`;
@@ -153,7 +173,7 @@ function describeWinReason(winner: EligibleNode, runnerUp: EligibleNode | undefi
   return `${band} and equal free space, first by name`;
 }
 
-function describeFigures(e: EligibleNode, thin: boolean): string {
+export function describeFigures(e: EligibleNode, thin: boolean): string {
   const { utilization, averageLatencyMs } = e.candidate.load;
   const figure = capacityFigureName(thin);
   const reservedNote = e.reservedBytes === 0 ? '' : `, ${formatBytes(e.reservedBytes)} reserved`;

@@ -4,3 +4,5 @@ export { LATENCY_SATURATION_MS, LOAD_TOLERANCE, computeLoadScore } from './polic
 export { PlacementReservations } from './PlacementReservations.ts';
 export type { PlacementReservationsOptions, Reservation } from './PlacementReservations.ts';
 export { formatBytes } from './formatBytes.ts';
+export { chooseMirrorPlacement } from './chooseMirrorPlacement.ts';
+export type { MirrorPlacementDecision } from './chooseMirrorPlacement.ts';

@@ -14,7 +14,7 @@ import { duplicateNodeIdGuard, watchDuplicateNodeIds } from '../controller/nodeI
 import { openRemovedStorageNodes } from '../controller/removedStorageNodes/index.ts';
 import { findKubeConfig, loadKubeClient } from '../kube/kubeClient.ts';
 import { listCsiNodeIds } from '../kube/listCsiNodeIds.ts';
-import { parseSnapshotId, parseVolumeId } from '../csi/volumeIds.ts';
+import { parseAnyVolumeId, parseSnapshotId } from '../csi/volumeIds.ts';
 import type { ControllerHandlers } from '../generated/csi/v1/Controller.ts';
 import { TlsExpiryMetrics, registerStorageNodeGauges } from '../metrics/index.ts';
 import type { ProcessMetrics } from '../metrics/index.ts';
@@ -123,7 +123,7 @@ export async function startController(
     service,
     log,
     {
-      isVolumeId: (id) => parseVolumeId(id) !== undefined,
+      isVolumeId: (id) => parseAnyVolumeId(id) !== undefined,
       isSnapshotId: (id) => parseSnapshotId(id) !== undefined,
     },
     metrics?.calls.forService('csi.v1.Controller'),

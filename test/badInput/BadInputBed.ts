@@ -11,7 +11,7 @@ import { GiB, TestCluster } from '../cluster/controllerHarness.ts';
 import type { ChapSource } from '../../src/node/chapSource.ts';
 import { createControllerHandlers } from '../../src/controller/controllerHandlers.ts';
 import { createIdentityHandlers } from '../../src/csi/identityService.ts';
-import { parseSnapshotId, parseVolumeId } from '../../src/csi/volumeIds.ts';
+import { parseAnyVolumeId, parseSnapshotId } from '../../src/csi/volumeIds.ts';
 import { adaptUnary } from '../../src/grpc/adaptUnary.ts';
 import { loadAgentProto, loadCsiProto } from '../../src/grpc/loadProtos.ts';
 import { serve } from '../../src/grpc/serve.ts';
@@ -109,7 +109,7 @@ export class BadInputBed {
     csiServer.addService(csi.Identity.service, createIdentityHandlers({ driverName: 'vbs.csi.io', vendorVersion: 'test', capabilities: [], readiness: [], log: silent }));
     csiServer.addService(
       csi.Controller.service,
-      createControllerHandlers(cluster.service, silent, { isVolumeId: (id) => parseVolumeId(id) !== undefined, isSnapshotId: (id) => parseSnapshotId(id) !== undefined }),
+      createControllerHandlers(cluster.service, silent, { isVolumeId: (id) => parseAnyVolumeId(id) !== undefined, isSnapshotId: (id) => parseSnapshotId(id) !== undefined }),
     );
     const node = await createNodeService(
       { initiatorName: WORKER_IQN, iscsiIface: undefined, zone: 'zone-a', stateDir: join(nodeRoot, 'state'), deviceWaitMs: 200, tls: undefined, iscsiNodeDir: join(nodeRoot, 'iscsi-nodes') },

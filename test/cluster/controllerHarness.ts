@@ -10,7 +10,7 @@ import { NodeStatusReporter } from '../../src/agent/status/index.ts';
 import { InMemoryLvm } from '../../src/agent/testing/InMemoryLvm.ts';
 import { classifyLv } from '../../src/agent/volumeTags.ts';
 import type { ChapCredentials } from '../../src/chap/index.ts';
-import { parseSnapshotId, parseVolumeId } from '../../src/csi/volumeIds.ts';
+import { parseAnyVolumeId, parseSnapshotId } from '../../src/csi/volumeIds.ts';
 import { UnavailableError } from '../../src/errors.ts';
 import { connectCsi } from '../../src/grpc/csiServiceClients.ts';
 import type { CsiApi } from '../../src/grpc/csiServiceClients.ts';
@@ -257,7 +257,7 @@ export async function serveController(cluster: TestCluster): Promise<{ csi: CsiA
   server.addService(
     loadCsiProto().csi.v1.Controller.service,
     createControllerHandlers(cluster.service, cluster.log, {
-      isVolumeId: (id) => parseVolumeId(id) !== undefined,
+      isVolumeId: (id) => parseAnyVolumeId(id) !== undefined,
       isSnapshotId: (id) => parseSnapshotId(id) !== undefined,
     }),
   );

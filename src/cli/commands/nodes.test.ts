@@ -42,6 +42,8 @@ describe('vbs-csi nodes', () => {
     const log = pino({ level: 'silent' });
     const server = new Server();
     server.addService(loadAgentProto().vbs.agent.v1.AgentStatus.service, { GetNodeStatus: adaptUnary('GetNodeStatus', log, async () => STATUS) });
+    // No replicated volume here: the copies column says 0.
+    server.addService(loadAgentProto().vbs.agent.v1.AgentVolumes.service, { ListVolumes: adaptUnary('ListVolumes', log, async () => ({ volumes: [] })) });
     agent = await serve({
       server,
       endpoint: { kind: 'tcp', host: '127.0.0.1', port: 0 },
@@ -65,8 +67,8 @@ describe('vbs-csi nodes', () => {
     const r = await cli(['nodes', '--agents', agent.address, ...tlsArgs]);
     assert.equal(r.code, 0, r.err);
     const [header, row] = r.out.trimEnd().split('\n');
-    assert.match(header ?? '', /^NAME\s+ADDRESS\s+READY\s+POOL\s+ALLOCATABLE\s+DATA%\s+META%\s+HEALTH\s+VG FREE\s+UTIL\s+LATENCY\s+VOLUMES$/);
-    assert.deepEqual(row?.split(/\s{2,}/), ['store-a', agent.address, 'yes', '80 GiB', '300 GiB', '12.5', '3.3', 'ok', '20 GiB', '42%', '1.8 ms', '7']);
+    assert.match(header ?? '', /^NAME\s+ADDRESS\s+READY\s+POOL\s+ALLOCATABLE\s+DATA%\s+META%\s+HEALTH\s+VG FREE\s+UTIL\s+LATENCY\s+VOLUMES\s+COPIES$/);
+    assert.deepEqual(row?.split(/\s{2,}/), ['store-a', agent.address, 'yes', '80 GiB', '300 GiB', '12.5', '3.3', 'ok', '20 GiB', '42%', '1.8 ms', '7', '0']);
   });
 
   it('--json gives the numbers in bytes for scripts', async () => {

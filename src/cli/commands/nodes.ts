@@ -1,13 +1,17 @@
+import type { AgentVolume } from '../../agentApi/types.ts';
 import type { NodeStatus__Output } from '../../generated/vbs/agent/v1/NodeStatus.ts';
 import type { CommandContext } from '../CommandContext.ts';
 import { exitCodeForGrpcCode, grpcCodeName, grpcCodeOf } from '../exitCodes.ts';
 import { formatTable } from '../formatTable.ts';
 import type { CliCommand } from '../parseCliArgs.ts';
 import { formatSize } from '../parseSize.ts';
+import { copiesPerNode, formatNodeCopies } from './mirrorCopies.ts';
+import type { NodeCopies } from './mirrorCopies.ts';
 
-/** The part of an agent's API `nodes` uses (connectAgent's getNodeStatus). */
+/** The part of an agent's API `nodes` uses (connectAgent's getNodeStatus, and its volumes for the copies column). */
 export interface AgentStatusSource {
   getNodeStatus(): Promise<NodeStatus__Output>;
+  listVolumes(): Promise<AgentVolume[]>;
   close(): void;
 }
 
@@ -28,6 +32,8 @@ export type NodeRow =
       readonly averageLatencyMs: number;
       readonly volumeCount: number;
       readonly snapshotCount: number;
+      /** Copies of replicated volumes here, and how many are out of sync; undefined when the list failed. */
+      readonly mirrorCopies?: NodeCopies;
     }
   | { readonly address: string; readonly error: string; readonly code: string };
 
@@ -59,10 +65,13 @@ export function nodeRow(address: string, s: NodeStatus__Output): NodeRow {
 export async function nodes(cmd: Extract<CliCommand, { name: 'nodes' }>, ctx: CommandContext, connect: (address: string) => AgentStatusSource): Promise<number> {
   const results = await ctx.step(`asking ${cmd.agents.length} storage agent${cmd.agents.length === 1 ? '' : 's'}`, () =>
     Promise.all(
-      cmd.agents.map(async (address): Promise<{ row: NodeRow; exit: number }> => {
+      cmd.agents.map(async (address): Promise<{ row: NodeRow; exit: number; volumes?: AgentVolume[] }> => {
         const agent = connect(address);
         try {
-          return { row: nodeRow(address, await agent.getNodeStatus()), exit: 0 };
+          const row = nodeRow(address, await agent.getNodeStatus());
+          // The copies column only: a list that fails leaves it '?', not the row.
+          const volumes = await agent.listVolumes().catch(() => undefined);
+          return { row, exit: 0, ...(volumes ? { volumes } : {}) };
         } catch (err: unknown) {
           const code = grpcCodeOf(err);
           const message = code === undefined ? (err as Error).message : (err as { details: string }).details;
@@ -73,7 +82,12 @@ export async function nodes(cmd: Extract<CliCommand, { name: 'nodes' }>, ctx: Co
       }),
     ),
   );
-  const rows = results.map((r) => r.row);
+  // Out of sync is judged against the newest record among all nodes' copies.
+  const counts = copiesPerNode(results.flatMap((r) => (r.volumes && !('error' in r.row) ? [{ node: r.row.name, volumes: r.volumes }] : [])));
+  const rows = results.map((r): NodeRow => {
+    const c = 'error' in r.row ? undefined : counts.get(r.row.name);
+    return c ? { ...r.row, mirrorCopies: c } : r.row;
+  });
   if (ctx.globals.json) ctx.printJson(rows);
   else {
     ctx.print(
@@ -81,15 +95,15 @@ export async function nodes(cmd: Extract<CliCommand, { name: 'nodes' }>, ctx: Co
         [
           { header: 'NAME' }, { header: 'ADDRESS' }, { header: 'READY' }, { header: 'POOL', align: 'right' }, { header: 'ALLOCATABLE', align: 'right' },
           { header: 'DATA%', align: 'right' }, { header: 'META%', align: 'right' }, { header: 'HEALTH' }, { header: 'VG FREE', align: 'right' },
-          { header: 'UTIL', align: 'right' }, { header: 'LATENCY', align: 'right' }, { header: 'VOLUMES', align: 'right' },
+          { header: 'UTIL', align: 'right' }, { header: 'LATENCY', align: 'right' }, { header: 'VOLUMES', align: 'right' }, { header: 'COPIES', align: 'right' },
         ],
         rows.map((r) =>
           'error' in r
-            ? ['?', r.address, 'no', '', '', '', '', `${r.code}: ${r.error}`, '', '', '', '']
+            ? ['?', r.address, 'no', '', '', '', '', `${r.code}: ${r.error}`, '', '', '', '', '']
             : [
                 r.name, r.address, r.ready ? 'yes' : 'no', formatSize(r.poolSizeBytes), formatSize(r.allocatableBytes),
                 r.dataPercent.toFixed(1), r.metadataPercent.toFixed(1), r.poolHealth, formatSize(r.vgFreeBytes),
-                `${Math.round(r.utilization * 100)}%`, `${r.averageLatencyMs.toFixed(1)} ms`, String(r.volumeCount),
+                `${Math.round(r.utilization * 100)}%`, `${r.averageLatencyMs.toFixed(1)} ms`, String(r.volumeCount), formatNodeCopies(r.mirrorCopies),
               ],
         ),
       ),

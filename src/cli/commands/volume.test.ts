@@ -24,8 +24,8 @@ describe('vbs-csi volume', () => {
     assert.equal(cap?.mount.fs_type, 'xfs');
     assert.equal(cap?.access_mode.mode, 'SINGLE_NODE_WRITER');
     const [header, row] = r.out.trimEnd().split('\n');
-    assert.match(header ?? '', /^ID\s+SIZE\s+STORAGE NODE\s+ZONE\s+SOURCE$/);
-    assert.match(row ?? '', /^store-a\/vbs-vol-\S+\s+1 GiB\s+store-a/);
+    assert.match(header ?? '', /^ID\s+SIZE\s+STORAGE NODE\s+COPIES\s+ZONE\s+SOURCE$/);
+    assert.match(row ?? '', /^store-a\/vbs-vol-\S+\s+1 GiB\s+store-a\s+1\s/);
     assert.match(r.err, /creating volume pvc-one \(1 GiB\) \.\.\.\ncreating volume pvc-one \(1 GiB\): done in \d+\.\d s/);
   });
 

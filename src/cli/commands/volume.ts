@@ -9,6 +9,7 @@ import { volumeCapability } from '../csiRequests.ts';
 import { formatTable } from '../formatTable.ts';
 import type { CliCommand } from '../parseCliArgs.ts';
 import { formatSize } from '../parseSize.ts';
+import { formatVolumeCopies } from './mirrorCopies.ts';
 
 type Cmd<N extends CliCommand['name']> = Extract<CliCommand, { name: N }>;
 
@@ -17,6 +18,10 @@ export interface VolumeView {
   readonly volumeId: string;
   readonly capacityBytes: number;
   readonly storageNode: string;
+  /** 1, or a replicated volume's copy count. */
+  readonly replicas: number;
+  /** A replicated volume's copies and their sync state (mirrorCopies.ts); undefined for one copy. */
+  readonly copies?: string;
   readonly zone: string;
   readonly source: string;
   readonly volumeContext: Readonly<Record<string, string>>;
@@ -27,10 +32,14 @@ export function volumeView(v: Volume__Output, publishedNodeIds?: readonly string
   const src = v.content_source;
   const source = src?.snapshot ? `snapshot ${src.snapshot.snapshot_id}` : src?.volume ? `volume ${src.volume.volume_id}` : '';
   const zone = v.accessible_topology.flatMap((t) => Object.values(t.segments)).join(',');
+  const copies = formatVolumeCopies(v.volume_context);
   return {
     volumeId: v.volume_id,
     capacityBytes: v.capacity_bytes,
-    storageNode: v.volume_context['storageNode'] ?? v.volume_id.split('/')[0] ?? '',
+    // A replicated volume's copies are on several nodes: its COPIES say which.
+    storageNode: copies !== undefined ? '' : (v.volume_context['storageNode'] ?? v.volume_id.split('/')[0] ?? ''),
+    replicas: Number(v.volume_context['replicas'] ?? '1'),
+    ...(copies !== undefined ? { copies } : {}),
     zone,
     source,
     volumeContext: v.volume_context,
@@ -71,8 +80,8 @@ export async function volumeList(_cmd: Cmd<'volume list'>, ctx: CommandContext):
 
 function volumeTable(views: readonly VolumeView[], withPublished: boolean): string {
   return formatTable(
-    [{ header: 'ID' }, { header: 'SIZE', align: 'right' }, { header: 'STORAGE NODE' }, { header: 'ZONE' }, { header: 'SOURCE' }, ...(withPublished ? [{ header: 'PUBLISHED TO' }] : [])],
-    views.map((v) => [v.volumeId, formatSize(v.capacityBytes), v.storageNode, v.zone, v.source, ...(withPublished ? [(v.publishedNodeIds ?? []).join(',')] : [])]),
+    [{ header: 'ID' }, { header: 'SIZE', align: 'right' }, { header: 'STORAGE NODE' }, { header: 'COPIES' }, { header: 'ZONE' }, { header: 'SOURCE' }, ...(withPublished ? [{ header: 'PUBLISHED TO' }] : [])],
+    views.map((v) => [v.volumeId, formatSize(v.capacityBytes), v.storageNode, v.copies ?? String(v.replicas), v.zone, v.source, ...(withPublished ? [(v.publishedNodeIds ?? []).join(',')] : [])]),
   );
 }
 
@@ -92,7 +101,7 @@ export async function volumeDescribe(cmd: Cmd<'volume describe'>, ctx: CommandCo
   const rows: [string, string][] = [
     ['ID', view.volumeId],
     ['Size', `${formatSize(view.capacityBytes)} (${view.capacityBytes} bytes)`],
-    ['Storage node', view.storageNode],
+    ...(view.copies !== undefined ? [['Copies', view.copies] as [string, string]] : [['Storage node', view.storageNode] as [string, string]]),
     ['Zone', view.zone || '-'],
     ['Source', view.source || '-'],
     ['Published to', (view.publishedNodeIds ?? []).join(', ') || '-'],

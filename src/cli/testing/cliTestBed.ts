@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { createControllerHandlers } from '../../controller/controllerHandlers.ts';
 import { TestCluster } from '../../../test/cluster/controllerHarness.ts';
 import type { TestAgentOptions } from '../../../test/cluster/controllerHarness.ts';
-import { parseSnapshotId, parseVolumeId } from '../../csi/volumeIds.ts';
+import { parseAnyVolumeId, parseSnapshotId } from '../../csi/volumeIds.ts';
 import { loadCsiProto } from '../../grpc/loadProtos.ts';
 import { serve } from '../../grpc/serve.ts';
 import type { RunningServer } from '../../grpc/serve.ts';
@@ -73,7 +73,7 @@ export class CliTestBed {
     const server = new Server();
     const csi = loadCsiProto().csi.v1;
     const controller = createControllerHandlers(cluster.service, cluster.log, {
-      isVolumeId: (id) => parseVolumeId(id) !== undefined,
+      isVolumeId: (id) => parseAnyVolumeId(id) !== undefined,
       isSnapshotId: (id) => parseSnapshotId(id) !== undefined,
     });
     server.addService(csi.Controller.service, recording('Controller', controller, calls));
