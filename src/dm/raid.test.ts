@@ -42,6 +42,10 @@ describe('raid1TableOf', () => {
     ]);
     assert.throws(() => raid1TableOf(parseDmTable('0 8 raid raid1 4 0 region_size 1024 nosync 2 - 8:1')[0]!), /not a raid1 table/);
     assert.throws(() => raid1TableOf(parseDmTable('0 8 linear 8:16 0')[0]!), /not a raid1 table/);
+    const fresh = { sectors: 8, regionSectors: 4096, legs: [{ meta: '254:1', data: '254:2' }, { meta: '254:3', data: '254:4' }], nosync: true };
+    assert.equal(buildRaid1Table(fresh), '0 8 raid raid1 4 0 nosync region_size 4096 2 254:1 254:2 254:3 254:4');
+    assert.deepEqual(raid1TableOf(parseDmTable(buildRaid1Table(fresh))[0]!), fresh);
+    assert.throws(() => buildRaid1Table({ ...fresh, rebuild: [1] }), /contradict/);
   });
 });
 

@@ -15,6 +15,8 @@ export interface Raid1Table {
   readonly legs: readonly RaidLeg[];
   /** Slots to rebuild in full (`rebuild <idx>`: only a blank leg in an existing set, src/replication/assembly.ts). */
   readonly rebuild?: readonly number[];
+  /** `nosync`: the legs already agree (new blank copies), skip the initial resync. Never with rebuild. */
+  readonly nosync?: boolean;
 }
 
 const DEVICE = /^[0-9]{1,9}:[0-9]{1,9}$/;
@@ -39,7 +41,8 @@ export function buildRaid1Table(t: Raid1Table): string {
   for (const idx of rebuild) {
     if (!t.legs[idx]) throw new Error(`cannot rebuild leg ${idx}: it is not present`);
   }
-  const params = ['0', 'region_size', String(r), ...rebuild.flatMap((i) => ['rebuild', String(i)])];
+  if (t.nosync && rebuild.length > 0) throw new Error('nosync and rebuild contradict each other');
+  const params = ['0', ...(t.nosync ? ['nosync'] : []), 'region_size', String(r), ...rebuild.flatMap((i) => ['rebuild', String(i)])];
   const devs = t.legs.flatMap((l) => (l ? [l.meta, l.data] : ['-', '-']));
   return `0 ${t.sectors} raid raid1 ${params.length} ${params.join(' ')} ${t.legs.length} ${devs.join(' ')}`;
 }
@@ -93,7 +96,7 @@ export function isRaidInSync(s: RaidStatus): boolean {
 /**
  * A live raid1 table read back (`dmsetup table`, parsed by parseDmTable) as the Raid1Table that
  * makes it, so a reload can change one thing (the size) and keep the rest. Parameters other than
- * chunk size, region_size and rebuild are refused: this driver writes none.
+ * chunk size, nosync, region_size and rebuild are refused: this driver writes none.
  */
 export function raid1TableOf(line: { readonly sectors: number; readonly targetType: string; readonly args: readonly string[] }): Raid1Table {
   const bad = (why: string): never => {
@@ -106,7 +109,14 @@ export function raid1TableOf(line: { readonly sectors: number; readonly targetTy
   const params = a.slice(2, 2 + nParams);
   let regionSectors: number | undefined;
   const rebuild: number[] = [];
+  let nosync = false;
   for (let i = 1; i < params.length; i += 2) {
+    if (params[i] === 'nosync') {
+      // The one flag without a value.
+      nosync = true;
+      i -= 1;
+      continue;
+    }
     const value = Number(params[i + 1]);
     if (params[i] === 'region_size') regionSectors = value;
     else if (params[i] === 'rebuild') rebuild.push(value);
@@ -122,5 +132,5 @@ export function raid1TableOf(line: { readonly sectors: number; readonly targetTy
     const data = devs[2 * i + 1]!;
     legs.push(meta === '-' || data === '-' ? undefined : { meta, data });
   }
-  return { sectors: line.sectors, regionSectors, legs, ...(rebuild.length ? { rebuild } : {}) };
+  return { sectors: line.sectors, regionSectors, legs, ...(rebuild.length ? { rebuild } : {}), ...(nosync ? { nosync } : {}) };
 }

@@ -40,7 +40,8 @@ export async function expandMirror(deps: NodeDeps, record: MirrorStageRecord, re
   }
   const sectors = Math.min(...dataSectors);
   if (sectors > table.sectors) {
-    // rebuild is for the assembly that wrote it only: a reload must not restart a full rebuild.
+    // rebuild and nosync are for the assembly that wrote them only: a reload must not restart a
+    // full rebuild, nor skip the resync of the grown part.
     await deps.dmsetup.reloadRaid1(record.dmName, { sectors, regionSectors: table.regionSectors, legs: table.legs }, signal, { readOnly: record.readOnly });
     log.info({ dm: record.dmName, fromSectors: table.sectors, toSectors: sectors }, 'raid device grown');
     crashPoint('node.expand.mirror.after-raid-reload');

@@ -66,7 +66,7 @@ describe('stageMirror and unstage of a replicated volume', () => {
       `ensureNodeRecord ${IQN_B}`, `login ${IQN_B}`,
       `dm create ${m0.meta} ${HEADER_SECTORS} 8:16`, `dm create ${m0.data} ${DATA} 8:16 +${HEADER_SECTORS}`,
       `dm create ${m1.meta} ${HEADER_SECTORS} 8:32`, `dm create ${m1.data} ${DATA} 8:32 +${HEADER_SECTORS}`,
-      `dm create ${DM} 0 ${DATA} raid raid1 3 0 region_size 4096 2 254:0 254:1 254:2 254:3`,
+      `dm create ${DM} 0 ${DATA} raid raid1 4 0 nosync region_size 4096 2 254:0 254:1 254:2 254:3`,
       `mkfs ext4 /dev/mapper/${DM}`, `mount /dev/mapper/${DM} ${staging}`,
     ]);
     // CHAP from each copy's own agent; every copy's session uses the replicated settings (fail a dead copy fast)
@@ -124,7 +124,7 @@ describe('stageMirror and unstage of a replicated volume', () => {
 
   it('undoes legs and logins when the raid device cannot be made, and the retry converges', async () => {
     let fail = true;
-    host.before.set(`dm create ${DM} 0 ${DATA} raid raid1 3 0 region_size 4096 2 254:0 254:1 254:2 254:3`, async () => {
+    host.before.set(`dm create ${DM} 0 ${DATA} raid raid1 4 0 nosync region_size 4096 2 254:0 254:1 254:2 254:3`, async () => {
       if (fail) throw new Error('device-mapper: reload ioctl failed: Invalid argument');
     });
     await assert.rejects(stage(), /Invalid argument/);

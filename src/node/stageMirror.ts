@@ -100,7 +100,7 @@ export async function stageMirror(deps: NodeDeps, req: MirrorStageRequest, ctx: 
       if (decision.kind === 'refuse') {
         throw new FailedPreconditionError(failures.length ? `${decision.message} (${failures.join('; ')})` : decision.message);
       }
-      log.info({ generation: decision.record.generation, legs: decision.legs, missing: decision.missing, stale: decision.stale, rebuild: decision.rebuild }, 'assembling the replicated volume');
+      log.info({ generation: decision.record.generation, legs: decision.legs, missing: decision.missing, stale: decision.stale, rebuild: decision.rebuild, nosync: decision.nosync }, 'assembling the replicated volume');
       const legs: RaidLeg[] = [];
       for (const copy of record.copies) {
         const a = attached.find((x) => x.copy.slot === copy.slot);
@@ -108,7 +108,7 @@ export async function stageMirror(deps: NodeDeps, req: MirrorStageRequest, ctx: 
       }
       crashPoint('node.stage.mirror.after-legs');
       const sectors = Math.min(...attached.filter((a) => decision.legs.includes(a.copy.slot)).map((a) => a.geometry.sectors - HEADER_SECTORS));
-      const table = { sectors, regionSectors: decision.record.regionBytes / 512, legs, rebuild: decision.rebuild };
+      const table = { sectors, regionSectors: decision.record.regionBytes / 512, legs, rebuild: decision.rebuild, nosync: decision.nosync };
       await deps.dmsetup.createRaid1(record.dmName, table, { uuid: `VBS-CSI-${record.dmName}`, readOnly: record.readOnly }, signal);
       undo.push('raid device', () => deps.dmsetup.remove(record.dmName));
       log.info({ dm: record.dmName, sectors, legs: decision.legs.length, of: record.copies.length }, 'raid1 device created');

@@ -12,7 +12,7 @@ const view = (slot: number, node: string, over: Partial<CopyView> = {}): CopyVie
 describe('decideAssembly', () => {
   it('assembles every copy when all are reachable and in sync', () => {
     const d = decideAssembly([view(0, 'store-a', { record: gen1 }), view(1, 'store-b', { record: gen1 })]);
-    assert.deepEqual(d, { kind: 'assemble', record: gen1, legs: [0, 1], rebuild: [], stale: [], missing: [] });
+    assert.deepEqual(d, { kind: 'assemble', record: gen1, legs: [0, 1], rebuild: [], nosync: false, stale: [], missing: [] });
   });
 
   it('refuses the stale copy alone, naming where the data is and what to do', () => {
@@ -31,12 +31,12 @@ describe('decideAssembly', () => {
 
   it('assembles the fresh copy alone (degraded), the stale one missing', () => {
     const d = decideAssembly([view(0, 'store-a', { record: gen2 }), view(1, 'store-b', { reachable: false })]);
-    assert.deepEqual(d, { kind: 'assemble', record: gen2, legs: [0], rebuild: [], stale: [], missing: [1] });
+    assert.deepEqual(d, { kind: 'assemble', record: gen2, legs: [0], rebuild: [], nosync: false, stale: [], missing: [1] });
   });
 
   it('assembles both when the stale copy is back; md resyncs it from the bitmap, no rebuild', () => {
     const d = decideAssembly([view(0, 'store-a', { record: gen2 }), view(1, 'store-b', { record: gen1 })]);
-    assert.deepEqual(d, { kind: 'assemble', record: gen2, legs: [0, 1], rebuild: [], stale: [1], missing: [] });
+    assert.deepEqual(d, { kind: 'assemble', record: gen2, legs: [0, 1], rebuild: [], nosync: false, stale: [1], missing: [] });
   });
 
   it('rebuilds a blank replacement copy in an existing set, but not a blank new set', () => {
@@ -46,6 +46,19 @@ describe('decideAssembly', () => {
     const fresh = decideAssembly([view(0, 'store-a', { record: gen1, superblock: 'blank' }), view(1, 'store-b', { record: gen1, superblock: 'blank' })]);
     assert.equal(fresh.kind, 'assemble');
     if (fresh.kind === 'assemble') assert.deepEqual(fresh.rebuild, []);
+  });
+
+  it('skips the initial resync (nosync) only for a new set: generation 1, every copy blank and reachable', () => {
+    const blank = { record: gen1, superblock: 'blank' as const };
+    const fresh = decideAssembly([view(0, 'store-a', blank), view(1, 'store-b', blank)]);
+    assert.equal(fresh.kind === 'assemble' && fresh.nosync, true);
+    // once assembled (a superblock on any copy), md's own metadata decides: never nosync again
+    const again = decideAssembly([view(0, 'store-a', { record: gen1 }), view(1, 'store-b', blank)]);
+    assert.equal(again.kind === 'assemble' && again.nosync, false);
+    // a later generation means a failure happened: the copies may differ
+    const later = markOutOfSync(gen1, [1]);
+    const afterFailure = decideAssembly([view(0, 'store-a', { record: later, superblock: 'blank' }), view(1, 'store-b', { record: later, superblock: 'blank' })]);
+    assert.equal(afterFailure.kind === 'assemble' && afterFailure.nosync, false);
   });
 
   it('refuses when the only in-sync copies are blank and a stale one carries the metadata', () => {

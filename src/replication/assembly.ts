@@ -27,6 +27,12 @@ export type AssemblyDecision =
       readonly legs: readonly number[];
       /** Slots dm-raid must rebuild in full (`rebuild <idx>`). */
       readonly rebuild: readonly number[];
+      /**
+       * A new set of blank copies that already agree (every copy a new LV that reads as zeroes):
+       * dm-raid's `nosync` skips the initial resync, which would read one copy and write every
+       * region of the others, allocating every thin copy in full (docs/replication-kernel.md, a).
+       */
+      readonly nosync: boolean;
       /** Slots assembled although the record says they are out of sync (md resyncs them from the bitmap). */
       readonly stale: readonly number[];
       /** Slots missing from the assembly. */
@@ -101,11 +107,15 @@ export function decideAssembly(views: readonly CopyView[]): AssemblyDecision {
       message: `refusing to assemble the replicated volume: the current data (generation ${record.generation}) is on ${describe(inSync)}, whose dm-raid metadata is blank, while only stale copies carry it; nothing was written. An operator must check the copies (docs/replication.md)`,
     };
   }
+  // Generation 1 with every copy in sync is the record of a create no failure has touched; with
+  // every copy reachable and blank, no leg was ever assembled, so no write reached any of them.
+  const nosync = !anySuperblock && record.generation === 1 && legs.length === record.copies.length && record.copies.every((c) => c.inSync);
   return {
     kind: 'assemble',
     record,
     legs,
     rebuild,
+    nosync,
     stale: legs.filter((s) => !inSync.includes(s)),
     missing: views.map((v) => v.slot).filter((s) => !legs.includes(s)),
   };
