@@ -235,6 +235,8 @@ export const mirrorKernelScenario: Scenario = {
       }
       ctx.log(`FIGURES ${JSON.stringify(figures)}`);
     } finally {
+      const kernel = (await sh('dmesg', []).catch(() => ({ stdout: '' }))).stdout.split('\n').filter((l) => /md\/|raid|connection[0-9]|session[0-9]|device-mapper/.test(l));
+      ctx.log(`kernel log (md, dm, iSCSI):\n${kernel.join('\n')}`);
       await teardown(ctx, { sh, dmsetup, iscsiadm, lio, copies, vg }).catch((err: unknown) => ctx.log(`teardown: ${String(err)}`));
     }
   },
@@ -351,7 +353,7 @@ interface FioRun {
 
 /**
  * 4k random direct writes at queue depth 4 over the hot range, with a completion-latency log of every
- * I/O (fio --write_lat_log, log_avg_msec=0: time ms, latency ns, direction, size, offset). The longest
+ * I/O (fio --write_lat_log, log_avg_msec=0, log_offset=1: time ms, latency ns, direction, size, offset, priority). The longest
  * stall is the longest gap between two completions.
  */
 function startFio(ctx: ScenarioContext, tag: string, runtimeS: number): FioRun {
@@ -361,7 +363,7 @@ function startFio(ctx: ScenarioContext, tag: string, runtimeS: number): FioRun {
   const done = (async () => {
     const result = await execa('fio', [
       `--name=${tag}`, `--filename=/dev/mapper/${RAID}`, '--rw=randwrite', '--bs=4k', '--direct=1', '--ioengine=libaio', '--iodepth=4',
-      '--offset=0', `--size=${HOT_BYTES}`, '--time_based', `--runtime=${runtimeS}`, `--write_lat_log=${prefix}`, '--log_avg_msec=0',
+      '--offset=0', `--size=${HOT_BYTES}`, '--time_based', `--runtime=${runtimeS}`, `--write_lat_log=${prefix}`, '--log_avg_msec=0', '--log_offset=1',
       '--output-format=json',
     ], { reject: false, cancelSignal: ctx.signal, timeout: (runtimeS + 120) * 1000 });
     isDone = true;
