@@ -130,7 +130,9 @@ export const mirrorKernelScenario: Scenario = {
 
       // b) A dead portal under a write load: the leg fails, writes go on, none fails.
       const fioDead = startFio(ctx, 'dead', 30);
-      await sleep(5000, signal);
+      // Under a loaded TCG host fio can take many seconds to start: cut the portal only once it writes.
+      await waitForWrites(sh, RAID, 200, 120_000, signal);
+      await sleep(2000, signal);
       const killedAt = performance.now();
       const fioStart = fioDead.startedAt;
       await sh('ip', ['addr', 'del', `${copy1.ip}/32`, 'dev', 'lo']);
@@ -138,6 +140,7 @@ export const mirrorKernelScenario: Scenario = {
       const failedAfterS = secs(killedAt);
       figure('b.dead.legFailedAfterSeconds', failedAfterS);
       figure('b.dead.status', status.raw);
+      figure('b.dead.superblocks', await superblocks(copies));
       const dead = await fioDead.done;
       figure('b.dead.fio', dead.summary);
       assert.equal(dead.exitCode, 0, `fio failed: ${dead.stderr}`);
@@ -156,6 +159,7 @@ export const mirrorKernelScenario: Scenario = {
       await waitUntil(async () => (await sessionState(copy1)) === 'LOGGED_IN' && (await diskState(copy1)) === 'running', 120_000, signal);
       figure('c.reloginSeconds', secs(started));
       figure('c.statusBeforeResume', (await raidStatus(sh, RAID)).raw);
+      figure('c.superblocksBeforeResume', await superblocks(copies));
       const writesBeforeResync = await diskWriteBytes(copies);
       started = performance.now();
       await sh('dmsetup', ['suspend', RAID]);
@@ -166,6 +170,7 @@ export const mirrorKernelScenario: Scenario = {
       figure('c.resyncDiskWriteBytes', resynced);
       figure('c.dirtyBytesBound', dirtyRegions.size * REGION_BYTES);
       figure('c.status', status.raw);
+      figure('c.superblocks', await superblocks(copies));
       assert.ok(resynced[1]! <= (dirtyRegions.size + 2) * REGION_BYTES, `resync wrote ${resynced[1]} bytes to the returned leg, more than its dirty regions`);
       assert.ok(resynced[1]! < DATA_MIB * 1024 * 1024 / 2, 'the resync was not limited by the bitmap');
       await assertLegsEqual(sh, copies);
@@ -199,6 +204,7 @@ export const mirrorKernelScenario: Scenario = {
       figure('d.writeWhileLegDiesSeconds', secs(started));
       await waitForRaid(sh, RAID, (s) => s.health === 'AD', 60_000, signal);
       await dmsetup.remove(RAID, signal);
+      figure('d.superblocksAfterDegradedWrite', await superblocks(copies));
       await sh('ip', ['addr', 'add', `${copy1.ip}/32`, 'dev', 'lo']);
       await waitUntil(async () => (await sessionState(copy1)) === 'LOGGED_IN' && (await diskState(copy1)) === 'running', 120_000, signal);
       const staleOnly = await tryCreateRaid(sh, RAID, raidLegs([undefined, copy1]), []);
@@ -209,19 +215,24 @@ export const mirrorKernelScenario: Scenario = {
       figure('d.staleAlone.servesStaleData', sha256(staleRead) !== sha256(pattern));
       assert.notEqual(sha256(staleRead), sha256(pattern), 'the stale leg alone served the new data');
       await dmsetup.remove(RAID, signal);
+      figure('d.superblocksAfterStaleAlone', await superblocks(copies));
       const freshOnly = await tryCreateRaid(sh, RAID, raidLegs([copy0, undefined]), []);
       figure('d.freshAlone.create', freshOnly);
       assert.equal(freshOnly.ok, true);
       figure('d.freshAlone.status', (await raidStatus(sh, RAID)).raw);
       assert.equal(sha256(await readDirect(sh, ctx.workDir, `/dev/mapper/${RAID}`, pattern.length, patternAt)), sha256(pattern), 'the fresh leg alone lost the write');
       await dmsetup.remove(RAID, signal);
+      figure('d.superblocksAfterFreshAlone', await superblocks(copies));
       // Both again, after each was assembled alone (both superblocks moved on): which one wins?
       const rejoined = await tryCreateRaid(sh, RAID, both, []);
       figure('d.bothAfterSplit.create', rejoined);
       if (rejoined.ok) {
-        await sleep(3000, signal);
-        figure('d.bothAfterSplit.status', (await raidStatus(sh, RAID)).raw);
+        figure('d.bothAfterSplit.statusAtCreate', (await raidStatus(sh, RAID)).raw);
+        figure('d.bothAfterSplit.status', (await waitForRaid(sh, RAID, (s) => s.health === 'AA' && s.action === 'idle', 120_000, signal)).raw);
+        figure('d.bothAfterSplit.superblocks', await superblocks(copies));
         figure('d.bothAfterSplit.servesNewData', sha256(await readDirect(sh, ctx.workDir, `/dev/mapper/${RAID}`, pattern.length, patternAt)) === sha256(pattern));
+        for (const c of copies) await sh('blockdev', ['--flushbufs', c.lv]);
+        figure('d.bothAfterSplit.legsEqual', (await sh('cmp', ['-i', String(HEADER_SECTORS * 512), copy0.lv, copy1.lv], 120_000).then(() => true, () => false)));
       } else {
         await createRaid(sh, RAID, raidLegs([copy0, undefined]), []);
       }
@@ -269,6 +280,30 @@ async function tryCreateRaid(sh: Sh, name: string, legs: readonly string[], extr
     await sh('dmsetup', ['remove', '--noudevsync', name]).catch(() => undefined);
     return { ok: false, error: err.stderr.trim().split('\n').slice(-2).join(' '), kernel };
   }
+}
+
+/** Until the raid device has completed `count` more writes (/sys/block/dm-N/stat field 5, Documentation/block/stat.rst). */
+async function waitForWrites(sh: Sh, name: string, count: number, deadlineMs: number, signal: AbortSignal): Promise<void> {
+  const dev = (await sh('dmsetup', ['info', '-c', '--noheadings', '-o', 'blkdevname', name])).stdout.trim();
+  const writes = async () => Number((await fs.readFile(`/sys/block/${dev}/stat`, 'utf8')).trim().split(/\s+/)[4]);
+  const start = await writes();
+  await waitUntil(async () => (await writes()) >= start + count, deadlineMs, signal);
+}
+
+/**
+ * Each leg's dm-raid superblock, read from its meta device: struct dm_raid_superblock (drivers/md/dm-raid.c):
+ * le32 magic "DmRd", le32 compat_features, le32 num_devices, le32 array_position, le64 events,
+ * le64 failed_devices (bit i: slot i failed, as this leg last knew it).
+ */
+async function superblocks(copies: readonly Copy[]): Promise<string[]> {
+  return Promise.all(copies.map(async (c) => {
+    // O_DIRECT: the page cache of the meta device would serve an old copy.
+    const r = await execa('dd', [`if=/dev/mapper/${c.meta}`, 'bs=4096', 'count=1', 'iflag=direct', 'status=none'], { encoding: 'buffer', reject: false, timeout: 60_000 });
+    const b = Buffer.from(r.stdout);
+    if (r.exitCode !== 0 || b.length < 32) return `slot ${c.slot}: unreadable (dd exit ${r.exitCode})`;
+    if (b.readUInt32LE(0) !== 0x64526d44) return `slot ${c.slot}: no superblock`;
+    return `slot ${c.slot}: position ${b.readUInt32LE(12)} events ${b.readBigUInt64LE(16)} failed_devices 0x${b.readBigUInt64LE(24).toString(16)}`;
+  }));
 }
 
 interface RaidStatus {
