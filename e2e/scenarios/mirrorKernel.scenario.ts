@@ -34,6 +34,8 @@ const REGION_BYTES = REGION_SECTORS * 512;
 const HOT_BYTES = 8 * 1024 * 1024;
 /** Per node record: a dead portal fails the leg after at most noop interval + noop timeout + replacement timeout. */
 const SETTINGS: SessionSettings = { replacementTimeoutS: 5, noopOutIntervalS: 2, noopOutTimeoutS: 5, loginTimeoutS: 5, initialLoginRetryMax: 1 };
+/** Copy 0's node record: a faster profile, measured in phase b3 (a dead copy 0) against SETTINGS on copy 1. */
+const FAST_SETTINGS: SessionSettings = { replacementTimeoutS: 2, noopOutIntervalS: 1, noopOutTimeoutS: 2, loginTimeoutS: 5, initialLoginRetryMax: 1 };
 /** The slow-leg phase: every bio on copy 1 waits this long (longer than noop timeout and replacement timeout). */
 const SLOW_MS = 7000;
 
@@ -52,7 +54,7 @@ interface Copy {
 }
 
 export const mirrorKernelScenario: Scenario = {
-  name: 'raid1 over two iSCSI copies (kernel mechanics): a dead portal fails its leg without I/O errors, a slow leg does not fail, suspend/resume re-adds it and resyncs only dirty regions, a stale leg alone assembles',
+  name: 'raid1 over two iSCSI copies (kernel mechanics): a dead portal fails its leg without I/O errors (two session profiles), a slow leg does not fail, suspend/resume re-adds it and resyncs only dirty regions, a stale leg alone assembles',
   timeoutMs: 480_000,
   async run(ctx) {
     const { signal } = ctx;
@@ -93,7 +95,7 @@ export const mirrorKernelScenario: Scenario = {
           backstoreName: c.backstore, devicePath: `/dev/mapper/${c.slow}`, serial: buildUnitSerial(`e2e/mirror-${c.slot}`),
           targetIqn: c.targetIqn, portal: c.target.portal, thin: true, acls: [{ initiatorIqn: initiator, chap }],
         });
-        await iscsiadm.ensureNodeRecord({ target: c.target, chap, settings: SETTINGS }, signal);
+        await iscsiadm.ensureNodeRecord({ target: c.target, chap, settings: c.slot === 0 ? FAST_SETTINGS : SETTINGS }, signal);
         await iscsiadm.login(c.target, signal);
         const session = await iscsiadm.findSession(c.target, signal);
         assert.ok(session, `no session for copy ${c.slot}`);
@@ -193,6 +195,25 @@ export const mirrorKernelScenario: Scenario = {
       assert.equal(slow.exitCode, 0, `fio failed: ${slow.stderr}`);
       assert.equal(slow.summary.errors, 0);
       assert.deepEqual([...slowStates], ['AA'], 'a slow leg was failed');
+      await assertLegsEqual(sh, copies);
+
+      // b3) The faster profile: copy 0 dies under the same load.
+      const fioFast = startFio(ctx, 'dead-fast', 25);
+      await waitForWrites(sh, RAID, 200, 120_000, signal);
+      await sleep(2000, signal);
+      const fastKilledAt = performance.now();
+      await sh('ip', ['addr', 'del', `${copy0.ip}/32`, 'dev', 'lo']);
+      await waitForRaid(sh, RAID, (s) => s.health === 'DA', 60_000, signal);
+      figure('b3.fast.legFailedAfterSeconds', secs(fastKilledAt));
+      const fast = await fioFast.done;
+      figure('b3.fast.fio', fast.summary);
+      assert.equal(fast.exitCode, 0, `fio failed: ${fast.stderr}`);
+      assert.equal(fast.summary.errors, 0, 'writes failed while copy 0 died');
+      await sh('ip', ['addr', 'add', `${copy0.ip}/32`, 'dev', 'lo']);
+      await waitUntil(async () => (await sessionState(copy0)) === 'LOGGED_IN' && (await diskState(copy0)) === 'running', 120_000, signal);
+      await sh('dmsetup', ['suspend', RAID]);
+      await sh('dmsetup', ['resume', RAID]);
+      await waitForRaid(sh, RAID, (s) => s.health === 'AA' && s.syncCurrent === s.syncTotal && s.action === 'idle', 120_000, signal);
       await assertLegsEqual(sh, copies);
 
       // d) The stale-assembly hazard: copy 1 dies again, 1 MiB is written, the raid device goes away.
