@@ -36,7 +36,7 @@ const HOT_BYTES = 8 * 1024 * 1024;
 const SETTINGS: SessionSettings = { replacementTimeoutS: 5, noopOutIntervalS: 2, noopOutTimeoutS: 5, loginTimeoutS: 5, initialLoginRetryMax: 1 };
 /** Copy 0's node record: a faster profile, measured in phase b3 (a dead copy 0) against SETTINGS on copy 1. */
 const FAST_SETTINGS: SessionSettings = { replacementTimeoutS: 2, noopOutIntervalS: 1, noopOutTimeoutS: 2, loginTimeoutS: 5, initialLoginRetryMax: 1 };
-/** The slow-leg phase: every bio on copy 1 waits this long (longer than noop timeout and replacement timeout). */
+/** The slow-leg phase: every bio on copy 0 waits this long (longer than its noop timeout and replacement timeout together). */
 const SLOW_MS = 7000;
 
 interface Copy {
@@ -177,8 +177,8 @@ export const mirrorKernelScenario: Scenario = {
       assert.ok(resynced[1]! < DATA_MIB * 1024 * 1024 / 2, 'the resync was not limited by the bitmap');
       await assertLegsEqual(sh, copies);
 
-      // b2) A healthy but slow leg under load: every bio on copy 1 waits SLOW_MS; no leg may fail.
-      await setDelay(sh, copy1, SLOW_MS);
+      // b2) A healthy but slow leg under load: every bio on copy 0 (the fast session profile) waits SLOW_MS; no leg may fail.
+      await setDelay(sh, copy0, SLOW_MS);
       const fioSlow = startFio(ctx, 'slow', 25);
       const slowStates = new Set<string>();
       const pollSlow = (async () => {
@@ -189,7 +189,7 @@ export const mirrorKernelScenario: Scenario = {
       })();
       const slow = await fioSlow.done;
       await pollSlow;
-      await setDelay(sh, copy1, 0);
+      await setDelay(sh, copy0, 0);
       figure('b2.slow.fio', slow.summary);
       figure('b2.slow.healthSeen', [...slowStates]);
       assert.equal(slow.exitCode, 0, `fio failed: ${slow.stderr}`);
