@@ -166,6 +166,25 @@ export const replicationScenario: Scenario = {
         );
         await bed.step('both copies equal again', () => assertCopiesEqual(bed, vol.volume_id, nodes));
 
+        // Lost for good: the controller builds a replacement copy on the third node (full sync) and drops the dead one.
+        // TODO(lead): the grace period's parameter, and how the worker learns the new copy (a new publish_context
+        // through ControllerPublishVolume again, or the node plugin reading the record); then enable this block.
+        const third = bed.nodes.map((n) => n.name).find((n) => !nodes.includes(n))!;
+        if (process.env['VBS_E2E_REPLACEMENT'] === '1') {
+          await bed.step(`offline ${other} for good`, () => bed.offlineNode(other));
+          await bed.step(`a replacement copy on ${third}`, () =>
+            pollUntil(async () => ((await bed.lvs()).some((l) => l.vg === bed.node(third).vg && l.tags['kind'] !== undefined && vol.volume_id.endsWith(l.name)) ? true : undefined), { deadlineMs: Date.now() + 600_000, intervalMs: 2000, what: `a copy on ${third}`, signal }),
+          );
+          await bed.step('the replacement is in sync', () =>
+            pollUntil(async () => {
+              const s = await raidStatus(dmName);
+              return s.health === 'AA' && s.syncCurrent === s.syncTotal && s.action === 'idle' ? s : undefined;
+            }, { deadlineMs: Date.now() + 600_000, intervalMs: 2000, what: 'the full sync of the replacement', signal }),
+          );
+          await bed.step('the surviving and the replacement copy are equal', () => assertCopiesEqual(bed, vol.volume_id, [fresh, third]));
+          await bed.onlineNode(other); // its stale LV must be removed by the controller once it is reachable
+        }
+
         // Teardown through the API; nothing may be left.
         await worker.csi.node.nodeUnpublishVolume({ volume_id: vol.volume_id, target_path: target });
         await worker.csi.node.nodeUnstageVolume({ volume_id: vol.volume_id, staging_target_path: staging });
