@@ -21,6 +21,12 @@ import type { Scenario, ScenarioContext } from './Scenario.ts';
  * behind a dm-delay (to make one leg slow on demand) and exported by LIO on its own portal address;
  * one session per copy; per disk a dm-linear header (meta) and data leg; a dm `raid raid1` table over
  * both. A portal's address is deleted to play a dead node: its TCP packets go nowhere.
+ *  a) blank legs: `nosync` starts in sync; without it md resyncs (and thin-allocates) the whole second copy;
+ *  b) a dead copy under fio: its leg fails within noop + replacement timeouts, no write fails (two session profiles);
+ *     a copy slowed by dm-delay far beyond those timeouts is not failed;
+ *  c) the copy returns: iscsid logs in again; suspend+resume re-adds the leg; the resync writes the dirty regions only;
+ *  d) a stale leg alone assembles and serves old data (why the product keeps a generation record);
+ *  e) a second raid1 over the same legs on one host is not refused.
  */
 const VG = 'vbsmk';
 const PREFIX = 'vbs-mk';
@@ -152,7 +158,8 @@ export const mirrorKernelScenario: Scenario = {
       const dirtyRegions = new Set(dead.log.filter((e) => e.timeMs >= killedAt - fioStart - 2000).map((e) => Math.floor(e.offset / REGION_BYTES)));
       figure('b.dead.bytesWrittenDegraded', degradedWrites.reduce((sum, e) => sum + e.bytes, 0));
       figure('b.dead.dirtyRegions', [...dirtyRegions].sort((x, y) => x - y));
-      assert.ok(dead.summary.longestStallMs < 60_000);
+      // noop interval + noop timeout + replacement timeout = 12 s, with room for a loaded TCG host; open-iscsi's default (120 s) fails this.
+      assert.ok(dead.summary.longestStallMs < 20_000, `the longest stall was ${dead.summary.longestStallMs} ms`);
 
       // c) The address comes back: iscsid logs in again by itself; suspend+resume re-adds the leg and
       // the write-intent bitmap limits the resync to the dirty regions.
@@ -209,6 +216,7 @@ export const mirrorKernelScenario: Scenario = {
       figure('b3.fast.fio', fast.summary);
       assert.equal(fast.exitCode, 0, `fio failed: ${fast.stderr}`);
       assert.equal(fast.summary.errors, 0, 'writes failed while copy 0 died');
+      assert.ok(fast.summary.longestStallMs < dead.summary.longestStallMs, 'the faster profile did not shorten the stall');
       await sh('ip', ['addr', 'add', `${copy0.ip}/32`, 'dev', 'lo']);
       await waitUntil(async () => (await sessionState(copy0)) === 'LOGGED_IN' && (await diskState(copy0)) === 'running', 120_000, signal);
       await sh('dmsetup', ['suspend', RAID]);
