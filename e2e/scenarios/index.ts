@@ -3,6 +3,7 @@ import { kernelStackScenario } from './kernelStack.scenario.ts';
 import { identityScenario } from './identity.scenario.ts';
 import { nodeModulesScenario } from './nodeModules.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
+import { mirrorKernelScenario } from './mirrorKernel.scenario.ts';
 import { dataPathScenario } from './dataPath.scenario.ts';
 import { lvmScenario } from './lvm.scenario.ts';
 import { agentVolumesScenario } from './agentVolumes.scenario.ts';
@@ -32,6 +33,7 @@ export const scenarios: readonly Scenario[] = [
   identityScenario,
   nodeModulesScenario,
   lioIscsiScenario,
+  mirrorKernelScenario,
   dataPathScenario,
   lvmScenario,
   agentStatusScenario,

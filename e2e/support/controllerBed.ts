@@ -39,8 +39,14 @@ export interface BedStorageNode {
 export interface ControllerBedOptions {
   /** Short and distinct per scenario: VG names and IQN prefixes carry it, so leftovers never collide. */
   readonly tag: string;
-  /** Pool size of store-a and store-b. */
-  readonly poolMiB: readonly [number, number];
+  /** Pool sizes of store-a, store-b and, when given, store-c: two or three storage nodes. */
+  readonly poolMiB: readonly [number, number] | readonly [number, number, number];
+  /**
+   * Give each storage node an address of its own outside 127.0.0.0/8 (10.98.0.2, .3, .4 as /32 on lo)
+   * instead of 127.0.0.2, .3, .4, so that `offlineNode` can delete it: the kernel routes all of
+   * 127/8 to lo whatever addresses lo has, so a 127.x portal can never be made to go silent.
+   */
+  readonly removableAddresses?: boolean;
   readonly overprovisionRatio: number;
   /** Also run a node plugin (role `node`) under the host's initiator name, with kubelet dirs on a tmpfs. */
   readonly nodePlugin: boolean;
@@ -64,15 +70,15 @@ export interface BedWorker {
 const STATUS_INTERVAL_SECONDS = 2;
 
 /**
- * The controller's world on the real kernel, as processes: two `vbs-csi agent`s (store-a on
- * 127.0.0.2, store-b on 127.0.0.3, each with its own loop-file VG, thin pool and IQN prefix,
- * mutual TLS from one cluster CA), one `vbs-csi controller` on a unix socket with the agents as
+ * The controller's world on the real kernel, as processes: two or three `vbs-csi agent`s (store-a on
+ * 127.0.0.2, store-b on 127.0.0.3, store-c on 127.0.0.4, or 10.98.0.x with `removableAddresses`;
+ * each with its own loop-file VG, thin pool and IQN prefix, mutual TLS from one cluster CA), one `vbs-csi controller` on a unix socket with the agents as
  * a static list, and optionally a `vbs-csi node` plugin. Each step the scenario takes through
  * `step()` is logged with its duration; `report()` puts every process's log into the scenario's.
  */
 export class ControllerBed {
   readonly ctx: ScenarioContext;
-  readonly nodes: readonly [BedStorageNode, BedStorageNode];
+  readonly nodes: readonly [BedStorageNode, BedStorageNode, ...BedStorageNode[]];
   readonly inspect: StorageInspection;
   readonly timings: string[] = [];
   readonly #runner = new ExecaRunner({ log: pino({ level: 'silent' }) });
@@ -89,19 +95,22 @@ export class ControllerBed {
   #worker: (BedWorker & { readonly process: DriverProcess }) | undefined;
   #kubeletMounted = false;
   #hostsOriginal: string | undefined;
+  readonly #addressesAdded = new Set<string>();
 
   private constructor(ctx: ScenarioContext, opts: ControllerBedOptions) {
     this.ctx = ctx;
     this.#opts = opts;
     this.inspect = new StorageInspection(this.#runner, ctx.signal);
-    const node = (letter: 'a' | 'b', ip: string, poolMiB: number): BedStorageNode => ({
+    const node = (letter: string, ip: string, poolMiB: number): BedStorageNode => ({
       name: `store-${letter}`,
       vg: `vbs-${opts.tag}-${letter}`,
       ip,
       iqnPrefix: `iqn.2026-11.io.vbs-e2e-${opts.tag}-${letter}`,
       poolMiB,
     });
-    this.nodes = [node('a', '127.0.0.2', opts.poolMiB[0]), node('b', '127.0.0.3', opts.poolMiB[1])];
+    const ip = (i: number) => (opts.removableAddresses ? `10.98.0.${i + 2}` : `127.0.0.${i + 2}`);
+    const [first, second, ...more] = opts.poolMiB.map((poolMiB, i) => node('abc'[i]!, ip(i), poolMiB));
+    this.nodes = [first!, second!, ...more];
   }
 
   /**
@@ -113,7 +122,7 @@ export class ControllerBed {
     try {
       // Every process starts at once: a start is 10-60 s of module loading under TCG, and the
       // controller and node plugin wait for nothing but their own readiness.
-      await bed.step('bed: certificates, VGs, two agents, controller and node plugin ready', async () => {
+      await bed.step(`bed: certificates, VGs, ${bed.nodes.length} agents, controller${opts.nodePlugin ? ' and node plugin' : ''} ready`, async () => {
         await bed.#startStorage();
         const worker = opts.nodePlugin ? bed.#startWorker() : undefined;
         worker?.catch(() => {}); // awaited below; this only keeps an early failure from being unhandled
@@ -191,6 +200,39 @@ export class ControllerBed {
     this.#hostsOriginal ??= await readFile('/etc/hosts', 'utf8');
     const ours = names.map((name) => `${this.node(name).ip} ${this.agentsDnsName}`);
     await writeFile('/etc/hosts', `${this.#hostsOriginal.trimEnd()}\n${ours.join('\n')}\n`);
+  }
+
+  /**
+   * Takes a storage node off the network as a dead machine leaves it: SIGKILLs its agent (if it runs)
+   * and deletes its address, so its LIO portal goes silent (packets to it go nowhere; sessions to it
+   * time out as they would on a real network) while its targets and LVs stay in the kernel.
+   * Needs `removableAddresses`.
+   */
+  async offlineNode(name: string): Promise<void> {
+    const n = this.#removable(name);
+    const proc = this.#agents.get(name);
+    if (proc && !proc.hasExited()) await this.stopAgent(name);
+    this.#agentApis.get(name)?.close();
+    this.#agentApis.delete(name);
+    await this.#ip(['addr', 'del', `${n.ip}/32`, 'dev', 'lo']);
+    this.#addressesAdded.delete(n.ip);
+  }
+
+  /** Brings an offline storage node back: its address first (the agent listens on it), then its agent, until ready. */
+  async onlineNode(name: string): Promise<void> {
+    const n = this.#removable(name);
+    await this.#ip(['addr', 'replace', `${n.ip}/32`, 'dev', 'lo']);
+    this.#addressesAdded.add(n.ip);
+    await this.startAgent(name);
+  }
+
+  #removable(name: string): BedStorageNode {
+    if (!this.#opts.removableAddresses) throw new Error('this bed has no removable addresses (removableAddresses)');
+    return this.node(name);
+  }
+
+  async #ip(args: readonly string[]): Promise<void> {
+    await this.#runner.run({ file: 'ip', args, timeoutMs: 30_000 }, this.ctx.signal);
   }
 
   /** SIGKILLs a storage node's agent (its LIO targets stay in the kernel, as after a crash). */
@@ -290,7 +332,7 @@ export class ControllerBed {
     return this.#agentApi(name).getNodeStatus();
   }
 
-  /** LVs of both VGs (not the pools). */
+  /** LVs of every storage node's VG (not the pools). */
   async lvs(): Promise<InspectedLv[]> {
     return this.inspect.lvs(this.nodes.map((n) => n.vg));
   }
@@ -347,6 +389,10 @@ export class ControllerBed {
     this.#chapKeyPath = join(ctx.workDir, 'chap.key');
     await writeFile(this.#chapKeyPath, recordSecret('chap-key', 'bed CHAP key', randomBytes(32)), { mode: 0o600 });
     for (const n of this.nodes) {
+      if (this.#opts.removableAddresses) {
+        await this.#ip(['addr', 'replace', `${n.ip}/32`, 'dev', 'lo']);
+        this.#addressesAdded.add(n.ip);
+      }
       this.#vgs.push(await createLoopVolumeGroup({ runner: this.#runner, dir: ctx.workDir, vgName: n.vg, fileMiB: n.poolMiB + 128, poolMiB: n.poolMiB, signal: ctx.signal }));
       this.#spawnAgent(n);
     }
@@ -453,6 +499,7 @@ export class ControllerBed {
       await lio.unexportVolume(exp.targetIqn, exp.luns[0]?.backstore?.name ?? '').catch(note(`unexport ${exp.targetIqn}`));
     }
     for (const vg of this.#vgs) await vg.destroy(this.ctx.log);
+    for (const ip of this.#addressesAdded) await sh('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo']).catch(note(`ip addr del ${ip}`));
     if (this.#hostsOriginal !== undefined) await writeFile('/etc/hosts', this.#hostsOriginal).catch(note('restore /etc/hosts'));
   }
 }
