@@ -4,6 +4,7 @@ import { identityScenario } from './identity.scenario.ts';
 import { nodeModulesScenario } from './nodeModules.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
 import { mirrorKernelScenario } from './mirrorKernel.scenario.ts';
+import { replicationScenario } from './replication.scenario.ts';
 import { dataPathScenario } from './dataPath.scenario.ts';
 import { lvmScenario } from './lvm.scenario.ts';
 import { agentVolumesScenario } from './agentVolumes.scenario.ts';
@@ -48,6 +49,7 @@ export const scenarios: readonly Scenario[] = [
   controllerLoadPlacementScenario,
   controllerBurstScenario,
   controllerRestartScenario,
+  replicationScenario,
   faultSuiteScenario,
   csiSanityScenario,
   // Late: it changes the guest (cgroup2, a bridge, an rshared kubelet directory) more than the others,

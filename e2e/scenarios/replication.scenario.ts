@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { execa } from 'execa';
@@ -13,19 +13,31 @@ import { ControllerBed, grpcCodeOf, MiB, retryCsi } from '../support/controllerB
 import { expectedRingFile } from '../support/ringPattern.ts';
 import { startRingWriter } from '../support/ringWriter.ts';
 import type { RingWriter } from '../support/ringWriter.ts';
+import { recordLioChapSecrets } from '../support/secretLedger.ts';
 import { pollUntil } from '../vm/poll.ts';
 import type { Scenario } from './Scenario.ts';
 
-/*
- * SKELETON (not registered in index.ts yet): the lead finishes it once the replication code of
- * issue 18 is merged. Every step is written against the contracts (src/csi/publishContext.ts,
- * src/csi/volumeIds.ts, src/replication/mirrorRecord.ts) and the kernel facts measured by
- * mirrorKernel.scenario.ts (docs/replication-kernel.md); the places that depend on product choices
- * not made yet are marked TODO.
+
+/**
+ * The crash points of the replicated volume's multi-step operations, armed in this scenario (the
+ * fault suite's bed has one storage node). Each fires once; the process is started again and the
+ * CO's retry must converge. test/faults/crashPointsArmed.test.ts checks this list and the fault
+ * suite's together name every point in src/.
  */
+export const MIRROR_FAULT_POINTS = {
+  controller: ['controller.mirror.after-copy'],
+  node: [
+    'node.stage.mirror.after-login',
+    'node.stage.mirror.after-legs',
+    'node.stage.mirror.after-raid',
+    'node.expand.mirror.after-raid-reload',
+    'node.unstage.mirror.after-legs',
+  ],
+} as const;
 
 const BLOCK_RWO: VolumeCapability = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 const SIZE_BYTES = 64 * MiB;
+const EXPANDED_BYTES = 96 * MiB;
 const SLOTS = 64;
 const BLOCK_BYTES = 64 * 1024;
 /**
@@ -49,7 +61,10 @@ export const replicationScenario: Scenario = {
   name: 'replicated volume (2 copies): a storage node lost under writes, I/O continues and degraded is reported; it returns and resyncs to equal copies; a stale copy alone is never assembled',
   timeoutMs: 1_500_000,
   async run(ctx) {
-    await ControllerBed.run(ctx, { tag: 'repl', poolMiB: [256, 256, 256], overprovisionRatio: 5, nodePlugin: true, removableAddresses: true }, async (bed) => {
+    const onceDir = join(ctx.workDir, 'fault-points');
+    await mkdir(onceDir, { recursive: true });
+    const faults = { onceDir, points: MIRROR_FAULT_POINTS };
+    await ControllerBed.run(ctx, { tag: 'repl', poolMiB: [256, 256, 256], overprovisionRatio: 5, nodePlugin: true, removableAddresses: true, faults }, async (bed) => {
       const { signal } = ctx;
       const ctl = bed.csi.controller;
       const worker = bed.worker;
@@ -76,8 +91,10 @@ export const replicationScenario: Scenario = {
         const target = join(csiDir, 'volumeDevices', 'publish', 'pvc-repl', 'pod-writer');
         await mkdir(staging, { recursive: true });
         const stageReq = { volume_id: vol.volume_id, staging_target_path: staging, volume_capability: BLOCK_RWO, publish_context: pub.publish_context };
-        await bed.step('NodeStageVolume', () => worker.csi.node.nodeStageVolume(stageReq));
-        await bed.step('NodePublishVolume', () => worker.csi.node.nodePublishVolume({ ...stageReq, target_path: target, readonly: false }));
+        // Three crash points fire in this stage (after the logins, the legs, the raid device): each retry converges.
+        await bed.step('NodeStageVolume', () => retry(() => worker.csi.node.nodeStageVolume(stageReq)));
+        await bed.step('NodePublishVolume', () => retry(() => worker.csi.node.nodePublishVolume({ ...stageReq, target_path: target, readonly: false })));
+        for (const n of bed.nodes) await recordLioChapSecrets(`replication ${n.name}`, n.iqnPrefix);
         const dmName = buildDmName(worker.nodeId, vol.volume_id);
         const raid = await raidStatus(dmName);
         assert.equal(raid.target, 'raid', `the dm device is a raid target: ${raid.raw}`);
@@ -103,8 +120,9 @@ export const replicationScenario: Scenario = {
         await bed.step('NodeGetVolumeHealth reports degraded', () =>
           pollUntil(async () => (isDegraded((await worker.csi.node.nodeGetVolumeHealth({ volume_id: vol.volume_id })).volume_health?.health_statuses) ? true : undefined), { deadlineMs: Date.now() + 60_000, intervalMs: 1000, what: 'degraded on the node', signal }),
         );
-        // TODO(lead): the controller learns of it through the record the node bumped (setMirrorRecord) and the
-        // agents' status; ControllerGetVolumeHealth (alpha) is where CSI puts it since VolumeCondition left ControllerGetVolume.
+        const outOfSync = await bed.step(`the mirror watch records ${other}'s copy out of sync in ${fresh}'s tags`, () => waitForRecord(bed, fresh, vol.volume_id, other, 'out-of-sync', signal));
+        ctx.log(`record on ${fresh}: generation ${outOfSync}`);
+        // The controller reads the record the node's mirror watch bumped (setMirrorRecord) on the surviving copy.
         await bed.step('ControllerGetVolumeHealth reports degraded', () =>
           pollUntil(async () => (isDegraded((await ctl.controllerGetVolumeHealth({ volume_id: vol.volume_id })).volume_health?.health_statuses) ? true : undefined), { deadlineMs: Date.now() + 60_000, intervalMs: 1000, what: 'degraded on the controller', signal }),
         );
@@ -117,8 +135,27 @@ export const replicationScenario: Scenario = {
             return s.health === 'AA' && s.syncCurrent === s.syncTotal && s.action === 'idle' ? s : undefined;
           }, { deadlineMs: Date.now() + 300_000, intervalMs: 1000, what: 'the resync to finish', signal }),
         );
+        const inSync = await bed.step('the mirror watch records every copy in sync again, on both copies', async () => {
+          await waitForRecord(bed, other, vol.volume_id, other, 'in-sync', signal);
+          return waitForRecord(bed, fresh, vol.volume_id, other, 'in-sync', signal);
+        });
+        assert.ok(inSync > outOfSync, `the in-sync record (generation ${inSync}) supersedes the out-of-sync one (${outOfSync})`);
         await bed.step('NodeGetVolumeHealth healthy again', () =>
           pollUntil(async () => ((await worker.csi.node.nodeGetVolumeHealth({ volume_id: vol.volume_id })).volume_health?.health_statuses ?? []).length === 0 ? true : undefined, { deadlineMs: Date.now() + 60_000, intervalMs: 1000, what: 'healthy on the node', signal }),
+        );
+
+        // Expansion under the writer: every copy grows, then the raid device (a crash point after its reload).
+        await bed.step(`ControllerExpandVolume to ${EXPANDED_BYTES / MiB} MiB`, () => retry(() => ctl.controllerExpandVolume({ volume_id: vol.volume_id, capacity_range: { required_bytes: EXPANDED_BYTES } })));
+        await bed.step('NodeExpandVolume', () =>
+          retry(() => worker.csi.node.nodeExpandVolume({ volume_id: vol.volume_id, volume_path: target, staging_target_path: staging, capacity_range: { required_bytes: EXPANDED_BYTES }, volume_capability: BLOCK_RWO })),
+        );
+        const grown = Number((await execa('blockdev', ['--getsize64', target])).stdout.trim());
+        assert.equal(grown, EXPANDED_BYTES, 'the pod sees the grown device');
+        await bed.step('resynced after the growth', () =>
+          pollUntil(async () => {
+            const s = await raidStatus(dmName);
+            return s.health === 'AA' && s.syncCurrent === s.syncTotal && s.action === 'idle' ? s : undefined;
+          }, { deadlineMs: Date.now() + 300_000, intervalMs: 1000, what: 'the grown part to sync', signal }),
         );
 
         const end = await bed.step('stop the writer', () => w.stop());
@@ -134,10 +171,11 @@ export const replicationScenario: Scenario = {
         await bed.step(`offline ${other} again`, () => bed.offlineNode(other));
         const lastWrite = Buffer.alloc(MiB, 0x5a);
         await bed.step('1 MiB written while degraded', () => writeDirect(ctx.workDir, target, lastWrite, 8 * MiB));
-        // TODO(lead): a crash of the node plugin here (SIGKILL, then a new one) is closer to the issue's words.
+        await bed.step(`the mirror watch records ${other}'s copy out of sync in ${fresh}'s tags`, () => waitForRecord(bed, fresh, vol.volume_id, other, 'out-of-sync', signal));
+        // A crash point fires in this unstage (after the legs are gone): the retry converges.
         await bed.step('NodeUnpublishVolume + NodeUnstageVolume', async () => {
-          await worker.csi.node.nodeUnpublishVolume({ volume_id: vol.volume_id, target_path: target });
-          await worker.csi.node.nodeUnstageVolume({ volume_id: vol.volume_id, staging_target_path: staging });
+          await retry(() => worker.csi.node.nodeUnpublishVolume({ volume_id: vol.volume_id, target_path: target }));
+          await retry(() => worker.csi.node.nodeUnstageVolume({ volume_id: vol.volume_id, staging_target_path: staging }));
         });
         await bed.step(`online ${other} (stale), offline ${fresh} (fresh)`, async () => {
           await bed.onlineNode(other);
@@ -146,8 +184,7 @@ export const replicationScenario: Scenario = {
         const staleBefore = await lvChecksum(bed, other, vol.volume_id);
         const refused = await worker.csi.node.nodeStageVolume(stageReq).then(() => undefined, (err: unknown) => err as Error);
         assert.ok(refused, 'staging from the stale copy alone must be refused');
-        // TODO(lead): the code the node plugin picks (FAILED_PRECONDITION or UNAVAILABLE: retryable once the fresh copy returns).
-        assert.ok([grpcStatus.FAILED_PRECONDITION, grpcStatus.UNAVAILABLE].includes(grpcCodeOf(refused) ?? -1), `refused with ${grpcCodeOf(refused)}: ${refused.message}`);
+        assert.equal(grpcCodeOf(refused), grpcStatus.FAILED_PRECONDITION, `refused with ${grpcCodeOf(refused)}: ${refused.message}`);
         assert.match(refused.message, /stale|in sync|generation/i, 'a clear error');
         ctx.log(`stale-only stage refused: ${refused.message}`);
         assert.equal(await lvChecksum(bed, other, vol.volume_id), staleBefore, 'nothing was written to the stale copy');
@@ -166,31 +203,15 @@ export const replicationScenario: Scenario = {
         );
         await bed.step('both copies equal again', () => assertCopiesEqual(bed, vol.volume_id, nodes));
 
-        // Lost for good: the controller builds a replacement copy on the third node (full sync) and drops the dead one.
-        // TODO(lead): the grace period's parameter, and how the worker learns the new copy (a new publish_context
-        // through ControllerPublishVolume again, or the node plugin reading the record); then enable this block.
-        const third = bed.nodes.map((n) => n.name).find((n) => !nodes.includes(n))!;
-        if (process.env['VBS_E2E_REPLACEMENT'] === '1') {
-          await bed.step(`offline ${other} for good`, () => bed.offlineNode(other));
-          await bed.step(`a replacement copy on ${third}`, () =>
-            pollUntil(async () => ((await bed.lvs()).some((l) => l.vg === bed.node(third).vg && l.tags['kind'] !== undefined && vol.volume_id.endsWith(l.name)) ? true : undefined), { deadlineMs: Date.now() + 600_000, intervalMs: 2000, what: `a copy on ${third}`, signal }),
-          );
-          await bed.step('the replacement is in sync', () =>
-            pollUntil(async () => {
-              const s = await raidStatus(dmName);
-              return s.health === 'AA' && s.syncCurrent === s.syncTotal && s.action === 'idle' ? s : undefined;
-            }, { deadlineMs: Date.now() + 600_000, intervalMs: 2000, what: 'the full sync of the replacement', signal }),
-          );
-          await bed.step('the surviving and the replacement copy are equal', () => assertCopiesEqual(bed, vol.volume_id, [fresh, third]));
-          await bed.onlineNode(other); // its stale LV must be removed by the controller once it is reachable
-        }
-
         // Teardown through the API; nothing may be left.
         await worker.csi.node.nodeUnpublishVolume({ volume_id: vol.volume_id, target_path: target });
         await worker.csi.node.nodeUnstageVolume({ volume_id: vol.volume_id, staging_target_path: staging });
         await retry(() => ctl.controllerUnpublishVolume({ volume_id: vol.volume_id, node_id: worker.nodeId }));
         await retry(() => ctl.deleteVolume({ volume_id: vol.volume_id }));
         assert.deepEqual(await bed.leftovers(), { lvs: [], targets: [], sessions: [] });
+        const armed = Object.values(MIRROR_FAULT_POINTS).flat().sort();
+        const fired = await readdir(onceDir);
+        assert.deepEqual(armed.filter((p) => !fired.includes(p)), [], 'every armed crash point fired (a point that never fired proved nothing)');
       } finally {
         writer?.kill();
       }
@@ -236,6 +257,23 @@ async function assertCopiesEqual(bed: ControllerBed, volumeId: string, nodes: re
     const r = await execa('cmp', ['-i', String(MIRROR_HEADER_BYTES), a!, b], { reject: false });
     assert.equal(r.exitCode, 0, `copies differ: ${r.stdout}${r.stderr}`);
   }
+}
+
+/**
+ * Waits until `node`'s copy of the volume records `copyNode`'s copy as `state` (its LV tags,
+ * src/agent/volumeTags.ts: `mirror.copy<slot>` = `<in-sync|out-of-sync>.<node>`); the generation.
+ */
+async function waitForRecord(bed: ControllerBed, node: string, volumeId: string, copyNode: string, state: 'in-sync' | 'out-of-sync', signal: AbortSignal): Promise<number> {
+  const vg = bed.node(node).vg;
+  return pollUntil(
+    async () => {
+      const lv = (await bed.lvs()).find((l) => l.vg === vg && l.tags['kind'] !== undefined && volumeId.endsWith(l.name));
+      if (!lv) return undefined;
+      const recorded = Object.entries(lv.tags).some(([k, v]) => k.startsWith('mirror.copy') && v === `${state}.${copyNode}`);
+      return recorded ? Number(lv.tags['mirror.generation']) : undefined;
+    },
+    { deadlineMs: Date.now() + 60_000, intervalMs: 1000, what: `${node}'s record to say ${copyNode} is ${state}`, signal },
+  );
 }
 
 async function lvChecksum(bed: ControllerBed, node: string, volumeId: string): Promise<string> {

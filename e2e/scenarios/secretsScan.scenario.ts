@@ -21,6 +21,8 @@ import { kubernetesSequenceScenario } from './kubernetesSequence.scenario.ts';
 import { kubernetesSequenceAgentRestartScenario } from './kubernetesSequenceAgentRestart.scenario.ts';
 import { kubernetesSequenceBlockRwxScenario } from './kubernetesSequenceBlockRwx.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
+import { mirrorKernelScenario } from './mirrorKernel.scenario.ts';
+import { replicationScenario } from './replication.scenario.ts';
 import { nodePluginScenario } from './nodePlugin.scenario.ts';
 import type { Scenario } from './Scenario.ts';
 
@@ -36,6 +38,7 @@ const EXPECTATIONS = new Map<string, SecretExpectation>(
   ([
     [identityScenario, KEYS_ONLY],
     [lioIscsiScenario, { kinds: ['chap-secret'], driverProcesses: false }],
+    [mirrorKernelScenario, { kinds: ['chap-secret'], driverProcesses: false }],
     [dataPathScenario, { kinds: ['chap-secret'], driverProcesses: false }],
     [agentVolumesScenario, { kinds: ['chap-key', 'chap-secret'], driverProcesses: false }],
     [agentProcessesScenario, ALL],
@@ -47,6 +50,7 @@ const EXPECTATIONS = new Map<string, SecretExpectation>(
     [controllerLoadPlacementScenario, KEYS_ONLY],
     [controllerBurstScenario, KEYS_ONLY],
     [controllerRestartScenario, KEYS_ONLY],
+    [replicationScenario, ALL],
     [faultSuiteScenario, ALL],
     [kubernetesClusterScenario, ALL],
   ] as const satisfies readonly (readonly [Scenario, SecretExpectation])[]).map(([s, e]) => [s.name, e]),

@@ -18,6 +18,8 @@ import type { ScenarioContext } from '../scenarios/Scenario.ts';
 import { makeClusterCertificates } from './clusterCertificates.ts';
 import type { ClusterCertificates } from './clusterCertificates.ts';
 import { startDriverProcess } from './driverProcess.ts';
+import type { FaultArming } from './csiCluster.ts';
+import { superviseProcess } from './supervisedProcess.ts';
 import type { DriverProcess } from './driverProcess.ts';
 import { createLoopVolumeGroup } from './loopVolumeGroup.ts';
 import { recordSecret } from './secretLedger.ts';
@@ -56,6 +58,12 @@ export interface ControllerBedOptions {
    * discovery as a not-ready pod leaves its headless Service. Default: a static `--agents` list.
    */
   readonly agentsDns?: boolean;
+  /**
+   * Crash points to arm in the controller and the node plugin (src/faults/crashPoint.ts), each
+   * firing once; armed processes are supervised and started again after the SIGKILL, as the kubelet
+   * restarts a crashed container. Agents are not armed here (the fault suite covers them).
+   */
+  readonly faults?: FaultArming;
 }
 
 /** The node plugin process and a client of it. */
@@ -275,11 +283,21 @@ export class ControllerBed {
     return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
   }
 
+  /** A role's process, armed and supervised when the bed arms crash points for it. */
+  #launch(opts: { readonly role: 'controller' | 'node'; readonly name: string; readonly args: readonly string[] }): DriverProcess {
+    const points = this.#opts.faults?.points[opts.role] ?? [];
+    if (!this.#opts.faults || points.length === 0) return startDriverProcess({ ctx: this.ctx, ...opts });
+    const env = { VBS_FAULT_POINT: points.join(','), VBS_FAULT_ONCE_DIR: this.#opts.faults.onceDir };
+    return superviseProcess(
+      () => startDriverProcess({ ctx: this.ctx, ...opts, env }),
+      (n, restarts) => this.ctx.log(`${n} died by SIGKILL (a crash point) and was started again (restart ${restarts})`),
+    );
+  }
+
   #spawnController(): DriverProcess {
     const certs = this.#requireCerts();
     const socket = join(this.ctx.workDir, 'controller.sock');
-    const proc = startDriverProcess({
-      ctx: this.ctx,
+    const proc = this.#launch({
       name: `controller#${this.#processes.filter((p) => p.name.startsWith('controller')).length + 1}`,
       role: 'controller',
       args: [
@@ -444,8 +462,7 @@ export class ControllerBed {
     const socket = join(ctx.workDir, 'node.sock');
     const certs = this.#requireCerts();
     const nodeCert = [...certs.nodes.values()][0]!;
-    const proc = startDriverProcess({
-      ctx,
+    const proc = this.#launch({
       name: 'node-plugin',
       role: 'node',
       args: [

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FAULT_POINTS } from '../../e2e/scenarios/faultSuite.scenario.ts';
+import { MIRROR_FAULT_POINTS } from '../../e2e/scenarios/replication.scenario.ts';
 
 const SRC = join(import.meta.dirname, '..', '..', 'src');
 
@@ -16,13 +17,13 @@ async function sourceFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-describe('the fault suite arms every crash point in the driver', () => {
-  it('names exactly the agent and node points written in src/', async () => {
+describe('the fault suite and the replication scenario arm every crash point in the driver', () => {
+  it('names exactly the points written in src/ (the replicated volume\'s in the replication scenario)', async () => {
     const named = new Set<string>();
     for (const file of await sourceFiles(SRC)) {
       for (const m of (await readFile(file, 'utf8')).matchAll(/crashPoint\('([^']+)'\)/g)) named.add(m[1]!);
     }
-    assert.deepEqual([...named].sort(), [...FAULT_POINTS.agent, ...FAULT_POINTS.node].sort());
+    assert.deepEqual([...named].sort(), [...FAULT_POINTS.agent, ...FAULT_POINTS.node, ...MIRROR_FAULT_POINTS.controller, ...MIRROR_FAULT_POINTS.node].sort());
   });
 
   it("names only controller points of methods the controller serves", async () => {
