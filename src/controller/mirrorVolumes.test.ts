@@ -207,21 +207,31 @@ describe('replicated volumes in the controller', () => {
 
     test('a silent copy is UNAVAILABLE (degraded publish is later work); a lost one FAILED_PRECONDITION', async () => {
       const service = start([{ name: 'store-a' }, { name: 'store-b' }]);
-      const vol = await service.createVolume(input('pvc-1', 2, { capabilities: [BLOCK_RWX] }));
+      const vol = await service.createVolume(input('pvc-1', 2, { capabilities: [BLOCK_RWO] }));
       cluster.agent('store-b').down = 'connection refused';
-      await assert.rejects(service.publishVolume(vol.volumeId, WORKER_1, BLOCK_RWX, false), (err: unknown) => err instanceof UnavailableError && /store-b/.test(err.message));
+      await assert.rejects(service.publishVolume(vol.volumeId, WORKER_1, BLOCK_RWO, false), (err: unknown) => err instanceof UnavailableError && /store-b/.test(err.message));
       assert.deepEqual(cluster.agent('store-a').volumes.get(id('pvc-1'))?.initiators, [], 'nothing exported');
       await cluster.removed.add({ name: 'store-b', note: '' });
-      await assert.rejects(service.publishVolume(vol.volumeId, WORKER_1, BLOCK_RWX, false), FailedPreconditionError);
+      await assert.rejects(service.publishVolume(vol.volumeId, WORKER_1, BLOCK_RWO, false), FailedPreconditionError);
+    });
+
+    test('one worker at a time: a multi-node access mode is refused at create, a second node at publish', async () => {
+      const service = start([{ name: 'store-a' }, { name: 'store-b' }]);
+      await assert.rejects(service.createVolume(input('pvc-rwx', 2, { capabilities: [BLOCK_RWX] })), (err: unknown) => err instanceof InvalidArgumentError && /MULTI_NODE_MULTI_WRITER/.test(err.message));
+      assert.equal(cluster.agent('store-a').volumes.size, 0, 'nothing created');
+      const vol = await service.createVolume(input('pvc-1', 2, { capabilities: [BLOCK_RWO] }));
+      await service.publishVolume(vol.volumeId, WORKER_1, BLOCK_RWO, false);
+      await assert.rejects(service.publishVolume(vol.volumeId, WORKER_2, BLOCK_RWX, false), (err: unknown) => err instanceof FailedPreconditionError && /one node at a time/.test(err.message));
+      for (const a of cluster.agents) assert.deepEqual(a.volumes.get(id('pvc-1'))?.initiators.map((i) => i.iqn), [WORKER_1], 'no ACL for the second node');
     });
 
     test('unpublish removes the ACL from every copy; a silent copy is UNAVAILABLE with a FenceNotApplied event, after the others are fenced', async () => {
       const service = start([{ name: 'store-a' }, { name: 'store-b' }]);
-      const vol = await service.createVolume(input('pvc-1', 2, { capabilities: [BLOCK_RWX] }));
-      await service.publishVolume(vol.volumeId, WORKER_1, BLOCK_RWX, false);
-      await service.publishVolume(vol.volumeId, WORKER_2, BLOCK_RWX, false);
+      const vol = await service.createVolume(input('pvc-1', 2, { capabilities: [BLOCK_RWO] }));
+      await service.publishVolume(vol.volumeId, WORKER_1, BLOCK_RWO, false);
       await service.unpublishVolume(vol.volumeId, WORKER_1);
-      for (const a of cluster.agents) assert.deepEqual(a.volumes.get(id('pvc-1'))?.initiators.map((i) => i.iqn), [WORKER_2]);
+      for (const a of cluster.agents) assert.deepEqual(a.volumes.get(id('pvc-1'))?.initiators, []);
+      await service.publishVolume(vol.volumeId, WORKER_2, BLOCK_RWO, false);
       cluster.agent('store-b').down = 'connection refused';
       await assert.rejects(service.unpublishVolume(vol.volumeId, WORKER_2), UnavailableError);
       assert.deepEqual(cluster.agent('store-a').volumes.get(id('pvc-1'))?.initiators, [], 'the copy that answers is fenced');

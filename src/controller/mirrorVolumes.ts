@@ -116,6 +116,14 @@ export class MirrorVolumes {
         `replicas=${replicas} with a content source (${input.source.kind} ${input.source.id}) is not supported yet: clone or restore into a replicas: 1 StorageClass (docs/replication.md)`,
       );
     }
+    const multiNode = input.capabilities.find((c) => !isSingleNodeMode(c.mode));
+    if (multiNode) {
+      // Two workers' raid1 over the same copies would each write the copies' metadata (the kernel
+      // does not stop a second assembly: docs/replication-kernel.md, e).
+      throw new InvalidArgumentError(
+        `replicas=${replicas} with access mode ${multiNode.mode} is not supported yet: a replicated volume is assembled on one worker at a time, so live migration with replicas waits for its handoff (docs/replication.md); use a single-node access mode or replicas: 1`,
+      );
+    }
     const id = buildAgentId(input.name, 'volume');
     const located = await this.#locate(id, signal);
     if (located.singleOn !== undefined) {
@@ -283,8 +291,10 @@ export class MirrorVolumes {
       }
     }
     const others = [...new Set(copies.flatMap(({ volume }) => volume.initiators.filter((i) => i.iqn !== iqn).map((i) => i.iqn)))];
-    if (isSingleNodeMode(capability.mode) && others.length > 0) {
-      throw new FailedPreconditionError(`volume ${volumeId} is published to ${others.join(', ')} and its access mode ${capability.mode} allows one node`);
+    // One worker at a time whatever the access mode: two workers' raid1 over the same copies
+    // would each write the copies' metadata (docs/replication.md).
+    if (others.length > 0) {
+      throw new FailedPreconditionError(`volume ${volumeId} is published to ${others.join(', ')}; a replicated volume is published to one node at a time (docs/replication.md)`);
     }
     const contexts: MirrorCopyContext[] = [];
     for (const { node, volume } of copies) {
