@@ -2,30 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '../errors.ts';
 import { chooseMirrorPlacement } from './chooseMirrorPlacement.ts';
-import type { PlacementRequest, ReservedBytes, StorageNodeCandidate } from './types.ts';
+import { GiB, node, none, request } from './testing/candidates.ts';
+import type { ReservedBytes } from './types.ts';
 
-const GiB = 1024 ** 3;
-
-function node(name: string, change: Partial<StorageNodeCandidate> = {}): StorageNodeCandidate {
-  return {
-    name,
-    reachable: true,
-    ready: true,
-    labels: {},
-    zone: 'default',
-    thinAllocatableBytes: 100 * GiB,
-    thickFreeBytes: 100 * GiB,
-    load: { utilization: 0.2, averageLatencyMs: 0 },
-    statusTakenAtMs: 1000,
-    ...change,
-  };
-}
-
-function request(change: Partial<PlacementRequest> = {}): PlacementRequest {
-  return { sizeBytes: 10 * GiB, thin: true, requiredLabels: {}, ...change };
-}
-
-const none: ReservedBytes = () => 0;
 const load = (utilization: number) => ({ utilization, averageLatencyMs: 0 });
 
 describe('chooseMirrorPlacement', () => {

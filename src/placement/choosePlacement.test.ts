@@ -3,30 +3,9 @@ import { describe, it } from 'node:test';
 import { InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '../errors.ts';
 import { choosePlacement } from './choosePlacement.ts';
 import { PlacementReservations } from './PlacementReservations.ts';
+import { GiB, node, none, request } from './testing/candidates.ts';
 import type { PlacementRequest, ReservedBytes, StorageNodeCandidate } from './types.ts';
 
-const GiB = 1024 ** 3;
-
-function node(name: string, change: Partial<StorageNodeCandidate> = {}): StorageNodeCandidate {
-  return {
-    name,
-    reachable: true,
-    ready: true,
-    labels: {},
-    zone: 'default',
-    thinAllocatableBytes: 100 * GiB,
-    thickFreeBytes: 100 * GiB,
-    load: { utilization: 0.2, averageLatencyMs: 0 },
-    statusTakenAtMs: 1000,
-    ...change,
-  };
-}
-
-function request(change: Partial<PlacementRequest> = {}): PlacementRequest {
-  return { sizeBytes: 10 * GiB, thin: true, requiredLabels: {}, ...change };
-}
-
-const none: ReservedBytes = () => 0;
 
 /** Runs choosePlacement expecting a refusal; returns its message. */
 function refusal(
