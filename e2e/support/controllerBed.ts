@@ -429,6 +429,8 @@ export class ControllerBed {
       args: [
         '--node-id', n.name, '--vg', n.vg, '--portal', `${n.ip}:3260`, '--agent-listen', `tcp://${n.ip}:9500`,
         '--iqn-prefix', n.iqnPrefix, '--labels', 'zone=default,tier=ssd', '--overprovision-ratio', String(this.#opts.overprovisionRatio),
+        // One kernel serves every agent here: one HBA each, since copies share their backstore's name.
+        '--lio-hba-index', String(this.nodes.indexOf(n)),
         '--tls-ca', certs.caPath, '--tls-cert', leaf.cert, '--tls-key', leaf.key,
         '--chap-key-file', this.#chapKeyPath, '--endpoint', `unix://${join(ctx.workDir, `${n.name}.sock`)}`,
       ],

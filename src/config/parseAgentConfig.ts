@@ -33,6 +33,13 @@ export interface AgentConfig {
   readonly metadataLimitPercent: number;
   readonly reconcileIntervalMs: number;
   /**
+   * The LIO HBA its backstores live under (core/iblock_<n>). Backstores are named after the
+   * volume id, which every copy of a replicated volume shares (docs/replication.md), so agents that
+   * share one kernel (the test bed runs several in one VM) need one HBA each; one agent per host
+   * keeps the default 0.
+   */
+  readonly lioHbaIndex: number;
+  /**
    * In a cluster with in-cluster issuance: the signer (e.g. vbs.csi.io/agent) the agent asks for its
    * certificate through a CertificateSigningRequest, and the DNS names it asks for; the files at
    * `tls` are then written by the agent itself (docs/security.md). Undefined: the files are given.
@@ -59,6 +66,7 @@ export const AGENT_OPTIONS = {
   'data-limit-percent': { env: 'VBS_DATA_LIMIT_PERCENT', fallback: '90' },
   'metadata-limit-percent': { env: 'VBS_METADATA_LIMIT_PERCENT', fallback: '80' },
   'reconcile-interval-seconds': { env: 'VBS_RECONCILE_INTERVAL_SECONDS', fallback: '60' },
+  'lio-hba-index': { env: 'VBS_LIO_HBA_INDEX', fallback: '0' },
   'certificate-signer': { env: 'VBS_CERTIFICATE_SIGNER', fallback: undefined },
   'certificate-dns-names': { env: 'VBS_CERTIFICATE_DNS_NAMES', fallback: undefined },
   ...HOST_EXEC_OPTION,
@@ -134,6 +142,7 @@ export function parseAgentConfig(value: (name: AgentOptionName | 'zone') => stri
   const dataLimitPercent = number('data-limit-percent', 1, 100);
   const metadataLimitPercent = number('metadata-limit-percent', 1, 100);
   const reconcileIntervalMs = number('reconcile-interval-seconds', 1, 86_400) * 1000;
+  const lioHbaIndex = number('lio-hba-index', 0, 1023);
   const hostExec = parseHostExec(value('host-exec'), errors);
 
   const certificateRequest = parseCertificateRequest(value('certificate-signer'), value('certificate-dns-names'), errors, true);
@@ -154,6 +163,7 @@ export function parseAgentConfig(value: (name: AgentOptionName | 'zone') => stri
     dataLimitPercent,
     metadataLimitPercent,
     reconcileIntervalMs,
+    lioHbaIndex,
     ...(certificateRequest ? { certificateRequest } : {}),
     hostExec,
   });

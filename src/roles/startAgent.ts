@@ -75,7 +75,7 @@ export async function startAgent(config: AgentConfig & { readonly zone: string }
   const runner = createCommandRunner({ log, hostPrefix: hostExecPrefix(hostExec) });
   log.info({ hostExec }, 'host-state tools');
   const lvm = new Lvm({ runner, vgName: config.vgName, thinPoolName: config.thinPoolName, reportMaxAgeMs: LVM_REPORT_MAX_AGE_MS });
-  const lio = new LioTarget({ configFs: new FsConfigFs() });
+  const lio = new LioTarget({ configFs: new FsConfigFs(), hbaIndex: config.lioHbaIndex });
   const volumes = new AgentVolumes({
     lvm,
     lio,
