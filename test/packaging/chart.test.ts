@@ -360,6 +360,13 @@ describe('charts/vbs-csi', () => {
     assert.equal(xfs['csi.storage.k8s.io/fstype'], 'xfs');
   });
 
+  it('renders replicas only when it is not 1, so an upgrade never adds a key to an existing class', () => {
+    assert.equal((find(objects, 'StorageClass', 'vbs-thin')['parameters'] as Record<string, string>)['replicas'], undefined);
+    const two = find(render(['--set', 'storageClass.parameters.replicas=2']), 'StorageClass', 'vbs-thin')['parameters'] as Record<string, string>;
+    assert.equal(two['replicas'], '2');
+    assert.throws(() => render(['--set', 'storageClass.parameters.replicas=4']), /replicas/);
+  });
+
   it('turns CSIDriver seLinuxMount off on request', () => {
     assert.equal((find(render(['--set', 'csiDriver.seLinuxMount=false']), 'CSIDriver', 'vbs.csi.io')['spec'] as Record<string, unknown>)['seLinuxMount'], false);
   });
