@@ -550,7 +550,9 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
    *     before this call, which then finds no ACL, or after it)
    *  2. the volume is published to the initiator (as chapCredentials) and is a copy
    *  3. the stored record equals `record`: a retry, applied. Otherwise applied only when the
-   *     stored generation is expectedGeneration, record.generation is one more, and the record
+   *     stored generation is at most expectedGeneration (below it: this copy was away while the
+   *     writer moved on, and catches up; without that a returning copy would keep its old record
+   *     for good), record.generation is expectedGeneration + 1, and the record
    *     keeps the copies (the same node in each slot) and the region size: a node only moves
    *     in-sync flags; who holds a copy is the controller's to change. Anything else: not
    *     applied, and the answer carries the stored record, so the caller sees who won
@@ -577,7 +579,7 @@ export class AgentVolumes implements AgentVolumesDomain, AgentCredentialsPort {
         const current = requireCopy(record);
         const stored = current.record;
         if (sameRecord(stored, wanted)) return { applied: true, current };
-        const applies = stored.generation === req.expectedGeneration && wanted.generation === req.expectedGeneration + 1 && sameCopies(stored, wanted);
+        const applies = stored.generation <= req.expectedGeneration && wanted.generation === req.expectedGeneration + 1 && sameCopies(stored, wanted);
         if (!applies) return { applied: false, current };
         const after = parseMirror(await this.#lvm.addTags(id, buildMirrorRecordTags(wanted), signal));
         if (!after || !sameRecord(after.record, wanted)) throw new Error(`volume ${id}'s mirror tags do not hold the record just written`);

@@ -85,10 +85,12 @@ export interface ExportAgentVolumeRequest {
 }
 
 /**
- * A compare-and-set of a copy's record: applied only when the stored generation is
- * `expectedGeneration` (and `record.generation` is one more), or when the stored record already
- * equals `record` (a retry). The answer is the stored record after the call, so a caller that lost
- * a race sees the winner's record.
+ * A compare-and-set of a copy's record: applied only when the stored generation is at most
+ * `expectedGeneration` (lower: the copy missed changes while it was away, and catches up) and
+ * `record.generation` is one more, or when the stored record already equals `record` (a retry).
+ * A record never goes backwards, and two writers of one generation cannot both win on a copy
+ * that was current. The answer is the stored record after the call, so a caller that lost a race
+ * sees the winner's record.
  */
 export interface SetMirrorRecordRequest {
   readonly volumeId: string;
