@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildGoTools } from '../scripts/build-go-tools.ts';
 import { scenarios as defaultScenarios } from './scenarios/index.ts';
 import { scenarios as clusterScenarios } from './scenarios/clusterIndex.ts';
+import { scenarios as measurementScenarios } from './scenarios/measurementIndex.ts';
 import { selectScenarios } from './scenarios/selectScenarios.ts';
 import { startHostCluster } from './cluster/hostCluster.ts';
 import type { HostCluster } from './cluster/hostCluster.ts';
@@ -29,9 +30,14 @@ const IMAGE_BUILD_TIMEOUT_MS = 900_000;
 
 const settings = parseE2eSettings(process.env);
 const runDeadlineMs = Date.now() + settings.totalTimeoutMs;
-const scenarios = settings.registry === 'cluster' ? clusterScenarios : defaultScenarios;
+const REGISTRIES = {
+  default: { scenarios: defaultScenarios, module: undefined },
+  cluster: { scenarios: clusterScenarios, module: 'e2e/scenarios/clusterIndex.ts' },
+  measure: { scenarios: measurementScenarios, module: 'e2e/scenarios/measurementIndex.ts' },
+} as const;
+const { scenarios, module: registryModule } = REGISTRIES[settings.registry];
 /** The guest loads the same registry (e2e/guest/runScenarios.ts reads registry.txt). */
-const registry = settings.registry === 'cluster' ? { registry: 'e2e/scenarios/clusterIndex.ts' } : {};
+const registry = registryModule === undefined ? {} : { registry: registryModule };
 const selected = selectScenarios(scenarios, settings.only);
 
 describe('real-kernel test bed (qemu)', () => {

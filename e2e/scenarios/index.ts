@@ -3,7 +3,6 @@ import { kernelStackScenario } from './kernelStack.scenario.ts';
 import { identityScenario } from './identity.scenario.ts';
 import { nodeModulesScenario } from './nodeModules.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
-import { mirrorKernelScenario } from './mirrorKernel.scenario.ts';
 import { replicationScenario } from './replication.scenario.ts';
 import { dataPathScenario } from './dataPath.scenario.ts';
 import { lvmScenario } from './lvm.scenario.ts';
@@ -34,7 +33,6 @@ export const scenarios: readonly Scenario[] = [
   identityScenario,
   nodeModulesScenario,
   lioIscsiScenario,
-  mirrorKernelScenario,
   dataPathScenario,
   lvmScenario,
   agentStatusScenario,

@@ -8,8 +8,11 @@ export interface E2eSettings {
   readonly only: string | undefined;
   /** Echo the guest console to stderr while it runs (debugging a hang). */
   readonly isConsoleEchoed: boolean;
-  /** Which scenario registry: the default one (e2e/scenarios/index.ts) or the cluster scenarios' (clusterIndex.ts). */
-  readonly registry: 'default' | 'cluster';
+  /**
+   * Which scenario registry: the default one (e2e/scenarios/index.ts), the cluster scenarios'
+   * (clusterIndex.ts) or the kernel measurements' (measurementIndex.ts).
+   */
+  readonly registry: 'default' | 'cluster' | 'measure';
 }
 
 /**
@@ -32,12 +35,14 @@ export function parseE2eSettings(env: NodeJS.ProcessEnv): E2eSettings {
   }
   const only = env['VBS_E2E_ONLY'];
   const registry = env['VBS_E2E_REGISTRY'] ?? '';
-  if (registry !== '' && registry !== 'default' && registry !== 'cluster') throw new Error(`VBS_E2E_REGISTRY must be "default" or "cluster", got ${JSON.stringify(registry)}`);
+  if (registry !== '' && registry !== 'default' && registry !== 'cluster' && registry !== 'measure') {
+    throw new Error(`VBS_E2E_REGISTRY must be "default", "cluster" or "measure", got ${JSON.stringify(registry)}`);
+  }
   return {
     totalTimeoutMs: Math.round(timeoutS * 1000),
     accel: accelText === 'kvm' ? 'kvm' : 'tcg',
     only: only === undefined || only === '' ? undefined : only,
     isConsoleEchoed: env['VBS_E2E_CONSOLE'] === '1',
-    registry: registry === 'cluster' ? 'cluster' : 'default',
+    registry: registry === 'cluster' || registry === 'measure' ? registry : 'default',
   };
 }
