@@ -142,6 +142,30 @@ describe('MirrorWatch', () => {
     assert.deepEqual(host.mirrorCopies.get('store-a')!.record.copies.map((c) => c.inSync), [true, false]);
   });
 
+  it('a copy whose agent did not answer the in-sync record catches up once it answers', async () => {
+    host.mirrorCopies.set('store-a', { slot: 0, record: GEN2 }); // store-b was away for generation 2
+    Object.assign(host.raid.get(DM)!, { health: ['A', 'A'], syncAction: 'idle' });
+    host.agentsDown.add('store-b'); // its session is back, its agent not yet
+    await watch.tick();
+    assert.deepEqual(host.mirrorCopies.get('store-a')!.record, markAllInSync(GEN2));
+    assert.deepEqual(host.mirrorCopies.get('store-b')!.record, GEN1, 'the write to store-b failed');
+    await watch.tick();
+    assert.deepEqual(host.mirrorCopies.get('store-b')!.record, GEN1, 'still down: still behind');
+    host.agentsDown.delete('store-b');
+    await watch.tick();
+    assert.deepEqual(host.mirrorCopies.get('store-b')!.record, markAllInSync(GEN2), 'caught up from generation 1 to 3');
+    const writes = host.mirrorWrites.length;
+    await watch.tick();
+    assert.equal(host.mirrorWrites.length, writes, 'nothing more to write');
+  });
+
+  it('a copy found behind when the watch starts (a node plugin restart) is caught up', async () => {
+    const whole = markAllInSync(GEN2);
+    host.mirrorCopies.set('store-a', { slot: 0, record: whole });
+    await watch.tick();
+    assert.deepEqual(host.mirrorCopies.get('store-b')!.record, whole);
+  });
+
   it('a volume whose agent does not answer is skipped and tried again', async () => {
     host.agentsDown.add('store-a');
     host.raid.get(DM)!.health = ['A', 'D'];

@@ -50,6 +50,8 @@ interface VolumeState {
   record: MirrorRecord | undefined;
   warned: Set<number>;
   lastRestore: number;
+  /** Living copies whose agent holds an older record than `record` (a write to it failed, or it was away): caught up when nothing else is to do. */
+  behind: Set<number>;
 }
 
 /**
@@ -117,15 +119,16 @@ export class MirrorWatch {
   async #watch(m: MirrorStageRecord, signal: AbortSignal): Promise<void> {
     const status = await this.#deps.dmsetup.raidStatus(m.dmName, signal);
     if (!status) return; // not assembled (yet): stage or unstage is on it
-    const state = this.#state.get(m.volumeId) ?? { record: undefined, warned: new Set<number>(), lastRestore: -Infinity };
+    const state = this.#state.get(m.volumeId) ?? { record: undefined, warned: new Set<number>(), lastRestore: -Infinity, behind: new Set<number>() };
     this.#state.set(m.volumeId, state);
     const alive = status.health.flatMap((h, slot) => (h === 'A' || h === 'a' ? [slot] : []));
-    state.record ??= await this.#readRecord(m, alive, signal);
+    state.record ??= await this.#readRecord(m, alive, state, signal);
     if (!state.record) return;
     const sessionUp = await Promise.all(m.copies.map((c) => this.#copyAnswers(m, c.slot, signal)));
     const action = decideMirrorAction(state.record, status, sessionUp);
     switch (action.kind) {
       case 'none':
+        await this.#catchUp(m, state, alive, signal);
         return;
       case 'markOutOfSync':
         for (const slot of action.slots) {
@@ -134,7 +137,7 @@ export class MirrorWatch {
           const copy = m.copies[slot];
           this.#log.warn({ volumeId: m.volumeId, slot, node: copy?.node }, `replicated volume degraded: copy ${slot} on ${copy?.node} failed; writes continue on the other copies`);
         }
-        state.record = await this.#bump(m, state.record, alive, (r) => markOutOfSync(r, action.slots), signal);
+        state.record = await this.#bump(m, state, alive, (r) => markOutOfSync(r, action.slots), signal);
         return;
       case 'restore': {
         if (this.#now() - state.lastRestore < RESTORE_BACKOFF_MS) return;
@@ -153,14 +156,14 @@ export class MirrorWatch {
         return;
       }
       case 'markAllInSync':
-        state.record = await this.#bump(m, state.record, alive, markAllInSync, signal);
+        state.record = await this.#bump(m, state, alive, markAllInSync, signal);
         state.warned.clear();
         this.#log.info({ volumeId: m.volumeId, generation: state.record.generation }, 'replicated volume whole again: every copy in sync');
     }
   }
 
-  /** The newest record the living copies' agents hold. */
-  async #readRecord(m: MirrorStageRecord, slots: readonly number[], signal: AbortSignal): Promise<MirrorRecord | undefined> {
+  /** The newest record the living copies' agents hold; a living copy holding an older one, or none, is behind. */
+  async #readRecord(m: MirrorStageRecord, slots: readonly number[], state: VolumeState, signal: AbortSignal): Promise<MirrorRecord | undefined> {
     const read = await Promise.all(
       slots.map(async (slot) => {
         const c = m.copies[slot]!;
@@ -172,7 +175,39 @@ export class MirrorWatch {
       }),
     );
     const newest = newestRecord(read.filter((r): r is MirrorRecord => r !== undefined));
-    return newest && 'record' in newest ? newest.record : undefined;
+    if (!newest || !('record' in newest)) return undefined;
+    slots.forEach((slot, i) => {
+      if ((read[i]?.generation ?? 0) < newest.record.generation) state.behind.add(slot);
+    });
+    return newest.record;
+  }
+
+  /**
+   * Brings living copies that missed the current record up to it (their agent did not answer
+   * the bump, or they were away for it): without this a copy back from an outage would keep its
+   * old record, and a later assembly from it alone would be refused although it is current. The
+   * agent takes a record one generation above what the writer expects over any older one.
+   */
+  async #catchUp(m: MirrorStageRecord, state: VolumeState, alive: readonly number[], signal: AbortSignal): Promise<void> {
+    const record = state.record;
+    if (!record || record.generation < 2) return;
+    for (const slot of [...state.behind]) {
+      if (!alive.includes(slot)) continue;
+      const c = m.copies[slot]!;
+      try {
+        const req = { volumeId: m.lvId, storageNode: c.node, agentAddress: c.agentAddress, initiatorIqn: this.#deps.initiatorName };
+        const result = await this.#deps.mirrorRecords.compareAndSet({ ...req, expectedGeneration: record.generation - 1, record }, signal);
+        if (result.applied) {
+          state.behind.delete(slot);
+          this.#log.info({ volumeId: m.volumeId, slot, node: c.node, generation: record.generation }, 'a copy that missed the current record caught up');
+        } else if (result.current.record.generation > record.generation) {
+          state.record = undefined; // someone wrote a newer one: read the copies again next time
+          return;
+        }
+      } catch (err: unknown) {
+        this.#log.warn({ volumeId: m.volumeId, slot, node: c.node, err: err instanceof Error ? err.message : String(err) }, 'cannot bring this copy\'s record up to date; trying again later');
+      }
+    }
   }
 
   /**
@@ -180,8 +215,8 @@ export class MirrorWatch {
    * newer record (another writer won) makes the change start again from that record; at most a
    * few rounds. Returns the record now held.
    */
-  async #bump(m: MirrorStageRecord, from: MirrorRecord, slots: readonly number[], change: (r: MirrorRecord) => MirrorRecord, signal: AbortSignal): Promise<MirrorRecord> {
-    let current = from;
+  async #bump(m: MirrorStageRecord, state: VolumeState, slots: readonly number[], change: (r: MirrorRecord) => MirrorRecord, signal: AbortSignal): Promise<MirrorRecord> {
+    let current = state.record!;
     for (let round = 0; round < 4; round++) {
       const next = change(current);
       if (next === current) return current;
@@ -192,9 +227,13 @@ export class MirrorWatch {
         const req = { volumeId: m.lvId, storageNode: c.node, agentAddress: c.agentAddress, initiatorIqn: this.#deps.initiatorName };
         try {
           const result = await this.#deps.mirrorRecords.compareAndSet({ ...req, expectedGeneration: current.generation, record: next }, signal);
-          if (result.applied) written += 1;
-          else if (result.current.record.generation > (newer?.generation ?? current.generation)) newer = result.current.record;
+          if (result.applied) {
+            written += 1;
+            state.behind.delete(slot);
+          } else if (result.current.record.generation > (newer?.generation ?? current.generation)) newer = result.current.record;
+          else state.behind.add(slot);
         } catch (err: unknown) {
+          state.behind.add(slot);
           this.#log.warn({ volumeId: m.volumeId, slot, node: c.node, err: err instanceof Error ? err.message : String(err) }, 'cannot write the copies\' record to this copy');
         }
       }

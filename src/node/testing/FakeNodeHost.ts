@@ -210,7 +210,8 @@ export class FakeNodeHost {
       read: async (req) => mirror(copyOf(req)),
       compareAndSet: async (req) => {
         const c = copyOf(req);
-        const applied = sameRecord(c.record, req.record) || (c.record.generation === req.expectedGeneration && req.record.generation === req.expectedGeneration + 1);
+        // The agent's rule (AgentVolumes.setMirrorRecord): a copy behind the writer catches up.
+        const applied = sameRecord(c.record, req.record) || (c.record.generation <= req.expectedGeneration && req.record.generation === req.expectedGeneration + 1);
         if (applied) c.record = req.record;
         this.mirrorWrites.push({ node: req.storageNode, expectedGeneration: req.expectedGeneration, record: req.record, applied });
         return { applied, current: mirror(c) };
