@@ -3,7 +3,6 @@ import { kernelStackScenario } from './kernelStack.scenario.ts';
 import { identityScenario } from './identity.scenario.ts';
 import { nodeModulesScenario } from './nodeModules.scenario.ts';
 import { lioIscsiScenario } from './lioIscsi.scenario.ts';
-import { replicationScenario } from './replication.scenario.ts';
 import { dataPathScenario } from './dataPath.scenario.ts';
 import { lvmScenario } from './lvm.scenario.ts';
 import { agentVolumesScenario } from './agentVolumes.scenario.ts';
@@ -47,7 +46,6 @@ export const scenarios: readonly Scenario[] = [
   controllerLoadPlacementScenario,
   controllerBurstScenario,
   controllerRestartScenario,
-  replicationScenario,
   faultSuiteScenario,
   csiSanityScenario,
   // Late: it changes the guest (cgroup2, a bridge, an rshared kubelet directory) more than the others,
